@@ -1,0 +1,86 @@
+"""Shared CLI plumbing: consoles, progress reporting, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def stdout_console() -> Console:
+    return Console(soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def echo_json(payload: Any) -> None:
+    """Machine-readable result on stdout (one JSON document)."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    sys.stdout.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+@contextmanager
+def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
+    """Yield a ``progress(phase, done, total)`` callback.
+
+    On a terminal it drives a rich progress bar on stderr (one task per phase); when stderr is not a
+    terminal it logs each phase's start and end (and quarter milestones of long phases) instead of an
+    animation.  ``quiet`` silences it.
+    """
+    if quiet:
+        yield lambda phase, done, total: None
+        return
+    err = stderr_console()
+    if err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        tasks: dict[str, Any] = {}
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+
+            def update(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(phase, total=total)
+                bar.update(tasks[phase], completed=done, total=total)
+
+            yield update
+        return
+
+    start = time.perf_counter()
+    logged: dict[str, int] = {}
+
+    def log(phase: str, done: int, total: int) -> None:
+        quarter = 4 if total <= 0 else min(4, (4 * done) // max(total, 1))
+        if logged.get(phase, -1) >= quarter:
+            return
+        if phase not in logged and quarter > 0 and done < total:
+            logged[phase] = 0
+        logged[phase] = quarter
+        if quarter in (0, 4) or done < total:
+            elapsed = time.perf_counter() - start
+            err.print(f"[{elapsed:7.2f}s] {phase}: {done}/{total}", highlight=False)
+
+    yield log

@@ -1,0 +1,106 @@
+"""``l2h build``: logits file -> hierarchy file."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import click
+
+from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
+
+AGGREGATIONS = ("cluster-mean", "sum", "mean")  # mirrors l2h.merge.AGGREGATIONS (kept here so --help needs no numba)
+STRATEGIES = ("lowest-score", "all-pairs")
+
+
+@click.command("build")
+@click.argument("logits", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "-o", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).")
+@click.option("--format", "fmt", type=click.Choice(["newick", "json", "linkage"]), default=None,
+              help="Output format (default: from the --out suffix).")
+@click.option("--aggregation", type=click.Choice(AGGREGATIONS), default="cluster-mean", show_default=True,
+              help="Group score: sum of cluster-wise mean confidences (paper default), sum, or mean.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="lowest-score", show_default=True,
+              help="Merge the lowest-scored group with its most related one, or the best of all pairs.")
+@click.option("--names", "names_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Text file with one leaf name per line (K lines).")
+@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+def build(logits: Path, out: Path, fmt: str | None, aggregation: str, strategy: str,
+          names_file: Path | None, key: str | None, quiet: bool, as_json: bool) -> None:
+    """Build the L2H hierarchy of a model's clusters from its logits."""
+    from l2h import L2HWarning, build_hierarchy
+    from l2h.io import load_array, read_names, tree_format_for, write_tree
+
+    kind = tree_format_for(out, fmt)  # fail on a bad suffix before any work
+    array = load_array(logits, key=key, name="logits")
+    names = read_names(names_file, name="--names") if names_file else None
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", L2HWarning)
+        with progress_reporter(quiet=quiet or as_json) as progress:
+            tree = build_hierarchy(array, aggregation=aggregation, strategy=strategy,
+                                   leaf_names=names, progress=progress)
+    elapsed = time.perf_counter() - started
+    for warning in caught:
+        if not quiet:
+            stderr_console().print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+    write_tree(tree, out, kind)
+
+    summary = _summary(tree, logits, out, kind, elapsed)
+    if as_json:
+        echo_json(summary)
+    elif not quiet:
+        _print_summary(summary)
+
+
+def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
+    info = dict(tree.info)
+    sizes = info.get("cluster_sizes")
+    root_children = [int(c) for c in tree.merges[-1]]
+    subtrees = []
+    for child in root_children:
+        leaves = tree.leaves_under(child)
+        entry = {"node": child, "n_leaves": int(len(leaves))}
+        if sizes is not None:
+            entry["n_points"] = int(sum(sizes[i] for i in leaves))
+        subtrees.append(entry)
+    empty = info.get("empty_clusters", [])
+    return {
+        "logits": str(logits),
+        "out": str(out),
+        "format": kind,
+        "n_points": info.get("n_points"),
+        "n_clusters": tree.n_leaves,
+        "aggregation": info.get("aggregation"),
+        "strategy": info.get("strategy"),
+        "empty_clusters": [tree.leaf_names[i] for i in empty],
+        "seconds": round(elapsed, 4),
+        "root_subtrees": subtrees,
+    }
+
+
+def _print_summary(s: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"L2H hierarchy -> {s['out']} ({s['format']})", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("points (N)", f"{s['n_points']:,}" if s["n_points"] is not None else "?")
+    table.add_row("clusters (K)", str(s["n_clusters"]))
+    table.add_row("aggregation / strategy", f"{s['aggregation']} / {s['strategy']}")
+    empty = s["empty_clusters"]
+    table.add_row("empty clusters", "none" if not empty else f"{len(empty)}: {', '.join(empty[:10])}"
+                  + (" ..." if len(empty) > 10 else ""))
+    table.add_row("time", f"{s['seconds']:.3f} s")
+    parts = []
+    for sub in s["root_subtrees"]:
+        text = f"{sub['n_leaves']} leaves"
+        if "n_points" in sub:
+            text += f" / {sub['n_points']:,} points"
+        parts.append(text)
+    table.add_row("root's subtrees", "  |  ".join(parts))
+    stdout_console().print(table)

@@ -1,0 +1,51 @@
+"""l2h: hierarchical clustering from the logits of trained models.
+
+Implements L2H (Palumbo et al., "From Logits to Hierarchies: Hierarchical Clustering made Simple",
+ICML 2025): the K clusters of any flat model are merged into a binary tree from its logits alone.
+
+Public API
+----------
+build_hierarchy(logits, aggregation=..., strategy=...) -> Hierarchy
+    Run L2H on an (N, K) logits array (memory maps welcome).
+Hierarchy
+    Frozen, array-backed binary tree (scipy linkage numbering): cut, assign, path lengths,
+    Newick / JSON / scipy export.
+read_tree(path), write_tree(hierarchy, path)
+    Newick (.nwk), JSON (.json) or scipy linkage (.npy) files, written atomically.
+load_array(path, key=None)
+    Load logits/labels from .npy (memory-mapped), .npz, .csv/.tsv or .pt.
+L2HWarning
+    Warning class for recoverable oddities (e.g. empty clusters).
+
+Metrics live in :mod:`l2h.metrics`; iTOL and pictures in :mod:`l2h.itol` and :mod:`l2h.plot`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from l2h._validation import L2HWarning
+from l2h.hierarchy import Hierarchy
+from l2h.io import InputError, load_array, read_tree, write_tree
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Hierarchy",
+    "InputError",
+    "L2HWarning",
+    "build_hierarchy",
+    "load_array",
+    "read_tree",
+    "write_tree",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # build_hierarchy pulls in numba-backed code: import it on first use so `import l2h` stays quick.
+    if name == "build_hierarchy":
+        from l2h.merge import build_hierarchy
+
+        return build_hierarchy
+    raise AttributeError(f"module 'l2h' has no attribute {name!r}")
