@@ -7,7 +7,6 @@ import warnings
 from pathlib import Path
 
 import click
-
 from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
 
 AGGREGATIONS = ("cluster-mean", "sum", "mean")  # mirrors l2h.merge.AGGREGATIONS (kept here so --help needs no numba)

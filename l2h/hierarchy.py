@@ -90,6 +90,8 @@ class Hierarchy:
         counts = np.ones(2 * k - 1, dtype=np.int64)
         used = np.zeros(2 * k - 1, dtype=bool)
         for t, (a, b) in enumerate(merges):
+            if a == b:
+                raise ValueError(f"merge {t} joins node {a} with itself")
             for node in (a, b):
                 if node < 0 or node >= k + t:
                     raise ValueError(
@@ -98,8 +100,6 @@ class Hierarchy:
                 if used[node]:
                     raise ValueError(f"merge {t} reuses node {node}, which was already merged")
                 used[node] = True
-            if a == b:
-                raise ValueError(f"merge {t} joins node {a} with itself")
             counts[k + t] = counts[a] + counts[b]
         linkage = np.empty((n_merges, 4), dtype=np.float64)
         linkage[:, :2] = merges

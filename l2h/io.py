@@ -57,6 +57,9 @@ def load_array(path: str | os.PathLike[str], key: str | None = None, *, name: st
 
 
 def _load_npy(path: Path, name: str) -> np.ndarray:
+    with open(path, "rb") as handle:
+        if handle.read(6) != b"\x93NUMPY":
+            raise InputError(f"{name} file {path} is not a valid .npy file (no NumPy header)")
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -586,7 +589,7 @@ def _merge_order(
         m = re.fullmatch(r"n(\d+)", node.name)
         ids.append(int(m.group(1)) if m else -1)
     if sorted(ids) == list(range(k, 2 * k - 1)):
-        pos = {id(node): nid for node, nid in zip(internals, ids)}
+        pos = {id(node): nid for node, nid in zip(internals, ids, strict=True)}
         children_first = all(
             pos.get(id(c), -1) < pos[id(node)] for node in internals for c in node.children
         )
