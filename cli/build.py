@@ -31,10 +31,11 @@ STRATEGIES = ("lowest-score", "all-pairs")
 def build(logits: Path, out: Path, fmt: str | None, aggregation: str, strategy: str,
           names_file: Path | None, key: str | None, quiet: bool, as_json: bool) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
-    from l2h import L2HWarning, build_hierarchy
     from l2h.io import load_array, read_names, tree_format_for, write_tree
 
     kind = tree_format_for(out, fmt)  # fail on a bad suffix before any work
+
+    from l2h import L2HWarning, build_hierarchy
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--names") if names_file else None
     started = time.perf_counter()
