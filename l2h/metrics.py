@@ -43,6 +43,7 @@ from l2h.hierarchy import Hierarchy
 __all__ = [
     "accuracy",
     "ari",
+    "check_assignments",
     "class_distance_matrix",
     "contingency_table",
     "dendrogram_purity",
@@ -586,13 +587,20 @@ def _leaf_assignments(tree: Hierarchy, assignments: object, logits: object) -> n
         raise ValueError("give exactly one of assignments (leaf per point) and logits")
     if logits is not None:
         return tree.assign(logits)
-    leaf = _as_integer_vector(assignments, "assignments")
-    if leaf.size and (leaf.min() < 0 or leaf.max() >= tree.n_leaves):
+    return check_assignments(assignments, tree.n_leaves)
+
+
+def check_assignments(assignments: object, n_leaves: int, name: str = "assignments") -> np.ndarray:
+    """Validate per-point leaf ids: 1-D, integer-valued, in ``0..n_leaves-1``.
+
+    Returns
+    -------
+    ndarray of int64, shape (N,)
+    """
+    leaf = _as_integer_vector(assignments, name)
+    if leaf.size and (leaf.min() < 0 or leaf.max() >= n_leaves):
         bad = int(leaf.min()) if leaf.min() < 0 else int(leaf.max())
-        raise ValueError(
-            f"assignments must be leaf ids in 0..{tree.n_leaves - 1} (the tree has {tree.n_leaves} leaves); "
-            f"found {bad}"
-        )
+        raise ValueError(f"{name} must be leaf ids in 0..{n_leaves - 1} (the tree has {n_leaves} leaves); found {bad}")
     return leaf
 
 

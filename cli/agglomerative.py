@@ -1,0 +1,82 @@
+"""``l2h agglomerative``: the Ward baseline, written in the same formats as an L2H tree."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+from l2h_cli._common import echo_json, stdout_console
+
+METHODS = ("ward", "single")  # mirrors l2h.agglomerative.METHODS
+BACKENDS = ("auto", "fastcluster", "scipy")
+
+
+@click.command("agglomerative")
+@click.argument("embeddings", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--k", "k", type=int, required=True, help="Number of clusters (leaves of the tree).")
+@click.option("--out", "-o", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).")
+@click.option("--assignments", "assignments_out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Output .npy with every point's cluster id (int64), for `l2h metrics --assignments`.")
+@click.option("--format", "fmt", type=click.Choice(["newick", "json", "linkage"]), default=None,
+              help="Tree format (default: from the --out suffix).")
+@click.option("--method", type=click.Choice(METHODS), default="ward", show_default=True, help="Linkage criterion.")
+@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
+              help="fastcluster's memory-lean linkage_vector (auto: when installed) or scipy (O(N^2) memory).")
+@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+def agglomerative(embeddings: Path, k: int, out: Path, assignments_out: Path, fmt: str | None, method: str,
+                  backend: str, key: str | None, quiet: bool, as_json: bool) -> None:
+    """Agglomerative baseline: Ward linkage of embeddings, cut into K clusters, tree over them."""
+    from l2h.io import load_array, save_npy_atomic, tree_format_for, write_tree
+
+    kind = tree_format_for(out, fmt)  # fail on a bad suffix before any work
+    if assignments_out.suffix.lower() != ".npy":
+        raise click.BadParameter(f"expected a .npy file; got {assignments_out}", param_hint="--assignments")
+
+    from l2h.agglomerative import agglomerative_hierarchy
+
+    array = load_array(embeddings, key=key, name="embeddings")
+    started = time.perf_counter()
+    tree, assignments = agglomerative_hierarchy(array, k, method=method, backend=backend)
+    elapsed = time.perf_counter() - started
+    write_tree(tree, out, kind)
+    save_npy_atomic(assignments_out, assignments)
+
+    sizes = np.asarray(tree.info["cluster_sizes"])
+    summary = {
+        "embeddings": str(embeddings),
+        "out": str(out),
+        "format": kind,
+        "assignments": str(assignments_out),
+        "n_points": int(array.shape[0]),
+        "n_dims": int(array.shape[1]),
+        "n_clusters": tree.n_leaves,
+        "method": method,
+        "backend": tree.info["backend"],
+        "cluster_sizes": {"min": int(sizes.min()), "median": float(np.median(sizes)), "max": int(sizes.max())},
+        "seconds": round(elapsed, 4),
+    }
+    if as_json:
+        echo_json(summary)
+    elif not quiet:
+        _print_summary(summary)
+
+
+def _print_summary(s: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{s['method'].capitalize()} baseline -> {s['out']} ({s['format']}), {s['assignments']}",
+                  show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("points x dims", f"{s['n_points']:,} x {s['n_dims']}")
+    table.add_row("clusters (K)", str(s["n_clusters"]))
+    table.add_row("backend", s["backend"])
+    sizes = s["cluster_sizes"]
+    table.add_row("cluster sizes", f"min {sizes['min']:,} / median {sizes['median']:g} / max {sizes['max']:,}")
+    table.add_row("time", f"{s['seconds']:.3f} s")
+    stdout_console().print(table)

@@ -1,0 +1,213 @@
+"""``l2h metrics``: score a hierarchy against ground-truth labels."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+from l2h_cli._common import echo_json, stdout_console
+
+ARRAY_FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
+
+
+def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...]:
+    """``"20,10"`` -> ``(20, 10)``; the range is checked against the tree later."""
+    if not value:
+        return ()
+    levels = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            levels.append(int(part))
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated integers like 20,10; got {part!r}") from None
+    return tuple(levels)
+
+
+def read_labels(path: Path, name: str = "labels") -> np.ndarray:
+    """Labels from an array file (``.npy``, ``.npz``, ``.pt``) or a text file with one label per line.
+
+    Text lines that all parse as integers give integer labels; otherwise the lines are class names.
+    Array files must hold integers (integer-valued floats are accepted).
+    """
+    from l2h.io import InputError, load_array
+    from l2h.metrics import encode_labels
+
+    if path.suffix.lower() in ARRAY_FILE_SUFFIXES:
+        array = np.asarray(load_array(path, name=name))
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise InputError(f"{name} file {path} must hold a 1-D array (one label per point); got shape {array.shape}")
+        try:
+            encode_labels(array, name)  # rejects non-integer values with a precise message
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{name} file {path}: {exc}") from None
+        return array
+    from l2h.io import read_names
+
+    lines = read_names(path, name=name)
+    if not lines:
+        raise InputError(f"{name} file {path} is empty")
+    try:
+        return np.array([int(line) for line in lines], dtype=np.int64)
+    except ValueError:
+        return np.array(lines)
+
+
+def _class_names(labels: np.ndarray, classes: np.ndarray, names_file: Path | None) -> list[str]:
+    from l2h.io import InputError, read_names
+
+    if names_file is None:
+        return [str(c) for c in classes]
+    names = read_names(names_file, name="--class-names")
+    if labels.dtype.kind in "US":
+        raise InputError("--class-names only applies to integer labels; these labels are names already")
+    if len(names) < len(classes):
+        raise InputError(
+            f"--class-names file {names_file} has {len(names)} names but the labels go up to {len(classes) - 1}"
+        )
+    return names
+
+
+@click.command("metrics")
+@click.option("--tree", "tree_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Hierarchy file (.nwk/.newick, .json or .npy linkage), e.g. from `l2h build`.")
+@click.option("--logits", "logits_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The flat model's logits (N x K); each point's leaf is their argmax.")
+@click.option("--assignments", "assignments_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Leaf id (0..K-1) of every point, instead of --logits.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Ground truth: integer .npy, or a text file with one label (id or name) per line.")
+@click.option("--levels", callback=parse_levels, default=None,
+              help="Also score the tree cut into these numbers of groups, e.g. 20,10.")
+@click.option("--coarse-labels", "coarse_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Score the levels against these coarser labels: one per point, or one per class id.")
+@click.option("--class-distances", "distances_out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the class-to-class mean tree distance matrix to this CSV.")
+@click.option("--class-names", "class_names_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Text file naming the integer classes, one name per line (for reports).")
+@click.option("--leaf-names", "leaf_names_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Match Newick leaves by these names (one per line, in cluster-id order).")
+@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables.")
+def metrics(tree_path: Path, logits_path: Path | None, assignments_path: Path | None, labels_path: Path,
+            levels: tuple[int, ...], coarse_path: Path | None, distances_out: Path | None,
+            class_names_path: Path | None, leaf_names_path: Path | None, key: str | None, as_json: bool) -> None:
+    """Score a hierarchy: NMI, ARI, ACC, leaf and dendrogram purity, LHD, per-level scores."""
+    if (logits_path is None) == (assignments_path is None):
+        raise click.UsageError("give exactly one of --logits and --assignments")
+    if distances_out is not None and distances_out.suffix.lower() != ".csv":
+        raise click.BadParameter(f"expected a .csv file; got {distances_out}", param_hint="--class-distances")
+
+    from l2h.io import InputError, load_array, read_names, read_tree
+    from l2h.metrics import (
+        check_assignments,
+        class_distance_matrix,
+        contingency_table,
+        encode_labels,
+        evaluate,
+        scores_to_json,
+    )
+
+    started = time.perf_counter()
+    leaf_names = read_names(leaf_names_path, name="--leaf-names") if leaf_names_path else None
+    tree = read_tree(tree_path, leaf_names=leaf_names)
+    labels = read_labels(labels_path)
+
+    if logits_path is not None:
+        logits = load_array(logits_path, key=key, name="logits")
+        if logits.ndim == 2 and logits.shape[1] != tree.n_leaves:
+            raise InputError(
+                f"tree {tree_path} has {tree.n_leaves} leaves but logits {logits_path} have "
+                f"{logits.shape[1]} columns (clusters)"
+            )
+        leaf = tree.assign(logits)
+        source = f"logits {logits_path}"
+    else:
+        try:
+            leaf = check_assignments(load_array(assignments_path, name="assignments"), tree.n_leaves)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"assignments file {assignments_path}: {exc}") from None
+        source = f"assignments {assignments_path}"
+    if labels.shape[0] != leaf.shape[0]:
+        raise InputError(f"labels file {labels_path} has {labels.shape[0]} labels but {source} give "
+                         f"{leaf.shape[0]} points")
+
+    codes, classes = encode_labels(labels)
+    names = _class_names(labels, classes, class_names_path)
+    coarse = read_labels(coarse_path, name="coarse labels") if coarse_path else None
+    if coarse is not None and coarse.shape[0] != leaf.shape[0]:
+        if labels.dtype.kind in "US" or coarse.shape[0] != len(names):
+            raise InputError(
+                f"coarse labels file {coarse_path} has {coarse.shape[0]} entries; expected {leaf.shape[0]} "
+                f"(one per point) or {len(names)} (one per class id)"
+            )
+        coarse = coarse[codes]  # a class -> coarse class map
+
+    result = evaluate(tree, labels, assignments=leaf, levels=levels, coarse_labels=coarse)
+
+    if distances_out is not None:
+        table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names))
+        _write_distances(distances_out, class_distance_matrix(tree, table), names)
+    elapsed = time.perf_counter() - started
+
+    if as_json:
+        echo_json(scores_to_json(result))
+    else:
+        _print_tables(result, tree_path, coarse is not None, elapsed, distances_out)
+
+
+def _write_distances(path: Path, distances: np.ndarray, names: list[str]) -> None:
+    import csv
+    import io
+
+    from l2h.io import write_atomic
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["class", *names])
+    for name, row in zip(names, distances, strict=True):
+        writer.writerow([name, *("" if np.isnan(v) else f"{v:.6f}" for v in row)])
+    write_atomic(path, buffer.getvalue())
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.4f}"
+
+
+def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, distances_out: Path | None) -> None:
+    from rich.table import Table
+
+    console = stdout_console()
+    table = Table(title=f"Hierarchy scores: {tree_path} ({result['n_leaves']} leaves, {result['n_points']:,} points)",
+                  title_justify="left", caption=f"computed in {elapsed:.2f} s", caption_justify="left")
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    table.add_column("meaning")
+    rows = [
+        ("NMI", "nmi", "leaves vs labels, arithmetic normalisation"),
+        ("ARI", "ari", "adjusted Rand index"),
+        ("ACC", "acc", "Hungarian matching of leaves to classes"),
+        ("LP", "lp", "leaf purity"),
+        ("DP", "dp", "dendrogram purity (higher is better)"),
+        ("LHD", "lhd", "mean ln(path) / ln K, lower is better"),
+        ("mean path", "mean_path_length", "edges, same-class pairs in different leaves"),
+    ]
+    for label, key, meaning in rows:
+        table.add_row(label, _fmt(result[key]), meaning)
+    console.print(table)
+    if result["levels"]:
+        levels = Table(title=f"Levels (tree cut into k groups) vs {'coarse labels' if coarse else 'labels'}",
+                       title_justify="left")
+        for column in ("k", "NMI", "ARI", "ACC", "LP"):
+            levels.add_column(column, justify="right")
+        for k, scores in result["levels"].items():
+            levels.add_row(k, *(_fmt(scores[m]) for m in ("nmi", "ari", "acc", "lp")))
+        console.print(levels)
+    if distances_out is not None:
+        console.print(f"class distance matrix -> {distances_out}", highlight=False)
