@@ -1,0 +1,300 @@
+"""``l2h metrics``, ``l2h cut`` and ``l2h agglomerative`` through click's runner, bad input included."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from l2h_cli.main import cli
+
+from l2h import Hierarchy, read_tree, write_tree
+from l2h.metrics import RESULT_KEYS, class_distance_matrix, contingency_table, evaluate
+from tests._trees import random_merges
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+K, N, C = 8, 400, 5
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def error_line(result) -> str:
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.output  # one line, no traceback
+    return lines[0]
+
+
+@pytest.fixture()
+def case(tmp_path):
+    """A tree over K leaves, logits whose argmax is known, labels, assignments."""
+    rng = np.random.default_rng(0)
+    tree = Hierarchy.from_merges(random_merges(K, rng))
+    labels = rng.integers(0, C, N)
+    leaf = np.where(rng.random(N) < 0.7, labels, rng.integers(0, K, N))
+    logits = rng.normal(size=(N, K)).astype(np.float32)
+    logits[np.arange(N), leaf] += 10
+    paths = {
+        "tree": tmp_path / "tree.nwk",
+        "json_tree": tmp_path / "tree.json",
+        "logits": tmp_path / "logits.npy",
+        "labels": tmp_path / "labels.npy",
+        "assignments": tmp_path / "assignments.npy",
+    }
+    write_tree(tree, paths["tree"])
+    write_tree(tree, paths["json_tree"])
+    np.save(paths["logits"], logits)
+    np.save(paths["labels"], labels)
+    np.save(paths["assignments"], leaf)
+    return tree, leaf, labels, paths, tmp_path
+
+
+def test_metrics_json_has_exactly_the_keys_and_matches_library(case):
+    tree, leaf, labels, p, _ = case
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
+                 "--levels", "4,2", "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert tuple(scores) == RESULT_KEYS
+    assert list(scores["levels"]) == ["4", "2"]
+    assert all(set(v) == {"nmi", "ari", "acc", "lp"} for v in scores["levels"].values())
+    assert scores == evaluate(tree, labels, assignments=leaf, levels=[4, 2])  # JSON floats round-trip exactly
+
+
+def test_metrics_assignments_json_tree_and_text_labels_agree(case):
+    _, leaf, labels, p, tmp = case
+    names = tmp / "labels.txt"
+    names.write_text("".join(f"class {x}\n" for x in labels))
+    a = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--json")
+    b = run("metrics", "--tree", p["json_tree"], "--assignments", p["assignments"], "--labels", names, "--json")
+    ints = tmp / "labels_int.txt"
+    ints.write_text("\n".join(map(str, labels)) + "\n")
+    c = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", ints, "--json")
+    assert a.exit_code == b.exit_code == c.exit_code == 0, (a.output, b.output, c.output)
+    assert json.loads(a.stdout) == json.loads(b.stdout) == json.loads(c.stdout)
+
+
+def test_metrics_table_output(case):
+    _, _, _, p, _ = case
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--levels", "3")
+    assert result.exit_code == 0, result.output
+    for word in ("NMI", "ARI", "ACC", "LP", "DP", "LHD", "mean path", "Levels", "vs labels"):
+        assert word in result.stdout
+
+
+def test_metrics_coarse_labels_per_point_or_per_class(case):
+    tree, leaf, labels, p, tmp = case
+    coarse_map = np.array([0, 0, 1, 1, 1])
+    per_point, per_class = tmp / "coarse_points.npy", tmp / "coarse_map.txt"
+    np.save(per_point, coarse_map[labels])
+    per_class.write_text("\n".join(map(str, coarse_map)))
+    expected = evaluate(tree, labels, assignments=leaf, levels=[2], coarse_labels=coarse_map[labels])
+    for coarse in (per_point, per_class):
+        result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"],
+                     "--levels", "2", "--coarse-labels", coarse, "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["levels"] == expected["levels"]
+    table = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"],
+                "--levels", "2", "--coarse-labels", per_point)
+    assert "vs coarse labels" in table.stdout
+
+
+def test_metrics_class_distances_csv(case):
+    tree, leaf, labels, p, tmp = case
+    names = tmp / "names.txt"
+    names.write_text("".join(f"class {i}\n" for i in range(C + 1)))  # one class absent from the data
+    out = tmp / "distances.csv"
+    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"],
+                 "--class-names", names, "--class-distances", out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["class"] + [f"class {i}" for i in range(C + 1)]
+    assert [r[0] for r in rows[1:]] == [f"class {i}" for i in range(C + 1)]
+    expected = class_distance_matrix(tree, contingency_table(leaf, labels, n_leaves=K))
+    got = np.array([[float(v) for v in r[1:C + 1]] for r in rows[1:C + 1]])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert rows[C + 1][1:] == [""] * (C + 1)  # the absent class: no pairs, empty cells
+
+
+def test_metrics_on_digits_end_to_end(tmp_path):
+    tree = tmp_path / "digits.nwk"
+    assert run("build", EXAMPLES / "digits_logits.npy", "--out", tree, "-q").exit_code == 0
+    result = run("metrics", "--tree", tree, "--logits", EXAMPLES / "digits_logits.npy",
+                 "--labels", EXAMPLES / "digits_labels.npy", "--levels", "10", "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["n_points"] == 1797 and scores["n_leaves"] == 20
+    assert 0.5 < scores["nmi"] < 1 and 0.5 < scores["dp"] <= 1
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def test_labels_of_the_wrong_length(case):
+    _, _, labels, p, tmp = case
+    short = tmp / "short.npy"
+    np.save(short, labels[:10])
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", short)
+    assert result.exit_code == 1
+    assert f"labels file {short} has 10 labels but logits {p['logits']} give {N} points" in error_line(result)
+
+
+def test_non_integer_labels_in_npy(case):
+    _, _, _, p, tmp = case
+    bad = tmp / "float_labels.npy"
+    np.save(bad, np.linspace(0, 1, N))
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", bad)
+    assert result.exit_code == 1
+    assert f"labels file {bad}: labels must be integers; found the non-integer value" in error_line(result)
+    two_d = tmp / "labels_2d.npy"
+    np.save(two_d, np.zeros((N, 2), dtype=int))
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", two_d)
+    assert result.exit_code == 1 and "must hold a 1-D array" in error_line(result)
+
+
+def test_tree_leaves_do_not_match_logits(case):
+    _, _, _, p, tmp = case
+    other = tmp / "other.nwk"
+    write_tree(Hierarchy.from_merges(random_merges(K + 3, np.random.default_rng(1))), other)
+    result = run("metrics", "--tree", other, "--logits", p["logits"], "--labels", p["labels"])
+    assert result.exit_code == 1
+    assert f"tree {other} has {K + 3} leaves but logits {p['logits']} have {K} columns" in error_line(result)
+    result = run("cut", other, "--k", 2, "--logits", p["logits"])
+    assert result.exit_code == 1 and f"has {K + 3} leaves but logits" in error_line(result)
+
+
+def test_newick_that_does_not_parse(case):
+    _, _, _, p, tmp = case
+    broken = tmp / "broken.nwk"
+    broken.write_text("((0,1),(2,3);\n")
+    result = run("metrics", "--tree", broken, "--logits", p["logits"], "--labels", p["labels"])
+    assert result.exit_code == 1
+    assert error_line(result).startswith(f"Error: tree file {broken}: Newick")
+
+
+@pytest.mark.parametrize("levels", ["0", f"{K + 1}", f"3,{K + 5}"])
+def test_levels_outside_range(case, levels):
+    _, _, _, p, _ = case
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--levels", levels)
+    assert result.exit_code == 1
+    assert f"is outside 1..{K} (the number of leaves)" in error_line(result)
+
+
+def test_levels_not_integers_is_a_usage_error(case):
+    _, _, _, p, _ = case
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--levels", "a,3")
+    assert result.exit_code == 2 and "expected comma-separated integers like 20,10; got 'a'" in result.output
+
+
+@pytest.mark.parametrize("which", [(), ("logits", "assignments")])
+def test_exactly_one_point_source(case, which):
+    _, _, _, p, _ = case
+    args = [x for w in which for x in (f"--{w}", p[w])]
+    result = run("metrics", "--tree", p["tree"], "--labels", p["labels"], *args)
+    assert result.exit_code == 2 and "give exactly one of --logits and --assignments" in result.output
+
+
+def test_assignments_out_of_range(case):
+    _, leaf, _, p, tmp = case
+    bad = tmp / "bad_assignments.npy"
+    np.save(bad, np.where(np.arange(N) == 5, K + 2, leaf))
+    result = run("metrics", "--tree", p["tree"], "--assignments", bad, "--labels", p["labels"])
+    assert result.exit_code == 1
+    assert f"assignments file {bad}: assignments must be leaf ids in 0..{K - 1}" in error_line(result)
+
+
+def test_coarse_labels_of_the_wrong_length(case):
+    _, _, _, p, tmp = case
+    coarse = tmp / "coarse.npy"
+    np.save(coarse, np.zeros(7, dtype=int))
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
+                 "--levels", "2", "--coarse-labels", coarse)
+    assert result.exit_code == 1
+    assert f"has 7 entries; expected {N} (one per point) or {C} (one per class id)" in error_line(result)
+
+
+def test_too_few_class_names_and_bad_csv_suffix(case):
+    _, _, _, p, tmp = case
+    names = tmp / "names.txt"
+    names.write_text("a\nb\n")
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
+                 "--class-names", names)
+    assert result.exit_code == 1 and f"has 2 names but the labels go up to {C - 1}" in error_line(result)
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
+                 "--class-distances", tmp / "d.txt")
+    assert result.exit_code == 2 and "expected a .csv file" in result.output
+
+
+def test_missing_files(case):
+    _, _, _, p, tmp = case
+    result = run("metrics", "--tree", tmp / "nope.nwk", "--logits", p["logits"], "--labels", p["labels"])
+    assert result.exit_code == 1 and "tree file not found" in error_line(result)
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", tmp / "nope.npy")
+    assert result.exit_code == 1 and "labels file not found" in error_line(result)
+
+
+# ---------------------------------------------------------------------------------------------- cut
+def test_cut_lists_groups_and_writes_point_groups(case):
+    tree, leaf, _, p, tmp = case
+    out = tmp / "groups.npy"
+    result = run("cut", p["tree"], "--k", 3, "--assignments", p["assignments"], "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [g["group"] for g in doc["groups"]] == [0, 1, 2]
+    groups = tree.cut(3)
+    for g in doc["groups"]:
+        assert sorted(int(x) for x in g["leaves"]) == np.flatnonzero(groups == g["group"]).tolist()
+        assert g["n_points"] == int(np.sum(groups[leaf] == g["group"]))
+    assert np.array_equal(np.load(out), groups[leaf])
+    table = run("cut", p["tree"], "--k", 3, "--logits", p["logits"])
+    assert table.exit_code == 0 and "3 groups of 8 leaves" in table.stdout
+
+
+def test_cut_bad_input(case):
+    _, _, _, p, tmp = case
+    result = run("cut", p["tree"], "--k", K + 1)
+    assert result.exit_code == 1 and f"k must be between 1 and the number of leaves ({K}); got {K + 1}" in error_line(
+        result)
+    result = run("cut", p["tree"], "--k", 2, "--out", tmp / "g.npy")
+    assert result.exit_code == 2 and "give --logits or --assignments" in result.output
+    result = run("cut", p["tree"], "--k", 2, "--logits", p["logits"], "--assignments", p["assignments"])
+    assert result.exit_code == 2 and "at most one of" in result.output
+
+
+# ---------------------------------------------------------------------------------------------- agglomerative
+def test_agglomerative_writes_tree_and_assignments_scored_by_metrics(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 200)
+    emb = rng.normal(size=(4, 3))[labels] * 5 + rng.normal(size=(200, 3))
+    np.save(tmp_path / "emb.npy", emb)
+    np.save(tmp_path / "labels.npy", labels)
+    for suffix in (".nwk", ".json", ".npy"):
+        out, assign = tmp_path / f"ward{suffix}", tmp_path / f"ward_assign{suffix}.npy"
+        result = run("agglomerative", tmp_path / "emb.npy", "--k", 6, "--out", out, "--assignments", assign, "--json")
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        assert summary["n_clusters"] == 6 and summary["n_points"] == 200
+        assert read_tree(out).n_leaves == 6
+        assert np.load(assign).shape == (200,)
+        scored = run("metrics", "--tree", out, "--assignments", assign, "--labels", tmp_path / "labels.npy", "--json")
+        assert scored.exit_code == 0, scored.output
+        assert json.loads(scored.stdout)["nmi"] > 0.9
+
+
+def test_agglomerative_bad_input(tmp_path):
+    np.save(tmp_path / "emb.npy", np.zeros((10, 2)))
+    np.save(tmp_path / "flat.npy", np.zeros(10))
+    base = ["--out", tmp_path / "t.nwk", "--assignments", tmp_path / "a.npy"]
+    result = run("agglomerative", tmp_path / "emb.npy", "--k", 11, *base)
+    assert result.exit_code == 1 and "k must be between 2 and the number of points (10); got 11" in error_line(result)
+    result = run("agglomerative", tmp_path / "flat.npy", "--k", 2, *base)
+    assert result.exit_code == 1 and "embeddings must be 2-D (n_points, n_dims); got shape (10,)" in error_line(result)
+    result = run("agglomerative", tmp_path / "emb.npy", "--k", 2, "--out", tmp_path / "t.txt",
+                 "--assignments", tmp_path / "a.npy")
+    assert result.exit_code == 1 and "cannot tell the tree format" in error_line(result)
+    result = run("agglomerative", tmp_path / "emb.npy", "--k", 2, "--out", tmp_path / "t.nwk",
+                 "--assignments", tmp_path / "a.txt")
+    assert result.exit_code == 2 and "expected a .npy file" in result.output
+    assert not (tmp_path / "t.nwk").exists()
