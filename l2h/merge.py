@@ -1,0 +1,379 @@
+"""The L2H merge procedure: from an (N, K) logits matrix to a binary tree over its K clusters.
+
+Palumbo et al., "From Logits to Hierarchies: Hierarchical Clustering made Simple", ICML 2025
+(Algorithm 1); the exact procedure and the choices the paper leaves open are in ``docs/algorithm.md``.
+
+How it runs (the numeric kernels live in :mod:`l2h._kernels`):
+
+1. One streaming pass over row chunks (memory maps are read, never copied) computes per point its
+   argmax ``a(x)``, row maximum, ``Σ_{j≠a(x)} exp(L_j - max)`` (double-double) and its few largest
+   entries, and detects NaN/±inf rows.  Per-cluster counts and confidence sums follow, so every
+   group score is a sum of per-cluster constants: scores never revisit the points.
+2. Each merge visits only the points of ``D_{G*}``.  A visited point's masked argmax comes from its
+   stored top entries, and ``Σ_{j∉G*} exp(L_j - max)`` from its stored double-double sum minus the
+   clusters that joined its group since its last visit; where that sum would be too small to trust
+   (confident points, ``1 - p`` underflowing) the row is rescanned exactly.
+3. Groups with empty ``D_{G*}`` (only possible when some cluster is empty) use soft membership:
+   one pass over the points, reading only the group's columns.
+
+Memory: O(N) per-point state (about ``8 + 4·T + 32`` bytes per point, T = 8) plus O(K) per group.
+
+Float ties: aggregated values (scores, relatedness) that agree to ``TIE_RTOL`` (1e-10) relative
+count as tied and the tie goes to list order.  Float rounding differs between any two correct
+implementations at the 1e-15 level, so exact float comparison would break ties that are exact in
+real arithmetic (e.g. symmetric clusters) by rounding noise; the tolerance makes the result
+independent of summation order.  Argmaxes over logits compare exactly (lowest index on ties).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message, warn
+from l2h.hierarchy import Hierarchy
+
+AGGREGATIONS = ("cluster-mean", "sum", "mean")
+STRATEGIES = ("lowest-score", "all-pairs")
+TIE_RTOL = 1e-10
+
+ProgressFn = Callable[[str, int, int], None]
+
+_TOP = 8  # stored top entries per point
+_IN_MEMORY_CONVERSION_BYTES = 1 << 30  # larger non-float32/64 inputs are converted into a temp file
+
+
+# ---------------------------------------------------------------------------------------------- setup
+def _ensure_numba_cache_dir() -> None:
+    """Point numba's cache at a temp dir when neither the package folder nor ~/.cache is writable."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    in_tree = Path(__file__).resolve().parent
+    if os.access(in_tree, os.W_OK):
+        return
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    probe = user_cache
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and os.access(probe, os.W_OK):
+        return
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"l2h-numba-cache-{os.getuid()}")
+
+
+def _kernels() -> ModuleType:
+    _ensure_numba_cache_dir()
+    from l2h import _kernels
+
+    return _kernels
+
+
+def _kernel_array(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object]:
+    """A C-contiguous float32/float64 version of ``arr`` without copying when it already is one.
+
+    Other dtypes are converted chunk by chunk (float16 and small ints exactly to float32, the rest
+    to float64), in memory up to 1 GiB and into an anonymous temp file beyond.  Returns the array and
+    an object to keep alive while it is used.
+    """
+    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
+        return np.asarray(arr), None
+    small = arr.dtype.itemsize <= 2 and arr.dtype.kind in "fiu"
+    target = np.dtype(np.float32) if small or arr.dtype == np.float32 else np.dtype(np.float64)
+    keep = None
+    if arr.shape[0] * arr.shape[1] * target.itemsize <= _IN_MEMORY_CONVERSION_BYTES:
+        out = np.empty(arr.shape, dtype=target)
+    else:
+        keep = tempfile.TemporaryFile()
+        out = np.memmap(keep, dtype=target, mode="w+", shape=arr.shape)
+    for start in range(0, arr.shape[0], chunk_rows):
+        out[start : start + chunk_rows] = arr[start : start + chunk_rows]
+    return np.asarray(out), (keep, out)
+
+
+def _n_chunks(n: int) -> int:
+    # A function of n only (not of the thread count), so sums are reproducible across machines.
+    return max(1, min(64, n // 2048))
+
+
+def _first_min(values: np.ndarray) -> int:
+    m = values.min()
+    return int(np.flatnonzero(values <= m + TIE_RTOL * abs(m))[0])
+
+
+def _first_max(values: np.ndarray) -> int:
+    m = values.max()
+    return int(np.flatnonzero(values >= m - TIE_RTOL * abs(m))[0])
+
+
+# ---------------------------------------------------------------------------------------------- state
+class _Run:
+    """Per-point state after the first pass plus the group bookkeeping of one build."""
+
+    def __init__(self, k: ModuleType, logits: np.ndarray, chunk_rows: int, progress: ProgressFn | None):
+        self.k = k
+        self.logits = logits
+        n, n_clusters = logits.shape
+        self.n, self.n_clusters = n, n_clusters
+        t_len = min(_TOP, n_clusters)
+        self.amax = np.zeros(n, dtype=np.int64)
+        self.rowmax = np.zeros(n)
+        self.rest_hi = np.zeros(n)
+        self.rest_lo = np.zeros(n)
+        self.top_idx = np.zeros((n, t_len), dtype=np.int32)
+        bad = np.zeros(n, dtype=np.uint8)
+        for start in range(0, n, chunk_rows):
+            block = logits[start : start + chunk_rows]
+            n_sub = max(1, min(256, block.shape[0] // 64))
+            k.scan_rows(block, start, self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx, bad, n_sub)
+            if progress is not None:
+                progress("scan", min(start + chunk_rows, n), n)
+        n_bad = int(np.count_nonzero(bad))
+        if n_bad:
+            raise ValueError(nonfinite_message("logits", n_bad, int(np.argmax(bad))))
+
+        self.counts, self.conf_sum = k.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
+        self.order, self.offsets = k.bucket_points(self.amax, n_clusters)
+        self.ptr = np.zeros(n, dtype=np.int64)
+        self.known = self.amax.copy()
+        self.out_hi = self.rest_hi.copy()
+        self.out_lo = self.rest_lo.copy()
+
+        n_nodes = 2 * n_clusters - 1
+        self.grp = np.arange(n_clusters, dtype=np.int64)
+        self.nxt = np.full(n_clusters, -1, dtype=np.int64)
+        self.head = np.full(n_nodes, -1, dtype=np.int64)
+        self.tail = np.full(n_nodes, -1, dtype=np.int64)
+        self.size = np.zeros(n_nodes, dtype=np.int64)
+        self.head[:n_clusters] = self.tail[:n_clusters] = np.arange(n_clusters)
+        self.size[:n_clusters] = 1
+        self.node_count = np.zeros(n_nodes, dtype=np.int64)
+        self.node_conf = np.zeros(n_nodes)
+        self.node_cmean = np.zeros(n_nodes)
+        self.node_count[:n_clusters] = self.counts
+        self.node_conf[:n_clusters] = self.conf_sum
+        nonempty = self.counts > 0
+        self.node_cmean[:n_clusters][nonempty] = self.conf_sum[nonempty] / self.counts[nonempty]
+        self.pos = np.zeros(n_clusters, dtype=np.int64)
+
+    def score(self, nodes: np.ndarray, aggregation: str) -> np.ndarray:
+        if aggregation == "cluster-mean":
+            return self.node_cmean[nodes]
+        if aggregation == "sum":
+            return self.node_conf[nodes]
+        count = self.node_count[nodes]
+        return np.divide(self.node_conf[nodes], count, out=np.zeros(len(nodes)), where=count > 0)
+
+    def members(self, node: int) -> np.ndarray:
+        return self.k.walk_members(self.nxt, self.head[node], self.size[node])
+
+    def rp(self, node: int) -> np.ndarray:
+        """``rp(c)`` for every cluster c (zero inside the group): step 3 of the procedure."""
+        members = self.members(node)
+        if self.node_count[node] == 0:
+            rp_parts = np.zeros((_n_chunks(self.n), self.n_clusters))
+            self.k.visit_soft(self.logits, members, self.amax, self.rowmax, self.rest_hi, self.rest_lo, rp_parts)
+            return rp_parts.sum(axis=0)
+        pts = self.k.gather_points(members, self.order, self.offsets)
+        self.pos[members] = np.arange(members.size)
+        complement = np.flatnonzero(self.grp != node)
+        rp_parts = np.zeros((_n_chunks(pts.size), self.n_clusters))
+        self.k.visit_group(self.logits, pts, node, self.grp, members, self.pos, self.head, self.size, complement,
+                           self.rowmax, self.rest_hi, self.top_idx, self.ptr, self.known, self.out_hi,
+                           self.out_lo, rp_parts)
+        return rp_parts.sum(axis=0)
+
+    def merge(self, a: int, b: int, new: int) -> None:
+        self.nxt[self.tail[a]] = self.head[b]
+        self.head[new], self.tail[new] = self.head[a], self.tail[b]
+        self.size[new] = self.size[a] + self.size[b]
+        self.grp[self.members(new)] = new
+        for arr in (self.node_count, self.node_conf, self.node_cmean):
+            arr[new] = arr[a] + arr[b]
+
+
+# ---------------------------------------------------------------------------------------------- strategies
+def _lowest_score(run: _Run, aggregation: str, progress: ProgressFn | None):
+    n_clusters = run.n_clusters
+    n_nodes = 2 * n_clusters - 1
+    alive = np.zeros(n_nodes, dtype=bool)
+    alive[:n_clusters] = True
+    merges = np.zeros((n_clusters - 1, 2), dtype=np.int64)
+    scores = np.zeros(n_clusters - 1)
+    rels = np.zeros(n_clusters - 1)
+    every = max(1, (n_clusters - 1) // 200)
+    for t in range(n_clusters - 1):
+        nodes = np.flatnonzero(alive)  # node ids ascending = list order (new groups are appended)
+        s = run.score(nodes, aggregation)
+        i = _first_min(s)
+        g_star = int(nodes[i])
+        rp = run.rp(g_star)
+        rel = np.bincount(run.grp, weights=rp, minlength=n_nodes)[nodes] / run.size[nodes]
+        others = np.delete(np.arange(nodes.size), i)
+        j = int(others[_first_max(rel[others])])
+        merges[t] = g_star, nodes[j]
+        scores[t], rels[t] = s[i], rel[j]
+        run.merge(g_star, int(nodes[j]), n_clusters + t)
+        alive[[g_star, nodes[j]]] = False
+        alive[n_clusters + t] = True
+        if progress is not None and ((t + 1) % every == 0 or t == n_clusters - 2):
+            progress("merge", t + 1, n_clusters - 1)
+    return merges, scores, rels
+
+
+def _all_pairs(run: _Run, aggregation: str, progress: ProgressFn | None):
+    """Every ordered pair (G, H) by ``rel_G(H)``; groups live in slots, ``rp_G`` is cached per slot as
+    ``sums[g, h] = Σ_{c∈H} rp_G(c)`` and only the merged group's row is recomputed."""
+    n_clusters = run.n_clusters
+    slot_node = np.arange(n_clusters, dtype=np.int64)  # node id held by each slot (-1: dead)
+    node_slot = np.full(2 * n_clusters - 1, -1, dtype=np.int64)
+    node_slot[:n_clusters] = np.arange(n_clusters)
+    sums = np.zeros((n_clusters, n_clusters))
+    for c in range(n_clusters):
+        sums[c] = run.rp(c)
+        if progress is not None:
+            progress("relate", c + 1, n_clusters)
+    merges = np.zeros((n_clusters - 1, 2), dtype=np.int64)
+    scores = np.zeros(n_clusters - 1)
+    rels = np.zeros(n_clusters - 1)
+    every = max(1, (n_clusters - 1) // 200)
+    for t in range(n_clusters - 1):
+        live = np.flatnonzero(slot_node >= 0)
+        live = live[np.argsort(slot_node[live], kind="stable")]  # list order
+        rel = sums[np.ix_(live, live)] / run.size[slot_node[live]][None, :]
+        np.fill_diagonal(rel, -np.inf)
+        m = rel.max()
+        cand = rel >= m - TIE_RTOL * abs(m)
+        gi = int(np.flatnonzero(cand.any(axis=1))[0])
+        hj = int(np.flatnonzero(cand[gi])[0])
+        g_slot, h_slot = int(live[gi]), int(live[hj])
+        g, h = int(slot_node[g_slot]), int(slot_node[h_slot])
+        new = n_clusters + t
+        merges[t] = g, h
+        scores[t] = run.score(np.array([g]), aggregation)[0]
+        rels[t] = rel[gi, hj]
+        run.merge(g, h, new)
+        sums[:, g_slot] += sums[:, h_slot]
+        slot_node[h_slot] = -1
+        slot_node[g_slot] = new
+        node_slot[new] = g_slot
+        if t < n_clusters - 2:
+            rp = run.rp(new)
+            slot_of_cluster = node_slot[run.grp]
+            sums[g_slot] = np.bincount(slot_of_cluster, weights=rp, minlength=n_clusters)
+        if progress is not None and ((t + 1) % every == 0 or t == n_clusters - 2):
+            progress("merge", t + 1, n_clusters - 1)
+    return merges, scores, rels
+
+
+# ---------------------------------------------------------------------------------------------- API
+def build_hierarchy(
+    logits: object,
+    *,
+    aggregation: str = "cluster-mean",
+    strategy: str = "lowest-score",
+    leaf_names: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    chunk_rows: int | None = None,
+) -> Hierarchy:
+    """Build the L2H hierarchy over the K clusters of a flat model from its logits.
+
+    Implements Algorithm 1 of Palumbo et al., "From Logits to Hierarchies: Hierarchical Clustering
+    made Simple" (ICML 2025).  With ``p = softmax(L)``, ``a(x) = argmax p(x)``, ``conf(x) = max p(x)``
+    and ``D_c = {x : a(x) = c}``, groups start as the K singletons and each of the K − 1 steps
+
+    1. scores every group: ``s(G) = Σ_{c∈G} mean_{x∈D_c} conf(x)`` (``"cluster-mean"``),
+       ``Σ_{x∈D_G} conf(x)`` (``"sum"``) or ``mean_{x∈D_G} conf(x)`` (``"mean"``, 0 when D_G is empty);
+    2. takes the lowest-scored group ``G*`` (first in list order on ties);
+    3. computes ``rp(c) = Σ_{x∈D_{G*}, a(x;G*)=c} conf(x;G*)`` with the softmax masked to the
+       clusters outside ``G*``;
+    4. takes the group ``G†`` with the highest ``rel(H) = mean_{c∈H} rp(c)``;
+    5. merges them into ``G* + G†``, appended at the end of the list.
+
+    ``strategy="all-pairs"`` (the paper's Table 9) merges instead the ordered pair (G, H) with the
+    highest ``rel_G(H)``.  Empty clusters score 0 and a group whose ``D_G`` is empty weights every
+    point by its soft membership ``Σ_{c∈G} p_c(x)`` in step 3 (one :class:`L2HWarning` names them).
+
+    Parameters
+    ----------
+    logits : ndarray, shape (N, K)
+        Logits of N points over K ≥ 2 clusters; any real dtype (computed on in float64).  Memory
+        maps (``np.load(path, mmap_mode="r")``) are streamed in row chunks and never copied when
+        float32/float64 and C-contiguous.
+    aggregation : {"cluster-mean", "sum", "mean"}
+        Group score of step 1.
+    strategy : {"lowest-score", "all-pairs"}
+        How the merged pair is chosen.
+    leaf_names : sequence of str, optional
+        K distinct names for the leaves (default ``"0".."K-1"``).
+    progress : callable, optional
+        ``progress(phase, done, total)``, called per row chunk in phase ``"scan"`` and every few
+        merges in phase ``"merge"`` (and ``"relate"`` for all-pairs).
+    chunk_rows : int, optional
+        Rows per chunk of the first pass (default: about 64 MB of logits).
+
+    Returns
+    -------
+    Hierarchy
+        ``linkage[t] = (G*, G†)`` in scipy node numbering (leaves 0..K−1, merge t creates K + t),
+        ``scores[t] = s(G*)``, ``relatedness[t] = rel(G†)``; ``info`` records the method, options,
+        N, K, the empty clusters and the cluster sizes.
+
+    Raises
+    ------
+    ValueError
+        Bad shape (not 2-D, N = 0, K < 2), NaN/±inf values (the first bad row is named), an unknown
+        aggregation or strategy, bad leaf names.
+    TypeError
+        Non-numeric input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h.merge import build_hierarchy
+    >>> rng = np.random.default_rng(0)
+    >>> tree = build_hierarchy(rng.normal(size=(500, 6)))
+    >>> tree.n_leaves, tree.linkage.shape
+    (6, (5, 4))
+    """
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"aggregation must be one of {', '.join(map(repr, AGGREGATIONS))}; got {aggregation!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}; got {strategy!r}")
+    arr = check_logits_array(logits)
+    n, n_clusters = arr.shape
+    names = check_leaf_names(leaf_names, n_clusters)
+    if chunk_rows is None:
+        chunk_rows = max(256, (64 << 20) // (n_clusters * max(arr.dtype.itemsize, 4)))
+    elif int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be a positive integer; got {chunk_rows}")
+    chunk_rows = int(chunk_rows)
+
+    kernels = _kernels()
+    work, _keep = _kernel_array(arr, chunk_rows)
+    run = _Run(kernels, work, chunk_rows, progress)
+    empty = np.flatnonzero(run.counts == 0)
+    if empty.size:
+        shown = ", ".join(str(c) for c in empty[:20]) + (", ..." if empty.size > 20 else "")
+        plural = "cluster" if empty.size == 1 else "clusters"
+        warn(
+            f"{empty.size} empty {plural} (no point has them as argmax): {shown}; "
+            "they score 0 and are merged by soft membership"
+        )
+    if strategy == "lowest-score":
+        merges, scores, rels = _lowest_score(run, aggregation, progress)
+    else:
+        merges, scores, rels = _all_pairs(run, aggregation, progress)
+    info = {
+        "method": "l2h",
+        "aggregation": aggregation,
+        "strategy": strategy,
+        "n_points": int(n),
+        "n_clusters": int(n_clusters),
+        "empty_clusters": [int(c) for c in empty],
+        "cluster_sizes": [int(c) for c in run.counts],
+    }
+    return Hierarchy.from_merges(merges, scores=scores, relatedness=rels, leaf_names=names, info=info)

@@ -1,0 +1,105 @@
+"""A slow, obviously-correct pure-NumPy twin of SPEC §1 (L2H), in float64.
+
+Direct transcription: at every step the scores are recomputed from the points, the masked softmax is
+formed for the whole (N, K) matrix, and every group/pair is scanned.  Only used by the tests.
+
+Float ties: two aggregated values (scores or relatedness) that agree to ``TIE_RTOL`` relative are
+treated as tied and the tie goes to list order, exactly as ``l2h.merge`` documents.  Argmaxes over
+logits (``a(x)``, ``a(x; G)``) use exact comparisons and the lowest index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TIE_RTOL = 1e-10
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def masked_softmax(logits: np.ndarray, group: list[int]) -> np.ndarray:
+    masked = logits.copy()
+    masked[:, group] = -np.inf
+    return softmax(masked)
+
+
+def first_min(values: list[float]) -> int:
+    m = min(values)
+    return next(i for i, v in enumerate(values) if v <= m + TIE_RTOL * abs(m))
+
+
+def first_max(values: list[float]) -> int:
+    m = max(values)
+    return next(i for i, v in enumerate(values) if v >= m - TIE_RTOL * abs(m))
+
+
+class _Twin:
+    def __init__(self, logits: np.ndarray, aggregation: str) -> None:
+        self.L = np.asarray(logits).astype(np.float64)
+        self.P = softmax(self.L)
+        self.a = self.P.argmax(axis=1)
+        self.conf = self.P.max(axis=1)
+        self.aggregation = aggregation
+        self.K = self.L.shape[1]
+
+    def score(self, group: list[int]) -> float:
+        if self.aggregation == "cluster-mean":
+            return float(sum(self.conf[self.a == c].mean() if np.any(self.a == c) else 0.0 for c in group))
+        in_group = np.isin(self.a, group)
+        if self.aggregation == "sum":
+            return float(self.conf[in_group].sum())
+        return float(self.conf[in_group].mean()) if in_group.any() else 0.0
+
+    def rp(self, group: list[int]) -> np.ndarray:
+        q = masked_softmax(self.L, group)
+        a_g, conf_g = q.argmax(axis=1), q.max(axis=1)
+        in_group = np.isin(self.a, group)
+        weight = in_group.astype(np.float64) if in_group.any() else self.P[:, group].sum(axis=1)
+        out = np.zeros(self.K)
+        np.add.at(out, a_g, weight * conf_g)
+        return out
+
+
+def reference_l2h(logits: np.ndarray, aggregation: str = "cluster-mean", strategy: str = "lowest-score"):
+    """Return (merges (K-1, 2) int64, scores, relatedness) in scipy node numbering."""
+    twin = _Twin(logits, aggregation)
+    k = twin.K
+    groups: list[list[int]] = [[c] for c in range(k)]
+    nodes: list[int] = list(range(k))
+    merges, scores, rels = [], [], []
+    rp_cache: dict[int, np.ndarray] = {}
+    for t in range(k - 1):
+        if strategy == "lowest-score":
+            s = [twin.score(g) for g in groups]
+            i = first_min(s)
+            rp = twin.rp(groups[i])
+            others = [j for j in range(len(groups)) if j != i]
+            rel = [float(rp[groups[j]].mean()) for j in others]
+            j = others[first_max(rel)]
+            best_rel = rel[others.index(j)]
+        else:
+            pairs, rel = [], []
+            for gi, g in enumerate(groups):
+                if nodes[gi] not in rp_cache:
+                    rp_cache[nodes[gi]] = twin.rp(g)
+                for hj, h in enumerate(groups):
+                    if hj != gi:
+                        pairs.append((gi, hj))
+                        rel.append(float(rp_cache[nodes[gi]][h].mean()))
+            best = first_max(rel)
+            i, j = pairs[best]
+            best_rel = rel[best]
+            s = {i: twin.score(groups[i])}
+        merges.append((nodes[i], nodes[j]))
+        scores.append(s[i])
+        rels.append(best_rel)
+        new_group = groups[i] + groups[j]
+        for idx in sorted((i, j), reverse=True):
+            del groups[idx]
+            del nodes[idx]
+        groups.append(new_group)
+        nodes.append(k + t)
+    return np.array(merges, dtype=np.int64).reshape(-1, 2), np.array(scores), np.array(rels)

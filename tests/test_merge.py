@@ -1,0 +1,230 @@
+"""l2h.merge.build_hierarchy against the pure-NumPy twin of SPEC §1 (tests/_reference.py)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.cluster import hierarchy as sch
+
+from l2h import merge
+from l2h._validation import L2HWarning
+from l2h.merge import AGGREGATIONS, STRATEGIES, build_hierarchy
+from tests._reference import TIE_RTOL, reference_l2h
+
+
+def build_quiet(logits, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", L2HWarning)
+        return build_hierarchy(logits, **kwargs)
+
+
+def assert_same_as_reference(logits, aggregation="cluster-mean", strategy="lowest-score", **kwargs):
+    tree = build_quiet(logits, aggregation=aggregation, strategy=strategy, **kwargs)
+    merges, scores, rels = reference_l2h(np.asarray(logits), aggregation, strategy)
+    np.testing.assert_array_equal(tree.merges, merges)
+    np.testing.assert_allclose(tree.scores, scores, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(tree.relatedness, rels, rtol=1e-12, atol=1e-300)
+    assert sch.is_valid_linkage(tree.to_scipy())
+    return tree
+
+
+def random_logits(seed: int, n: int, k: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    # correlated columns (a hidden structure) plus noise, at a random temperature
+    centres = rng.normal(size=(k, 4))
+    feats = centres[rng.integers(0, k, n)] + rng.normal(scale=0.7, size=(n, 4))
+    return (feats @ centres.T) * rng.uniform(0.3, 3.0) + rng.normal(scale=0.3, size=(n, k))
+
+
+SHAPES = [(1, 2), (1, 7), (2, 2), (5, 3), (40, 5), (200, 12), (500, 2), (700, 33), (1500, 60), (3000, 20)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("n, k", SHAPES)
+def test_matches_reference_random(seed, n, k):
+    assert_same_as_reference(random_logits(seed, n, k))
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("seed", range(4))
+def test_matches_reference_every_option(aggregation, strategy, seed):
+    rng = np.random.default_rng(100 + seed)
+    n, k = int(rng.integers(1, 600)), int(rng.integers(2, 25))
+    assert_same_as_reference(random_logits(seed, n, k), aggregation, strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_all_pairs_larger(strategy):
+    assert_same_as_reference(random_logits(7, 2000, 40), strategy=strategy)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32, np.int64, np.uint8])
+def test_dtypes(dtype):
+    logits = random_logits(3, 400, 15)
+    if np.dtype(dtype).kind in "iu":
+        logits = np.round(logits * 3 - logits.min() * 3)
+    logits = logits.astype(dtype)
+    assert_same_as_reference(logits)
+    assert_same_as_reference(logits, strategy="all-pairs")
+
+
+# ---------------------------------------------------------------------------------------------- ties
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_duplicated_columns(strategy):
+    logits = random_logits(1, 300, 10)
+    logits = np.concatenate([logits, logits[:, [2, 5, 5]]], axis=1)  # clusters 10-12 copy 2 and 5
+    tree = assert_same_as_reference(logits, strategy=strategy)
+    assert {10, 11, 12} <= set(tree.info["empty_clusters"])
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_identical_rows_and_all_equal(aggregation, strategy):
+    row = np.random.default_rng(0).normal(size=9)
+    assert_same_as_reference(np.tile(row, (50, 1)), aggregation, strategy)
+    assert_same_as_reference(np.zeros((30, 6)), aggregation, strategy)
+    assert_same_as_reference(np.ones((1, 4), dtype=np.float32), aggregation, strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_integer_grid_ties(strategy):
+    # few distinct integer values: many exact ties inside rows, repeated rows, symmetric clusters
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 3, size=(12, 8)).astype(np.float64)
+    logits = base[rng.integers(0, 12, 400)]
+    assert_same_as_reference(logits, strategy=strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_symmetric_clusters_tie_to_list_order(strategy):
+    # clusters 0/1 and 2/3 are mirror images: their scores tie in real arithmetic
+    a = np.array([[5.0, 0.0, 2.0, 1.0], [0.0, 5.0, 1.0, 2.0], [1.0, 2.0, 5.0, 0.0], [2.0, 1.0, 0.0, 5.0]])
+    tree = assert_same_as_reference(np.repeat(a, 3, axis=0), strategy=strategy)
+    assert tree.merges[0, 0] == 0 or strategy == "all-pairs"
+
+
+# ---------------------------------------------------------------------------------------------- precision
+@pytest.mark.parametrize("gap", [60.0, 200.0, 800.0])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_very_confident_logits(gap, strategy):
+    # row gaps >= 60: 1 - conf underflows and exp(L - max) is subnormal or 0 for most entries
+    rng = np.random.default_rng(int(gap))
+    n, k = 400, 25
+    ranks = np.argsort(rng.random((n, k)), axis=1)
+    logits = -gap * ranks + rng.uniform(0, 1, size=(n, k))
+    assert_same_as_reference(logits, strategy=strategy)
+
+
+def test_mixed_confidence():
+    rng = np.random.default_rng(9)
+    logits = random_logits(9, 1200, 30)
+    logits[::3] *= 80.0  # a third of the points very confident
+    assert_same_as_reference(logits)
+
+
+def test_large_offsets():
+    assert_same_as_reference(random_logits(4, 500, 12) + 1e6)
+
+
+# ---------------------------------------------------------------------------------------------- empty clusters
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_empty_clusters(aggregation, strategy):
+    logits = random_logits(2, 500, 14)
+    logits[:, [3, 7, 8]] -= 12.0  # never the argmax, still some probability mass
+    with pytest.warns(L2HWarning, match=r"3 empty clusters \(no point has them as argmax\): 3, 7, 8"):
+        tree = build_hierarchy(logits, aggregation=aggregation, strategy=strategy)
+    assert tree.info["empty_clusters"] == [3, 7, 8]
+    assert np.all(np.isfinite(tree.scores)) and np.all(np.isfinite(tree.relatedness))
+    assert_same_as_reference(logits, aggregation, strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_empty_clusters_with_no_mass(strategy):
+    # soft membership underflows to 0: every relatedness is 0, ties go to list order
+    logits = random_logits(3, 200, 8)
+    logits[:, [1, 2, 6]] = -2000.0
+    tree = assert_same_as_reference(logits, strategy=strategy)
+    assert np.all(np.isfinite(tree.relatedness))
+
+
+def test_single_point_and_two_clusters():
+    for strategy in STRATEGIES:
+        tree = assert_same_as_reference(np.array([[0.3, -1.0, 2.0, 0.0, 0.1]]), strategy=strategy)
+        assert tree.info["empty_clusters"] == [0, 1, 3, 4]
+        tree = assert_same_as_reference(np.array([[1.0, 2.0], [3.0, 0.0], [0.0, 0.5]]), strategy=strategy)
+        np.testing.assert_array_equal(tree.merges, [[1, 0]])  # cluster 1 is the less confident
+    assert_same_as_reference(np.array([[1.0, 2.0]]))
+
+
+# ---------------------------------------------------------------------------------------------- invariants
+def test_deterministic_and_chunking_and_memmap(tmp_path):
+    logits = random_logits(11, 3000, 25).astype(np.float32)
+    first = build_quiet(logits)
+    assert np.array_equal(first.linkage, build_quiet(logits).linkage)
+    assert np.array_equal(first.linkage, build_quiet(logits, chunk_rows=77).linkage)
+    path = tmp_path / "logits.npy"
+    np.save(path, logits)
+    mapped = build_quiet(np.load(path, mmap_mode="r"))
+    assert np.array_equal(first.linkage, mapped.linkage)
+    np.testing.assert_array_equal(first.scores, mapped.scores)
+    fortran = build_quiet(np.asfortranarray(logits))
+    assert np.array_equal(first.linkage, fortran.linkage)
+
+
+def test_output_metadata_and_progress():
+    logits = random_logits(12, 800, 10)
+    calls = []
+    tree = build_hierarchy(logits, leaf_names=[f"c{i}" for i in range(10)],
+                           progress=lambda *a: calls.append(a), chunk_rows=300)
+    assert tree.leaf_names[0] == "c0"
+    info = tree.info
+    assert info["method"] == "l2h" and info["aggregation"] == "cluster-mean"
+    assert info["strategy"] == "lowest-score" and info["n_points"] == 800 and info["n_clusters"] == 10
+    assert sum(info["cluster_sizes"]) == 800 and info["empty_clusters"] == []
+    assert ("scan", 800, 800) in calls and calls[-1] == ("merge", 9, 9)
+    assert [c[1] for c in calls if c[0] == "scan"] == [300, 600, 800]
+
+
+def test_tie_tolerance_matches_reference():
+    assert merge.TIE_RTOL == TIE_RTOL
+
+
+# ---------------------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_rows_are_named(bad):
+    logits = random_logits(0, 300, 5)
+    logits[17, 2] = bad
+    logits[250, 0] = bad
+    with pytest.raises(ValueError, match=r"logits contain NaN or ±inf in 2 rows; first bad row is 17 \(0-based\)"):
+        build_hierarchy(logits, chunk_rows=100)
+
+
+@pytest.mark.parametrize(
+    "logits, exc, message",
+    [
+        (np.zeros(10), ValueError, r"must be 2-D \(n_points, n_clusters\); got shape \(10,\)"),
+        (np.zeros((10, 1)), ValueError, r"at least 2 columns .* got K = 1"),
+        (np.zeros((0, 4)), ValueError, r"no rows \(N = 0\)"),
+        (np.array([["a", "b"]]), TypeError, r"real numbers"),
+        ("logits.npy", TypeError, r"2-D numpy array; got str"),
+    ],
+)
+def test_bad_arrays(logits, exc, message):
+    with pytest.raises(exc, match=message):
+        build_hierarchy(logits)
+
+
+def test_bad_options():
+    logits = random_logits(0, 20, 3)
+    with pytest.raises(ValueError, match=r"aggregation must be one of 'cluster-mean', 'sum', 'mean'; got 'avg'"):
+        build_hierarchy(logits, aggregation="avg")
+    with pytest.raises(ValueError, match=r"strategy must be one of 'lowest-score', 'all-pairs'; got 'greedy'"):
+        build_hierarchy(logits, strategy="greedy")
+    with pytest.raises(ValueError, match=r"leaf names: expected 3 names"):
+        build_hierarchy(logits, leaf_names=["a", "b"])
+    with pytest.raises(ValueError, match=r"chunk_rows must be a positive integer"):
+        build_hierarchy(logits, chunk_rows=0)
