@@ -30,7 +30,11 @@ BACKENDS = ("auto", "fastcluster", "scipy")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def agglomerative(embeddings: Path, k: int, out: Path, assignments_out: Path, fmt: str | None, method: str,
                   backend: str, key: str | None, quiet: bool, as_json: bool) -> None:
-    """Agglomerative baseline: Ward linkage of embeddings, cut into K clusters, tree over them."""
+    """Ward baseline: K clusters of embeddings and their tree.
+
+    Ward linkage of the N x D embeddings, stopped at K clusters; writes the tree over those clusters
+    (same formats as `l2h build`) and every point's cluster, for `l2h metrics --assignments`.
+    """
     from l2h.io import load_array, save_npy_atomic, tree_format_for, write_tree
 
     kind = tree_format_for(out, fmt)  # fail on a bad suffix before any work

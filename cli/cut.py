@@ -24,7 +24,11 @@ from l2h_cli._common import echo_json, stdout_console
 @click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON on stdout.")
 def cut(tree_path: Path, k: int, logits_path: Path | None, assignments_path: Path | None, out: Path | None,
         leaf_names_path: Path | None, key: str | None, as_json: bool) -> None:
-    """Cut a hierarchy into k groups: list each group's leaves, optionally place points."""
+    """Cut a tree into k groups; place points in them.
+
+    Lists each group's leaves; with --logits or --assignments, counts the points of each group and
+    (with --out) writes every point's group id.
+    """
     if logits_path is not None and assignments_path is not None:
         raise click.UsageError("give at most one of --logits and --assignments")
     if out is not None and logits_path is None and assignments_path is None:
