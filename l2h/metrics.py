@@ -53,6 +53,8 @@ __all__ = [
     "least_hierarchical_distance",
     "level_scores",
     "nmi",
+    "node_class_counts",
+    "scores_to_json",
 ]
 
 #: Top-level keys of :func:`evaluate`'s result (and of ``l2h metrics --json``), in order.
@@ -546,7 +548,18 @@ def evaluate(
         Exactly the keys :data:`RESULT_KEYS`: ``n_points``, ``n_leaves``, ``nmi``, ``ari``, ``acc``,
         ``lp`` (of the leaves), ``dp``, ``lhd``, ``mean_path_length``, and ``levels``: a dict keyed by
         ``str(k)`` (as in the JSON output) of dicts with ``nmi``, ``ari``, ``acc``, ``lp``.  Values are
-        Python ints and floats; ``dp`` is NaN when no two points share a label.
+        Python ints and floats; ``dp`` is NaN when no two points share a label
+        (:func:`scores_to_json` turns NaN into ``None``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [3, 2]])               # ((0,1),2)
+    >>> logits = np.eye(3)[[0, 0, 1, 2, 2]] * 5.0                    # leaves 0, 0, 1, 2, 2
+    >>> s = evaluate(tree, [7, 7, 9, 9, 9], logits=logits, levels=[2])
+    >>> round(s["dp"], 4), s["levels"]["2"]["acc"]
+    (0.8, 0.8)
     """
     if not isinstance(tree, Hierarchy):
         raise TypeError(f"tree must be an l2h.Hierarchy; got {type(tree).__name__}")
