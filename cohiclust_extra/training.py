@@ -1,0 +1,399 @@
+"""The training loop shared by CoHiClust and CC, the run folder, and prediction with a trained model.
+
+Run folder layout (see :func:`train`): ``config.json``, ``checkpoint.pt`` (every epoch, atomically),
+``history.csv``, and after training ``logits.npy``, ``leaf_probs.npy``, ``assignments.npy``,
+``labels.npy`` (when the data has labels), ``tree.nwk`` / ``tree.json`` and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cohiclust_extra.augment import make_augmenter
+from cohiclust_extra.backbones import build_backbone
+from cohiclust_extra.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from cohiclust_extra.config import TrainConfig
+from cohiclust_extra.data import Dataset, batches, load_dataset
+from cohiclust_extra.losses import cluster_contrastive_loss, cohi_loss, nt_xent
+from cohiclust_extra.models import CCModel, CoHiClustModel
+from cohiclust_extra.tree import leaf_to_prune, level_log_probs, native_hierarchy, split_balance_loss
+
+__all__ = ["resolve_device", "build_model", "train", "predict", "export_outputs"]
+
+# progress(event, payload): event is "epoch_start" {epoch, total, phase, steps}, "step" {step, steps, losses},
+# "epoch_end" {row}, "message" {text}
+ProgressFn = Callable[[str, dict], None]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device that is absent is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but no CUDA device is available")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise ValueError("--device mps was asked for but MPS is not available")
+    if name not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be auto, cpu, cuda or mps; got {name!r}")
+    return torch.device(name)
+
+
+def build_model(config: TrainConfig, sample_shape: tuple[int, ...], n_clusters: int | None = None) -> torch.nn.Module:
+    """The model a configuration describes, freshly initialised (seed torch first for reproducibility)."""
+    backbone = build_backbone(config.backbone, sample_shape)
+    if config.model == "cohiclust":
+        return CoHiClustModel(backbone, config.depth, config.tree_hidden, config.proj_dim)
+    clusters = config.clusters or n_clusters
+    if clusters is None:
+        raise ValueError("CC needs --clusters when the dataset has no labels to count classes from")
+    return CCModel(backbone, clusters, config.instance_dim)
+
+
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "mps":
+        state["mps"] = torch.mps.get_rng_state()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and state.get("cuda"):
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if device.type == "mps" and state.get("mps") is not None:
+        torch.mps.set_rng_state(state["mps"])
+
+
+class _Precision:
+    """Mixed precision on CUDA (bfloat16 where supported, else float16 with loss scaling); fp32 elsewhere."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.dtype = None
+        if device.type == "cuda":
+            self.dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.dtype == torch.float16)
+
+    def autocast(self):
+        if self.dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.dtype)
+
+
+def _history_csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    keys = list(rows[0])
+    for row in rows[1:]:
+        keys += [k for k in row if k not in keys]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _step_losses(model: torch.nn.Module, config: TrainConfig, xa: torch.Tensor, xb: torch.Tensor,
+                 pretraining: bool, precision: _Precision) -> tuple[torch.Tensor, dict[str, float], torch.Tensor | None]:
+    """Loss of one batch of view pairs; returns (loss, components, detached leaf probabilities)."""
+    batch = xa.shape[0]
+    with precision.autocast():
+        first, second = model(torch.cat((xa, xb)))
+    first, second = first.float(), second.float()  # losses in float32
+    if config.model == "cc":
+        za, zb = second[:batch], second[batch:]
+        pa, pb = first[:batch].softmax(1), first[batch:].softmax(1)
+        inst = nt_xent(za, zb, config.tau)
+        clus = cluster_contrastive_loss(pa, pb, config.tau_cluster)
+        return inst + clus, {"instance": inst.item(), "cluster": clus.item()}, None
+    # CoHiClust: first = node logits, second = projections
+    r2 = nt_xent(second[:batch], second[batch:], config.tau)
+    if pretraining:
+        return config.beta2 * r2, {"r2": r2.item()}, None
+    mask = model.tree.leaf_mask
+    levels = level_log_probs(first, mask)
+    levels_a, levels_b = [lv[:batch] for lv in levels], [lv[batch:] for lv in levels]
+    cohi = cohi_loss(levels_a, levels_b)
+    r1 = split_balance_loss(first, levels, mask)
+    beta1 = config.beta1 if config.beta1 is not None else 2.0 ** -config.depth
+    loss = cohi + beta1 * r1 + config.beta2 * r2
+    return loss, {"cohi": cohi.item(), "r1": r1.item(), "r2": r2.item()}, levels[-1].detach().exp().sum(0)
+
+
+def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", resume: bool = False,
+          progress: ProgressFn | None = None, stop_after_epoch: int | None = None,
+          download: bool = False) -> dict[str, Any]:
+    """Train a CoHiClust or CC model and fill the run folder ``out_dir``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    out_dir : path
+        The run folder (created).  With ``resume=True`` its ``config.json`` and ``checkpoint.pt`` are used
+        and ``config`` is ignored except for the number of epochs, which may be raised.
+    device : {"auto", "cpu", "cuda", "mps"}
+    resume : bool
+        Continue from the last completed epoch, with its model, optimiser, pruning and RNG states.
+    progress : callable, optional
+        ``progress(event, payload)`` for progress bars (see the module source).
+    stop_after_epoch : int, optional
+        Stop (as if interrupted) once this many epochs are done, before exporting.
+    download : bool
+        Let the dataset loader fetch missing CIFAR/STL-10 files.
+
+    Returns
+    -------
+    dict
+        ``{"epochs_done", "finished", "metrics" (or None), "out_dir"}``.
+    """
+    emit = progress or (lambda event, payload: None)
+    out = Path(out_dir)
+    dev = resolve_device(device)
+    state = None
+    if resume:
+        ckpt = out / "checkpoint.pt"
+        if not ckpt.is_file():
+            raise CheckpointError(f"--resume: no checkpoint.pt in {out} (nothing to resume)")
+        state = load_checkpoint(ckpt)
+        saved = TrainConfig.from_dict(state["config"])
+        saved.epochs = max(saved.epochs, config.epochs) if config.model == saved.model else saved.epochs
+        config = saved
+    config.validate()
+    data = load_dataset(config.dataset, config.data_dir, split=config.split, labels_path=config.labels_path,
+                        image_size=config.image_size, download=download)
+    if len(data) < 2:
+        raise ValueError(f"the dataset has {len(data)} samples; training needs at least 2")
+    batch_size = min(config.batch_size, len(data))
+    if config.model == "cohiclust" and config.leaves is None:
+        config.leaves = min(data.n_classes or 2**config.depth, 2**config.depth)
+    if config.model == "cc" and config.clusters is None:
+        if data.n_classes is None:
+            raise ValueError("CC needs --clusters when the dataset has no labels to count classes from")
+        config.clusters = data.n_classes
+    config.validate()
+    out.mkdir(parents=True, exist_ok=True)
+
+    from l2h.io import write_atomic
+
+    torch.manual_seed(config.seed)
+    model = build_model(config, data.sample_shape).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    precision = _Precision(dev)
+    history: list[dict] = []
+    start_epoch = 0
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"checkpoint does not fit its config: {str(exc).splitlines()[0]}") from None
+        if state.get("scaler"):
+            precision.scaler.load_state_dict(state["scaler"])
+        history = list(state.get("history", []))
+        start_epoch = int(state["epoch"])
+        _set_rng_state(state["rng"], dev)
+    else:
+        write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    if resume:
+        write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+
+    augment = make_augmenter(data.sample_shape, data.mean, data.std)
+    pin = dev.type == "cuda"
+    total_epochs = config.pretrain_epochs + config.epochs if config.model == "cohiclust" else config.epochs
+    steps = len(data) // batch_size
+    for epoch in range(start_epoch, total_epochs):
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            return {"epochs_done": epoch, "finished": False, "metrics": None, "out_dir": str(out)}
+        pretraining = config.model == "cohiclust" and epoch < config.pretrain_epochs
+        phase = "cc" if config.model == "cc" else "pretrain" if pretraining else "tree"
+        emit("epoch_start", {"epoch": epoch + 1, "total": total_epochs, "phase": phase, "steps": steps})
+        model.train()
+        started = time.perf_counter()
+        sums: dict[str, float] = {}
+        leaf_mass = None
+        for step, index in enumerate(batches(len(data), batch_size, shuffle=True, seed=config.seed,
+                                             epoch=epoch, drop_last=True)):
+            x = data.x[index]
+            if pin:
+                x = x.pin_memory()
+            x = data.to_float(x.to(dev, non_blocking=pin))
+            xa, xb = augment(x), augment(x)
+            loss, parts, mass = _step_losses(model, config, xa, xb, pretraining, precision)
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"the loss became {loss.item()} at epoch {epoch + 1}; try a lower --lr")
+            optimizer.zero_grad(set_to_none=True)
+            precision.scaler.scale(loss).backward()
+            precision.scaler.step(optimizer)
+            precision.scaler.update()
+            parts = {"loss": loss.item(), **parts}
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if mass is not None:
+                leaf_mass = mass if leaf_mass is None else leaf_mass + mass
+            emit("step", {"step": step + 1, "steps": steps, "losses": parts})
+        row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase}
+        row.update({k: v / max(steps, 1) for k, v in sums.items()})
+        if config.model == "cohiclust":
+            tree_epoch = epoch - config.pretrain_epochs  # 0-based among tree epochs
+            pruned = ""
+            if (not pretraining and tree_epoch >= config.prune_start and leaf_mass is not None
+                    and model.tree.n_live > config.leaves):
+                leaf = leaf_to_prune(leaf_mass, model.tree.leaf_mask)
+                model.tree.leaf_mask[leaf] = False
+                pruned = str(leaf)
+            row["live_leaves"] = model.tree.n_live
+            row["pruned_leaf"] = pruned
+        row["seconds"] = round(time.perf_counter() - started, 4)
+        history.append(row)
+        save_checkpoint(out / "checkpoint.pt", {
+            "config": config.to_dict(), "epoch": epoch + 1, "sample_shape": list(data.sample_shape),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scaler": precision.scaler.state_dict() if precision.scaler.is_enabled() else {},
+            "rng": _rng_state(dev), "history": history,
+        })
+        write_atomic(out / "history.csv", _history_csv(history))
+        emit("epoch_end", {"row": row})
+
+    if config.model == "cohiclust" and model.tree.n_live > config.leaves:
+        emit("message", {"text": f"training ended with {model.tree.n_live} live leaves (> --leaves "
+                                 f"{config.leaves}): raise --epochs or lower the pruning start"})
+    metrics = export_outputs(model, config, data, out, dev)
+    return {"epochs_done": total_epochs, "finished": True, "metrics": metrics, "out_dir": str(out)}
+
+
+@torch.no_grad()
+def infer(model: torch.nn.Module, config: TrainConfig, data: Dataset, device: torch.device,
+          batch_size: int = 512) -> np.ndarray:
+    """Logits of every sample (no augmentation): CoHiClust's live-leaf log-probabilities or CC's cluster logits."""
+    model.eval()
+    augment = make_augmenter(data.sample_shape, data.mean, data.std)
+    chunks = []
+    for index in batches(len(data), batch_size, shuffle=False):
+        x = augment.normalise(data.to_float(data.x[index].to(device)))
+        out = model.leaf_log_probs(x) if config.model == "cohiclust" else model.cluster_logits(x)
+        chunks.append(out.float().cpu())
+    return torch.cat(chunks).numpy().astype(np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(1, keepdims=True)).astype(np.float32)
+
+
+def export_outputs(model: torch.nn.Module, config: TrainConfig, data: Dataset, out: Path,
+                   device: torch.device) -> dict[str, Any] | None:
+    """Write logits, probabilities, assignments, labels, the tree and (with labels) the metrics."""
+    from l2h.io import save_npy_atomic, write_atomic, write_tree
+
+    logits = infer(model, config, data, device)
+    probs = _softmax(logits)
+    assignments = logits.argmax(1).astype(np.int64)
+    save_npy_atomic(out / "logits.npy", logits)
+    save_npy_atomic(out / "leaf_probs.npy", probs)
+    save_npy_atomic(out / "assignments.npy", assignments)
+    if data.labels is not None:
+        save_npy_atomic(out / "labels.npy", data.labels)
+    if data.fine_labels is not None:
+        save_npy_atomic(out / "fine_labels.npy", data.fine_labels)
+    if config.model == "cohiclust":
+        tree = native_hierarchy(model.tree.leaf_mask.cpu(), info={"n_points": len(data)})
+    else:
+        import warnings
+
+        from l2h import build_hierarchy
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # empty clusters are reported by build itself; fine here
+            tree = build_hierarchy(logits)
+    write_tree(tree, out / "tree.nwk")
+    write_tree(tree, out / "tree.json")
+    if data.labels is None:
+        return None
+    from l2h.metrics import evaluate, scores_to_json
+
+    levels = [k for k in (2, 4) if k < tree.n_leaves]
+    result = scores_to_json(evaluate(tree, data.labels, assignments=assignments, levels=levels))
+    result["model"] = config.model
+    result["tree"] = "native" if config.model == "cohiclust" else "l2h"
+    write_atomic(out / "metrics.json", json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def load_trained(run_dir: str | Path, device: torch.device) -> tuple[torch.nn.Module, TrainConfig]:
+    """The model and configuration of a finished (or checkpointed) run folder."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise CheckpointError(f"run folder not found: {run}")
+    state = load_checkpoint(run / "checkpoint.pt")
+    config = TrainConfig.from_dict(state["config"])
+    shape = state.get("sample_shape")
+    model_state = state["model"]
+    if shape is None:
+        shape = _infer_sample_shape(config)
+    model = build_model(config, tuple(shape))
+    try:
+        model.load_state_dict(model_state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint does not fit its config: {str(exc).splitlines()[0]}") from None
+    return model.to(device), config
+
+
+def _infer_sample_shape(config: TrainConfig) -> tuple[int, ...]:
+    data = load_dataset(config.dataset, config.data_dir, split="test" if config.dataset != "npy" else "all",
+                        labels_path=None, image_size=config.image_size)
+    return data.sample_shape
+
+
+def predict(run_dir: str | Path, out_dir: str | Path, *, dataset: str | None = None, data_dir: str | None = None,
+            split: str = "all", labels_path: str | None = None, device: str = "auto",
+            download: bool = False) -> dict[str, Any]:
+    """Logits of a trained run's model on (new) data: writes ``logits.npy``, ``leaf_probs.npy``,
+    ``assignments.npy`` (and ``labels.npy``) into ``out_dir``."""
+    from l2h.io import save_npy_atomic
+
+    dev = resolve_device(device)
+    model, config = load_trained(run_dir, dev)
+    name = dataset or config.dataset
+    data = load_dataset(name, data_dir if data_dir is not None else config.data_dir if name == config.dataset else None,
+                        split=split, labels_path=labels_path, image_size=config.image_size, download=download)
+    expected = _expected_shape(model)
+    if expected is not None and data.sample_shape[0] != expected:
+        raise ValueError(f"the model expects samples with {expected} channels/features; {name} has shape "
+                         f"{data.sample_shape}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    logits = infer(model, config, data, dev)
+    save_npy_atomic(out / "logits.npy", logits)
+    save_npy_atomic(out / "leaf_probs.npy", _softmax(logits))
+    save_npy_atomic(out / "assignments.npy", logits.argmax(1).astype(np.int64))
+    if data.labels is not None:
+        save_npy_atomic(out / "labels.npy", data.labels)
+    return {"n_points": len(data), "n_columns": int(logits.shape[1]), "out_dir": str(out)}
+
+
+def _expected_shape(model: torch.nn.Module) -> int | None:
+    for module in model.backbone.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            return module.in_channels
+        if isinstance(module, torch.nn.Linear):
+            return None  # flattened input: checked by the first matmul
+    return None
