@@ -41,8 +41,8 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
     """Yield a ``progress(phase, done, total)`` callback.
 
     On a terminal it drives a rich progress bar on stderr (one task per phase); when stderr is not a
-    terminal it logs each phase's start and end (and quarter milestones of long phases) instead of an
-    animation.  ``quiet`` silences it.
+    terminal it logs quarter milestones of each phase, once the job has run for over a second, instead
+    of an animation.  ``quiet`` silences it.
     """
     if quiet:
         yield lambda phase, done, total: None
@@ -73,6 +73,8 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
     logged: dict[str, int] = {}
 
     def log(phase: str, done: int, total: int) -> None:
+        if time.perf_counter() - start < 1.0:
+            return  # short jobs stay silent: milestones only for work that takes over a second
         quarter = 4 if total <= 0 else min(4, (4 * done) // max(total, 1))
         if logged.get(phase, -1) >= quarter:
             return
