@@ -17,7 +17,14 @@ load_array(path, key=None)
 L2HWarning
     Warning class for recoverable oddities (e.g. empty clusters).
 
-Metrics live in :mod:`l2h.metrics`; iTOL and pictures in :mod:`l2h.itol` and :mod:`l2h.plot`.
+l2h.metrics.evaluate(tree, labels, assignments=... | logits=..., levels=...) -> dict
+    NMI, ARI, ACC, leaf purity, dendrogram purity, LHD and per-level scores, exact, from the
+    leaf x class count table (also ``contingency_table``, ``class_distance_matrix``, ...).
+l2h.agglomerative.agglomerative_hierarchy(embeddings, k) -> (Hierarchy, assignments)
+    Ward baseline cut into k clusters, in the same tree encoding.
+
+iTOL annotation files are written by :mod:`l2h.itol`, terminal views by :mod:`l2h.render`,
+pictures by :mod:`l2h.plot` (extra ``plot``).
 """
 
 from __future__ import annotations
