@@ -1,0 +1,350 @@
+r"""iTOL (Interactive Tree Of Life, https://itol.embl.de) bundles: a tree plus annotation files.
+
+A bundle is a folder holding
+
+``tree.nwk``
+    The tree, leaves named by their iTOL IDs (see :func:`itol_ids`), internal nodes ``n<node id>``.
+``itol_labels.txt`` (``LABELS``)
+    Every leaf shown as its most frequent class and that class's share in percent (``dog 93%``),
+    as in the L2H paper's figures; without labels, only written when some leaf ID had to differ
+    from the leaf's name (it then shows the original name).
+``itol_colorstrip.txt`` (``DATASET_COLORSTRIP``)
+    A strip coloured by the leaf's group (the group of its majority class, ``--groups``) or, without
+    groups, by the majority class; with a legend.
+``itol_simplebar.txt`` (``DATASET_SIMPLEBAR``)
+    Points per leaf.
+``itol_tree_colors.txt`` (``TREE_COLORS``)
+    Every maximal clade whose leaves all share a group (or a majority class): a coloured range
+    behind it and coloured branches.
+
+All annotation files use ``SEPARATOR TAB``.  IDs never contain a tab, space, quote, comma, ``#`` or
+``|``: leaf names made of ``A-Z a-z 0-9 _ . -`` are kept, others are sanitised (runs of other
+characters become ``_``) and de-duplicated; internal node IDs are ``n<id>``, never numeric (iTOL
+reads numeric internal labels as support values).  Label and legend texts have tabs and line breaks
+replaced by spaces.
+
+Examples
+--------
+>>> import numpy as np
+>>> from l2h import Hierarchy
+>>> from l2h.render import leaf_stats
+>>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+>>> stats = leaf_stats(tree, np.array([0, 0, 1, 2, 3, 3, 3]), np.array([0, 0, 0, 1, 1, 1, 0]),
+...                    class_names=["cat", "car"])
+>>> bundle = itol_bundle(tree, stats)
+>>> sorted(bundle.files)
+['itol_colorstrip.txt', 'itol_labels.txt', 'itol_simplebar.txt', 'itol_tree_colors.txt', 'tree.nwk']
+>>> print(bundle.files["itol_labels.txt"].replace("\t", " | "), end="")
+LABELS
+SEPARATOR TAB
+DATA
+0 | cat 100%
+1 | cat 100%
+2 | car 100%
+3 | car 66%
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from l2h.hierarchy import Hierarchy
+from l2h.io import InputError
+from l2h.render import LeafStats, group_colors, leaf_caption
+
+__all__ = ["BUNDLE_FILES", "ItolBundle", "itol_bundle", "itol_ids", "read_class_groups", "write_itol_bundle"]
+
+SEP = "\t"
+TREE_FILE = "tree.nwk"
+LABELS_FILE = "itol_labels.txt"
+COLORSTRIP_FILE = "itol_colorstrip.txt"
+SIMPLEBAR_FILE = "itol_simplebar.txt"
+TREE_COLORS_FILE = "itol_tree_colors.txt"
+#: Every file a bundle may hold, in the order they are listed to the user.
+BUNDLE_FILES = (TREE_FILE, LABELS_FILE, COLORSTRIP_FILE, SIMPLEBAR_FILE, TREE_COLORS_FILE)
+BAR_COLOR = "#4a6fa5"
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+@dataclass(frozen=True)
+class ItolBundle:
+    """The texts of an iTOL bundle, before writing.
+
+    Attributes
+    ----------
+    files : dict of str to str
+        File name -> content, in :data:`BUNDLE_FILES` order.
+    skipped : dict of str to str
+        File name -> why it was not produced (e.g. no labels given).
+    ids : tuple of str
+        iTOL ID of every leaf.
+    """
+
+    files: dict[str, str]
+    skipped: dict[str, str] = field(default_factory=dict)
+    ids: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------- IDs and text
+def itol_ids(tree: Hierarchy) -> tuple[str, ...]:
+    """A safe, unique iTOL ID for every leaf (see the module docstring).
+
+    Names that are already safe are kept unchanged, so cluster ids ``0..K-1`` stay as they are.
+    """
+    reserved = {f"n{node}" for node in range(tree.n_leaves, tree.n_nodes)}
+    wanted = []
+    for i, name in enumerate(tree.leaf_names):
+        base = name if _SAFE_ID.match(name) else _UNSAFE_RUN.sub("_", name).strip("_")
+        wanted.append(base or f"leaf_{i}")
+    keep = {w for w, name in zip(wanted, tree.leaf_names, strict=True) if w == name}
+    taken = set(reserved)
+    out = []
+    for i, (base, name) in enumerate(zip(wanted, tree.leaf_names, strict=True)):
+        candidate = base
+        if candidate in taken or (candidate != name and candidate in keep):
+            candidate = f"{base}_{i}"
+            j = 2
+            while candidate in taken or candidate in keep:
+                candidate = f"{base}_{i}_{j}"
+                j += 1
+        taken.add(candidate)
+        out.append(candidate)
+    return tuple(out)
+
+
+def _text(value: object) -> str:
+    """A label or legend text with no tab or line break (they would break the TAB-separated line)."""
+    return " ".join(str(value).replace("\t", " ").splitlines()).strip()
+
+
+def _lines(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- annotation files
+def labels_text(ids: Sequence[str], labels: Sequence[str]) -> str:
+    """``LABELS`` file: one display label per node ID."""
+    return _lines("LABELS", "SEPARATOR TAB", "DATA", *(f"{i}{SEP}{_text(t)}" for i, t in zip(ids, labels, strict=True)))
+
+
+def colorstrip_text(
+    ids: Sequence[str], keys: Sequence[str | None], colors: dict[str, str], title: str
+) -> str:
+    """``DATASET_COLORSTRIP`` file: a coloured box per leaf (leaves with key None are left out), with
+    a legend listing ``colors`` in order."""
+    legend = list(colors)
+    header = [
+        "DATASET_COLORSTRIP",
+        "SEPARATOR TAB",
+        f"DATASET_LABEL{SEP}{_text(title)}",
+        f"COLOR{SEP}{colors[legend[0]] if legend else '#808080'}",
+        f"LEGEND_TITLE{SEP}{_text(title)}",
+        SEP.join(["LEGEND_SHAPES", *(["1"] * len(legend))]),
+        SEP.join(["LEGEND_COLORS", *(colors[k] for k in legend)]),
+        SEP.join(["LEGEND_LABELS", *(_text(k) for k in legend)]),
+        "DATA",
+    ]
+    data = [f"{i}{SEP}{colors[k]}{SEP}{_text(k)}" for i, k in zip(ids, keys, strict=True) if k is not None]
+    return _lines(*header, *data)
+
+
+def simplebar_text(ids: Sequence[str], values: Sequence[int], title: str = "points per leaf") -> str:
+    """``DATASET_SIMPLEBAR`` file: one bar per leaf."""
+    header = ["DATASET_SIMPLEBAR", "SEPARATOR TAB", f"DATASET_LABEL{SEP}{_text(title)}", f"COLOR{SEP}{BAR_COLOR}",
+              "DATA"]
+    return _lines(*header, *(f"{i}{SEP}{int(v)}" for i, v in zip(ids, values, strict=True)))
+
+
+def uniform_clades(tree: Hierarchy, keys: Sequence[str | None]) -> list[tuple[int, str]]:
+    """Maximal internal nodes whose leaves all have the same non-None key, in node-id order.
+
+    Returns
+    -------
+    list of (node id, key)
+    """
+    k = tree.n_leaves
+    node_key: list[str | None] = list(keys) + [None] * (k - 1)
+    uniform = [key is not None for key in keys] + [False] * (k - 1)
+    for t, (a, b) in enumerate(tree.merges):
+        if uniform[a] and uniform[b] and node_key[a] == node_key[b]:
+            uniform[k + t] = True
+            node_key[k + t] = node_key[a]
+    parent = tree.parent
+    return [
+        (node, node_key[node])  # type: ignore[misc]
+        for node in range(k, tree.n_nodes)
+        if uniform[node] and (parent[node] < 0 or not uniform[parent[node]])
+    ]
+
+
+def tree_colors_text(tree: Hierarchy, keys: Sequence[str | None], colors: dict[str, str]) -> str:
+    """``TREE_COLORS`` file: a coloured range and coloured branches for every uniform clade."""
+    data = []
+    for node, key in uniform_clades(tree, keys):
+        data.append(f"n{node}{SEP}range{SEP}{colors[key]}{SEP}{_text(key)}")
+        data.append(f"n{node}{SEP}clade{SEP}{colors[key]}{SEP}normal{SEP}2")
+    return _lines("TREE_COLORS", "SEPARATOR TAB", "DATA", *data)
+
+
+# ---------------------------------------------------------------------------------------------- bundle
+def itol_bundle(tree: Hierarchy, stats: LeafStats | None = None) -> ItolBundle:
+    """All the files that can be made from ``tree`` and ``stats``; the others are in ``skipped``.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+    stats : LeafStats, optional
+        Points per leaf (for the bars) and the leaf x class table (labels, strip, clade colours).
+
+    Returns
+    -------
+    ItolBundle
+    """
+    stats = stats or LeafStats()
+    ids = itol_ids(tree)
+    files: dict[str, str] = {TREE_FILE: tree.with_leaf_names(ids).to_newick() + "\n"}
+    skipped: dict[str, str] = {}
+    renamed = any(i != name for i, name in zip(ids, tree.leaf_names, strict=True))
+    if stats.has_labels:
+        files[LABELS_FILE] = labels_text(ids, [leaf_caption(stats, leaf) for leaf in range(tree.n_leaves)])
+    elif renamed:
+        files[LABELS_FILE] = labels_text(ids, tree.leaf_names)
+    else:
+        skipped[LABELS_FILE] = "no labels given (--labels)"
+    if stats.has_labels:
+        keys = stats.leaf_groups()
+        colors = group_colors(tree, stats)
+        title = "group" if stats.class_groups is not None else "majority class"
+        files[COLORSTRIP_FILE] = colorstrip_text(ids, keys, colors, title)
+    else:
+        skipped[COLORSTRIP_FILE] = "no labels given (--labels)"
+    if stats.sizes is not None:
+        files[SIMPLEBAR_FILE] = simplebar_text(ids, stats.sizes)
+    else:
+        skipped[SIMPLEBAR_FILE] = "no points given (--logits or --assignments)"
+    if stats.has_labels:
+        files[TREE_COLORS_FILE] = tree_colors_text(tree, keys, colors)
+    else:
+        skipped[TREE_COLORS_FILE] = "no labels given (--labels)"
+    ordered = {name: files[name] for name in BUNDLE_FILES if name in files}
+    return ItolBundle(files=ordered, skipped=skipped, ids=ids)
+
+
+def write_itol_bundle(bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write the bundle into ``out_dir``, all files or none.
+
+    The files are written into a temporary folder first.  A new ``out_dir`` is then created by one
+    rename; into an existing one, each file is moved by an atomic rename, and bundle files left from
+    an earlier run that this bundle does not hold are removed (so the folder never mixes two runs).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder")
+    parent = out if out.exists() else out.parent
+    if not parent.is_dir():
+        why = "is not a folder" if parent.exists() else "does not exist"
+        raise InputError(f"cannot create the bundle folder {out}: its parent {parent} {why}")
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".l2h-itol-", dir=parent))
+    except OSError as exc:
+        raise InputError(f"cannot write the iTOL bundle into {parent}: {exc.strerror or exc}") from None
+    try:
+        for name, text in bundle.files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        if not out.exists():
+            os.rename(staging, out)
+        else:
+            for name in bundle.files:
+                os.replace(staging / name, out / name)
+            for name in BUNDLE_FILES:
+                if name not in bundle.files and (out / name).is_file():
+                    (out / name).unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the iTOL bundle to {out}: {exc.strerror or exc}") from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name in bundle.files]
+
+
+# ---------------------------------------------------------------------------------------------- groups file
+def read_class_groups(
+    path: str | os.PathLike[str], class_names: Sequence[str], required: Sequence[int] | np.ndarray
+) -> tuple[str | None, ...]:
+    """Read a class -> group map (e.g. CIFAR-100's 20 superclasses).
+
+    Two layouts (blank lines and lines starting with ``#`` are ignored):
+
+    * two columns, ``class<TAB>group`` on every line; ``class`` is a class name (as shown, i.e. from
+      ``--label-names`` or the text labels) or an integer class id;
+    * one column: the group of class id ``i`` on line ``i + 1`` (one line per class).
+
+    Parameters
+    ----------
+    path : path
+    class_names : sequence of str
+        Display name of every class id.
+    required : sequence of int
+        Class ids that must have a group (those with points).
+
+    Returns
+    -------
+    tuple of (str or None)
+        The group of every class id (None where the file gives none).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"groups file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"groups file {path} cannot be read as UTF-8 text: {exc}") from None
+    rows = [(n, line.rstrip("\r\n")) for n, line in enumerate(raw, start=1)]
+    rows = [(n, line) for n, line in rows if line.strip() and not line.lstrip().startswith("#")]
+    if not rows:
+        raise InputError(f"groups file {path} is empty")
+    tabbed = ["\t" in line for _, line in rows]
+    groups: list[str | None] = [None] * len(class_names)
+    if all(tabbed):
+        by_name = {name: c for c, name in enumerate(class_names)}
+        for n, line in rows:
+            cells = [cell.strip() for cell in line.split("\t")]
+            if len(cells) != 2 or not cells[0] or not cells[1]:
+                raise InputError(f"groups file {path}, line {n}: expected 'class<TAB>group'; got {line!r}")
+            c = by_name.get(cells[0])
+            if c is None and cells[0].isdigit() and int(cells[0]) < len(class_names):
+                c = int(cells[0])
+            if c is None:
+                raise InputError(f"groups file {path}, line {n}: unknown class {cells[0]!r}")
+            if groups[c] is not None:
+                raise InputError(f"groups file {path}, line {n}: class {class_names[c]!r} is listed twice")
+            groups[c] = cells[1]
+    elif not any(tabbed):
+        if len(rows) != len(class_names):
+            raise InputError(
+                f"groups file {path} has {len(rows)} lines but there are {len(class_names)} classes "
+                "(one group per class id, or 'class<TAB>group' lines)"
+            )
+        groups = [line.strip() for _, line in rows]
+    else:
+        n = rows[tabbed.index(False)][0]
+        raise InputError(f"groups file {path}, line {n}: expected 'class<TAB>group' like the other lines")
+    for c in required:
+        if groups[int(c)] is None:
+            raise InputError(f"groups file {path} has no group for class {class_names[int(c)]!r} (id {int(c)})")
+    return tuple(groups)

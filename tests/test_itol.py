@@ -1,0 +1,287 @@
+"""iTOL bundles: exact template lines, safe IDs, the groups file, all-or-nothing writing, the CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from l2h_cli.main import cli
+
+import l2h.itol as itol
+from l2h import Hierarchy, write_tree
+from l2h.io import InputError
+from l2h.itol import itol_bundle, itol_ids, read_class_groups, uniform_clades, write_itol_bundle
+from l2h.render import leaf_stats, palette
+from tests._trees import random_merges
+
+SAFE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+C1, C2, C3 = palette(3)
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def error_line(result) -> str:
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+@pytest.fixture()
+def small():
+    """((cat0, cat1), (car, truck)) with 2/3/1/4 points; leaf 1 is impure, classes grouped."""
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["a", "b", "c", "d"])
+    leaf = np.array([0, 0, 1, 1, 1, 2, 3, 3, 3, 3])
+    labels = np.array([0, 0, 0, 0, 1, 2, 3, 3, 3, 2])
+    stats = leaf_stats(tree, leaf, labels, class_names=["cat", "lynx", "car", "truck"],
+                       class_groups=["animal", "animal", "vehicle", "vehicle"])
+    return tree, leaf, labels, stats
+
+
+def test_bundle_files_follow_the_templates_exactly(small):
+    tree, _, _, stats = small
+    files = itol_bundle(tree, stats).files
+    assert list(files) == ["tree.nwk", "itol_labels.txt", "itol_colorstrip.txt", "itol_simplebar.txt",
+                           "itol_tree_colors.txt"]
+    assert files["tree.nwk"] == "((a:1,b:1)n4:2,(c:2,d:2)n5:1)n6;\n"
+    assert files["itol_labels.txt"].splitlines() == [
+        "LABELS", "SEPARATOR TAB", "DATA", "a\tcat 100%", "b\tcat 66%", "c\tcar 100%", "d\ttruck 75%"]
+    assert files["itol_colorstrip.txt"].splitlines() == [
+        "DATASET_COLORSTRIP", "SEPARATOR TAB", "DATASET_LABEL\tgroup", f"COLOR\t{C1}", "LEGEND_TITLE\tgroup",
+        "LEGEND_SHAPES\t1\t1", f"LEGEND_COLORS\t{C1}\t{C2}", "LEGEND_LABELS\tanimal\tvehicle", "DATA",
+        f"a\t{C1}\tanimal", f"b\t{C1}\tanimal", f"c\t{C2}\tvehicle", f"d\t{C2}\tvehicle"]
+    assert files["itol_simplebar.txt"].splitlines() == [
+        "DATASET_SIMPLEBAR", "SEPARATOR TAB", "DATASET_LABEL\tpoints per leaf", f"COLOR\t{itol.BAR_COLOR}", "DATA",
+        "a\t2", "b\t3", "c\t1", "d\t4"]
+    assert files["itol_tree_colors.txt"].splitlines() == [
+        "TREE_COLORS", "SEPARATOR TAB", "DATA",
+        f"n4\trange\t{C1}\tanimal", f"n4\tclade\t{C1}\tnormal\t2",
+        f"n5\trange\t{C2}\tvehicle", f"n5\tclade\t{C2}\tnormal\t2"]
+
+
+def test_without_groups_the_strip_and_clades_follow_the_majority_class(small):
+    tree, leaf, labels, _ = small
+    stats = leaf_stats(tree, leaf, labels, class_names=["cat", "lynx", "car", "truck"])
+    files = itol_bundle(tree, stats).files
+    strip = files["itol_colorstrip.txt"].splitlines()
+    assert strip[2] == "DATASET_LABEL\tmajority class"
+    assert strip[7] == "LEGEND_LABELS\tcat\tcar\ttruck"
+    assert strip[-4:] == [f"a\t{C1}\tcat", f"b\t{C1}\tcat", f"c\t{C2}\tcar", f"d\t{C3}\ttruck"]
+    assert files["itol_tree_colors.txt"].splitlines()[3:] == [f"n4\trange\t{C1}\tcat", f"n4\tclade\t{C1}\tnormal\t2"]
+
+
+def test_without_labels_only_tree_and_bars_and_skips_are_reported(small):
+    tree, leaf, _, _ = small
+    bundle = itol_bundle(tree, leaf_stats(tree, leaf))
+    assert list(bundle.files) == ["tree.nwk", "itol_simplebar.txt"]
+    assert set(bundle.skipped) == {"itol_labels.txt", "itol_colorstrip.txt", "itol_tree_colors.txt"}
+    bare = itol_bundle(tree)
+    assert list(bare.files) == ["tree.nwk"]
+    assert "no points" in bare.skipped["itol_simplebar.txt"]
+
+
+def test_empty_leaf_is_labelled_and_left_out_of_strip_and_clades():
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    stats = leaf_stats(tree, np.array([0, 1, 3]), np.array([0, 0, 1]))
+    files = itol_bundle(tree, stats).files
+    assert "2\t(no points)" in files["itol_labels.txt"].splitlines()
+    assert not any(line.startswith("2\t") for line in files["itol_colorstrip.txt"].splitlines())
+    assert "2\t0" in files["itol_simplebar.txt"].splitlines()
+    assert files["itol_tree_colors.txt"].splitlines()[3] == f"n4\trange\t{C1}\t0"
+
+
+def test_ids_are_safe_unique_and_never_internal_ids():
+    names = ["a b", "a_b", "x,y", "it's", "tab\there", "n12", "#hash", "|", "?", "a_b_0"]
+    tree = Hierarchy.from_merges(random_merges(len(names), np.random.default_rng(1)), leaf_names=names)
+    ids = itol_ids(tree)
+    assert all(SAFE.match(i) for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert not set(ids) & {f"n{v}" for v in range(tree.n_leaves, tree.n_nodes)}
+    assert ids[1] == "a_b" and ids[9] == "a_b_0"  # safe names are kept as they are
+    assert ids[0] not in ("a_b", "a_b_0") and ids[5] != "n12" and ids[8] == "leaf_8"
+
+
+def test_renamed_leaves_get_a_labels_file_with_their_names_and_texts_lose_tabs():
+    tree = Hierarchy.from_merges([[0, 1]], leaf_names=["big cat", "dog"])
+    bundle = itol_bundle(tree)
+    assert bundle.files["tree.nwk"] == "(big_cat:1,dog:1)n2;\n"
+    assert bundle.files["itol_labels.txt"].splitlines()[3:] == ["big_cat\tbig cat", "dog\tdog"]
+    stats = leaf_stats(tree, np.array([0, 1]), np.array([0, 1]), class_names=["a\tb", "line\nbreak"])
+    lines = itol_bundle(tree, stats).files["itol_labels.txt"].splitlines()
+    assert lines[3:] == ["big_cat\ta b 100%", "dog\tline break 100%"]
+    for text in itol_bundle(tree, stats).files.values():
+        for line in text.splitlines()[1:]:
+            assert "," not in line.split("\t")[0]
+
+
+def test_uniform_clades_are_the_maximal_single_key_nodes():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        k = int(rng.integers(2, 15))
+        tree = Hierarchy.from_merges(random_merges(k, rng))
+        keys = [None if rng.random() < 0.1 else "ab"[int(rng.integers(0, 2))] for _ in range(k)]
+        found = dict(uniform_clades(tree, keys))
+        brute = {}
+        for node in range(k, tree.n_nodes):
+            under = {keys[i] for i in tree.leaves_under(node)}
+            if len(under) == 1 and None not in under:
+                brute[node] = under.pop()
+        maximal = {v: g for v, g in brute.items() if tree.parent[v] not in brute}
+        assert found == maximal
+
+
+# ---------------------------------------------------------------------------------------------- groups file
+def test_groups_file_two_columns_by_name_or_id_and_one_column(tmp_path):
+    names = ["cat", "lynx", "car"]
+    two = tmp_path / "g.tsv"
+    two.write_text("# class\tgroup\ncat\tanimal\n1\tanimal\n\ncar\tvehicle\n")
+    assert read_class_groups(two, names, [0, 1, 2]) == ("animal", "animal", "vehicle")
+    one = tmp_path / "g.txt"
+    one.write_text("animal\nanimal\nvehicle\n")
+    assert read_class_groups(one, names, [0, 1, 2]) == ("animal", "animal", "vehicle")
+    partial = tmp_path / "p.tsv"
+    partial.write_text("cat\tanimal\ncar\tvehicle\n")
+    assert read_class_groups(partial, names, [0, 2]) == ("animal", None, "vehicle")  # lynx has no points
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("cat\tanimal\ncar\tvehicle\n", "has no group for class 'lynx' (id 1)"),
+    ("cat\tanimal\nlynx\tanimal\nbus\tvehicle\n", "line 3: unknown class 'bus'"),
+    ("cat\tanimal\ncat\tpet\n", "line 2: class 'cat' is listed twice"),
+    ("cat\tanimal\nvehicle\n", "line 2: expected 'class<TAB>group' like the other lines"),
+    ("animal\nvehicle\n", "has 2 lines but there are 3 classes"),
+    ("cat\tanimal\textra\n", "line 1: expected 'class<TAB>group'"),
+    ("\n# nothing\n", "is empty"),
+])
+def test_groups_file_errors(tmp_path, text, message):
+    path = tmp_path / "groups.tsv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_class_groups(path, ["cat", "lynx", "car"], [0, 1, 2])
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def test_write_creates_folder_and_replaces_an_earlier_bundle(small, tmp_path):
+    tree, leaf, _, stats = small
+    out = tmp_path / "bundle"
+    written = write_itol_bundle(itol_bundle(tree, stats), out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written) and len(written) == 5
+    (out / "mine.txt").write_text("keep me")
+    write_itol_bundle(itol_bundle(tree, leaf_stats(tree, leaf)), out)
+    assert sorted(p.name for p in out.iterdir()) == ["itol_simplebar.txt", "mine.txt", "tree.nwk"]
+
+
+def test_write_is_all_or_nothing(small, tmp_path, monkeypatch):
+    tree, _, _, stats = small
+    out = tmp_path / "bundle"
+    real = Path.write_text
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(self.name)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", failing)
+    with pytest.raises(InputError, match="No space left on device"):
+        write_itol_bundle(itol_bundle(tree, stats), out)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder left behind
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+@pytest.fixture()
+def files(small, tmp_path):
+    tree, leaf, labels, _ = small
+    paths = {"tree": tmp_path / "tree.nwk", "assignments": tmp_path / "leaf.npy", "labels": tmp_path / "y.npy",
+             "names": tmp_path / "names.txt", "groups": tmp_path / "groups.tsv"}
+    write_tree(tree, paths["tree"])
+    np.save(paths["assignments"], leaf)
+    np.save(paths["labels"], labels)
+    paths["names"].write_text("cat\nlynx\ncar\ntruck\n")
+    paths["groups"].write_text("cat\tanimal\nlynx\tanimal\ncar\tvehicle\ntruck\tvehicle\n")
+    return paths
+
+
+def test_cli_writes_the_same_bundle_as_the_library(small, files, tmp_path):
+    tree, _, _, stats = small
+    out = tmp_path / "out"
+    result = run("export", "itol", "--tree", files["tree"], "--out", out, "--assignments", files["assignments"],
+                 "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
+    assert result.exit_code == 0, result.output
+    expected = itol_bundle(tree, stats).files
+    assert {p.name: p.read_text() for p in out.iterdir()} == expected
+    assert "itol_tree_colors.txt" in result.stdout
+
+
+def test_cli_with_logits_and_without_labels_says_what_it_skipped(files, tmp_path):
+    logits = np.eye(4)[np.load(files["assignments"])] * 5.0
+    np.save(tmp_path / "logits.npy", logits)
+    result = run("export", "itol", "--tree", files["tree"], "--out", tmp_path / "o",
+                 "--logits", tmp_path / "logits.npy")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["itol_simplebar.txt", "tree.nwk"]
+    assert "skipped itol_labels.txt: no labels given (--labels)" in result.output
+
+
+def test_cli_error_paths(files, tmp_path):
+    base = ["export", "itol", "--out", tmp_path / "o"]
+    missing = run(*base, "--tree", tmp_path / "nope.nwk")
+    assert missing.exit_code == 1
+    assert error_line(missing) == f"Error: tree file not found: {tmp_path / 'nope.nwk'}"
+
+    short = tmp_path / "short.npy"
+    np.save(short, np.zeros(3, dtype=int))
+    wrong = run(*base, "--tree", files["tree"], "--assignments", files["assignments"], "--labels", short)
+    assert wrong.exit_code == 1
+    assert error_line(wrong) == (f"Error: labels file {short} has 3 labels but assignments "
+                                 f"{files['assignments']} give 10 points")
+
+    files["groups"].write_text("cat\tanimal\nlynx\tanimal\ncar\tvehicle\n")
+    nogroup = run(*base, "--tree", files["tree"], "--assignments", files["assignments"], "--labels", files["labels"],
+                  "--label-names", files["names"], "--groups", files["groups"])
+    assert nogroup.exit_code == 1
+    assert error_line(nogroup) == f"Error: groups file {files['groups']} has no group for class 'truck' (id 3)"
+
+    usage = run(*base, "--tree", files["tree"], "--labels", files["labels"])
+    assert usage.exit_code == 2
+    assert "--labels needs the points' leaves: give --logits or --assignments" in usage.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_unwritable_out(files, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    result = run("export", "itol", "--tree", files["tree"], "--out", blocker / "bundle")
+    assert result.exit_code == 1
+    assert error_line(result) == (f"Error: cannot create the bundle folder {blocker / 'bundle'}: "
+                                  f"its parent {blocker} is not a folder")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores folder permissions")
+def test_cli_read_only_out(files, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = run("export", "itol", "--tree", files["tree"], "--out", locked / "bundle")
+    finally:
+        locked.chmod(0o700)
+    assert result.exit_code == 1
+    assert error_line(result).startswith(f"Error: cannot write the iTOL bundle into {locked}: Permission denied")
+
+
+def test_cli_permission_denied_is_one_line(files, tmp_path, monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(itol.tempfile, "mkdtemp", denied)
+    result = run("export", "itol", "--tree", files["tree"], "--out", tmp_path / "bundle")
+    assert result.exit_code == 1
+    assert error_line(result) == f"Error: cannot write the iTOL bundle into {tmp_path}: Permission denied"
