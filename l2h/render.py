@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # rich is a core dependency, but imported only when rendering
     from rich.console import RenderableType
     from rich.text import Text
 
-__all__ = ["LeafStats", "leaf_stats", "render_tree", "tree_lines"]
+__all__ = ["LeafStats", "group_colors", "leaf_stats", "palette", "render_tree", "tree_lines", "tree_title"]
 
 
 # ---------------------------------------------------------------------------------------------- leaf stats
@@ -344,14 +344,19 @@ def render_tree(
     from rich.console import Group
     from rich.text import Text
 
+    lines = tree_lines(tree, stats, max_depth=max_depth, min_chain=min_chain, ascii=ascii)
+    return Group(Text(tree_title(tree, stats), style="bold"), *lines)
+
+
+def tree_title(tree: Hierarchy, stats: LeafStats | None = None) -> str:
+    """``"Hierarchy: 20 leaves, 1,797 points, 10 classes"`` (what is known)."""
     stats = stats or LeafStats()
-    title = f"{tree.n_leaves} leaves"
+    title = f"Hierarchy: {tree.n_leaves} leaves"
     if stats.sizes is not None:
         title += f", {int(stats.sizes.sum()):,} points"
     if stats.table is not None:
         title += f", {int((stats.table.sum(axis=0) > 0).sum())} classes"
-    lines = tree_lines(tree, stats, max_depth=max_depth, min_chain=min_chain, ascii=ascii)
-    return Group(Text(f"Hierarchy: {title}", style="bold"), *lines)
+    return title
 
 
 # ---------------------------------------------------------------------------------------------- colours

@@ -1,0 +1,134 @@
+"""Terminal view: exact lines, chain collapsing, depth folding, ASCII when piped, CLI errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from l2h_cli.main import cli
+from rich.console import Console
+
+from l2h import Hierarchy, write_tree
+from l2h.render import leaf_stats, render_tree, tree_lines
+from tests._trees import random_merges
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def plain(tree, stats=None, **kwargs) -> list[str]:
+    return [line.plain for line in tree_lines(tree, stats, ascii=True, **kwargs)]
+
+
+@pytest.fixture()
+def caterpillar():
+    """n8 = (e, n7), n7 = (n6, d), n6 = (c, n5), n5 = (a, b): a chain of 3 merges above a cherry."""
+    return Hierarchy.from_merges([[0, 1], [2, 5], [6, 3], [4, 7]], leaf_names=list("abcde"))
+
+
+def test_balanced_tree_with_points_and_classes():
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "car", "bus"])
+    leaf = np.array([0, 0, 1, 1, 1, 2, 3, 3])
+    labels = np.array([0, 0, 1, 1, 0, 2, 3, 2])
+    stats = leaf_stats(tree, leaf, labels, class_names=["cat", "dog", "car", "bus"],
+                       class_groups=["animal", "animal", "vehicle", "vehicle"])
+    assert plain(tree, stats) == [
+        "n6 (4 leaves, 8 points) cat 37%",
+        "|-- n4 (2 leaves, 5 points) cat 60%",
+        "|   |-- cat (2 points) cat 100% [animal]",
+        "|   `-- dog (3 points) dog 66% [animal]",
+        "`-- n5 (2 leaves, 3 points) car 66%",
+        "    |-- car (1 points) car 100% [vehicle]",
+        "    `-- bus (2 points) car 50% [vehicle]",
+    ]
+
+
+def test_caterpillar_runs_are_collapsed_into_one_row(caterpillar):
+    assert plain(caterpillar) == [
+        "n8..n6 (chain of 3 merges, 5 leaves)",
+        "|-- e",
+        "|-- d",
+        "|-- c",
+        "`-- n5 (2 leaves)",
+        "    |-- a",
+        "    `-- b",
+    ]
+    expanded = plain(caterpillar, min_chain=0)
+    assert len(expanded) == 9 and expanded[-1] == "    `-- d" and expanded[-2] == "    |       `-- b"
+    assert plain(caterpillar, min_chain=4) == expanded
+
+
+def test_max_depth_folds_subtrees_with_their_sizes(caterpillar):
+    stats = leaf_stats(caterpillar, np.array([0, 1, 1, 4]))
+    assert plain(caterpillar, stats, max_depth=1) == [
+        "n8..n6 (chain of 3 merges, 5 leaves, 4 points)",
+        "|-- e (1 points)",
+        "|-- d (0 points)",
+        "|-- c (0 points)",
+        "`-- n5 ... (2 leaves, 3 points)",
+    ]
+    assert plain(caterpillar, max_depth=0) == ["n8 ... (5 leaves)"]
+
+
+def test_every_leaf_appears_once_on_random_trees():
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        k = int(rng.integers(2, 40))
+        tree = Hierarchy.from_merges(random_merges(k, rng))
+        for min_chain in (0, 2, 3):
+            rows = plain(tree, min_chain=min_chain)
+            leaves = [row.split("-- ")[-1] for row in rows if not row.split("-- ")[-1].startswith("n")]
+            assert sorted(leaves, key=int) == [str(i) for i in range(k)]
+
+
+def test_unicode_guides_and_rich_rendering(caterpillar):
+    lines = [line.plain for line in tree_lines(caterpillar)]
+    assert lines[1] == "├── e" and lines[4] == "└── n5 (2 leaves)"
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(render_tree(caterpillar))
+    assert console.export_text().splitlines()[0] == "Hierarchy: 5 leaves"
+
+
+def test_cli_piped_output_is_plain_ascii(caterpillar, tmp_path):
+    path = tmp_path / "tree.nwk"
+    write_tree(caterpillar, path)
+    result = run("show", path)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["Hierarchy: 5 leaves", *plain(caterpillar)]
+    assert result.output.isascii() and "\x1b[" not in result.output
+    deep = run("show", path, "--max-depth", "1", "--min-chain", "0", "--ascii")
+    assert deep.output.splitlines()[1:] == plain(caterpillar, max_depth=1, min_chain=0)
+
+
+def test_cli_with_labels_and_names(caterpillar, tmp_path):
+    path = tmp_path / "tree.json"
+    write_tree(caterpillar, path)
+    np.save(tmp_path / "leaf.npy", np.array([0, 1, 4, 4]))
+    (tmp_path / "y.txt").write_text("x\nx\ny\ny\n")
+    result = run("show", path, "--assignments", tmp_path / "leaf.npy", "--labels", tmp_path / "y.txt")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Hierarchy: 5 leaves, 4 points, 2 classes"
+    assert lines[2] == "|-- e (2 points) y 100%"
+    assert lines[3] == "|-- d (0 points) (no points)"
+
+
+def test_cli_errors(caterpillar, tmp_path):
+    missing = run("show", tmp_path / "none.nwk")
+    assert missing.exit_code == 1
+    assert missing.output.strip() == f"Error: tree file not found: {tmp_path / 'none.nwk'}"
+    path = tmp_path / "tree.nwk"
+    write_tree(caterpillar, path)
+    np.save(tmp_path / "leaf.npy", np.array([0, 1, 4, 4]))
+    np.save(tmp_path / "y.npy", np.array([0, 1]))
+    wrong = run("show", path, "--assignments", tmp_path / "leaf.npy", "--labels", tmp_path / "y.npy")
+    assert wrong.exit_code == 1
+    assert wrong.output.strip() == (f"Error: labels file {tmp_path / 'y.npy'} has 2 labels but assignments "
+                                    f"{tmp_path / 'leaf.npy'} give 4 points")
+    np.save(tmp_path / "bad.npy", np.array([0, 9]))
+    bad = run("show", path, "--assignments", tmp_path / "bad.npy")
+    assert bad.exit_code == 1
+    assert "must be leaf ids in 0..4 (the tree has 5 leaves); found 9" in bad.output
+    negative = run("show", path, "--max-depth", "-1")
+    assert negative.exit_code == 2
