@@ -1,0 +1,219 @@
+"""``l2h train cohiclust|cc`` and ``l2h predict``: the training extra's commands (torch is imported lazily)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from l2h_cli._common import echo_json, stderr_console, stdout_console
+
+# mirrors cohiclust_extra.data.DATASETS / backbones.BACKBONES (kept here so --help needs no torch)
+DATASETS = ("digits", "cifar10", "cifar100", "stl10", "folder", "npy")
+BACKBONES = ("resnet18", "resnet34", "resnet50", "cnn", "mlp")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+INSTALL_HINT = 'the training extra needs PyTorch: pip install "l2h[train]"'
+
+
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
+    except ImportError:
+        raise click.ClickException(INSTALL_HINT) from None
+
+
+def _common_options(func):
+    options = [
+        click.option("--dataset", type=click.Choice(DATASETS), required=False, default=None,
+                     help="Dataset to train on (read from --data-dir)."),
+        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                     help="Where the dataset lies (default ./data; for npy: the .npy file)."),
+        click.option("--labels", "labels_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Labels (.npy) for npy features, for metrics."),
+        click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+                     help="Run folder (created): config, checkpoint, history, logits, tree, metrics."),
+        click.option("--epochs", type=click.IntRange(min=0), default=None,
+                     help="Training epochs (CoHiClust: tree epochs after pre-training). [default: per dataset]"),
+        click.option("--batch-size", type=int, default=None, help="Batch size. [default: per dataset]"),
+        click.option("--backbone", type=click.Choice(BACKBONES), default=None, help="Backbone. [default: per dataset]"),
+        click.option("--lr", type=float, default=None, help="Adam learning rate. [default: per dataset]"),
+        click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True,
+                     help="Which part of the dataset to train on (papers: all)."),
+        click.option("--image-size", type=click.IntRange(min=8), default=96, show_default=True,
+                     help="Side of folder images after resizing."),
+        click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+                     help="Where to train (auto: CUDA, then MPS, then CPU)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
+        click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."),
+        click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress and no summary."),
+        click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group("train")
+def train() -> None:
+    """Train a CoHiClust or CC model (needs the train extra)."""
+
+
+@train.command("cohiclust")
+@_common_options
+@click.option("--pretrain-epochs", type=click.IntRange(min=0), default=None,
+              help="Epochs of R2-only pre-training before the tree. [default: per dataset]")
+@click.option("--depth", type=int, default=None, help="Tree depth T (2^T leaves). [default: per dataset]")
+@click.option("--leaves", type=int, default=None, help="Prune to this many leaves. [default: number of classes]")
+@click.option("--prune-start", type=click.IntRange(min=0), default=None,
+              help="Tree epoch at which pruning starts (one leaf per epoch). [default: per dataset]")
+def cohiclust(**kwargs: Any) -> None:
+    """Train CoHiClust: a soft binary tree head trained with CoHiLoss (+ R1, R2)."""
+    _run("cohiclust", kwargs)
+
+
+@train.command("cc")
+@_common_options
+@click.option("--clusters", type=int, default=None, help="Number of clusters M. [default: number of classes]")
+def cc(**kwargs: Any) -> None:
+    """Train Contrastive Clustering (instance + cluster heads); its tree is L2H over its logits."""
+    _run("cc", kwargs)
+
+
+def _run(model: str, opts: dict[str, Any]) -> None:
+    _require_torch()
+    from cohiclust_extra.config import TrainConfig, defaults_for
+    from cohiclust_extra.training import train as run_training
+
+    if opts["dataset"] is None and not opts["resume"]:
+        raise click.UsageError("Missing option '--dataset'.")
+    dataset = opts["dataset"] or "digits"
+    settings = defaults_for(model, dataset)
+    mapping = {"epochs": "epochs", "batch_size": "batch_size", "backbone": "backbone", "lr": "lr",
+               "pretrain_epochs": "pretrain_epochs", "depth": "depth", "leaves": "leaves",
+               "prune_start": "prune_start", "clusters": "clusters"}
+    for opt, field in mapping.items():
+        if opts.get(opt) is not None:
+            settings[field] = opts[opt]
+    if "depth" in settings and opts.get("depth") is not None and opts.get("leaves") is None:
+        settings["leaves"] = None  # the per-dataset leaf count may not fit a user-chosen depth: use the classes
+    config = TrainConfig(model=model, dataset=dataset,
+                         data_dir=str(opts["data_dir"]) if opts["data_dir"] else None,
+                         labels_path=str(opts["labels_path"]) if opts["labels_path"] else None,
+                         split=opts["split"], image_size=opts["image_size"], seed=opts["seed"], **settings)
+    if config.model == "cohiclust" and config.leaves is not None and config.leaves > 2**config.depth:
+        # validate now for a clear message before any data is read
+        config.validate()
+    quiet, as_json = opts["quiet"], opts["as_json"]
+    started = time.perf_counter()
+    with _EpochProgress(quiet or as_json) as progress:
+        result = run_training(config, opts["out"], device=opts["device"], resume=opts["resume"],
+                              progress=progress, download=opts["download"])
+    elapsed = time.perf_counter() - started
+    metrics = result["metrics"]
+    if as_json:
+        echo_json({"out_dir": result["out_dir"], "seconds": round(elapsed, 2), "metrics": metrics})
+    elif not quiet:
+        _print_summary(model, result, elapsed)
+
+
+class _EpochProgress:
+    """A rich bar per epoch with the running losses on a terminal; one log line per milestone otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.err = stderr_console()
+        self.bar = None
+        self.task = None
+        self.start = time.perf_counter()
+        self.total = 0
+
+    def __enter__(self):
+        if not self.quiet and self.err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=self.err,
+                                transient=True)
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, event: str, payload: dict) -> None:
+        if self.quiet:
+            return
+        if event == "message":
+            self.err.print(f"[yellow]note:[/] {payload['text']}", highlight=False)
+        elif event == "epoch_start":
+            self.total = payload["total"]
+            if self.bar is not None:
+                if self.task is not None:
+                    self.bar.remove_task(self.task)
+                self.task = self.bar.add_task(f"epoch {payload['epoch']}/{payload['total']} {payload['phase']}",
+                                              total=payload["steps"], losses="")
+        elif event == "step" and self.bar is not None and self.task is not None:
+            losses = "  ".join(f"{k} {v:.4f}" for k, v in payload["losses"].items())
+            self.bar.update(self.task, completed=payload["step"], losses=losses)
+        elif event == "epoch_end":
+            row = payload["row"]
+            every = max(1, self.total // 10)
+            if self.bar is not None or row["epoch"] % every == 0 or row["epoch"] == self.total or row["epoch"] == 1:
+                skip = {"epoch", "phase", "seconds", "pruned_leaf"}
+                text = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                 for k, v in row.items() if k not in skip)
+                elapsed = time.perf_counter() - self.start
+                self.err.print(f"[{elapsed:7.1f}s] epoch {row['epoch']}/{self.total} {row['phase']}: {text}",
+                               highlight=False)
+
+
+def _print_summary(model: str, result: dict, elapsed: float) -> None:
+    from rich.table import Table
+
+    out = result["out_dir"]
+    table = Table(title=f"{model} run -> {out} ({elapsed:.1f} s)", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    metrics = result["metrics"]
+    if metrics:
+        table.add_row("points / leaves", f"{metrics['n_points']:,} / {metrics['n_leaves']}")
+        for key in ("acc", "nmi", "ari", "lp", "dp", "lhd"):
+            value = metrics.get(key)
+            table.add_row(key.upper(), "n/a" if value is None else f"{value:.4f}")
+    else:
+        table.add_row("metrics", "none (the dataset has no labels)")
+    table.add_row("files", "logits.npy leaf_probs.npy assignments.npy tree.nwk tree.json history.csv checkpoint.pt")
+    stdout_console().print(table)
+
+
+@click.command("predict")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--dataset", type=click.Choice(DATASETS), default=None, help="Data to score (default: the run's).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Where that dataset lies.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Labels (.npy) for npy features.")
+@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Output folder (default RUN_DIR/predict-<dataset>-<split>).")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+def predict(run_dir: Path, dataset: str | None, data_dir: Path | None, labels_path: Path | None, split: str,
+            out: Path | None, device: str, download: bool, as_json: bool) -> None:
+    """Write logits of a trained model (l2h train) for new data."""
+    _require_torch()
+    from cohiclust_extra.training import predict as run_predict
+
+    target = out or run_dir / f"predict-{dataset or 'data'}-{split}"
+    summary = run_predict(run_dir, target, dataset=dataset, data_dir=str(data_dir) if data_dir else None,
+                          split=split, labels_path=str(labels_path) if labels_path else None, device=device,
+                          download=download)
+    if as_json:
+        echo_json(summary)
+    else:
+        stdout_console().print(f"{summary['n_points']:,} points x {summary['n_columns']} logits -> "
+                               f"{summary['out_dir']}/logits.npy", highlight=False)
