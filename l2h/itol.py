@@ -165,6 +165,21 @@ def simplebar_text(ids: Sequence[str], values: Sequence[int], title: str = "poin
     return _lines(*header, *(f"{i}{SEP}{int(v)}" for i, v in zip(ids, values, strict=True)))
 
 
+def clade_keys(tree: Hierarchy, keys: Sequence[str | None]) -> list[str | None]:
+    """The key shared by all the leaves under every node (None where they differ or one is None).
+
+    Returns
+    -------
+    list of (str or None), length 2K-1
+    """
+    k = tree.n_leaves
+    node_key: list[str | None] = list(keys) + [None] * (k - 1)
+    for t, (a, b) in enumerate(tree.merges):
+        if node_key[a] is not None and node_key[a] == node_key[b]:
+            node_key[k + t] = node_key[a]
+    return node_key
+
+
 def uniform_clades(tree: Hierarchy, keys: Sequence[str | None]) -> list[tuple[int, str]]:
     """Maximal internal nodes whose leaves all have the same non-None key, in node-id order.
 
@@ -172,18 +187,12 @@ def uniform_clades(tree: Hierarchy, keys: Sequence[str | None]) -> list[tuple[in
     -------
     list of (node id, key)
     """
-    k = tree.n_leaves
-    node_key: list[str | None] = list(keys) + [None] * (k - 1)
-    uniform = [key is not None for key in keys] + [False] * (k - 1)
-    for t, (a, b) in enumerate(tree.merges):
-        if uniform[a] and uniform[b] and node_key[a] == node_key[b]:
-            uniform[k + t] = True
-            node_key[k + t] = node_key[a]
+    node_key = clade_keys(tree, keys)
     parent = tree.parent
     return [
         (node, node_key[node])  # type: ignore[misc]
-        for node in range(k, tree.n_nodes)
-        if uniform[node] and (parent[node] < 0 or not uniform[parent[node]])
+        for node in range(tree.n_leaves, tree.n_nodes)
+        if node_key[node] is not None and (parent[node] < 0 or node_key[parent[node]] is None)
     ]
 
 

@@ -1,0 +1,135 @@
+"""Pictures: scipy linkage export, dendrogram labels and colours, heatmap, CLI and missing matplotlib."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from l2h_cli.main import cli
+from scipy.cluster.hierarchy import dendrogram, is_monotonic, is_valid_linkage
+
+from l2h import Hierarchy, write_tree
+from l2h.metrics import class_distance_matrix
+from l2h.render import leaf_stats
+from tests._trees import random_merges
+
+pytest.importorskip("matplotlib")
+
+MAGIC = {".png": b"\x89PNG", ".pdf": b"%PDF", ".svg": b"<?xml"}
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture()
+def case():
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["a", "b", "c", "d"])
+    leaf = np.array([0, 0, 1, 1, 2, 3, 3, 3])
+    labels = np.array([0, 0, 0, 1, 2, 2, 2, 1])
+    stats = leaf_stats(tree, leaf, labels, class_names=["cat", "dog", "car"])
+    return tree, leaf, labels, stats
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_to_scipy_is_a_valid_monotonic_linkage_drawn_in_leaf_order(seed):
+    rng = np.random.default_rng(seed)
+    tree = Hierarchy.from_merges(random_merges(int(rng.integers(2, 30)), rng))
+    z = tree.to_scipy()
+    assert is_valid_linkage(z) and is_monotonic(z)
+    assert dendrogram(z, no_plot=True)["leaves"] == tree.leaf_order.tolist()
+    z[0, 0] = -5  # a copy: the tree is untouched
+    assert tree.linkage[0, 0] != -5
+
+
+def test_dendrogram_labels_colours_and_legend(case):
+    from matplotlib.colors import to_hex
+
+    from l2h.plot import plot_dendrogram
+    from l2h.render import group_colors
+
+    tree, _, _, stats = case
+    fig = plot_dendrogram(tree, stats, title="toy")
+    ax = fig.axes[0]
+    labels = {t.get_text(): to_hex(t.get_color()) for t in ax.get_yticklabels()}
+    colors = group_colors(tree, stats)
+    assert labels == {
+        "a  cat 100%  n=2": colors["cat"], "b  cat 50%  n=2": colors["cat"],
+        "c  car 100%  n=1": colors["car"], "d  car 66%  n=3": colors["car"],
+    }
+    assert ax.get_title(loc="left") == "toy"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["cat", "car"]
+
+
+def test_dendrogram_without_data_and_saved_formats(case, tmp_path):
+    from l2h.plot import plot_dendrogram, save_figure
+
+    tree = case[0]
+    fig = plot_dendrogram(tree)
+    assert sorted(t.get_text() for t in fig.axes[0].get_yticklabels()) == ["a", "b", "c", "d"]
+    assert not fig.legends
+    for suffix, magic in MAGIC.items():
+        save_figure(fig, tmp_path / f"t{suffix}")
+        assert (tmp_path / f"t{suffix}").read_bytes().startswith(magic)
+    with pytest.raises(ValueError, match="use one of .png, .svg, .pdf"):
+        save_figure(fig, tmp_path / "t.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.pdf", "t.png", "t.svg"]  # no temp files left
+
+
+def test_class_distance_heatmap_shows_the_ordered_matrix(case):
+    from l2h.plot import class_order, plot_class_distances
+
+    tree, _, _, stats = case
+    order = class_order(tree, stats.table)
+    assert order.tolist() == [0, 1, 2]  # cat (leaves a, b), dog (b, d), car (c, d)
+    fig = plot_class_distances(tree, stats)
+    shown = fig.axes[0].images[0].get_array()
+    np.testing.assert_allclose(shown, class_distance_matrix(tree, stats.table)[np.ix_(order, order)])
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["cat", "dog", "car"]
+
+
+@pytest.fixture()
+def files(case, tmp_path):
+    tree, leaf, labels, _ = case
+    write_tree(tree, tmp_path / "tree.nwk")
+    np.save(tmp_path / "leaf.npy", leaf)
+    np.save(tmp_path / "y.npy", labels)
+    (tmp_path / "groups.tsv").write_text("0\tanimal\n1\tanimal\n2\tvehicle\n")
+    return tmp_path
+
+
+def test_cli_writes_dendrogram_and_heatmap(files):
+    result = run("plot", files / "tree.nwk", "--out", files / "tree.svg", "--assignments", files / "leaf.npy",
+                 "--labels", files / "y.npy", "--groups", files / "groups.tsv",
+                 "--class-distances", files / "heat.png")
+    assert result.exit_code == 0, result.output
+    assert (files / "tree.svg").read_bytes().startswith(MAGIC[".svg"])
+    assert (files / "heat.png").read_bytes().startswith(MAGIC[".png"])
+    assert result.output.splitlines() == [f"dendrogram -> {files / 'tree.svg'}",
+                                          f"class distances -> {files / 'heat.png'}"]
+
+
+def test_cli_usage_errors(files):
+    no_labels = run("plot", files / "tree.nwk", "--out", files / "t.png", "--class-distances", files / "h.png")
+    assert no_labels.exit_code == 2
+    assert "--class-distances needs --labels" in no_labels.output
+    bad_suffix = run("plot", files / "tree.nwk", "--out", files / "t.gif")
+    assert bad_suffix.exit_code == 2
+    assert "cannot tell the picture format" in bad_suffix.output
+    missing = run("plot", files / "none.nwk", "--out", files / "t.png")
+    assert missing.exit_code == 1
+    assert missing.output.strip() == f"Error: tree file not found: {files / 'none.nwk'}"
+    assert not (files / "t.png").exists()
+
+
+def test_cli_without_matplotlib_says_how_to_install(files, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib...` now raises ImportError
+    for name in list(sys.modules):
+        if name.startswith("matplotlib."):
+            monkeypatch.setitem(sys.modules, name, None)
+    result = run("plot", files / "tree.nwk", "--out", files / "t.png")
+    assert result.exit_code == 1
+    assert result.output.strip() == 'Error: pictures need matplotlib; install it with: pip install "l2h[plot]"'
+    assert not (files / "t.png").exists()
