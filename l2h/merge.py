@@ -45,7 +45,10 @@ TIE_RTOL = 1e-10
 ProgressFn = Callable[[str, int, int], None]
 
 _TOP = 8  # stored top entries per point
-_IN_MEMORY_CONVERSION_BYTES = 1 << 30  # larger non-float32/64 inputs are converted into a temp file
+_IN_MEMORY_CONVERSION_BYTES = 1 << 30
+# Below this many points a merge runs on one thread: a parallel region per small merge costs more
+# than it saves, and stalls badly when another process holds a core.
+_PARALLEL_MIN_POINTS = 16384  # larger non-float32/64 inputs are converted into a temp file
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -179,11 +182,14 @@ class _Run:
             return rp_parts.sum(axis=0)
         pts = self.k.gather_points(members, self.order, self.offsets)
         self.pos[members] = np.arange(members.size)
-        complement = np.flatnonzero(self.grp != node)
+        keep = np.ones(self.n_clusters)
+        keep[members] = 0.0
+        pen = np.zeros(self.n_clusters)
+        pen[members] = -np.inf
         rp_parts = np.zeros((_n_chunks(pts.size), self.n_clusters))
-        self.k.visit_group(self.logits, pts, node, self.grp, members, self.pos, self.head, self.size, complement,
-                           self.rowmax, self.rest_hi, self.top_idx, self.ptr, self.known, self.out_hi,
-                           self.out_lo, rp_parts)
+        visit = self.k.visit_group if pts.size >= _PARALLEL_MIN_POINTS else self.k.visit_group_serial
+        visit(self.logits, pts, node, self.grp, members, self.pos, self.head, self.size, keep, pen,
+              self.rowmax, self.rest_hi, self.top_idx, self.ptr, self.known, self.out_hi, self.out_lo, rp_parts)
         return rp_parts.sum(axis=0)
 
     def merge(self, a: int, b: int, new: int) -> None:

@@ -1,0 +1,228 @@
+"""Benchmark ``l2h.build_hierarchy`` on memory-mapped synthetic logits.
+
+For each size NxK it makes (once, seeded, in chunks) float32 logits with a hidden hierarchy under
+``benchmarks/_data/`` (gitignored), then times, each in a fresh subprocess (peak RSS is the child's
+``ru_maxrss``, which counts the memory-mapped file pages it touched):
+
+* ``l2h``    : ``build_hierarchy(np.load(path, mmap_mode="r"))`` (numba cache warm; the first call of
+               the process, which loads the cached kernels, is reported separately),
+* ``numpy``  : a plain vectorised NumPy implementation of the same procedure (skipped above
+               ``--numpy-max`` elements, it is O(visits x K)),
+* ``argmax`` : one ``np.load(path, mmap_mode="r").argmax(1)`` pass, the speed reference.
+
+It checks that ``l2h`` and ``numpy`` give the same merges when both ran, and prints a table.
+
+    python benchmarks/bench_build.py --sizes 100000x1000 1281167x1000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "_data"
+TIE_RTOL = 1e-10  # the tie rule documented in l2h.merge
+
+
+# ---------------------------------------------------------------------------------------------- data
+def hidden_tree_means(k: int, dim: int, rng: np.random.Generator) -> np.ndarray:
+    """Cluster means from a random binary tree: each node adds a random offset shrinking with depth,
+    so siblings have correlated means (and correlated logits)."""
+    means = np.zeros((k, dim))
+    stack = [(np.arange(k), np.zeros(dim), 1.0)]
+    while stack:
+        ids, centre, scale = stack.pop()
+        if ids.size == 1:
+            means[ids[0]] = centre
+            continue
+        cut = int(rng.integers(1, ids.size))
+        perm = rng.permutation(ids)
+        for part in (perm[:cut], perm[cut:]):
+            stack.append((part, centre + rng.normal(scale=scale, size=dim), scale * 0.8))
+    return means
+
+
+def make_logits(n: int, k: int, seed: int = 0, chunk: int = 65536) -> Path:
+    """Write ``benchmarks/_data/logits_{n}x{k}_s{seed}.npy`` (float32) once, in chunks."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"logits_{n}x{k}_s{seed}.npy"
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    dim = 64
+    means = hidden_tree_means(k, dim, rng)
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    tmp = path.with_suffix(".tmp.npy")
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, k))
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        labels = rng.integers(0, k, m)
+        feats = means[labels] + rng.normal(scale=0.08, size=(m, dim))
+        temperature = rng.uniform(8.0, 40.0, size=(m, 1))  # from unsure to very confident points
+        out[start : start + m] = (feats @ means.T * temperature).astype(np.float32)
+    out.flush()
+    del out
+    os.replace(tmp, path)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- plain numpy twin
+def numpy_l2h(logits: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Plain vectorised NumPy L2H (cluster-mean, lowest-score), non-empty clusters assumed.
+
+    First pass in row chunks; at each step gathers the rows of D_{G*}, masks G*, and reduces."""
+    n, k = logits.shape
+    amax = np.empty(n, dtype=np.int64)
+    conf = np.empty(n)
+    for s in range(0, n, chunk):
+        b = np.asarray(logits[s : s + chunk], dtype=np.float64)
+        amax[s : s + chunk] = b.argmax(1)
+        conf[s : s + chunk] = 1.0 / np.exp(b - b.max(1, keepdims=True)).sum(1)
+    counts = np.bincount(amax, minlength=k)
+    if np.any(counts == 0):
+        raise RuntimeError("numpy twin: empty clusters not supported")
+    cluster_score = np.bincount(amax, weights=conf, minlength=k) / counts
+    order = np.argsort(amax, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    groups: dict[int, list[int]] = {c: [c] for c in range(k)}
+    score = {c: cluster_score[c] for c in range(k)}
+    group_of = np.arange(k)
+    merges = []
+    for t in range(k - 1):
+        nodes = np.array(sorted(groups))
+        s = np.array([score[g] for g in nodes])
+        g_star = int(nodes[np.flatnonzero(s <= s.min() + TIE_RTOL * abs(s.min()))[0]])
+        members = groups[g_star]
+        pts = np.sort(np.concatenate([order[offsets[c] : offsets[c + 1]] for c in members]))
+        rp = np.zeros(k)
+        for s0 in range(0, pts.size, chunk):
+            rows = np.asarray(logits[pts[s0 : s0 + chunk]], dtype=np.float64)
+            rows[:, members] = -np.inf
+            top = rows.argmax(1)
+            total = np.exp(rows - rows[np.arange(rows.shape[0]), top][:, None]).sum(1)
+            rp += np.bincount(top, weights=1.0 / total, minlength=k)
+        sizes = np.array([len(groups[g]) for g in nodes])
+        rel = np.bincount(np.searchsorted(nodes, group_of), weights=rp, minlength=nodes.size) / sizes
+        rel[nodes == g_star] = -np.inf
+        g_dag = int(nodes[np.flatnonzero(rel >= rel.max() - TIE_RTOL * abs(rel.max()))[0]])
+        new = k + t
+        groups[new] = groups.pop(g_star) + groups.pop(g_dag)
+        score[new] = score.pop(g_star) + score.pop(g_dag)
+        group_of[groups[new]] = new
+        merges.append((g_star, g_dag))
+    return np.array(merges)
+
+
+# ---------------------------------------------------------------------------------------------- workers
+def worker(kind: str, path: str, repeats: int, out: str | None) -> None:
+    times = []
+    first = None
+    result = None
+    for r in range(repeats + (1 if kind == "l2h" else 0)):
+        t0 = time.perf_counter()
+        arr = np.load(path, mmap_mode="r")
+        if kind == "argmax":
+            result = arr.argmax(1)
+        elif kind == "numpy":
+            result = numpy_l2h(arr)
+        else:
+            from l2h.merge import build_hierarchy
+
+            result = build_hierarchy(arr).merges
+        dt = time.perf_counter() - t0
+        if kind == "l2h" and r == 0:
+            first = dt  # includes loading the cached kernels
+        else:
+            times.append(dt)
+    if out and kind != "argmax":
+        np.save(out, result)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"times": times, "first": first, "peak_rss": rss}))
+
+
+def run_worker(kind: str, path: Path, repeats: int, out: Path | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--worker", kind, str(path), "--repeats", str(repeats)]
+    if out is not None:
+        cmd += ["--out", str(out)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compile_time() -> float:
+    """Seconds to compile the kernels from scratch (fresh cache dir) and run a tiny build."""
+    import tempfile
+
+    code = (
+        "import time, numpy as np; t=time.perf_counter(); from l2h.merge import build_hierarchy; "
+        "build_hierarchy(np.random.default_rng(0).normal(size=(500, 20)).astype(np.float32)); "
+        "print(time.perf_counter()-t)"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", default=["100000x1000"], help="NxK sizes")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--numpy-max", type=float, default=2e8, help="skip the NumPy twin above N*K elements")
+    ap.add_argument("--delete", action="store_true", help="delete the generated files afterwards")
+    ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.worker[0], args.worker[1], args.repeats, args.out)
+        return
+
+    print(f"numba kernels, cold compile + tiny build: {compile_time():.1f} s", flush=True)
+    rows = []
+    for size in args.sizes:
+        n, k = (int(v) for v in size.lower().split("x"))
+        t0 = time.perf_counter()
+        path = make_logits(n, k, args.seed)
+        gen = time.perf_counter() - t0
+        print(f"{size}: data {path.name} ({path.stat().st_size / 2**30:.2f} GiB, made in {gen:.0f} s)", flush=True)
+        res = {"argmax": run_worker("argmax", path, args.repeats)}  # also warms the page cache
+        res["l2h"] = run_worker("l2h", path, args.repeats, DATA / "_merges_l2h.npy")
+        same = "-"
+        if n * k <= args.numpy_max:
+            res["numpy"] = run_worker("numpy", path, max(1, min(args.repeats, 2)), DATA / "_merges_numpy.npy")
+            same = "yes" if np.array_equal(np.load(DATA / "_merges_l2h.npy"), np.load(DATA / "_merges_numpy.npy")) else "NO"
+        file_size = path.stat().st_size
+        med = {kind: statistics.median(r["times"]) for kind, r in res.items()}
+        rows.append((size, file_size, med, res, same))
+        if args.delete:
+            path.unlink()
+    print()
+    print(f"{'size':>14} {'file GiB':>8} {'impl':>7} {'median s':>9} {'first s':>8} {'peak RSS GiB':>12} "
+          f"{'RSS/file':>8} {'vs argmax':>9} {'numpy/l2h':>9} {'same merges':>11}")
+    for size, file_size, med, res, same in rows:
+        for kind in ("l2h", "numpy", "argmax"):
+            if kind not in res:
+                print(f"{size:>14} {file_size / 2**30:>8.2f} {kind:>7} {'skipped':>9}")
+                continue
+            r = res[kind]
+            first = f"{r['first']:.2f}" if r.get("first") else "-"
+            speed = f"{med['numpy'] / med['l2h']:.1f}x" if kind == "l2h" and "numpy" in med else "-"
+            print(f"{size:>14} {file_size / 2**30:>8.2f} {kind:>7} {med[kind]:>9.2f} {first:>8} "
+                  f"{r['peak_rss'] / 2**30:>12.2f} {r['peak_rss'] / file_size:>8.2f} "
+                  f"{med[kind] / med['argmax']:>8.2f}x {speed:>9} {same if kind == 'l2h' else '':>11}")
+
+
+if __name__ == "__main__":
+    main()
