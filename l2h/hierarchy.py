@@ -281,6 +281,12 @@ class Hierarchy:
         """A copy of the scipy linkage matrix (valid and monotonic), for ``scipy.cluster.hierarchy``."""
         return self.linkage.copy()
 
+    def to_ete3(self) -> Any:
+        """An ``ete3.Tree`` (extra ``ete``); see :func:`l2h.interop.to_ete3`."""
+        from l2h.interop import to_ete3
+
+        return to_ete3(self)
+
     def to_newick(self, *, branch_lengths: bool = True, internal_labels: bool = True) -> str:
         """Newick text; see :func:`l2h.io.to_newick`."""
         from l2h.io import to_newick
