@@ -276,6 +276,7 @@ def write_itol_bundle(bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> li
         for name, text in bundle.files.items():
             (staging / name).write_text(text, encoding="utf-8")
         if not out.exists():
+            staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a new folder should not be
             os.rename(staging, out)
         else:
             for name in bundle.files:
@@ -289,6 +290,12 @@ def write_itol_bundle(bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> li
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return [out / name for name in bundle.files]
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 # ---------------------------------------------------------------------------------------------- groups file

@@ -285,3 +285,13 @@ def test_cli_permission_denied_is_one_line(files, tmp_path, monkeypatch):
     result = run("export", "itol", "--tree", files["tree"], "--out", tmp_path / "bundle")
     assert result.exit_code == 1
     assert error_line(result) == f"Error: cannot write the iTOL bundle into {tmp_path}: Permission denied"
+
+
+def test_new_bundle_folder_gets_ordinary_permissions(small, tmp_path):
+    tree, _, _, stats = small
+    old = os.umask(0o022)
+    try:
+        write_itol_bundle(itol_bundle(tree, stats), tmp_path / "b")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "b").stat().st_mode & 0o777 == 0o755
