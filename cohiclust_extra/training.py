@@ -118,8 +118,9 @@ def _step_losses(model: torch.nn.Module, config: TrainConfig, xa: torch.Tensor, 
         first, second = model(torch.cat((xa, xb)))
     first, second = first.float(), second.float()  # losses in float32
     if config.model == "cc":
-        za, zb = second[:batch], second[batch:]
-        pa, pb = first[:batch].softmax(1), first[batch:].softmax(1)
+        # CC: first = instance embeddings, second = cluster logits
+        za, zb = first[:batch], first[batch:]
+        pa, pb = second[:batch].softmax(1), second[batch:].softmax(1)
         inst = nt_xent(za, zb, config.tau)
         clus = cluster_contrastive_loss(pa, pb, config.tau_cluster)
         return inst + clus, {"instance": inst.item(), "cluster": clus.item()}, None
