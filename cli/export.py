@@ -62,8 +62,6 @@ def load_tree_and_stats(
     -------
     tree : Hierarchy
     stats : LeafStats
-    labels : tuple (codes, class names) or None
-        The points' class ids and the class names, for views that need more than the leaf table.
     """
     import numpy as np
 
@@ -82,7 +80,7 @@ def load_tree_and_stats(
     leaf_names = read_names(leaf_names_path, name="--leaf-names") if leaf_names_path else None
     tree = read_tree(tree_path, leaf_names=leaf_names)
     if logits_path is None and assignments_path is None:
-        return tree, LeafStats(), None
+        return tree, LeafStats()
 
     from l2h.metrics import check_assignments, encode_labels
 
@@ -102,7 +100,7 @@ def load_tree_and_stats(
             raise InputError(f"assignments file {assignments_path}: {exc}") from None
         source = f"assignments {assignments_path}"
     if labels_path is None:
-        return tree, leaf_stats(tree, leaf), None
+        return tree, leaf_stats(tree, leaf)
 
     from l2h_cli.metrics import read_labels
 
@@ -128,8 +126,7 @@ def load_tree_and_stats(
 
         present = np.flatnonzero(np.bincount(codes, minlength=len(names)))
         groups = read_class_groups(groups_path, names, present)
-    stats = leaf_stats(tree, leaf, codes, class_names=names, class_groups=groups)
-    return tree, stats, (codes, names)
+    return tree, leaf_stats(tree, leaf, codes, class_names=names, class_groups=groups)
 
 
 @click.group("export")
@@ -149,7 +146,7 @@ def itol(tree_path: Path, out_dir: Path, logits_path: Path | None, assignments_p
     """Write an iTOL bundle: tree.nwk plus label, colour-strip, bar and clade-colour annotations."""
     from l2h.itol import itol_bundle, write_itol_bundle
 
-    tree, stats, _ = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
+    tree, stats = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
                                          label_names_path, leaf_names_path, key, groups_path)
     bundle = itol_bundle(tree, stats)
     written = write_itol_bundle(bundle, out_dir)

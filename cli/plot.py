@@ -39,7 +39,7 @@ def plot(tree_path: Path, out: Path, heatmap_out: Path | None, logits_path: Path
 
     from l2h.plot import plot_class_distances, plot_dendrogram, save_figure
 
-    tree, stats, _ = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
+    tree, stats = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
                                          label_names_path, leaf_names_path, key, groups_path)
     console = stdout_console()
     save_figure(plot_dendrogram(tree, stats, title=title or tree_path.name), out, dpi=dpi)

@@ -24,7 +24,7 @@ def show(tree_path: Path, logits_path: Path | None, assignments_path: Path | Non
     """Print the tree: leaf names, points per node and majority class with purity."""
     from l2h.render import render_tree, tree_lines, tree_title
 
-    tree, stats, _ = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
+    tree, stats = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
                                          label_names_path, leaf_names_path, key, groups_path)
     console = stdout_console()
     if ascii_only or not console.is_terminal:
