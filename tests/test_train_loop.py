@@ -1,0 +1,249 @@
+"""The training loop, run folder, resume, determinism, checkpoints and the CLI (tiny runs on digits, CPU)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchvision")
+pytest.importorskip("sklearn")
+
+from click.testing import CliRunner  # noqa: E402
+
+from cohiclust_extra.checkpoint import (  # noqa: E402
+    CheckpointError,
+    load_checkpoint,
+    load_official_cohiclust,
+)
+from cohiclust_extra.config import TrainConfig  # noqa: E402
+from cohiclust_extra.models import CoHiClustModel  # noqa: E402
+from cohiclust_extra.training import build_model, train  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+
+def tiny(model: str = "cohiclust", **kw) -> TrainConfig:
+    base = dict(model=model, dataset="digits", split="test", backbone="mlp", batch_size=64, lr=1e-3,
+                epochs=3, pretrain_epochs=1, depth=2, leaves=3, prune_start=0, proj_dim=None, clusters=4)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _history(run) -> list[dict]:
+    with open(run / "history.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_cohiclust_run_folder_contents(tmp_path):
+    result = train(tiny(), tmp_path, device="cpu")
+    assert result["finished"]
+    for name in ("config.json", "checkpoint.pt", "history.csv", "logits.npy", "leaf_probs.npy",
+                 "assignments.npy", "labels.npy", "tree.nwk", "tree.json", "metrics.json"):
+        assert (tmp_path / name).is_file(), name
+    logits = np.load(tmp_path / "logits.npy")
+    probs = np.load(tmp_path / "leaf_probs.npy")
+    assert logits.shape == (297, 3) and logits.dtype == np.float32
+    np.testing.assert_allclose(np.exp(logits), probs, rtol=1e-4, atol=1e-6)  # log leaf probabilities
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+    rows = _history(tmp_path)
+    assert [r["phase"] for r in rows] == ["pretrain", "tree", "tree", "tree"]
+    assert [r["live_leaves"] for r in rows] == ["4", "3", "3", "3"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["n_leaves"] == 3 and metrics["tree"] == "native" and 0 <= metrics["acc"] <= 1
+    from l2h.io import read_tree
+
+    tree = read_tree(tmp_path / "tree.json")
+    assert tree.n_leaves == 3 and len(set(tree.leaf_names)) == 3
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert int(ckpt["model"]["tree.leaf_mask"].sum()) == 3
+
+
+def test_cc_run_builds_l2h_tree(tmp_path):
+    pytest.importorskip("l2h.merge")
+    train(tiny("cc", epochs=2), tmp_path, device="cpu")
+    assert np.load(tmp_path / "logits.npy").shape == (297, 4)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["tree"] == "l2h" and metrics["n_leaves"] == 4
+
+
+def test_resume_continues_with_identical_losses(tmp_path):
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    train(tiny(), straight, device="cpu")
+    partial = train(tiny(), broken, device="cpu", stop_after_epoch=2)  # "interrupted" after 2 epochs
+    assert not partial["finished"] and len(_history(broken)) == 2
+    train(tiny(), broken, device="cpu", resume=True)
+    assert _history(straight) == [dict(r, seconds=s["seconds"]) for r, s in zip(_history(broken), _history(straight))]
+    np.testing.assert_array_equal(np.load(straight / "logits.npy"), np.load(broken / "logits.npy"))
+
+
+def test_same_seed_same_model_on_cpu(tmp_path):
+    train(tiny(epochs=1), tmp_path / "a", device="cpu")
+    train(tiny(epochs=1), tmp_path / "b", device="cpu")
+    a, b = load_checkpoint(tmp_path / "a" / "checkpoint.pt"), load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    train(tiny(epochs=1, seed=1), tmp_path / "c", device="cpu")
+    c = load_checkpoint(tmp_path / "c" / "checkpoint.pt")
+    assert not torch.equal(a["model"]["tree.net.weight"], c["model"]["tree.net.weight"])
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(depth=0), "depth must be at least 1"),
+    (dict(depth=2, leaves=5), "leaves must be between 2 and 2\\^depth = 4"),
+    (dict(batch_size=1), "batch size must be at least 2"),
+    (dict(dataset="imagenet"), "unknown dataset"),
+])
+def test_bad_settings(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train(tiny(**kwargs), tmp_path, device="cpu")
+
+
+def test_corrupt_and_foreign_checkpoints(tmp_path):
+    (tmp_path / "garbage.pt").write_bytes(b"not a torch file at all")
+    with pytest.raises(CheckpointError, match="corrupt or not a weights-only torch file"):
+        load_checkpoint(tmp_path / "garbage.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not an l2h training checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="checkpoint not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+# ------------------------------------------------------------------ the official CoHiClust layout
+def _official_files(tmp_path, model: CoHiClustModel, sequential: bool):
+    """Write what the official code stores, from our model's weights (renamed)."""
+    state = {}
+    children = ["conv1", "bn1", "relu", "layer1", "layer2", "layer3", "layer4", "avgpool"]
+    for key, value in model.state_dict().items():
+        if key.startswith("backbone.net."):
+            rest = key[len("backbone.net."):]
+            head, _, tail = rest.partition(".")
+            state["f." + (f"{children.index(head)}.{tail}" if sequential else rest)] = value.clone()
+        elif key.startswith("tree.net."):
+            state["tree_model.0." + key[len("tree.net."):]] = value.clone()
+    state["f.total_ops"] = torch.zeros(1, dtype=torch.float64)  # thop leftovers
+    state["total_params"] = torch.zeros(1, dtype=torch.float64)
+    state["g.0.weight"] = torch.randn(7, 7)  # a projection head shaped unlike ours: skipped
+    masks = {0: torch.ones(1), 1: torch.ones(2), 2: torch.tensor([1.0, 0.0, 1.0, 1.0])}
+    torch.save(state, tmp_path / "official.pth")
+    torch.save(masks, tmp_path / "masks.pth")
+    return tmp_path / "official.pth", tmp_path / "masks.pth"
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_official_checkpoint_layout(tmp_path, sequential, monkeypatch):
+    cfg = TrainConfig(backbone="resnet18", depth=2)
+    torch.manual_seed(0)
+    source = build_model(cfg, (3, 32, 32))
+    weights, masks = _official_files(tmp_path, source, sequential)
+    calls = []
+    real_load = torch.load
+
+    def spy(*args, **kwargs):  # the official masks live on a CUDA device: loading must map them to the CPU
+        calls.append(kwargs)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    torch.manual_seed(1)
+    target = build_model(cfg, (3, 32, 32))
+    report = load_official_cohiclust(target, weights, masks)
+    assert all(c.get("map_location") == "cpu" and c.get("weights_only") is True for c in calls) and len(calls) == 2
+    assert "g.0.weight" in report["skipped"]
+    assert target.tree.leaf_mask.tolist() == [True, False, True, True]
+    for key, value in source.state_dict().items():
+        if key.startswith(("backbone.", "tree.net.")):
+            assert torch.equal(value, target.state_dict()[key]), key
+    target.eval()
+    assert target.leaf_log_probs(torch.rand(2, 3, 32, 32)).shape == (2, 3)
+
+
+def test_official_loader_rejects_foreign_files(tmp_path):
+    model = build_model(TrainConfig(backbone="mlp", depth=2), (1, 8, 8))
+    torch.save({"encoder.weight": torch.zeros(2)}, tmp_path / "x.pth")
+    with pytest.raises(CheckpointError, match="not an official CoHiClust checkpoint"):
+        load_official_cohiclust(model, tmp_path / "x.pth")
+    torch.save({"f.0.weight": torch.zeros(2), "tree_model.0.weight": torch.zeros(3, 2)}, tmp_path / "y.pth")
+    with pytest.raises(CheckpointError, match="does not match the model"):
+        load_official_cohiclust(model, tmp_path / "y.pth")
+
+
+# ------------------------------------------------------------------ CLI
+def _cli(args):
+    from l2h_cli.main import cli
+
+    return CliRunner().invoke(cli, args, obj={})
+
+
+def test_cli_train_predict_and_build(tmp_path):
+    run = tmp_path / "run"
+    res = _cli(["train", "cohiclust", "--dataset", "digits", "--split", "test", "--out", str(run), "--epochs", "2",
+                "--pretrain-epochs", "1", "--depth", "2", "--leaves", "3", "--prune-start", "0", "--batch-size", "64",
+                "--device", "cpu", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["metrics"]["n_leaves"] == 3
+    res = _cli(["predict", str(run), "--dataset", "digits", "--split", "train", "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    assert np.load(tmp_path / "p" / "logits.npy").shape == (1500, 3)
+    pytest.importorskip("l2h.merge")
+    res = _cli(["build", str(run / "logits.npy"), "--out", str(tmp_path / "l2h.nwk"), "--quiet"])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--depth", "0"], "depth must be at least 1"),
+    (["--depth", "2", "--leaves", "5"], "leaves must be between 2 and 2^depth = 4"),
+    (["--batch-size", "1"], "batch size must be at least 2"),
+])
+def test_cli_bad_settings_are_one_line_errors(tmp_path, args, message):
+    res = _cli(["train", "cohiclust", "--dataset", "digits", "--out", str(tmp_path / "r"), *args])
+    assert res.exit_code == 1
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_cli_unknown_dataset_and_missing_data(tmp_path):
+    res = _cli(["train", "cc", "--dataset", "imagenet", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "imagenet" in res.output
+    res = _cli(["train", "cc", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1
+    assert "cifar-10-batches-bin" in res.output and "--download" in res.output
+    empty = tmp_path / "images" / "cat"
+    empty.mkdir(parents=True)
+    res = _cli(["train", "cohiclust", "--dataset", "folder", "--data-dir", str(tmp_path / "images"),
+                "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1 and "no images found" in res.output
+
+
+def test_cli_corrupt_checkpoint_on_resume_and_predict(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"\x00garbage")
+    res = _cli(["train", "cohiclust", "--dataset", "digits", "--out", str(run), "--resume"])
+    assert res.exit_code == 1 and "corrupt" in res.output
+    res = _cli(["predict", str(run)])
+    assert res.exit_code == 1 and "corrupt" in res.output
+
+
+def test_cli_says_how_to_install_without_torch(monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("No module named 'torch'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    res = _cli(["train", "cohiclust", "--dataset", "digits", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1 and 'pip install "l2h[train]"' in res.output
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_mixed_precision_run(tmp_path):
+    result = train(tiny(), tmp_path, device="cuda")
+    assert result["finished"] and np.isfinite(np.load(tmp_path / "logits.npy")).all()
