@@ -2,7 +2,7 @@
 
 For each size NxK it makes (once, seeded, in chunks) float32 logits with a hidden hierarchy under
 ``benchmarks/_data/`` (gitignored), then times, each in a fresh subprocess (peak RSS is the child's
-``ru_maxrss``, which counts the memory-mapped file pages it touched):
+``VmHWM``, which counts the memory-mapped file pages it touched):
 
 * ``l2h``    : ``build_hierarchy(np.load(path, mmap_mode="r"))`` (numba cache warm; the first call of
                the process, which loads the cached kernels, is reported separately),
@@ -147,8 +147,22 @@ def worker(kind: str, path: str, repeats: int, out: str | None) -> None:
             times.append(dt)
     if out and kind != "argmax":
         np.save(out, result)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"times": times, "first": first, "peak_rss": rss}))
+    print(json.dumps({"times": times, "first": first, "peak_rss": peak_rss()}))
+
+
+def peak_rss() -> int:
+    """This process's peak resident set in bytes (file pages of the memory map included).
+
+    ``VmHWM`` is reset by exec; ``ru_maxrss`` is not on Linux (a child would inherit the parent's peak).
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_worker(kind: str, path: Path, repeats: int, out: Path | None = None) -> dict:
