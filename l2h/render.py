@@ -197,11 +197,11 @@ ASCII_GUIDES = ("|-- ", "`-- ", "|   ", "    ")
 
 @dataclass(frozen=True)
 class _Item:
-    """One displayed row: a node, a chain of merges, or a cut-off subtree."""
+    """One displayed row: a leaf, a node, a chain of merges, or a cut-off subtree ("more")."""
 
-    kind: str  # "leaf", "node", "chain", "more"
+    kind: str
     node: int
-    children: tuple[_Item, ...] = ()
+    children: tuple[int, ...] = ()  # node ids shown below this row, in order
     chain: tuple[int, ...] = ()  # internal nodes of a collapsed chain, top first
 
 
@@ -219,7 +219,8 @@ def _chain_from(tree: Hierarchy, node: int) -> list[int]:
     return run
 
 
-def _layout(tree: Hierarchy, node: int, depth: int, max_depth: int | None, min_chain: int) -> _Item:
+def _expand(tree: Hierarchy, node: int, depth: int, max_depth: int | None, min_chain: int) -> _Item:
+    """The row for ``node`` and the nodes shown below it (one level, so deep trees need no recursion)."""
     k = tree.n_leaves
     if node < k:
         return _Item("leaf", node)
@@ -230,15 +231,11 @@ def _layout(tree: Hierarchy, node: int, depth: int, max_depth: int | None, min_c
         children = []
         for v in run:
             a, b = tree.merges[v - k]
-            children.append(_Item("leaf", int(a if a < k else b)))
-        last = run[-1]
-        a, b = tree.merges[last - k]
-        rest = int(b if a < k else a)
-        children.append(_layout(tree, rest, depth + 1, max_depth, min_chain))
+            children.append(int(a if a < k else b))
+        a, b = tree.merges[run[-1] - k]
+        children.append(int(b if a < k else a))
         return _Item("chain", node, tuple(children), tuple(run))
-    a, b = tree.merges[node - k]
-    kids = tuple(_layout(tree, int(c), depth + 1, max_depth, min_chain) for c in (a, b))
-    return _Item("node", node, kids)
+    return _Item("node", node, tuple(int(c) for c in tree.merges[node - k]))
 
 
 def _node_id(tree: Hierarchy, node: int) -> str:
@@ -316,19 +313,19 @@ def tree_lines(
     stats = stats or LeafStats()
     sizes, table = stats.node_counts(tree)
     guides = ASCII_GUIDES if ascii else UNICODE_GUIDES
-    root = _layout(tree, tree.root, 0, max_depth, min_chain)
     lines: list[Text] = []
-
-    def emit(item: _Item, prefix: str, branch: str) -> None:
+    stack: list[tuple[int, int, str, str]] = [(tree.root, 0, "", "")]  # node, depth, prefix, branch
+    while stack:
+        node, depth, prefix, branch = stack.pop()
+        item = _expand(tree, node, depth, max_depth, min_chain)
         line = Text(prefix + branch, style="dim")
         for text, style in _describe(tree, item, stats, sizes, table):
             line.append(text, style=style)
         lines.append(line)
         below = prefix + ("" if not branch else (guides[3] if branch == guides[1] else guides[2]))
-        for i, child in enumerate(item.children):
-            emit(child, below, guides[1] if i == len(item.children) - 1 else guides[0])
-
-    emit(root, "", "")
+        last = len(item.children) - 1
+        for i in range(last, -1, -1):  # pushed in reverse so they pop in drawing order
+            stack.append((item.children[i], depth + 1, below, guides[1] if i == last else guides[0]))
     return lines
 
 

@@ -132,3 +132,11 @@ def test_cli_errors(caterpillar, tmp_path):
     assert "must be leaf ids in 0..4 (the tree has 5 leaves); found 9" in bad.output
     negative = run("show", path, "--max-depth", "-1")
     assert negative.exit_code == 2
+
+
+def test_deep_trees_need_no_recursion():
+    k = 2500  # deeper than Python's default recursion limit
+    tree = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
+    assert len(plain(tree)) == k + 2  # one chain row, k - 2 peeled leaves, the cherry and its 2 leaves
+    rows = plain(tree, min_chain=0)
+    assert len(rows) == 2 * k - 1 and rows[-1].endswith("`-- 0")
