@@ -139,4 +139,4 @@ def test_deep_trees_need_no_recursion():
     tree = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
     assert len(plain(tree)) == k + 2  # one chain row, k - 2 peeled leaves, the cherry and its 2 leaves
     rows = plain(tree, min_chain=0)
-    assert len(rows) == 2 * k - 1 and rows[-1].endswith("`-- 0")
+    assert len(rows) == 2 * k - 1 and rows[-1].endswith("`-- 1")
