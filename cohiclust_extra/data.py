@@ -188,10 +188,10 @@ def _cifar(name: str, root: Path, split: str, download: bool) -> Dataset:
     folder = root if root.name == folder_name else root / folder_name
     if name == "cifar10":
         files = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
-        n_train, n_label_bytes = 50000, 1
+        n_label_bytes = 1
     else:
         files = ["train.bin", "test.bin"]
-        n_train, n_label_bytes = 50000, 2
+        n_label_bytes = 2
     if download and not all((folder / f).is_file() for f in files):
         _download(name, root)
     for f in files:
@@ -205,6 +205,7 @@ def _cifar(name: str, root: Path, split: str, download: bool) -> Dataset:
             raise DatasetError(f"{folder / f} is not a {name} binary file ({data.size} bytes)")
         raw.append(data.reshape(-1, record))
     table = np.concatenate(raw)
+    n_train = table.shape[0] - raw[-1].shape[0]  # the last file is the test set
     images = table[:, n_label_bytes:].reshape(-1, 3, 32, 32)
     part = _split_indices(n_train, table.shape[0], split)
     x = torch.from_numpy(np.ascontiguousarray(images[part]))
