@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,14 +118,20 @@ def plot_dendrogram(
         key = node_key[node]
         return colors[key] if key is not None else NEUTRAL
 
-    result = dendrogram(
-        tree.to_scipy(),
-        ax=ax,
-        orientation="left",
-        labels=[_leaf_label(tree, stats, i) for i in range(k)],
-        link_color_func=link_color,
-        leaf_font_size=9,
-    )
+    # scipy's dendrogram recurses once per tree level; deep trees (caterpillars) need a higher limit.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 2 * int(tree.depth.max()) + 1000))
+    try:
+        result = dendrogram(
+            tree.to_scipy(),
+            ax=ax,
+            orientation="left",
+            labels=[_leaf_label(tree, stats, i) for i in range(k)],
+            link_color_func=link_color,
+            leaf_font_size=9,
+        )
+    finally:
+        sys.setrecursionlimit(limit)
     for text, leaf in zip(ax.get_yticklabels(), result["leaves"], strict=True):
         if keys[leaf] is not None:
             text.set_color(colors[keys[leaf]])

@@ -133,3 +133,14 @@ def test_cli_without_matplotlib_says_how_to_install(files, monkeypatch):
     assert result.exit_code == 1
     assert result.output.strip() == 'Error: pictures need matplotlib; install it with: pip install "l2h[plot]"'
     assert not (files / "t.png").exists()
+
+
+def test_deep_caterpillar_is_drawn_and_the_recursion_limit_restored():
+    from l2h.plot import plot_dendrogram
+
+    k = 1200
+    tree = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
+    limit = sys.getrecursionlimit()
+    fig = plot_dendrogram(tree)
+    assert len(fig.axes[0].get_yticklabels()) == k
+    assert sys.getrecursionlimit() == limit
