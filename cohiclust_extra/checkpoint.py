@@ -44,7 +44,9 @@ def _torch_load(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - unreadable or unsafe pickles are all "not a checkpoint"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"cannot read checkpoint {path}: corrupt or not a weights-only torch file ({first})") from None
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: corrupt or not a weights-only torch file ({first})"
+        ) from None
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -152,7 +154,9 @@ def load_official_cohiclust(model: torch.nn.Module, weights: str | os.PathLike[s
         raise CheckpointError(f"{weights} does not match the model (backbone/depth differ?): {detail}")
     for k, v in mapped.items():
         if ours[k].shape != v.shape:
-            raise CheckpointError(f"{weights}: {k} has shape {tuple(v.shape)}, the model expects {tuple(ours[k].shape)}")
+            raise CheckpointError(
+                f"{weights}: {k} has shape {tuple(v.shape)}, the model expects {tuple(ours[k].shape)}"
+            )
     model.load_state_dict(mapped, strict=False)
     leaf_mask = _official_masks(mask_obj, model.tree.depth)
     if leaf_mask is not None:

@@ -67,7 +67,9 @@ class TrainConfig:
         if self.backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {self.backbone!r}; expected one of {', '.join(BACKBONES)}")
         if self.batch_size < 2:
-            raise ValueError(f"batch size must be at least 2 (contrastive losses need negatives); got {self.batch_size}")
+            raise ValueError(
+                f"batch size must be at least 2 (contrastive losses need negatives); got {self.batch_size}"
+            )
         if self.epochs < 0 or self.pretrain_epochs < 0:
             raise ValueError("epochs and pretrain epochs must be >= 0")
         if self.model == "cohiclust":

@@ -196,7 +196,7 @@ def _cifar(name: str, root: Path, split: str, download: bool) -> Dataset:
         _download(name, root)
     for f in files:
         if not (folder / f).is_file():
-            raise _missing(name, folder / f, f"the binary version from https://www.cs.toronto.edu/~kriz/cifar.html")
+            raise _missing(name, folder / f, "the binary version from https://www.cs.toronto.edu/~kriz/cifar.html")
     record = n_label_bytes + 3072
     raw = []
     for f in files:

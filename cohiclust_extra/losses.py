@@ -48,7 +48,7 @@ def cohi_loss(levels_a: Sequence[torch.Tensor], levels_b: Sequence[torch.Tensor]
     if batch < 2:
         raise ValueError(f"CoHiLoss needs a batch of at least 2 points; got {batch}")
     total = levels_a[0].new_zeros((), dtype=torch.float32)
-    for la, lb in zip(levels_a, levels_b):
+    for la, lb in zip(levels_a, levels_b, strict=False):
         p, q = torch.exp(0.5 * _f32(la)), torch.exp(0.5 * _f32(lb))
         pos = (p * q).sum()
         everything = (p.sum(0) * q.sum(0)).sum()
@@ -64,7 +64,7 @@ def cohi_loss_pairwise(levels_a: Sequence[torch.Tensor], levels_b: Sequence[torc
     batch = levels_a[0].shape[0]
     eye = torch.eye(batch, dtype=torch.bool, device=levels_a[0].device)
     total = levels_a[0].new_zeros((), dtype=torch.float32)
-    for la, lb in zip(levels_a, levels_b):
+    for la, lb in zip(levels_a, levels_b, strict=False):
         pa, pb = _f32(la).exp(), _f32(lb).exp()
         sim = torch.sqrt(pa[:, None, :] * pb[None, :, :] + 1e-30).sum(-1)  # (B, B); eps: sqrt'(0) is inf
         total = total + sim[~eye].mean() - sim[eye].mean()

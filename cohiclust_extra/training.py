@@ -111,7 +111,8 @@ def _history_csv(rows: list[dict]) -> str:
 
 
 def _step_losses(model: torch.nn.Module, config: TrainConfig, xa: torch.Tensor, xb: torch.Tensor,
-                 pretraining: bool, precision: _Precision) -> tuple[torch.Tensor, dict[str, float], torch.Tensor | None]:
+                 pretraining: bool, precision: _Precision,
+                 ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor | None]:
     """Loss of one batch of view pairs; returns (loss, components, detached leaf probabilities)."""
     batch = xa.shape[0]
     with precision.autocast():

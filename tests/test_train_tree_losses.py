@@ -52,7 +52,7 @@ def test_level_probs_sum_to_one_and_match_node_loop(depth):
     levels = level_log_probs(logits)
     expected = _loop_level_probs(logits, depth)
     assert len(levels) == depth
-    for t, (lv, ref) in enumerate(zip(levels, expected), start=1):
+    for t, (lv, ref) in enumerate(zip(levels, expected, strict=False), start=1):
         assert lv.shape == (7, 2**t)
         np.testing.assert_allclose(lv.exp().sum(1).numpy(), 1.0, atol=1e-12)
         np.testing.assert_allclose(lv.exp().numpy(), ref.numpy(), rtol=1e-10, atol=1e-14)
@@ -113,8 +113,9 @@ def test_cohiloss_explicit_double_sum():
     la = level_log_probs(torch.randn(4, 3, dtype=torch.float64))
     lb = level_log_probs(torch.randn(4, 3, dtype=torch.float64))
     total = 0.0
-    for pa, pb in zip(la, lb):
-        s = lambda i, j: float(torch.sqrt(pa[i].exp() * pb[j].exp()).sum())  # noqa: E731
+    for pa, pb in zip(la, lb, strict=False):
+        def s(i, j, pa=pa, pb=pb):
+            return float(torch.sqrt(pa[i].exp() * pb[j].exp()).sum())
         neg = np.mean([s(i, j) for i, j in itertools.permutations(range(4), 2)])
         pos = np.mean([s(i, i) for i in range(4)])
         total += neg - pos
