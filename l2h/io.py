@@ -263,7 +263,8 @@ def read_tree(
     try:
         if kind == "linkage":
             return Hierarchy.from_linkage(np.load(path, allow_pickle=False), leaf_names=leaf_names)
-        text = path.read_text(encoding="utf-8")
+        # Bytes, not read_text: universal newlines would turn a quoted name's "\r" into "\n".
+        text = path.read_bytes().decode("utf-8")
         if kind == "json":
             tree = from_json_text(text)
             return tree.with_leaf_names(leaf_names) if leaf_names is not None else tree
@@ -347,11 +348,14 @@ def from_json_text(text: str) -> Hierarchy:
 
 
 # ---------------------------------------------------------------------------------------------- Newick
-_UNQUOTED_OK = re.compile(r"^[^\s()\[\]':;,]+$")
+# Characters a name may hold and still be written bare: no white space, no Newick punctuation
+# ``( ) [ ] ' : ; ,`` and no ``"`` (ete3 and other readers take it as the start of a quoted name).
+_UNQUOTED_OK = re.compile(r"[^\s()\[\]'\":;,]+")
 
 
 def _quote(name: str) -> str:
-    if _UNQUOTED_OK.match(name):
+    """``name`` as a Newick label: bare when safe, else in single quotes with ``'`` doubled."""
+    if _UNQUOTED_OK.fullmatch(name):  # fullmatch: `$` would accept a trailing newline
         return name
     return "'" + name.replace("'", "''") + "'"
 

@@ -14,9 +14,9 @@ from tests._trees import random_merges
 ete3 = pytest.importorskip("ete3")
 newick = pytest.importorskip("newick")
 
-# Characters that force Newick quoting, plus harmless ones; apostrophes and double quotes are handled
-# separately (see below).
-TRICKY = [" ", "(", ")", "[", "]", ",", ":", ";", "_", "-", ".", "é"]
+# Characters that force Newick quoting (white space, punctuation, the double quote), plus harmless
+# ones; apostrophes and backslashes are handled separately (see below).
+TRICKY = [" ", "(", ")", "[", "]", ",", ":", ";", '"', "\t", "\n", "_", "-", ".", "é", "日本", "😀", "#", "|", "&"]
 
 
 def random_names(k: int, rng: np.random.Generator, alphabet: list[str]) -> list[str]:
@@ -89,12 +89,81 @@ def test_apostrophes_read_back_in_newick_package(seed):
     assert Hierarchy.from_newick(text).same_topology(tree)
 
 
-@pytest.mark.xfail(strict=True, reason="l2h.io leaves names with a double quote unquoted; ete3 then reads the "
-                                      "quote as the start of a quoted label (fix: quote such names in io._quote)")
 def test_double_quotes_in_names_read_back_in_ete3():
+    # Regression: names with `"` were written bare and ete3 took the quote as the start of a quoted name.
     tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=['say"hi', "b", 'c"', "d"])
-    ete = ete3.Tree(tree.to_newick(), format=1, quoted_node_names=True)
+    text = tree.to_newick()
+    assert text == "(('say\"hi':1,b:1)n4:2,('c\"':2,d:2)n5:1)n6;"
+    ete = ete3.Tree(text, format=1, quoted_node_names=True)
+    assert sorted(ete.get_leaf_names()) == sorted(tree.leaf_names)
     assert ete_clades(ete) == tree.clades()
+    assert newick_clades(newick.loads(text)[0]) == tree.clades()
+    assert Hierarchy.from_newick(text, leaf_names=tree.leaf_names).leaf_names == tree.leaf_names
+
+
+def three_parsers_agree(tree: Hierarchy) -> None:
+    """ete3, the `newick` package and l2h (text and file) all read tree's Newick as the same tree."""
+    text = tree.to_newick()
+    names = sorted(tree.leaf_names)
+    ete = ete3.Tree(text, format=1, quoted_node_names=True)
+    assert sorted(ete.get_leaf_names()) == names
+    assert ete_clades(ete) == tree.clades()
+    assert sorted(n.name for n in ete.traverse() if not n.is_leaf()) == sorted(
+        f"n{v}" for v in range(tree.n_leaves, tree.n_nodes))
+    parsed = newick.loads(text)[0]
+    assert sorted(leaf.unquoted_name for leaf in parsed.get_leaves()) == names
+    assert newick_clades(parsed) == tree.clades()
+    back = Hierarchy.from_newick(text, leaf_names=tree.leaf_names)
+    np.testing.assert_array_equal(back.merges, tree.merges)
+    assert back.leaf_names == tree.leaf_names
+
+
+@pytest.mark.parametrize("name", [
+    "two words", " lead", "trail ", "a:b", "a;b", "a,b", "(a)", "a(", ")", "[a]", "a[", "]", 'a"b', '"', '""',
+    "tab\there", "line\nbreak", "trailing newline\n", "\nlead", "crlf\r\n", "nbsp\u00a0x", "ü", "日本語", "😀",
+    "n4", "0", "1e5", "-", "=", "a&b|c#d",
+])
+def test_names_with_newick_special_characters_read_the_same_everywhere(name, tmp_path):
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=[name, "b", "c d", "e"])
+    three_parsers_agree(tree)
+    from l2h import read_tree, write_tree
+
+    write_tree(tree, tmp_path / "t.nwk")
+    back = read_tree(tmp_path / "t.nwk", leaf_names=tree.leaf_names)
+    np.testing.assert_array_equal(back.linkage, tree.linkage)
+
+
+def test_trailing_newline_is_quoted():
+    # Regression: the bare-name check used `$`, which also matches before a final newline, so
+    # "a\n" was written bare and every parser read "a".
+    tree = Hierarchy.from_merges([[0, 1]], leaf_names=["a\n", "b"])
+    assert tree.to_newick() == "('a\n':1,b:1)n2;"
+    assert Hierarchy.from_newick(tree.to_newick(), leaf_names=["a\n", "b"]).leaf_names == ("a\n", "b")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_tricky_names_read_the_same_everywhere(seed):
+    three_parsers_agree(random_tree(100 + seed, TRICKY))
+
+
+def test_empty_names_are_rejected_before_any_newick_is_written():
+    with pytest.raises(ValueError, match="name 0 is empty"):
+        Hierarchy.from_merges([[0, 1]], leaf_names=["", "b"])
+    with pytest.raises(ValueError, match="name 1 is empty"):
+        Hierarchy.from_merges([[0, 1]], leaf_names=["a", " "])
+
+
+def test_backslashes_round_trip_in_l2h_and_bare_ones_everywhere():
+    # A bare backslash is read as itself by all three parsers. Inside quotes (a name that also needs
+    # quoting), the `newick` package reads a backslash as an escape and ete3 3.1 one before a quote,
+    # so only l2h reads those back; the README says so.
+    bare = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["a\\b", "b\\", "c", "d"])
+    assert "a\\b:" in bare.to_newick()
+    three_parsers_agree(bare)
+    quoted = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["a \\", "b", "\\ c", "d"])
+    assert quoted.to_newick().startswith("(('a \\':1,b:1)n4:2,('\\ c':2")
+    back = Hierarchy.from_newick(quoted.to_newick(), leaf_names=quoted.leaf_names)
+    np.testing.assert_array_equal(back.linkage, quoted.linkage)
 
 
 def test_double_quotes_in_names_read_back_in_newick_package():
