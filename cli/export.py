@@ -137,7 +137,8 @@ def export() -> None:
 @export.command("itol")
 @click.option("--tree", "tree_path", type=_FILE, required=True,
               help="Hierarchy file (.nwk/.newick, .json or .npy linkage), e.g. from `l2h build`.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+# No file_okay=False: an existing file at --out is bad data (exit 1, one line), not a usage error.
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder for the bundle (created if missing; our files in it are replaced).")
 @leaf_data_options()
 def itol(tree_path: Path, out_dir: Path, logits_path: Path | None, assignments_path: Path | None,

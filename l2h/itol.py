@@ -141,19 +141,23 @@ def colorstrip_text(
     ids: Sequence[str], keys: Sequence[str | None], colors: dict[str, str], title: str
 ) -> str:
     """``DATASET_COLORSTRIP`` file: a coloured box per leaf (leaves with key None are left out), with
-    a legend listing ``colors`` in order."""
+    a legend listing ``colors`` in order (no legend lines when ``colors`` is empty: iTOL wants at
+    least one entry on each)."""
     legend = list(colors)
     header = [
         "DATASET_COLORSTRIP",
         "SEPARATOR TAB",
         f"DATASET_LABEL{SEP}{_text(title)}",
         f"COLOR{SEP}{colors[legend[0]] if legend else '#808080'}",
-        f"LEGEND_TITLE{SEP}{_text(title)}",
-        SEP.join(["LEGEND_SHAPES", *(["1"] * len(legend))]),
-        SEP.join(["LEGEND_COLORS", *(colors[k] for k in legend)]),
-        SEP.join(["LEGEND_LABELS", *(_text(k) for k in legend)]),
-        "DATA",
     ]
+    if legend:
+        header += [
+            f"LEGEND_TITLE{SEP}{_text(title)}",
+            SEP.join(["LEGEND_SHAPES", *(["1"] * len(legend))]),
+            SEP.join(["LEGEND_COLORS", *(colors[k] for k in legend)]),
+            SEP.join(["LEGEND_LABELS", *(_text(k) for k in legend)]),
+        ]
+    header.append("DATA")
     data = [f"{i}{SEP}{colors[k]}{SEP}{_text(k)}" for i, k in zip(ids, keys, strict=True) if k is not None]
     return _lines(*header, *data)
 

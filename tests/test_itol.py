@@ -15,7 +15,7 @@ import l2h.itol as itol
 from l2h import Hierarchy, write_tree
 from l2h.io import InputError
 from l2h.itol import itol_bundle, itol_ids, read_class_groups, uniform_clades, write_itol_bundle
-from l2h.render import leaf_stats, palette
+from l2h.render import group_colors, leaf_stats, palette
 from tests._trees import random_merges
 
 SAFE = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -295,3 +295,205 @@ def test_new_bundle_folder_gets_ordinary_permissions(small, tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "b").stat().st_mode & 0o777 == 0o755
+
+
+# ---------------------------------------------------------------------------------------------- template checker
+# An independent reading of iTOL's annotation templates: what each line may hold, which header
+# fields each file needs, and that every ID names a node of tree.nwk as an independent Newick
+# parser (the `newick` package) reads it.
+HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+HEADER_KEYS = {
+    "LABELS": set(),
+    "DATASET_COLORSTRIP": {"DATASET_LABEL", "COLOR", "LEGEND_TITLE", "LEGEND_SHAPES", "LEGEND_COLORS",
+                           "LEGEND_LABELS", "COLOR_BRANCHES", "STRIP_WIDTH", "MARGIN", "SHOW_INTERNAL"},
+    "DATASET_SIMPLEBAR": {"DATASET_LABEL", "COLOR", "WIDTH", "MARGIN", "SHOW_INTERNAL", "LEGEND_TITLE",
+                          "LEGEND_SHAPES", "LEGEND_COLORS", "LEGEND_LABELS"},
+    "TREE_COLORS": set(),
+}
+REQUIRED_KEYS = {"LABELS": set(), "TREE_COLORS": set(), "DATASET_COLORSTRIP": {"DATASET_LABEL", "COLOR"},
+                 "DATASET_SIMPLEBAR": {"DATASET_LABEL", "COLOR"}}
+FILE_KEYWORD = {"itol_labels.txt": "LABELS", "itol_colorstrip.txt": "DATASET_COLORSTRIP",
+                "itol_simplebar.txt": "DATASET_SIMPLEBAR", "itol_tree_colors.txt": "TREE_COLORS"}
+
+
+def newick_node_ids(text: str) -> tuple[set[str], set[str]]:
+    """(leaf names, internal names) of a Newick text, read by the `newick` package."""
+    newick = pytest.importorskip("newick")
+    root = newick.loads(text)[0]
+    leaves = {n.unquoted_name for n in root.walk() if not n.descendants}
+    internal = {n.unquoted_name for n in root.walk() if n.descendants}
+    return leaves, internal
+
+
+def check_itol_file(text: str, keyword: str, leaves: set[str], internal: set[str]) -> list[list[str]]:
+    """Assert that ``text`` follows iTOL's ``keyword`` template; returns the data rows (split on TAB)."""
+    assert text.endswith("\n") and "\r" not in text
+    lines = text[:-1].split("\n")
+    assert lines[0] == keyword and lines[1] == "SEPARATOR TAB"
+    assert lines.count("DATA") == 1
+    data_at = lines.index("DATA")
+    header: dict[str, list[str]] = {}
+    for line in lines[2:data_at]:
+        key, *values = line.split("\t")
+        assert key in HEADER_KEYS[keyword] and key not in header, line
+        assert values and all(v.strip() == v and v for v in values), line
+        header[key] = values
+    assert REQUIRED_KEYS[keyword] <= set(header)
+    if "COLOR" in header:
+        assert len(header["COLOR"]) == 1 and HEX.match(header["COLOR"][0])
+    legend = [k for k in header if k.startswith("LEGEND_")]
+    if legend:
+        assert {"LEGEND_TITLE", "LEGEND_SHAPES", "LEGEND_COLORS", "LEGEND_LABELS"} <= set(legend)
+        n = len(header["LEGEND_SHAPES"])
+        assert len(header["LEGEND_COLORS"]) == n == len(header["LEGEND_LABELS"]) and n > 0
+        assert all(s in {"1", "2", "3", "4", "5", "6"} for s in header["LEGEND_SHAPES"])
+        assert all(HEX.match(c) for c in header["LEGEND_COLORS"])
+        assert len(header["LEGEND_TITLE"]) == 1
+    rows = [line.split("\t") for line in lines[data_at + 1:]]
+    seen = set()
+    for row in rows:
+        node = row[0]
+        assert not node.startswith("#") and SAFE.match(node), row  # no separator, quote or comment char
+        if keyword == "TREE_COLORS":
+            assert node in internal or node in leaves, row
+            assert (node, row[1]) not in seen, row
+            seen.add((node, row[1]))
+            assert HEX.match(row[2]), row
+            if row[1] == "range":
+                assert len(row) == 4 and row[3].strip(), row
+            elif row[1] == "clade":
+                assert len(row) == 5 and row[3] in ("normal", "dashed") and float(row[4]) > 0, row
+            else:
+                raise AssertionError(f"unexpected TREE_COLORS type in {row}")
+        else:
+            assert node in leaves, row
+            assert node not in seen, row
+            seen.add(node)
+            if keyword == "LABELS":
+                assert len(row) == 2 and row[1] == row[1].strip() and row[1], row
+            elif keyword == "DATASET_COLORSTRIP":
+                assert len(row) == 3 and HEX.match(row[1]) and row[2], row
+                if legend:
+                    assert row[1] in header["LEGEND_COLORS"], row
+            else:
+                assert len(row) == 2 and float(row[1]) >= 0, row
+    return rows
+
+
+def check_bundle(files: dict[str, str]) -> dict[str, list[list[str]]]:
+    leaves, internal = newick_node_ids(files["tree.nwk"])
+    assert all(not re.fullmatch(r"[-+]?[\d.eE]+", name) for name in internal)  # never read as support values
+    assert not leaves & internal
+    return {name: check_itol_file(text, FILE_KEYWORD[name], leaves, internal)
+            for name, text in files.items() if name != "tree.nwk"}
+
+
+def test_checker_accepts_the_fixture_and_rejects_broken_files(small):
+    tree, _, _, stats = small
+    files = itol_bundle(tree, stats).files
+    rows = check_bundle(files)
+    assert [r[0] for r in rows["itol_labels.txt"]] == ["a", "b", "c", "d"]
+    leaves, internal = newick_node_ids(files["tree.nwk"])
+    broken = [
+        ("itol_labels.txt", "a\tcat 100%", "zz\tcat 100%"),  # unknown ID
+        ("itol_colorstrip.txt", "SEPARATOR TAB", "SEPARATOR COMMA"),
+        ("itol_colorstrip.txt", "LEGEND_SHAPES\t1\t1", "LEGEND_SHAPES\t1"),
+        ("itol_simplebar.txt", "COLOR\t#", "COLOR\tblue #"),
+        ("itol_tree_colors.txt", "n4\trange", "n44\trange"),
+        ("itol_tree_colors.txt", "normal\t2", "normal"),
+    ]
+    for name, old, new in broken:
+        assert old in files[name]
+        with pytest.raises(AssertionError):
+            check_itol_file(files[name].replace(old, new, 1), FILE_KEYWORD[name], leaves, internal)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_bundles_follow_the_templates(seed):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 30))
+    pool = ["a b", "a,b", "it's", 'say "hi"', "tab\tx", "n3", "n40", "#x", "|", "x|y", "ü", "日本", "leaf_0", "0",
+            "1", "a_b", "(p)", "q;r", "s:t", "[u]", "  pad  "]
+    names = list(rng.choice(pool, size=min(k, len(pool)), replace=False))
+    names += [f"c{i}" for i in range(k - len(names))]
+    rng.shuffle(names)
+    tree = Hierarchy.from_merges(random_merges(k, rng), leaf_names=[str(n) for n in names])
+    n_points = int(rng.integers(0, 4 * k))
+    leaf = rng.integers(0, k, size=n_points)
+    n_classes = int(rng.integers(1, 6))
+    labels = rng.integers(0, n_classes, size=n_points)
+    class_names = [["cat", "dog, big", "tab\there", "#1", "a|b", "line\nbreak"][c] for c in range(n_classes)]
+    groups = [["animal", "pet\tanimal", "x"][c % 3] for c in range(n_classes)] if seed % 2 else None
+    stats = leaf_stats(tree, leaf, labels, class_names=class_names, class_groups=groups)
+    bundle = itol_bundle(tree, stats)
+    assert list(bundle.files) == list(itol.BUNDLE_FILES)
+    rows = check_bundle(bundle.files)
+    assert [r[0] for r in rows["itol_labels.txt"]] == list(bundle.ids)
+    assert [r[0] for r in rows["itol_simplebar.txt"]] == list(bundle.ids)
+    assert [int(r[1]) for r in rows["itol_simplebar.txt"]] == np.bincount(leaf, minlength=k).tolist()
+    # every leaf with points is in the strip, in the colour of its key; ranges cover exactly the uniform clades
+    keys = stats.leaf_groups()
+    colors = group_colors(tree, stats)
+    expected = [[i, colors[key]] for i, key in zip(bundle.ids, keys, strict=True) if key is not None]
+    assert [r[:2] for r in rows["itol_colorstrip.txt"]] == expected
+    ranges = [r for r in rows["itol_tree_colors.txt"] if r[1] == "range"]
+    assert [r[0] for r in ranges] == [f"n{v}" for v, _ in uniform_clades(tree, keys)]
+
+
+def test_a_bundle_with_labels_but_no_points_has_no_empty_legend():
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    stats = leaf_stats(tree, np.array([], dtype=int), np.array([], dtype=int))
+    files = itol_bundle(tree, stats).files
+    assert files["itol_colorstrip.txt"].splitlines() == [
+        "DATASET_COLORSTRIP", "SEPARATOR TAB", "DATASET_LABEL\tmajority class", "COLOR\t#808080", "DATA"]
+    check_bundle(files)
+
+
+def test_cli_bundle_follows_the_templates(files, tmp_path):
+    out = tmp_path / "checked"
+    result = run("export", "itol", "--tree", files["tree"], "--out", out, "--assignments", files["assignments"],
+                 "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
+    assert result.exit_code == 0, result.output
+    check_bundle({p.name: p.read_text(encoding="utf-8") for p in out.iterdir()})
+
+
+def test_cli_out_is_an_existing_file(files, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("mine")
+    result = run("export", "itol", "--tree", files["tree"], "--out", blocker, "--assignments", files["assignments"])
+    assert result.exit_code == 1  # bad data, not a usage error (click's file_okay=False would exit 2)
+    assert error_line(result) == f"Error: --out {blocker} exists and is not a folder"
+    assert blocker.read_text() == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".l2h-itol-")]
+
+
+@pytest.mark.parametrize(("groups", "message"), [
+    ("cat\tanimal\nlynx\n", "line 2: expected 'class<TAB>group' like the other lines"),
+    ("cat\tanimal\tx\nlynx\tanimal\n", "line 1: expected 'class<TAB>group'"),
+    ("cat\tanimal\nbus\tvehicle\n", "line 2: unknown class 'bus'"),
+    ("animal\nanimal\n", "has 2 lines but there are 4 classes"),
+])
+def test_cli_malformed_groups_file_writes_nothing(files, tmp_path, groups, message):
+    files["groups"].write_text(groups)
+    out = tmp_path / "o"
+    result = run("export", "itol", "--tree", files["tree"], "--out", out, "--assignments", files["assignments"],
+                 "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
+    assert result.exit_code == 1
+    line = error_line(result)
+    assert line.startswith(f"Error: groups file {files['groups']}") and message in line
+    assert not out.exists()
+
+
+def test_cli_bad_tree_and_logits_write_nothing(files, tmp_path):
+    out = tmp_path / "o"
+    bad = tmp_path / "bad.nwk"
+    bad.write_text("((a,b),(c,d)")
+    result = run("export", "itol", "--tree", bad, "--out", out)
+    assert result.exit_code == 1
+    assert error_line(result) == f"Error: tree file {bad}: Newick ended inside a clade (missing ')')"
+    np.save(tmp_path / "wide.npy", np.zeros((10, 5)))
+    wide = run("export", "itol", "--tree", files["tree"], "--out", out, "--logits", tmp_path / "wide.npy")
+    assert wide.exit_code == 1
+    assert error_line(wide) == (f"Error: tree {files['tree']} has 4 leaves but logits {tmp_path / 'wide.npy'} "
+                                "have 5 columns (clusters)")
+    assert not out.exists()
