@@ -27,8 +27,28 @@ def show(tree_path: Path, logits_path: Path | None, assignments_path: Path | Non
     tree, stats = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
                                          label_names_path, leaf_names_path, key, groups_path)
     console = stdout_console()
-    if ascii_only or not console.is_terminal:
+    if ascii_only or not _box_drawing_terminal():
         lines = tree_lines(tree, stats, max_depth=max_depth, min_chain=min_chain, ascii=True)
         click.echo("\n".join([tree_title(tree, stats), *(line.plain for line in lines)]))
         return
     console.print(render_tree(tree, stats, max_depth=max_depth, min_chain=min_chain))
+
+
+def _box_drawing_terminal() -> bool:
+    """True when stdout itself is a terminal that can encode the box-drawing guides.
+
+    Asked of stdout directly rather than of rich's console, which FORCE_COLOR or TTY_COMPATIBLE
+    would make claim a terminal even when the output goes to a pipe or a file.
+    """
+    import sys
+
+    from l2h.render import UNICODE_GUIDES
+
+    stream = sys.stdout
+    try:
+        if stream is None or not stream.isatty():
+            return False
+        "".join(UNICODE_GUIDES).encode(stream.encoding or "ascii")
+    except (AttributeError, ValueError, LookupError, UnicodeEncodeError):  # closed, odd or narrow streams
+        return False
+    return True

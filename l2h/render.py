@@ -242,13 +242,18 @@ def _node_id(tree: Hierarchy, node: int) -> str:
     return tree.leaf_names[node] if node < tree.n_leaves else f"n{node}"
 
 
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and tabs as spaces, so that every row stays one line."""
+    return " ".join(text.replace("\t", " ").splitlines())
+
+
 def _describe(tree: Hierarchy, item: _Item, stats: LeafStats, sizes, table) -> list[tuple[str, str]]:
     """(text, style) pieces of one row."""
     node = item.node
     pieces: list[tuple[str, str]] = []
     n_leaves = int(tree.leaf_counts[node])
     if item.kind == "leaf":
-        pieces.append((tree.leaf_names[node], "bold"))
+        pieces.append((_one_line(tree.leaf_names[node]), "bold"))
     elif item.kind == "chain":
         pieces.append((f"n{item.chain[0]}..n{item.chain[-1]}", "cyan"))
     elif item.kind == "more":
@@ -266,11 +271,11 @@ def _describe(tree: Hierarchy, item: _Item, stats: LeafStats, sizes, table) -> l
         total = int(table[node].sum())
         if total:
             c = int(table[node].argmax())
-            name = stats.class_name(c)
+            name = _one_line(stats.class_name(c))
             group = stats.class_groups[c] if stats.class_groups is not None else None
             text = f" {name} {percent(table[node, c] / total)}"
             if group is not None and item.kind == "leaf":
-                text += f" [{group}]"
+                text += f" [{_one_line(group)}]"
             pieces.append((text, "green" if table[node, c] == total else "yellow"))
         elif item.kind == "leaf":
             pieces.append((" (no points)", "red"))
@@ -318,7 +323,8 @@ def tree_lines(
     while stack:
         node, depth, prefix, branch = stack.pop()
         item = _expand(tree, node, depth, max_depth, min_chain)
-        line = Text(prefix + branch, style="dim")
+        line = Text()
+        line.append(prefix + branch, style="dim")  # only the guides: a Text-wide style would dim the row
         for text, style in _describe(tree, item, stats, sizes, table):
             line.append(text, style=style)
         lines.append(line)

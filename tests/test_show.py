@@ -140,3 +140,52 @@ def test_deep_trees_need_no_recursion():
     assert len(plain(tree)) == k + 2  # one chain row, k - 2 peeled leaves, the cherry and its 2 leaves
     rows = plain(tree, min_chain=0)
     assert len(rows) == 2 * k - 1 and rows[-1].endswith("`-- 1")
+
+
+def test_piped_output_is_ascii_even_when_colour_is_forced(caterpillar, tmp_path, monkeypatch):
+    # Regression: the ASCII decision asked rich, which FORCE_COLOR makes claim a terminal, so a
+    # pipe got box-drawing guides and escape codes.
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    path = tmp_path / "tree.nwk"
+    write_tree(caterpillar, path)
+    result = run("show", path)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["Hierarchy: 5 leaves", *plain(caterpillar)]
+    assert result.output.isascii() and "\x1b[" not in result.output
+
+
+class _FakeStdout:
+    def __init__(self, tty: bool, encoding: str | None) -> None:
+        self.tty, self.encoding = tty, encoding
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(("tty", "encoding", "boxes"), [
+    (True, "utf-8", True), (False, "utf-8", False), (True, "ascii", False), (True, None, False),
+    (True, "no-such-codec", False),
+])
+def test_box_drawing_only_on_a_terminal_that_can_encode_it(monkeypatch, tty, encoding, boxes):
+    from l2h_cli.show import _box_drawing_terminal
+
+    monkeypatch.setattr("sys.stdout", _FakeStdout(tty, encoding))
+    assert _box_drawing_terminal() is boxes
+
+
+def test_only_the_guides_are_dim_and_rows_stay_one_line():
+    tree = Hierarchy.from_merges([[0, 1]], leaf_names=["two\nlines", "tab\there"])
+    stats = leaf_stats(tree, np.array([0, 1]), np.array([0, 1]), class_names=["c\nd", "e"],
+                       class_groups=["g\nh", "i"])
+    lines = tree_lines(tree, stats)
+    assert [line.plain for line in lines] == [
+        "n2 (2 leaves, 2 points) c d 50%",
+        "├── two lines (1 points) c d 100% [g h]",
+        "└── tab here (1 points) e 100% [i]",
+    ]
+    for line in lines:
+        assert line.style == ""  # a row-wide style would apply to every span
+    leaf_row = lines[1]
+    styles = {leaf_row.plain[span.start:span.end]: str(span.style) for span in leaf_row.spans}
+    assert styles["├── "] == "dim" and styles["two lines"] == "bold"
