@@ -44,6 +44,10 @@ def cut(tree_path: Path, k: int, logits_path: Path | None, assignments_path: Pat
     group_of_leaf = tree.cut(k)
 
     point_groups = None
+    if logits_path is not None or assignments_path is not None:
+        from l2h_cli.metrics import check_leaf_ids
+
+        check_leaf_ids(tree, tree_path, leaf_names_path)
     if logits_path is not None:
         logits = load_array(logits_path, key=key, name="logits")
         if logits.ndim == 2 and logits.shape[1] != tree.n_leaves:
@@ -53,8 +57,9 @@ def cut(tree_path: Path, k: int, logits_path: Path | None, assignments_path: Pat
     elif assignments_path is not None:
         from l2h.metrics import check_assignments
 
+        assignments = load_array(assignments_path, name="assignments")
         try:
-            leaf = check_assignments(load_array(assignments_path, name="assignments"), tree.n_leaves)
+            leaf = check_assignments(assignments, tree.n_leaves)
         except (TypeError, ValueError) as exc:
             raise InputError(f"assignments file {assignments_path}: {exc}") from None
         point_groups = group_of_leaf[leaf]

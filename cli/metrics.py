@@ -38,6 +38,8 @@ def read_labels(path: Path, name: str = "labels") -> np.ndarray:
     from l2h.metrics import encode_labels
 
     if path.suffix.lower() in ARRAY_FILE_SUFFIXES:
+        if path.suffix.lower() == ".npy" and path.is_file():
+            _refuse_string_npy(path, name)
         array = np.asarray(load_array(path, name=name))
         if array.ndim == 2 and array.shape[1] == 1:
             array = array[:, 0]
@@ -59,19 +61,60 @@ def read_labels(path: Path, name: str = "labels") -> np.ndarray:
         return np.array(lines)
 
 
-def _class_names(labels: np.ndarray, classes: np.ndarray, names_file: Path | None) -> list[str]:
+def _refuse_string_npy(path: Path, name: str) -> None:
+    """A ``.npy`` of strings gets a message that points to the text format (numbers are checked later)."""
+    try:
+        dtype = np.load(path, mmap_mode="r", allow_pickle=False).dtype
+    except Exception:  # noqa: BLE001 - load_array reports unreadable files with its own message
+        return
+    if dtype.kind in "US":
+        from l2h.io import InputError
+
+        raise InputError(f"{name} file {path} holds strings (dtype {dtype}); a .npy of labels must hold integer "
+                         "class ids (put class names in a text file, one per line)")
+
+
+def check_leaf_ids(tree: object, tree_path: Path, leaf_names_path: Path | None) -> None:
+    """Refuse a Newick whose leaves are names, not cluster ids, when points refer to leaves by id.
+
+    ``l2h build --names`` writes leaf names into the Newick; read back without them, its leaves are
+    numbered in the order they appear, so leaf ``j`` would no longer be logits column ``j``.  The
+    JSON and linkage formats keep the ids, and ``--leaf-names`` restores them.
+    """
+    from l2h.io import InputError, tree_format_for
+
+    if leaf_names_path is not None or tree_format_for(tree_path) != "newick":
+        return
+    names = tree.leaf_names  # type: ignore[attr-defined]
+    if tuple(names) == tuple(str(i) for i in range(len(names))):
+        return
+    shown = ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+    raise InputError(
+        f"tree {tree_path} names its leaves ({shown}) instead of numbering them 0..{len(names) - 1}, so they "
+        "cannot be matched to cluster ids; pass --leaf-names with the names in cluster-id order (the file "
+        "given to `l2h build --names`), or use the JSON tree"
+    )
+
+
+def _encode(labels: np.ndarray, names_file: Path | None) -> tuple[np.ndarray, list[str], bool]:
+    """Class ids, class names, and whether the ids are the labels themselves (a per-class map applies)."""
     from l2h.io import InputError, read_names
+    from l2h.metrics import encode_labels
 
     if names_file is None:
-        return [str(c) for c in classes]
+        codes, classes = encode_labels(labels)
+        direct = labels.dtype.kind not in "US" and np.array_equal(classes, np.arange(len(classes)))
+        return codes, [str(c) for c in classes], direct
     names = read_names(names_file, name="--class-names")
     if labels.dtype.kind in "US":
         raise InputError("--class-names only applies to integer labels; these labels are names already")
-    if len(names) < len(classes):
-        raise InputError(
-            f"--class-names file {names_file} has {len(names)} names but the labels go up to {len(classes) - 1}"
-        )
-    return names
+    codes = labels.astype(np.int64)  # integer-valued: read_labels checked
+    low, high = int(codes.min()), int(codes.max())
+    if low < 0:
+        raise InputError(f"--class-names names class ids 0..C-1, but the labels include {low}")
+    if len(names) <= high:
+        raise InputError(f"--class-names file {names_file} has {len(names)} names but the labels go up to {high}")
+    return codes, names, True
 
 
 @click.command("metrics")
@@ -113,14 +156,16 @@ def metrics(tree_path: Path, logits_path: Path | None, assignments_path: Path | 
         check_assignments,
         class_distance_matrix,
         contingency_table,
-        encode_labels,
         evaluate,
         scores_to_json,
     )
 
+    if distances_out is not None and not (distances_out.parent if str(distances_out.parent) else Path(".")).is_dir():
+        raise InputError(f"--class-distances: output folder does not exist: {distances_out.parent}")
     started = time.perf_counter()
     leaf_names = read_names(leaf_names_path, name="--leaf-names") if leaf_names_path else None
     tree = read_tree(tree_path, leaf_names=leaf_names)
+    check_leaf_ids(tree, tree_path, leaf_names_path)
     labels = read_labels(labels_path)
 
     if logits_path is not None:
@@ -133,8 +178,9 @@ def metrics(tree_path: Path, logits_path: Path | None, assignments_path: Path | 
         leaf = tree.assign(logits)
         source = f"logits {logits_path}"
     else:
+        assignments = load_array(assignments_path, name="assignments")
         try:
-            leaf = check_assignments(load_array(assignments_path, name="assignments"), tree.n_leaves)
+            leaf = check_assignments(assignments, tree.n_leaves)
         except (TypeError, ValueError) as exc:
             raise InputError(f"assignments file {assignments_path}: {exc}") from None
         source = f"assignments {assignments_path}"
@@ -142,18 +188,19 @@ def metrics(tree_path: Path, logits_path: Path | None, assignments_path: Path | 
         raise InputError(f"labels file {labels_path} has {labels.shape[0]} labels but {source} give "
                          f"{leaf.shape[0]} points")
 
-    codes, classes = encode_labels(labels)
-    names = _class_names(labels, classes, class_names_path)
+    codes, names, direct = _encode(labels, class_names_path)
     coarse = read_labels(coarse_path, name="coarse labels") if coarse_path else None
     if coarse is not None and coarse.shape[0] != leaf.shape[0]:
-        if labels.dtype.kind in "US" or coarse.shape[0] != len(names):
+        if not direct or coarse.shape[0] != len(names):
+            per_class = (f" or {len(names)} (one per class id)" if direct
+                         else " (a per-class map needs class ids 0..C-1)")
             raise InputError(
                 f"coarse labels file {coarse_path} has {coarse.shape[0]} entries; expected {leaf.shape[0]} "
-                f"(one per point) or {len(names)} (one per class id)"
+                f"(one per point){per_class}"
             )
         coarse = coarse[codes]  # a class -> coarse class map
 
-    result = evaluate(tree, labels, assignments=leaf, levels=levels, coarse_labels=coarse)
+    result = evaluate(tree, codes, assignments=leaf, levels=levels, coarse_labels=coarse)
 
     if distances_out is not None:
         table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names))

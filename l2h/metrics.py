@@ -62,10 +62,11 @@ RESULT_KEYS = ("n_points", "n_leaves", "nmi", "ari", "acc", "lp", "dp", "lhd", "
 #: Keys of every entry of ``result["levels"]``.
 LEVEL_KEYS = ("nmi", "ari", "acc", "lp")
 
-# Non-negative integer labels up to this many times N (plus a constant) index the table directly, so
-# class ids are kept (classes absent from the data become empty columns); larger or negative ids are
-# re-encoded through np.unique.
-_DIRECT_LABEL_SLACK = 10
+# Non-negative integer labels index the table directly (class ids are kept, classes absent from the
+# data become empty columns) when the ids are dense: max + 1 <= 2 * (distinct ids) + 1024.  Sparse ids
+# (e.g. WordNet offsets, 17 and 10**6) or negative ones are re-encoded through np.unique, so the table
+# never grows with the size of the ids.
+_DIRECT_LABEL_SLACK = 1024
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -102,9 +103,12 @@ def encode_labels(labels: object, name: str = "labels") -> tuple[np.ndarray, np.
     codes : ndarray of int64, shape (N,)
         The class id of every point.
     classes : ndarray, shape (C,)
-        The label value of every class id.  Non-negative integer labels are kept as their own ids
-        (``classes = arange(max + 1)``, so a class absent from the data is an empty column); other
-        labels (strings, negative or very large integers) are numbered in sorted order.
+        The label value of every class id.  Dense non-negative integer labels are kept as their own
+        ids (``classes = arange(max + 1)``, so a class absent from the data is an empty column; dense
+        means ``max + 1 <= 2 * n_distinct + 1024``); other labels (strings, negative integers such
+        as ``-1``, sparse ids) are numbered in sorted order.  Every distinct value is a class, ``-1``
+        included (as in scikit-learn): drop unlabelled points before scoring.  The scores do not
+        depend on the numbering.
     """
     arr = np.asarray(labels)
     if arr.ndim != 1:
@@ -113,8 +117,13 @@ def encode_labels(labels: object, name: str = "labels") -> tuple[np.ndarray, np.
         classes, codes = np.unique(arr.astype(str), return_inverse=True)
         return codes.astype(np.int64).reshape(-1), classes
     codes = _as_integer_vector(arr, name)
-    if codes.size and codes.min() >= 0 and codes.max() < _DIRECT_LABEL_SLACK * codes.size + 1024:
-        return codes, np.arange(int(codes.max()) + 1, dtype=np.int64)
+    if codes.size and codes.min() >= 0:
+        high = int(codes.max())
+        # The first test bounds the bincount below by O(N); the second asks for dense ids.
+        if high < 2 * codes.size + _DIRECT_LABEL_SLACK:
+            n_distinct = int(np.count_nonzero(np.bincount(codes, minlength=high + 1)))
+            if high + 1 <= 2 * n_distinct + _DIRECT_LABEL_SLACK:
+                return codes, np.arange(high + 1, dtype=np.int64)
     classes, inverse = np.unique(codes, return_inverse=True)
     return inverse.astype(np.int64).reshape(-1), classes
 

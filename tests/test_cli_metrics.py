@@ -298,3 +298,124 @@ def test_agglomerative_bad_input(tmp_path):
                  "--assignments", tmp_path / "a.txt")
     assert result.exit_code == 2 and "expected a .npy file" in result.output
     assert not (tmp_path / "t.nwk").exists()
+
+
+# ---------------------------------------------------------------------------------------------- edge semantics
+def _no_nan_constants(token: str):
+    raise AssertionError(f"JSON output holds the non-standard token {token}")
+
+
+def test_json_is_strict_and_dp_is_null_without_same_label_pairs(tmp_path):
+    tree = Hierarchy.from_merges([[0, 1], [3, 2]])
+    write_tree(tree, tmp_path / "t.nwk")
+    np.save(tmp_path / "a.npy", np.array([0, 1, 2]))
+    np.save(tmp_path / "y.npy", np.array([4, 5, 6]))  # no two points share a label
+    args = ("metrics", "--tree", tmp_path / "t.nwk", "--assignments", tmp_path / "a.npy",
+            "--labels", tmp_path / "y.npy", "--levels", "2")
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout, parse_constant=_no_nan_constants)  # the whole stdout is one document
+    assert tuple(scores) == RESULT_KEYS and scores["dp"] is None
+    assert scores["lhd"] == 0.0 and scores["mean_path_length"] == 0.0
+    table = run(*args)
+    assert table.exit_code == 0 and "n/a" in table.stdout
+
+
+def test_integral_float_labels_and_minus_one_labels(case):
+    tree, leaf, labels, p, tmp = case
+    as_float = tmp / "float_labels.npy"
+    np.save(as_float, labels.astype(np.float32))
+    a = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"], "--json")
+    b = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", as_float, "--json")
+    assert a.exit_code == b.exit_code == 0 and json.loads(a.stdout) == json.loads(b.stdout)
+    minus = tmp / "minus.txt"  # -1 (e.g. "unlabelled") is scored as one more class
+    minus.write_text("".join(f"{x - 1}\n" for x in labels))
+    c = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", minus, "--json")
+    assert c.exit_code == 0 and json.loads(c.stdout) == json.loads(a.stdout)
+    assert json.loads(c.stdout) == evaluate(tree, labels - 1, assignments=leaf)
+
+
+def test_newick_with_named_leaves_needs_leaf_names(tmp_path):
+    """`l2h build --names` writes names into the Newick: read back alone, leaf j is not column j."""
+    rng = np.random.default_rng(3)
+    n, k = 300, 6
+    leaf = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), leaf] += 5
+    np.save(tmp_path / "logits.npy", logits)
+    np.save(tmp_path / "labels.npy", leaf % 3)
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"cls_{c}\n" for c in "abcdef"))
+    for suffix in (".nwk", ".json"):
+        result = run("build", tmp_path / "logits.npy", "--out", tmp_path / f"t{suffix}", "--names", names, "-q")
+        assert result.exit_code == 0, result.output
+    base = ("--logits", tmp_path / "logits.npy", "--labels", tmp_path / "labels.npy", "--json")
+    refused = run("metrics", "--tree", tmp_path / "t.nwk", *base)
+    assert refused.exit_code == 1
+    assert "names its leaves ('cls_" in error_line(refused) and "pass --leaf-names" in error_line(refused)
+    named = run("metrics", "--tree", tmp_path / "t.nwk", "--leaf-names", names, *base)
+    from_json = run("metrics", "--tree", tmp_path / "t.json", *base)
+    assert named.exit_code == from_json.exit_code == 0, (named.output, from_json.output)
+    assert json.loads(named.stdout) == json.loads(from_json.stdout)
+    cut = run("cut", tmp_path / "t.nwk", "--k", 2, "--logits", tmp_path / "logits.npy")
+    assert cut.exit_code == 1 and "pass --leaf-names" in error_line(cut)
+    assert run("cut", tmp_path / "t.nwk", "--k", 2).exit_code == 0  # no points: names are fine
+
+
+def test_class_names_index_class_ids(case):
+    tree, leaf, labels, p, tmp = case
+    sparse = tmp / "sparse.npy"
+    np.save(sparse, labels * 2)  # ids 0, 2, 4, 6, 8: the odd ids are classes without points
+    names = tmp / "names.txt"
+    names.write_text("".join(f"c{i}\n" for i in range(2 * C)))
+    out = tmp / "d.csv"
+    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", sparse,
+                 "--class-names", names, "--class-distances", out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(out.open()))
+    assert rows[0][1:] == [f"c{i}" for i in range(2 * C)]
+    expected = class_distance_matrix(tree, contingency_table(leaf, labels, n_leaves=K))
+    got = np.array([[float(rows[1 + 2 * i][1 + 2 * j]) for j in range(C)] for i in range(C)])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert rows[2][1:] == [""] * (2 * C)  # c1: no points
+    negative = tmp / "negative.npy"
+    np.save(negative, labels - 1)
+    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", negative,
+                 "--class-names", names)
+    assert result.exit_code == 1 and "--class-names names class ids 0..C-1, but the labels include -1" in error_line(
+        result)
+
+
+def test_per_class_coarse_map_needs_class_ids(case):
+    _, _, labels, p, tmp = case
+    negative = tmp / "negative.npy"
+    np.save(negative, labels - 1)
+    coarse = tmp / "coarse.txt"
+    coarse.write_text("0\n0\n1\n1\n1\n")
+    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", negative,
+                 "--levels", "2", "--coarse-labels", coarse)
+    assert result.exit_code == 1
+    assert f"has 5 entries; expected {N} (one per point)" in error_line(result)
+
+
+def test_string_npy_labels_point_to_the_text_format(case):
+    _, _, labels, p, tmp = case
+    strings = tmp / "strings.npy"
+    np.save(strings, np.array([f"class {x}" for x in labels]))
+    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", strings)
+    assert result.exit_code == 1
+    assert f"labels file {strings} holds strings (dtype <U7); a .npy of labels must hold integer" in error_line(result)
+
+
+def test_missing_point_files_and_output_folder(case):
+    _, _, _, p, tmp = case
+    result = run("metrics", "--tree", p["tree"], "--assignments", tmp / "nope.npy", "--labels", p["labels"])
+    assert result.exit_code == 1 and error_line(result) == f"Error: assignments file not found: {tmp / 'nope.npy'}"
+    result = run("metrics", "--tree", p["tree"], "--logits", tmp / "nope.npy", "--labels", p["labels"])
+    assert result.exit_code == 1 and error_line(result) == f"Error: logits file not found: {tmp / 'nope.npy'}"
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
+                 "--levels", "2", "--coarse-labels", tmp / "nope.txt")
+    assert result.exit_code == 1 and "coarse labels file not found" in error_line(result)
+    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
+                 "--class-distances", tmp / "no_such_dir" / "d.csv")
+    assert result.exit_code == 1 and "--class-distances: output folder does not exist" in error_line(result)

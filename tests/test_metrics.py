@@ -292,3 +292,53 @@ def test_table_shape_must_match_tree():
         dendrogram_purity(tree, np.ones((2, 2), dtype=int))
     with pytest.raises(ValueError, match="non-negative"):
         nmi(-np.ones((2, 2)))
+
+
+# ---------------------------------------------------------------------------------------------- edge cases
+@pytest.mark.parametrize(
+    "merges, leaf, labels",
+    [
+        ([[0, 1]], [0], [3]),  # N = 1, K = 2: no pairs at all
+        ([[0, 1]], [1, 1], [17, 17]),  # N = 2, one shared leaf
+        ([[0, 1]], [0, 1], [17, 17]),  # N = 2, K = 2, split pair
+        ([[0, 1], [3, 2]], [2, 2, 2, 2], [1000, 3, 1000, 3]),  # everything in one leaf, sparse ids
+        ([[0, 1], [2, 3], [4, 5]], [0, 3, 3, 1], [-1, -1, 5, -1]),  # -1 is a class like any other
+        ([[0, 1], [2, 3], [5, 4]], [0, 3, 1, 3, 0], [7, 7, 7, 7, 7]),  # a single class, empty leaf 2
+    ],
+)
+def test_tiny_and_odd_inputs_match_brute_force_and_scikit_learn(merges, leaf, labels):
+    metrics = pytest.importorskip("sklearn.metrics")
+    tree = Hierarchy.from_merges(merges)
+    leaf, labels = np.array(leaf), np.array(labels)
+    scores = evaluate(tree, labels, assignments=leaf, levels=range(1, tree.n_leaves + 1))
+    expected = brute_force(tree, leaf, labels)
+    if math.isnan(expected["dp"]):
+        assert math.isnan(scores["dp"]) and scores_to_json(scores)["dp"] is None
+    else:
+        assert scores["dp"] == pytest.approx(expected["dp"], rel=1e-12)
+    assert scores["lhd"] == pytest.approx(expected["lhd"], rel=1e-12, abs=0)
+    assert scores["mean_path_length"] == pytest.approx(expected["mean_path_length"], rel=1e-12, abs=0)
+    assert scores["nmi"] == pytest.approx(metrics.normalized_mutual_info_score(labels, leaf), abs=1e-12)
+    assert scores["ari"] == pytest.approx(metrics.adjusted_rand_score(labels, leaf), abs=1e-12)
+    for k, level in scores["levels"].items():
+        groups = tree.cut(int(k))[leaf]
+        assert level["nmi"] == pytest.approx(metrics.normalized_mutual_info_score(labels, groups), abs=1e-12)
+        assert level["ari"] == pytest.approx(metrics.adjusted_rand_score(labels, groups), abs=1e-12)
+
+
+def test_minus_one_is_an_ordinary_class():
+    tree, leaf, labels = random_case(7, n=150, k=6, c=3)
+    shifted = evaluate(tree, labels - 1, assignments=leaf)  # classes -1, 0, 1
+    assert shifted == evaluate(tree, labels, assignments=leaf)
+
+
+def test_sparse_label_ids_are_reencoded_not_tabulated():
+    # WordNet-offset-like ids on many points: a table indexed by the raw ids would have ~1.4M columns.
+    ids = np.array([1440764, 1443537])
+    which = np.random.default_rng(0).integers(0, 2, 200_000)
+    codes, classes = encode_labels(ids[which])
+    assert np.array_equal(codes, which) and classes.tolist() == ids.tolist()
+    codes, classes = encode_labels(np.array([0, 2000, 2000]))  # sparse as well
+    assert classes.tolist() == [0, 2000]
+    codes, classes = encode_labels(np.array([3, 17, 1000]))  # small ids stay ids (absent classes: empty columns)
+    assert codes.tolist() == [3, 17, 1000] and len(classes) == 1001
