@@ -135,7 +135,13 @@ def plot_dendrogram(
     for text, leaf in zip(ax.get_yticklabels(), result["leaves"], strict=True):
         if keys[leaf] is not None:
             text.set_color(colors[keys[leaf]])
-    ax.set_xlabel("merge height")
+    # L2H trees have no distances: their heights are the merge steps 1..K-1; say so on the axis.
+    steps = np.array_equal(tree.heights, np.arange(1, k, dtype=np.float64))
+    ax.set_xlabel("merge step" if steps else "merge height")
+    if steps:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     if title:
@@ -187,12 +193,14 @@ def plot_class_distances(tree: Hierarchy, stats: LeafStats, *, title: str | None
     ax.set_yticks(range(n), names, fontsize=8)
     fig.colorbar(image, ax=ax, label="mean path length between points' leaves (edges)", shrink=0.8)
     if n <= 25:
-        top = np.nanmax(distances) if np.isfinite(distances).any() else 0.0
         for i in range(n):
             for j in range(n):
                 value = distances[i, j]
                 if np.isfinite(value):
+                    # the text colour that contrasts with the cell's own colour (relative luminance)
+                    r, g, b, _ = image.cmap(image.norm(value))
+                    dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45
                     ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7,
-                            color="white" if value > 0.6 * top else "black")
+                            color="white" if dark else "black")
     ax.set_title(title or "class distances along the tree", loc="left")
     return fig

@@ -364,10 +364,11 @@ def tree_title(tree: Hierarchy, stats: LeafStats | None = None) -> str:
 
 # ---------------------------------------------------------------------------------------------- colours
 # Hand-picked, distinguishable on white and for the common colour-vision deficiencies first; more
-# colours than this come from evenly spread hues.
+# colours than this come from evenly spread hues.  No greys: the dendrogram draws branches that
+# mix groups in grey, so a grey group would look uncoloured.
 _BASE_COLORS = (
     "#1f5fa8", "#e0801a", "#2a9d4b", "#c8323c", "#7d4fb0", "#8c5a3c",
-    "#d660b4", "#6e6e6e", "#a8a81f", "#1fb0c8", "#f2b134", "#4a3a8c",
+    "#d660b4", "#9e1f63", "#a8a81f", "#1fb0c8", "#f2b134", "#4a3a8c",
 )
 
 

@@ -144,3 +144,83 @@ def test_deep_caterpillar_is_drawn_and_the_recursion_limit_restored():
     fig = plot_dendrogram(tree)
     assert len(fig.axes[0].get_yticklabels()) == k
     assert sys.getrecursionlimit() == limit
+
+
+def test_saved_pictures_are_valid_files(case, tmp_path):
+    import struct
+    import xml.etree.ElementTree as ET
+
+    from l2h.plot import plot_dendrogram, save_figure
+
+    tree, _, _, stats = case
+    fig = plot_dendrogram(tree, stats)
+    for suffix in (".png", ".svg", ".pdf"):
+        save_figure(fig, tmp_path / f"t{suffix}", dpi=80)
+    png = (tmp_path / "t.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR" and png.endswith(b"IEND\xaeB`\x82")
+    width, height = struct.unpack(">II", png[16:24])
+    assert 200 < width < 2000 and 100 < height < 2000
+    root = ET.parse(tmp_path / "t.svg").getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = "".join(root.itertext())
+    assert "cat 100%" in texts or len(root.findall(".//{http://www.w3.org/2000/svg}use")) > 0  # text as glyphs
+    pdf = (tmp_path / "t.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+
+
+def test_axis_names_merge_steps_or_heights():
+    from l2h.plot import plot_dendrogram
+
+    steps = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])  # L2H trees: heights are the steps 1..K-1
+    assert plot_dendrogram(steps).axes[0].get_xlabel() == "merge step"
+    heights = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], heights=[0.5, 0.7, 2.0])
+    assert plot_dendrogram(heights).axes[0].get_xlabel() == "merge height"
+
+
+def test_palette_has_no_greys_and_no_repeats():
+    from l2h.plot import NEUTRAL
+    from l2h.render import palette
+
+    colours = palette(60)
+    assert len(set(colours)) == 60 and NEUTRAL not in colours
+    for colour in colours:
+        rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        assert max(rgb) - min(rgb) > 0.25, colour  # chroma: a grey group would look like the mixed-group branches
+
+
+def test_heatmap_numbers_contrast_with_their_cells():
+    from matplotlib.colors import to_rgb
+
+    from l2h.plot import plot_class_distances
+
+    rng = np.random.default_rng(0)
+    tree = Hierarchy.from_merges(random_merges(12, rng))
+    leaf = rng.integers(0, 12, size=300)
+    stats = leaf_stats(tree, leaf, (leaf + rng.integers(0, 2, size=300)) % 6)
+    fig = plot_class_distances(tree, stats)
+    ax = fig.axes[0]
+    image = ax.images[0]
+    values = image.get_array()
+    assert len(ax.texts) == values.size
+    for text in ax.texts:
+        j, i = (round(v) for v in text.get_position())
+        r, g, b, _ = image.cmap(image.norm(values[i, j]))
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        assert to_rgb(text.get_color()) == ((1.0, 1.0, 1.0) if luminance < 0.45 else (0.0, 0.0, 0.0))
+
+
+def test_library_without_matplotlib_says_how_to_install(monkeypatch):
+    from l2h.plot import plot_dendrogram
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r'^pictures need matplotlib; install it with: pip install "l2h\[plot\]"$'):
+        plot_dendrogram(Hierarchy.from_merges([[0, 1]]))
+
+
+def test_cli_heatmap_suffix_and_labels_checked_before_anything_is_drawn(files):
+    bad = run("plot", files / "tree.nwk", "--out", files / "t.png", "--assignments", files / "leaf.npy",
+              "--labels", files / "y.npy", "--class-distances", files / "h.bmp")
+    assert bad.exit_code == 2
+    assert "--class-distances" in bad.output and "cannot tell the picture format" in bad.output
+    assert not (files / "t.png").exists()
