@@ -107,3 +107,43 @@ def test_memory_estimates():
 def test_bad_input(x, k, kwargs, error, message):
     with pytest.raises(error, match=message):
         agglomerative_hierarchy(x, k, **kwargs)
+
+
+def naive_ward(x: np.ndarray) -> list[tuple[frozenset, frozenset, float]]:
+    """Greedy Ward from its definition: merge the pair with the least increase of within-cluster variance."""
+    clusters = [frozenset([i]) for i in range(len(x))]
+    merges = []
+    while len(clusters) > 1:
+        best = None
+        for i in range(len(clusters)):
+            for j in range(i + 1, len(clusters)):
+                a, b = x[list(clusters[i])], x[list(clusters[j])]
+                gap = np.sum((a.mean(axis=0) - b.mean(axis=0)) ** 2) * len(a) * len(b) / (len(a) + len(b))
+                if best is None or gap < best[0]:
+                    best = (gap, i, j)
+        gap, i, j = best
+        merges.append((clusters[i], clusters[j], float(np.sqrt(2 * gap))))  # scipy's Ward distance
+        clusters = [c for t, c in enumerate(clusters) if t not in (i, j)] + [clusters[i] | clusters[j]]
+    return merges
+
+
+@pytest.mark.parametrize("backend", ["scipy", "fastcluster"])
+@pytest.mark.parametrize("seed", range(3))
+def test_ward_matches_a_naive_greedy_ward(backend, seed):
+    if backend == "fastcluster":
+        pytest.importorskip("fastcluster")
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(24, 3))  # continuous values: no ties
+    k = 6
+    tree, leaf = agglomerative_hierarchy(x, k, backend=backend)
+    merges = naive_ward(x)
+    # The k clusters: the components after the first N - k greedy merges.
+    components = {frozenset([i]) for i in range(len(x))}
+    for a, b, _ in merges[: len(x) - k]:
+        components = (components - {a, b}) | {a | b}
+    assert {frozenset(np.flatnonzero(leaf == j).tolist()) for j in range(k)} == components
+    # The tree over them: the last k - 1 merges, in order, with Ward's heights.
+    for t, (a, b, height) in enumerate(merges[len(x) - k:]):
+        points = set(np.flatnonzero(np.isin(leaf, tree.leaves_under(k + t))).tolist())
+        assert points == set(a | b)
+        assert tree.heights[t] == pytest.approx(height, rel=1e-9)

@@ -419,3 +419,17 @@ def test_missing_point_files_and_output_folder(case):
     result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
                  "--class-distances", tmp / "no_such_dir" / "d.csv")
     assert result.exit_code == 1 and "--class-distances: output folder does not exist" in error_line(result)
+
+
+def test_agglomerative_refuses_sizes_that_do_not_fit(tmp_path, monkeypatch):
+    import l2h.agglomerative as agg
+
+    np.save(tmp_path / "emb.npy", np.zeros((3000, 2), dtype=np.float32))
+    monkeypatch.setattr(agg, "_available_memory", lambda: 2**20)  # 1 MiB: not even scipy's 72 MB of distances
+    monkeypatch.setattr(agg, "_import_fastcluster", lambda: None)
+    out, assign = tmp_path / "t.nwk", tmp_path / "a.npy"
+    result = run("agglomerative", tmp_path / "emb.npy", "--k", 5, "--out", out, "--assignments", assign)
+    assert result.exit_code == 1
+    line = error_line(result)
+    assert "Ward with scipy on 3,000 points needs about 0.1 GiB" in line and "pip install 'l2h[metrics]'" in line
+    assert not out.exists() and not assign.exists()
