@@ -190,3 +190,15 @@ def test_missing_ete3_gives_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "ete3", None)
     with pytest.raises(ImportError, match=r'^ete3 interop needs ete3; install it with: pip install "l2h\[ete\]"$'):
         Hierarchy.from_merges([[0, 1]]).to_ete3()
+
+
+def test_ete_extra_declares_what_ete3_needs_to_import():
+    # ete3 3.1 imports `six` and, from Python 3.13 on, the removed `cgi` module (legacy-cgi).
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    ete = [req.replace(" ", "") for req in project["optional-dependencies"]["ete"]]
+    assert any(req.startswith("ete3") for req in ete)
+    assert any(req.startswith("six") for req in ete)
+    assert any(req.startswith("legacy-cgi") and "python_version>='3.13'" in req for req in ete)
