@@ -72,7 +72,7 @@ TREE_COLORS_FILE = "itol_tree_colors.txt"
 BUNDLE_FILES = (TREE_FILE, LABELS_FILE, COLORSTRIP_FILE, SIMPLEBAR_FILE, TREE_COLORS_FILE)
 BAR_COLOR = "#4a6fa5"
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.\-]+")  # used with fullmatch: `$` would let a final "\n" through
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
@@ -104,7 +104,7 @@ def itol_ids(tree: Hierarchy) -> tuple[str, ...]:
     reserved = {f"n{node}" for node in range(tree.n_leaves, tree.n_nodes)}
     wanted = []
     for i, name in enumerate(tree.leaf_names):
-        base = name if _SAFE_ID.match(name) else _UNSAFE_RUN.sub("_", name).strip("_")
+        base = name if _SAFE_ID.fullmatch(name) else _UNSAFE_RUN.sub("_", name).strip("_")
         wanted.append(base or f"leaf_{i}")
     keep = {w for w, name in zip(wanted, tree.leaf_names, strict=True) if w == name}
     taken = set(reserved)

@@ -18,7 +18,7 @@ from l2h.itol import itol_bundle, itol_ids, read_class_groups, uniform_clades, w
 from l2h.render import group_colors, leaf_stats, palette
 from tests._trees import random_merges
 
-SAFE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+SAFE = re.compile(r"\A[A-Za-z0-9_.\-]+\Z")
 C1, C2, C3 = palette(3)
 
 
@@ -104,6 +104,16 @@ def test_ids_are_safe_unique_and_never_internal_ids():
     assert not set(ids) & {f"n{v}" for v in range(tree.n_leaves, tree.n_nodes)}
     assert ids[1] == "a_b" and ids[9] == "a_b_0"  # safe names are kept as they are
     assert ids[0] not in ("a_b", "a_b_0") and ids[5] != "n12" and ids[8] == "leaf_8"
+
+
+def test_a_trailing_newline_is_not_a_safe_id():
+    # Regression: the safe-ID check used `$`, which matches before a final newline, so "a\n" was
+    # kept as an ID and broke the TAB-separated lines (and tree.nwk quoted it).
+    tree = Hierarchy.from_merges([[0, 1]], leaf_names=["a\n", "b"])
+    bundle = itol_bundle(tree)
+    assert bundle.ids == ("a", "b")
+    assert bundle.files["tree.nwk"] == "(a:1,b:1)n2;\n"
+    assert bundle.files["itol_labels.txt"].splitlines()[3:] == ["a\ta", "b\tb"]
 
 
 def test_renamed_leaves_get_a_labels_file_with_their_names_and_texts_lose_tabs():
@@ -413,7 +423,7 @@ def test_random_bundles_follow_the_templates(seed):
     rng = np.random.default_rng(seed)
     k = int(rng.integers(2, 30))
     pool = ["a b", "a,b", "it's", 'say "hi"', "tab\tx", "n3", "n40", "#x", "|", "x|y", "ü", "日本", "leaf_0", "0",
-            "1", "a_b", "(p)", "q;r", "s:t", "[u]", "  pad  "]
+            "1", "a_b", "(p)", "q;r", "s:t", "[u]", "  pad  ", "nl\n", "cr\r", "x\\y"]
     names = list(rng.choice(pool, size=min(k, len(pool)), replace=False))
     names += [f"c{i}" for i in range(k - len(names))]
     rng.shuffle(names)
