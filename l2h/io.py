@@ -559,9 +559,9 @@ def from_newick(text: str, leaf_names: Sequence[str] | None = None) -> Hierarchy
         for leaf in leaves:
             leaf_id[id(leaf)] = position[leaf.name]
         names = leaf_names
-    elif all(re.fullmatch(r"-?\d+", label) for label in labels) and sorted(int(x) for x in labels) == list(
+    elif all(re.fullmatch(r"0|[1-9][0-9]*", label) for label in labels) and sorted(int(x) for x in labels) == list(
         range(k)
-    ):
+    ):  # only canonical ids: "00", "-0" or "٠" are names, and renaming them "0" would lose them
         for leaf in leaves:
             leaf_id[id(leaf)] = int(leaf.name)
         names = [str(i) for i in range(k)]

@@ -202,3 +202,14 @@ def test_ete_extra_declares_what_ete3_needs_to_import():
     assert any(req.startswith("ete3") for req in ete)
     assert any(req.startswith("six") for req in ete)
     assert any(req.startswith("legacy-cgi") and "python_version>='3.13'" in req for req in ete)
+
+
+@pytest.mark.parametrize("names", [["00", "1", "2"], ["-0", "1", "2"], ["\u0660", "1", "2"], ["0", "01", "2"]])
+def test_number_like_names_survive_the_newick_round_trip(names):
+    # Regression: any names that parsed as the integers 0..K-1 were taken as cluster ids and
+    # renamed "0".."K-1", so "00" came back as "0"; only canonical ids are ids now.
+    tree = Hierarchy.from_merges([[0, 1], [2, 3]], leaf_names=names)
+    back = Hierarchy.from_newick(tree.to_newick())
+    assert sorted(back.leaf_names) == sorted(names)
+    assert back.same_topology(tree)
+    three_parsers_agree(tree)
