@@ -329,7 +329,7 @@ def read_class_groups(
     """
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8").splitlines()
+        raw = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: spreadsheets start with a BOM
     except FileNotFoundError:
         raise InputError(f"groups file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:

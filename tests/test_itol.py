@@ -507,3 +507,9 @@ def test_cli_bad_tree_and_logits_write_nothing(files, tmp_path):
     assert error_line(wide) == (f"Error: tree {files['tree']} has 4 leaves but logits {tmp_path / 'wide.npy'} "
                                 "have 5 columns (clusters)")
     assert not out.exists()
+
+
+def test_groups_file_from_a_spreadsheet_with_bom_and_crlf(tmp_path):
+    path = tmp_path / "groups.tsv"
+    path.write_bytes("\ufeffcat\tanimal\r\nlynx\tanimal\r\ncar\tvehicle\r\n".encode())
+    assert read_class_groups(path, ["cat", "lynx", "car"], [0, 1, 2]) == ("animal", "animal", "vehicle")
