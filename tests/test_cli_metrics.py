@@ -433,3 +433,26 @@ def test_agglomerative_refuses_sizes_that_do_not_fit(tmp_path, monkeypatch):
     line = error_line(result)
     assert "Ward with scipy on 3,000 points needs about 0.1 GiB" in line and "pip install 'l2h[metrics]'" in line
     assert not out.exists() and not assign.exists()
+
+
+def test_digits_example_script_reproduces_the_readme_table(tmp_path):
+    """examples/digits_end_to_end.sh runs end to end and prints the table that the README shows."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("sklearn")
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("needs bash")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               PYTHON=sys.executable)
+    done = subprocess.run([bash, str(EXAMPLES / "digits_end_to_end.sh"), str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert len(table) == 4, done.stdout[-2000:]
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    for line in table:
+        assert line in readme, line
