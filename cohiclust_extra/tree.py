@@ -154,11 +154,12 @@ def native_hierarchy(leaf_mask: np.ndarray | torch.Tensor, info: dict | None = N
     """The pruned CoHiClust tree as an :class:`l2h.Hierarchy`.
 
     Leaves are the live leaves, renumbered ``0..L-1`` in left-to-right order (increasing original leaf
-    index); leaf ``j`` is named by its original index in the complete tree of depth ``T``, so column ``j``
-    of the exported ``logits.npy`` is tree leaf ``j``.  Every internal node with two live children becomes
-    a merge; a node with one live child is collapsed into that child.  Merges are ordered bottom-up
-    (deepest original level first, left to right within a level), and a merge made at original level
-    ``t`` sits at height ``T - t``.
+    index) and named ``"0"..."L-1"``, so column ``j`` of the exported ``logits.npy`` is tree leaf ``j`` in
+    every export format (``l2h metrics`` matches Newick leaves to columns by these numbers).  Their indices
+    in the complete tree of depth ``T`` are kept in ``info["live_leaves"]``.  Every internal node with two
+    live children becomes a merge; a node with one live child is collapsed into that child.  Merges are
+    ordered bottom-up (deepest original level first, left to right within a level), and a merge made at
+    original level ``t`` sits at height ``T - t``.
 
     Parameters
     ----------
@@ -197,6 +198,6 @@ def native_hierarchy(leaf_mask: np.ndarray | torch.Tensor, info: dict | None = N
     return Hierarchy.from_merges(
         np.asarray(merges, dtype=np.int64),
         heights=heights,
-        leaf_names=[str(i) for i in live],
+        leaf_names=[str(j) for j in range(n_leaves)],
         info={"model": "cohiclust", "depth": depth, "live_leaves": live.tolist(), **(info or {})},
     )

@@ -179,11 +179,13 @@ def test_native_tree_collapses_pruned_parents():
     # depth 3; leaves 1, 4, 5 pruned -> ((0,(2,3)),(6,7)); 0 replaces its parent (2,0)
     mask = np.array([True, False, True, True, False, False, True, True])
     tree = native_hierarchy(mask)
-    assert list(tree.leaf_names) == ["0", "2", "3", "6", "7"]
+    # leaves are numbered (and named) by logits column; the complete-tree indices stay in the info
+    assert tree.info["live_leaves"] == [0, 2, 3, 6, 7]
+    assert list(tree.leaf_names) == ["0", "1", "2", "3", "4"]
     # new ids: 0->0, 2->1, 3->2, 6->3, 7->4
     assert tree.merges.tolist() == [[1, 2], [3, 4], [0, 5], [7, 6]]
     assert tree.heights.tolist() == [1.0, 1.0, 2.0, 3.0]
-    assert tree.to_newick(branch_lengths=False, internal_labels=False).startswith("((0,(2,3)),(6,7))")
+    assert tree.to_newick(branch_lengths=False, internal_labels=False).startswith("((0,(1,2)),(3,4))")
 
 
 def test_native_tree_chain_collapse_keeps_heights_monotonic():
@@ -193,3 +195,149 @@ def test_native_tree_chain_collapse_keeps_heights_monotonic():
     assert tree.merges.tolist() == [[0, 1]] and tree.heights.tolist() == [4.0]
     with pytest.raises(ValueError, match="at least 2 live leaves"):
         native_hierarchy(np.eye(1, 8, 3, dtype=bool).ravel())
+
+
+# ------------------------------------------------------------------ brute force with pruned leaves
+def _masked_level_probs_loop(node_logits: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+    """Independent reference for a pruned tree: walk every root-to-leaf path; an edge into a subtree with
+    no live leaf has probability 0 and its live sibling then gets probability 1 (the parent collapses)."""
+    depth = int(np.log2(mask.numel()))
+    p_left = torch.sigmoid(node_logits.double())
+    live = [[bool(mask[i << (depth - t) : (i + 1) << (depth - t)].any()) for i in range(2**t)]
+            for t in range(depth + 1)]
+    out = []
+    for t in range(1, depth + 1):
+        level = torch.zeros(node_logits.shape[0], 2**t, dtype=torch.float64)
+        for i in range(2**t):
+            prob = torch.ones(node_logits.shape[0], dtype=torch.float64)
+            for s in range(t):
+                parent, child = i >> (t - s), i >> (t - s - 1)
+                left_live, right_live = live[s + 1][2 * parent], live[s + 1][2 * parent + 1]
+                if not live[s + 1][child]:
+                    prob = prob * 0
+                elif not (left_live and right_live):
+                    pass  # collapsed: the only live child gets everything
+                else:
+                    p = p_left[:, 2**s - 1 + parent]
+                    prob = prob * (p if child % 2 == 0 else 1 - p)
+            level[:, i] = prob
+        out.append(level)
+    return out
+
+
+def _cohiloss_double_loop(la, lb) -> torch.Tensor:
+    """CoHiLoss as written in the paper: mean over i != j of s_t(x_i, x~_j) minus mean of s_t(x_i, x~_i)."""
+    total = torch.zeros((), dtype=torch.float64)
+    batch = la[0].shape[0]
+    for pa, pb in zip(la, lb, strict=True):
+        neg = sum((pa[i] * pb[j]).sqrt().sum() for i in range(batch) for j in range(batch) if i != j)
+        pos = sum((pa[i] * pb[i]).sqrt().sum() for i in range(batch))
+        total = total + neg / (batch * (batch - 1)) - pos / batch
+    return total
+
+
+MASKS = [
+    [1, 0, 1, 1, 0, 0, 1, 1],                      # depth 3: a collapsed parent and a dead subtree
+    [1, 1, 1, 1, 1, 1, 1, 1],
+    [0, 0, 0, 1, 1, 0, 0, 0],                      # depth 3, two leaves in different halves
+    [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1],  # depth 4
+]
+
+
+@pytest.mark.parametrize("mask", MASKS)
+def test_masked_level_probs_match_path_loop(mask):
+    mask = torch.tensor(mask, dtype=torch.bool)
+    depth = int(np.log2(mask.numel()))
+    torch.manual_seed(int(mask.sum()))
+    logits = torch.randn(6, 2**depth - 1, dtype=torch.float64) * 2
+    for lv, ref in zip(level_log_probs(logits, mask), _masked_level_probs_loop(logits, mask), strict=True):
+        np.testing.assert_allclose(lv.exp().numpy(), ref.numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(lv.exp().sum(1).numpy(), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("mask", MASKS)
+def test_masked_cohiloss_and_gradients_match_brute_force(mask):
+    """Closed form on log-space masked levels == the paper's double sum on path-loop probabilities,
+    value and gradient (the reference never touches level_log_probs or cohi_loss)."""
+    mask = torch.tensor(mask, dtype=torch.bool)
+    depth = int(np.log2(mask.numel()))
+    torch.manual_seed(7 + int(mask.sum()))
+    za = torch.randn(5, 2**depth - 1, dtype=torch.float64, requires_grad=True)
+    zb = torch.randn(5, 2**depth - 1, dtype=torch.float64, requires_grad=True)
+    fast = cohi_loss(level_log_probs(za, mask), level_log_probs(zb, mask))
+    ga, gb = torch.autograd.grad(fast, (za, zb))
+    # sqrt(p * q) has an infinite derivative at 0: the reference adds no epsilon but only takes the
+    # square root of the live leaves' products (dead ones are exactly 0 and contribute nothing)
+    ra, rb = _masked_level_probs_loop(za, mask), _masked_level_probs_loop(zb, mask)
+    alive = live_nodes(mask)[1:]
+    slow = _cohiloss_double_loop([r[:, a] for r, a in zip(ra, alive, strict=True)],
+                                 [r[:, a] for r, a in zip(rb, alive, strict=True)])
+    sa, sb = torch.autograd.grad(slow, (za, zb))
+    assert fast.item() == pytest.approx(slow.item(), abs=1e-12)
+    np.testing.assert_allclose(ga.numpy(), sa.numpy(), atol=1e-12)
+    np.testing.assert_allclose(gb.numpy(), sb.numpy(), atol=1e-12)
+    # and the pairwise formulation used by the benchmark agrees too
+    assert cohi_loss_pairwise(level_log_probs(za, mask), level_log_probs(zb, mask)).item() == pytest.approx(
+        slow.item(), abs=1e-9)
+
+
+def test_cohiloss_negatives_are_cross_view_pairs_only():
+    """Identical views of two far-apart points: positives s = 1 per level; the cross-view negatives are
+    disjoint paths (s = 0), so CoHiLoss = -T exactly. Counting same-view or self pairs would change it."""
+    logits = torch.tensor([[60.0, 60.0, 60.0], [-60.0, -60.0, -60.0]], dtype=torch.float64)  # leaves 0 and 3
+    lv = level_log_probs(logits)
+    assert cohi_loss(lv, lv).item() == pytest.approx(-2.0, abs=1e-9)
+    # one point per view differs: view b of point 0 goes to leaf 3 as well
+    lb = level_log_probs(torch.tensor([[-60.0, -60.0, -60.0], [-60.0, -60.0, -60.0]], dtype=torch.float64))
+    # per level: negatives s(a0, b1) = 0, s(a1, b0) = 1 -> mean 0.5; positives s(a0, b0) = 0, s(a1, b1) = 1
+    assert cohi_loss(lv, lb).item() == pytest.approx(2 * (0.5 - 0.5), abs=1e-9)
+
+
+@pytest.mark.parametrize("mask", [None, *MASKS[:1], MASKS[3]])
+def test_split_balance_loss_matches_per_node_brute_force(mask):
+    """R1 = sum over internal nodes with two live children of CE([.5, .5], [a, 1 - a]), with a the node's
+    mean left split: mean P(left child) / mean P(node) over the batch (Frosst & Hinton, 2017)."""
+    mask_t = None if mask is None else torch.tensor(mask, dtype=torch.bool)
+    depth = 3 if mask is None else int(np.log2(len(mask)))
+    torch.manual_seed(11)
+    logits = torch.randn(9, 2**depth - 1, dtype=torch.float64) * 1.5
+    probs = ([torch.ones(9, 1, dtype=torch.float64)]
+             + (_loop_level_probs(logits, depth) if mask is None else _masked_level_probs_loop(logits, mask_t)))
+    alive = live_nodes(torch.ones(2**depth, dtype=torch.bool) if mask is None else mask_t)
+    expected = 0.0
+    for t in range(depth):
+        for i in range(2**t):
+            if alive[t + 1][2 * i] and alive[t + 1][2 * i + 1]:
+                a = float(probs[t + 1][:, 2 * i].mean() / probs[t][:, i].mean())
+                expected += -0.5 * (np.log(a) + np.log(1 - a))
+    got = split_balance_loss(logits, level_log_probs(logits, mask_t), mask_t).item()
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_cc_cluster_loss_matches_paper_equations():
+    """Li et al. (2021), eq. 4-6, written out: for every cluster column of each view, -log of its positive
+    (the same column of the other view) against the other 2M - 1 columns, τ_C = 1; averaged over the 2M
+    anchors; minus H(Y) = entropy of the batch-mean assignment of view a plus that of view b."""
+    torch.manual_seed(5)
+    n, m, tau = 12, 4, 1.0
+    ya, yb = torch.randn(n, m, dtype=torch.float64).softmax(1), torch.randn(n, m, dtype=torch.float64).softmax(1)
+    cols = [ya[:, i] for i in range(m)] + [yb[:, i] for i in range(m)]
+
+    def s(u, v):
+        return float(u @ v / (u.norm() * v.norm()))
+
+    total = 0.0
+    for k in range(2 * m):
+        pos = (k + m) % (2 * m)
+        denominator = sum(np.exp(s(cols[k], cols[j]) / tau) for j in range(2 * m) if j != k)
+        total += -np.log(np.exp(s(cols[k], cols[pos]) / tau) / denominator)
+    entropy = 0.0
+    for y in (ya, yb):
+        p = y.mean(0).numpy()
+        entropy += -(p * np.log(p)).sum()
+    expected = total / (2 * m) - entropy
+    assert cluster_contrastive_loss(ya, yb, tau).item() == pytest.approx(expected, abs=1e-9)
+    # the entropy term rewards balanced clusters: collapsing every point into one cluster costs more
+    collapsed = torch.zeros(n, m, dtype=torch.float64)
+    collapsed[:, 0] = 1
+    assert marginal_entropy(collapsed).item() == pytest.approx(0.0, abs=1e-9)
