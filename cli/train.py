@@ -85,11 +85,21 @@ def cc(**kwargs: Any) -> None:
 def _run(model: str, opts: dict[str, Any]) -> None:
     _require_torch()
     from cohiclust_extra.config import TrainConfig, defaults_for
-    from cohiclust_extra.training import train as run_training
 
     if opts["dataset"] is None and not opts["resume"]:
         raise click.UsageError("Missing option '--dataset'.")
-    dataset = opts["dataset"] or "digits"
+    quiet, as_json = opts["quiet"], opts["as_json"]
+    if opts["resume"]:
+        # the run's saved configuration wins: only --epochs (to extend it) and --data-dir (moved data) apply
+        ignored = _given_on_command_line(set(opts) - _RESUME_OPTIONS)
+        if ignored and not (quiet or as_json):
+            stderr_console().print(f"[yellow]note:[/] --resume keeps the run's saved settings; ignoring "
+                                   f"{', '.join(ignored)}", highlight=False)
+        config = TrainConfig(model=model, epochs=opts["epochs"] or 0,
+                             data_dir=str(opts["data_dir"]) if opts["data_dir"] else None)
+        _train_and_report(model, config, opts, quiet, as_json)
+        return
+    dataset = opts["dataset"]
     settings = defaults_for(model, dataset)
     mapping = {"epochs": "epochs", "batch_size": "batch_size", "backbone": "backbone", "lr": "lr",
                "pretrain_epochs": "pretrain_epochs", "depth": "depth", "leaves": "leaves",
@@ -103,10 +113,24 @@ def _run(model: str, opts: dict[str, Any]) -> None:
                          data_dir=str(opts["data_dir"]) if opts["data_dir"] else None,
                          labels_path=str(opts["labels_path"]) if opts["labels_path"] else None,
                          split=opts["split"], image_size=opts["image_size"], seed=opts["seed"], **settings)
-    if config.model == "cohiclust" and config.leaves is not None and config.leaves > 2**config.depth:
-        # validate now for a clear message before any data is read
-        config.validate()
-    quiet, as_json = opts["quiet"], opts["as_json"]
+    config.validate()  # a clear message before any data is read
+    _train_and_report(model, config, opts, quiet, as_json)
+
+
+# options that still apply with --resume
+_RESUME_OPTIONS = {"out", "epochs", "data_dir", "device", "resume", "download", "quiet", "as_json"}
+
+
+def _given_on_command_line(names: set[str]) -> list[str]:
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params
+             if p.name in names and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+    return [p.opts[0] for p in given]
+
+
+def _train_and_report(model: str, config: Any, opts: dict[str, Any], quiet: bool, as_json: bool) -> None:
+    from cohiclust_extra.training import train as run_training
+
     started = time.perf_counter()
     with _EpochProgress(quiet or as_json) as progress:
         result = run_training(config, opts["out"], device=opts["device"], resume=opts["resume"],

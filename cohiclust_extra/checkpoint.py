@@ -57,9 +57,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         hint = " (it looks like an official CoHiClust checkpoint: use load_official_cohiclust)" if (
             isinstance(state, dict) and any(str(k).startswith(("f.", "tree_model.")) for k in state)) else ""
         raise CheckpointError(f"{path} is not an l2h training checkpoint{hint}")
-    for key in ("config", "epoch", "model"):
+    for key, kind in (("config", dict), ("epoch", int), ("model", dict)):
         if key not in state:
             raise CheckpointError(f"{path} is an incomplete l2h checkpoint: no {key!r} entry")
+        if not isinstance(state[key], kind) or isinstance(state[key], bool):
+            raise CheckpointError(f"{path} is a damaged l2h checkpoint: {key!r} is a {type(state[key]).__name__}")
     return state
 
 

@@ -148,8 +148,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
     ----------
     config : TrainConfig
     out_dir : path
-        The run folder (created).  With ``resume=True`` its ``config.json`` and ``checkpoint.pt`` are used
-        and ``config`` is ignored except for the number of epochs, which may be raised.
+        The run folder (created).  With ``resume=True`` the configuration saved in its ``checkpoint.pt`` is
+        used; of ``config`` only ``model`` (which must match the run's), ``epochs`` (which may raise the
+        run's; pass 0 to keep it) and ``data_dir`` (when not None: the data may have moved) count.
     device : {"auto", "cpu", "cuda", "mps"}
     resume : bool
         Continue from the last completed epoch, with its model, optimiser, pruning and RNG states.
@@ -174,8 +175,12 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
         if not ckpt.is_file():
             raise CheckpointError(f"--resume: no checkpoint.pt in {out} (nothing to resume)")
         state = load_checkpoint(ckpt)
-        saved = TrainConfig.from_dict(state["config"])
-        saved.epochs = max(saved.epochs, config.epochs) if config.model == saved.model else saved.epochs
+        saved = _saved_config(state, ckpt)
+        if config.model != saved.model:
+            raise CheckpointError(f"--resume: {out} holds a {saved.model} run, not a {config.model} one")
+        saved.epochs = max(saved.epochs, config.epochs)
+        if config.data_dir is not None:
+            saved.data_dir = config.data_dir
         config = saved
     config.validate()
     data = load_dataset(config.dataset, config.data_dir, split=config.split, labels_path=config.labels_path,
@@ -210,6 +215,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
             precision.scaler.load_state_dict(state["scaler"])
         history = list(state.get("history", []))
         start_epoch = int(state["epoch"])
+        if not isinstance(state.get("rng"), dict) or "torch" not in state["rng"]:
+            raise CheckpointError(f"{out / 'checkpoint.pt'} has no RNG states: cannot resume it exactly")
         _set_rng_state(state["rng"], dev)
     else:
         write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
@@ -340,29 +347,31 @@ def export_outputs(model: torch.nn.Module, config: TrainConfig, data: Dataset, o
     return result
 
 
-def load_trained(run_dir: str | Path, device: torch.device) -> tuple[torch.nn.Module, TrainConfig]:
-    """The model and configuration of a finished (or checkpointed) run folder."""
+def _saved_config(state: dict[str, Any], path: Path) -> TrainConfig:
+    try:
+        return TrainConfig.from_dict(state["config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} holds an unusable configuration: {str(exc).splitlines()[0]}") from None
+
+
+def load_trained(run_dir: str | Path, device: torch.device
+                 ) -> tuple[torch.nn.Module, TrainConfig, tuple[int, ...]]:
+    """The model, configuration and sample shape of a finished (or checkpointed) run folder."""
     run = Path(run_dir)
     if not run.is_dir():
         raise CheckpointError(f"run folder not found: {run}")
     state = load_checkpoint(run / "checkpoint.pt")
-    config = TrainConfig.from_dict(state["config"])
+    config = _saved_config(state, run / "checkpoint.pt")
     shape = state.get("sample_shape")
-    model_state = state["model"]
-    if shape is None:
-        shape = _infer_sample_shape(config)
-    model = build_model(config, tuple(shape))
+    if not isinstance(shape, (list, tuple)) or not all(isinstance(s, int) and s > 0 for s in shape):
+        raise CheckpointError(f"{run / 'checkpoint.pt'} does not record the shape of its samples")
+    shape = tuple(shape)
     try:
-        model.load_state_dict(model_state)
-    except RuntimeError as exc:
+        model = build_model(config, shape)
+        model.load_state_dict(state["model"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"checkpoint does not fit its config: {str(exc).splitlines()[0]}") from None
-    return model.to(device), config
-
-
-def _infer_sample_shape(config: TrainConfig) -> tuple[int, ...]:
-    data = load_dataset(config.dataset, config.data_dir, split="test" if config.dataset != "npy" else "all",
-                        labels_path=None, image_size=config.image_size)
-    return data.sample_shape
+    return model.to(device), config, shape
 
 
 def predict(run_dir: str | Path, out_dir: str | Path, *, dataset: str | None = None, data_dir: str | None = None,
@@ -373,14 +382,11 @@ def predict(run_dir: str | Path, out_dir: str | Path, *, dataset: str | None = N
     from l2h.io import save_npy_atomic
 
     dev = resolve_device(device)
-    model, config = load_trained(run_dir, dev)
+    model, config, trained_shape = load_trained(run_dir, dev)
     name = dataset or config.dataset
     data = load_dataset(name, data_dir if data_dir is not None else config.data_dir if name == config.dataset else None,
                         split=split, labels_path=labels_path, image_size=config.image_size, download=download)
-    expected = _expected_shape(model)
-    if expected is not None and data.sample_shape[0] != expected:
-        raise ValueError(f"the model expects samples with {expected} channels/features; {name} has shape "
-                         f"{data.sample_shape}")
+    _check_shape(model, trained_shape, data.sample_shape, name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     logits = infer(model, config, data, dev)
@@ -390,6 +396,19 @@ def predict(run_dir: str | Path, out_dir: str | Path, *, dataset: str | None = N
     if data.labels is not None:
         save_npy_atomic(out / "labels.npy", data.labels)
     return {"n_points": len(data), "n_columns": int(logits.shape[1]), "out_dir": str(out)}
+
+
+def _check_shape(model: torch.nn.Module, trained: tuple[int, ...], given: tuple[int, ...], name: str) -> None:
+    """Convolutional backbones take any image size with the trained channel count; the MLP flattens its
+    input, so the number of values per sample must match."""
+    channels = _expected_shape(model)
+    if channels is not None:
+        if len(given) != 3 or given[0] != channels:
+            raise ValueError(f"the model was trained on samples of shape {trained} ({channels} channels); "
+                             f"{name} has samples of shape {given}")
+    elif math.prod(given) != math.prod(trained):
+        raise ValueError(f"the model was trained on samples of shape {trained} ({math.prod(trained)} values); "
+                         f"{name} has samples of shape {given}")
 
 
 def _expected_shape(model: torch.nn.Module) -> int | None:

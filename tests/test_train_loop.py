@@ -129,9 +129,16 @@ def _official_files(tmp_path, model: CoHiClustModel, sequential: bool):
     state["f.total_ops"] = torch.zeros(1, dtype=torch.float64)  # thop leftovers
     state["total_params"] = torch.zeros(1, dtype=torch.float64)
     state["g.0.weight"] = torch.randn(7, 7)  # a projection head shaped unlike ours: skipped
-    masks = {0: torch.ones(1), 1: torch.ones(2), 2: torch.tensor([1.0, 0.0, 1.0, 1.0])}
-    torch.save(state, tmp_path / "official.pth")
-    torch.save(masks, tmp_path / "masks.pth")
+    masks = {1: torch.ones(2), 2: torch.tensor([1.0, 0.0, 1.0, 1.0])}  # the official masks_for_level
+    # the official code saves from a CUDA device: tag every storage "cuda:0", so that a load without
+    # map_location fails on a machine without CUDA, exactly as it would with the real files
+    real_tag = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        torch.save(state, tmp_path / "official.pth")
+        torch.save(masks, tmp_path / "masks.pth")
+    finally:
+        torch.serialization.location_tag = real_tag
     return tmp_path / "official.pth", tmp_path / "masks.pth"
 
 
@@ -141,6 +148,9 @@ def test_official_checkpoint_layout(tmp_path, sequential, monkeypatch):
     torch.manual_seed(0)
     source = build_model(cfg, (3, 32, 32))
     weights, masks = _official_files(tmp_path, source, sequential)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(masks, weights_only=True)  # the files really are "GPU" files
     calls = []
     real_load = torch.load
 
@@ -192,17 +202,40 @@ def test_cli_train_predict_and_build(tmp_path):
     pytest.importorskip("l2h.merge")
     res = _cli(["build", str(run / "logits.npy"), "--out", str(tmp_path / "l2h.nwk"), "--quiet"])
     assert res.exit_code == 0, res.output
+    # l2h metrics reads the native tree in both formats, leaf j = logits column j (regression: the Newick
+    # named its leaves by their index in the complete tree, which l2h metrics cannot match to columns)
+    saved = json.loads((run / "metrics.json").read_text())
+    for tree_file in ("tree.nwk", "tree.json"):
+        res = _cli(["metrics", "--tree", str(run / tree_file), "--logits", str(run / "logits.npy"),
+                    "--labels", str(run / "labels.npy"), "--json"])
+        assert res.exit_code == 0, res.output
+        got = json.loads(res.stdout)
+        for key in ("acc", "nmi", "ari", "dp", "lhd"):
+            assert got[key] == pytest.approx(saved[key], abs=1e-9), (tree_file, key)
+    from l2h.io import read_tree
+
+    mask = load_checkpoint(run / "checkpoint.pt")["model"]["tree.leaf_mask"]
+    assert read_tree(run / "tree.json").info["live_leaves"] == torch.nonzero(mask).flatten().tolist()
 
 
 @pytest.mark.parametrize("args,message", [
     (["--depth", "0"], "depth must be at least 1"),
     (["--depth", "2", "--leaves", "5"], "leaves must be between 2 and 2^depth = 4"),
     (["--batch-size", "1"], "batch size must be at least 2"),
+    (["--leaves", "1"], "leaves must be between 2 and 2^depth = 16"),
+    (["--depth", "17"], "depth must be at most 16"),
 ])
 def test_cli_bad_settings_are_one_line_errors(tmp_path, args, message):
     res = _cli(["train", "cohiclust", "--dataset", "digits", "--out", str(tmp_path / "r"), *args])
     assert res.exit_code == 1
     assert message in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_cli_cc_needs_two_clusters(tmp_path):
+    res = _cli(["train", "cc", "--dataset", "digits", "--clusters", "1", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1 and "clusters must be at least 2" in res.output
 
 
 def test_cli_unknown_dataset_and_missing_data(tmp_path):
@@ -248,3 +281,120 @@ def test_cli_says_how_to_install_without_torch(monkeypatch, tmp_path):
 def test_cuda_mixed_precision_run(tmp_path):
     result = train(tiny(), tmp_path, device="cuda")
     assert result["finished"] and np.isfinite(np.load(tmp_path / "logits.npy")).all()
+
+
+# ------------------------------------------------------------------ resume, predict and checkpoints via the CLI
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("finished") / "run"
+    train(tiny(), run, device="cpu")
+    return run
+
+
+def _copy(run, tmp_path):
+    import shutil
+
+    return shutil.copytree(run, tmp_path / "run")
+
+
+def test_cli_resume_keeps_the_runs_epochs_and_model(finished_run, tmp_path):
+    run = _copy(finished_run, tmp_path)
+    # regression: without --epochs, --resume used to raise the run's 3 tree epochs to digits' default 60
+    res = _cli(["train", "cohiclust", "--out", str(run), "--resume", "--device", "cpu", "--json"])
+    assert res.exit_code == 0, res.output
+    assert len(_history(run)) == 4
+    res = _cli(["train", "cohiclust", "--out", str(run), "--resume", "--device", "cpu", "--epochs", "4",
+                "--lr", "0.5"])
+    assert res.exit_code == 0, res.output
+    assert "ignoring --lr" in res.output
+    assert len(_history(run)) == 5 and json.loads((run / "config.json").read_text())["lr"] == 1e-3
+    res = _cli(["train", "cc", "--out", str(run), "--resume", "--device", "cpu"])
+    assert res.exit_code == 1 and "holds a cohiclust run, not a cc one" in res.output
+
+
+@pytest.mark.parametrize("content,message", [
+    ({"f.0.weight": torch.zeros(2), "tree_model.0.weight": torch.zeros(3, 2)}, "looks like an official CoHiClust"),
+    ({"weights": torch.zeros(2)}, "not an l2h training checkpoint"),
+    ({"format": "l2h-train-checkpoint", "config": {}, "epoch": "3", "model": {}}, "damaged l2h checkpoint"),
+    ({"format": "l2h-train-checkpoint", "config": {"depth": 2, "colour": 1}, "epoch": 1, "model": {}},
+     "unusable configuration: unknown configuration keys: colour"),
+    ({"format": "l2h-train-checkpoint", "config": {"depth": 3}, "epoch": 1, "model": {"x": torch.zeros(1)},
+      "sample_shape": [1, 8, 8]}, "does not fit its config"),
+])
+def test_cli_foreign_checkpoints_on_resume_and_predict(tmp_path, content, message):
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save(content, run / "checkpoint.pt")
+    res = _cli(["predict", str(run), "--device", "cpu"])
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output, res.output
+    if "config" in content and "depth" not in content["config"]:
+        return
+    res = _cli(["train", "cohiclust", "--out", str(run), "--resume", "--device", "cpu"])
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+
+
+def test_cli_predict_refuses_data_of_another_shape(finished_run, tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(20, 5)).astype(np.float32))
+    res = _cli(["predict", str(finished_run), "--dataset", "npy", "--data-dir", str(tmp_path / "x.npy"),
+                "--out", str(tmp_path / "p")])
+    assert res.exit_code == 1
+    assert "trained on samples of shape (1, 8, 8) (64 values); npy has samples of shape (5,)" in res.output
+    # the same number of values per sample is fine for the MLP backbone (it flattens)
+    np.save(tmp_path / "y.npy", np.random.default_rng(0).random((20, 64)).astype(np.float32))
+    res = _cli(["predict", str(finished_run), "--dataset", "npy", "--data-dir", str(tmp_path / "y.npy"),
+                "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    assert np.load(tmp_path / "p" / "logits.npy").shape == (20, 3)
+
+
+# ------------------------------------------------------------------ the losses the loop optimises
+def test_step_losses_compose_the_papers_objectives():
+    """CoHiClust: CoHiLoss + 2^-T R1 + R2 (NT-Xent τ 0.5 on φ); CC: NT-Xent(g_I, τ_I 0.5) + cluster loss on
+    softmax(g_C) with τ_C 1.0. Recomputed from the model's outputs with the loss functions themselves."""
+    from cohiclust_extra.losses import cluster_contrastive_loss, cohi_loss, nt_xent
+    from cohiclust_extra.training import _Precision, _step_losses
+    from cohiclust_extra.tree import level_log_probs, split_balance_loss
+
+    torch.manual_seed(0)
+    xa, xb = torch.rand(6, 1, 8, 8), torch.rand(6, 1, 8, 8)
+    precision = _Precision(torch.device("cpu"))
+    cfg = tiny(depth=3)
+    model = build_model(cfg, (1, 8, 8)).eval()
+    model.tree.leaf_mask[[1, 6]] = False
+    loss, parts, mass = _step_losses(model, cfg, xa, xb, False, precision)
+    with torch.no_grad():
+        logits, proj = model(torch.cat((xa, xb)))
+    levels = level_log_probs(logits, model.tree.leaf_mask)
+    cohi = cohi_loss([lv[:6] for lv in levels], [lv[6:] for lv in levels])
+    r1 = split_balance_loss(logits, levels, model.tree.leaf_mask)
+    r2 = nt_xent(proj[:6], proj[6:], 0.5)
+    assert loss.item() == pytest.approx((cohi + r1 / 8 + r2).item(), rel=1e-5)
+    assert parts["cohi"] == pytest.approx(cohi.item(), rel=1e-5)
+    np.testing.assert_allclose(mass.numpy(), levels[-1].exp().sum(0).numpy(), rtol=1e-5)
+    assert (mass[[1, 6]] == 0).all()
+    pre, parts, _ = _step_losses(model, cfg, xa, xb, True, precision)  # pre-training: R2 only
+    assert pre.item() == pytest.approx(r2.item(), rel=1e-5) and set(parts) == {"r2"}
+
+    cfg = tiny("cc")
+    model = build_model(cfg, (1, 8, 8)).eval()
+    loss, parts, _ = _step_losses(model, cfg, xa, xb, False, precision)
+    with torch.no_grad():
+        inst, clus = model(torch.cat((xa, xb)))
+    expected = nt_xent(inst[:6], inst[6:], 0.5) + cluster_contrastive_loss(
+        clus[:6].softmax(1), clus[6:].softmax(1), 1.0)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_exported_logits_stay_finite_for_confident_trees():
+    """log leaf probabilities are summed log-sigmoids: a tree head that is sure of every split gives very
+    negative but finite logits (log of a product of sigmoids would underflow to -inf)."""
+    cfg = tiny(depth=4)
+    torch.manual_seed(0)
+    model = build_model(cfg, (1, 8, 8)).eval()
+    with torch.no_grad():
+        model.tree.net.weight.mul_(1e4)
+    model.tree.leaf_mask[[0, 3, 9]] = False
+    out = model.leaf_log_probs(torch.rand(16, 1, 8, 8))
+    assert out.shape == (16, 13) and torch.isfinite(out).all()
+    assert out.min() < -1000  # genuinely tiny probabilities
+    np.testing.assert_allclose(torch.logsumexp(out, 1).numpy(), 0.0, atol=1e-5)
