@@ -261,19 +261,43 @@ def test_cli_corrupt_checkpoint_on_resume_and_predict(tmp_path):
     assert res.exit_code == 1 and "corrupt" in res.output
 
 
-def test_cli_says_how_to_install_without_torch(monkeypatch, tmp_path):
-    import builtins
+@pytest.mark.parametrize("model", ["cohiclust", "cc"])
+def test_cpu_run_uses_no_float64_no_pinning_no_async_copies(tmp_path, model):
+    """What the loop does to tensors on a non-CUDA device, watched op by op: no float64 tensor anywhere (MPS
+    has no float64), no pinned memory and no non_blocking copies (CUDA only)."""
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._pytree import tree_flatten
 
-    real_import = builtins.__import__
+    seen: dict[str, list[str]] = {"float64": [], "pin": [], "non_blocking": []}
 
-    def no_torch(name, *args, **kwargs):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("No module named 'torch'")
-        return real_import(name, *args, **kwargs)
+    class Spy(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            name = getattr(func, "__name__", str(func))
+            if name in ("pin_memory", "is_pinned") or kwargs.get("pin_memory"):
+                seen["pin"].append(name)
+            if kwargs.get("non_blocking"):
+                seen["non_blocking"].append(name)
+            out = func(*args, **kwargs)
+            if any(isinstance(t, torch.Tensor) and t.dtype == torch.float64 for t in tree_flatten(out)[0]):
+                seen["float64"].append(name)
+            return out
 
-    monkeypatch.setattr(builtins, "__import__", no_torch)
-    res = _cli(["train", "cohiclust", "--dataset", "digits", "--out", str(tmp_path / "r")])
-    assert res.exit_code == 1 and 'pip install "l2h[train]"' in res.output
+    with Spy():
+        train(tiny(model, epochs=2), tmp_path, device="cpu")
+    assert seen == {"float64": [], "pin": [], "non_blocking": []}
+
+
+def test_absent_devices_are_one_line_errors(tmp_path):
+    from cohiclust_extra.training import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cuda", "mps", "cpu")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present")
+    res = _cli(["train", "cc", "--dataset", "digits", "--device", "cuda", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1 and "no CUDA device is available" in res.output
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.gpu
