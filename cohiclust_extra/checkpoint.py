@@ -102,7 +102,8 @@ def load_official_cohiclust(model: torch.nn.Module, weights: str | os.PathLike[s
     either from the same file (key ``"masks"``/``"masks_for_level"``) or from ``masks``; every file is
     read with ``map_location="cpu"`` and ``weights_only=True``, so no GPU is needed.
 
-    ``g.*`` is loaded only when its shapes match the model's projection head (it is unused at inference).
+    ``g.*`` is loaded only when it matches the model's projection head key for key and shape for shape
+    (it is unused at inference).
 
     Returns
     -------
@@ -127,6 +128,7 @@ def load_official_cohiclust(model: torch.nn.Module, weights: str | os.PathLike[s
     children = _resnet_children(model.backbone)
     ours = model.state_dict()
     mapped: dict[str, torch.Tensor] = {}
+    projection: dict[str, torch.Tensor] = {}
     skipped: list[str] = []
     for key, value in state.items():
         if key.startswith("f."):
@@ -141,19 +143,25 @@ def load_official_cohiclust(model: torch.nn.Module, weights: str | os.PathLike[s
         elif key.startswith("tree_model.0."):
             target = "tree.net." + key[len("tree_model.0."):]
         elif key.startswith("g."):
-            target = "projection.net." + key[2:]
-            if target not in ours or ours[target].shape != value.shape:
-                skipped.append(key)
-                continue
+            projection[key] = value
+            continue
         else:
             skipped.append(key)
             continue
         mapped[target] = value
+    # φ comes as a whole or not at all (the official φ has a BatchNorm ours lacks; a half-loaded head is useless)
+    wanted = {k for k in ours if k.startswith("projection.")}
+    renamed = {"projection.net." + k[2:]: v for k, v in projection.items()}
+    if set(renamed) == wanted and all(ours[k].shape == v.shape for k, v in renamed.items()):
+        mapped.update(renamed)
+    else:
+        skipped += list(projection)
     missing = [k for k in ours if k not in mapped and not k.startswith("projection.") and k != "tree.leaf_mask"]
     unexpected = [k for k in mapped if k not in ours]
     if missing or unexpected:
         detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-        raise CheckpointError(f"{weights} does not match the model (backbone/depth differ?): {detail}")
+        raise CheckpointError(f"{weights} does not match the model (backbone or depth differ? the official tree "
+                              f"head is one linear layer: build the model with tree_hidden=None): {detail}")
     for k, v in mapped.items():
         if ours[k].shape != v.shape:
             raise CheckpointError(

@@ -172,6 +172,33 @@ def test_official_checkpoint_layout(tmp_path, sequential, monkeypatch):
     assert target.leaf_log_probs(torch.rand(2, 3, 32, 32)).shape == (2, 3)
 
 
+def test_official_projection_loads_whole_or_not_at_all(tmp_path):
+    cfg = TrainConfig(backbone="resnet18", depth=2, proj_dim=16)
+    torch.manual_seed(0)
+    source = build_model(cfg, (3, 32, 32))
+    base = {("f." + k[len("backbone.net."):]): v for k, v in source.state_dict().items()
+            if k.startswith("backbone.net.")}
+    base.update({"tree_model.0." + k[len("tree.net."):]: v for k, v in source.state_dict().items()
+                 if k.startswith("tree.net.")})
+    # the official φ: Linear(no bias), BatchNorm1d, ReLU, Linear; its first weight has our shape
+    official_g = {"g.0.weight": torch.randn(512, 512), "g.1.weight": torch.ones(512), "g.1.bias": torch.zeros(512),
+                  "g.1.running_mean": torch.zeros(512), "g.1.running_var": torch.ones(512),
+                  "g.1.num_batches_tracked": torch.tensor(3), "g.3.weight": torch.randn(16, 512),
+                  "g.3.bias": torch.zeros(16)}
+    torch.save({**base, **official_g}, tmp_path / "a.pth")
+    target = build_model(cfg, (3, 32, 32))
+    before = {k: v.clone() for k, v in target.state_dict().items() if k.startswith("projection.")}
+    report = load_official_cohiclust(target, tmp_path / "a.pth")
+    assert sorted(report["skipped"]) == sorted(official_g)
+    for k, v in before.items():
+        assert torch.equal(target.state_dict()[k], v), k  # no half-loaded head
+    ours_g = {"g." + k[len("projection.net."):]: torch.randn_like(v) for k, v in before.items()}
+    torch.save({**base, **ours_g}, tmp_path / "b.pth")
+    assert load_official_cohiclust(target, tmp_path / "b.pth")["skipped"] == []
+    for k, v in ours_g.items():
+        assert torch.equal(target.state_dict()["projection.net." + k[2:]], v)
+
+
 def test_official_loader_rejects_foreign_files(tmp_path):
     model = build_model(TrainConfig(backbone="mlp", depth=2), (1, 8, 8))
     torch.save({"encoder.weight": torch.zeros(2)}, tmp_path / "x.pth")
