@@ -42,9 +42,11 @@ def _exp_parts(x):
     """``exp(x)`` for ``x <= 0`` as ``(p, k)`` with ``exp(x) = p * 2**k`` (about 1 ulp).
 
     Plain arithmetic (Cody-Waite reduction, degree-13 Taylor polynomial) so that LLVM vectorises
-    row loops; libm's exp would stay scalar.  ``x`` is clamped to [-700, 0]: below, the value (<1e-304)
-    is far under every precision floor used here, so it is flushed to 0.  The same function gives the same bits whether a
-    loop is vectorised or not (no fast-math, no contraction), which the exact cancellation relies on.
+    row loops; libm's exp would stay scalar.  ``x`` is clamped to [-700, 0]: below, the value
+    (<1e-304) is far under every precision floor used here, so it is flushed to 0 (the soft-membership
+    weights, whose absolute size matters, use libm instead).  The same function gives the same bits
+    whether a loop is vectorised or not (no fast-math, no contraction), which the exact cancellation
+    relies on.
     """
     flush = x < -700.0
     x = min(max(x, -700.0), 0.0)
@@ -141,6 +143,12 @@ def _all_finite(row, lane):
 
 
 @numba.njit(cache=True, inline="always")
+def _dd_add(rp, j, value):
+    """``rp[0, j] + rp[1, j] += value`` in double-double (order-independent sums)."""
+    rp[0, j], rp[1, j] = _two_sum(rp[0, j], rp[1, j], value)
+
+
+@numba.njit(cache=True, inline="always")
 def _insert_top(top_val, top_pos, v, j):
     t = top_val.shape[0] - 1
     while t > 0 and top_val[t - 1] < v:
@@ -200,14 +208,28 @@ def scan_rows(block, row0, amax, rowmax, rest_hi, rest_lo, top_idx, bad, n_sub):
 
 @numba.njit(cache=True)
 def cluster_sums(amax, rest_hi, rest_lo, n_clusters):
-    """Per-cluster point counts and sums of ``conf(x) = 1 / (1 + Σ_{j≠a} e_j)``, in point order."""
+    """Per-cluster point counts and double-double sums ``conf_hi + conf_lo`` of
+    ``conf(x) = 1 / (1 + Σ_{j≠a} e_j)`` (so the sum does not depend on the point order)."""
     counts = np.zeros(n_clusters, dtype=np.int64)
-    conf_sum = np.zeros(n_clusters)
+    conf_hi = np.zeros(n_clusters)
+    conf_lo = np.zeros(n_clusters)
     for x in range(amax.shape[0]):
         a = amax[x]
         counts[a] += 1
-        conf_sum[a] += 1.0 / (1.0 + (rest_hi[x] + rest_lo[x]))
-    return counts, conf_sum
+        conf_hi[a], conf_lo[a] = _two_sum(conf_hi[a], conf_lo[a], 1.0 / (1.0 + (rest_hi[x] + rest_lo[x])))
+    return counts, conf_hi, conf_lo
+
+
+@numba.njit(cache=True)
+def group_sums(grp, hi, lo, n_nodes):
+    """Double-double ``Σ_{c : grp[c] = v} (hi[c] + lo[c])`` for every node v."""
+    out_hi = np.zeros(n_nodes)
+    out_lo = np.zeros(n_nodes)
+    for c in range(grp.shape[0]):
+        v = grp[c]
+        out_hi[v], out_lo[v] = _two_sum(out_hi[v], out_lo[v], hi[c])
+        out_lo[v] += lo[c]
+    return out_hi, out_lo
 
 
 @numba.njit(cache=True)
@@ -295,7 +317,7 @@ def _visit_range(logits, pts, lo_i, hi_i, u, grp, members, pos, node_head, node_
         outside = out_hi[x] + out_lo[x]
         if fresh and p < t_len and outside >= _ABS_FLOOR and outside >= _REL_FLOOR * rest_hi[x]:
             j = top_idx[x, p]
-            rp[j] += _exp(np.float64(row[j]) - m) / outside
+            _dd_add(rp, j, _exp(np.float64(row[j]) - m) / outside)
             continue
         # One vectorised pass over the row: exact masked sum, state reset, masked argmax.
         _row_exp(row, m, poly, bits)
@@ -320,18 +342,18 @@ def _visit_range(logits, pts, lo_i, hi_i, u, grp, members, pos, node_head, node_
         outside = hi + lo
         e_best = _exp(best - m)
         if outside >= _ABS_FLOOR and e_best >= _ABS_FLOOR:
-            rp[j] += e_best / outside
+            _dd_add(rp, j, e_best / outside)
         else:  # far below the row maximum: shift by the best outside value instead
             _row_exp(row, best, poly, bits)
             hi2, lo2 = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
-            rp[j] += 1.0 / (hi2 + lo2)
+            _dd_add(rp, j, 1.0 / (hi2 + lo2))
 
 
 @numba.njit(cache=True, parallel=True)
 def visit_group(logits, pts, u, grp, members, pos, node_head, node_size, keep, pen,
                 rowmax, rest_hi, top_idx, ptr, known, out_hi, out_lo, rp_parts):
-    """Step 3 for a group ``u`` with non-empty ``D_u``: ``rp_parts[b, c]`` += conf(x; u) of the
-    points ``pts`` (= D_u) of chunk b whose masked argmax a(x; u) is c.
+    """Step 3 for a group ``u`` with non-empty ``D_u``: ``rp_parts[b, :, c]`` += conf(x; u) (as
+    double-double ``hi, lo``) of the points ``pts`` (= D_u) of chunk b whose masked argmax a(x; u) is c.
 
     Per-point state, updated in place: ``known[x]`` is the group whose clusters are already removed
     from ``out_hi + out_lo = Σ_{j ∉ known[x]} e_j``; ``ptr[x]`` is the first entry of ``top_idx[x]``
@@ -362,10 +384,11 @@ def visit_group_serial(logits, pts, u, grp, members, pos, node_head, node_size, 
 @numba.njit(cache=True, parallel=True)
 def visit_soft(logits, members, amax, rowmax, rest_hi, rest_lo, rp_parts):
     """Step 3 for a group G (``members``) with empty ``D_G``: every point x, weighted by
-    ``w(x) = Σ_{c∈G} p_c(x)``, adds ``w(x) conf(x; G)`` to ``rp_parts[b, a(x; G)]``.
+    ``w(x) = Σ_{c∈G} p_c(x)``, adds ``w(x) conf(x; G)`` to ``rp_parts[b, :, a(x; G)]`` (double-double).
 
     As no point has its argmax in G, ``a(x; G) = a(x)`` and ``Σ_{j∉G} e_j = 1 + rest - Σ_{c∈G} e_c``
-    with no cancellation (the result is at least 1).
+    with no cancellation (the result is at least 1).  The weights use libm's ``exp``, which keeps
+    subnormal results (G's logits 708 to 745 below the row maximum), as plain float64 would.
     """
     n = amax.shape[0]
     n_chunks = rp_parts.shape[0]
@@ -375,8 +398,8 @@ def visit_soft(logits, members, amax, rowmax, rest_hi, rest_lo, rp_parts):
             m = rowmax[x]
             in_g = 0.0
             for q in range(members.shape[0]):
-                in_g += _exp(np.float64(logits[x, members[q]]) - m)
+                in_g += math.exp(np.float64(logits[x, members[q]]) - m)
             rest = rest_hi[x] + rest_lo[x]
             total = 1.0 + rest
             outside = 1.0 + ((rest_hi[x] - in_g) + rest_lo[x])
-            rp[amax[x]] += (in_g / total) / outside
+            _dd_add(rp, amax[x], (in_g / total) / outside)

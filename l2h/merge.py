@@ -18,11 +18,15 @@ How it runs (the numeric kernels live in :mod:`l2h._kernels`):
 
 Memory: O(N) per-point state (about ``8 + 4·T + 32`` bytes per point, T = 8) plus O(K) per group.
 
-Float ties: aggregated values (scores, relatedness) that agree to ``TIE_RTOL`` (1e-10) relative
-count as tied and the tie goes to list order.  Float rounding differs between any two correct
-implementations at the 1e-15 level, so exact float comparison would break ties that are exact in
-real arithmetic (e.g. symmetric clusters) by rounding noise; the tolerance makes the result
-independent of summation order.  Argmaxes over logits compare exactly (lowest index on ties).
+Float ties: every aggregated value (score, relatedness) is a sum accumulated in double-double and
+divided with a correctly rounded division, so it is the correctly rounded float64 value of its
+(float64) terms whatever the summation order: values tied in real arithmetic (symmetric clusters,
+repeated rows, a cluster mean of identical confidences) come out equal.  Two values that agree to
+``TIE_RTOL`` (8 ulps, about 1.8e-15, relative) count as tied and the tie goes to list order; any
+larger difference decides, exactly as a plain float64 computation with exact comparisons would.
+Confident logits make genuinely different scores agree to 1e-11 or closer (``conf = 1 - 1e-11``),
+so a coarser tolerance would merge the wrong groups.  Argmaxes over logits compare exactly (lowest
+index on ties).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from l2h.hierarchy import Hierarchy
 
 AGGREGATIONS = ("cluster-mean", "sum", "mean")
 STRATEGIES = ("lowest-score", "all-pairs")
-TIE_RTOL = 1e-10
+TIE_RTOL = 8 * 2.0**-52  # relative; see the module docstring and docs/algorithm.md
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -102,6 +106,53 @@ def _n_chunks(n: int) -> int:
     return max(1, min(64, n // 2048))
 
 
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knuth's error-free ``a + b = s + err`` (elementwise; NumPy never contracts to FMA)."""
+    s = a + b
+    bp = s - a
+    return s, (a - (s - bp)) + (b - bp)
+
+
+def _dd_add(a_hi: np.ndarray, a_lo: np.ndarray, b_hi: np.ndarray, b_lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Double-double ``(a_hi + a_lo) + (b_hi + b_lo)``."""
+    s, err = _two_sum(a_hi, b_hi)
+    return s, err + (a_lo + b_lo)
+
+
+def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dekker's error-free ``a * b = p + err`` (elementwise, no FMA needed; |a|, |b| < 1e300)."""
+    p = a * b
+    a_hi, a_lo = _split(a)
+    b_hi, b_lo = _split(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    c = 134217729.0 * a  # 2**27 + 1
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _dd_div(hi: np.ndarray, lo: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``(hi + lo) / n`` correctly rounded (up to the rare double-double boundary case), n > 0.
+
+    The remainder ``hi + lo - q n`` is exact (``hi - p`` by Sterbenz), so a mean of n identical
+    values is that value, whatever n.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    q = hi / n
+    p, err = _two_prod(q, n)
+    return q + (((hi - p) - err) + lo) / n
+
+
+def _dd_parts_sum(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum ``parts[b, 0] + parts[b, 1]`` over the chunks b, in double-double."""
+    hi, lo = parts[0, 0].copy(), parts[0, 1].copy()
+    for b in range(1, parts.shape[0]):
+        hi, lo = _dd_add(hi, lo, parts[b, 0], parts[b, 1])
+    return hi, lo
+
+
 def _first_min(values: np.ndarray) -> int:
     m = values.min()
     return int(np.flatnonzero(values <= m + TIE_RTOL * abs(m))[0])
@@ -138,7 +189,7 @@ class _Run:
         if n_bad:
             raise ValueError(nonfinite_message("logits", n_bad, int(np.argmax(bad))))
 
-        self.counts, self.conf_sum = k.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
+        self.counts, conf_hi, conf_lo = k.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
         self.order, self.offsets = k.bucket_points(self.amax, n_clusters)
         self.ptr = np.zeros(n, dtype=np.int64)
         self.known = self.amax.copy()
@@ -153,52 +204,63 @@ class _Run:
         self.size = np.zeros(n_nodes, dtype=np.int64)
         self.head[:n_clusters] = self.tail[:n_clusters] = np.arange(n_clusters)
         self.size[:n_clusters] = 1
+        # Per node: point count and double-double (hi, lo) sums of conf and of cluster-wise means, so
+        # that every score is (almost always) the correctly rounded value whatever the merge order.
         self.node_count = np.zeros(n_nodes, dtype=np.int64)
-        self.node_conf = np.zeros(n_nodes)
-        self.node_cmean = np.zeros(n_nodes)
+        self.node_conf = np.zeros((2, n_nodes))
+        self.node_cmean = np.zeros((2, n_nodes))
         self.node_count[:n_clusters] = self.counts
-        self.node_conf[:n_clusters] = self.conf_sum
+        self.node_conf[0, :n_clusters] = conf_hi
+        self.node_conf[1, :n_clusters] = conf_lo
         nonempty = self.counts > 0
-        self.node_cmean[:n_clusters][nonempty] = self.conf_sum[nonempty] / self.counts[nonempty]
+        self.node_cmean[0, :n_clusters][nonempty] = _dd_div(conf_hi[nonempty], conf_lo[nonempty],
+                                                            self.counts[nonempty])
         self.pos = np.zeros(n_clusters, dtype=np.int64)
 
     def score(self, nodes: np.ndarray, aggregation: str) -> np.ndarray:
         if aggregation == "cluster-mean":
-            return self.node_cmean[nodes]
+            return self.node_cmean[0, nodes] + self.node_cmean[1, nodes]
+        hi, lo = self.node_conf[0, nodes], self.node_conf[1, nodes]
         if aggregation == "sum":
-            return self.node_conf[nodes]
+            return hi + lo
         count = self.node_count[nodes]
-        return np.divide(self.node_conf[nodes], count, out=np.zeros(len(nodes)), where=count > 0)
+        return np.where(count > 0, _dd_div(hi, lo, np.maximum(count, 1)), 0.0)
+
+    def relatedness(self, rp: tuple[np.ndarray, np.ndarray], nodes: np.ndarray) -> np.ndarray:
+        """``rel(H) = mean_{c∈H} rp(c)`` for the groups ``nodes`` (sums in double-double)."""
+        hi, lo = self.k.group_sums(self.grp, rp[0], rp[1], self.head.size)
+        return _dd_div(hi[nodes], lo[nodes], self.size[nodes])
 
     def members(self, node: int) -> np.ndarray:
         return self.k.walk_members(self.nxt, self.head[node], self.size[node])
 
-    def rp(self, node: int) -> np.ndarray:
-        """``rp(c)`` for every cluster c (zero inside the group): step 3 of the procedure."""
+    def rp(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """``rp(c)`` for every cluster c (zero inside the group) as double-double ``(hi, lo)``: step 3."""
         members = self.members(node)
         if self.node_count[node] == 0:
-            rp_parts = np.zeros((_n_chunks(self.n), self.n_clusters))
+            rp_parts = np.zeros((_n_chunks(self.n), 2, self.n_clusters))
             self.k.visit_soft(self.logits, members, self.amax, self.rowmax, self.rest_hi, self.rest_lo, rp_parts)
-            return rp_parts.sum(axis=0)
+            return _dd_parts_sum(rp_parts)
         pts = self.k.gather_points(members, self.order, self.offsets)
         self.pos[members] = np.arange(members.size)
         keep = np.ones(self.n_clusters)
         keep[members] = 0.0
         pen = np.zeros(self.n_clusters)
         pen[members] = -np.inf
-        rp_parts = np.zeros((_n_chunks(pts.size), self.n_clusters))
+        rp_parts = np.zeros((_n_chunks(pts.size), 2, self.n_clusters))
         visit = self.k.visit_group if pts.size >= _PARALLEL_MIN_POINTS else self.k.visit_group_serial
         visit(self.logits, pts, node, self.grp, members, self.pos, self.head, self.size, keep, pen,
               self.rowmax, self.rest_hi, self.top_idx, self.ptr, self.known, self.out_hi, self.out_lo, rp_parts)
-        return rp_parts.sum(axis=0)
+        return _dd_parts_sum(rp_parts)
 
     def merge(self, a: int, b: int, new: int) -> None:
         self.nxt[self.tail[a]] = self.head[b]
         self.head[new], self.tail[new] = self.head[a], self.tail[b]
         self.size[new] = self.size[a] + self.size[b]
         self.grp[self.members(new)] = new
-        for arr in (self.node_count, self.node_conf, self.node_cmean):
-            arr[new] = arr[a] + arr[b]
+        self.node_count[new] = self.node_count[a] + self.node_count[b]
+        for arr in (self.node_conf, self.node_cmean):
+            arr[0, new], arr[1, new] = _dd_add(arr[0, a], arr[1, a], arr[0, b], arr[1, b])
 
 
 # ---------------------------------------------------------------------------------------------- strategies
@@ -216,8 +278,7 @@ def _lowest_score(run: _Run, aggregation: str, progress: ProgressFn | None):
         s = run.score(nodes, aggregation)
         i = _first_min(s)
         g_star = int(nodes[i])
-        rp = run.rp(g_star)
-        rel = np.bincount(run.grp, weights=rp, minlength=n_nodes)[nodes] / run.size[nodes]
+        rel = run.relatedness(run.rp(g_star), nodes)
         others = np.delete(np.arange(nodes.size), i)
         j = int(others[_first_max(rel[others])])
         merges[t] = g_star, nodes[j]
@@ -237,9 +298,10 @@ def _all_pairs(run: _Run, aggregation: str, progress: ProgressFn | None):
     slot_node = np.arange(n_clusters, dtype=np.int64)  # node id held by each slot (-1: dead)
     node_slot = np.full(2 * n_clusters - 1, -1, dtype=np.int64)
     node_slot[:n_clusters] = np.arange(n_clusters)
-    sums = np.zeros((n_clusters, n_clusters))
+    sums_hi = np.zeros((n_clusters, n_clusters))
+    sums_lo = np.zeros((n_clusters, n_clusters))
     for c in range(n_clusters):
-        sums[c] = run.rp(c)
+        sums_hi[c], sums_lo[c] = run.rp(c)
         if progress is not None:
             progress("relate", c + 1, n_clusters)
     merges = np.zeros((n_clusters - 1, 2), dtype=np.int64)
@@ -249,30 +311,47 @@ def _all_pairs(run: _Run, aggregation: str, progress: ProgressFn | None):
     for t in range(n_clusters - 1):
         live = np.flatnonzero(slot_node >= 0)
         live = live[np.argsort(slot_node[live], kind="stable")]  # list order
-        rel = sums[np.ix_(live, live)] / run.size[slot_node[live]][None, :]
-        np.fill_diagonal(rel, -np.inf)
-        m = rel.max()
-        cand = rel >= m - TIE_RTOL * abs(m)
-        gi = int(np.flatnonzero(cand.any(axis=1))[0])
-        hj = int(np.flatnonzero(cand[gi])[0])
+        gi, hj, best = _best_pair(sums_hi[np.ix_(live, live)], sums_lo[np.ix_(live, live)],
+                                  run.size[slot_node[live]])
         g_slot, h_slot = int(live[gi]), int(live[hj])
         g, h = int(slot_node[g_slot]), int(slot_node[h_slot])
         new = n_clusters + t
         merges[t] = g, h
         scores[t] = run.score(np.array([g]), aggregation)[0]
-        rels[t] = rel[gi, hj]
+        rels[t] = best
         run.merge(g, h, new)
-        sums[:, g_slot] += sums[:, h_slot]
+        sums_hi[:, g_slot], sums_lo[:, g_slot] = _dd_add(sums_hi[:, g_slot], sums_lo[:, g_slot],
+                                                         sums_hi[:, h_slot], sums_lo[:, h_slot])
         slot_node[h_slot] = -1
         slot_node[g_slot] = new
         node_slot[new] = g_slot
         if t < n_clusters - 2:
-            rp = run.rp(new)
-            slot_of_cluster = node_slot[run.grp]
-            sums[g_slot] = np.bincount(slot_of_cluster, weights=rp, minlength=n_clusters)
+            hi, lo = run.k.group_sums(run.grp, *run.rp(new), run.head.size)
+            sums_hi[g_slot] = 0.0
+            sums_lo[g_slot] = 0.0
+            alive_nodes = slot_node[slot_node >= 0]
+            sums_hi[g_slot, node_slot[alive_nodes]] = hi[alive_nodes]
+            sums_lo[g_slot, node_slot[alive_nodes]] = lo[alive_nodes]
         if progress is not None and ((t + 1) % every == 0 or t == n_clusters - 2):
             progress("merge", t + 1, n_clusters - 1)
     return merges, scores, rels
+
+
+def _best_pair(hi: np.ndarray, lo: np.ndarray, size: np.ndarray) -> tuple[int, int, float]:
+    """Row, column and value of the first (row-major) maximum of ``rel[g, h] = (hi + lo)[g, h] / size[h]``
+    off the diagonal, ties within ``TIE_RTOL``.
+
+    The correctly rounded division only runs on the entries whose plain quotient (within 2 ulps of
+    it) lies near the maximum, so a step stays one cheap pass over the matrix.
+    """
+    approx = (hi + lo) / size[None, :]
+    np.fill_diagonal(approx, -np.inf)
+    m = approx.max()
+    near = np.flatnonzero(approx >= m - 4 * TIE_RTOL * abs(m))  # row-major: list order of G, then H
+    rows, cols = np.divmod(near, size.size)
+    exact = _dd_div(hi[rows, cols], lo[rows, cols], size[cols])
+    best = int(np.flatnonzero(exact >= exact.max() - TIE_RTOL * abs(exact.max()))[0])
+    return int(rows[best]), int(cols[best]), float(exact[best])
 
 
 # ---------------------------------------------------------------------------------------------- API

@@ -3,16 +3,24 @@
 Direct transcription: at every step the scores are recomputed from the points, the masked softmax is
 formed for the whole (N, K) matrix, and every group/pair is scanned.  Only used by the tests.
 
-Float ties: two aggregated values (scores or relatedness) that agree to ``TIE_RTOL`` relative are
-treated as tied and the tie goes to list order, exactly as ``l2h.merge`` documents.  Argmaxes over
-logits (``a(x)``, ``a(x; G)``) use exact comparisons and the lowest index.
+Float ties: every aggregated value (score or relatedness) is summed with ``math.fsum`` (correctly
+rounded, so the summation order cannot matter); two of them that agree to ``TIE_RTOL`` (8 ulps)
+relative are treated as tied and the tie goes to list order, exactly as ``l2h.merge`` documents.
+Argmaxes over logits (``a(x)``, ``a(x; G)``) use exact comparisons and the lowest index.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-TIE_RTOL = 1e-10
+TIE_RTOL = 8 * 2.0**-52
+
+
+def fsum_mean(values) -> float:
+    values = list(values)
+    return math.fsum(values) / len(values)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -47,20 +55,19 @@ class _Twin:
 
     def score(self, group: list[int]) -> float:
         if self.aggregation == "cluster-mean":
-            return float(sum(self.conf[self.a == c].mean() if np.any(self.a == c) else 0.0 for c in group))
+            return math.fsum(fsum_mean(self.conf[self.a == c]) if np.any(self.a == c) else 0.0 for c in group)
         in_group = np.isin(self.a, group)
         if self.aggregation == "sum":
-            return float(self.conf[in_group].sum())
-        return float(self.conf[in_group].mean()) if in_group.any() else 0.0
+            return math.fsum(self.conf[in_group])
+        return fsum_mean(self.conf[in_group]) if in_group.any() else 0.0
 
     def rp(self, group: list[int]) -> np.ndarray:
         q = masked_softmax(self.L, group)
         a_g, conf_g = q.argmax(axis=1), q.max(axis=1)
         in_group = np.isin(self.a, group)
         weight = in_group.astype(np.float64) if in_group.any() else self.P[:, group].sum(axis=1)
-        out = np.zeros(self.K)
-        np.add.at(out, a_g, weight * conf_g)
-        return out
+        terms = weight * conf_g
+        return np.array([math.fsum(terms[a_g == c]) for c in range(self.K)])
 
 
 def reference_l2h(logits: np.ndarray, aggregation: str = "cluster-mean", strategy: str = "lowest-score"):
@@ -77,7 +84,7 @@ def reference_l2h(logits: np.ndarray, aggregation: str = "cluster-mean", strateg
             i = first_min(s)
             rp = twin.rp(groups[i])
             others = [j for j in range(len(groups)) if j != i]
-            rel = [float(rp[groups[j]].mean()) for j in others]
+            rel = [fsum_mean(rp[groups[j]]) for j in others]
             j = others[first_max(rel)]
             best_rel = rel[others.index(j)]
         else:
@@ -88,7 +95,7 @@ def reference_l2h(logits: np.ndarray, aggregation: str = "cluster-mean", strateg
                 for hj, h in enumerate(groups):
                     if hj != gi:
                         pairs.append((gi, hj))
-                        rel.append(float(rp_cache[nodes[gi]][h].mean()))
+                        rel.append(fsum_mean(rp_cache[nodes[gi]][h]))
             best = first_max(rel)
             i, j = pairs[best]
             best_rel = rel[best]

@@ -119,7 +119,6 @@ def test_very_confident_logits(gap, strategy):
 
 
 def test_mixed_confidence():
-    rng = np.random.default_rng(9)
     logits = random_logits(9, 1200, 30)
     logits[::3] *= 80.0  # a third of the points very confident
     assert_same_as_reference(logits)
@@ -193,6 +192,80 @@ def test_tie_tolerance_matches_reference():
     assert merge.TIE_RTOL == TIE_RTOL
 
 
+# ---------------------------------------------------------------------------------------------- float ties
+def test_confident_near_ties_are_not_ties():
+    # Clusters 0 and 1 have conf = 1 - 1.4e-11 and 1 - 1.4e-11·e^0.001: their scores differ by
+    # ~4e-14 relative, a real difference that float64 resolves; a 1e-10 tolerance once called it a
+    # tie and merged cluster 0 first.
+    k = 4
+    logits = np.zeros((4 * k, k))
+    for c, gap in enumerate([25.0, 25.0 - 1e-3, 30.0, 32.0]):
+        logits[4 * c : 4 * c + 4, c] = gap
+        logits[4 * c : 4 * c + 4, (c + 1) % k] = np.arange(4) * 0.1
+    for aggregation in AGGREGATIONS:
+        tree = assert_same_as_reference(logits, aggregation)
+        assert tree.merges[0, 0] == 1, aggregation
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+def test_real_ties_with_different_multiplicities(aggregation):
+    # every cluster holds n_c copies of the same row, rolled so that its maximum lands on c: all
+    # cluster means (and mean scores) are equal in real arithmetic, whatever n_c, so G* is cluster 0
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        k = int(rng.integers(3, 12))
+        base = rng.normal(size=k) * rng.uniform(0.5, 8.0)
+        base[0] = base.max() + rng.uniform(0.0, 3.0)
+        rows = np.concatenate([np.tile(np.roll(base, c), (int(rng.integers(1, 40)), 1)) for c in range(k)])
+        logits = rows[rng.permutation(rows.shape[0])]
+        tree = assert_same_as_reference(logits, aggregation)
+        if aggregation != "sum":
+            assert tree.merges[0, 0] == 0
+
+
+def test_float_tie_rule_is_exact_to_a_few_ulps():
+    assert merge._first_min(np.array([1.0 + 2e-16, 1.0, 0.5 + 5e-16, 0.5])) == 2  # within 8 ulps
+    assert merge._first_min(np.array([0.5 + 1e-14, 0.5])) == 1  # 45 ulps apart: a real difference
+    assert merge._first_max(np.array([0.0, 0.0, 1e-300, 1e-300 * (1 + 1e-13)])) == 3
+    assert merge._first_max(np.array([0.0, 0.0])) == 0  # relative tolerance at 0 is exact
+    assert merge._first_min(np.array([3.0, 0.0, 1e-320])) == 1
+
+
+def test_dd_division_is_correctly_rounded():
+    rng = np.random.default_rng(0)
+    from fractions import Fraction
+
+    values = rng.uniform(0.0, 1.0, size=200)
+    counts = rng.integers(1, 10**6, size=200).astype(np.float64)
+    totals = values * counts
+    lo = np.zeros(200)
+    ours = merge._dd_div(totals, lo, counts)
+    exact = [float(Fraction(t) / Fraction(int(n))) for t, n in zip(totals, counts, strict=True)]
+    np.testing.assert_array_equal(ours, exact)
+    # a mean of n identical values is that value
+    c = 0.7310585786300049
+    hi, lo = 0.0, 0.0
+    for _ in range(7):
+        hi, lo = merge._dd_add(np.array(hi), np.array(lo), np.array(c), np.array(0.0))
+    assert merge._dd_div(hi, lo, 7) == c
+
+
+def test_subnormal_soft_membership_weights():
+    # cluster 3 is empty and sits 712 (for D_2) or 720 below every row's maximum: its soft weights
+    # p_3(x) are subnormal float64 numbers, not zeros, so they still pick G† = 2 (not list order)
+    k = 4
+    logits = np.zeros((9, k))
+    for c in range(3):
+        logits[3 * c : 3 * c + 3, c] = 5.0
+        logits[3 * c : 3 * c + 3, 3] = 5.0 - (712.0 if c == 2 else 720.0)
+    with pytest.warns(L2HWarning, match="1 empty cluster"):
+        tree = build_hierarchy(logits)
+    assert tree.merges[0].tolist() == [3, 2]
+    assert 0.0 < tree.relatedness[0] < 1e-308
+    assert_same_as_reference(logits)
+    assert_same_as_reference(logits, strategy="all-pairs")
+
+
 # ---------------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nonfinite_rows_are_named(bad):
@@ -228,3 +301,68 @@ def test_bad_options():
         build_hierarchy(logits, leaf_names=["a", "b"])
     with pytest.raises(ValueError, match=r"chunk_rows must be a positive integer"):
         build_hierarchy(logits, chunk_rows=0)
+
+
+# ---------------------------------------------------------------------------------------------- fuzz
+def _fuzz_logits(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """Inputs that once broke something or sit at an edge of the procedure (one per kind)."""
+    n, k = int(rng.integers(1, 300)), int(rng.integers(2, 24))
+    logits = random_logits(int(rng.integers(1 << 30)), n, k)
+    if kind == "duplicated-columns":
+        return np.concatenate([logits, logits[:, rng.integers(0, k, 3)]], axis=1)
+    if kind == "identical-rows":
+        return logits[rng.integers(0, min(n, 4), n)]
+    if kind == "integer-grid":
+        base = rng.integers(0, 3, size=(int(rng.integers(1, 15)), k)).astype(np.float64)
+        return base[rng.integers(0, base.shape[0], n)]
+    if kind.startswith("gap-"):  # every row's entries spaced by the gap: 1 - conf underflows
+        ranks = np.argsort(rng.random((n, k)), axis=1)
+        return -float(kind[4:]) * ranks + rng.uniform(0.0, 1.0, size=(n, k))
+    if kind == "confident":  # conf = 1 - 1e-11: scores differ far below 1e-10 relative
+        return 25.0 * (np.arange(k) == logits.argmax(1)[:, None]) + rng.uniform(0.0, 3.0, size=(n, k))
+    if kind == "mixed-confidence":
+        logits[::3] *= 80.0
+        return logits
+    if kind == "offset":
+        return logits + 1e6
+    if kind == "empty":
+        logits[:, rng.integers(0, k, max(1, k // 3))] -= rng.choice([5.0, 12.0, 40.0])
+        return logits
+    if kind == "empty-no-mass":
+        logits[:, rng.integers(0, k, max(1, k // 3))] = -2000.0
+        return logits
+    if kind == "tiny-n":
+        return logits[: int(rng.integers(1, 4))]
+    if kind == "k-over-top":  # groups larger than the 8 stored top entries swallow whole top lists
+        return random_logits(int(rng.integers(1 << 30)), int(rng.integers(50, 300)), int(rng.integers(20, 45))) * 3
+    if kind == "int8-grid":
+        return rng.integers(-3, 4, size=(n, k)).astype(np.int8)
+    if kind == "float16":
+        return logits.astype(np.float16)
+    if kind == "float32":
+        return logits.astype(np.float32)
+    return logits
+
+
+FUZZ_KINDS = ["random", "duplicated-columns", "identical-rows", "integer-grid", "gap-60", "gap-800",
+              "gap-710", "confident", "mixed-confidence", "offset", "empty", "empty-no-mass", "tiny-n",
+              "k-over-top", "int8-grid", "float16", "float32"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("kind", FUZZ_KINDS)
+def test_fuzz_against_reference(kind, seed, tmp_path):
+    rng = np.random.default_rng([FUZZ_KINDS.index(kind), seed])
+    logits = _fuzz_logits(kind, rng)
+    aggregation = AGGREGATIONS[seed % 3]
+    strategy = STRATEGIES[int(rng.integers(2))] if logits.shape[1] <= 24 else "lowest-score"
+    tree = assert_same_as_reference(logits, aggregation, strategy)
+    # the same tree from a memory map, Fortran order and tiny row chunks
+    path = tmp_path / "logits.npy"
+    np.save(path, logits)
+    for variant, chunk_rows in ((np.load(path, mmap_mode="r"), int(rng.integers(1, 50))),
+                                (np.asfortranarray(logits), None)):
+        other = build_quiet(variant, aggregation=aggregation, strategy=strategy, chunk_rows=chunk_rows)
+        np.testing.assert_array_equal(other.linkage, tree.linkage)
+        np.testing.assert_array_equal(other.scores, tree.scores)
+        np.testing.assert_array_equal(other.relatedness, tree.relatedness)
