@@ -14,8 +14,10 @@ STRATEGIES = ("lowest-score", "all-pairs")
 
 
 @click.command("build")
-@click.argument("logits", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "-o", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+# Paths are checked by the library, not by click: a bad file is bad data (exit 1, one line), not a
+# usage error (exit 2 with the usage text).
+@click.argument("logits", type=click.Path(path_type=Path))
+@click.option("--out", "-o", "out", type=click.Path(path_type=Path), required=True,
               help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).")
 @click.option("--format", "fmt", type=click.Choice(["newick", "json", "linkage"]), default=None,
               help="Output format (default: from the --out suffix).")
@@ -23,7 +25,7 @@ STRATEGIES = ("lowest-score", "all-pairs")
               help="Group score: sum of cluster-wise mean confidences (paper default), sum, or mean.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="lowest-score", show_default=True,
               help="Merge the lowest-scored group with its most related one, or the best of all pairs.")
-@click.option("--names", "names_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--names", "names_file", type=click.Path(path_type=Path), default=None,
               help="Text file with one leaf name per line (K lines).")
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
@@ -31,9 +33,10 @@ STRATEGIES = ("lowest-score", "all-pairs")
 def build(logits: Path, out: Path, fmt: str | None, aggregation: str, strategy: str,
           names_file: Path | None, key: str | None, quiet: bool, as_json: bool) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
-    from l2h.io import load_array, read_names, tree_format_for, write_tree
+    from l2h.io import check_output_path, load_array, read_names, tree_format_for, write_tree
 
-    kind = tree_format_for(out, fmt)  # fail on a bad suffix before any work
+    kind = tree_format_for(out, fmt)  # fail on a bad suffix or folder before any work
+    check_output_path(out, name="--out")
 
     from l2h import L2HWarning, build_hierarchy
     array = load_array(logits, key=key, name="logits")

@@ -72,6 +72,10 @@ def _load_npy(path: Path, name: str) -> np.ndarray:
 
 
 def _load_npz(path: Path, key: str | None, name: str) -> np.ndarray:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # else np.load takes it for a pickle and says so
+        raise InputError(f"{name} file {path} is not a valid .npz file (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
@@ -142,12 +146,24 @@ def _load_torch(path: Path, key: str | None, name: str) -> np.ndarray:
         raise InputError(
             f"{name} file {path}: reading .pt files needs PyTorch; install it with: pip install 'l2h[train]'"
         ) from None
+    import pickle
+    import warnings
+
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols on stderr: one line only
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise InputError(
+            f"{name} file {path} holds pickled Python objects, which are never loaded "
+            "(weights_only=True); save a tensor or a dict of tensors"
+        ) from None
     except Exception as exc:
         raise InputError(f"{name} file {path} cannot be loaded as a tensor file: {exc}".splitlines()[0]) from None
     if isinstance(obj, dict):
         tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+        if not tensors:
+            raise InputError(f"{name} file {path} holds a dict with no tensors")
         if key is None:
             if len(tensors) != 1:
                 raise InputError(
@@ -156,7 +172,7 @@ def _load_torch(path: Path, key: str | None, name: str) -> np.ndarray:
                 )
             key = next(iter(tensors))
         if key not in tensors:
-            raise InputError(f"{name} file {path} has no tensor {key!r}")
+            raise InputError(f"{name} file {path} has no tensor {key!r}; it holds {', '.join(map(str, tensors))}")
         obj = tensors[key]
     if not isinstance(obj, torch.Tensor):
         raise InputError(f"{name} file {path} holds a {type(obj).__name__}, not a tensor")
@@ -210,6 +226,19 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def check_output_path(path: str | os.PathLike[str], *, name: str = "output") -> None:
+    """Fail early (before any work) when ``path`` cannot receive a file: a missing or read-only
+    folder, or a directory in its place."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"{name} {path} is a directory; expected a file path")
+    if not folder.is_dir():
+        raise InputError(f"{name} folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{name} folder is not writable: {folder}")
 
 
 def save_npy_atomic(path: str | os.PathLike[str], array: np.ndarray) -> None:
@@ -422,15 +451,16 @@ def _parse_newick(text: str) -> _NewickNode:
     def read_label() -> str:
         nonlocal i
         skip_space_and_comments()
-        if i < n and s[i] == "'":
+        if i < n and s[i] in "'\"":  # standard single quotes; double quotes as some tools write
+            quote = s[i]
             out = []
             i += 1
             while True:
                 if i >= n:
                     raise InputError("Newick has an unclosed quoted label")
-                if s[i] == "'":
-                    if i + 1 < n and s[i + 1] == "'":
-                        out.append("'")
+                if s[i] == quote:
+                    if i + 1 < n and s[i + 1] == quote:
+                        out.append(quote)
                         i += 2
                         continue
                     i += 1

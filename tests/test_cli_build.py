@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from l2h_cli.main import cli
 from scipy.cluster import hierarchy as sch
 
 from l2h import read_tree
-from l2h_cli.main import cli
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -110,6 +110,10 @@ def test_empty_clusters_are_reported(tmp_path):
     assert "empty" in result.stderr and "2" in result.stderr
 
 
+def good_values(rng: np.random.Generator) -> np.ndarray:
+    return rng.normal(size=(10, 3))
+
+
 def _bad_input_cases(tmp_path: Path) -> list[tuple[list, str]]:
     rng = np.random.default_rng(3)
     np.save(tmp_path / "one_d.npy", rng.normal(size=10))
@@ -128,7 +132,20 @@ def _bad_input_cases(tmp_path: Path) -> list[tuple[list, str]]:
     (tmp_path / "names2.txt").write_text("a\nb\n")
     (tmp_path / "dups.txt").write_text("a\nb\na\n")
     (tmp_path / "data.xyz").write_text("1 2 3")
-    return [
+    (tmp_path / "folder.npy").mkdir()
+    (tmp_path / "fake.npz").write_bytes(b"PK but not a zip archive")
+    (tmp_path / "header_only.csv").write_text("a,b,c\n")
+    (tmp_path / "nan.csv").write_text("1,2,3\n4,nan,6\n7,8,inf\n")
+    np.savez(tmp_path / "one.npz", logits=good_values(rng))
+    cases = [
+        (["folder.npy"], "logits path is a directory, not a file"),
+        (["fake.npz"], "not a valid .npz file (not a zip archive)"),
+        (["one.npz", "--key", "nope"], "has no array 'nope'; it holds logits"),
+        (["header_only.csv"], "no rows (N = 0)"),
+        (["nan.csv"], "NaN or ±inf in 2 rows; first bad row is 1"),
+        (["good.npy", "--names", "missing.txt"], "--names file not found"),
+    ]
+    return cases + [
         (["missing.npy"], "not found"),
         (["data.xyz"], "unknown suffix '.xyz'"),
         (["pickled.npy"], "pickled"),
@@ -180,3 +197,112 @@ def test_debug_shows_traceback(tmp_path):
 def test_version_and_help_are_quick():
     assert run("--version").output.startswith("l2h, version")
     assert "build" in run("--help").output
+
+
+def test_bad_torch_files(tmp_path):
+    torch = pytest.importorskip("torch")
+    import os
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'PWNED'}",))
+
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(Evil()))
+    torch.save({"a": torch.zeros(4, 3), "b": torch.zeros(4, 3)}, tmp_path / "two.pt")
+    for name, message in (("evil.pt", "holds pickled Python objects, which are never loaded"),
+                          ("two.pt", "holds 2 tensors (a, b); choose one with --key")):
+        out = tmp_path / "out" / "t.nwk"
+        out.parent.mkdir(exist_ok=True)
+        result = CliRunner().invoke(cli, ["build", str(tmp_path / name), "--out", str(out)])
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr  # torch's warnings are not shown
+        assert not any(out.parent.iterdir())
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_failed_build_keeps_an_existing_output(tmp_path, logits_file):
+    out = tmp_path / "tree.nwk"
+    out.write_text("OLD")
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros(5))
+    result = CliRunner().invoke(cli, ["build", str(bad), "--out", str(out)])
+    assert result.exit_code == 1
+    assert out.read_text() == "OLD"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npy", "logits.npy", "tree.nwk"]
+    assert run("build", logits_file, "--out", out, "-q").exit_code == 0  # a good run replaces it
+    assert out.read_text().endswith(";\n")
+
+
+def test_bad_output_paths_fail_before_any_work(tmp_path, logits_file, monkeypatch):
+    import l2h.io
+
+    monkeypatch.setattr(l2h.io, "load_array", lambda *a, **k: pytest.fail("input read before the output check"))
+    (tmp_path / "dir.nwk").mkdir()
+    for out, message in ((tmp_path / "dir.nwk", "is a directory; expected a file path"),
+                         (tmp_path / "nope" / "t.nwk", "--out folder does not exist"),
+                         (tmp_path / "t.png", "cannot tell the tree format")):
+        result = CliRunner().invoke(cli, ["build", str(logits_file), "--out", str(out)])
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_json_summary_and_clean_stdout(tmp_path):
+    logits = np.random.default_rng(4).normal(size=(60, 6))
+    logits[:, [1, 4]] -= 50.0  # clusters 1 and 4 are empty
+    np.save(tmp_path / "l.npy", logits)
+    result = run("build", tmp_path / "l.npy", "--out", tmp_path / "t.nwk", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # stdout is exactly one JSON document
+    assert summary["n_points"] == 60 and summary["n_clusters"] == 6
+    assert summary["empty_clusters"] == ["1", "4"]
+    assert summary["seconds"] >= 0 and summary["format"] == "newick"
+    tree = read_tree(tmp_path / "t.nwk")
+    root = tree.merges[-1].tolist()
+    assert [s["node"] for s in summary["root_subtrees"]] == root
+    assert [s["n_leaves"] for s in summary["root_subtrees"]] == [len(tree.leaves_under(c)) for c in root]
+    assert sum(s["n_points"] for s in summary["root_subtrees"]) == 60
+    assert "empty" in result.stderr and "1, 4" in result.stderr  # the warning goes to stderr
+
+
+def test_quiet_prints_nothing(tmp_path):
+    logits = np.random.default_rng(5).normal(size=(30, 4))
+    logits[:, 2] -= 50.0
+    np.save(tmp_path / "l.npy", logits)
+    result = run("build", tmp_path / "l.npy", "--out", tmp_path / "t.json", "--quiet")
+    assert result.exit_code == 0
+    assert result.stdout == "" and result.stderr == ""
+    assert (tmp_path / "t.json").exists()
+
+
+def test_newick_labels_and_format_override(tmp_path, logits_file):
+    import re
+
+    out = tmp_path / "t.nwk"
+    assert run("build", logits_file, "--out", out, "-q").exit_code == 0
+    text = out.read_text().strip()
+    leaves = re.findall(r"[(,]([^(),:;]+):", text)
+    assert sorted(leaves, key=int) == [str(i) for i in range(8)]
+    internal = re.findall(r"\)([^(),:;]+)", text)
+    assert sorted(internal) == sorted(f"n{v}" for v in range(8, 15))
+    assert run("build", logits_file, "--out", out, "--format", "json", "-q").exit_code == 0
+    assert json.loads(out.read_text())["format"] == "l2h-hierarchy"  # --format beats the suffix
+    assert run("build", logits_file, "--out", out, "--format", "linkage", "-q").exit_code == 0
+    assert sch.is_valid_linkage(np.load(out))
+
+
+def test_help_does_not_import_numba():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from l2h_cli.main import cli\n"
+        "for args in (['--help'], ['build', '--help'], ['--version']):\n"
+        "    assert CliRunner().invoke(cli, args).exit_code == 0\n"
+        "print(sorted(m for m in ('numba', 'scipy', 'torch', 'matplotlib') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

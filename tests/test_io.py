@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.cluster import hierarchy as sch
 
 from l2h import Hierarchy, InputError, load_array, read_tree, write_tree
 from l2h.io import from_newick, read_names, to_newick, write_atomic
@@ -182,3 +183,76 @@ def test_read_names(tmp_path):
     (tmp_path / "gap.txt").write_text("cat\n\ndog\n")
     with pytest.raises(InputError, match="line 2: empty name"):
         read_names(tmp_path / "gap.txt")
+
+
+def test_newick_from_other_tools_variants():
+    # the same tree as written by other tools: other child order, no lengths, support values,
+    # white space and newlines, comments, single- and double-quoted names, scientific lengths
+    tree = Hierarchy.from_merges([[0, 1], [3, 4], [2, 6], [5, 7]], leaf_names=["a", "b c", "d'e", "f", "g"])
+    variants = [
+        "((a,'b c'),('d''e',(f,g)));",
+        "(('d''e',(g,f)),('b c',a));",
+        "(('d''e':1,(g:0.5,f:0.5)0.9:0.5)100:1,('b c':1,a:1)87:1);",
+        " ( ( a , 'b c' ) [a comment] , ( 'd''e' , ( f ,\n g ) ) ) ;\n",
+        '((a,"b c"),("d\'e",(f,g)));',
+        "[&R] ((a:1e-3,'b c':2E-3):1,('d''e',(f,g)):0.0)root;",
+    ]
+    for text in variants:
+        back = from_newick(text, leaf_names=tree.leaf_names)
+        assert back.same_topology(tree), text
+        assert back.leaf_names == tree.leaf_names
+        z = back.to_scipy()
+        assert sch.is_valid_linkage(z) and sch.is_monotonic(z)
+    assert from_newick('(("x""y",b),c);').leaf_names == ('x"y', "b", "c")
+
+
+def test_load_array_rejects_a_directory_a_fake_npz_and_unknown_keys(tmp_path):
+    (tmp_path / "d.npy").mkdir()
+    with pytest.raises(InputError, match="is a directory"):
+        load_array(tmp_path / "d.npy")
+    (tmp_path / "fake.npz").write_bytes(b"PK not really a zip")
+    with pytest.raises(InputError, match=r"not a valid \.npz file \(not a zip archive\)"):
+        load_array(tmp_path / "fake.npz")
+    np.savez(tmp_path / "one.npz", logits=np.zeros((2, 2)))
+    with pytest.raises(InputError, match="has no array 'nope'; it holds logits"):
+        load_array(tmp_path / "one.npz", key="nope")
+    np.savez(tmp_path / "obj.npz", a=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(InputError, match="pickled"):
+        load_array(tmp_path / "obj.npz")
+
+
+def test_load_torch_never_unpickles(tmp_path):
+    torch = pytest.importorskip("torch")
+    import os
+    import pickle
+    import warnings
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'PWNED'}",))
+
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(Evil()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's own warnings are silenced, not shown
+        with pytest.raises(InputError, match=r"pickled Python objects, which are never loaded \(weights_only=True\)"):
+            load_array(tmp_path / "evil.pt")
+    assert not (tmp_path / "PWNED").exists()
+    torch.save({"a": torch.zeros(2, 2), "b": torch.ones(2, 3)}, tmp_path / "two.pt")
+    with pytest.raises(InputError, match=r"holds 2 tensors \(a, b\); choose one with --key"):
+        load_array(tmp_path / "two.pt")
+    with pytest.raises(InputError, match="has no tensor 'c'; it holds a, b"):
+        load_array(tmp_path / "two.pt", key="c")
+    assert load_array(tmp_path / "two.pt", key="b").shape == (2, 3)
+    torch.save({"n": 3}, tmp_path / "none.pt")
+    with pytest.raises(InputError, match="holds a dict with no tensors"):
+        load_array(tmp_path / "none.pt")
+
+
+def test_check_output_path(tmp_path):
+    from l2h.io import check_output_path
+
+    check_output_path(tmp_path / "t.nwk")
+    with pytest.raises(InputError, match="is a directory; expected a file path"):
+        check_output_path(tmp_path, name="--out")
+    with pytest.raises(InputError, match="--out folder does not exist"):
+        check_output_path(tmp_path / "nope" / "t.nwk", name="--out")
