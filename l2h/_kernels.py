@@ -27,6 +27,10 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693147180369123816490
 _LN2_LO = 1.90821492927058770002e-10
 _LANES = 16
+_TOUCH_MIN = 32  # gathers of more columns than this first stream the row into the cache
+_TOP_LANES = 64  # strided lanes whose maxima bound the top-T search
+_MAGIC = 6755399441055744.0  # 1.5 * 2**52: x + _MAGIC rounds x to an integer in the low bits
+_MAGIC_BITS = 0x4338000000000000  # the bit pattern of _MAGIC
 
 
 @numba.njit(cache=True, inline="always")
@@ -37,20 +41,18 @@ def _two_sum(hi, lo, value):
     return s, lo + err
 
 
-@numba.njit(cache=True, inline="always")
-def _exp_parts(x):
-    """``exp(x)`` for ``x <= 0`` as ``(p, k)`` with ``exp(x) = p * 2**k`` (about 1 ulp).
-
-    Plain arithmetic (Cody-Waite reduction, degree-13 Taylor polynomial) so that LLVM vectorises
-    row loops; libm's exp would stay scalar.  ``x`` is clamped to [-700, 0]: below, the value
-    (<1e-304) is far under every precision floor used here, so it is flushed to 0 (the soft-membership
-    weights, whose absolute size matters, use libm instead).  The same function gives the same bits
-    whether a loop is vectorised or not (no fast-math, no contraction), which the exact cancellation
-    relies on.
-    """
-    flush = x < -700.0
+@numba.njit(cache=True, fastmath={"contract"})
+def _exp_poly(x):
+    """``(p, t)`` with ``exp(x) = p * 2**k`` for ``x`` clamped to [-700, 0] and ``k`` held in the
+    low mantissa bits of ``t = x·log2(e) + 1.5·2**52`` (round to nearest, no float-to-int conversion,
+    so LLVM vectorises row loops with AVX2).  Cody-Waite reduction, degree-13 Taylor polynomial,
+    about 1 ulp.  Only contraction into FMAs is allowed (no reassociation), and it is confined to this
+    function: LLVM inlines it with its own instruction flags, so callers' sums stay strict IEEE.  The
+    scalar and vectorised uses give the same bits (a test checks), which the exact cancellation of
+    stored sums relies on."""
     x = min(max(x, -700.0), 0.0)
-    kf = math.floor(x * _LOG2E + 0.5)
+    t = x * _LOG2E + _MAGIC
+    kf = t - _MAGIC
     r = (x - kf * _LN2_HI) - kf * _LN2_LO
     p = 1.0 / 6227020800.0
     p = p * r + 1.0 / 479001600.0
@@ -66,22 +68,31 @@ def _exp_parts(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    return (0.0 if flush else p), np.int64(kf)
+    return p, t
 
 
 @numba.njit(cache=True, inline="always")
 def _exp(x):
-    p, k = _exp_parts(x)
-    return math.ldexp(p, k)
+    """``exp(x)`` for ``x <= 0``, bit-identical to :func:`_row_exp`; values below ``exp(-700)`` are 0."""
+    if x < -700.0:
+        return 0.0
+    p, t = _exp_poly(x)
+    return math.ldexp(p, np.int64(t - _MAGIC))
 
 
 @numba.njit(cache=True, inline="always")
 def _row_exp(row, shift, poly, bits):
-    """``poly[j] * scale[j] = exp(row[j] - shift)`` for the whole row (vectorised)."""
-    for j in range(row.shape[0]):
-        p, k = _exp_parts(np.float64(row[j]) - shift)
-        poly[j] = p
-        bits[j] = (k + 1023) << 52
+    """``poly[j] * scale[j] = exp(row[j] - shift)`` (``scale = bits.view(float64)``) for the
+    first ``len(row)`` entries, in two vectorised loops; entries below ``exp(-700)`` give 0."""
+    n = row.shape[0]
+    tbuf = bits.view(np.float64)
+    for j in range(n):
+        x = np.float64(row[j]) - shift
+        p, t = _exp_poly(x)
+        poly[j] = p if x >= -700.0 else 0.0
+        tbuf[j] = t
+    for j in range(n):
+        bits[j] = (bits[j] - _MAGIC_BITS + 1023) << 52
 
 
 @numba.njit(cache=True, inline="always")
@@ -105,41 +116,48 @@ def _masked_dd_sum(poly, scale, keep, lane_hi, lane_lo):
 
 
 @numba.njit(cache=True, inline="always")
-def _masked_max(row, pen, lane):
-    """max_j (row[j] + pen[j]) with pen in {0, -inf} (vectorised over 16 lanes)."""
-    k = row.shape[0]
-    lane[:] = -np.inf
-    stop = k - k % _LANES
+def _dd_sum(poly, scale, n, lane_hi, lane_lo):
+    """Σ_{j<n} poly[j] scale[j] in double-double, over 16 independent lanes (vectorised)."""
+    lane_hi[:] = 0.0
+    lane_lo[:] = 0.0
+    stop = n - n % _LANES
     for j0 in range(0, stop, _LANES):
         for q in range(_LANES):
-            v = np.float64(row[j0 + q]) + pen[j0 + q]
-            lane[q] = v if v > lane[q] else lane[q]
-    best = -np.inf
+            lane_hi[q], lane_lo[q] = _two_sum(lane_hi[q], lane_lo[q], poly[j0 + q] * scale[j0 + q])
+    hi = 0.0
+    lo = 0.0
     for q in range(_LANES):
-        best = lane[q] if lane[q] > best else best
-    for j in range(stop, k):
-        v = np.float64(row[j]) + pen[j]
-        best = v if v > best else best
-    return best
+        hi, lo = _two_sum(hi, lo, lane_hi[q])
+        lo += lane_lo[q]
+    for j in range(stop, n):
+        hi, lo = _two_sum(hi, lo, poly[j] * scale[j])
+    return _two_sum(hi, 0.0, lo)
 
 
 @numba.njit(cache=True, inline="always")
-def _all_finite(row, lane):
-    """False when the row holds NaN or ±inf (``v - v`` is NaN exactly then; 16 lanes, vectorised)."""
+def _lane_max(row, pen, lane_max, lane_bad):
+    """Maxima of ``row[j] + pen[j]`` over the strided lanes ``j ≡ q (mod 64)`` (vectorised), the row
+    maximum, and whether the row is finite (``v - v`` is NaN exactly for NaN and ±inf)."""
     k = row.shape[0]
-    lane[:] = 0.0
-    stop = k - k % _LANES
-    for j0 in range(0, stop, _LANES):
-        for q in range(_LANES):
-            v = np.float64(row[j0 + q])
-            lane[q] += v - v
-    total = 0.0
-    for q in range(_LANES):
-        total += lane[q]
+    lane_max[:] = -np.inf
+    lane_bad[:] = 0.0
+    stop = k - k % _TOP_LANES
+    for j0 in range(0, stop, _TOP_LANES):
+        for q in range(_TOP_LANES):
+            v = np.float64(row[j0 + q]) + pen[j0 + q]
+            lane_max[q] = v if v > lane_max[q] else lane_max[q]
+            lane_bad[q] += v - v
     for j in range(stop, k):
-        v = np.float64(row[j])
-        total += v - v
-    return total == 0.0
+        v = np.float64(row[j]) + pen[j]
+        q = j - stop
+        lane_max[q] = v if v > lane_max[q] else lane_max[q]
+        lane_bad[q] += v - v
+    best = -np.inf
+    bad = 0.0
+    for q in range(_TOP_LANES):
+        best = lane_max[q] if lane_max[q] > best else best
+        bad += lane_bad[q]
+    return best, bad == 0.0
 
 
 @numba.njit(cache=True, inline="always")
@@ -150,13 +168,55 @@ def _dd_add(rp, j, value):
 
 @numba.njit(cache=True, inline="always")
 def _insert_top(top_val, top_pos, v, j):
+    """Insert ``(v, j)`` into the list kept in (value desc, index asc) order if it belongs there."""
     t = top_val.shape[0] - 1
-    while t > 0 and top_val[t - 1] < v:
+    if not (v > top_val[t] or (v == top_val[t] and j < top_pos[t])):
+        return
+    while t > 0 and (top_val[t - 1] < v or (top_val[t - 1] == v and top_pos[t - 1] > j)):
         top_val[t] = top_val[t - 1]
         top_pos[t] = top_pos[t - 1]
         t -= 1
     top_val[t] = v
     top_pos[t] = j
+
+
+@numba.njit(cache=True, inline="always")
+def _select_top(row, pen, lane_max, top_val, top_pos):
+    """The ``T = len(top_val)`` largest finite ``row[j] + pen[j]`` (pen in {0, -inf}) in (value desc,
+    index asc) order, after :func:`_lane_max` filled ``lane_max``; unfilled slots keep value -inf and
+    position -1.
+
+    Every lane maximum is an entry of the row, so the T-th largest lane maximum is a lower bound of
+    the T-th largest entry: only lanes reaching it (usually about T of the 64) are searched.
+    """
+    k = row.shape[0]
+    t_len = top_val.shape[0]
+    # The T-th largest lane maximum is the bound.  A cheap lower bound of it first: the maxima of T
+    # disjoint sets of lanes are T distinct lane maxima, so their minimum is at most the T-th largest.
+    for t in range(t_len):
+        top_val[t] = -np.inf
+    for q in range(_TOP_LANES):
+        t = q % t_len
+        top_val[t] = lane_max[q] if lane_max[q] > top_val[t] else top_val[t]
+    rough = top_val[0]
+    for t in range(t_len):
+        rough = top_val[t] if top_val[t] < rough else rough
+    for t in range(t_len):
+        top_val[t] = -np.inf
+        top_pos[t] = -1
+    for q in range(_TOP_LANES):
+        if lane_max[q] >= rough:
+            _insert_top(top_val, top_pos, lane_max[q], q)
+    bound = top_val[t_len - 1]
+    for t in range(t_len):
+        top_val[t] = -np.inf
+        top_pos[t] = -1
+    for q in range(_TOP_LANES):
+        if lane_max[q] >= bound and lane_max[q] > -np.inf:
+            for j in range(q, k, _TOP_LANES):
+                v = np.float64(row[j]) + pen[j]
+                if v >= bound and v > -np.inf:  # a fixed, well-predicted test before the insertion
+                    _insert_top(top_val, top_pos, v, j)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -175,29 +235,23 @@ def scan_rows(block, row0, amax, rowmax, rest_hi, rest_lo, top_idx, bad, n_sub):
         poly = np.empty(k)
         bits = np.empty(k, dtype=np.int64)
         scale = bits.view(np.float64)
-        keep = np.ones(k)
         pen = np.zeros(k)
         lane = np.empty(_LANES)
         lane_lo = np.empty(_LANES)
+        lane_max = np.empty(_TOP_LANES)
+        lane_bad = np.empty(_TOP_LANES)
         for i in range(b * n // n_sub, (b + 1) * n // n_sub):
             x = row0 + i
             row = block[i]
-            m = _masked_max(row, pen, lane)
-            if not _all_finite(row, lane):
+            m, finite = _lane_max(row, pen, lane_max, lane_bad)
+            if not finite:
                 bad[x] = 1
                 continue
-            for t in range(t_len):
-                top_val[t] = -np.inf
-                top_pos[t] = 0
-            for j in range(k):
-                v = np.float64(row[j])
-                if v > top_val[t_len - 1]:
-                    _insert_top(top_val, top_pos, v, j)
+            _select_top(row, pen, lane_max, top_val, top_pos)
             a = top_pos[0]
             _row_exp(row, m, poly, bits)
-            keep[a] = 0.0
-            hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
-            keep[a] = 1.0
+            poly[a] = 0.0  # Σ over j ≠ a only, so that confident rows keep full relative precision
+            hi, lo = _dd_sum(poly, scale, k, lane, lane_lo)
             amax[x] = a
             rowmax[x] = m
             rest_hi[x] = hi
@@ -250,8 +304,8 @@ def bucket_points(amax, n_clusters):
 
 
 @numba.njit(cache=True)
-def gather_points(members, order, offsets):
-    """Indices of ``D_G`` for the clusters ``members`` of a group G."""
+def gather_positions(members, offsets):
+    """Bucket positions of ``D_G`` (``order[pos]`` are its points) for the clusters ``members`` of G."""
     total = 0
     for c in members:
         total += offsets[c + 1] - offsets[c]
@@ -259,7 +313,7 @@ def gather_points(members, order, offsets):
     w = 0
     for c in members:
         for q in range(offsets[c], offsets[c + 1]):
-            out[w] = order[q]
+            out[w] = q
             w += 1
     return out
 
@@ -276,13 +330,13 @@ def walk_members(nxt, head, size):
 
 
 @numba.njit(cache=True, inline="always")
-def _visit_range(logits, pts, lo_i, hi_i, u, grp, members, pos, node_head, node_size, keep, pen,
-                 rowmax, rest_hi, top_idx, ptr, known, out_hi, out_lo, rp):
-    """Visit points ``pts[lo_i:hi_i]`` of D_u; see :func:`visit_group`."""
+def _visit_range(logits, order, pts, lo_i, hi_i, u, grp, members, pos, node_head, node_size, keep, pen,
+                 rowmax, base, top_idx, ptr, known, out_hi, out_lo, rp):
+    """Visit the points at bucket positions ``pts[lo_i:hi_i]`` of D_u; see :func:`visit_group`."""
     k = logits.shape[1]
     t_len = top_idx.shape[1]
     size_u = members.shape[0]
-    max_gather = max(8, k // 8)  # beyond this many new columns one vectorised row pass is cheaper
+    buf = np.empty(k)
     poly = np.empty(k)
     bits = np.empty(k, dtype=np.int64)
     scale = bits.view(np.float64)
@@ -290,56 +344,61 @@ def _visit_range(logits, pts, lo_i, hi_i, u, grp, members, pos, node_head, node_
     lane_lo = np.empty(_LANES)
     top_val = np.empty(t_len)
     top_pos = np.empty(t_len, dtype=np.int64)
+    lane_max = np.empty(_TOP_LANES)
+    lane_bad = np.empty(_TOP_LANES)
     for ii in range(lo_i, hi_i):
-        x = pts[ii]
+        x = pts[ii]  # bucket position: the per-point state of a cluster's points is contiguous
         m = rowmax[x]
         v = known[x]
-        row = logits[x]
-        fresh = v == u
-        if not fresh and size_u - node_size[v] <= max_gather:
-            hi = out_hi[x]
-            lo = out_lo[x]
+        row = logits[order[x]]
+        if v != u:
+            # Remove the clusters that joined the point's group since its last visit: u's members
+            # outside v's contiguous run.  Each cluster is removed once per point over the whole build.
             s0 = pos[node_head[v]]
             s1 = s0 + node_size[v]
-            for q in range(size_u):
-                if s0 <= q < s1:
-                    continue
-                hi, lo = _two_sum(hi, lo, -_exp(np.float64(row[members[q]]) - m))
-            hi, lo = _two_sum(hi, 0.0, lo)
+            if size_u - (s1 - s0) > _TOUCH_MIN:
+                # The row is usually not in cache and the columns come in group order, not column
+                # order: stream it in first (one read per cache line) so the gather hits the cache.
+                touch = 0.0
+                for j in range(0, k, 8):
+                    touch += np.float64(row[j])
+                lane_bad[0] = touch
+            g = 0
+            for q in range(s0):
+                buf[g] = row[members[q]]
+                g += 1
+            for q in range(s1, size_u):
+                buf[g] = row[members[q]]
+                g += 1
+            _row_exp(buf[:g], m, poly, bits)
+            g_hi, g_lo = _dd_sum(poly, scale, g, lane, lane_lo)
+            hi, lo = _two_sum(out_hi[x], out_lo[x], -g_hi)
+            hi, lo = _two_sum(hi, 0.0, lo - g_lo)
             out_hi[x] = hi
             out_lo[x] = lo
             known[x] = u
-            fresh = True
         p = ptr[x]
         while p < t_len and grp[top_idx[x, p]] == u:
             p += 1
-        ptr[x] = p
-        outside = out_hi[x] + out_lo[x]
-        if fresh and p < t_len and outside >= _ABS_FLOOR and outside >= _REL_FLOOR * rest_hi[x]:
-            j = top_idx[x, p]
-            _dd_add(rp, j, _exp(np.float64(row[j]) - m) / outside)
-            continue
-        # One vectorised pass over the row: exact masked sum, state reset, masked argmax.
-        _row_exp(row, m, poly, bits)
-        hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
-        out_hi[x] = hi
-        out_lo[x] = lo
-        known[x] = u
-        if p == t_len:  # the stored top entries all joined the group: refill from the row
-            for t in range(t_len):
-                top_val[t] = -np.inf
-                top_pos[t] = -1
-            for jj in range(k):
-                val = np.float64(row[jj]) + pen[jj]
-                if val > top_val[t_len - 1]:
-                    _insert_top(top_val, top_pos, val, jj)
+        if p == t_len:  # the stored top entries all joined the group: refill from the masked row
+            _lane_max(row, pen, lane_max, lane_bad)
+            _select_top(row, pen, lane_max, top_val, top_pos)
             for t in range(t_len):  # fewer clusters than t_len outside u: repeat the best
                 top_idx[x, t] = top_pos[t] if top_pos[t] >= 0 else top_pos[0]
             p = 0
-            ptr[x] = 0
+        ptr[x] = p
         j = top_idx[x, p]
+        outside = out_hi[x] + out_lo[x]
+        if not (outside >= _ABS_FLOOR and outside >= _REL_FLOOR * base[x]):
+            # Cancellation ate too many digits (the group holds nearly all the point's mass besides
+            # its argmax): recompute the masked sum exactly from the row and restart from it.
+            _row_exp(row, m, poly, bits)
+            hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
+            out_hi[x] = hi
+            out_lo[x] = lo
+            base[x] = hi
+            outside = hi + lo
         best = np.float64(row[j])
-        outside = hi + lo
         e_best = _exp(best - m)
         if outside >= _ABS_FLOOR and e_best >= _ABS_FLOOR:
             _dd_add(rp, j, e_best / outside)
@@ -350,34 +409,38 @@ def _visit_range(logits, pts, lo_i, hi_i, u, grp, members, pos, node_head, node_
 
 
 @numba.njit(cache=True, parallel=True)
-def visit_group(logits, pts, u, grp, members, pos, node_head, node_size, keep, pen,
-                rowmax, rest_hi, top_idx, ptr, known, out_hi, out_lo, rp_parts):
+def visit_group(logits, order, pts, u, grp, members, pos, node_head, node_size, keep, pen,
+                rowmax, base, top_idx, ptr, known, out_hi, out_lo, rp_parts):
     """Step 3 for a group ``u`` with non-empty ``D_u``: ``rp_parts[b, :, c]`` += conf(x; u) (as
-    double-double ``hi, lo``) of the points ``pts`` (= D_u) of chunk b whose masked argmax a(x; u) is c.
+    double-double ``hi, lo``) of the points of chunk b whose masked argmax a(x; u) is c.
 
+    ``pts`` are the bucket positions of D_u (its points are ``order[pts]``); every per-point array
+    below is indexed by bucket position, so a cluster's points have contiguous state.
     Per-point state, updated in place: ``known[x]`` is the group whose clusters are already removed
     from ``out_hi + out_lo = Σ_{j ∉ known[x]} e_j``; ``ptr[x]`` is the first entry of ``top_idx[x]``
     that may still lie outside the point's group.  ``members`` lists u's clusters so that every earlier
     group v ⊂ u is the contiguous run starting at ``pos[node_head[v]]``; ``grp[c]`` is the current
-    group of cluster c; ``keep``/``pen`` are 1/0 and 0/-inf for clusters outside/inside u.
+    group of cluster c; ``keep``/``pen`` are 1/0 and 0/-inf for clusters outside/inside u;
+    ``base[x]`` is the magnitude that the stored sum is accurate relative to (its value after the
+    last exact computation): below ``_REL_FLOOR * base[x]`` the sum is recomputed from the row.
     """
     n = pts.shape[0]
     n_chunks = rp_parts.shape[0]
     for b in numba.prange(n_chunks):
-        _visit_range(logits, pts, b * n // n_chunks, (b + 1) * n // n_chunks, u, grp, members, pos,
-                     node_head, node_size, keep, pen, rowmax, rest_hi, top_idx, ptr, known, out_hi,
+        _visit_range(logits, order, pts, b * n // n_chunks, (b + 1) * n // n_chunks, u, grp, members, pos,
+                     node_head, node_size, keep, pen, rowmax, base, top_idx, ptr, known, out_hi,
                      out_lo, rp_parts[b])
 
 
 @numba.njit(cache=True)
-def visit_group_serial(logits, pts, u, grp, members, pos, node_head, node_size, keep, pen,
-                       rowmax, rest_hi, top_idx, ptr, known, out_hi, out_lo, rp_parts):
+def visit_group_serial(logits, order, pts, u, grp, members, pos, node_head, node_size, keep, pen,
+                       rowmax, base, top_idx, ptr, known, out_hi, out_lo, rp_parts):
     """:func:`visit_group` on one thread (small groups: no parallel-region overhead)."""
     n = pts.shape[0]
     n_chunks = rp_parts.shape[0]
     for b in range(n_chunks):
-        _visit_range(logits, pts, b * n // n_chunks, (b + 1) * n // n_chunks, u, grp, members, pos,
-                     node_head, node_size, keep, pen, rowmax, rest_hi, top_idx, ptr, known, out_hi,
+        _visit_range(logits, order, pts, b * n // n_chunks, (b + 1) * n // n_chunks, u, grp, members, pos,
+                     node_head, node_size, keep, pen, rowmax, base, top_idx, ptr, known, out_hi,
                      out_lo, rp_parts[b])
 
 

@@ -191,10 +191,16 @@ class _Run:
 
         self.counts, conf_hi, conf_lo = k.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
         self.order, self.offsets = k.bucket_points(self.amax, n_clusters)
+        # The merge state is kept in bucket order (position q holds point order[q]): the points of a
+        # cluster, visited together, then have contiguous state.  The row-order arrays above stay for
+        # the soft-membership pass, which streams all rows in file order.
+        self.b_rowmax = self.rowmax[self.order]
+        self.top_idx = self.top_idx[self.order]
         self.ptr = np.zeros(n, dtype=np.int64)
-        self.known = self.amax.copy()
-        self.out_hi = self.rest_hi.copy()
-        self.out_lo = self.rest_lo.copy()
+        self.known = self.amax[self.order]
+        self.out_hi = self.rest_hi[self.order]
+        self.out_lo = self.rest_lo[self.order]
+        self.base = self.out_hi.copy()  # magnitude the stored outside sum is accurate relative to
 
         n_nodes = 2 * n_clusters - 1
         self.grp = np.arange(n_clusters, dtype=np.int64)
@@ -241,7 +247,7 @@ class _Run:
             rp_parts = np.zeros((_n_chunks(self.n), 2, self.n_clusters))
             self.k.visit_soft(self.logits, members, self.amax, self.rowmax, self.rest_hi, self.rest_lo, rp_parts)
             return _dd_parts_sum(rp_parts)
-        pts = self.k.gather_points(members, self.order, self.offsets)
+        pts = self.k.gather_positions(members, self.offsets)
         self.pos[members] = np.arange(members.size)
         keep = np.ones(self.n_clusters)
         keep[members] = 0.0
@@ -249,8 +255,8 @@ class _Run:
         pen[members] = -np.inf
         rp_parts = np.zeros((_n_chunks(pts.size), 2, self.n_clusters))
         visit = self.k.visit_group if pts.size >= _PARALLEL_MIN_POINTS else self.k.visit_group_serial
-        visit(self.logits, pts, node, self.grp, members, self.pos, self.head, self.size, keep, pen,
-              self.rowmax, self.rest_hi, self.top_idx, self.ptr, self.known, self.out_hi, self.out_lo, rp_parts)
+        visit(self.logits, self.order, pts, node, self.grp, members, self.pos, self.head, self.size, keep, pen,
+              self.b_rowmax, self.base, self.top_idx, self.ptr, self.known, self.out_hi, self.out_lo, rp_parts)
         return _dd_parts_sum(rp_parts)
 
     def merge(self, a: int, b: int, new: int) -> None:
