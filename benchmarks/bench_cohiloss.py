@@ -1,6 +1,6 @@
 """CoHiLoss forward + backward: closed form vs the pairwise formulation (B × B × 2^t per level).
 
-Usage: python benchmarks/bench_cohiloss.py [--batch 512] [--depth 5] [--repeats 10] [--device cpu]
+Usage: python benchmarks/bench_cohiloss.py [--batch 512] [--depth 5] [--repeats 10] [--device cpu] [--threads N]
 
 Both start from the same node logits (requires_grad) and include the level probabilities of both views
 (one pass over the concatenated batch, as in the training loop); times are medians (and minima) after a
@@ -43,7 +43,10 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
     za = torch.randn(args.batch, 2**args.depth - 1, device=device, requires_grad=True)

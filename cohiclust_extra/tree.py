@@ -91,10 +91,14 @@ def level_log_probs(node_logits: torch.Tensor, leaf_mask: torch.Tensor | None = 
         raise ValueError(f"node_logits must have 2^T - 1 columns; got {n_internal}")
     alive = live_nodes(leaf_mask.to(node_logits.device)) if leaf_mask is not None else None
     parent = node_logits.new_zeros(node_logits.shape[0], 1)
+    # one pass over all nodes: log σ(z) for the left edges and log σ(−z) = log σ(z) − z for the right ones
+    # (exact up to rounding; both stay finite for any finite z)
+    log_left = F.logsigmoid(node_logits)
+    log_right = log_left - node_logits
     out = []
     for t in range(depth):
-        z = node_logits[:, 2**t - 1 : 2 ** (t + 1) - 1]
-        left, right = F.logsigmoid(z), F.logsigmoid(-z)
+        nodes = slice(2**t - 1, 2 ** (t + 1) - 1)
+        z, left, right = node_logits[:, nodes], log_left[:, nodes], log_right[:, nodes]
         if alive is not None:
             children = alive[t + 1].view(-1, 2)
             only_left = children[:, 0] & ~children[:, 1]
