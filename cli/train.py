@@ -46,7 +46,9 @@ def _common_options(func):
         click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
                      help="Where to train (auto: CUDA, then MPS, then CPU)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
-        click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."),
+        click.option("--resume", is_flag=True,
+                     help="Continue the run in --out from its last checkpoint, with its saved settings "
+                          "(--epochs extends it)."),
         click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary."),
         click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout."),
