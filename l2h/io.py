@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -219,6 +220,7 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, _output_mode(path))  # mkstemp makes the file private (0600)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -226,6 +228,20 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _output_mode(path: Path) -> int:
+    """The mode a plain ``open(path, "w")`` would leave: an existing file's own, else ``0o666 & ~umask``."""
+    try:
+        st = os.stat(path)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    # The umask can only be read by setting it; 0o077 meanwhile keeps another thread's new files private.
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def check_output_path(path: str | os.PathLike[str], *, name: str = "output") -> None:

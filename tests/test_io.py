@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
 from scipy.cluster import hierarchy as sch
 
 from l2h import Hierarchy, InputError, load_array, read_tree, write_tree
-from l2h.io import from_newick, read_names, to_newick, write_atomic
+from l2h.io import from_newick, read_names, save_npy_atomic, to_newick, write_atomic
 from tests._trees import random_merges
 
 
@@ -133,6 +135,39 @@ def test_write_atomic_leaves_nothing_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(InputError, match="output folder does not exist"):
         write_atomic(tmp_path / "missing" / "out.txt", "x")
+
+
+@pytest.fixture()
+def umask():
+    """``os.umask`` for one test: the process umask is restored afterwards."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_atomic_writes_get_the_usual_mode(tmp_path, umask, mask, mode):
+    # Regression: the temporary file's private 0600 mode was kept, so other users could not read trees.
+    umask(mask)
+    tree = random_tree(0)
+    for suffix in (".nwk", ".json", ".npy"):
+        write_tree(tree, tmp_path / f"t{suffix}")
+    save_npy_atomic(tmp_path / "a.npy", np.arange(3))
+    write_atomic(tmp_path / "d.csv", "a,b\n")
+    for path in tmp_path.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path, umask):
+    umask(0o022)
+    target = tmp_path / "t.nwk"
+    target.write_text("old")
+    target.chmod(0o640)
+    write_tree(random_tree(1), target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text() != "old"
 
 
 def test_load_array_formats(tmp_path):
