@@ -174,6 +174,17 @@ def test_deterministic_and_chunking_and_memmap(tmp_path):
     assert np.array_equal(first.linkage, fortran.linkage)
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_large_n_parallel_kernels(strategy):
+    # over 16384 points in D_{G*}: the parallel visit kernel, several rp chunks and scan sub-blocks
+    logits = random_logits(13, 20000, 8)
+    logits[::4] *= 30.0
+    logits[:, 5] = logits.min(axis=1) - 3.0  # one empty cluster: soft membership over all points, chunked
+    tree = assert_same_as_reference(logits.astype(np.float32), strategy=strategy)
+    assert tree.info["empty_clusters"] == [5]
+    assert max(tree.info["cluster_sizes"]) < 16384  # only merged groups reach the parallel kernel
+
+
 def test_output_metadata_and_progress():
     logits = random_logits(12, 800, 10)
     calls = []
