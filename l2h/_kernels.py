@@ -351,12 +351,20 @@ def _visit_range(logits, order, pts, lo_i, hi_i, u, grp, members, pos, node_head
         m = rowmax[x]
         v = known[x]
         row = logits[order[x]]
+        p = ptr[x]  # the stored top entries that joined the group are skipped (no row access)
+        while p < t_len and grp[top_idx[x, p]] == u:
+            p += 1
+        refill = p == t_len
+        if refill:
+            # All stored top entries joined the group: the masked row's lane maxima (one streaming
+            # pass, which also brings the row into the cache for the gather below).
+            _lane_max(row, pen, lane_max, lane_bad)
         if v != u:
             # Remove the clusters that joined the point's group since its last visit: u's members
             # outside v's contiguous run.  Each cluster is removed once per point over the whole build.
             s0 = pos[node_head[v]]
             s1 = s0 + node_size[v]
-            if size_u - (s1 - s0) > _TOUCH_MIN:
+            if not refill and size_u - (s1 - s0) > _TOUCH_MIN:
                 # The row is usually not in cache and the columns come in group order, not column
                 # order: stream it in first (one read per cache line) so the gather hits the cache.
                 touch = 0.0
@@ -377,11 +385,7 @@ def _visit_range(logits, order, pts, lo_i, hi_i, u, grp, members, pos, node_head
             out_hi[x] = hi
             out_lo[x] = lo
             known[x] = u
-        p = ptr[x]
-        while p < t_len and grp[top_idx[x, p]] == u:
-            p += 1
-        if p == t_len:  # the stored top entries all joined the group: refill from the masked row
-            _lane_max(row, pen, lane_max, lane_bad)
+        if refill:
             _select_top(row, pen, lane_max, top_val, top_pos)
             for t in range(t_len):  # fewer clusters than t_len outside u: repeat the best
                 top_idx[x, t] = top_pos[t] if top_pos[t] >= 0 else top_pos[0]
