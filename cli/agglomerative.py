@@ -37,7 +37,7 @@ def agglomerative(embeddings: Path, k: int, out: Path, assignments_out: Path, fm
     """
     from l2h.io import load_array, save_npy_atomic, tree_format_for, write_tree
 
-    kind = tree_format_for(out, fmt)  # fail on a bad suffix before any work
+    kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix before any work
     if assignments_out.suffix.lower() != ".npy":
         raise click.BadParameter(f"expected a .npy file; got {assignments_out}", param_hint="--assignments")
 

@@ -35,7 +35,7 @@ def build(logits: Path, out: Path, fmt: str | None, aggregation: str, strategy: 
     """Build the L2H hierarchy of a model's clusters from its logits."""
     from l2h.io import check_output_path, load_array, read_names, tree_format_for, write_tree
 
-    kind = tree_format_for(out, fmt)  # fail on a bad suffix or folder before any work
+    kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
     check_output_path(out, name="--out")
 
     from l2h import L2HWarning, build_hierarchy

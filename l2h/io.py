@@ -266,8 +266,15 @@ def save_npy_atomic(path: str | os.PathLike[str], array: np.ndarray) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def tree_format_for(path: str | os.PathLike[str], fmt: str | None = None) -> str:
-    """``"newick"``, ``"json"`` or ``"linkage"`` from an explicit format or the file suffix."""
+def tree_format_for(
+    path: str | os.PathLike[str], fmt: str | None = None, *, format_hint: str | None = "pass fmt"
+) -> str:
+    """``"newick"``, ``"json"`` or ``"linkage"`` from an explicit format or the file suffix.
+
+    ``format_hint`` says how the caller's user can give the format instead (``"--format"`` for a
+    command with that option); the unknown-suffix error ends with ``", or <format_hint>"``, or
+    offers no alternative when it is None.
+    """
     if fmt:
         fmt = fmt.lower()
         if fmt in ("nwk", "newick"):
@@ -279,8 +286,9 @@ def tree_format_for(path: str | os.PathLike[str], fmt: str | None = None) -> str
         raise InputError(f"unknown tree format {fmt!r}; expected newick, json or linkage")
     suffix = Path(path).suffix.lower()
     if suffix not in TREE_FORMATS:
+        alternative = f", or {format_hint}" if format_hint else ""
         raise InputError(
-            f"cannot tell the tree format of {path} from its suffix; use .nwk/.newick, .json or .npy, or --format"
+            f"cannot tell the tree format of {path} from its suffix; use .nwk/.newick, .json or .npy{alternative}"
         )
     return TREE_FORMATS[suffix]
 
@@ -298,13 +306,20 @@ def write_tree(hierarchy: Hierarchy, path: str | os.PathLike[str], fmt: str | No
 
 
 def read_tree(
-    path: str | os.PathLike[str], fmt: str | None = None, leaf_names: Sequence[str] | None = None
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    leaf_names: Sequence[str] | None = None,
+    *,
+    format_hint: str | None = "pass fmt",
 ) -> Hierarchy:
-    """Read a tree written by :func:`write_tree` (or any binary Newick over the same leaves)."""
+    """Read a tree written by :func:`write_tree` (or any binary Newick over the same leaves).
+
+    ``format_hint`` is passed to :func:`tree_format_for` for the unknown-suffix error.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"tree file not found: {path}")
-    kind = tree_format_for(path, fmt)
+    kind = tree_format_for(path, fmt, format_hint=format_hint)
     try:
         if kind == "linkage":
             return Hierarchy.from_linkage(np.load(path, allow_pickle=False), leaf_names=leaf_names)

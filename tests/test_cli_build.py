@@ -177,7 +177,8 @@ def test_bad_inputs_fail_with_one_line_and_leave_no_output(tmp_path):
 def test_unknown_output_suffix_is_rejected_before_work(tmp_path, logits_file):
     result = CliRunner().invoke(cli, ["build", str(logits_file), "--out", str(tmp_path / "tree.png")])
     assert result.exit_code == 1
-    assert "cannot tell the tree format" in result.stderr
+    assert result.stderr == (f"Error: cannot tell the tree format of {tmp_path / 'tree.png'} from its suffix; "
+                             "use .nwk/.newick, .json or .npy, or --format\n")  # build has --format
 
 
 def test_usage_errors_exit_2(logits_file):

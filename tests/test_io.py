@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from scipy.cluster import hierarchy as sch
 
 from l2h import Hierarchy, InputError, load_array, read_tree, write_tree
-from l2h.io import from_newick, read_names, save_npy_atomic, to_newick, write_atomic
+from l2h.io import from_newick, read_names, save_npy_atomic, to_newick, tree_format_for, write_atomic
 from tests._trees import random_merges
 
 
@@ -135,6 +136,19 @@ def test_write_atomic_leaves_nothing_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(InputError, match="output folder does not exist"):
         write_atomic(tmp_path / "missing" / "out.txt", "x")
+
+
+def test_unknown_tree_suffix_names_the_callers_way_to_give_the_format(tmp_path):
+    path = tmp_path / "tree.txt"
+    path.write_text("(a,b);\n")
+    base = f"cannot tell the tree format of {path} from its suffix; use .nwk/.newick, .json or .npy"
+    with pytest.raises(InputError, match=re.escape(base + ", or pass fmt") + "$"):
+        read_tree(path)
+    with pytest.raises(InputError, match=re.escape(base + ", or --format") + "$"):
+        tree_format_for(path, format_hint="--format")
+    with pytest.raises(InputError, match=re.escape(base) + "$"):
+        read_tree(path, format_hint=None)
+    assert read_tree(path, "newick", format_hint=None).leaf_names == ("a", "b")
 
 
 @pytest.fixture()
