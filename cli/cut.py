@@ -36,17 +36,16 @@ def cut(tree_path: Path, k: int, logits_path: Path | None, assignments_path: Pat
     if out is not None and out.suffix.lower() != ".npy":
         raise click.BadParameter(f"expected a .npy file; got {out}", param_hint="--out")
 
-    from l2h.io import InputError, load_array, read_names, read_tree, save_npy_atomic
+    from l2h_cli._inputs import check_leaf_ids, read_tree_file
 
-    leaf_names = read_names(leaf_names_path, name="--leaf-names") if leaf_names_path else None
-    tree = read_tree(tree_path, leaf_names=leaf_names)
+    from l2h.io import InputError, load_array, save_npy_atomic
+
+    tree = read_tree_file(tree_path, leaf_names_path)
     nodes = tree.cut_nodes(k)
     group_of_leaf = tree.cut(k)
 
     point_groups = None
     if logits_path is not None or assignments_path is not None:
-        from l2h_cli.metrics import check_leaf_ids
-
         check_leaf_ids(tree, tree_path, leaf_names_path)
     if logits_path is not None:
         logits = load_array(logits_path, key=key, name="logits")

@@ -30,7 +30,8 @@ def leaf_data_options(groups: bool = True) -> Callable[[Callable[..., Any]], Cal
         click.option("--label-names", "label_names_path", type=_FILE, default=None,
                      help="Text file naming the integer classes, one name per line."),
         click.option("--leaf-names", "leaf_names_path", type=_FILE, default=None,
-                     help="Leaf names (one per line, in cluster-id order) to match a Newick tree's leaves."),
+                     help="Match Newick leaves by these names (one per line, in cluster-id order); needed with "
+                          "points when the Newick names its leaves (`l2h build --names`)."),
         click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits."),
     ]
     if groups:
@@ -64,8 +65,9 @@ def load_tree_and_stats(
     stats : LeafStats
     """
     import numpy as np
+    from l2h_cli._inputs import check_leaf_ids, read_labels, read_tree_file
 
-    from l2h.io import InputError, load_array, read_names, read_tree
+    from l2h.io import InputError, load_array, read_names
     from l2h.render import LeafStats, leaf_stats
 
     if logits_path is not None and assignments_path is not None:
@@ -77,10 +79,10 @@ def load_tree_and_stats(
     if labels_path is None and (label_names_path is not None or groups_path is not None):
         raise click.UsageError(f"{'--label-names' if label_names_path else '--groups'} needs --labels")
 
-    leaf_names = read_names(leaf_names_path, name="--leaf-names") if leaf_names_path else None
-    tree = read_tree(tree_path, leaf_names=leaf_names)
+    tree = read_tree_file(tree_path, leaf_names_path)
     if logits_path is None and assignments_path is None:
         return tree, LeafStats()
+    check_leaf_ids(tree, tree_path, leaf_names_path)  # points name leaves by id: a named Newick is ambiguous
 
     from l2h.metrics import check_assignments, encode_labels
 
@@ -101,8 +103,6 @@ def load_tree_and_stats(
         source = f"assignments {assignments_path}"
     if labels_path is None:
         return tree, leaf_stats(tree, leaf)
-
-    from l2h_cli.metrics import read_labels
 
     labels = read_labels(labels_path)
     if labels.shape[0] != leaf.shape[0]:

@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stdout_console
-
-ARRAY_FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
+from l2h_cli._inputs import check_leaf_ids, read_labels, read_tree_file
 
 
 def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...]:
@@ -26,74 +25,6 @@ def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) 
         except ValueError:
             raise click.BadParameter(f"expected comma-separated integers like 20,10; got {part!r}") from None
     return tuple(levels)
-
-
-def read_labels(path: Path, name: str = "labels") -> np.ndarray:
-    """Labels from an array file (``.npy``, ``.npz``, ``.pt``) or a text file with one label per line.
-
-    Text lines that all parse as integers give integer labels; otherwise the lines are class names.
-    Array files must hold integers (integer-valued floats are accepted).
-    """
-    from l2h.io import InputError, load_array
-    from l2h.metrics import encode_labels
-
-    if path.suffix.lower() in ARRAY_FILE_SUFFIXES:
-        if path.suffix.lower() == ".npy" and path.is_file():
-            _refuse_string_npy(path, name)
-        array = np.asarray(load_array(path, name=name))
-        if array.ndim == 2 and array.shape[1] == 1:
-            array = array[:, 0]
-        if array.ndim != 1:
-            raise InputError(f"{name} file {path} must hold a 1-D array (one label per point); got shape {array.shape}")
-        try:
-            encode_labels(array, name)  # rejects non-integer values with a precise message
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"{name} file {path}: {exc}") from None
-        return array
-    from l2h.io import read_names
-
-    lines = read_names(path, name=name)
-    if not lines:
-        raise InputError(f"{name} file {path} is empty")
-    try:
-        return np.array([int(line) for line in lines], dtype=np.int64)
-    except ValueError:
-        return np.array(lines)
-
-
-def _refuse_string_npy(path: Path, name: str) -> None:
-    """A ``.npy`` of strings gets a message that points to the text format (numbers are checked later)."""
-    try:
-        dtype = np.load(path, mmap_mode="r", allow_pickle=False).dtype
-    except Exception:  # noqa: BLE001 - load_array reports unreadable files with its own message
-        return
-    if dtype.kind in "US":
-        from l2h.io import InputError
-
-        raise InputError(f"{name} file {path} holds strings (dtype {dtype}); a .npy of labels must hold integer "
-                         "class ids (put class names in a text file, one per line)")
-
-
-def check_leaf_ids(tree: object, tree_path: Path, leaf_names_path: Path | None) -> None:
-    """Refuse a Newick whose leaves are names, not cluster ids, when points refer to leaves by id.
-
-    ``l2h build --names`` writes leaf names into the Newick; read back without them, its leaves are
-    numbered in the order they appear, so leaf ``j`` would no longer be logits column ``j``.  The
-    JSON and linkage formats keep the ids, and ``--leaf-names`` restores them.
-    """
-    from l2h.io import InputError, tree_format_for
-
-    if leaf_names_path is not None or tree_format_for(tree_path) != "newick":
-        return
-    names = tree.leaf_names  # type: ignore[attr-defined]
-    if tuple(names) == tuple(str(i) for i in range(len(names))):
-        return
-    shown = ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
-    raise InputError(
-        f"tree {tree_path} names its leaves ({shown}) instead of numbering them 0..{len(names) - 1}, so they "
-        "cannot be matched to cluster ids; pass --leaf-names with the names in cluster-id order (the file "
-        "given to `l2h build --names`), or use the JSON tree"
-    )
 
 
 def _encode(labels: np.ndarray, names_file: Path | None) -> tuple[np.ndarray, list[str], bool]:
@@ -151,7 +82,7 @@ def metrics(tree_path: Path, logits_path: Path | None, assignments_path: Path | 
     if distances_out is not None and distances_out.suffix.lower() != ".csv":
         raise click.BadParameter(f"expected a .csv file; got {distances_out}", param_hint="--class-distances")
 
-    from l2h.io import InputError, load_array, read_names, read_tree
+    from l2h.io import InputError, load_array
     from l2h.metrics import (
         check_assignments,
         class_distance_matrix,
@@ -163,8 +94,7 @@ def metrics(tree_path: Path, logits_path: Path | None, assignments_path: Path | 
     if distances_out is not None and not (distances_out.parent if str(distances_out.parent) else Path(".")).is_dir():
         raise InputError(f"--class-distances: output folder does not exist: {distances_out.parent}")
     started = time.perf_counter()
-    leaf_names = read_names(leaf_names_path, name="--leaf-names") if leaf_names_path else None
-    tree = read_tree(tree_path, leaf_names=leaf_names)
+    tree = read_tree_file(tree_path, leaf_names_path)
     check_leaf_ids(tree, tree_path, leaf_names_path)
     labels = read_labels(labels_path)
 

@@ -263,6 +263,19 @@ def test_cut_bad_input(case):
     assert result.exit_code == 2 and "at most one of" in result.output
 
 
+
+def test_unknown_tree_suffix_offers_no_format_option(case):
+    # Regression: the message ended "or --format", an option metrics and cut do not have.
+    _, _, _, p, tmp = case
+    tree = tmp / "tree.txt"
+    tree.write_text(p["tree"].read_text())
+    expected = f"Error: cannot tell the tree format of {tree} from its suffix; use .nwk/.newick, .json or .npy"
+    scored = run("metrics", "--tree", tree, "--assignments", p["assignments"], "--labels", p["labels"])
+    cut = run("cut", tree, "--k", 2)
+    assert scored.exit_code == cut.exit_code == 1
+    assert error_line(scored) == error_line(cut) == expected
+
+
 # ---------------------------------------------------------------------------------------------- agglomerative
 def test_agglomerative_writes_tree_and_assignments_scored_by_metrics(tmp_path):
     rng = np.random.default_rng(0)
@@ -293,7 +306,7 @@ def test_agglomerative_bad_input(tmp_path):
     assert result.exit_code == 1 and "embeddings must be 2-D (n_points, n_dims); got shape (10,)" in error_line(result)
     result = run("agglomerative", tmp_path / "emb.npy", "--k", 2, "--out", tmp_path / "t.txt",
                  "--assignments", tmp_path / "a.npy")
-    assert result.exit_code == 1 and "cannot tell the tree format" in error_line(result)
+    assert result.exit_code == 1 and error_line(result).endswith("use .nwk/.newick, .json or .npy, or --format")
     result = run("agglomerative", tmp_path / "emb.npy", "--k", 2, "--out", tmp_path / "t.nwk",
                  "--assignments", tmp_path / "a.txt")
     assert result.exit_code == 2 and "expected a .npy file" in result.output

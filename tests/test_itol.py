@@ -210,8 +210,10 @@ def test_write_is_all_or_nothing(small, tmp_path, monkeypatch):
 def files(small, tmp_path):
     tree, leaf, labels, _ = small
     paths = {"tree": tmp_path / "tree.nwk", "assignments": tmp_path / "leaf.npy", "labels": tmp_path / "y.npy",
-             "names": tmp_path / "names.txt", "groups": tmp_path / "groups.tsv"}
+             "names": tmp_path / "names.txt", "groups": tmp_path / "groups.tsv",
+             "leaf_names": tmp_path / "leaf_names.txt"}
     write_tree(tree, paths["tree"])
+    paths["leaf_names"].write_text("".join(f"{name}\n" for name in tree.leaf_names))  # its leaves are named
     np.save(paths["assignments"], leaf)
     np.save(paths["labels"], labels)
     paths["names"].write_text("cat\nlynx\ncar\ntruck\n")
@@ -219,10 +221,15 @@ def files(small, tmp_path):
     return paths
 
 
+def tree_args(files) -> list:
+    """``--tree`` and, since the fixture's Newick names its leaves, the ``--leaf-names`` that points need."""
+    return ["--tree", files["tree"], "--leaf-names", files["leaf_names"]]
+
+
 def test_cli_writes_the_same_bundle_as_the_library(small, files, tmp_path):
     tree, _, _, stats = small
     out = tmp_path / "out"
-    result = run("export", "itol", "--tree", files["tree"], "--out", out, "--assignments", files["assignments"],
+    result = run("export", "itol", *tree_args(files), "--out", out, "--assignments", files["assignments"],
                  "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
     assert result.exit_code == 0, result.output
     expected = itol_bundle(tree, stats).files
@@ -233,7 +240,7 @@ def test_cli_writes_the_same_bundle_as_the_library(small, files, tmp_path):
 def test_cli_with_logits_and_without_labels_says_what_it_skipped(files, tmp_path):
     logits = np.eye(4)[np.load(files["assignments"])] * 5.0
     np.save(tmp_path / "logits.npy", logits)
-    result = run("export", "itol", "--tree", files["tree"], "--out", tmp_path / "o",
+    result = run("export", "itol", *tree_args(files), "--out", tmp_path / "o",
                  "--logits", tmp_path / "logits.npy")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["itol_simplebar.txt", "tree.nwk"]
@@ -248,13 +255,13 @@ def test_cli_error_paths(files, tmp_path):
 
     short = tmp_path / "short.npy"
     np.save(short, np.zeros(3, dtype=int))
-    wrong = run(*base, "--tree", files["tree"], "--assignments", files["assignments"], "--labels", short)
+    wrong = run(*base, *tree_args(files), "--assignments", files["assignments"], "--labels", short)
     assert wrong.exit_code == 1
     assert error_line(wrong) == (f"Error: labels file {short} has 3 labels but assignments "
                                  f"{files['assignments']} give 10 points")
 
     files["groups"].write_text("cat\tanimal\nlynx\tanimal\ncar\tvehicle\n")
-    nogroup = run(*base, "--tree", files["tree"], "--assignments", files["assignments"], "--labels", files["labels"],
+    nogroup = run(*base, *tree_args(files), "--assignments", files["assignments"], "--labels", files["labels"],
                   "--label-names", files["names"], "--groups", files["groups"])
     assert nogroup.exit_code == 1
     assert error_line(nogroup) == f"Error: groups file {files['groups']} has no group for class 'truck' (id 3)"
@@ -461,7 +468,7 @@ def test_a_bundle_with_labels_but_no_points_has_no_empty_legend():
 
 def test_cli_bundle_follows_the_templates(files, tmp_path):
     out = tmp_path / "checked"
-    result = run("export", "itol", "--tree", files["tree"], "--out", out, "--assignments", files["assignments"],
+    result = run("export", "itol", *tree_args(files), "--out", out, "--assignments", files["assignments"],
                  "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
     assert result.exit_code == 0, result.output
     check_bundle({p.name: p.read_text(encoding="utf-8") for p in out.iterdir()})
@@ -470,7 +477,7 @@ def test_cli_bundle_follows_the_templates(files, tmp_path):
 def test_cli_out_is_an_existing_file(files, tmp_path):
     blocker = tmp_path / "taken"
     blocker.write_text("mine")
-    result = run("export", "itol", "--tree", files["tree"], "--out", blocker, "--assignments", files["assignments"])
+    result = run("export", "itol", *tree_args(files), "--out", blocker, "--assignments", files["assignments"])
     assert result.exit_code == 1  # bad data, not a usage error (click's file_okay=False would exit 2)
     assert error_line(result) == f"Error: --out {blocker} exists and is not a folder"
     assert blocker.read_text() == "mine"
@@ -486,7 +493,7 @@ def test_cli_out_is_an_existing_file(files, tmp_path):
 def test_cli_malformed_groups_file_writes_nothing(files, tmp_path, groups, message):
     files["groups"].write_text(groups)
     out = tmp_path / "o"
-    result = run("export", "itol", "--tree", files["tree"], "--out", out, "--assignments", files["assignments"],
+    result = run("export", "itol", *tree_args(files), "--out", out, "--assignments", files["assignments"],
                  "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
     assert result.exit_code == 1
     line = error_line(result)
@@ -502,7 +509,7 @@ def test_cli_bad_tree_and_logits_write_nothing(files, tmp_path):
     assert result.exit_code == 1
     assert error_line(result) == f"Error: tree file {bad}: Newick ended inside a clade (missing ')')"
     np.save(tmp_path / "wide.npy", np.zeros((10, 5)))
-    wide = run("export", "itol", "--tree", files["tree"], "--out", out, "--logits", tmp_path / "wide.npy")
+    wide = run("export", "itol", *tree_args(files), "--out", out, "--logits", tmp_path / "wide.npy")
     assert wide.exit_code == 1
     assert error_line(wide) == (f"Error: tree {files['tree']} has 4 leaves but logits {tmp_path / 'wide.npy'} "
                                 "have 5 columns (clusters)")

@@ -94,6 +94,7 @@ def test_class_distance_heatmap_shows_the_ordered_matrix(case):
 def files(case, tmp_path):
     tree, leaf, labels, _ = case
     write_tree(tree, tmp_path / "tree.nwk")
+    (tmp_path / "leaf_names.txt").write_text("a\nb\nc\nd\n")  # the Newick names its leaves
     np.save(tmp_path / "leaf.npy", leaf)
     np.save(tmp_path / "y.npy", labels)
     (tmp_path / "groups.tsv").write_text("0\tanimal\n1\tanimal\n2\tvehicle\n")
@@ -101,8 +102,8 @@ def files(case, tmp_path):
 
 
 def test_cli_writes_dendrogram_and_heatmap(files):
-    result = run("plot", files / "tree.nwk", "--out", files / "tree.svg", "--assignments", files / "leaf.npy",
-                 "--labels", files / "y.npy", "--groups", files / "groups.tsv",
+    result = run("plot", files / "tree.nwk", "--out", files / "tree.svg", "--leaf-names", files / "leaf_names.txt",
+                 "--assignments", files / "leaf.npy", "--labels", files / "y.npy", "--groups", files / "groups.tsv",
                  "--class-distances", files / "heat.png")
     assert result.exit_code == 0, result.output
     assert (files / "tree.svg").read_bytes().startswith(MAGIC[".svg"])

@@ -120,14 +120,16 @@ def test_cli_errors(caterpillar, tmp_path):
     assert missing.output.strip() == f"Error: tree file not found: {tmp_path / 'none.nwk'}"
     path = tmp_path / "tree.nwk"
     write_tree(caterpillar, path)
+    named = ("--leaf-names", tmp_path / "names.txt")  # the Newick names its leaves; points need their ids
+    named[1].write_text("a\nb\nc\nd\ne\n")
     np.save(tmp_path / "leaf.npy", np.array([0, 1, 4, 4]))
     np.save(tmp_path / "y.npy", np.array([0, 1]))
-    wrong = run("show", path, "--assignments", tmp_path / "leaf.npy", "--labels", tmp_path / "y.npy")
+    wrong = run("show", path, *named, "--assignments", tmp_path / "leaf.npy", "--labels", tmp_path / "y.npy")
     assert wrong.exit_code == 1
     assert wrong.output.strip() == (f"Error: labels file {tmp_path / 'y.npy'} has 2 labels but assignments "
                                     f"{tmp_path / 'leaf.npy'} give 4 points")
     np.save(tmp_path / "bad.npy", np.array([0, 9]))
-    bad = run("show", path, "--assignments", tmp_path / "bad.npy")
+    bad = run("show", path, *named, "--assignments", tmp_path / "bad.npy")
     assert bad.exit_code == 1
     assert "must be leaf ids in 0..4 (the tree has 5 leaves); found 9" in bad.output
     negative = run("show", path, "--max-depth", "-1")
