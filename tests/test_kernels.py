@@ -105,3 +105,20 @@ def test_lane_max_flags_non_finite_rows(bad):
     row[137] = bad
     _, finite, _ = _top(row, np.zeros(200), 4)
     assert not finite
+
+
+@pytest.mark.filterwarnings("ignore::l2h._validation.L2HWarning")
+@pytest.mark.parametrize("threshold", [1, 10**9])
+def test_parallel_and_serial_visits_match_the_reference(threshold, monkeypatch):
+    # large enough that groups exceed the parallel threshold; hierarchical, part very confident
+    from tests._reference import reference_l2h
+    from tests.test_merge import random_logits
+
+    logits = random_logits(21, 9000, 24)
+    logits[::4] *= 40.0
+    monkeypatch.setattr(merge, "_PARALLEL_MIN_POINTS", threshold)
+    tree = merge.build_hierarchy(logits)
+    merges, scores, rels = reference_l2h(logits)
+    np.testing.assert_array_equal(tree.merges, merges)
+    np.testing.assert_allclose(tree.scores, scores, rtol=1e-12)
+    np.testing.assert_allclose(tree.relatedness, rels, rtol=1e-12)
