@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CoHiClust's native (pruned) tree vs the L2H tree built over CC's logits, on scikit-learn's digits (CPU).
-# Needs the train extra: pip install "l2h[train]".  Takes a minute or two on 2 CPU cores.
+# Needs the train extra: pip install "l2h[train]".  About a minute on 2 idle CPU cores (much longer when
+# other processes keep the cores busy); deterministic: the README table reproduces exactly.
 set -euo pipefail
 out="${1:-runs/digits}"
 mkdir -p "$out"
