@@ -139,3 +139,38 @@ def test_same_topology_ignores_merge_order_and_child_order():
     c = Hierarchy.from_merges([[0, 2], [1, 3], [4, 5]])
     assert a.same_topology(b)
     assert not a.same_topology(c)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_cut_of_a_built_tree_matches_scipy_and_nests(seed, tmp_path):
+    import warnings
+
+    from l2h import build_hierarchy
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = build_hierarchy(rng.normal(size=(int(rng.integers(1, 400)), k)) * 3)
+    z = tree.to_scipy()
+    assert sch.is_valid_linkage(z) and sch.is_monotonic(z)
+    previous = None
+    for level in range(k, 0, -1):
+        labels = tree.cut(level)
+        theirs = sch.cut_tree(z, n_clusters=level).ravel()
+        assert np.array_equal(labels[:, None] == labels[None, :], theirs[:, None] == theirs[None, :])
+        firsts = [int(np.flatnonzero(labels == g).min()) for g in range(level)]
+        assert firsts == sorted(firsts)  # groups numbered by their smallest leaf
+        if previous is not None:  # one merge joins exactly two groups of the finer level
+            assert all(len(set(labels[previous == g])) == 1 for g in range(level + 1))
+        previous = labels
+    # new points from a memory-mapped float16 file: leaf = argmax, group = cut(level)[leaf]
+    points = (rng.normal(size=(257, k)) * 4).astype(np.float16)
+    np.save(tmp_path / "new.npy", points)
+    mapped = np.load(tmp_path / "new.npy", mmap_mode="r")
+    leaf = tree.assign(mapped, chunk_rows=50)
+    assert np.array_equal(leaf, points.astype(np.float64).argmax(axis=1))
+    for level in (1, max(1, k // 2), k):
+        assert np.array_equal(tree.assign(mapped, k=level), tree.cut(level)[leaf])
+    with pytest.raises(ValueError, match="between 1 and the number of leaves"):
+        tree.assign(mapped, k=k + 1)
