@@ -108,6 +108,7 @@ def _load_text(path: Path, name: str) -> np.ndarray:
         raise InputError(f"{name} file {path} cannot be read as text: {exc}") from None
     rows: list[list[float]] = []
     width = None
+    header_allowed = True  # the first non-blank, non-comment line may be a header
     for lineno, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -116,10 +117,14 @@ def _load_text(path: Path, name: str) -> np.ndarray:
         try:
             values = [float(c) for c in cells]
         except ValueError:
-            bad = next(c for c in cells if not _is_float(c))
-            if not rows and width is None:
-                continue  # a header line
-            raise InputError(f"{name} file {path}, line {lineno}: non-numeric cell {bad!r}") from None
+            if header_allowed:
+                header_allowed = False
+                continue
+            column = next(i for i, c in enumerate(cells, start=1) if not _is_float(c))
+            raise InputError(
+                f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {cells[column - 1]!r}"
+            ) from None
+        header_allowed = False
         if width is None:
             width = len(values)
         elif len(values) != width:

@@ -154,7 +154,7 @@ def _bad_input_cases(tmp_path: Path) -> list[tuple[list, str]]:
         (["k1.npy"], "at least 2 columns"),
         (["n0.npy"], "no rows"),
         (["nan.npy"], "NaN or ±inf in 2 rows; first bad row is 4"),
-        (["bad.csv"], "line 2: non-numeric cell 'five'"),
+        (["bad.csv"], "line 2, column 2: non-numeric cell 'five'"),
         (["two.npz"], "holds 2 arrays (a, b); choose one with --key"),
         (["good.npy", "--names", "names2.txt"], "expected 3 names (one per cluster); got 2"),
         (["good.npy", "--names", "dups.txt"], "duplicate name 'a'"),

@@ -213,7 +213,7 @@ def test_load_array_errors(tmp_path):
     with pytest.raises(InputError, match="pickled"):
         load_array(tmp_path / "obj.npy")
     (tmp_path / "bad.csv").write_text("1,2\n3,abc\n")
-    with pytest.raises(InputError, match="line 2: non-numeric cell 'abc'"):
+    with pytest.raises(InputError, match="line 2, column 2: non-numeric cell 'abc'"):
         load_array(tmp_path / "bad.csv")
     (tmp_path / "ragged.csv").write_text("1,2\n3\n")
     with pytest.raises(InputError, match="expected 2 columns, found 1"):
@@ -305,3 +305,14 @@ def test_check_output_path(tmp_path):
         check_output_path(tmp_path, name="--out")
     with pytest.raises(InputError, match="--out folder does not exist"):
         check_output_path(tmp_path / "nope" / "t.nwk", name="--out")
+
+
+def test_text_logits_header_and_bad_cells(tmp_path):
+    (tmp_path / "h.csv").write_text("# made by hand\nc0,c1,c2\n0,1,2\n3,4,5\n")
+    assert load_array(tmp_path / "h.csv").tolist() == [[0, 1, 2], [3, 4, 5]]
+    (tmp_path / "two_headers.csv").write_text("a,b\nc,d\n1,2\n")
+    with pytest.raises(InputError, match="line 2, column 1: non-numeric cell 'c'"):
+        load_array(tmp_path / "two_headers.csv")
+    (tmp_path / "late.tsv").write_text("1\t2\t3\n4\t5\tx\n")
+    with pytest.raises(InputError, match=r"late.tsv, line 2, column 3: non-numeric cell 'x'"):
+        load_array(tmp_path / "late.tsv")
