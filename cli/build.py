@@ -33,10 +33,13 @@ STRATEGIES = ("lowest-score", "all-pairs")
 def build(logits: Path, out: Path, fmt: str | None, aggregation: str, strategy: str,
           names_file: Path | None, key: str | None, quiet: bool, as_json: bool) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
-    from l2h.io import check_output_path, load_array, read_names, tree_format_for, write_tree
+    from l2h.io import InputError, check_output_path, load_array, read_names, tree_format_for, write_tree
 
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
     check_output_path(out, name="--out")
+    for source, what in ((logits, "the logits file"), (names_file, "the --names file")):
+        if source is not None and out.exists() and source.exists() and out.samefile(source):
+            raise InputError(f"--out {out} is {what}; choose another output path")
 
     from l2h import L2HWarning, build_hierarchy
     array = load_array(logits, key=key, name="logits")

@@ -307,3 +307,15 @@ def test_help_does_not_import_numba():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_output_never_replaces_an_input(tmp_path, logits_file):
+    before = logits_file.read_bytes()
+    result = CliRunner().invoke(cli, ["build", str(logits_file), "--out", str(logits_file)])
+    assert result.exit_code == 1
+    assert "is the logits file; choose another output path" in result.stderr
+    assert logits_file.read_bytes() == before
+    names = tmp_path / "names.nwk"
+    names.write_text("".join(f"c{i}\n" for i in range(8)))
+    result = CliRunner().invoke(cli, ["build", str(logits_file), "--names", str(names), "--out", str(names)])
+    assert result.exit_code == 1 and "is the --names file" in result.stderr
