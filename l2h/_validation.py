@@ -11,11 +11,12 @@ class L2HWarning(UserWarning):
     """Recoverable oddity in the input (empty clusters, unknown scores, ...)."""
 
 
-def check_logits_array(logits: object, name: str = "logits") -> np.ndarray:
+def check_logits_array(logits: object, name: str = "logits", allow_empty: bool = False) -> np.ndarray:
     """Check the type, dimensionality, size and dtype of a logits matrix.
 
     Returns the array itself (never a copy, so memory maps stay memory maps).
-    Finiteness is checked by the callers that stream over the data anyway.
+    Finiteness is checked by the callers that stream over the data anyway.  ``allow_empty`` accepts
+    N = 0 (assigning no points is fine; building a tree from none is not).
     """
     if hasattr(logits, "detach") and hasattr(logits, "cpu"):  # a torch tensor
         logits = logits.detach().cpu().numpy()
@@ -29,7 +30,7 @@ def check_logits_array(logits: object, name: str = "logits") -> np.ndarray:
     if logits.dtype == object or not np.issubdtype(logits.dtype, np.number) or np.iscomplexobj(logits):
         raise TypeError(f"{name} must hold real numbers; got dtype {logits.dtype}")
     n, k = logits.shape
-    if n == 0:
+    if n == 0 and not allow_empty:
         raise ValueError(f"{name} has no rows (N = 0); need at least one point")
     if k < 2:
         raise ValueError(f"{name} must have at least 2 columns (clusters); got K = {k}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from l2h._validation import check_leaf_names, check_logits_array
+from l2h._validation import check_finite_rows, check_leaf_names, check_logits_array
 
 
 def _as_float_vector(values: object, length: int, name: str) -> np.ndarray:
@@ -251,19 +251,19 @@ class Hierarchy:
         -------
         ndarray of int64, shape (N,)
         """
-        arr = check_logits_array(logits)
+        arr = check_logits_array(logits, allow_empty=True)
         if arr.shape[1] != self.n_leaves:
             raise ValueError(
                 f"logits have {arr.shape[1]} columns but the hierarchy has {self.n_leaves} leaves"
             )
+        groups = None if k is None else self.cut(k)  # a bad k fails before the data is read
         leaf = np.empty(arr.shape[0], dtype=np.int64)
         for start in range(0, arr.shape[0], chunk_rows):
             block = np.asarray(arr[start : start + chunk_rows])
             if not np.isfinite(block).all():
-                bad = start + int(np.argmax(~np.isfinite(block).all(axis=1)))
-                raise ValueError(f"logits contain NaN or ±inf; first bad row is {bad} (0-based)")
+                check_finite_rows(arr, "logits", chunk_rows)  # names the first bad row and the count
             leaf[start : start + block.shape[0]] = block.argmax(axis=1)
-        return leaf if k is None else self.cut(k)[leaf]
+        return leaf if groups is None else groups[leaf]
 
     # ------------------------------------------------------------------ comparison and export
     def clades(self) -> set[frozenset[str]]:

@@ -94,10 +94,19 @@ def test_assign_rejects_wrong_width_and_nan():
     tree = Hierarchy.from_merges([[0, 1], [2, 3]])
     with pytest.raises(ValueError, match="3 columns but the hierarchy has 3 leaves|4 columns"):
         tree.assign(np.zeros((2, 4)))
-    bad = np.zeros((3, 3))
+    bad = np.zeros((5, 3))
     bad[2, 1] = np.nan
-    with pytest.raises(ValueError, match="first bad row is 2"):
-        tree.assign(bad)
+    bad[4, 0] = -np.inf
+    with pytest.raises(ValueError, match=r"NaN or ±inf in 2 rows; first bad row is 2"):
+        tree.assign(bad, chunk_rows=2)
+    with pytest.raises(ValueError, match="k must be|k = 7|between"):
+        tree.assign(np.zeros((2, 3)), k=7)
+
+
+def test_assign_no_points_gives_an_empty_assignment():
+    tree = Hierarchy.from_merges([[0, 1], [2, 3]])
+    out = tree.assign(np.zeros((0, 3), dtype=np.float32), k=2)
+    assert out.shape == (0,) and out.dtype == np.int64
 
 
 @pytest.mark.parametrize(
