@@ -24,9 +24,18 @@ def _require_torch() -> None:
         raise click.ClickException(INSTALL_HINT) from None
 
 
+_DATASET_METAVAR = "[" + "|".join(DATASETS) + "]"
+
+
+def _check_dataset(name: str | None) -> None:
+    """An unknown dataset is bad input (exit 1, one line), not a usage error with the usage text."""
+    if name is not None and name not in DATASETS:
+        raise click.ClickException(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+
+
 def _common_options(func):
     options = [
-        click.option("--dataset", type=click.Choice(DATASETS), required=False, default=None,
+        click.option("--dataset", metavar=_DATASET_METAVAR, required=False, default=None,
                      help="Dataset to train on (read from --data-dir)."),
         click.option("--data-dir", type=click.Path(path_type=Path), default=None,
                      help="Where the dataset lies (default ./data; for npy: the .npy file)."),
@@ -90,6 +99,7 @@ def _run(model: str, opts: dict[str, Any]) -> None:
 
     if opts["dataset"] is None and not opts["resume"]:
         raise click.UsageError("Missing option '--dataset'.")
+    _check_dataset(opts["dataset"])
     quiet, as_json = opts["quiet"], opts["as_json"]
     if opts["resume"]:
         # the run's saved configuration wins: only --epochs (to extend it) and --data-dir (moved data) apply
@@ -218,7 +228,7 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
 
 @click.command("predict")
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--dataset", type=click.Choice(DATASETS), default=None, help="Data to score (default: the run's).")
+@click.option("--dataset", metavar=_DATASET_METAVAR, default=None, help="Data to score (default: the run's).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Where that dataset lies.")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Labels (.npy) for npy features.")
@@ -231,6 +241,7 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
 def predict(run_dir: Path, dataset: str | None, data_dir: Path | None, labels_path: Path | None, split: str,
             out: Path | None, device: str, download: bool, as_json: bool) -> None:
     """Write logits of a trained model (l2h train) for new data."""
+    _check_dataset(dataset)
     _require_torch()
     from cohiclust_extra.training import predict as run_predict
 

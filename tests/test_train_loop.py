@@ -267,7 +267,11 @@ def test_cli_cc_needs_two_clusters(tmp_path):
 
 def test_cli_unknown_dataset_and_missing_data(tmp_path):
     res = _cli(["train", "cc", "--dataset", "imagenet", "--out", str(tmp_path / "r")])
-    assert res.exit_code == 2 and "imagenet" in res.output
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1
+    assert "unknown dataset 'imagenet'; expected one of digits, cifar10" in res.output
+    assert not (tmp_path / "r").exists()
+    res = _cli(["predict", str(tmp_path), "--dataset", "imagenet"])
+    assert res.exit_code == 1 and "unknown dataset 'imagenet'" in res.output
     res = _cli(["train", "cc", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")])
     assert res.exit_code == 1
     assert "cifar-10-batches-bin" in res.output and "--download" in res.output
