@@ -195,9 +195,12 @@ def _select_top(row, pen, lane_max, top_val, top_pos):
     # disjoint sets of lanes are T distinct lane maxima, so their minimum is at most the T-th largest.
     for t in range(t_len):
         top_val[t] = -np.inf
-    for q in range(_TOP_LANES):
-        t = q % t_len
+    t = 0
+    for q in range(_TOP_LANES):  # lane q goes to set q mod T (counted, not divided: no idiv per lane)
         top_val[t] = lane_max[q] if lane_max[q] > top_val[t] else top_val[t]
+        t += 1
+        if t == t_len:
+            t = 0
     rough = top_val[0]
     for t in range(t_len):
         rough = top_val[t] if top_val[t] < rough else rough
