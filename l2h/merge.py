@@ -10,13 +10,17 @@ How it runs (the numeric kernels live in :mod:`l2h._kernels`):
    entries, and detects NaN/±inf rows.  Per-cluster counts and confidence sums follow, so every
    group score is a sum of per-cluster constants: scores never revisit the points.
 2. Each merge visits only the points of ``D_{G*}``.  A visited point's masked argmax comes from its
-   stored top entries, and ``Σ_{j∉G*} exp(L_j - max)`` from its stored double-double sum minus the
-   clusters that joined its group since its last visit; where that sum would be too small to trust
-   (confident points, ``1 - p`` underflowing) the row is rescanned exactly.
+   stored top entries (refilled from the masked row when its group has swallowed all of them), and
+   ``Σ_{j∉G*} exp(L_j - max)`` from its stored double-double sum minus the clusters that joined its
+   group since its last visit (each cluster is subtracted once per point over the whole build);
+   where that sum has lost too many digits to cancellation (confident points, ``1 - p``
+   underflowing) it is recomputed exactly from the row.  The per-point state is kept in bucket
+   order, so the points of a group have contiguous state.
 3. Groups with empty ``D_{G*}`` (only possible when some cluster is empty) use soft membership:
    one pass over the points, reading only the group's columns.
 
-Memory: O(N) per-point state (about ``8 + 4·T + 32`` bytes per point, T = 8) plus O(K) per group.
+Memory: O(N) per-point state (about 130 bytes per point with T = 8 stored top entries) plus O(K)
+per group; the logits are only read.
 
 Float ties: every aggregated value (score, relatedness) is a sum accumulated in double-double and
 divided with a correctly rounded division, so it is the correctly rounded float64 value of its
