@@ -13,7 +13,7 @@ AGGREGATIONS = ("cluster-mean", "sum", "mean")  # mirrors l2h.merge.AGGREGATIONS
 STRATEGIES = ("lowest-score", "all-pairs")
 
 
-@click.command("build")
+@click.command("build", short_help="Build the L2H tree of a model's clusters from its logits.")
 # Paths are checked by the library, not by click: a bad file is bad data (exit 1, one line), not a
 # usage error (exit 2 with the usage text).
 @click.argument("logits", type=click.Path(path_type=Path))

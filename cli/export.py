@@ -134,7 +134,7 @@ def export() -> None:
     """Export a hierarchy for other tools (iTOL)."""
 
 
-@export.command("itol")
+@export.command("itol", short_help="Write an iTOL bundle: tree.nwk plus annotation files.")
 @click.option("--tree", "tree_path", type=_FILE, required=True,
               help="Hierarchy file (.nwk/.newick, .json or .npy linkage), e.g. from `l2h build`.")
 # No file_okay=False: an existing file at --out is bad data (exit 1, one line), not a usage error.

@@ -11,7 +11,7 @@ from l2h_cli.export import leaf_data_options, load_tree_and_stats
 _FIGURE = click.Path(path_type=Path, dir_okay=False)
 
 
-@click.command("plot")
+@click.command("plot", short_help="Draw the dendrogram picture (and a class-distance heatmap).")
 @click.argument("tree_path", metavar="TREE", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--out", "-o", "out", type=_FIGURE, required=True,
               help="Dendrogram picture: .png, .svg or .pdf.")

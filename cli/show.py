@@ -9,7 +9,7 @@ from l2h_cli._common import stdout_console
 from l2h_cli.export import leaf_data_options, load_tree_and_stats
 
 
-@click.command("show")
+@click.command("show", short_help="Print the tree: points per node, majority class, purity.")
 @click.argument("tree_path", metavar="TREE", type=click.Path(path_type=Path, dir_okay=False))
 @leaf_data_options()
 @click.option("--max-depth", type=click.IntRange(min=0), default=None,

@@ -72,7 +72,7 @@ def train() -> None:
     """Train a CoHiClust or CC model (needs the train extra)."""
 
 
-@train.command("cohiclust")
+@train.command("cohiclust", short_help="Train CoHiClust: a soft binary tree head with CoHiLoss.")
 @_common_options
 @click.option("--pretrain-epochs", type=click.IntRange(min=0), default=None,
               help="Epochs of R2-only pre-training before the tree. [default: per dataset]")
@@ -85,7 +85,7 @@ def cohiclust(**kwargs: Any) -> None:
     _run("cohiclust", kwargs)
 
 
-@train.command("cc")
+@train.command("cc", short_help="Train Contrastive Clustering; its tree is L2H over its logits.")
 @_common_options
 @click.option("--clusters", type=int, default=None, help="Number of clusters M. [default: number of classes]")
 def cc(**kwargs: Any) -> None:
