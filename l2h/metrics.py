@@ -82,8 +82,9 @@ def _as_integer_vector(values: object, name: str) -> np.ndarray:
             raise ValueError(f"{name} must be integers; found NaN or infinity")
         rounded = np.rint(arr)
         if not np.array_equal(rounded, arr):
-            bad = arr[np.flatnonzero(rounded != arr)[0]]
-            raise ValueError(f"{name} must be integers; found the non-integer value {bad!r}")
+            where = int(np.flatnonzero(rounded != arr)[0])
+            raise ValueError(f"{name} must be integers; found the non-integer value {arr[where].item()!r} "
+                             f"at index {where}")
         return rounded.astype(np.int64)
     raise TypeError(f"{name} must hold integers; got dtype {arr.dtype}")
 

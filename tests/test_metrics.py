@@ -342,3 +342,10 @@ def test_sparse_label_ids_are_reencoded_not_tabulated():
     assert classes.tolist() == [0, 2000]
     codes, classes = encode_labels(np.array([3, 17, 1000]))  # small ids stay ids (absent classes: empty columns)
     assert codes.tolist() == [3, 17, 1000] and len(classes) == 1001
+
+
+def test_non_integer_label_message_shows_plain_value_and_index():
+    # the message once showed NumPy's repr ("np.float64(2.5)") and no position
+    with pytest.raises(ValueError) as info:
+        encode_labels(np.array([0.0, 2.5, 1.0], dtype=np.float32))
+    assert str(info.value) == "labels must be integers; found the non-integer value 2.5 at index 1"
