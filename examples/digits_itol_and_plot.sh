@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # The digits tree three ways: an iTOL bundle, a terminal view and a dendrogram picture.
 #
-#   bash examples/digits_itol_and_plot.sh [OUT_DIR]      (default: digits_out/)
+#   bash examples/digits_itol_and_plot.sh [OUT_DIR]      (default: a fresh temporary folder)
 #
 # Needs `pip install ".[plot]"` for the pictures. examples/digits_tree.png in the repository is the
 # dendrogram this script draws.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-OUT=${1:-digits_out}
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUT="${1:-$(mktemp -d)}"   # relative to where the script is run from, never inside the repository
 mkdir -p "$OUT"
+echo "writing to $OUT" >&2
 
 # 1. The L2H tree over the GMM's 20 clusters.
-l2h build examples/digits_logits.npy --out "$OUT/digits_tree.nwk" --quiet
+l2h build "$HERE/digits_logits.npy" --out "$OUT/digits_tree.nwk" --quiet
 
-DATA=(--logits examples/digits_logits.npy --labels examples/digits_labels.npy
-      --label-names examples/digits_class_names.txt)
+DATA=(--logits "$HERE/digits_logits.npy" --labels "$HERE/digits_labels.npy"
+      --label-names "$HERE/digits_class_names.txt")
 
 # 2. A class -> group map (two columns, TAB-separated): digits by the shape of their strokes.
 printf 'digit %s\tclosed loops\n' 0 6 8 9 >  "$OUT/digit_groups.tsv"
