@@ -170,6 +170,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
     out = Path(out_dir)
     dev = resolve_device(device)
     state = None
+    if not resume and any((out / name).exists() for name in ("checkpoint.pt", "config.json")):
+        raise CheckpointError(f"{out} already holds a training run; pass --resume to continue it, "
+                              "or choose another --out (nothing was overwritten)")
     if resume:
         ckpt = out / "checkpoint.pt"
         if not ckpt.is_file():

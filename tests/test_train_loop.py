@@ -216,6 +216,18 @@ def _cli(args):
     return CliRunner().invoke(cli, args, obj={})
 
 
+def test_cli_train_refuses_to_overwrite_an_existing_run(tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "cc", "--dataset", "digits", "--split", "test", "--out", str(run), "--epochs", "1",
+            "--batch-size", "128", "--device", "cpu", "--quiet"]
+    assert _cli(args).exit_code == 0
+    before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
+    res = _cli(args)
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1
+    assert "already holds a training run; pass --resume" in res.output
+    assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before  # nothing touched
+
+
 def test_cli_train_predict_and_build(tmp_path):
     run = tmp_path / "run"
     res = _cli(["train", "cohiclust", "--dataset", "digits", "--split", "test", "--out", str(run), "--epochs", "2",
