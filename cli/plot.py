@@ -32,8 +32,8 @@ def plot(tree_path: Path, out: Path, heatmap_out: Path | None, logits_path: Path
         if path is not None:
             try:
                 check_figure_path(path)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint=option) from None
+            except ValueError as exc:  # a bad output name is bad input (exit 1, one line), as in l2h build
+                raise click.ClickException(f"{option}: {exc}") from None
     if heatmap_out is not None and labels_path is None:
         raise click.UsageError("--class-distances needs --labels (and --logits or --assignments)")
 
