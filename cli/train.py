@@ -102,14 +102,13 @@ def _run(model: str, opts: dict[str, Any]) -> None:
     _check_dataset(opts["dataset"])
     quiet, as_json = opts["quiet"], opts["as_json"]
     if opts["resume"]:
-        # the run's saved configuration wins: only --epochs (to extend it) and --data-dir (moved data) apply
+        # the run's saved configuration wins: only --epochs (to extend it) and --data-dir (moved data) apply;
+        # the note waits for train() to find a checkpoint to resume, so a missing one is the only line printed
         ignored = _given_on_command_line(set(opts) - _RESUME_OPTIONS)
-        if ignored and not (quiet or as_json):
-            stderr_console().print(f"[yellow]note:[/] --resume keeps the run's saved settings; ignoring "
-                                   f"{', '.join(ignored)}", highlight=False)
+        note = f"--resume keeps the run's saved settings; ignoring {', '.join(ignored)}" if ignored else None
         config = TrainConfig(model=model, epochs=opts["epochs"] or 0,
                              data_dir=str(opts["data_dir"]) if opts["data_dir"] else None)
-        _train_and_report(model, config, opts, quiet, as_json)
+        _train_and_report(model, config, opts, quiet, as_json, resume_note=note)
         return
     dataset = opts["dataset"]
     settings = defaults_for(model, dataset)
@@ -140,11 +139,12 @@ def _given_on_command_line(names: set[str]) -> list[str]:
     return [p.opts[0] for p in given]
 
 
-def _train_and_report(model: str, config: Any, opts: dict[str, Any], quiet: bool, as_json: bool) -> None:
+def _train_and_report(model: str, config: Any, opts: dict[str, Any], quiet: bool, as_json: bool,
+                      resume_note: str | None = None) -> None:
     from cohiclust_extra.training import train as run_training
 
     started = time.perf_counter()
-    with _EpochProgress(quiet or as_json) as progress:
+    with _EpochProgress(quiet or as_json, resume_note) as progress:
         result = run_training(config, opts["out"], device=opts["device"], resume=opts["resume"],
                               progress=progress, download=opts["download"])
     elapsed = time.perf_counter() - started
@@ -158,8 +158,9 @@ def _train_and_report(model: str, config: Any, opts: dict[str, Any], quiet: bool
 class _EpochProgress:
     """A rich bar per epoch with the running losses on a terminal; one log line per milestone otherwise."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, resume_note: str | None = None) -> None:
         self.quiet = quiet
+        self.resume_note = resume_note  # printed once train() has found the checkpoint to resume
         self.err = stderr_console()
         self.bar = None
         self.task = None
@@ -183,8 +184,9 @@ class _EpochProgress:
     def __call__(self, event: str, payload: dict) -> None:
         if self.quiet:
             return
-        if event == "message":
-            self.err.print(f"[yellow]note:[/] {payload['text']}", highlight=False)
+        if event == "message" or (event == "resume" and self.resume_note):
+            text = payload["text"] if event == "message" else self.resume_note
+            self.err.print(f"[yellow]note:[/] {text}", highlight=False)
         elif event == "epoch_start":
             self.total = payload["total"]
             if self.bar is not None:

@@ -32,7 +32,7 @@ from cohiclust_extra.tree import leaf_to_prune, level_log_probs, native_hierarch
 __all__ = ["resolve_device", "build_model", "train", "predict", "export_outputs"]
 
 # progress(event, payload): event is "epoch_start" {epoch, total, phase, steps}, "step" {step, steps, losses},
-# "epoch_end" {row}, "message" {text}
+# "epoch_end" {row}, "message" {text}, "resume" {epoch, out_dir} (once --resume found a checkpoint of this model)
 ProgressFn = Callable[[str, dict], None]
 
 
@@ -181,6 +181,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
         saved = _saved_config(state, ckpt)
         if config.model != saved.model:
             raise CheckpointError(f"--resume: {out} holds a {saved.model} run, not a {config.model} one")
+        emit("resume", {"epoch": int(state["epoch"]), "out_dir": str(out)})
         saved.epochs = max(saved.epochs, config.epochs)
         if config.data_dir is not None:
             saved.data_dir = config.data_dir

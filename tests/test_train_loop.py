@@ -304,6 +304,18 @@ def test_cli_corrupt_checkpoint_on_resume_and_predict(tmp_path):
     assert res.exit_code == 1 and "corrupt" in res.output
 
 
+@pytest.mark.parametrize("folder", ["missing", "empty"])
+def test_cli_resume_without_checkpoint_is_one_line_and_no_note(tmp_path, folder):
+    # regression: "note: ... ignoring --dataset" used to come first, before the real error
+    run = tmp_path / "run"
+    if folder == "empty":
+        run.mkdir()
+    res = _cli(["train", "cohiclust", "--out", str(run), "--resume", "--dataset", "digits", "--lr", "0.5"])
+    assert res.exit_code == 1, res.output
+    assert res.output.strip().splitlines() == [f"Error: --resume: no checkpoint.pt in {run} (nothing to resume)"]
+    assert run.exists() == (folder == "empty")
+
+
 @pytest.mark.parametrize("model", ["cohiclust", "cc"])
 def test_cpu_run_uses_no_float64_no_pinning_no_async_copies(tmp_path, model):
     """What the loop does to tensors on a non-CUDA device, watched op by op: no float64 tensor anywhere (MPS
