@@ -145,7 +145,7 @@ def itol(tree_path: Path, out_dir: Path, logits_path: Path | None, assignments_p
          labels_path: Path | None, label_names_path: Path | None, leaf_names_path: Path | None,
          key: str | None, groups_path: Path | None) -> None:
     """Write an iTOL bundle: tree.nwk plus label, colour-strip, bar and clade-colour annotations."""
-    from l2h.itol import itol_bundle, write_itol_bundle
+    from l2h.itol import TREE_FILE, itol_bundle, write_itol_bundle
 
     tree, stats = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
                                          label_names_path, leaf_names_path, key, groups_path)
@@ -161,5 +161,12 @@ def itol(tree_path: Path, out_dir: Path, logits_path: Path | None, assignments_p
     renamed = sum(i != n for i, n in zip(bundle.ids, tree.leaf_names, strict=True))
     if renamed:
         err.print(f"note: {renamed} leaf names were changed into safe iTOL IDs (see tree.nwk)", highlight=False)
-    out.print("Upload tree.nwk at https://itol.embl.de/upload.cgi, then drag the itol_*.txt files onto the tree.",
-              highlight=False)
+    # say only what this bundle holds: without labels or points it is tree.nwk alone
+    annotations = [path.name for path in written if path.name != TREE_FILE]
+    upload = f"Upload {TREE_FILE} at https://itol.embl.de/upload.cgi"
+    if not annotations:
+        out.print(f"{upload} (no annotation files: give --logits or --assignments, and --labels, for them).",
+                  highlight=False)
+    else:
+        what = annotations[0] if len(annotations) == 1 else "the itol_*.txt files"
+        out.print(f"{upload}, then drag {what} onto the tree.", highlight=False)

@@ -247,6 +247,24 @@ def test_cli_with_logits_and_without_labels_says_what_it_skipped(files, tmp_path
     assert "skipped itol_labels.txt: no labels given (--labels)" in result.output
 
 
+def test_cli_closing_line_names_only_the_files_written(files, tmp_path):
+    # regression: a bundle of tree.nwk alone still said to "drag the itol_*.txt files" onto the tree
+    bare = run("export", "itol", "--tree", files["tree"], "--out", tmp_path / "bare")
+    assert bare.exit_code == 0, bare.output
+    assert [p.name for p in (tmp_path / "bare").iterdir()] == ["tree.nwk"]
+    assert "itol_*.txt" not in bare.stdout and "drag" not in bare.stdout
+    assert bare.stdout.splitlines()[-1] == ("Upload tree.nwk at https://itol.embl.de/upload.cgi (no annotation "
+                                            "files: give --logits or --assignments, and --labels, for them).")
+    logits = np.eye(4)[np.load(files["assignments"])] * 5.0
+    np.save(tmp_path / "logits.npy", logits)
+    one = run("export", "itol", *tree_args(files), "--out", tmp_path / "one", "--logits", tmp_path / "logits.npy")
+    assert one.stdout.splitlines()[-1] == ("Upload tree.nwk at https://itol.embl.de/upload.cgi, then drag "
+                                           "itol_simplebar.txt onto the tree.")
+    full = run("export", "itol", *tree_args(files), "--out", tmp_path / "full", "--assignments",
+               files["assignments"], "--labels", files["labels"])
+    assert full.stdout.splitlines()[-1].endswith(", then drag the itol_*.txt files onto the tree.")
+
+
 def test_cli_error_paths(files, tmp_path):
     base = ["export", "itol", "--out", tmp_path / "o"]
     missing = run(*base, "--tree", tmp_path / "nope.nwk")
