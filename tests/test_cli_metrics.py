@@ -227,6 +227,26 @@ def test_too_few_class_names_and_bad_csv_suffix(case):
     assert result.exit_code == 2 and "expected a .csv file" in result.output
 
 
+def test_class_names_may_list_more_classes_but_not_fewer(case):
+    # a names file for the whole dataset is normal when the test set lacks classes; a label without a name is not
+    _, _, labels, p, tmp = case
+    assert labels.max() == C - 1
+    base = ["metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"], "--json"]
+    plain = run(*base)
+    assert plain.exit_code == 0, plain.output
+    names = tmp / "names.txt"
+    for count in (C, C + 3):  # exactly the largest id + 1, and more
+        names.write_text("".join(f"class {i}\n" for i in range(count)))
+        named = run(*base, "--class-names", names)
+        assert named.exit_code == 0, named.output
+        assert json.loads(named.stdout) == json.loads(plain.stdout)
+    names.write_text("".join(f"class {i}\n" for i in range(C - 1)))  # one short: class C-1 has no name
+    short = run(*base, "--class-names", names)
+    assert short.exit_code == 1
+    assert error_line(short) == f"Error: --class-names file {names} has {C - 1} names but the labels go up to {C - 1}"
+    assert short.stdout == ""
+
+
 def test_missing_files(case):
     _, _, _, p, tmp = case
     result = run("metrics", "--tree", tmp / "nope.nwk", "--logits", p["logits"], "--labels", p["labels"])
