@@ -167,6 +167,22 @@ def _dd_add(rp, j, value):
 
 
 @numba.njit(cache=True, inline="always")
+def _masked_lane_max(row, pen, lane_max):
+    """:func:`_lane_max` without the finiteness test (rows are known to be finite after the scan)."""
+    k = row.shape[0]
+    lane_max[:] = -np.inf
+    stop = k - k % _TOP_LANES
+    for j0 in range(0, stop, _TOP_LANES):
+        for q in range(_TOP_LANES):
+            v = np.float64(row[j0 + q]) + pen[j0 + q]
+            lane_max[q] = v if v > lane_max[q] else lane_max[q]
+    for j in range(stop, k):
+        v = np.float64(row[j]) + pen[j]
+        q = j - stop
+        lane_max[q] = v if v > lane_max[q] else lane_max[q]
+
+
+@numba.njit(cache=True, inline="always")
 def _insert_top(top_val, top_pos, v, j):
     """Insert ``(v, j)`` into the list kept in (value desc, index asc) order if it belongs there."""
     t = top_val.shape[0] - 1
@@ -361,7 +377,7 @@ def _visit_range(logits, order, pts, lo_i, hi_i, u, grp, members, pos, node_head
         if refill:
             # All stored top entries joined the group: the masked row's lane maxima (one streaming
             # pass, which also brings the row into the cache for the gather below).
-            _lane_max(row, pen, lane_max, lane_bad)
+            _masked_lane_max(row, pen, lane_max)
         if v != u:
             # Remove the clusters that joined the point's group since its last visit: u's members
             # outside v's contiguous run.  Each cluster is removed once per point over the whole build.
