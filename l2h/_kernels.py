@@ -15,6 +15,10 @@ import math
 
 import numba
 import numpy as np
+from llvmlite import ir
+from llvmlite.binding import llvm_version_info
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 # Below these bounds the incremental masked sum is not trusted and the row is rescanned exactly:
 # double-double cancellation keeps ~30 digits, so 1e-12 of the point's non-argmax mass still leaves
@@ -28,9 +32,34 @@ _LN2_HI = 0.693147180369123816490
 _LN2_LO = 1.90821492927058770002e-10
 _LANES = 16
 _TOUCH_MIN = 32  # gathers of more columns than this first stream the row into the cache
+_PREFETCH_AHEAD = 8  # points ahead whose row is prefetched in the visit loop
 _TOP_LANES = 64  # strided lanes whose maxima bound the top-T search
 _MAGIC = 6755399441055744.0  # 1.5 * 2**52: x + _MAGIC rounds x to an integer in the low bits
 _MAGIC_BITS = 0x4338000000000000  # the bit pattern of _MAGIC
+
+
+# LLVM >= 15 has opaque pointers (llvmlite 0.42+); older ones name the intrinsic by pointee type.
+_PREFETCH_INTRINSIC = "llvm.prefetch.p0" if llvm_version_info >= (15,) else "llvm.prefetch.p0i8"
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Hint the CPU to fetch the cache line (and its page-table entry) of ``arr[idx]`` (1-D array)."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, _PREFETCH_INTRINSIC)
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep, data
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
 
 
 @numba.njit(cache=True, inline="always")
@@ -366,6 +395,9 @@ def _visit_range(logits, order, pts, lo_i, hi_i, u, grp, members, pos, node_head
     lane_max = np.empty(_TOP_LANES)
     lane_bad = np.empty(_TOP_LANES)
     for ii in range(lo_i, hi_i):
+        if ii + _PREFETCH_AHEAD < hi_i:  # rows are scattered over the file: fetch ahead of use
+            nxt = pts[ii + _PREFETCH_AHEAD]
+            _prefetch(logits[order[nxt]], top_idx[nxt, ptr[nxt] if ptr[nxt] < t_len else 0])
         x = pts[ii]  # bucket position: the per-point state of a cluster's points is contiguous
         m = rowmax[x]
         v = known[x]
