@@ -126,22 +126,11 @@ def _row_exp(row, shift, poly, bits):
 
 @numba.njit(cache=True, inline="always")
 def _masked_dd_sum(poly, scale, keep, lane_hi, lane_lo):
-    """Σ_j keep[j] poly[j] scale[j] in double-double, over 16 independent lanes (vectorised)."""
-    k = poly.shape[0]
-    lane_hi[:] = 0.0
-    lane_lo[:] = 0.0
-    stop = k - k % _LANES
-    for j0 in range(0, stop, _LANES):
-        for q in range(_LANES):
-            lane_hi[q], lane_lo[q] = _two_sum(lane_hi[q], lane_lo[q], keep[j0 + q] * (poly[j0 + q] * scale[j0 + q]))
-    hi = 0.0
-    lo = 0.0
-    for q in range(_LANES):
-        hi, lo = _two_sum(hi, lo, lane_hi[q])
-        lo += lane_lo[q]
-    for j in range(stop, k):
-        hi, lo = _two_sum(hi, lo, keep[j] * (poly[j] * scale[j]))
-    return _two_sum(hi, 0.0, lo)
+    """Σ_j keep[j] poly[j] scale[j] in double-double (:func:`_dd_sum` after zeroing the masked
+    entries of ``poly``, which is scratch here; keep is 0 or 1, so the products are exact)."""
+    for j in range(poly.shape[0]):
+        poly[j] *= keep[j]
+    return _dd_sum(poly, scale, poly.shape[0], lane_hi, lane_lo)
 
 
 @numba.njit(cache=True, inline="always")
@@ -197,7 +186,10 @@ def _dd_add(rp, j, value):
 
 @numba.njit(cache=True, inline="always")
 def _masked_lane_max(row, pen, lane_max):
-    """:func:`_lane_max` without the finiteness test (rows are known to be finite after the scan)."""
+    """:func:`_lane_max` without the finiteness test (rows are known to be finite after the scan).
+
+    Kept apart on purpose: refills run about twice per point, and the finiteness lanes cost ~20% of
+    this pass (the merges at 1.28M x 1000 took 5-10% longer with the shared version)."""
     k = row.shape[0]
     lane_max[:] = -np.inf
     stop = k - k % _TOP_LANES
