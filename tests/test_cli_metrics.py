@@ -8,25 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from l2h_cli.main import cli
 
 from l2h import Hierarchy, read_tree, write_tree
 from l2h.metrics import RESULT_KEYS, class_distance_matrix, contingency_table, evaluate
+from tests._cli import error_line, run
 from tests._trees import random_merges
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 K, N, C = 8, 400, 5
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def error_line(result) -> str:
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, result.output  # one line, no traceback
-    return lines[0]
 
 
 @pytest.fixture()
@@ -281,7 +270,6 @@ def test_cut_bad_input(case):
     assert result.exit_code == 2 and "give --logits or --assignments" in result.output
     result = run("cut", p["tree"], "--k", 2, "--logits", p["logits"], "--assignments", p["assignments"])
     assert result.exit_code == 2 and "at most one of" in result.output
-
 
 
 def test_unknown_tree_suffix_offers_no_format_option(case):

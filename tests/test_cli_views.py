@@ -10,20 +10,10 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from l2h_cli.main import cli
+
+from tests._cli import error_line, run
 
 NAMES = [f"cls_{c}" for c in "abcdef"]
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def error_line(result) -> str:
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, result.output  # one line, no traceback
-    return lines[0]
 
 
 @pytest.fixture()

@@ -8,28 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from l2h_cli.main import cli
 
 import l2h.itol as itol
 from l2h import Hierarchy, write_tree
 from l2h.io import InputError
 from l2h.itol import itol_bundle, itol_ids, read_class_groups, uniform_clades, write_itol_bundle
 from l2h.render import group_colors, leaf_stats, palette
+from tests._cli import error_line, run
 from tests._trees import random_merges
 
 SAFE = re.compile(r"\A[A-Za-z0-9_.\-]+\Z")
 C1, C2, C3 = palette(3)
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def error_line(result) -> str:
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    return lines[0]
 
 
 @pytest.fixture()

@@ -6,22 +6,17 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from l2h_cli.main import cli
 from scipy.cluster.hierarchy import dendrogram, is_monotonic, is_valid_linkage
 
 from l2h import Hierarchy, write_tree
 from l2h.metrics import class_distance_matrix
 from l2h.render import leaf_stats
+from tests._cli import run
 from tests._trees import random_merges
 
 pytest.importorskip("matplotlib")
 
 MAGIC = {".png": b"\x89PNG", ".pdf": b"%PDF", ".svg": b"<?xml"}
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture()

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from l2h_cli.main import cli
 from rich.console import Console
 
 from l2h import Hierarchy, write_tree
 from l2h.render import leaf_stats, render_tree, tree_lines
+from tests._cli import run
 from tests._trees import random_merges
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def plain(tree, stats=None, **kwargs) -> list[str]:
