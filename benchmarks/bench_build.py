@@ -237,8 +237,10 @@ def main() -> None:
         if args.delete:
             path.unlink()
     print()
-    print(f"{'size':>14} {'file GiB':>8} {'impl':>7} {'median s':>9} {'first s':>8} {'peak RSS GiB':>12} "
-          f"{'RSS/file':>8} {'vs argmax':>9} {'numpy/l2h':>9} {'same merges':>11}")
+    print(
+        f"{'size':>14} {'file GiB':>8} {'impl':>7} {'median s':>9} {'first s':>8} {'peak RSS GiB':>12} "
+        f"{'RSS/file':>8} {'vs argmax':>9} {'numpy/l2h':>9} {'same merges':>11}"
+    )
     for size, file_size, med, res, same in rows:
         for kind in ("cli", "l2h", "numpy", "argmax"):
             if kind not in res:
@@ -247,9 +249,11 @@ def main() -> None:
             r = res[kind]
             first = f"{r['first']:.2f}" if r.get("first") else "-"
             speed = f"{med['numpy'] / med['l2h']:.1f}x" if kind == "l2h" and "numpy" in med else "-"
-            print(f"{size:>14} {file_size / 2**30:>8.2f} {kind:>7} {med[kind]:>9.2f} {first:>8} "
-                  f"{r['peak_rss'] / 2**30:>12.2f} {r['peak_rss'] / file_size:>8.2f} "
-                  f"{med[kind] / med['argmax']:>8.2f}x {speed:>9} {same if kind == 'l2h' else '':>11}")
+            print(
+                f"{size:>14} {file_size / 2**30:>8.2f} {kind:>7} {med[kind]:>9.2f} {first:>8} "
+                f"{r['peak_rss'] / 2**30:>12.2f} {r['peak_rss'] / file_size:>8.2f} "
+                f"{med[kind] / med['argmax']:>8.2f}x {speed:>9} {same if kind == 'l2h' else '':>11}"
+            )
 
 
 if __name__ == "__main__":

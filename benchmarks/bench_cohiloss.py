@@ -53,8 +53,10 @@ def main() -> None:
     zb = torch.randn(args.batch, 2**args.depth - 1, device=device, requires_grad=True)
     fast, fast_min, v_fast = _time(cohi_loss, za, zb, args.repeats, device)
     slow, slow_min, v_slow = _time(cohi_loss_pairwise, za, zb, args.repeats, device)
-    print(f"batch {args.batch}, depth {args.depth}, {device}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, median (min) of {args.repeats}")
+    print(
+        f"batch {args.batch}, depth {args.depth}, {device}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, median (min) of {args.repeats}"
+    )
     print(f"closed form : {fast * 1e3:9.3f} ms ({fast_min * 1e3:.3f})   loss {v_fast:.6f}")
     print(f"pairwise    : {slow * 1e3:9.3f} ms ({slow_min * 1e3:.3f})   loss {v_slow:.6f}")
     print(f"speed-up    : {slow / fast:9.1f}x ({slow_min / fast_min:.1f}x on minima)")

@@ -112,17 +112,24 @@ def run_reference(merges: np.ndarray, leaf: np.ndarray, labels: np.ndarray, chun
     for level in levels_for(k):
         groups = tree.cut(level)
         grouped = np.stack([table[groups == g].sum(axis=0) for g in range(level)])
-        levels[str(level)] = {"nmi": nmi(grouped), "ari": ari(grouped), "acc": accuracy(grouped),
-                              "lp": leaf_purity(grouped)}
+        levels[str(level)] = {
+            "nmi": nmi(grouped),
+            "ari": ari(grouped),
+            "acc": accuracy(grouped),
+            "lp": leaf_purity(grouped),
+        }
     return {
-        "n_points": int(leaf.shape[0]), "n_leaves": k,
-        "nmi": nmi(table), "ari": ari(table), "acc": accuracy(table), "lp": leaf_purity(table),
+        "n_points": int(leaf.shape[0]),
+        "n_leaves": k,
+        "nmi": nmi(table),
+        "ari": ari(table),
+        "acc": accuracy(table),
+        "lp": leaf_purity(table),
         "dp": dp_sum / n_star,
         "lhd": lhd_sum / n_tilde / np.log(k),
         "mean_path_length": len_sum / n_tilde,
         "levels": levels,
-        "class_distances": np.divide(class_totals, n_pairs, out=np.full_like(class_totals, np.nan),
-                                     where=n_pairs > 0),
+        "class_distances": np.divide(class_totals, n_pairs, out=np.full_like(class_totals, np.nan), where=n_pairs > 0),
     }
 
 
@@ -165,8 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     report = {
-        "n_points": args.n, "n_leaves": args.k, "n_classes": args.classes, "repeats": args.repeats,
-        "l2h_median_s": statistics.median(times), "l2h_min_s": min(times),
+        "n_points": args.n,
+        "n_leaves": args.k,
+        "n_classes": args.classes,
+        "repeats": args.repeats,
+        "l2h_median_s": statistics.median(times),
+        "l2h_min_s": min(times),
         "l2h_peak_alloc_mib": peak / 2**20,
         "inputs_mib": (leaf.nbytes + labels.nbytes) / 2**20,
     }
@@ -181,14 +192,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"inputs: N = {args.n:,} points, K = {args.k} leaves, C = {args.classes} classes "
-          f"({report['inputs_mib']:.0f} MiB of int64 assignments + labels)")
-    print(f"l2h.metrics  (evaluate with levels {levels_for(args.k)} + class distances): "
-          f"median {report['l2h_median_s']:.3f} s over {args.repeats} runs (min {report['l2h_min_s']:.3f} s), "
-          f"peak allocation {report['l2h_peak_alloc_mib']:.0f} MiB")
+    print(
+        f"inputs: N = {args.n:,} points, K = {args.k} leaves, C = {args.classes} classes "
+        f"({report['inputs_mib']:.0f} MiB of int64 assignments + labels)"
+    )
+    print(
+        f"l2h.metrics  (evaluate with levels {levels_for(args.k)} + class distances): "
+        f"median {report['l2h_median_s']:.3f} s over {args.repeats} runs (min {report['l2h_min_s']:.3f} s), "
+        f"peak allocation {report['l2h_peak_alloc_mib']:.0f} MiB"
+    )
     if "reference_median_s" in report:
-        print(f"plain NumPy reference (leaf pairs x classes): median {report['reference_median_s']:.2f} s "
-              f"over {args.reference_repeats} run(s); same numbers to 1e-9; l2h is {report['speedup']:.0f}x faster")
+        print(
+            f"plain NumPy reference (leaf pairs x classes): median {report['reference_median_s']:.2f} s "
+            f"over {args.reference_repeats} run(s); same numbers to 1e-9; l2h is {report['speedup']:.0f}x faster"
+        )
     print(f"process peak RSS: {report['max_rss_mib']:.0f} MiB")
     return 0
 

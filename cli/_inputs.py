@@ -60,8 +60,10 @@ def _refuse_string_npy(path: Path, name: str) -> None:
     if dtype.kind in "US":
         from l2h.io import InputError
 
-        raise InputError(f"{name} file {path} holds strings (dtype {dtype}); a .npy of labels must hold integer "
-                         "class ids (put class names in a text file, one per line)")
+        raise InputError(
+            f"{name} file {path} holds strings (dtype {dtype}); a .npy of labels must hold integer "
+            "class ids (put class names in a text file, one per line)"
+        )
 
 
 def check_leaf_ids(tree: Hierarchy, tree_path: Path, leaf_names_path: Path | None) -> None:

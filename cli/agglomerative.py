@@ -16,20 +16,51 @@ BACKENDS = ("auto", "fastcluster", "scipy")
 @click.command("agglomerative")
 @click.argument("embeddings", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--k", "k", type=int, required=True, help="Number of clusters (leaves of the tree).")
-@click.option("--out", "-o", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).")
-@click.option("--assignments", "assignments_out", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Output .npy with every point's cluster id (int64), for `l2h metrics --assignments`.")
-@click.option("--format", "fmt", type=click.Choice(["newick", "json", "linkage"]), default=None,
-              help="Tree format (default: from the --out suffix).")
+@click.option(
+    "--out",
+    "-o",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).",
+)
+@click.option(
+    "--assignments",
+    "assignments_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Output .npy with every point's cluster id (int64), for `l2h metrics --assignments`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["newick", "json", "linkage"]),
+    default=None,
+    help="Tree format (default: from the --out suffix).",
+)
 @click.option("--method", type=click.Choice(METHODS), default="ward", show_default=True, help="Linkage criterion.")
-@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="fastcluster's memory-lean linkage_vector (auto: when installed) or scipy (O(N^2) memory).")
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="auto",
+    show_default=True,
+    help="fastcluster's memory-lean linkage_vector (auto: when installed) or scipy (O(N^2) memory).",
+)
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def agglomerative(embeddings: Path, k: int, out: Path, assignments_out: Path, fmt: str | None, method: str,
-                  backend: str, key: str | None, quiet: bool, as_json: bool) -> None:
+def agglomerative(
+    embeddings: Path,
+    k: int,
+    out: Path,
+    assignments_out: Path,
+    fmt: str | None,
+    method: str,
+    backend: str,
+    key: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Ward baseline: K clusters of embeddings and their tree.
 
     Ward linkage of the N x D embeddings, stopped at K clusters; writes the tree over those clusters
@@ -73,8 +104,11 @@ def agglomerative(embeddings: Path, k: int, out: Path, assignments_out: Path, fm
 def _print_summary(s: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{s['method'].capitalize()} baseline -> {s['out']} ({s['format']}), {s['assignments']}",
-                  show_header=False, title_justify="left")
+    table = Table(
+        title=f"{s['method'].capitalize()} baseline -> {s['out']} ({s['format']}), {s['assignments']}",
+        show_header=False,
+        title_justify="left",
+    )
     table.add_column("what", style="bold")
     table.add_column("value")
     table.add_row("points x dims", f"{s['n_points']:,} x {s['n_dims']}")

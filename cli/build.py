@@ -17,21 +17,56 @@ STRATEGIES = ("lowest-score", "all-pairs")
 # Paths are checked by the library, not by click: a bad file is bad data (exit 1, one line), not a
 # usage error (exit 2 with the usage text).
 @click.argument("logits", type=click.Path(path_type=Path))
-@click.option("--out", "-o", "out", type=click.Path(path_type=Path), required=True,
-              help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).")
-@click.option("--format", "fmt", type=click.Choice(["newick", "json", "linkage"]), default=None,
-              help="Output format (default: from the --out suffix).")
-@click.option("--aggregation", type=click.Choice(AGGREGATIONS), default="cluster-mean", show_default=True,
-              help="Group score: sum of cluster-wise mean confidences (paper default), sum, or mean.")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="lowest-score", show_default=True,
-              help="Merge the lowest-scored group with its most related one, or the best of all pairs.")
-@click.option("--names", "names_file", type=click.Path(path_type=Path), default=None,
-              help="Text file with one leaf name per line (K lines).")
+@click.option(
+    "--out",
+    "-o",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["newick", "json", "linkage"]),
+    default=None,
+    help="Output format (default: from the --out suffix).",
+)
+@click.option(
+    "--aggregation",
+    type=click.Choice(AGGREGATIONS),
+    default="cluster-mean",
+    show_default=True,
+    help="Group score: sum of cluster-wise mean confidences (paper default), sum, or mean.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default="lowest-score",
+    show_default=True,
+    help="Merge the lowest-scored group with its most related one, or the best of all pairs.",
+)
+@click.option(
+    "--names",
+    "names_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Text file with one leaf name per line (K lines).",
+)
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def build(logits: Path, out: Path, fmt: str | None, aggregation: str, strategy: str,
-          names_file: Path | None, key: str | None, quiet: bool, as_json: bool) -> None:
+def build(
+    logits: Path,
+    out: Path,
+    fmt: str | None,
+    aggregation: str,
+    strategy: str,
+    names_file: Path | None,
+    key: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
     from l2h.io import InputError, check_output_path, load_array, read_names, tree_format_for, write_tree
 
@@ -42,14 +77,16 @@ def build(logits: Path, out: Path, fmt: str | None, aggregation: str, strategy: 
             raise InputError(f"--out {out} is {what}; choose another output path")
 
     from l2h import L2HWarning, build_hierarchy
+
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--names") if names_file else None
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)
         with progress_reporter(quiet=quiet or as_json) as progress:
-            tree = build_hierarchy(array, aggregation=aggregation, strategy=strategy,
-                                   leaf_names=names, progress=progress)
+            tree = build_hierarchy(
+                array, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
+            )
     elapsed = time.perf_counter() - started
     for warning in caught:
         if not quiet:
@@ -99,8 +136,10 @@ def _print_summary(s: dict) -> None:
     table.add_row("clusters (K)", str(s["n_clusters"]))
     table.add_row("aggregation / strategy", f"{s['aggregation']} / {s['strategy']}")
     empty = s["empty_clusters"]
-    table.add_row("empty clusters", "none" if not empty else f"{len(empty)}: {', '.join(empty[:10])}"
-                  + (" ..." if len(empty) > 10 else ""))
+    table.add_row(
+        "empty clusters",
+        "none" if not empty else f"{len(empty)}: {', '.join(empty[:10])}" + (" ..." if len(empty) > 10 else ""),
+    )
     table.add_row("time", f"{s['seconds']:.3f} s")
     parts = []
     for sub in s["root_subtrees"]:

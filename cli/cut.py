@@ -12,18 +12,46 @@ from l2h_cli._common import echo_json, stdout_console
 @click.command("cut")
 @click.argument("tree_path", metavar="TREE", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--k", "k", type=int, required=True, help="Number of groups (1..number of leaves).")
-@click.option("--logits", "logits_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Logits of points to place (N x K); each point goes to the group of its argmax leaf.")
-@click.option("--assignments", "assignments_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Leaf id of every point, instead of --logits.")
-@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write every point's group id (int64 .npy); needs --logits or --assignments.")
-@click.option("--leaf-names", "leaf_names_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Match Newick leaves by these names (one per line, in cluster-id order).")
+@click.option(
+    "--logits",
+    "logits_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Logits of points to place (N x K); each point goes to the group of its argmax leaf.",
+)
+@click.option(
+    "--assignments",
+    "assignments_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Leaf id of every point, instead of --logits.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write every point's group id (int64 .npy); needs --logits or --assignments.",
+)
+@click.option(
+    "--leaf-names",
+    "leaf_names_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Match Newick leaves by these names (one per line, in cluster-id order).",
+)
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON on stdout.")
-def cut(tree_path: Path, k: int, logits_path: Path | None, assignments_path: Path | None, out: Path | None,
-        leaf_names_path: Path | None, key: str | None, as_json: bool) -> None:
+def cut(
+    tree_path: Path,
+    k: int,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    out: Path | None,
+    leaf_names_path: Path | None,
+    key: str | None,
+    as_json: bool,
+) -> None:
     """Cut a tree into k groups; place points in them.
 
     Lists each group's leaves; with --logits or --assignments, counts the points of each group and
@@ -50,8 +78,10 @@ def cut(tree_path: Path, k: int, logits_path: Path | None, assignments_path: Pat
     if logits_path is not None:
         logits = load_array(logits_path, key=key, name="logits")
         if logits.ndim == 2 and logits.shape[1] != tree.n_leaves:
-            raise InputError(f"tree {tree_path} has {tree.n_leaves} leaves but logits {logits_path} have "
-                             f"{logits.shape[1]} columns (clusters)")
+            raise InputError(
+                f"tree {tree_path} has {tree.n_leaves} leaves but logits {logits_path} have "
+                f"{logits.shape[1]} columns (clusters)"
+            )
         point_groups = group_of_leaf[tree.assign(logits)]
     elif assignments_path is not None:
         from l2h.metrics import check_assignments
@@ -74,8 +104,15 @@ def cut(tree_path: Path, k: int, logits_path: Path | None, assignments_path: Pat
             entry["n_points"] = int(sizes[g])
         groups.append(entry)
     if as_json:
-        echo_json({"tree": str(tree_path), "k": k, "n_leaves": tree.n_leaves, "groups": groups,
-                   "out": None if out is None else str(out)})
+        echo_json(
+            {
+                "tree": str(tree_path),
+                "k": k,
+                "n_leaves": tree.n_leaves,
+                "groups": groups,
+                "out": None if out is None else str(out),
+            }
+        )
         return
     _print_groups(groups, tree_path, k, tree.n_leaves, out)
 

@@ -49,29 +49,83 @@ def _encode(labels: np.ndarray, names_file: Path | None) -> tuple[np.ndarray, li
 
 
 @click.command("metrics")
-@click.option("--tree", "tree_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Hierarchy file (.nwk/.newick, .json or .npy linkage), e.g. from `l2h build`.")
-@click.option("--logits", "logits_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The flat model's logits (N x K); each point's leaf is their argmax.")
-@click.option("--assignments", "assignments_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Leaf id (0..K-1) of every point, instead of --logits.")
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Ground truth: integer .npy, or a text file with one label (id or name) per line.")
-@click.option("--levels", callback=parse_levels, default=None,
-              help="Also score the tree cut into these numbers of groups, e.g. 20,10.")
-@click.option("--coarse-labels", "coarse_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Score the levels against these coarser labels: one per point, or one per class id.")
-@click.option("--class-distances", "distances_out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the class-to-class mean tree distance matrix to this CSV.")
-@click.option("--class-names", "class_names_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Text file naming the integer classes, one name per line (for reports).")
-@click.option("--leaf-names", "leaf_names_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Match Newick leaves by these names (one per line, in cluster-id order).")
+@click.option(
+    "--tree",
+    "tree_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Hierarchy file (.nwk/.newick, .json or .npy linkage), e.g. from `l2h build`.",
+)
+@click.option(
+    "--logits",
+    "logits_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The flat model's logits (N x K); each point's leaf is their argmax.",
+)
+@click.option(
+    "--assignments",
+    "assignments_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Leaf id (0..K-1) of every point, instead of --logits.",
+)
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Ground truth: integer .npy, or a text file with one label (id or name) per line.",
+)
+@click.option(
+    "--levels",
+    callback=parse_levels,
+    default=None,
+    help="Also score the tree cut into these numbers of groups, e.g. 20,10.",
+)
+@click.option(
+    "--coarse-labels",
+    "coarse_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Score the levels against these coarser labels: one per point, or one per class id.",
+)
+@click.option(
+    "--class-distances",
+    "distances_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the class-to-class mean tree distance matrix to this CSV.",
+)
+@click.option(
+    "--class-names",
+    "class_names_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Text file naming the integer classes, one name per line (for reports).",
+)
+@click.option(
+    "--leaf-names",
+    "leaf_names_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Match Newick leaves by these names (one per line, in cluster-id order).",
+)
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables.")
-def metrics(tree_path: Path, logits_path: Path | None, assignments_path: Path | None, labels_path: Path,
-            levels: tuple[int, ...], coarse_path: Path | None, distances_out: Path | None,
-            class_names_path: Path | None, leaf_names_path: Path | None, key: str | None, as_json: bool) -> None:
+def metrics(
+    tree_path: Path,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    labels_path: Path,
+    levels: tuple[int, ...],
+    coarse_path: Path | None,
+    distances_out: Path | None,
+    class_names_path: Path | None,
+    leaf_names_path: Path | None,
+    key: str | None,
+    as_json: bool,
+) -> None:
     """Score a hierarchy against ground-truth labels.
 
     NMI, ARI, ACC and leaf purity of the leaves, dendrogram purity, LHD and the mean path length,
@@ -115,15 +169,17 @@ def metrics(tree_path: Path, logits_path: Path | None, assignments_path: Path | 
             raise InputError(f"assignments file {assignments_path}: {exc}") from None
         source = f"assignments {assignments_path}"
     if labels.shape[0] != leaf.shape[0]:
-        raise InputError(f"labels file {labels_path} has {labels.shape[0]} labels but {source} give "
-                         f"{leaf.shape[0]} points")
+        raise InputError(
+            f"labels file {labels_path} has {labels.shape[0]} labels but {source} give {leaf.shape[0]} points"
+        )
 
     codes, names, direct = _encode(labels, class_names_path)
     coarse = read_labels(coarse_path, name="coarse labels") if coarse_path else None
     if coarse is not None and coarse.shape[0] != leaf.shape[0]:
         if not direct or coarse.shape[0] != len(names):
-            per_class = (f" or {len(names)} (one per class id)" if direct
-                         else " (a per-class map needs class ids 0..C-1)")
+            per_class = (
+                f" or {len(names)} (one per class id)" if direct else " (a per-class map needs class ids 0..C-1)"
+            )
             raise InputError(
                 f"coarse labels file {coarse_path} has {coarse.shape[0]} entries; expected {leaf.shape[0]} "
                 f"(one per point){per_class}"
@@ -165,8 +221,12 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
     from rich.table import Table
 
     console = stdout_console()
-    table = Table(title=f"Hierarchy scores: {tree_path} ({result['n_leaves']} leaves, {result['n_points']:,} points)",
-                  title_justify="left", caption=f"computed in {elapsed:.2f} s", caption_justify="left")
+    table = Table(
+        title=f"Hierarchy scores: {tree_path} ({result['n_leaves']} leaves, {result['n_points']:,} points)",
+        title_justify="left",
+        caption=f"computed in {elapsed:.2f} s",
+        caption_justify="left",
+    )
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     table.add_column("meaning")
@@ -183,8 +243,9 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
         table.add_row(label, _fmt(result[key]), meaning)
     console.print(table)
     if result["levels"]:
-        levels = Table(title=f"Levels (tree cut into k groups) vs {'coarse labels' if coarse else 'labels'}",
-                       title_justify="left")
+        levels = Table(
+            title=f"Levels (tree cut into k groups) vs {'coarse labels' if coarse else 'labels'}", title_justify="left"
+        )
         for column in ("k", "NMI", "ARI", "ACC", "LP"):
             levels.add_column(column, justify="right")
         for k, scores in result["levels"].items():

@@ -13,18 +13,33 @@ _FIGURE = click.Path(path_type=Path, dir_okay=False)
 
 @click.command("plot", short_help="Draw the dendrogram picture (and a class-distance heatmap).")
 @click.argument("tree_path", metavar="TREE", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "-o", "out", type=_FIGURE, required=True,
-              help="Dendrogram picture: .png, .svg or .pdf.")
-@click.option("--class-distances", "heatmap_out", type=_FIGURE, default=None,
-              help="Also draw the class-distance heatmap into this .png/.svg/.pdf (needs --labels).")
+@click.option("--out", "-o", "out", type=_FIGURE, required=True, help="Dendrogram picture: .png, .svg or .pdf.")
+@click.option(
+    "--class-distances",
+    "heatmap_out",
+    type=_FIGURE,
+    default=None,
+    help="Also draw the class-distance heatmap into this .png/.svg/.pdf (needs --labels).",
+)
 @leaf_data_options()
 @click.option("--title", default=None, help="Title of the dendrogram (default: the tree file's name).")
-@click.option("--dpi", type=click.IntRange(min=30, max=1200), default=150, show_default=True,
-              help="Resolution of .png pictures.")
-def plot(tree_path: Path, out: Path, heatmap_out: Path | None, logits_path: Path | None,
-         assignments_path: Path | None, labels_path: Path | None, label_names_path: Path | None,
-         leaf_names_path: Path | None, key: str | None, groups_path: Path | None, title: str | None,
-         dpi: int) -> None:
+@click.option(
+    "--dpi", type=click.IntRange(min=30, max=1200), default=150, show_default=True, help="Resolution of .png pictures."
+)
+def plot(
+    tree_path: Path,
+    out: Path,
+    heatmap_out: Path | None,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    labels_path: Path | None,
+    label_names_path: Path | None,
+    leaf_names_path: Path | None,
+    key: str | None,
+    groups_path: Path | None,
+    title: str | None,
+    dpi: int,
+) -> None:
     """Draw the dendrogram (leaves coloured by group) and, optionally, the class-distance heatmap."""
     from l2h.plot import check_figure_path
 
@@ -39,8 +54,9 @@ def plot(tree_path: Path, out: Path, heatmap_out: Path | None, logits_path: Path
 
     from l2h.plot import plot_class_distances, plot_dendrogram, save_figure
 
-    tree, stats = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
-                                         label_names_path, leaf_names_path, key, groups_path)
+    tree, stats = load_tree_and_stats(
+        tree_path, logits_path, assignments_path, labels_path, label_names_path, leaf_names_path, key, groups_path
+    )
     console = stdout_console()
     save_figure(plot_dendrogram(tree, stats, title=title or tree_path.name), out, dpi=dpi)
     console.print(f"dendrogram -> {out}", highlight=False)

@@ -12,20 +12,44 @@ from l2h_cli.export import leaf_data_options, load_tree_and_stats
 @click.command("show", short_help="Print the tree: points per node, majority class, purity.")
 @click.argument("tree_path", metavar="TREE", type=click.Path(path_type=Path, dir_okay=False))
 @leaf_data_options()
-@click.option("--max-depth", type=click.IntRange(min=0), default=None,
-              help="Fold everything below this many levels into one row per subtree.")
-@click.option("--min-chain", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Draw caterpillar runs of at least this many merges as one row (0: never).")
-@click.option("--ascii", "ascii_only", is_flag=True,
-              help="Plain ASCII guides and no colour (automatic when stdout is not a terminal).")
-def show(tree_path: Path, logits_path: Path | None, assignments_path: Path | None, labels_path: Path | None,
-         label_names_path: Path | None, leaf_names_path: Path | None, key: str | None, groups_path: Path | None,
-         max_depth: int | None, min_chain: int, ascii_only: bool) -> None:
+@click.option(
+    "--max-depth",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Fold everything below this many levels into one row per subtree.",
+)
+@click.option(
+    "--min-chain",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Draw caterpillar runs of at least this many merges as one row (0: never).",
+)
+@click.option(
+    "--ascii",
+    "ascii_only",
+    is_flag=True,
+    help="Plain ASCII guides and no colour (automatic when stdout is not a terminal).",
+)
+def show(
+    tree_path: Path,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    labels_path: Path | None,
+    label_names_path: Path | None,
+    leaf_names_path: Path | None,
+    key: str | None,
+    groups_path: Path | None,
+    max_depth: int | None,
+    min_chain: int,
+    ascii_only: bool,
+) -> None:
     """Print the tree: leaf names, points per node and majority class with purity."""
     from l2h.render import render_tree, tree_lines, tree_title
 
-    tree, stats = load_tree_and_stats(tree_path, logits_path, assignments_path, labels_path,
-                                         label_names_path, leaf_names_path, key, groups_path)
+    tree, stats = load_tree_and_stats(
+        tree_path, logits_path, assignments_path, labels_path, label_names_path, leaf_names_path, key, groups_path
+    )
     console = stdout_console()
     if ascii_only or not _box_drawing_terminal():
         lines = tree_lines(tree, stats, max_depth=max_depth, min_chain=min_chain, ascii=True)

@@ -35,29 +35,69 @@ def _check_dataset(name: str | None) -> None:
 
 def _common_options(func):
     options = [
-        click.option("--dataset", metavar=_DATASET_METAVAR, required=False, default=None,
-                     help="Dataset to train on (read from --data-dir)."),
-        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-                     help="Where the dataset lies (default ./data; for npy: the .npy file)."),
-        click.option("--labels", "labels_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Labels (.npy) for npy features, for metrics."),
-        click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
-                     help="Run folder (created): config, checkpoint, history, logits, tree, metrics."),
-        click.option("--epochs", type=click.IntRange(min=0), default=None,
-                     help="Training epochs (CoHiClust: tree epochs after pre-training). [default: per dataset]"),
+        click.option(
+            "--dataset",
+            metavar=_DATASET_METAVAR,
+            required=False,
+            default=None,
+            help="Dataset to train on (read from --data-dir).",
+        ),
+        click.option(
+            "--data-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Where the dataset lies (default ./data; for npy: the .npy file).",
+        ),
+        click.option(
+            "--labels",
+            "labels_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            help="Labels (.npy) for npy features, for metrics.",
+        ),
+        click.option(
+            "--out",
+            "out",
+            type=click.Path(path_type=Path, file_okay=False),
+            required=True,
+            help="Run folder (created): config, checkpoint, history, logits, tree, metrics.",
+        ),
+        click.option(
+            "--epochs",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Training epochs (CoHiClust: tree epochs after pre-training). [default: per dataset]",
+        ),
         click.option("--batch-size", type=int, default=None, help="Batch size. [default: per dataset]"),
         click.option("--backbone", type=click.Choice(BACKBONES), default=None, help="Backbone. [default: per dataset]"),
         click.option("--lr", type=float, default=None, help="Adam learning rate. [default: per dataset]"),
-        click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True,
-                     help="Which part of the dataset to train on (papers: all)."),
-        click.option("--image-size", type=click.IntRange(min=8), default=96, show_default=True,
-                     help="Side of folder images after resizing."),
-        click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-                     help="Where to train (auto: CUDA, then MPS, then CPU)."),
+        click.option(
+            "--split",
+            type=click.Choice(["all", "train", "test"]),
+            default="all",
+            show_default=True,
+            help="Which part of the dataset to train on (papers: all).",
+        ),
+        click.option(
+            "--image-size",
+            type=click.IntRange(min=8),
+            default=96,
+            show_default=True,
+            help="Side of folder images after resizing.",
+        ),
+        click.option(
+            "--device",
+            type=click.Choice(DEVICES),
+            default="auto",
+            show_default=True,
+            help="Where to train (auto: CUDA, then MPS, then CPU).",
+        ),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
-        click.option("--resume", is_flag=True,
-                     help="Continue the run in --out from its last checkpoint, with its saved settings "
-                          "(--epochs extends it)."),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Continue the run in --out from its last checkpoint, with its saved settings (--epochs extends it).",
+        ),
         click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary."),
         click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout."),
@@ -74,12 +114,20 @@ def train() -> None:
 
 @train.command("cohiclust", short_help="Train CoHiClust: a soft binary tree head with CoHiLoss.")
 @_common_options
-@click.option("--pretrain-epochs", type=click.IntRange(min=0), default=None,
-              help="Epochs of R2-only pre-training before the tree. [default: per dataset]")
+@click.option(
+    "--pretrain-epochs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Epochs of R2-only pre-training before the tree. [default: per dataset]",
+)
 @click.option("--depth", type=int, default=None, help="Tree depth T (2^T leaves). [default: per dataset]")
 @click.option("--leaves", type=int, default=None, help="Prune to this many leaves. [default: number of classes]")
-@click.option("--prune-start", type=click.IntRange(min=0), default=None,
-              help="Tree epoch at which pruning starts (one leaf per epoch). [default: per dataset]")
+@click.option(
+    "--prune-start",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Tree epoch at which pruning starts (one leaf per epoch). [default: per dataset]",
+)
 def cohiclust(**kwargs: Any) -> None:
     """Train CoHiClust: a soft binary tree head trained with CoHiLoss (+ R1, R2)."""
     _run("cohiclust", kwargs)
@@ -106,24 +154,39 @@ def _run(model: str, opts: dict[str, Any]) -> None:
         # the note waits for train() to find a checkpoint to resume, so a missing one is the only line printed
         ignored = _given_on_command_line(set(opts) - _RESUME_OPTIONS)
         note = f"--resume keeps the run's saved settings; ignoring {', '.join(ignored)}" if ignored else None
-        config = TrainConfig(model=model, epochs=opts["epochs"] or 0,
-                             data_dir=str(opts["data_dir"]) if opts["data_dir"] else None)
+        config = TrainConfig(
+            model=model, epochs=opts["epochs"] or 0, data_dir=str(opts["data_dir"]) if opts["data_dir"] else None
+        )
         _train_and_report(model, config, opts, quiet, as_json, resume_note=note)
         return
     dataset = opts["dataset"]
     settings = defaults_for(model, dataset)
-    mapping = {"epochs": "epochs", "batch_size": "batch_size", "backbone": "backbone", "lr": "lr",
-               "pretrain_epochs": "pretrain_epochs", "depth": "depth", "leaves": "leaves",
-               "prune_start": "prune_start", "clusters": "clusters"}
+    mapping = {
+        "epochs": "epochs",
+        "batch_size": "batch_size",
+        "backbone": "backbone",
+        "lr": "lr",
+        "pretrain_epochs": "pretrain_epochs",
+        "depth": "depth",
+        "leaves": "leaves",
+        "prune_start": "prune_start",
+        "clusters": "clusters",
+    }
     for opt, field in mapping.items():
         if opts.get(opt) is not None:
             settings[field] = opts[opt]
     if "depth" in settings and opts.get("depth") is not None and opts.get("leaves") is None:
         settings["leaves"] = None  # the per-dataset leaf count may not fit a user-chosen depth: use the classes
-    config = TrainConfig(model=model, dataset=dataset,
-                         data_dir=str(opts["data_dir"]) if opts["data_dir"] else None,
-                         labels_path=str(opts["labels_path"]) if opts["labels_path"] else None,
-                         split=opts["split"], image_size=opts["image_size"], seed=opts["seed"], **settings)
+    config = TrainConfig(
+        model=model,
+        dataset=dataset,
+        data_dir=str(opts["data_dir"]) if opts["data_dir"] else None,
+        labels_path=str(opts["labels_path"]) if opts["labels_path"] else None,
+        split=opts["split"],
+        image_size=opts["image_size"],
+        seed=opts["seed"],
+        **settings,
+    )
     config.validate()  # a clear message before any data is read
     _train_and_report(model, config, opts, quiet, as_json)
 
@@ -134,19 +197,29 @@ _RESUME_OPTIONS = {"out", "epochs", "data_dir", "device", "resume", "download", 
 
 def _given_on_command_line(names: set[str]) -> list[str]:
     ctx = click.get_current_context()
-    given = [p for p in ctx.command.params
-             if p.name in names and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+    given = [
+        p
+        for p in ctx.command.params
+        if p.name in names and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE
+    ]
     return [p.opts[0] for p in given]
 
 
-def _train_and_report(model: str, config: Any, opts: dict[str, Any], quiet: bool, as_json: bool,
-                      resume_note: str | None = None) -> None:
+def _train_and_report(
+    model: str, config: Any, opts: dict[str, Any], quiet: bool, as_json: bool, resume_note: str | None = None
+) -> None:
     from cohiclust_extra.training import train as run_training
 
     started = time.perf_counter()
     with _EpochProgress(quiet or as_json, resume_note) as progress:
-        result = run_training(config, opts["out"], device=opts["device"], resume=opts["resume"],
-                              progress=progress, download=opts["download"])
+        result = run_training(
+            config,
+            opts["out"],
+            device=opts["device"],
+            resume=opts["resume"],
+            progress=progress,
+            download=opts["download"],
+        )
     elapsed = time.perf_counter() - started
     metrics = result["metrics"]
     if as_json:
@@ -171,9 +244,15 @@ class _EpochProgress:
         if not self.quiet and self.err.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=self.err,
-                                transient=True)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[losses]}"),
+                TimeElapsedColumn(),
+                console=self.err,
+                transient=True,
+            )
             self.bar.__enter__()
         return self
 
@@ -192,8 +271,9 @@ class _EpochProgress:
             if self.bar is not None:
                 if self.task is not None:
                     self.bar.remove_task(self.task)
-                self.task = self.bar.add_task(f"epoch {payload['epoch']}/{payload['total']} {payload['phase']}",
-                                              total=payload["steps"], losses="")
+                self.task = self.bar.add_task(
+                    f"epoch {payload['epoch']}/{payload['total']} {payload['phase']}", total=payload["steps"], losses=""
+                )
         elif event == "step" and self.bar is not None and self.task is not None:
             losses = "  ".join(f"{k} {v:.4f}" for k, v in payload["losses"].items())
             self.bar.update(self.task, completed=payload["step"], losses=losses)
@@ -202,11 +282,13 @@ class _EpochProgress:
             every = max(1, self.total // 10)
             if self.bar is not None or row["epoch"] % every == 0 or row["epoch"] == self.total or row["epoch"] == 1:
                 skip = {"epoch", "phase", "seconds", "pruned_leaf"}
-                text = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                                 for k, v in row.items() if k not in skip)
+                text = "  ".join(
+                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items() if k not in skip
+                )
                 elapsed = time.perf_counter() - self.start
-                self.err.print(f"[{elapsed:7.1f}s] epoch {row['epoch']}/{self.total} {row['phase']}: {text}",
-                               highlight=False)
+                self.err.print(
+                    f"[{elapsed:7.1f}s] epoch {row['epoch']}/{self.total} {row['phase']}: {text}", highlight=False
+                )
 
 
 def _print_summary(model: str, result: dict, elapsed: float) -> None:
@@ -232,27 +314,55 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--dataset", metavar=_DATASET_METAVAR, default=None, help="Data to score (default: the run's).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Where that dataset lies.")
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Labels (.npy) for npy features.")
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Labels (.npy) for npy features.",
+)
 @click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
-@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Output folder (default RUN_DIR/predict-<dataset>-<split>).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder (default RUN_DIR/predict-<dataset>-<split>).",
+)
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def predict(run_dir: Path, dataset: str | None, data_dir: Path | None, labels_path: Path | None, split: str,
-            out: Path | None, device: str, download: bool, as_json: bool) -> None:
+def predict(
+    run_dir: Path,
+    dataset: str | None,
+    data_dir: Path | None,
+    labels_path: Path | None,
+    split: str,
+    out: Path | None,
+    device: str,
+    download: bool,
+    as_json: bool,
+) -> None:
     """Write logits of a trained model (l2h train) for new data."""
     _check_dataset(dataset)
     _require_torch()
     from cohiclust_extra.training import predict as run_predict
 
     target = out or run_dir / f"predict-{dataset or 'data'}-{split}"
-    summary = run_predict(run_dir, target, dataset=dataset, data_dir=str(data_dir) if data_dir else None,
-                          split=split, labels_path=str(labels_path) if labels_path else None, device=device,
-                          download=download)
+    summary = run_predict(
+        run_dir,
+        target,
+        dataset=dataset,
+        data_dir=str(data_dir) if data_dir else None,
+        split=split,
+        labels_path=str(labels_path) if labels_path else None,
+        device=device,
+        download=download,
+    )
     if as_json:
         echo_json(summary)
     else:
-        stdout_console().print(f"{summary['n_points']:,} points x {summary['n_columns']} logits -> "
-                               f"{summary['out_dir']}/logits.npy", highlight=False)
+        stdout_console().print(
+            f"{summary['n_points']:,} points x {summary['n_columns']} logits -> {summary['out_dir']}/logits.npy",
+            highlight=False,
+        )

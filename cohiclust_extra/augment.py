@@ -169,8 +169,9 @@ class Augmenter:
         return flat.view_as(x)
 
 
-def make_augmenter(sample_shape: Sequence[int], mean: Sequence[float] | None = None,
-                   std: Sequence[float] | None = None) -> Augmenter:
+def make_augmenter(
+    sample_shape: Sequence[int], mean: Sequence[float] | None = None, std: Sequence[float] | None = None
+) -> Augmenter:
     """The augmentation recipe for samples of shape ``(D,)`` or ``(C, H, W)`` (see the module docstring)."""
     shape = tuple(sample_shape)
     if len(shape) != 3:

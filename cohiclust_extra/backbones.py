@@ -33,8 +33,11 @@ class ResNetBackbone(nn.Module):
         super().__init__()
         import torchvision
 
-        factory = {"resnet18": torchvision.models.resnet18, "resnet34": torchvision.models.resnet34,
-                   "resnet50": torchvision.models.resnet50}
+        factory = {
+            "resnet18": torchvision.models.resnet18,
+            "resnet34": torchvision.models.resnet34,
+            "resnet50": torchvision.models.resnet50,
+        }
         if name not in factory:
             raise ValueError(f"unknown ResNet {name!r}; expected one of {sorted(factory)}")
         net = factory[name](weights=None)

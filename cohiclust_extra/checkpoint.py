@@ -54,8 +54,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     state = _torch_load(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        hint = " (it looks like an official CoHiClust checkpoint: use load_official_cohiclust)" if (
-            isinstance(state, dict) and any(str(k).startswith(("f.", "tree_model.")) for k in state)) else ""
+        hint = (
+            " (it looks like an official CoHiClust checkpoint: use load_official_cohiclust)"
+            if (isinstance(state, dict) and any(str(k).startswith(("f.", "tree_model.")) for k in state))
+            else ""
+        )
         raise CheckpointError(f"{path} is not an l2h training checkpoint{hint}")
     for key, kind in (("config", dict), ("epoch", int), ("model", dict)):
         if key not in state:
@@ -69,8 +72,11 @@ def _resnet_children(backbone: torch.nn.Module) -> list[str]:
     net = getattr(backbone, "net", None)
     if net is None:
         return []
-    return [name for name, mod in net.named_children()
-            if not isinstance(mod, (torch.nn.Linear, torch.nn.MaxPool2d, torch.nn.Identity)) or name == "avgpool"]
+    return [
+        name
+        for name, mod in net.named_children()
+        if not isinstance(mod, (torch.nn.Linear, torch.nn.MaxPool2d, torch.nn.Identity)) or name == "avgpool"
+    ]
 
 
 def _official_masks(masks: Any, depth: int) -> torch.Tensor | None:
@@ -89,8 +95,9 @@ def _official_masks(masks: Any, depth: int) -> torch.Tensor | None:
     raise CheckpointError(f"the masks hold no leaf-level mask of 2^{depth} = {2**depth} entries")
 
 
-def load_official_cohiclust(model: torch.nn.Module, weights: str | os.PathLike[str],
-                            masks: str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
+def load_official_cohiclust(
+    model: torch.nn.Module, weights: str | os.PathLike[str], masks: str | os.PathLike[str] | None = None
+) -> dict[str, list[str]]:
     """Load a checkpoint of the official CoHiClust code into a :class:`~cohiclust_extra.models.CoHiClustModel`.
 
     The layout read: a state dict (optionally under ``"model"``/``"state_dict"``) with the backbone under
@@ -141,7 +148,7 @@ def load_official_cohiclust(model: torch.nn.Module, weights: str | os.PathLike[s
                 rest = f"{children[index]}.{tail}"
             target = f"backbone.net.{rest}" if hasattr(model.backbone, "net") and children else f"backbone.{rest}"
         elif key.startswith("tree_model.0."):
-            target = "tree.net." + key[len("tree_model.0."):]
+            target = "tree.net." + key[len("tree_model.0.") :]
         elif key.startswith("g."):
             projection[key] = value
             continue
@@ -160,8 +167,10 @@ def load_official_cohiclust(model: torch.nn.Module, weights: str | os.PathLike[s
     unexpected = [k for k in mapped if k not in ours]
     if missing or unexpected:
         detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-        raise CheckpointError(f"{weights} does not match the model (backbone or depth differ? the official tree "
-                              f"head is one linear layer: build the model with tree_hidden=None): {detail}")
+        raise CheckpointError(
+            f"{weights} does not match the model (backbone or depth differ? the official tree "
+            f"head is one linear layer: build the model with tree_hidden=None): {detail}"
+        )
     for k, v in mapped.items():
         if ours[k].shape != v.shape:
             raise CheckpointError(

@@ -91,9 +91,15 @@ def _missing(name: str, expected: Path, hint: str) -> DatasetError:
     )
 
 
-def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None, *, split: str = "all",
-                 labels_path: str | os.PathLike[str] | None = None, image_size: int = 96,
-                 download: bool = False) -> Dataset:
+def load_dataset(
+    name: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    split: str = "all",
+    labels_path: str | os.PathLike[str] | None = None,
+    image_size: int = 96,
+    download: bool = False,
+) -> Dataset:
     """Read dataset ``name`` (see the module table) into memory.
 
     Parameters
@@ -161,8 +167,9 @@ def _npy(path: str | os.PathLike[str] | None, labels_path: str | os.PathLike[str
         x = (x - x.mean(0)) / (x.std(0) + 1e-6)  # standardise so the noise augmentation has a fixed scale
         tensor = torch.from_numpy(np.ascontiguousarray(x))
     else:
-        tensor = torch.from_numpy(np.ascontiguousarray(arr.astype(np.uint8) if arr.dtype == np.uint8
-                                                      else arr.astype(np.float32)))
+        tensor = torch.from_numpy(
+            np.ascontiguousarray(arr.astype(np.uint8) if arr.dtype == np.uint8 else arr.astype(np.float32))
+        )
     labels = None
     if labels_path is not None:
         labels = np.load(labels_path, allow_pickle=False).reshape(-1).astype(np.int64)
@@ -212,8 +219,14 @@ def _cifar(name: str, root: Path, split: str, download: bool) -> Dataset:
     if name == "cifar10":
         labels = table[part, 0].astype(np.int64)
         return Dataset(name, x, labels, mean=_CIFAR_MEAN, std=_CIFAR_STD)
-    return Dataset(name, x, table[part, 0].astype(np.int64), fine_labels=table[part, 1].astype(np.int64),
-                   mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762))
+    return Dataset(
+        name,
+        x,
+        table[part, 0].astype(np.int64),
+        fine_labels=table[part, 1].astype(np.int64),
+        mean=(0.5071, 0.4865, 0.4409),
+        std=(0.2673, 0.2564, 0.2762),
+    )
 
 
 def _stl10(root: Path, split: str, download: bool) -> Dataset:
@@ -264,12 +277,20 @@ def _folder(root: Path, image_size: int) -> Dataset:
         except OSError as exc:
             raise DatasetError(f"cannot read image {f}: {exc}") from None
     labels = np.array([c for _, c in files], dtype=np.int64)
-    return Dataset("folder", torch.from_numpy(out), labels, class_names=classes, mean=_IMAGENET_MEAN,
-                   std=_IMAGENET_STD, info={"root": str(root), "n_files": len(files)})
+    return Dataset(
+        "folder",
+        torch.from_numpy(out),
+        labels,
+        class_names=classes,
+        mean=_IMAGENET_MEAN,
+        std=_IMAGENET_STD,
+        info={"root": str(root), "n_files": len(files)},
+    )
 
 
-def batches(n: int, batch_size: int, *, shuffle: bool, seed: int = 0, epoch: int = 0,
-            drop_last: bool = False) -> Iterator[torch.Tensor]:
+def batches(
+    n: int, batch_size: int, *, shuffle: bool, seed: int = 0, epoch: int = 0, drop_last: bool = False
+) -> Iterator[torch.Tensor]:
     """Index batches over ``range(n)``; the order depends only on ``(seed, epoch)`` (resumable)."""
     if shuffle:
         g = torch.Generator().manual_seed(int(seed) * 100_003 + int(epoch))

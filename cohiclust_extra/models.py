@@ -27,8 +27,14 @@ class CoHiClustModel(nn.Module):
         Hidden width of φ.
     """
 
-    def __init__(self, backbone: nn.Module, depth: int, tree_hidden: int | None = None,
-                 proj_dim: int | None = 128, proj_hidden: int | None = None) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        depth: int,
+        tree_hidden: int | None = None,
+        proj_dim: int | None = 128,
+        proj_hidden: int | None = None,
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.tree = TreeHead(backbone.out_dim, depth, tree_hidden)

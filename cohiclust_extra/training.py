@@ -110,9 +110,14 @@ def _history_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def _step_losses(model: torch.nn.Module, config: TrainConfig, xa: torch.Tensor, xb: torch.Tensor,
-                 pretraining: bool, precision: _Precision,
-                 ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor | None]:
+def _step_losses(
+    model: torch.nn.Module,
+    config: TrainConfig,
+    xa: torch.Tensor,
+    xb: torch.Tensor,
+    pretraining: bool,
+    precision: _Precision,
+) -> tuple[torch.Tensor, dict[str, float], torch.Tensor | None]:
     """Loss of one batch of view pairs; returns (loss, components, detached leaf probabilities)."""
     batch = xa.shape[0]
     with precision.autocast():
@@ -134,14 +139,21 @@ def _step_losses(model: torch.nn.Module, config: TrainConfig, xa: torch.Tensor, 
     levels_a, levels_b = [lv[:batch] for lv in levels], [lv[batch:] for lv in levels]
     cohi = cohi_loss(levels_a, levels_b)
     r1 = split_balance_loss(first, levels, mask)
-    beta1 = config.beta1 if config.beta1 is not None else 2.0 ** -config.depth
+    beta1 = config.beta1 if config.beta1 is not None else 2.0**-config.depth
     loss = cohi + beta1 * r1 + config.beta2 * r2
     return loss, {"cohi": cohi.item(), "r1": r1.item(), "r2": r2.item()}, levels[-1].detach().exp().sum(0)
 
 
-def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", resume: bool = False,
-          progress: ProgressFn | None = None, stop_after_epoch: int | None = None,
-          download: bool = False) -> dict[str, Any]:
+def train(
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    device: str = "auto",
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+    stop_after_epoch: int | None = None,
+    download: bool = False,
+) -> dict[str, Any]:
     """Train a CoHiClust or CC model and fill the run folder ``out_dir``.
 
     Parameters
@@ -171,8 +183,10 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
     dev = resolve_device(device)
     state = None
     if not resume and any((out / name).exists() for name in ("checkpoint.pt", "config.json")):
-        raise CheckpointError(f"{out} already holds a training run; pass --resume to continue it, "
-                              "or choose another --out (nothing was overwritten)")
+        raise CheckpointError(
+            f"{out} already holds a training run; pass --resume to continue it, "
+            "or choose another --out (nothing was overwritten)"
+        )
     if resume:
         ckpt = out / "checkpoint.pt"
         if not ckpt.is_file():
@@ -187,8 +201,14 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
             saved.data_dir = config.data_dir
         config = saved
     config.validate()
-    data = load_dataset(config.dataset, config.data_dir, split=config.split, labels_path=config.labels_path,
-                        image_size=config.image_size, download=download)
+    data = load_dataset(
+        config.dataset,
+        config.data_dir,
+        split=config.split,
+        labels_path=config.labels_path,
+        image_size=config.image_size,
+        download=download,
+    )
     if len(data) < 2:
         raise ValueError(f"the dataset has {len(data)} samples; training needs at least 2")
     batch_size = min(config.batch_size, len(data))
@@ -241,8 +261,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
         started = time.perf_counter()
         sums: dict[str, float] = {}
         leaf_mass = None
-        for step, index in enumerate(batches(len(data), batch_size, shuffle=True, seed=config.seed,
-                                             epoch=epoch, drop_last=True)):
+        for step, index in enumerate(
+            batches(len(data), batch_size, shuffle=True, seed=config.seed, epoch=epoch, drop_last=True)
+        ):
             x = data.x[index]
             if pin:
                 x = x.pin_memory()
@@ -266,8 +287,12 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
         if config.model == "cohiclust":
             tree_epoch = epoch - config.pretrain_epochs  # 0-based among tree epochs
             pruned = ""
-            if (not pretraining and tree_epoch >= config.prune_start and leaf_mass is not None
-                    and model.tree.n_live > config.leaves):
+            if (
+                not pretraining
+                and tree_epoch >= config.prune_start
+                and leaf_mass is not None
+                and model.tree.n_live > config.leaves
+            ):
                 leaf = leaf_to_prune(leaf_mass, model.tree.leaf_mask)
                 model.tree.leaf_mask[leaf] = False
                 pruned = str(leaf)
@@ -275,26 +300,38 @@ def train(config: TrainConfig, out_dir: str | Path, *, device: str = "auto", res
             row["pruned_leaf"] = pruned
         row["seconds"] = round(time.perf_counter() - started, 4)
         history.append(row)
-        save_checkpoint(out / "checkpoint.pt", {
-            "config": config.to_dict(), "epoch": epoch + 1, "sample_shape": list(data.sample_shape),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scaler": precision.scaler.state_dict() if precision.scaler.is_enabled() else {},
-            "rng": _rng_state(dev), "history": history,
-        })
+        save_checkpoint(
+            out / "checkpoint.pt",
+            {
+                "config": config.to_dict(),
+                "epoch": epoch + 1,
+                "sample_shape": list(data.sample_shape),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scaler": precision.scaler.state_dict() if precision.scaler.is_enabled() else {},
+                "rng": _rng_state(dev),
+                "history": history,
+            },
+        )
         write_atomic(out / "history.csv", _history_csv(history))
         emit("epoch_end", {"row": row})
 
     if config.model == "cohiclust" and model.tree.n_live > config.leaves:
-        emit("message", {"text": f"training ended with {model.tree.n_live} live leaves (> --leaves "
-                                 f"{config.leaves}): raise --epochs or lower the pruning start"})
+        emit(
+            "message",
+            {
+                "text": f"training ended with {model.tree.n_live} live leaves (> --leaves "
+                f"{config.leaves}): raise --epochs or lower the pruning start"
+            },
+        )
     metrics = export_outputs(model, config, data, out, dev)
     return {"epochs_done": total_epochs, "finished": True, "metrics": metrics, "out_dir": str(out)}
 
 
 @torch.no_grad()
-def infer(model: torch.nn.Module, config: TrainConfig, data: Dataset, device: torch.device,
-          batch_size: int = 512) -> np.ndarray:
+def infer(
+    model: torch.nn.Module, config: TrainConfig, data: Dataset, device: torch.device, batch_size: int = 512
+) -> np.ndarray:
     """Logits of every sample (no augmentation): CoHiClust's live-leaf log-probabilities or CC's cluster logits."""
     model.eval()
     augment = make_augmenter(data.sample_shape, data.mean, data.std)
@@ -312,8 +349,9 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return (e / e.sum(1, keepdims=True)).astype(np.float32)
 
 
-def export_outputs(model: torch.nn.Module, config: TrainConfig, data: Dataset, out: Path,
-                   device: torch.device) -> dict[str, Any] | None:
+def export_outputs(
+    model: torch.nn.Module, config: TrainConfig, data: Dataset, out: Path, device: torch.device
+) -> dict[str, Any] | None:
     """Write logits, probabilities, assignments, labels, the tree and (with labels) the metrics."""
     from l2h.io import save_npy_atomic, write_atomic, write_tree
 
@@ -358,8 +396,7 @@ def _saved_config(state: dict[str, Any], path: Path) -> TrainConfig:
         raise CheckpointError(f"{path} holds an unusable configuration: {str(exc).splitlines()[0]}") from None
 
 
-def load_trained(run_dir: str | Path, device: torch.device
-                 ) -> tuple[torch.nn.Module, TrainConfig, tuple[int, ...]]:
+def load_trained(run_dir: str | Path, device: torch.device) -> tuple[torch.nn.Module, TrainConfig, tuple[int, ...]]:
     """The model, configuration and sample shape of a finished (or checkpointed) run folder."""
     run = Path(run_dir)
     if not run.is_dir():
@@ -378,9 +415,17 @@ def load_trained(run_dir: str | Path, device: torch.device
     return model.to(device), config, shape
 
 
-def predict(run_dir: str | Path, out_dir: str | Path, *, dataset: str | None = None, data_dir: str | None = None,
-            split: str = "all", labels_path: str | None = None, device: str = "auto",
-            download: bool = False) -> dict[str, Any]:
+def predict(
+    run_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+    split: str = "all",
+    labels_path: str | None = None,
+    device: str = "auto",
+    download: bool = False,
+) -> dict[str, Any]:
     """Logits of a trained run's model on (new) data: writes ``logits.npy``, ``leaf_probs.npy``,
     ``assignments.npy`` (and ``labels.npy``) into ``out_dir``."""
     from l2h.io import save_npy_atomic
@@ -388,8 +433,14 @@ def predict(run_dir: str | Path, out_dir: str | Path, *, dataset: str | None = N
     dev = resolve_device(device)
     model, config, trained_shape = load_trained(run_dir, dev)
     name = dataset or config.dataset
-    data = load_dataset(name, data_dir if data_dir is not None else config.data_dir if name == config.dataset else None,
-                        split=split, labels_path=labels_path, image_size=config.image_size, download=download)
+    data = load_dataset(
+        name,
+        data_dir if data_dir is not None else config.data_dir if name == config.dataset else None,
+        split=split,
+        labels_path=labels_path,
+        image_size=config.image_size,
+        download=download,
+    )
     _check_shape(model, trained_shape, data.sample_shape, name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -408,11 +459,15 @@ def _check_shape(model: torch.nn.Module, trained: tuple[int, ...], given: tuple[
     channels = _expected_shape(model)
     if channels is not None:
         if len(given) != 3 or given[0] != channels:
-            raise ValueError(f"the model was trained on samples of shape {trained} ({channels} channels); "
-                             f"{name} has samples of shape {given}")
+            raise ValueError(
+                f"the model was trained on samples of shape {trained} ({channels} channels); "
+                f"{name} has samples of shape {given}"
+            )
     elif math.prod(given) != math.prod(trained):
-        raise ValueError(f"the model was trained on samples of shape {trained} ({math.prod(trained)} values); "
-                         f"{name} has samples of shape {given}")
+        raise ValueError(
+            f"the model was trained on samples of shape {trained} ({math.prod(trained)} values); "
+            f"{name} has samples of shape {given}"
+        )
 
 
 def _expected_shape(model: torch.nn.Module) -> int | None:

@@ -112,7 +112,9 @@ def level_log_probs(node_logits: torch.Tensor, leaf_mask: torch.Tensor | None = 
 
 
 def split_balance_loss(
-    node_logits: torch.Tensor, levels: Sequence[torch.Tensor], leaf_mask: torch.Tensor | None = None,
+    node_logits: torch.Tensor,
+    levels: Sequence[torch.Tensor],
+    leaf_mask: torch.Tensor | None = None,
     eps: float = 1e-8,
 ) -> torch.Tensor:
     """R1: cross-entropy between ``[0.5, 0.5]`` and each internal node's mean left/right split.

@@ -370,8 +370,29 @@ def walk_members(nxt, head, size):
 
 
 @numba.njit(cache=True, inline="always")
-def _visit_range(logits, order, pts, lo_i, hi_i, u, grp, members, pos, node_head, node_size, keep, pen,
-                 rowmax, base, top_idx, ptr, known, out_hi, out_lo, rp):
+def _visit_range(
+    logits,
+    order,
+    pts,
+    lo_i,
+    hi_i,
+    u,
+    grp,
+    members,
+    pos,
+    node_head,
+    node_size,
+    keep,
+    pen,
+    rowmax,
+    base,
+    top_idx,
+    ptr,
+    known,
+    out_hi,
+    out_lo,
+    rp,
+):
     """Visit the points at bucket positions ``pts[lo_i:hi_i]`` of D_u; see :func:`visit_group`."""
     k = logits.shape[1]
     t_len = top_idx.shape[1]
@@ -456,8 +477,27 @@ def _visit_range(logits, order, pts, lo_i, hi_i, u, grp, members, pos, node_head
 
 
 @numba.njit(cache=True, parallel=True)
-def visit_group(logits, order, pts, u, grp, members, pos, node_head, node_size, keep, pen,
-                rowmax, base, top_idx, ptr, known, out_hi, out_lo, rp_parts):
+def visit_group(
+    logits,
+    order,
+    pts,
+    u,
+    grp,
+    members,
+    pos,
+    node_head,
+    node_size,
+    keep,
+    pen,
+    rowmax,
+    base,
+    top_idx,
+    ptr,
+    known,
+    out_hi,
+    out_lo,
+    rp_parts,
+):
     """Step 3 for a group ``u`` with non-empty ``D_u``: ``rp_parts[b, :, c]`` += conf(x; u) (as
     double-double ``hi, lo``) of the points of chunk b whose masked argmax a(x; u) is c.
 
@@ -474,21 +514,80 @@ def visit_group(logits, order, pts, u, grp, members, pos, node_head, node_size, 
     n = pts.shape[0]
     n_chunks = rp_parts.shape[0]
     for b in numba.prange(n_chunks):
-        _visit_range(logits, order, pts, b * n // n_chunks, (b + 1) * n // n_chunks, u, grp, members, pos,
-                     node_head, node_size, keep, pen, rowmax, base, top_idx, ptr, known, out_hi,
-                     out_lo, rp_parts[b])
+        _visit_range(
+            logits,
+            order,
+            pts,
+            b * n // n_chunks,
+            (b + 1) * n // n_chunks,
+            u,
+            grp,
+            members,
+            pos,
+            node_head,
+            node_size,
+            keep,
+            pen,
+            rowmax,
+            base,
+            top_idx,
+            ptr,
+            known,
+            out_hi,
+            out_lo,
+            rp_parts[b],
+        )
 
 
 @numba.njit(cache=True)
-def visit_group_serial(logits, order, pts, u, grp, members, pos, node_head, node_size, keep, pen,
-                       rowmax, base, top_idx, ptr, known, out_hi, out_lo, rp_parts):
+def visit_group_serial(
+    logits,
+    order,
+    pts,
+    u,
+    grp,
+    members,
+    pos,
+    node_head,
+    node_size,
+    keep,
+    pen,
+    rowmax,
+    base,
+    top_idx,
+    ptr,
+    known,
+    out_hi,
+    out_lo,
+    rp_parts,
+):
     """:func:`visit_group` on one thread (small groups: no parallel-region overhead)."""
     n = pts.shape[0]
     n_chunks = rp_parts.shape[0]
     for b in range(n_chunks):
-        _visit_range(logits, order, pts, b * n // n_chunks, (b + 1) * n // n_chunks, u, grp, members, pos,
-                     node_head, node_size, keep, pen, rowmax, base, top_idx, ptr, known, out_hi,
-                     out_lo, rp_parts[b])
+        _visit_range(
+            logits,
+            order,
+            pts,
+            b * n // n_chunks,
+            (b + 1) * n // n_chunks,
+            u,
+            grp,
+            members,
+            pos,
+            node_head,
+            node_size,
+            keep,
+            pen,
+            rowmax,
+            base,
+            top_idx,
+            ptr,
+            known,
+            out_hi,
+            out_lo,
+            rp_parts[b],
+        )
 
 
 @numba.njit(cache=True, parallel=True)

@@ -40,9 +40,7 @@ def check_logits_array(logits: object, name: str = "logits", allow_empty: bool =
 def nonfinite_message(name: str, n_bad_rows: int, first_bad_row: int) -> str:
     """The one-line error for NaN/inf rows, shared by every streaming check."""
     rows = "row" if n_bad_rows == 1 else "rows"
-    return (
-        f"{name} contain NaN or ±inf in {n_bad_rows} {rows}; first bad row is {first_bad_row} (0-based)"
-    )
+    return f"{name} contain NaN or ±inf in {n_bad_rows} {rows}; first bad row is {first_bad_row} (0-based)"
 
 
 def check_finite_rows(array: np.ndarray, name: str = "logits", chunk_rows: int = 65536) -> None:

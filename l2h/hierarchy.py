@@ -253,9 +253,7 @@ class Hierarchy:
         """
         arr = check_logits_array(logits, allow_empty=True)
         if arr.shape[1] != self.n_leaves:
-            raise ValueError(
-                f"logits have {arr.shape[1]} columns but the hierarchy has {self.n_leaves} leaves"
-            )
+            raise ValueError(f"logits have {arr.shape[1]} columns but the hierarchy has {self.n_leaves} leaves")
         groups = None if k is None else self.cut(k)  # a bad k fails before the data is read
         leaf = np.empty(arr.shape[0], dtype=np.int64)
         for start in range(0, arr.shape[0], chunk_rows):
@@ -269,9 +267,7 @@ class Hierarchy:
     def clades(self) -> set[frozenset[str]]:
         """The set of clades (leaf-name sets of internal nodes): the tree's topology."""
         names = self.leaf_names
-        return {
-            frozenset(names[i] for i in self.leaves_under(self.n_leaves + t)) for t in range(self.n_leaves - 1)
-        }
+        return {frozenset(names[i] for i in self.leaves_under(self.n_leaves + t)) for t in range(self.n_leaves - 1)}
 
     def same_topology(self, other: Hierarchy) -> bool:
         """True when both trees have the same leaf names and the same clades (merge order ignored)."""

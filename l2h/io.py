@@ -128,9 +128,7 @@ def _load_text(path: Path, name: str) -> np.ndarray:
         if width is None:
             width = len(values)
         elif len(values) != width:
-            raise InputError(
-                f"{name} file {path}, line {lineno}: expected {width} columns, found {len(values)}"
-            )
+            raise InputError(f"{name} file {path}, line {lineno}: expected {width} columns, found {len(values)}")
         rows.append(values)
     if not rows:
         return np.empty((0, 0))
@@ -384,7 +382,7 @@ def from_json_text(text: str) -> Hierarchy:
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT:
-        raise InputError(f"not an l2h hierarchy JSON (missing \"format\": \"{JSON_FORMAT}\")")
+        raise InputError(f'not an l2h hierarchy JSON (missing "format": "{JSON_FORMAT}")')
     version = doc.get("version")
     if version != JSON_VERSION:
         raise InputError(f"unsupported l2h hierarchy JSON version {version!r}; this l2h reads {JSON_VERSION}")
@@ -660,9 +658,7 @@ def _merge_order(
         ids.append(int(m.group(1)) if m else -1)
     if sorted(ids) == list(range(k, 2 * k - 1)):
         pos = {id(node): nid for node, nid in zip(internals, ids, strict=True)}
-        children_first = all(
-            pos.get(id(c), -1) < pos[id(node)] for node in internals for c in node.children
-        )
+        children_first = all(pos.get(id(c), -1) < pos[id(node)] for node in internals for c in node.children)
         if children_first:
             ranked = sorted(internals, key=lambda nd: pos[id(nd)])
             return [(nd, float(pos[id(nd)] - k + 1)) for nd in ranked]
@@ -671,7 +667,8 @@ def _merge_order(
     if all(c.length is not None for nd in internals for c in nd.children):
         for node in internals:  # post-order: children first
             height[id(node)] = max(
-                (height.get(id(c), 0.0) + float(c.length)) for c in node.children  # type: ignore[arg-type]
+                (height.get(id(c), 0.0) + float(c.length))
+                for c in node.children  # type: ignore[arg-type]
             )
         rank = sorted(range(len(internals)), key=lambda i: (height[id(internals[i])], i))
         ordered = [internals[i] for i in rank]

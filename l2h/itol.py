@@ -137,9 +137,7 @@ def labels_text(ids: Sequence[str], labels: Sequence[str]) -> str:
     return _lines("LABELS", "SEPARATOR TAB", "DATA", *(f"{i}{SEP}{_text(t)}" for i, t in zip(ids, labels, strict=True)))
 
 
-def colorstrip_text(
-    ids: Sequence[str], keys: Sequence[str | None], colors: dict[str, str], title: str
-) -> str:
+def colorstrip_text(ids: Sequence[str], keys: Sequence[str | None], colors: dict[str, str], title: str) -> str:
     """``DATASET_COLORSTRIP`` file: a coloured box per leaf (leaves with key None are left out), with
     a legend listing ``colors`` in order (no legend lines when ``colors`` is empty: iTOL wants at
     least one entry on each)."""
@@ -164,8 +162,13 @@ def colorstrip_text(
 
 def simplebar_text(ids: Sequence[str], values: Sequence[int], title: str = "points per leaf") -> str:
     """``DATASET_SIMPLEBAR`` file: one bar per leaf."""
-    header = ["DATASET_SIMPLEBAR", "SEPARATOR TAB", f"DATASET_LABEL{SEP}{_text(title)}", f"COLOR{SEP}{BAR_COLOR}",
-              "DATA"]
+    header = [
+        "DATASET_SIMPLEBAR",
+        "SEPARATOR TAB",
+        f"DATASET_LABEL{SEP}{_text(title)}",
+        f"COLOR{SEP}{BAR_COLOR}",
+        "DATA",
+    ]
     return _lines(*header, *(f"{i}{SEP}{int(v)}" for i, v in zip(ids, values, strict=True)))
 
 

@@ -224,8 +224,7 @@ class _Run:
         self.node_conf[0, :n_clusters] = conf_hi
         self.node_conf[1, :n_clusters] = conf_lo
         nonempty = self.counts > 0
-        self.node_cmean[0, :n_clusters][nonempty] = _dd_div(conf_hi[nonempty], conf_lo[nonempty],
-                                                            self.counts[nonempty])
+        self.node_cmean[0, :n_clusters][nonempty] = _dd_div(conf_hi[nonempty], conf_lo[nonempty], self.counts[nonempty])
         self.pos = np.zeros(n_clusters, dtype=np.int64)
 
     def score(self, nodes: np.ndarray, aggregation: str) -> np.ndarray:
@@ -260,8 +259,27 @@ class _Run:
         pen[members] = -np.inf
         rp_parts = np.zeros((_n_chunks(pts.size), 2, self.n_clusters))
         visit = self.k.visit_group if pts.size >= _PARALLEL_MIN_POINTS else self.k.visit_group_serial
-        visit(self.logits, self.order, pts, node, self.grp, members, self.pos, self.head, self.size, keep, pen,
-              self.b_rowmax, self.base, self.top_idx, self.ptr, self.known, self.out_hi, self.out_lo, rp_parts)
+        visit(
+            self.logits,
+            self.order,
+            pts,
+            node,
+            self.grp,
+            members,
+            self.pos,
+            self.head,
+            self.size,
+            keep,
+            pen,
+            self.b_rowmax,
+            self.base,
+            self.top_idx,
+            self.ptr,
+            self.known,
+            self.out_hi,
+            self.out_lo,
+            rp_parts,
+        )
         return _dd_parts_sum(rp_parts)
 
     def merge(self, a: int, b: int, new: int) -> None:
@@ -322,8 +340,7 @@ def _all_pairs(run: _Run, aggregation: str, progress: ProgressFn | None):
     for t in range(n_clusters - 1):
         live = np.flatnonzero(slot_node >= 0)
         live = live[np.argsort(slot_node[live], kind="stable")]  # list order
-        gi, hj, best = _best_pair(sums_hi[np.ix_(live, live)], sums_lo[np.ix_(live, live)],
-                                  run.size[slot_node[live]])
+        gi, hj, best = _best_pair(sums_hi[np.ix_(live, live)], sums_lo[np.ix_(live, live)], run.size[slot_node[live]])
         g_slot, h_slot = int(live[gi]), int(live[hj])
         g, h = int(slot_node[g_slot]), int(slot_node[h_slot])
         new = n_clusters + t
@@ -331,8 +348,9 @@ def _all_pairs(run: _Run, aggregation: str, progress: ProgressFn | None):
         scores[t] = run.score(np.array([g]), aggregation)[0]
         rels[t] = best
         run.merge(g, h, new)
-        sums_hi[:, g_slot], sums_lo[:, g_slot] = _dd_add(sums_hi[:, g_slot], sums_lo[:, g_slot],
-                                                         sums_hi[:, h_slot], sums_lo[:, h_slot])
+        sums_hi[:, g_slot], sums_lo[:, g_slot] = _dd_add(
+            sums_hi[:, g_slot], sums_lo[:, g_slot], sums_hi[:, h_slot], sums_lo[:, h_slot]
+        )
         slot_node[h_slot] = -1
         slot_node[g_slot] = new
         node_slot[new] = g_slot

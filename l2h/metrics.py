@@ -83,8 +83,9 @@ def _as_integer_vector(values: object, name: str) -> np.ndarray:
         rounded = np.rint(arr)
         if not np.array_equal(rounded, arr):
             where = int(np.flatnonzero(rounded != arr)[0])
-            raise ValueError(f"{name} must be integers; found the non-integer value {arr[where].item()!r} "
-                             f"at index {where}")
+            raise ValueError(
+                f"{name} must be integers; found the non-integer value {arr[where].item()!r} at index {where}"
+            )
         return rounded.astype(np.int64)
     raise TypeError(f"{name} must hold integers; got dtype {arr.dtype}")
 
@@ -466,7 +467,7 @@ def class_distance_matrix(tree: Hierarchy, table: object) -> np.ndarray:
     t = _check_tree_table(tree, table)
     counts = t.astype(np.float64)
     distance = tree.path_lengths().astype(np.float64)
-    totals = (counts.T @ (distance @ counts))
+    totals = counts.T @ (distance @ counts)
     totals = 0.5 * (totals + totals.T)  # exact integers in float64; symmetrise away BLAS rounding order
     sizes = t.sum(axis=0).astype(np.float64)
     n_pairs = np.outer(sizes, sizes)
@@ -585,9 +586,7 @@ def evaluate(
     if coarse_labels is not None:
         coarse_codes, coarse_classes = encode_labels(coarse_labels, "coarse labels")
         if coarse_codes.shape[0] != leaf.shape[0]:
-            raise ValueError(
-                f"coarse labels has {coarse_codes.shape[0]} entries but there are {leaf.shape[0]} points"
-            )
+            raise ValueError(f"coarse labels has {coarse_codes.shape[0]} entries but there are {leaf.shape[0]} points")
         level_table = contingency_table(leaf, coarse_codes, n_leaves=tree.n_leaves, n_classes=len(coarse_classes))
     else:
         level_table = table

@@ -60,8 +60,9 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> No
 
     fmt = check_figure_path(path)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight",
-                metadata={"Software": "l2h"} if fmt == "png" else None)
+    fig.savefig(
+        buffer, format=fmt, dpi=dpi, bbox_inches="tight", metadata={"Software": "l2h"} if fmt == "png" else None
+    )
     write_atomic(path, buffer.getvalue())
 
 
@@ -150,8 +151,14 @@ def plot_dendrogram(
         from matplotlib.patches import Patch
 
         handles = [Patch(color=c, label=g) for g, c in colors.items()]
-        fig.legend(handles=handles, title="group" if stats.class_groups is not None else "majority class",
-                   loc="outside lower center", ncol=min(len(handles), 5), frameon=False, fontsize=8)
+        fig.legend(
+            handles=handles,
+            title="group" if stats.class_groups is not None else "majority class",
+            loc="outside lower center",
+            ncol=min(len(handles), 5),
+            frameon=False,
+            fontsize=8,
+        )
     return fig
 
 
@@ -200,7 +207,8 @@ def plot_class_distances(tree: Hierarchy, stats: LeafStats, *, title: str | None
                     # the text colour that contrasts with the cell's own colour (relative luminance)
                     r, g, b, _ = image.cmap(image.norm(value))
                     dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45
-                    ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7,
-                            color="white" if dark else "black")
+                    ax.text(
+                        j, i, f"{value:.1f}", ha="center", va="center", fontsize=7, color="white" if dark else "black"
+                    )
     ax.set_title(title or "class distances along the tree", loc="left")
     return fig

@@ -367,8 +367,18 @@ def tree_title(tree: Hierarchy, stats: LeafStats | None = None) -> str:
 # colours than this come from evenly spread hues.  No greys: the dendrogram draws branches that
 # mix groups in grey, so a grey group would look uncoloured.
 _BASE_COLORS = (
-    "#1f5fa8", "#e0801a", "#2a9d4b", "#c8323c", "#7d4fb0", "#8c5a3c",
-    "#d660b4", "#9e1f63", "#a8a81f", "#1fb0c8", "#f2b134", "#4a3a8c",
+    "#1f5fa8",
+    "#e0801a",
+    "#2a9d4b",
+    "#c8323c",
+    "#7d4fb0",
+    "#8c5a3c",
+    "#d660b4",
+    "#9e1f63",
+    "#a8a81f",
+    "#1fb0c8",
+    "#f2b134",
+    "#4a3a8c",
 )
 
 

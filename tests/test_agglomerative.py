@@ -32,7 +32,7 @@ def test_cut_matches_scipy_cut_tree(k):
     first = [int(np.flatnonzero(leaf == j)[0]) for j in range(k)]
     assert first == sorted(first)
     assert tree.info["cluster_sizes"] == np.bincount(leaf, minlength=k).tolist()
-    assert np.array_equal(tree.heights, z[-(k - 1):, 2])
+    assert np.array_equal(tree.heights, z[-(k - 1) :, 2])
 
 
 def test_upper_tree_has_the_linkage_clades():
@@ -143,7 +143,7 @@ def test_ward_matches_a_naive_greedy_ward(backend, seed):
         components = (components - {a, b}) | {a | b}
     assert {frozenset(np.flatnonzero(leaf == j).tolist()) for j in range(k)} == components
     # The tree over them: the last k - 1 merges, in order, with Ward's heights.
-    for t, (a, b, height) in enumerate(merges[len(x) - k:]):
+    for t, (a, b, height) in enumerate(merges[len(x) - k :]):
         points = set(np.flatnonzero(np.isin(leaf, tree.leaves_under(k + t))).tolist())
         assert points == set(a | b)
         assert tree.heights[t] == pytest.approx(height, rel=1e-9)

@@ -28,8 +28,9 @@ def logits_file(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("suffix, fmt", [(".nwk", "newick"), (".newick", "newick"), (".json", "json"),
-                                         (".npy", "linkage")])
+@pytest.mark.parametrize(
+    "suffix, fmt", [(".nwk", "newick"), (".newick", "newick"), (".json", "json"), (".npy", "linkage")]
+)
 def test_build_writes_each_format(tmp_path, logits_file, suffix, fmt):
     out = tmp_path / f"tree{suffix}"
     result = run("build", logits_file, "--out", out, "--json")
@@ -66,8 +67,21 @@ def test_build_options_names_format_strategy(tmp_path, logits_file):
     names = tmp_path / "names.txt"
     names.write_text("".join(f"class {i}\n" for i in range(8)))
     out = tmp_path / "tree.txt"
-    result = run("build", logits_file, "--out", out, "--format", "json", "--names", names,
-                 "--aggregation", "sum", "--strategy", "all-pairs", "-q")
+    result = run(
+        "build",
+        logits_file,
+        "--out",
+        out,
+        "--format",
+        "json",
+        "--names",
+        names,
+        "--aggregation",
+        "sum",
+        "--strategy",
+        "all-pairs",
+        "-q",
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     doc = json.loads(out.read_text())
@@ -83,8 +97,7 @@ def test_build_reads_npz_csv_tsv(tmp_path):
     np.savez(tmp_path / "many.npz", a=logits, b=logits[:, :3])
     np.savetxt(tmp_path / "l.csv", logits, delimiter=",")
     np.savetxt(tmp_path / "l.tsv", logits, delimiter="\t")
-    for source, extra in ((tmp_path / "many.npz", ["--key", "b"]), (tmp_path / "l.csv", []),
-                          (tmp_path / "l.tsv", [])):
+    for source, extra in ((tmp_path / "many.npz", ["--key", "b"]), (tmp_path / "l.csv", []), (tmp_path / "l.tsv", [])):
         out = tmp_path / f"{source.stem}.json"
         result = run("build", source, "--out", out, "-q", *extra)
         assert result.exit_code == 0, result.output
@@ -177,8 +190,10 @@ def test_bad_inputs_fail_with_one_line_and_leave_no_output(tmp_path):
 def test_unknown_output_suffix_is_rejected_before_work(tmp_path, logits_file):
     result = CliRunner().invoke(cli, ["build", str(logits_file), "--out", str(tmp_path / "tree.png")])
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: cannot tell the tree format of {tmp_path / 'tree.png'} from its suffix; "
-                             "use .nwk/.newick, .json or .npy, or --format\n")  # build has --format
+    assert result.stderr == (
+        f"Error: cannot tell the tree format of {tmp_path / 'tree.png'} from its suffix; "
+        "use .nwk/.newick, .json or .npy, or --format\n"
+    )  # build has --format
 
 
 def test_usage_errors_exit_2(logits_file):
@@ -189,8 +204,9 @@ def test_usage_errors_exit_2(logits_file):
 
 def test_debug_shows_traceback(tmp_path):
     np.save(tmp_path / "one_d.npy", np.zeros(3))
-    result = CliRunner().invoke(cli, ["--debug", "build", str(tmp_path / "one_d.npy"), "--out",
-                                      str(tmp_path / "t.nwk")])
+    result = CliRunner().invoke(
+        cli, ["--debug", "build", str(tmp_path / "one_d.npy"), "--out", str(tmp_path / "t.nwk")]
+    )
     assert result.exit_code == 1
     assert isinstance(result.exception, ValueError)
 
@@ -211,8 +227,10 @@ def test_bad_torch_files(tmp_path):
 
     (tmp_path / "evil.pt").write_bytes(pickle.dumps(Evil()))
     torch.save({"a": torch.zeros(4, 3), "b": torch.zeros(4, 3)}, tmp_path / "two.pt")
-    for name, message in (("evil.pt", "holds pickled Python objects, which are never loaded"),
-                          ("two.pt", "holds 2 tensors (a, b); choose one with --key")):
+    for name, message in (
+        ("evil.pt", "holds pickled Python objects, which are never loaded"),
+        ("two.pt", "holds 2 tensors (a, b); choose one with --key"),
+    ):
         out = tmp_path / "out" / "t.nwk"
         out.parent.mkdir(exist_ok=True)
         result = CliRunner().invoke(cli, ["build", str(tmp_path / name), "--out", str(out)])
@@ -241,9 +259,11 @@ def test_bad_output_paths_fail_before_any_work(tmp_path, logits_file, monkeypatc
 
     monkeypatch.setattr(l2h.io, "load_array", lambda *a, **k: pytest.fail("input read before the output check"))
     (tmp_path / "dir.nwk").mkdir()
-    for out, message in ((tmp_path / "dir.nwk", "is a directory; expected a file path"),
-                         (tmp_path / "nope" / "t.nwk", "--out folder does not exist"),
-                         (tmp_path / "t.png", "cannot tell the tree format")):
+    for out, message in (
+        (tmp_path / "dir.nwk", "is a directory; expected a file path"),
+        (tmp_path / "nope" / "t.nwk", "--out folder does not exist"),
+        (tmp_path / "t.png", "cannot tell the tree format"),
+    ):
         result = CliRunner().invoke(cli, ["build", str(logits_file), "--out", str(out)])
         assert result.exit_code == 1, result.output
         assert message in result.stderr and result.stderr.count("\n") == 1

@@ -44,8 +44,9 @@ def case(tmp_path):
 
 def test_metrics_json_has_exactly_the_keys_and_matches_library(case):
     tree, leaf, labels, p, _ = case
-    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
-                 "--levels", "4,2", "--json")
+    result = run(
+        "metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--levels", "4,2", "--json"
+    )
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     assert tuple(scores) == RESULT_KEYS
@@ -83,12 +84,35 @@ def test_metrics_coarse_labels_per_point_or_per_class(case):
     per_class.write_text("\n".join(map(str, coarse_map)))
     expected = evaluate(tree, labels, assignments=leaf, levels=[2], coarse_labels=coarse_map[labels])
     for coarse in (per_point, per_class):
-        result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"],
-                     "--levels", "2", "--coarse-labels", coarse, "--json")
+        result = run(
+            "metrics",
+            "--tree",
+            p["tree"],
+            "--assignments",
+            p["assignments"],
+            "--labels",
+            p["labels"],
+            "--levels",
+            "2",
+            "--coarse-labels",
+            coarse,
+            "--json",
+        )
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["levels"] == expected["levels"]
-    table = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"],
-                "--levels", "2", "--coarse-labels", per_point)
+    table = run(
+        "metrics",
+        "--tree",
+        p["tree"],
+        "--assignments",
+        p["assignments"],
+        "--labels",
+        p["labels"],
+        "--levels",
+        "2",
+        "--coarse-labels",
+        per_point,
+    )
     assert "vs coarse labels" in table.stdout
 
 
@@ -97,14 +121,25 @@ def test_metrics_class_distances_csv(case):
     names = tmp / "names.txt"
     names.write_text("".join(f"class {i}\n" for i in range(C + 1)))  # one class absent from the data
     out = tmp / "distances.csv"
-    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"],
-                 "--class-names", names, "--class-distances", out)
+    result = run(
+        "metrics",
+        "--tree",
+        p["tree"],
+        "--assignments",
+        p["assignments"],
+        "--labels",
+        p["labels"],
+        "--class-names",
+        names,
+        "--class-distances",
+        out,
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["class"] + [f"class {i}" for i in range(C + 1)]
     assert [r[0] for r in rows[1:]] == [f"class {i}" for i in range(C + 1)]
     expected = class_distance_matrix(tree, contingency_table(leaf, labels, n_leaves=K))
-    got = np.array([[float(v) for v in r[1:C + 1]] for r in rows[1:C + 1]])
+    got = np.array([[float(v) for v in r[1 : C + 1]] for r in rows[1 : C + 1]])
     np.testing.assert_allclose(got, expected, atol=1e-6)
     assert rows[C + 1][1:] == [""] * (C + 1)  # the absent class: no pairs, empty cells
 
@@ -112,8 +147,18 @@ def test_metrics_class_distances_csv(case):
 def test_metrics_on_digits_end_to_end(tmp_path):
     tree = tmp_path / "digits.nwk"
     assert run("build", EXAMPLES / "digits_logits.npy", "--out", tree, "-q").exit_code == 0
-    result = run("metrics", "--tree", tree, "--logits", EXAMPLES / "digits_logits.npy",
-                 "--labels", EXAMPLES / "digits_labels.npy", "--levels", "10", "--json")
+    result = run(
+        "metrics",
+        "--tree",
+        tree,
+        "--logits",
+        EXAMPLES / "digits_logits.npy",
+        "--labels",
+        EXAMPLES / "digits_labels.npy",
+        "--levels",
+        "10",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     assert scores["n_points"] == 1797 and scores["n_leaves"] == 20
@@ -198,8 +243,19 @@ def test_coarse_labels_of_the_wrong_length(case):
     _, _, _, p, tmp = case
     coarse = tmp / "coarse.npy"
     np.save(coarse, np.zeros(7, dtype=int))
-    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
-                 "--levels", "2", "--coarse-labels", coarse)
+    result = run(
+        "metrics",
+        "--tree",
+        p["tree"],
+        "--logits",
+        p["logits"],
+        "--labels",
+        p["labels"],
+        "--levels",
+        "2",
+        "--coarse-labels",
+        coarse,
+    )
     assert result.exit_code == 1
     assert f"has 7 entries; expected {N} (one per point) or {C} (one per class id)" in error_line(result)
 
@@ -208,11 +264,21 @@ def test_too_few_class_names_and_bad_csv_suffix(case):
     _, _, _, p, tmp = case
     names = tmp / "names.txt"
     names.write_text("a\nb\n")
-    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
-                 "--class-names", names)
+    result = run(
+        "metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--class-names", names
+    )
     assert result.exit_code == 1 and f"has 2 names but the labels go up to {C - 1}" in error_line(result)
-    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
-                 "--class-distances", tmp / "d.txt")
+    result = run(
+        "metrics",
+        "--tree",
+        p["tree"],
+        "--logits",
+        p["logits"],
+        "--labels",
+        p["labels"],
+        "--class-distances",
+        tmp / "d.txt",
+    )
     assert result.exit_code == 2 and "expected a .csv file" in result.output
 
 
@@ -265,7 +331,8 @@ def test_cut_bad_input(case):
     _, _, _, p, tmp = case
     result = run("cut", p["tree"], "--k", K + 1)
     assert result.exit_code == 1 and f"k must be between 1 and the number of leaves ({K}); got {K + 1}" in error_line(
-        result)
+        result
+    )
     result = run("cut", p["tree"], "--k", 2, "--out", tmp / "g.npy")
     assert result.exit_code == 2 and "give --logits or --assignments" in result.output
     result = run("cut", p["tree"], "--k", 2, "--logits", p["logits"], "--assignments", p["assignments"])
@@ -312,11 +379,27 @@ def test_agglomerative_bad_input(tmp_path):
     assert result.exit_code == 1 and "k must be between 2 and the number of points (10); got 11" in error_line(result)
     result = run("agglomerative", tmp_path / "flat.npy", "--k", 2, *base)
     assert result.exit_code == 1 and "embeddings must be 2-D (n_points, n_dims); got shape (10,)" in error_line(result)
-    result = run("agglomerative", tmp_path / "emb.npy", "--k", 2, "--out", tmp_path / "t.txt",
-                 "--assignments", tmp_path / "a.npy")
+    result = run(
+        "agglomerative",
+        tmp_path / "emb.npy",
+        "--k",
+        2,
+        "--out",
+        tmp_path / "t.txt",
+        "--assignments",
+        tmp_path / "a.npy",
+    )
     assert result.exit_code == 1 and error_line(result).endswith("use .nwk/.newick, .json or .npy, or --format")
-    result = run("agglomerative", tmp_path / "emb.npy", "--k", 2, "--out", tmp_path / "t.nwk",
-                 "--assignments", tmp_path / "a.txt")
+    result = run(
+        "agglomerative",
+        tmp_path / "emb.npy",
+        "--k",
+        2,
+        "--out",
+        tmp_path / "t.nwk",
+        "--assignments",
+        tmp_path / "a.txt",
+    )
     assert result.exit_code == 2 and "expected a .npy file" in result.output
     assert not (tmp_path / "t.nwk").exists()
 
@@ -331,8 +414,17 @@ def test_json_is_strict_and_dp_is_null_without_same_label_pairs(tmp_path):
     write_tree(tree, tmp_path / "t.nwk")
     np.save(tmp_path / "a.npy", np.array([0, 1, 2]))
     np.save(tmp_path / "y.npy", np.array([4, 5, 6]))  # no two points share a label
-    args = ("metrics", "--tree", tmp_path / "t.nwk", "--assignments", tmp_path / "a.npy",
-            "--labels", tmp_path / "y.npy", "--levels", "2")
+    args = (
+        "metrics",
+        "--tree",
+        tmp_path / "t.nwk",
+        "--assignments",
+        tmp_path / "a.npy",
+        "--labels",
+        tmp_path / "y.npy",
+        "--levels",
+        "2",
+    )
     result = run(*args, "--json")
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout, parse_constant=_no_nan_constants)  # the whole stdout is one document
@@ -390,8 +482,19 @@ def test_class_names_index_class_ids(case):
     names = tmp / "names.txt"
     names.write_text("".join(f"c{i}\n" for i in range(2 * C)))
     out = tmp / "d.csv"
-    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", sparse,
-                 "--class-names", names, "--class-distances", out)
+    result = run(
+        "metrics",
+        "--tree",
+        p["tree"],
+        "--assignments",
+        p["assignments"],
+        "--labels",
+        sparse,
+        "--class-names",
+        names,
+        "--class-distances",
+        out,
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(out.open()))
     assert rows[0][1:] == [f"c{i}" for i in range(2 * C)]
@@ -401,10 +504,12 @@ def test_class_names_index_class_ids(case):
     assert rows[2][1:] == [""] * (2 * C)  # c1: no points
     negative = tmp / "negative.npy"
     np.save(negative, labels - 1)
-    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", negative,
-                 "--class-names", names)
+    result = run(
+        "metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", negative, "--class-names", names
+    )
     assert result.exit_code == 1 and "--class-names names class ids 0..C-1, but the labels include -1" in error_line(
-        result)
+        result
+    )
 
 
 def test_per_class_coarse_map_needs_class_ids(case):
@@ -413,8 +518,19 @@ def test_per_class_coarse_map_needs_class_ids(case):
     np.save(negative, labels - 1)
     coarse = tmp / "coarse.txt"
     coarse.write_text("0\n0\n1\n1\n1\n")
-    result = run("metrics", "--tree", p["tree"], "--assignments", p["assignments"], "--labels", negative,
-                 "--levels", "2", "--coarse-labels", coarse)
+    result = run(
+        "metrics",
+        "--tree",
+        p["tree"],
+        "--assignments",
+        p["assignments"],
+        "--labels",
+        negative,
+        "--levels",
+        "2",
+        "--coarse-labels",
+        coarse,
+    )
     assert result.exit_code == 1
     assert f"has 5 entries; expected {N} (one per point)" in error_line(result)
 
@@ -434,11 +550,31 @@ def test_missing_point_files_and_output_folder(case):
     assert result.exit_code == 1 and error_line(result) == f"Error: assignments file not found: {tmp / 'nope.npy'}"
     result = run("metrics", "--tree", p["tree"], "--logits", tmp / "nope.npy", "--labels", p["labels"])
     assert result.exit_code == 1 and error_line(result) == f"Error: logits file not found: {tmp / 'nope.npy'}"
-    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
-                 "--levels", "2", "--coarse-labels", tmp / "nope.txt")
+    result = run(
+        "metrics",
+        "--tree",
+        p["tree"],
+        "--logits",
+        p["logits"],
+        "--labels",
+        p["labels"],
+        "--levels",
+        "2",
+        "--coarse-labels",
+        tmp / "nope.txt",
+    )
     assert result.exit_code == 1 and "coarse labels file not found" in error_line(result)
-    result = run("metrics", "--tree", p["tree"], "--logits", p["logits"], "--labels", p["labels"],
-                 "--class-distances", tmp / "no_such_dir" / "d.csv")
+    result = run(
+        "metrics",
+        "--tree",
+        p["tree"],
+        "--logits",
+        p["logits"],
+        "--labels",
+        p["labels"],
+        "--class-distances",
+        tmp / "no_such_dir" / "d.csv",
+    )
     assert result.exit_code == 1 and "--class-distances: output folder does not exist" in error_line(result)
 
 
@@ -467,10 +603,16 @@ def test_digits_example_script_reproduces_the_readme_table(tmp_path):
     bash = shutil.which("bash")
     if bash is None:
         pytest.skip("needs bash")
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               PYTHON=sys.executable)
-    done = subprocess.run([bash, str(EXAMPLES / "digits_end_to_end.sh"), str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", PYTHON=sys.executable
+    )
+    done = subprocess.run(
+        [bash, str(EXAMPLES / "digits_end_to_end.sh"), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = [line for line in done.stdout.splitlines() if line.startswith("|")]
     assert len(table) == 4, done.stdout[-2000:]

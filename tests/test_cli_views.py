@@ -29,8 +29,9 @@ def built(tmp_path):
     np.save(tmp_path / "logits.npy", logits)
     (tmp_path / "names.txt").write_text("".join(f"{name}\n" for name in NAMES))
     for suffix in (".nwk", ".json"):
-        result = run("build", tmp_path / "logits.npy", "--out", tmp_path / f"t{suffix}",
-                     "--names", tmp_path / "names.txt", "-q")
+        result = run(
+            "build", tmp_path / "logits.npy", "--out", tmp_path / f"t{suffix}", "--names", tmp_path / "names.txt", "-q"
+        )
         assert result.exit_code == 0, result.output
     nwk = (tmp_path / "t.nwk").read_text()
     assert re.findall(r"cls_\w", nwk) != NAMES  # leaves appear out of id order: the bug shows
@@ -109,16 +110,20 @@ def test_named_newick_without_points_needs_no_leaf_names(built):
     assert sorted(re.findall(r"-- (cls_\w)", result.output)) == NAMES
 
 
-@pytest.mark.parametrize("args", [
-    ("show", "{tree}"),
-    ("plot", "{tree}", "--out", "{tmp}/t.png"),
-    ("export", "itol", "--tree", "{tree}", "--out", "{tmp}/bundle"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("show", "{tree}"),
+        ("plot", "{tree}", "--out", "{tmp}/t.png"),
+        ("export", "itol", "--tree", "{tree}", "--out", "{tmp}/bundle"),
+    ],
+)
 def test_unknown_tree_suffix_offers_no_format_option(tmp_path, args):
     # Regression: the message ended "or --format", an option these commands do not have.
     tree = tmp_path / "tree.txt"
     tree.write_text("(a,b);\n")
     result = run(*(a.format(tree=tree, tmp=tmp_path) for a in args))
     assert result.exit_code == 1
-    assert error_line(result) == (f"Error: cannot tell the tree format of {tree} from its suffix; "
-                                  "use .nwk/.newick, .json or .npy")
+    assert error_line(result) == (
+        f"Error: cannot tell the tree format of {tree} from its suffix; use .nwk/.newick, .json or .npy"
+    )

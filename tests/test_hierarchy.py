@@ -73,8 +73,7 @@ def test_cut_matches_scipy_maxclust_partition(k_cut):
     rng = np.random.default_rng(1)
     tree = Hierarchy.from_merges(random_merges(7, rng))
     ours = tree.cut(k_cut)
-    theirs = sch.fcluster(tree.to_scipy(), t=tree.heights[7 - k_cut - 1] if k_cut < 7 else 0.5,
-                          criterion="distance")
+    theirs = sch.fcluster(tree.to_scipy(), t=tree.heights[7 - k_cut - 1] if k_cut < 7 else 0.5, criterion="distance")
     # same partition, possibly other ids
     pairs_ours = {(a, b) for a in range(7) for b in range(7) if ours[a] == ours[b]}
     pairs_theirs = {(a, b) for a in range(7) for b in range(7) if theirs[a] == theirs[b]}

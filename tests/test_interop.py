@@ -109,7 +109,8 @@ def three_parsers_agree(tree: Hierarchy) -> None:
     assert sorted(ete.get_leaf_names()) == names
     assert ete_clades(ete) == tree.clades()
     assert sorted(n.name for n in ete.traverse() if not n.is_leaf()) == sorted(
-        f"n{v}" for v in range(tree.n_leaves, tree.n_nodes))
+        f"n{v}" for v in range(tree.n_leaves, tree.n_nodes)
+    )
     parsed = newick.loads(text)[0]
     assert sorted(leaf.unquoted_name for leaf in parsed.get_leaves()) == names
     assert newick_clades(parsed) == tree.clades()
@@ -118,11 +119,41 @@ def three_parsers_agree(tree: Hierarchy) -> None:
     assert back.leaf_names == tree.leaf_names
 
 
-@pytest.mark.parametrize("name", [
-    "two words", " lead", "trail ", "a:b", "a;b", "a,b", "(a)", "a(", ")", "[a]", "a[", "]", 'a"b', '"', '""',
-    "tab\there", "line\nbreak", "trailing newline\n", "\nlead", "crlf\r\n", "nbsp\u00a0x", "ü", "日本語", "😀",
-    "n4", "0", "1e5", "-", "=", "a&b|c#d",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "two words",
+        " lead",
+        "trail ",
+        "a:b",
+        "a;b",
+        "a,b",
+        "(a)",
+        "a(",
+        ")",
+        "[a]",
+        "a[",
+        "]",
+        'a"b',
+        '"',
+        '""',
+        "tab\there",
+        "line\nbreak",
+        "trailing newline\n",
+        "\nlead",
+        "crlf\r\n",
+        "nbsp\u00a0x",
+        "ü",
+        "日本語",
+        "😀",
+        "n4",
+        "0",
+        "1e5",
+        "-",
+        "=",
+        "a&b|c#d",
+    ],
+)
 def test_names_with_newick_special_characters_read_the_same_everywhere(name, tmp_path):
     tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=[name, "b", "c d", "e"])
     three_parsers_agree(tree)

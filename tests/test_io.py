@@ -49,8 +49,11 @@ def test_newick_with_awkward_names_round_trips():
 
 def test_newick_without_labels_or_lengths_keeps_topology():
     tree = random_tree(4, k=12)
-    for kwargs in ({"internal_labels": False}, {"branch_lengths": False},
-                   {"internal_labels": False, "branch_lengths": False}):
+    for kwargs in (
+        {"internal_labels": False},
+        {"branch_lengths": False},
+        {"internal_labels": False, "branch_lengths": False},
+    ):
         back = from_newick(to_newick(tree, **kwargs))
         assert back.same_topology(tree)
         assert back.n_leaves == 12

@@ -27,30 +27,71 @@ def small():
     tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["a", "b", "c", "d"])
     leaf = np.array([0, 0, 1, 1, 1, 2, 3, 3, 3, 3])
     labels = np.array([0, 0, 0, 0, 1, 2, 3, 3, 3, 2])
-    stats = leaf_stats(tree, leaf, labels, class_names=["cat", "lynx", "car", "truck"],
-                       class_groups=["animal", "animal", "vehicle", "vehicle"])
+    stats = leaf_stats(
+        tree,
+        leaf,
+        labels,
+        class_names=["cat", "lynx", "car", "truck"],
+        class_groups=["animal", "animal", "vehicle", "vehicle"],
+    )
     return tree, leaf, labels, stats
 
 
 def test_bundle_files_follow_the_templates_exactly(small):
     tree, _, _, stats = small
     files = itol_bundle(tree, stats).files
-    assert list(files) == ["tree.nwk", "itol_labels.txt", "itol_colorstrip.txt", "itol_simplebar.txt",
-                           "itol_tree_colors.txt"]
+    assert list(files) == [
+        "tree.nwk",
+        "itol_labels.txt",
+        "itol_colorstrip.txt",
+        "itol_simplebar.txt",
+        "itol_tree_colors.txt",
+    ]
     assert files["tree.nwk"] == "((a:1,b:1)n4:2,(c:2,d:2)n5:1)n6;\n"
     assert files["itol_labels.txt"].splitlines() == [
-        "LABELS", "SEPARATOR TAB", "DATA", "a\tcat 100%", "b\tcat 66%", "c\tcar 100%", "d\ttruck 75%"]
+        "LABELS",
+        "SEPARATOR TAB",
+        "DATA",
+        "a\tcat 100%",
+        "b\tcat 66%",
+        "c\tcar 100%",
+        "d\ttruck 75%",
+    ]
     assert files["itol_colorstrip.txt"].splitlines() == [
-        "DATASET_COLORSTRIP", "SEPARATOR TAB", "DATASET_LABEL\tgroup", f"COLOR\t{C1}", "LEGEND_TITLE\tgroup",
-        "LEGEND_SHAPES\t1\t1", f"LEGEND_COLORS\t{C1}\t{C2}", "LEGEND_LABELS\tanimal\tvehicle", "DATA",
-        f"a\t{C1}\tanimal", f"b\t{C1}\tanimal", f"c\t{C2}\tvehicle", f"d\t{C2}\tvehicle"]
+        "DATASET_COLORSTRIP",
+        "SEPARATOR TAB",
+        "DATASET_LABEL\tgroup",
+        f"COLOR\t{C1}",
+        "LEGEND_TITLE\tgroup",
+        "LEGEND_SHAPES\t1\t1",
+        f"LEGEND_COLORS\t{C1}\t{C2}",
+        "LEGEND_LABELS\tanimal\tvehicle",
+        "DATA",
+        f"a\t{C1}\tanimal",
+        f"b\t{C1}\tanimal",
+        f"c\t{C2}\tvehicle",
+        f"d\t{C2}\tvehicle",
+    ]
     assert files["itol_simplebar.txt"].splitlines() == [
-        "DATASET_SIMPLEBAR", "SEPARATOR TAB", "DATASET_LABEL\tpoints per leaf", f"COLOR\t{itol.BAR_COLOR}", "DATA",
-        "a\t2", "b\t3", "c\t1", "d\t4"]
+        "DATASET_SIMPLEBAR",
+        "SEPARATOR TAB",
+        "DATASET_LABEL\tpoints per leaf",
+        f"COLOR\t{itol.BAR_COLOR}",
+        "DATA",
+        "a\t2",
+        "b\t3",
+        "c\t1",
+        "d\t4",
+    ]
     assert files["itol_tree_colors.txt"].splitlines() == [
-        "TREE_COLORS", "SEPARATOR TAB", "DATA",
-        f"n4\trange\t{C1}\tanimal", f"n4\tclade\t{C1}\tnormal\t2",
-        f"n5\trange\t{C2}\tvehicle", f"n5\tclade\t{C2}\tnormal\t2"]
+        "TREE_COLORS",
+        "SEPARATOR TAB",
+        "DATA",
+        f"n4\trange\t{C1}\tanimal",
+        f"n4\tclade\t{C1}\tnormal\t2",
+        f"n5\trange\t{C2}\tvehicle",
+        f"n5\tclade\t{C2}\tnormal\t2",
+    ]
 
 
 def test_without_groups_the_strip_and_clades_follow_the_majority_class(small):
@@ -148,15 +189,18 @@ def test_groups_file_two_columns_by_name_or_id_and_one_column(tmp_path):
     assert read_class_groups(partial, names, [0, 2]) == ("animal", None, "vehicle")  # lynx has no points
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("cat\tanimal\ncar\tvehicle\n", "has no group for class 'lynx' (id 1)"),
-    ("cat\tanimal\nlynx\tanimal\nbus\tvehicle\n", "line 3: unknown class 'bus'"),
-    ("cat\tanimal\ncat\tpet\n", "line 2: class 'cat' is listed twice"),
-    ("cat\tanimal\nvehicle\n", "line 2: expected 'class<TAB>group' like the other lines"),
-    ("animal\nvehicle\n", "has 2 lines but there are 3 classes"),
-    ("cat\tanimal\textra\n", "line 1: expected 'class<TAB>group'"),
-    ("\n# nothing\n", "is empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cat\tanimal\ncar\tvehicle\n", "has no group for class 'lynx' (id 1)"),
+        ("cat\tanimal\nlynx\tanimal\nbus\tvehicle\n", "line 3: unknown class 'bus'"),
+        ("cat\tanimal\ncat\tpet\n", "line 2: class 'cat' is listed twice"),
+        ("cat\tanimal\nvehicle\n", "line 2: expected 'class<TAB>group' like the other lines"),
+        ("animal\nvehicle\n", "has 2 lines but there are 3 classes"),
+        ("cat\tanimal\textra\n", "line 1: expected 'class<TAB>group'"),
+        ("\n# nothing\n", "is empty"),
+    ],
+)
 def test_groups_file_errors(tmp_path, text, message):
     path = tmp_path / "groups.tsv"
     path.write_text(text)
@@ -198,9 +242,14 @@ def test_write_is_all_or_nothing(small, tmp_path, monkeypatch):
 @pytest.fixture()
 def files(small, tmp_path):
     tree, leaf, labels, _ = small
-    paths = {"tree": tmp_path / "tree.nwk", "assignments": tmp_path / "leaf.npy", "labels": tmp_path / "y.npy",
-             "names": tmp_path / "names.txt", "groups": tmp_path / "groups.tsv",
-             "leaf_names": tmp_path / "leaf_names.txt"}
+    paths = {
+        "tree": tmp_path / "tree.nwk",
+        "assignments": tmp_path / "leaf.npy",
+        "labels": tmp_path / "y.npy",
+        "names": tmp_path / "names.txt",
+        "groups": tmp_path / "groups.tsv",
+        "leaf_names": tmp_path / "leaf_names.txt",
+    }
     write_tree(tree, paths["tree"])
     paths["leaf_names"].write_text("".join(f"{name}\n" for name in tree.leaf_names))  # its leaves are named
     np.save(paths["assignments"], leaf)
@@ -218,8 +267,21 @@ def tree_args(files) -> list:
 def test_cli_writes_the_same_bundle_as_the_library(small, files, tmp_path):
     tree, _, _, stats = small
     out = tmp_path / "out"
-    result = run("export", "itol", *tree_args(files), "--out", out, "--assignments", files["assignments"],
-                 "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
+    result = run(
+        "export",
+        "itol",
+        *tree_args(files),
+        "--out",
+        out,
+        "--assignments",
+        files["assignments"],
+        "--labels",
+        files["labels"],
+        "--label-names",
+        files["names"],
+        "--groups",
+        files["groups"],
+    )
     assert result.exit_code == 0, result.output
     expected = itol_bundle(tree, stats).files
     assert {p.name: p.read_text() for p in out.iterdir()} == expected
@@ -229,8 +291,7 @@ def test_cli_writes_the_same_bundle_as_the_library(small, files, tmp_path):
 def test_cli_with_logits_and_without_labels_says_what_it_skipped(files, tmp_path):
     logits = np.eye(4)[np.load(files["assignments"])] * 5.0
     np.save(tmp_path / "logits.npy", logits)
-    result = run("export", "itol", *tree_args(files), "--out", tmp_path / "o",
-                 "--logits", tmp_path / "logits.npy")
+    result = run("export", "itol", *tree_args(files), "--out", tmp_path / "o", "--logits", tmp_path / "logits.npy")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["itol_simplebar.txt", "tree.nwk"]
     assert "skipped itol_labels.txt: no labels given (--labels)" in result.output
@@ -242,15 +303,27 @@ def test_cli_closing_line_names_only_the_files_written(files, tmp_path):
     assert bare.exit_code == 0, bare.output
     assert [p.name for p in (tmp_path / "bare").iterdir()] == ["tree.nwk"]
     assert "itol_*.txt" not in bare.stdout and "drag" not in bare.stdout
-    assert bare.stdout.splitlines()[-1] == ("Upload tree.nwk at https://itol.embl.de/upload.cgi (no annotation "
-                                            "files: give --logits or --assignments, and --labels, for them).")
+    assert bare.stdout.splitlines()[-1] == (
+        "Upload tree.nwk at https://itol.embl.de/upload.cgi (no annotation "
+        "files: give --logits or --assignments, and --labels, for them)."
+    )
     logits = np.eye(4)[np.load(files["assignments"])] * 5.0
     np.save(tmp_path / "logits.npy", logits)
     one = run("export", "itol", *tree_args(files), "--out", tmp_path / "one", "--logits", tmp_path / "logits.npy")
-    assert one.stdout.splitlines()[-1] == ("Upload tree.nwk at https://itol.embl.de/upload.cgi, then drag "
-                                           "itol_simplebar.txt onto the tree.")
-    full = run("export", "itol", *tree_args(files), "--out", tmp_path / "full", "--assignments",
-               files["assignments"], "--labels", files["labels"])
+    assert one.stdout.splitlines()[-1] == (
+        "Upload tree.nwk at https://itol.embl.de/upload.cgi, then drag itol_simplebar.txt onto the tree."
+    )
+    full = run(
+        "export",
+        "itol",
+        *tree_args(files),
+        "--out",
+        tmp_path / "full",
+        "--assignments",
+        files["assignments"],
+        "--labels",
+        files["labels"],
+    )
     assert full.stdout.splitlines()[-1].endswith(", then drag the itol_*.txt files onto the tree.")
 
 
@@ -264,12 +337,23 @@ def test_cli_error_paths(files, tmp_path):
     np.save(short, np.zeros(3, dtype=int))
     wrong = run(*base, *tree_args(files), "--assignments", files["assignments"], "--labels", short)
     assert wrong.exit_code == 1
-    assert error_line(wrong) == (f"Error: labels file {short} has 3 labels but assignments "
-                                 f"{files['assignments']} give 10 points")
+    assert error_line(wrong) == (
+        f"Error: labels file {short} has 3 labels but assignments {files['assignments']} give 10 points"
+    )
 
     files["groups"].write_text("cat\tanimal\nlynx\tanimal\ncar\tvehicle\n")
-    nogroup = run(*base, *tree_args(files), "--assignments", files["assignments"], "--labels", files["labels"],
-                  "--label-names", files["names"], "--groups", files["groups"])
+    nogroup = run(
+        *base,
+        *tree_args(files),
+        "--assignments",
+        files["assignments"],
+        "--labels",
+        files["labels"],
+        "--label-names",
+        files["names"],
+        "--groups",
+        files["groups"],
+    )
     assert nogroup.exit_code == 1
     assert error_line(nogroup) == f"Error: groups file {files['groups']} has no group for class 'truck' (id 3)"
 
@@ -284,8 +368,9 @@ def test_cli_unwritable_out(files, tmp_path):
     blocker.write_text("")
     result = run("export", "itol", "--tree", files["tree"], "--out", blocker / "bundle")
     assert result.exit_code == 1
-    assert error_line(result) == (f"Error: cannot create the bundle folder {blocker / 'bundle'}: "
-                                  f"its parent {blocker} is not a folder")
+    assert error_line(result) == (
+        f"Error: cannot create the bundle folder {blocker / 'bundle'}: its parent {blocker} is not a folder"
+    )
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores folder permissions")
@@ -328,16 +413,43 @@ def test_new_bundle_folder_gets_ordinary_permissions(small, tmp_path):
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 HEADER_KEYS = {
     "LABELS": set(),
-    "DATASET_COLORSTRIP": {"DATASET_LABEL", "COLOR", "LEGEND_TITLE", "LEGEND_SHAPES", "LEGEND_COLORS",
-                           "LEGEND_LABELS", "COLOR_BRANCHES", "STRIP_WIDTH", "MARGIN", "SHOW_INTERNAL"},
-    "DATASET_SIMPLEBAR": {"DATASET_LABEL", "COLOR", "WIDTH", "MARGIN", "SHOW_INTERNAL", "LEGEND_TITLE",
-                          "LEGEND_SHAPES", "LEGEND_COLORS", "LEGEND_LABELS"},
+    "DATASET_COLORSTRIP": {
+        "DATASET_LABEL",
+        "COLOR",
+        "LEGEND_TITLE",
+        "LEGEND_SHAPES",
+        "LEGEND_COLORS",
+        "LEGEND_LABELS",
+        "COLOR_BRANCHES",
+        "STRIP_WIDTH",
+        "MARGIN",
+        "SHOW_INTERNAL",
+    },
+    "DATASET_SIMPLEBAR": {
+        "DATASET_LABEL",
+        "COLOR",
+        "WIDTH",
+        "MARGIN",
+        "SHOW_INTERNAL",
+        "LEGEND_TITLE",
+        "LEGEND_SHAPES",
+        "LEGEND_COLORS",
+        "LEGEND_LABELS",
+    },
     "TREE_COLORS": set(),
 }
-REQUIRED_KEYS = {"LABELS": set(), "TREE_COLORS": set(), "DATASET_COLORSTRIP": {"DATASET_LABEL", "COLOR"},
-                 "DATASET_SIMPLEBAR": {"DATASET_LABEL", "COLOR"}}
-FILE_KEYWORD = {"itol_labels.txt": "LABELS", "itol_colorstrip.txt": "DATASET_COLORSTRIP",
-                "itol_simplebar.txt": "DATASET_SIMPLEBAR", "itol_tree_colors.txt": "TREE_COLORS"}
+REQUIRED_KEYS = {
+    "LABELS": set(),
+    "TREE_COLORS": set(),
+    "DATASET_COLORSTRIP": {"DATASET_LABEL", "COLOR"},
+    "DATASET_SIMPLEBAR": {"DATASET_LABEL", "COLOR"},
+}
+FILE_KEYWORD = {
+    "itol_labels.txt": "LABELS",
+    "itol_colorstrip.txt": "DATASET_COLORSTRIP",
+    "itol_simplebar.txt": "DATASET_SIMPLEBAR",
+    "itol_tree_colors.txt": "TREE_COLORS",
+}
 
 
 def newick_node_ids(text: str) -> tuple[set[str], set[str]]:
@@ -373,7 +485,7 @@ def check_itol_file(text: str, keyword: str, leaves: set[str], internal: set[str
         assert all(s in {"1", "2", "3", "4", "5", "6"} for s in header["LEGEND_SHAPES"])
         assert all(HEX.match(c) for c in header["LEGEND_COLORS"])
         assert len(header["LEGEND_TITLE"]) == 1
-    rows = [line.split("\t") for line in lines[data_at + 1:]]
+    rows = [line.split("\t") for line in lines[data_at + 1 :]]
     seen = set()
     for row in rows:
         node = row[0]
@@ -408,8 +520,11 @@ def check_bundle(files: dict[str, str]) -> dict[str, list[list[str]]]:
     leaves, internal = newick_node_ids(files["tree.nwk"])
     assert all(not re.fullmatch(r"[-+]?[\d.eE]+", name) for name in internal)  # never read as support values
     assert not leaves & internal
-    return {name: check_itol_file(text, FILE_KEYWORD[name], leaves, internal)
-            for name, text in files.items() if name != "tree.nwk"}
+    return {
+        name: check_itol_file(text, FILE_KEYWORD[name], leaves, internal)
+        for name, text in files.items()
+        if name != "tree.nwk"
+    }
 
 
 def test_checker_accepts_the_fixture_and_rejects_broken_files(small):
@@ -436,8 +551,32 @@ def test_checker_accepts_the_fixture_and_rejects_broken_files(small):
 def test_random_bundles_follow_the_templates(seed):
     rng = np.random.default_rng(seed)
     k = int(rng.integers(2, 30))
-    pool = ["a b", "a,b", "it's", 'say "hi"', "tab\tx", "n3", "n40", "#x", "|", "x|y", "ü", "日本", "leaf_0", "0",
-            "1", "a_b", "(p)", "q;r", "s:t", "[u]", "  pad  ", "nl\n", "cr\r", "x\\y"]
+    pool = [
+        "a b",
+        "a,b",
+        "it's",
+        'say "hi"',
+        "tab\tx",
+        "n3",
+        "n40",
+        "#x",
+        "|",
+        "x|y",
+        "ü",
+        "日本",
+        "leaf_0",
+        "0",
+        "1",
+        "a_b",
+        "(p)",
+        "q;r",
+        "s:t",
+        "[u]",
+        "  pad  ",
+        "nl\n",
+        "cr\r",
+        "x\\y",
+    ]
     names = list(rng.choice(pool, size=min(k, len(pool)), replace=False))
     names += [f"c{i}" for i in range(k - len(names))]
     rng.shuffle(names)
@@ -469,14 +608,32 @@ def test_a_bundle_with_labels_but_no_points_has_no_empty_legend():
     stats = leaf_stats(tree, np.array([], dtype=int), np.array([], dtype=int))
     files = itol_bundle(tree, stats).files
     assert files["itol_colorstrip.txt"].splitlines() == [
-        "DATASET_COLORSTRIP", "SEPARATOR TAB", "DATASET_LABEL\tmajority class", "COLOR\t#808080", "DATA"]
+        "DATASET_COLORSTRIP",
+        "SEPARATOR TAB",
+        "DATASET_LABEL\tmajority class",
+        "COLOR\t#808080",
+        "DATA",
+    ]
     check_bundle(files)
 
 
 def test_cli_bundle_follows_the_templates(files, tmp_path):
     out = tmp_path / "checked"
-    result = run("export", "itol", *tree_args(files), "--out", out, "--assignments", files["assignments"],
-                 "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
+    result = run(
+        "export",
+        "itol",
+        *tree_args(files),
+        "--out",
+        out,
+        "--assignments",
+        files["assignments"],
+        "--labels",
+        files["labels"],
+        "--label-names",
+        files["names"],
+        "--groups",
+        files["groups"],
+    )
     assert result.exit_code == 0, result.output
     check_bundle({p.name: p.read_text(encoding="utf-8") for p in out.iterdir()})
 
@@ -491,17 +648,33 @@ def test_cli_out_is_an_existing_file(files, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".l2h-itol-")]
 
 
-@pytest.mark.parametrize(("groups", "message"), [
-    ("cat\tanimal\nlynx\n", "line 2: expected 'class<TAB>group' like the other lines"),
-    ("cat\tanimal\tx\nlynx\tanimal\n", "line 1: expected 'class<TAB>group'"),
-    ("cat\tanimal\nbus\tvehicle\n", "line 2: unknown class 'bus'"),
-    ("animal\nanimal\n", "has 2 lines but there are 4 classes"),
-])
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        ("cat\tanimal\nlynx\n", "line 2: expected 'class<TAB>group' like the other lines"),
+        ("cat\tanimal\tx\nlynx\tanimal\n", "line 1: expected 'class<TAB>group'"),
+        ("cat\tanimal\nbus\tvehicle\n", "line 2: unknown class 'bus'"),
+        ("animal\nanimal\n", "has 2 lines but there are 4 classes"),
+    ],
+)
 def test_cli_malformed_groups_file_writes_nothing(files, tmp_path, groups, message):
     files["groups"].write_text(groups)
     out = tmp_path / "o"
-    result = run("export", "itol", *tree_args(files), "--out", out, "--assignments", files["assignments"],
-                 "--labels", files["labels"], "--label-names", files["names"], "--groups", files["groups"])
+    result = run(
+        "export",
+        "itol",
+        *tree_args(files),
+        "--out",
+        out,
+        "--assignments",
+        files["assignments"],
+        "--labels",
+        files["labels"],
+        "--label-names",
+        files["names"],
+        "--groups",
+        files["groups"],
+    )
     assert result.exit_code == 1
     line = error_line(result)
     assert line.startswith(f"Error: groups file {files['groups']}") and message in line
@@ -518,8 +691,9 @@ def test_cli_bad_tree_and_logits_write_nothing(files, tmp_path):
     np.save(tmp_path / "wide.npy", np.zeros((10, 5)))
     wide = run("export", "itol", *tree_args(files), "--out", out, "--logits", tmp_path / "wide.npy")
     assert wide.exit_code == 1
-    assert error_line(wide) == (f"Error: tree {files['tree']} has 4 leaves but logits {tmp_path / 'wide.npy'} "
-                                "have 5 columns (clusters)")
+    assert error_line(wide) == (
+        f"Error: tree {files['tree']} has 4 leaves but logits {tmp_path / 'wide.npy'} have 5 columns (clusters)"
+    )
     assert not out.exists()
 
 

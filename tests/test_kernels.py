@@ -40,10 +40,14 @@ def _top(row, pen, t_len):
 
 def _exp_inputs(seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return np.concatenate([
-        -rng.exponential(3.0, 4000), -rng.uniform(0, 760, 4000), [0.0, -0.0, -1e-300, -699.99, -700.0, -700.01, -745.2],
-        -np.arange(0, 50, 0.5 * np.log(2)),  # rounding ties of x·log2(e)
-    ])
+    return np.concatenate(
+        [
+            -rng.exponential(3.0, 4000),
+            -rng.uniform(0, 760, 4000),
+            [0.0, -0.0, -1e-300, -699.99, -700.0, -700.01, -745.2],
+            -np.arange(0, 50, 0.5 * np.log(2)),  # rounding ties of x·log2(e)
+        ]
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -96,7 +100,7 @@ def test_select_top_matches_sorting(k, seed):
                 assert finite == bool(np.all(pen == 0))  # masked entries count as non-finite
                 assert best == max(row[j] for j in expected)
                 assert list(top_pos[: len(expected)]) == expected
-                assert np.all(top_pos[len(expected):] == -1)
+                assert np.all(top_pos[len(expected) :] == -1)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -188,8 +188,9 @@ def test_large_n_parallel_kernels(strategy):
 def test_output_metadata_and_progress():
     logits = random_logits(12, 800, 10)
     calls = []
-    tree = build_hierarchy(logits, leaf_names=[f"c{i}" for i in range(10)],
-                           progress=lambda *a: calls.append(a), chunk_rows=300)
+    tree = build_hierarchy(
+        logits, leaf_names=[f"c{i}" for i in range(10)], progress=lambda *a: calls.append(a), chunk_rows=300
+    )
     assert tree.leaf_names[0] == "c0"
     info = tree.info
     assert info["method"] == "l2h" and info["aggregation"] == "cluster-mean"
@@ -355,9 +356,25 @@ def _fuzz_logits(kind: str, rng: np.random.Generator) -> np.ndarray:
     return logits
 
 
-FUZZ_KINDS = ["random", "duplicated-columns", "identical-rows", "integer-grid", "gap-60", "gap-800",
-              "gap-710", "confident", "mixed-confidence", "offset", "empty", "empty-no-mass", "tiny-n",
-              "k-over-top", "int8-grid", "float16", "float32"]
+FUZZ_KINDS = [
+    "random",
+    "duplicated-columns",
+    "identical-rows",
+    "integer-grid",
+    "gap-60",
+    "gap-800",
+    "gap-710",
+    "confident",
+    "mixed-confidence",
+    "offset",
+    "empty",
+    "empty-no-mass",
+    "tiny-n",
+    "k-over-top",
+    "int8-grid",
+    "float16",
+    "float32",
+]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -371,8 +388,10 @@ def test_fuzz_against_reference(kind, seed, tmp_path):
     # the same tree from a memory map, Fortran order and tiny row chunks
     path = tmp_path / "logits.npy"
     np.save(path, logits)
-    for variant, chunk_rows in ((np.load(path, mmap_mode="r"), int(rng.integers(1, 50))),
-                                (np.asfortranarray(logits), None)):
+    for variant, chunk_rows in (
+        (np.load(path, mmap_mode="r"), int(rng.integers(1, 50))),
+        (np.asfortranarray(logits), None),
+    ):
         other = build_quiet(variant, aggregation=aggregation, strategy=strategy, chunk_rows=chunk_rows)
         np.testing.assert_array_equal(other.linkage, tree.linkage)
         np.testing.assert_array_equal(other.scores, tree.scores)

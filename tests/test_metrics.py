@@ -87,8 +87,9 @@ def test_hierarchical_metrics_match_brute_force(seed):
     assert lhd == pytest.approx(expected["lhd"], rel=1e-12)
     assert mean_path == pytest.approx(expected["mean_path_length"], rel=1e-12)
     c = table.shape[1]
-    np.testing.assert_allclose(class_distance_matrix(tree, table), brute_class_distances(tree, leaf, labels, c),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        class_distance_matrix(tree, table), brute_class_distances(tree, leaf, labels, c), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -118,8 +119,10 @@ def test_flat_scores_match_scikit_learn(seed):
     assert ari(table) == pytest.approx(metrics.adjusted_rand_score(labels, leaf), abs=1e-12)
 
 
-@pytest.mark.parametrize("a, b", [([0, 0, 0], [1, 1, 1]), ([0, 1, 2], [0, 1, 2]), ([0, 0, 1], [0, 0, 0]),
-                                  ([0, 1, 2, 3], [0, 0, 0, 0]), ([5], [2])])
+@pytest.mark.parametrize(
+    "a, b",
+    [([0, 0, 0], [1, 1, 1]), ([0, 1, 2], [0, 1, 2]), ([0, 0, 1], [0, 0, 0]), ([0, 1, 2, 3], [0, 0, 0, 0]), ([5], [2])],
+)
 def test_flat_scores_edge_cases_match_scikit_learn(a, b):
     metrics = pytest.importorskip("sklearn.metrics")
     table = contingency_table(a, b)
@@ -145,8 +148,9 @@ def test_accuracy_rectangular_more_clusters_than_classes():
 def test_accuracy_matches_exhaustive_matching():
     rng = np.random.default_rng(3)
     table = rng.integers(0, 9, size=(5, 3))
-    best = max(sum(table[r, c] for r, c in zip(rows, range(3), strict=False))
-               for rows in itertools.permutations(range(5), 3))
+    best = max(
+        sum(table[r, c] for r, c in zip(rows, range(3), strict=False)) for rows in itertools.permutations(range(5), 3)
+    )
     assert accuracy(table) == pytest.approx(best / table.sum())
 
 

@@ -51,8 +51,10 @@ def test_dendrogram_labels_colours_and_legend(case):
     labels = {t.get_text(): to_hex(t.get_color()) for t in ax.get_yticklabels()}
     colors = group_colors(tree, stats)
     assert labels == {
-        "a  cat 100%  n=2": colors["cat"], "b  cat 50%  n=2": colors["cat"],
-        "c  car 100%  n=1": colors["car"], "d  car 66%  n=3": colors["car"],
+        "a  cat 100%  n=2": colors["cat"],
+        "b  cat 50%  n=2": colors["cat"],
+        "c  car 100%  n=1": colors["car"],
+        "d  car 66%  n=3": colors["car"],
     }
     assert ax.get_title(loc="left") == "toy"
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["cat", "car"]
@@ -97,14 +99,29 @@ def files(case, tmp_path):
 
 
 def test_cli_writes_dendrogram_and_heatmap(files):
-    result = run("plot", files / "tree.nwk", "--out", files / "tree.svg", "--leaf-names", files / "leaf_names.txt",
-                 "--assignments", files / "leaf.npy", "--labels", files / "y.npy", "--groups", files / "groups.tsv",
-                 "--class-distances", files / "heat.png")
+    result = run(
+        "plot",
+        files / "tree.nwk",
+        "--out",
+        files / "tree.svg",
+        "--leaf-names",
+        files / "leaf_names.txt",
+        "--assignments",
+        files / "leaf.npy",
+        "--labels",
+        files / "y.npy",
+        "--groups",
+        files / "groups.tsv",
+        "--class-distances",
+        files / "heat.png",
+    )
     assert result.exit_code == 0, result.output
     assert (files / "tree.svg").read_bytes().startswith(MAGIC[".svg"])
     assert (files / "heat.png").read_bytes().startswith(MAGIC[".png"])
-    assert result.output.splitlines() == [f"dendrogram -> {files / 'tree.svg'}",
-                                          f"class distances -> {files / 'heat.png'}"]
+    assert result.output.splitlines() == [
+        f"dendrogram -> {files / 'tree.svg'}",
+        f"class distances -> {files / 'heat.png'}",
+    ]
 
 
 def test_cli_usage_errors(files):
@@ -180,7 +197,7 @@ def test_palette_has_no_greys_and_no_repeats():
     colours = palette(60)
     assert len(set(colours)) == 60 and NEUTRAL not in colours
     for colour in colours:
-        rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         assert max(rgb) - min(rgb) > 0.25, colour  # chroma: a grey group would look like the mixed-group branches
 
 
@@ -215,8 +232,18 @@ def test_library_without_matplotlib_says_how_to_install(monkeypatch):
 
 
 def test_cli_heatmap_suffix_and_labels_checked_before_anything_is_drawn(files):
-    bad = run("plot", files / "tree.nwk", "--out", files / "t.png", "--assignments", files / "leaf.npy",
-              "--labels", files / "y.npy", "--class-distances", files / "h.bmp")
+    bad = run(
+        "plot",
+        files / "tree.nwk",
+        "--out",
+        files / "t.png",
+        "--assignments",
+        files / "leaf.npy",
+        "--labels",
+        files / "y.npy",
+        "--class-distances",
+        files / "h.bmp",
+    )
     assert bad.exit_code == 1 and len(bad.output.strip().splitlines()) == 1
     assert "--class-distances" in bad.output and "cannot tell the picture format" in bad.output
     assert not (files / "t.png").exists()

@@ -26,8 +26,13 @@ def test_balanced_tree_with_points_and_classes():
     tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "car", "bus"])
     leaf = np.array([0, 0, 1, 1, 1, 2, 3, 3])
     labels = np.array([0, 0, 1, 1, 0, 2, 3, 2])
-    stats = leaf_stats(tree, leaf, labels, class_names=["cat", "dog", "car", "bus"],
-                       class_groups=["animal", "animal", "vehicle", "vehicle"])
+    stats = leaf_stats(
+        tree,
+        leaf,
+        labels,
+        class_names=["cat", "dog", "car", "bus"],
+        class_groups=["animal", "animal", "vehicle", "vehicle"],
+    )
     assert plain(tree, stats) == [
         "n6 (4 leaves, 8 points) cat 37%",
         "|-- n4 (2 leaves, 5 points) cat 60%",
@@ -121,8 +126,9 @@ def test_cli_errors(caterpillar, tmp_path):
     np.save(tmp_path / "y.npy", np.array([0, 1]))
     wrong = run("show", path, *named, "--assignments", tmp_path / "leaf.npy", "--labels", tmp_path / "y.npy")
     assert wrong.exit_code == 1
-    assert wrong.output.strip() == (f"Error: labels file {tmp_path / 'y.npy'} has 2 labels but assignments "
-                                    f"{tmp_path / 'leaf.npy'} give 4 points")
+    assert wrong.output.strip() == (
+        f"Error: labels file {tmp_path / 'y.npy'} has 2 labels but assignments {tmp_path / 'leaf.npy'} give 4 points"
+    )
     np.save(tmp_path / "bad.npy", np.array([0, 9]))
     bad = run("show", path, *named, "--assignments", tmp_path / "bad.npy")
     assert bad.exit_code == 1
@@ -160,10 +166,16 @@ class _FakeStdout:
         return self.tty
 
 
-@pytest.mark.parametrize(("tty", "encoding", "boxes"), [
-    (True, "utf-8", True), (False, "utf-8", False), (True, "ascii", False), (True, None, False),
-    (True, "no-such-codec", False),
-])
+@pytest.mark.parametrize(
+    ("tty", "encoding", "boxes"),
+    [
+        (True, "utf-8", True),
+        (False, "utf-8", False),
+        (True, "ascii", False),
+        (True, None, False),
+        (True, "no-such-codec", False),
+    ],
+)
 def test_box_drawing_only_on_a_terminal_that_can_encode_it(monkeypatch, tty, encoding, boxes):
     from l2h_cli.show import _box_drawing_terminal
 
@@ -173,8 +185,7 @@ def test_box_drawing_only_on_a_terminal_that_can_encode_it(monkeypatch, tty, enc
 
 def test_only_the_guides_are_dim_and_rows_stay_one_line():
     tree = Hierarchy.from_merges([[0, 1]], leaf_names=["two\nlines", "tab\there"])
-    stats = leaf_stats(tree, np.array([0, 1]), np.array([0, 1]), class_names=["c\nd", "e"],
-                       class_groups=["g\nh", "i"])
+    stats = leaf_stats(tree, np.array([0, 1]), np.array([0, 1]), class_names=["c\nd", "e"], class_groups=["g\nh", "i"])
     lines = tree_lines(tree, stats)
     assert [line.plain for line in lines] == [
         "n2 (2 leaves, 2 points) c d 50%",
@@ -184,5 +195,5 @@ def test_only_the_guides_are_dim_and_rows_stay_one_line():
     for line in lines:
         assert line.style == ""  # a row-wide style would apply to every span
     leaf_row = lines[1]
-    styles = {leaf_row.plain[span.start:span.end]: str(span.style) for span in leaf_row.spans}
+    styles = {leaf_row.plain[span.start : span.end]: str(span.style) for span in leaf_row.spans}
     assert styles["├── "] == "dim" and styles["two lines"] == "bold"

@@ -32,11 +32,14 @@ def _cli(args):
     return CliRunner().invoke(cli, args, obj={})
 
 
-@pytest.mark.parametrize("args", [
-    ["train", "cohiclust", "--dataset", "digits"],
-    ["train", "cc", "--dataset", "cifar10", "--device", "cuda"],
-    ["train", "cohiclust", "--resume"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "cohiclust", "--dataset", "digits"],
+        ["train", "cc", "--dataset", "cifar10", "--device", "cuda"],
+        ["train", "cohiclust", "--resume"],
+    ],
+)
 def test_train_says_how_to_install_the_extra(no_torch, tmp_path, args):
     res = _cli([*args, "--out", str(tmp_path / "run")])
     assert res.exit_code == 1, res.output

@@ -98,8 +98,9 @@ def test_npy_features_with_labels(tmp_path):
 @pytest.mark.parametrize("shape", [(6,), (1, 8, 8), (3, 32, 32), (3, 96, 96)])
 def test_augmentations_keep_shape_and_vary(shape):
     torch.manual_seed(0)
-    aug = make_augmenter(shape, mean=(0.5,) * shape[0] if len(shape) == 3 else None,
-                         std=(0.25,) * shape[0] if len(shape) == 3 else None)
+    aug = make_augmenter(
+        shape, mean=(0.5,) * shape[0] if len(shape) == 3 else None, std=(0.25,) * shape[0] if len(shape) == 3 else None
+    )
     x = torch.rand(4, *shape)
     a, b = aug(x), aug(x)
     assert a.shape == x.shape and torch.isfinite(a).all() and not torch.equal(a, b)
@@ -112,8 +113,9 @@ def test_batches_depend_only_on_seed_and_epoch():
     assert sum(len(b) for b in batches(10, 3, shuffle=True, drop_last=True)) == 9
 
 
-@pytest.mark.parametrize("name,shape,dim", [("resnet18", (3, 32, 32), 512), ("cnn", (1, 8, 8), 128),
-                                            ("mlp", (5,), 256)])
+@pytest.mark.parametrize(
+    "name,shape,dim", [("resnet18", (3, 32, 32), 512), ("cnn", (1, 8, 8), 128), ("mlp", (5,), 256)]
+)
 def test_backbones(name, shape, dim):
     net = build_backbone(name, shape).eval()
     assert net(torch.rand(2, *shape)).shape == (2, dim) and net.out_dim == dim

@@ -27,8 +27,21 @@ pytestmark = pytest.mark.torch
 
 
 def tiny(model: str = "cohiclust", **kw) -> TrainConfig:
-    base = dict(model=model, dataset="digits", split="test", backbone="mlp", batch_size=64, lr=1e-3,
-                epochs=3, pretrain_epochs=1, depth=2, leaves=3, prune_start=0, proj_dim=None, clusters=4)
+    base = dict(
+        model=model,
+        dataset="digits",
+        split="test",
+        backbone="mlp",
+        batch_size=64,
+        lr=1e-3,
+        epochs=3,
+        pretrain_epochs=1,
+        depth=2,
+        leaves=3,
+        prune_start=0,
+        proj_dim=None,
+        clusters=4,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -41,8 +54,18 @@ def _history(run) -> list[dict]:
 def test_cohiclust_run_folder_contents(tmp_path):
     result = train(tiny(), tmp_path, device="cpu")
     assert result["finished"]
-    for name in ("config.json", "checkpoint.pt", "history.csv", "logits.npy", "leaf_probs.npy",
-                 "assignments.npy", "labels.npy", "tree.nwk", "tree.json", "metrics.json"):
+    for name in (
+        "config.json",
+        "checkpoint.pt",
+        "history.csv",
+        "logits.npy",
+        "leaf_probs.npy",
+        "assignments.npy",
+        "labels.npy",
+        "tree.nwk",
+        "tree.json",
+        "metrics.json",
+    ):
         assert (tmp_path / name).is_file(), name
     logits = np.load(tmp_path / "logits.npy")
     probs = np.load(tmp_path / "leaf_probs.npy")
@@ -92,12 +115,15 @@ def test_same_seed_same_model_on_cpu(tmp_path):
     assert not torch.equal(a["model"]["tree.net.weight"], c["model"]["tree.net.weight"])
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(depth=0), "depth must be at least 1"),
-    (dict(depth=2, leaves=5), "leaves must be between 2 and 2\\^depth = 4"),
-    (dict(batch_size=1), "batch size must be at least 2"),
-    (dict(dataset="imagenet"), "unknown dataset"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(depth=0), "depth must be at least 1"),
+        (dict(depth=2, leaves=5), "leaves must be between 2 and 2\\^depth = 4"),
+        (dict(batch_size=1), "batch size must be at least 2"),
+        (dict(dataset="imagenet"), "unknown dataset"),
+    ],
+)
 def test_bad_settings(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         train(tiny(**kwargs), tmp_path, device="cpu")
@@ -121,11 +147,11 @@ def _official_files(tmp_path, model: CoHiClustModel, sequential: bool):
     children = ["conv1", "bn1", "relu", "layer1", "layer2", "layer3", "layer4", "avgpool"]
     for key, value in model.state_dict().items():
         if key.startswith("backbone.net."):
-            rest = key[len("backbone.net."):]
+            rest = key[len("backbone.net.") :]
             head, _, tail = rest.partition(".")
             state["f." + (f"{children.index(head)}.{tail}" if sequential else rest)] = value.clone()
         elif key.startswith("tree.net."):
-            state["tree_model.0." + key[len("tree.net."):]] = value.clone()
+            state["tree_model.0." + key[len("tree.net.") :]] = value.clone()
     state["f.total_ops"] = torch.zeros(1, dtype=torch.float64)  # thop leftovers
     state["total_params"] = torch.zeros(1, dtype=torch.float64)
     state["g.0.weight"] = torch.randn(7, 7)  # a projection head shaped unlike ours: skipped
@@ -176,15 +202,27 @@ def test_official_projection_loads_whole_or_not_at_all(tmp_path):
     cfg = TrainConfig(backbone="resnet18", depth=2, proj_dim=16)
     torch.manual_seed(0)
     source = build_model(cfg, (3, 32, 32))
-    base = {("f." + k[len("backbone.net."):]): v for k, v in source.state_dict().items()
-            if k.startswith("backbone.net.")}
-    base.update({"tree_model.0." + k[len("tree.net."):]: v for k, v in source.state_dict().items()
-                 if k.startswith("tree.net.")})
+    base = {
+        ("f." + k[len("backbone.net.") :]): v for k, v in source.state_dict().items() if k.startswith("backbone.net.")
+    }
+    base.update(
+        {
+            "tree_model.0." + k[len("tree.net.") :]: v
+            for k, v in source.state_dict().items()
+            if k.startswith("tree.net.")
+        }
+    )
     # the official φ: Linear(no bias), BatchNorm1d, ReLU, Linear; its first weight has our shape
-    official_g = {"g.0.weight": torch.randn(512, 512), "g.1.weight": torch.ones(512), "g.1.bias": torch.zeros(512),
-                  "g.1.running_mean": torch.zeros(512), "g.1.running_var": torch.ones(512),
-                  "g.1.num_batches_tracked": torch.tensor(3), "g.3.weight": torch.randn(16, 512),
-                  "g.3.bias": torch.zeros(16)}
+    official_g = {
+        "g.0.weight": torch.randn(512, 512),
+        "g.1.weight": torch.ones(512),
+        "g.1.bias": torch.zeros(512),
+        "g.1.running_mean": torch.zeros(512),
+        "g.1.running_var": torch.ones(512),
+        "g.1.num_batches_tracked": torch.tensor(3),
+        "g.3.weight": torch.randn(16, 512),
+        "g.3.bias": torch.zeros(16),
+    }
     torch.save({**base, **official_g}, tmp_path / "a.pth")
     target = build_model(cfg, (3, 32, 32))
     before = {k: v.clone() for k, v in target.state_dict().items() if k.startswith("projection.")}
@@ -192,7 +230,7 @@ def test_official_projection_loads_whole_or_not_at_all(tmp_path):
     assert sorted(report["skipped"]) == sorted(official_g)
     for k, v in before.items():
         assert torch.equal(target.state_dict()[k], v), k  # no half-loaded head
-    ours_g = {"g." + k[len("projection.net."):]: torch.randn_like(v) for k, v in before.items()}
+    ours_g = {"g." + k[len("projection.net.") :]: torch.randn_like(v) for k, v in before.items()}
     torch.save({**base, **ours_g}, tmp_path / "b.pth")
     assert load_official_cohiclust(target, tmp_path / "b.pth")["skipped"] == []
     for k, v in ours_g.items():
@@ -218,8 +256,23 @@ def _cli(args):
 
 def test_cli_train_refuses_to_overwrite_an_existing_run(tmp_path):
     run = tmp_path / "run"
-    args = ["train", "cc", "--dataset", "digits", "--split", "test", "--out", str(run), "--epochs", "1",
-            "--batch-size", "128", "--device", "cpu", "--quiet"]
+    args = [
+        "train",
+        "cc",
+        "--dataset",
+        "digits",
+        "--split",
+        "test",
+        "--out",
+        str(run),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "128",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     assert _cli(args).exit_code == 0
     before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
     res = _cli(args)
@@ -230,9 +283,33 @@ def test_cli_train_refuses_to_overwrite_an_existing_run(tmp_path):
 
 def test_cli_train_predict_and_build(tmp_path):
     run = tmp_path / "run"
-    res = _cli(["train", "cohiclust", "--dataset", "digits", "--split", "test", "--out", str(run), "--epochs", "2",
-                "--pretrain-epochs", "1", "--depth", "2", "--leaves", "3", "--prune-start", "0", "--batch-size", "64",
-                "--device", "cpu", "--json"])
+    res = _cli(
+        [
+            "train",
+            "cohiclust",
+            "--dataset",
+            "digits",
+            "--split",
+            "test",
+            "--out",
+            str(run),
+            "--epochs",
+            "2",
+            "--pretrain-epochs",
+            "1",
+            "--depth",
+            "2",
+            "--leaves",
+            "3",
+            "--prune-start",
+            "0",
+            "--batch-size",
+            "64",
+            "--device",
+            "cpu",
+            "--json",
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["metrics"]["n_leaves"] == 3
     res = _cli(["predict", str(run), "--dataset", "digits", "--split", "train", "--out", str(tmp_path / "p")])
@@ -245,8 +322,18 @@ def test_cli_train_predict_and_build(tmp_path):
     # named its leaves by their index in the complete tree, which l2h metrics cannot match to columns)
     saved = json.loads((run / "metrics.json").read_text())
     for tree_file in ("tree.nwk", "tree.json"):
-        res = _cli(["metrics", "--tree", str(run / tree_file), "--logits", str(run / "logits.npy"),
-                    "--labels", str(run / "labels.npy"), "--json"])
+        res = _cli(
+            [
+                "metrics",
+                "--tree",
+                str(run / tree_file),
+                "--logits",
+                str(run / "logits.npy"),
+                "--labels",
+                str(run / "labels.npy"),
+                "--json",
+            ]
+        )
         assert res.exit_code == 0, res.output
         got = json.loads(res.stdout)
         for key in ("acc", "nmi", "ari", "dp", "lhd"):
@@ -257,13 +344,16 @@ def test_cli_train_predict_and_build(tmp_path):
     assert read_tree(run / "tree.json").info["live_leaves"] == torch.nonzero(mask).flatten().tolist()
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--depth", "0"], "depth must be at least 1"),
-    (["--depth", "2", "--leaves", "5"], "leaves must be between 2 and 2^depth = 4"),
-    (["--batch-size", "1"], "batch size must be at least 2"),
-    (["--leaves", "1"], "leaves must be between 2 and 2^depth = 16"),
-    (["--depth", "17"], "depth must be at most 16"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--depth", "0"], "depth must be at least 1"),
+        (["--depth", "2", "--leaves", "5"], "leaves must be between 2 and 2^depth = 4"),
+        (["--batch-size", "1"], "batch size must be at least 2"),
+        (["--leaves", "1"], "leaves must be between 2 and 2^depth = 16"),
+        (["--depth", "17"], "depth must be at most 16"),
+    ],
+)
 def test_cli_bad_settings_are_one_line_errors(tmp_path, args, message):
     res = _cli(["train", "cohiclust", "--dataset", "digits", "--out", str(tmp_path / "r"), *args])
     assert res.exit_code == 1
@@ -289,8 +379,18 @@ def test_cli_unknown_dataset_and_missing_data(tmp_path):
     assert "cifar-10-batches-bin" in res.output and "--download" in res.output
     empty = tmp_path / "images" / "cat"
     empty.mkdir(parents=True)
-    res = _cli(["train", "cohiclust", "--dataset", "folder", "--data-dir", str(tmp_path / "images"),
-                "--out", str(tmp_path / "r")])
+    res = _cli(
+        [
+            "train",
+            "cohiclust",
+            "--dataset",
+            "folder",
+            "--data-dir",
+            str(tmp_path / "images"),
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     assert res.exit_code == 1 and "no images found" in res.output
 
 
@@ -382,8 +482,7 @@ def test_cli_resume_keeps_the_runs_epochs_and_model(finished_run, tmp_path):
     res = _cli(["train", "cohiclust", "--out", str(run), "--resume", "--device", "cpu", "--json"])
     assert res.exit_code == 0, res.output
     assert len(_history(run)) == 4
-    res = _cli(["train", "cohiclust", "--out", str(run), "--resume", "--device", "cpu", "--epochs", "4",
-                "--lr", "0.5"])
+    res = _cli(["train", "cohiclust", "--out", str(run), "--resume", "--device", "cpu", "--epochs", "4", "--lr", "0.5"])
     assert res.exit_code == 0, res.output
     assert "ignoring --lr" in res.output
     assert len(_history(run)) == 5 and json.loads((run / "config.json").read_text())["lr"] == 1e-3
@@ -391,15 +490,28 @@ def test_cli_resume_keeps_the_runs_epochs_and_model(finished_run, tmp_path):
     assert res.exit_code == 1 and "holds a cohiclust run, not a cc one" in res.output
 
 
-@pytest.mark.parametrize("content,message", [
-    ({"f.0.weight": torch.zeros(2), "tree_model.0.weight": torch.zeros(3, 2)}, "looks like an official CoHiClust"),
-    ({"weights": torch.zeros(2)}, "not an l2h training checkpoint"),
-    ({"format": "l2h-train-checkpoint", "config": {}, "epoch": "3", "model": {}}, "damaged l2h checkpoint"),
-    ({"format": "l2h-train-checkpoint", "config": {"depth": 2, "colour": 1}, "epoch": 1, "model": {}},
-     "unusable configuration: unknown configuration keys: colour"),
-    ({"format": "l2h-train-checkpoint", "config": {"depth": 3}, "epoch": 1, "model": {"x": torch.zeros(1)},
-      "sample_shape": [1, 8, 8]}, "does not fit its config"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ({"f.0.weight": torch.zeros(2), "tree_model.0.weight": torch.zeros(3, 2)}, "looks like an official CoHiClust"),
+        ({"weights": torch.zeros(2)}, "not an l2h training checkpoint"),
+        ({"format": "l2h-train-checkpoint", "config": {}, "epoch": "3", "model": {}}, "damaged l2h checkpoint"),
+        (
+            {"format": "l2h-train-checkpoint", "config": {"depth": 2, "colour": 1}, "epoch": 1, "model": {}},
+            "unusable configuration: unknown configuration keys: colour",
+        ),
+        (
+            {
+                "format": "l2h-train-checkpoint",
+                "config": {"depth": 3},
+                "epoch": 1,
+                "model": {"x": torch.zeros(1)},
+                "sample_shape": [1, 8, 8],
+            },
+            "does not fit its config",
+        ),
+    ],
+)
 def test_cli_foreign_checkpoints_on_resume_and_predict(tmp_path, content, message):
     run = tmp_path / "run"
     run.mkdir()
@@ -414,14 +526,34 @@ def test_cli_foreign_checkpoints_on_resume_and_predict(tmp_path, content, messag
 
 def test_cli_predict_refuses_data_of_another_shape(finished_run, tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(20, 5)).astype(np.float32))
-    res = _cli(["predict", str(finished_run), "--dataset", "npy", "--data-dir", str(tmp_path / "x.npy"),
-                "--out", str(tmp_path / "p")])
+    res = _cli(
+        [
+            "predict",
+            str(finished_run),
+            "--dataset",
+            "npy",
+            "--data-dir",
+            str(tmp_path / "x.npy"),
+            "--out",
+            str(tmp_path / "p"),
+        ]
+    )
     assert res.exit_code == 1
     assert "trained on samples of shape (1, 8, 8) (64 values); npy has samples of shape (5,)" in res.output
     # the same number of values per sample is fine for the MLP backbone (it flattens)
     np.save(tmp_path / "y.npy", np.random.default_rng(0).random((20, 64)).astype(np.float32))
-    res = _cli(["predict", str(finished_run), "--dataset", "npy", "--data-dir", str(tmp_path / "y.npy"),
-                "--out", str(tmp_path / "p")])
+    res = _cli(
+        [
+            "predict",
+            str(finished_run),
+            "--dataset",
+            "npy",
+            "--data-dir",
+            str(tmp_path / "y.npy"),
+            "--out",
+            str(tmp_path / "p"),
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert np.load(tmp_path / "p" / "logits.npy").shape == (20, 3)
 
@@ -460,7 +592,8 @@ def test_step_losses_compose_the_papers_objectives():
     with torch.no_grad():
         inst, clus = model(torch.cat((xa, xb)))
     expected = nt_xent(inst[:6], inst[6:], 0.5) + cluster_contrastive_loss(
-        clus[:6].softmax(1), clus[6:].softmax(1), 1.0)
+        clus[:6].softmax(1), clus[6:].softmax(1), 1.0
+    )
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
 

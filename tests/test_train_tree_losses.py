@@ -114,8 +114,10 @@ def test_cohiloss_explicit_double_sum():
     lb = level_log_probs(torch.randn(4, 3, dtype=torch.float64))
     total = 0.0
     for pa, pb in zip(la, lb, strict=False):
+
         def s(i, j, pa=pa, pb=pb):
             return float(torch.sqrt(pa[i].exp() * pb[j].exp()).sum())
+
         neg = np.mean([s(i, j) for i, j in itertools.permutations(range(4), 2)])
         pos = np.mean([s(i, i) for i in range(4)])
         total += neg - pos
@@ -203,8 +205,9 @@ def _masked_level_probs_loop(node_logits: torch.Tensor, mask: torch.Tensor) -> l
     no live leaf has probability 0 and its live sibling then gets probability 1 (the parent collapses)."""
     depth = int(np.log2(mask.numel()))
     p_left = torch.sigmoid(node_logits.double())
-    live = [[bool(mask[i << (depth - t) : (i + 1) << (depth - t)].any()) for i in range(2**t)]
-            for t in range(depth + 1)]
+    live = [
+        [bool(mask[i << (depth - t) : (i + 1) << (depth - t)].any()) for i in range(2**t)] for t in range(depth + 1)
+    ]
     out = []
     for t in range(1, depth + 1):
         level = torch.zeros(node_logits.shape[0], 2**t, dtype=torch.float64)
@@ -237,9 +240,9 @@ def _cohiloss_double_loop(la, lb) -> torch.Tensor:
 
 
 MASKS = [
-    [1, 0, 1, 1, 0, 0, 1, 1],                      # depth 3: a collapsed parent and a dead subtree
+    [1, 0, 1, 1, 0, 0, 1, 1],  # depth 3: a collapsed parent and a dead subtree
     [1, 1, 1, 1, 1, 1, 1, 1],
-    [0, 0, 0, 1, 1, 0, 0, 0],                      # depth 3, two leaves in different halves
+    [0, 0, 0, 1, 1, 0, 0, 0],  # depth 3, two leaves in different halves
     [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1],  # depth 4
 ]
 
@@ -270,15 +273,17 @@ def test_masked_cohiloss_and_gradients_match_brute_force(mask):
     # square root of the live leaves' products (dead ones are exactly 0 and contribute nothing)
     ra, rb = _masked_level_probs_loop(za, mask), _masked_level_probs_loop(zb, mask)
     alive = live_nodes(mask)[1:]
-    slow = _cohiloss_double_loop([r[:, a] for r, a in zip(ra, alive, strict=True)],
-                                 [r[:, a] for r, a in zip(rb, alive, strict=True)])
+    slow = _cohiloss_double_loop(
+        [r[:, a] for r, a in zip(ra, alive, strict=True)], [r[:, a] for r, a in zip(rb, alive, strict=True)]
+    )
     sa, sb = torch.autograd.grad(slow, (za, zb))
     assert fast.item() == pytest.approx(slow.item(), abs=1e-12)
     np.testing.assert_allclose(ga.numpy(), sa.numpy(), atol=1e-12)
     np.testing.assert_allclose(gb.numpy(), sb.numpy(), atol=1e-12)
     # and the pairwise formulation used by the benchmark agrees too
     assert cohi_loss_pairwise(level_log_probs(za, mask), level_log_probs(zb, mask)).item() == pytest.approx(
-        slow.item(), abs=1e-9)
+        slow.item(), abs=1e-9
+    )
 
 
 def test_cohiloss_negatives_are_cross_view_pairs_only():
@@ -301,8 +306,9 @@ def test_split_balance_loss_matches_per_node_brute_force(mask):
     depth = 3 if mask is None else int(np.log2(len(mask)))
     torch.manual_seed(11)
     logits = torch.randn(9, 2**depth - 1, dtype=torch.float64) * 1.5
-    probs = ([torch.ones(9, 1, dtype=torch.float64)]
-             + (_loop_level_probs(logits, depth) if mask is None else _masked_level_probs_loop(logits, mask_t)))
+    probs = [torch.ones(9, 1, dtype=torch.float64)] + (
+        _loop_level_probs(logits, depth) if mask is None else _masked_level_probs_loop(logits, mask_t)
+    )
     alive = live_nodes(torch.ones(2**depth, dtype=torch.bool) if mask is None else mask_t)
     expected = 0.0
     for t in range(depth):
