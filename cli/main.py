@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "show": "l2h_cli.show:show",
     "plot": "l2h_cli.plot:plot",
     "agglomerative": "l2h_cli.agglomerative:agglomerative",
+    "compare": "l2h_cli.compare:compare",
     "train": "l2h_cli.train:train",
     "predict": "l2h_cli.train:predict",
 }
