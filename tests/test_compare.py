@@ -278,3 +278,14 @@ def test_majority_mode_expands_the_reference() -> None:
 def _ranges(tax: Taxonomy) -> list[tuple[int, int]]:
     _, start, end = tax.layout
     return [(int(start[v]), int(end[v])) for v in range(tax.n_leaves, tax.n_nodes)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sparse_accuracy_matches_hungarian(seed: int) -> None:
+    from l2h.metrics import accuracy
+
+    rng = np.random.default_rng(seed)
+    k, c, n = int(rng.integers(2, 40)), int(rng.integers(2, 40)), int(rng.integers(1, 80))
+    table = np.zeros((k, c), dtype=np.int64)
+    np.add.at(table, (rng.integers(0, k, n), rng.integers(0, c, n)), rng.integers(1, 4, n))
+    assert cmp._accuracy(table) == pytest.approx(accuracy(table))
