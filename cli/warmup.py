@@ -8,7 +8,7 @@ import click
 from l2h_cli._common import echo_json, stderr_console, stdout_console
 
 
-@click.command("warmup", short_help="Compile the Numba kernels now, so the first build starts at once.")
+@click.command("warmup", short_help="Compile the Numba kernels ahead of the first build.")
 @click.option("--quiet", "-q", is_flag=True, help="No output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def warmup(quiet: bool, as_json: bool) -> None:
