@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "compare": "l2h_cli.compare:compare",
     "train": "l2h_cli.train:train",
     "predict": "l2h_cli.train:predict",
+    "warmup": "l2h_cli.warmup:warmup",
 }
 
 
