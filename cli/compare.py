@@ -19,12 +19,8 @@ _FILE = click.Path(path_type=Path, dir_okay=False)
 
 def _safe(text: object) -> str:
     """A user-supplied name made safe for Rich markup (control characters shown as escapes)."""
-    try:
-        from l2h._text import markup_safe
-    except ImportError:  # slice cli's helper not there yet
-        from rich.markup import escape
+    from l2h._text import markup_safe
 
-        return escape("".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)))
     return markup_safe(str(text))
 
 
