@@ -40,7 +40,7 @@ def _notes(quiet: bool) -> Iterator[None]:
                         stderr_console().print(f"[yellow]note:[/] {_safe(warning.message)}", highlight=False)
 
 
-@click.command("compare", short_help="Compare a tree with a reference taxonomy (cophenetic, triplets, RF).")
+@click.command("compare", short_help="Score a tree against a reference taxonomy.")
 @click.argument("tree_path", metavar="TREE", type=_FILE)
 @click.option(
     "--reference",

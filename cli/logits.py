@@ -13,7 +13,7 @@ DATASETS = ("digits", "cifar10", "cifar100", "stl10", "folder", "npy")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-@click.command("logits", short_help="Logits of a pretrained torchvision/timm model over images (train extra).")
+@click.command("logits", short_help="Logits of a pretrained torchvision or timm model.")
 @click.option(
     "--model",
     "spec",

@@ -481,7 +481,7 @@ def reference_for_leaves(
             stacklevel=2,
         )
     m = reference.n_nodes
-    parent = np.concatenate([reference.parent, [node_of[leaf_classes[j]] for j in kept.tolist()]])  # type: ignore[index]
+    parent = np.concatenate([reference.parent, [node_of[str(leaf_classes[j])] for j in kept.tolist()]])
     names = list(reference.names) + [leaf_names[j] for j in kept.tolist()]
     expanded = Taxonomy.from_parents(
         parent,

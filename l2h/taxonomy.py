@@ -92,7 +92,7 @@ class Taxonomy:
         cls,
         parent: Sequence[int] | np.ndarray,
         names: Sequence[str],
-        leaves: Sequence[int] | None = None,
+        leaves: Sequence[int] | np.ndarray | None = None,
         *,
         source: str = "taxonomy",
         info: Mapping[str, Any] | None = None,

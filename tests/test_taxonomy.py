@@ -206,3 +206,15 @@ def test_bad_files(tmp_path, name: str, text: str, kwargs: dict, message: str) -
 def test_missing_file(tmp_path) -> None:
     with pytest.raises(InputError, match="not found"):
         read_taxonomy(tmp_path / "nope.nwk")
+
+
+def test_shipped_example_taxonomies() -> None:
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    cifar = read_taxonomy(examples / "cifar100_superclasses.tsv")
+    assert cifar.n_leaves == 100 and cifar.leaf_names[:2] == ("apple", "aquarium_fish")
+    sizes = np.bincount(cifar.parent[: cifar.n_leaves] - cifar.n_leaves - 1)  # root, then the 20 groups
+    assert sizes.tolist() == [5] * 20
+    digits = read_taxonomy(examples / "digits_taxonomy.nwk")
+    assert sorted(digits.leaf_names) == [str(d) for d in range(10)]
