@@ -95,12 +95,9 @@ _DISTANCE_BLOCK_ROWS = 256
 
 
 def _kernels() -> ModuleType:
-    try:
-        from l2h._numba import ensure_cache_dir  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # before the per-user cache module lands
-        from l2h.merge import _ensure_numba_cache_dir as ensure_cache_dir  # type: ignore[attr-defined,unused-ignore]
+    from l2h._numba import ensure_cache_dir
 
-    ensure_cache_dir()
+    ensure_cache_dir()  # never inside the installed package: see l2h._numba
     from l2h import _metrics_kernels
 
     return _metrics_kernels
