@@ -28,7 +28,7 @@ def connect(
     scheduler: str | None = None,
     workers: int | None = None,
     *,
-    timeout: float = CONNECT_TIMEOUT_S,
+    timeout: float | None = None,
     threads_per_worker: int = 1,
 ) -> tuple[object, Callable[[], None]]:
     """A ``distributed.Client`` and a function that closes it (and the local cluster it started).
@@ -41,8 +41,8 @@ def connect(
         Start a local cluster of this many worker processes instead (one machine).  Each worker
         gets ``threads_per_worker`` task threads and as many Numba threads as its share of the
         machine's cores.
-    timeout : float
-        Seconds to wait for the scheduler (and for the local workers to start).
+    timeout : float, optional
+        Seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 10 s).
 
     Returns
     -------
@@ -62,6 +62,7 @@ def connect(
     distributed = require_distributed()
     import dask
 
+    timeout = CONNECT_TIMEOUT_S if timeout is None else float(timeout)
     if workers is not None:
         if int(workers) < 1:
             raise InputError(f"--workers must be at least 1; got {workers}")
@@ -77,7 +78,7 @@ def connect(
                     env={"NUMBA_NUM_THREADS": str(numba_threads), "OMP_NUM_THREADS": "1"},
                     silence_logs=50,
                 )
-                client = distributed.Client(cluster, timeout=timeout)
+                client = distributed.Client(cluster, timeout=max(timeout, 60.0))
             except Exception as exc:  # noqa: BLE001
                 raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {exc}") from None
         return client, _closer(client, cluster)

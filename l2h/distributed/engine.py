@@ -132,12 +132,14 @@ class Host:
         """Apply the merges ``delta`` (merge numbers ``first, first + 1, ...``), then return, for each
         shard in ``shards`` (the ones holding points of ``node``; all of them for a soft-membership
         group), ``(shard, nz, hi, lo)``: the non-zero entries of its ``rp`` partial sums."""
+        started = time.perf_counter()
         self._extend(first, delta)
-        out = []
+        out: list[tuple] = []
         for idx in sorted(shards):
             state = self.shards[idx]
             state.advance(self.merges, len(self.merges))
             out.append((idx, *state.rp(node)))
+        out.append((-1, time.perf_counter() - started))  # this host's compute time (benchmark)
         return out
 
     def adopt(
@@ -399,6 +401,7 @@ class _Cluster:
         self.log: list[tuple[int, int, bool]] = []
         self.global_counts: np.ndarray | None = None
         self.lost_hosts: list[str] = []
+        self.work_seconds: list[float] = []  # per request: the slowest host's compute time
 
     # first pass -------------------------------------------------------------------------------------
     def load(self, progress) -> dict[int, dict]:
@@ -445,6 +448,7 @@ class _Cluster:
         (state replayed up to the request before this one) and asked again."""
         self.backend.maybe_fail(len(self.merges))
         parts: dict[int, tuple] = {}
+        work = 0.0
         todo = self._by_host(wanted)
         while todo:
             calls = {}
@@ -455,7 +459,10 @@ class _Cluster:
             for host, call in calls.items():
                 try:
                     for part in self.backend.result(call):
-                        parts[part[0]] = part
+                        if part[0] < 0:
+                            work = max(work, part[1])
+                        else:
+                            parts[part[0]] = part
                     self.sent[host] = len(self.merges)
                 except _Lost:
                     for i in self._move(host, with_state=True):
@@ -463,6 +470,7 @@ class _Cluster:
                         if i in wanted:
                             todo.setdefault(self.owner[i], []).append(i)
         self.log.append((len(self.merges), node, soft))
+        self.work_seconds.append(work)
         return parts
 
     def _by_host(self, ids) -> dict[int, list[int]]:
@@ -510,7 +518,7 @@ def build_distributed(
     chunk_rows: int | None = None,
     max_shard_rows: int | None = None,
     key: str | None = None,
-    worker_wait: float = WORKER_WAIT_S,
+    worker_wait: float | None = None,
     stats: dict | None = None,
 ) -> Hierarchy:
     """The L2H build of :func:`l2h.build_hierarchy` on a Dask cluster; the same tree, bit for bit.
@@ -529,12 +537,13 @@ def build_distributed(
         so that one big file is spread over all workers).
     key : str, optional
         Array name inside a Zarr group.
-    worker_wait : float
+    worker_wait : float, optional
         Seconds to wait for a worker when none is left (a nanny may be restarting one) before
-        failing with :class:`~l2h.distributed.ClusterError`.
+        failing with :class:`~l2h.distributed.ClusterError` (default ``WORKER_WAIT_S``, 10 s).
     stats : dict, optional
         Filled with ``step_seconds`` (driver time per ``rp`` request, transfers included),
-        ``lost_hosts``, ``n_shards`` and ``n_hosts`` (for the benchmark).
+        ``work_seconds`` (per request, the slowest host's compute time), ``lost_hosts``,
+        ``n_shards`` and ``n_hosts`` (for the benchmark).
 
     Returns
     -------
@@ -580,7 +589,7 @@ def build_distributed(
         backend: object = _InProcessBackend(client)
     else:
         require_distributed()
-        backend = _DaskBackend(client, worker_wait)
+        backend = _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait))
     try:
         n_workers = max(1, backend.n_workers())
         if max_shard_rows is None:
@@ -598,6 +607,7 @@ def build_distributed(
         if stats is not None:
             stats.update(
                 step_seconds=run.step_seconds,
+                work_seconds=cluster.work_seconds,
                 lost_hosts=list(cluster.lost_hosts),
                 n_shards=len(shards),
                 n_hosts=len(set(cluster.owner.values())),
