@@ -474,7 +474,7 @@ def build_hierarchy(
 
 
 def _build_from_run(
-    run: _Run, n: int, aggregation: str, strategy: str, names: list[str], progress: ProgressFn | None
+    run: _Run, n: int, aggregation: str, strategy: str, names: Sequence[str], progress: ProgressFn | None
 ) -> Hierarchy:
     """Steps 1-5 (the decisions) over a run whose first pass is done; shared with the Dask driver,
     whose run answers ``rp`` from the workers (:mod:`l2h.distributed.engine`)."""

@@ -233,3 +233,24 @@ def test_dask_array_input():
     shards = open_shards(arr)
     assert [s.rows for s in shards] == list(arr.chunks[0])
     assert_identical(build_distributed(arr, InProcessCluster(2)), build_hierarchy(logits))
+
+
+def test_build_hierarchy_client_keyword_and_shard_list(tmp_path):
+    from l2h import build_hierarchy as public_build
+
+    logits = random_logits(8, 120, 6)
+    folder = save_shards(tmp_path / "s", logits, [40, 41])
+    ref = build_hierarchy(logits, aggregation="mean")
+    assert_identical(public_build(folder, client=InProcessCluster(2), aggregation="mean"), ref)
+    assert_identical(public_build(open_shards(folder), client=InProcessCluster(3), aggregation="mean"), ref)
+
+
+def test_cli_keeps_fsspec_urls_typed_as_input():
+    from pathlib import Path
+
+    from l2h_cli._build_dask import raw_source
+
+    assert raw_source(Path("s3://bucket/logits.zarr")) == "s3://bucket/logits.zarr"
+    assert raw_source(Path("memory://x/y.npy")) == "memory://x/y.npy"
+    assert raw_source(Path("file:///tmp/a.npy")) == "file:///tmp/a.npy"
+    assert raw_source(Path("shards/part")) == "shards/part"

@@ -96,7 +96,7 @@ def connect(
 
 
 def _closer(client, cluster) -> Callable[[], None]:
-    done = []
+    done: list[bool] = []
 
     def close() -> None:
         if done:

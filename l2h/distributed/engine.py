@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class _ShardState:
                     first = start + int(np.argmax(rows))
                 n_bad += int(rows.sum())
             self.bad = (n_bad, first)
-            self.run = None
+            self.run = None  # type: ignore[assignment]  # only summary() is used then
             return
         n_nodes = 2 * self.n_clusters - 1
         self.local_count = np.zeros(n_nodes, dtype=np.int64)
@@ -126,7 +127,7 @@ class Host:
         # ``delta`` holds merges first, first+1, ...; a repeated delivery is harmless
         have = len(self.merges)
         if first + len(delta) > have:
-            self.merges.extend(tuple(m) for m in delta[have - first :])
+            self.merges.extend((int(a), int(b), int(c)) for a, b, c in delta[have - first :])
 
     def step(self, first: int, delta: Sequence[tuple[int, int, int]], node: int, shards: Sequence[int]) -> list[tuple]:
         """Apply the merges ``delta`` (merge numbers ``first, first + 1, ...``), then return, for each
@@ -241,7 +242,7 @@ class _DaskBackend:
         self.actors: dict[int, object] = {}
         self.address: dict[int, str] = {}
         self.dead_addresses: set[str] = set()
-        self.futures: list[object] = []
+        self.futures: list[Any] = []
 
     def _workers(self) -> list[str]:
         info = (
@@ -586,7 +587,7 @@ def build_distributed(
     names = check_leaf_names(leaf_names, n_clusters)
 
     if isinstance(client, InProcessCluster):
-        backend: object = _InProcessBackend(client)
+        backend: Any = _InProcessBackend(client)
     else:
         require_distributed()
         backend = _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait))

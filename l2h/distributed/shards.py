@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -176,7 +177,7 @@ def split_shards(shards: Sequence[Shard], max_rows: int) -> list[Shard]:
         n_pieces = math.ceil(shard.rows / max_rows)
         for i in range(n_pieces):
             lo, hi = i * shard.rows // n_pieces, (i + 1) * shard.rows // n_pieces
-            data = shard.data[lo:hi] if shard.kind == "array" else None
+            data = np.asarray(shard.data)[lo:hi] if shard.kind == "array" else None
             out.append(replace(shard, rows=hi - lo, start=shard.start + lo, offset=shard.offset + lo, data=data))
     return out
 
@@ -343,12 +344,12 @@ def _read_npy_rows(url: str, start: int, stop: int) -> np.ndarray:
     return arr
 
 
-def _open_zarr(path: str, key: str | None = None):
+def _open_zarr(path: str, key: str | None = None) -> Any:
     try:
         import zarr
     except ImportError:
         raise InputError(f"reading Zarr input {path} needs zarr: {INSTALL_HINT}") from None
-    node = zarr.open(path, mode="r")
+    node: Any = zarr.open(path, mode="r")
     if key is not None:
         node = node[key]
     return node
