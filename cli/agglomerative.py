@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 import numpy as np
-from l2h_cli._common import echo_json, stdout_console
+from l2h_cli._common import echo_json, stage_tree, stdout_console
 
 METHODS = ("ward", "single")  # mirrors l2h.agglomerative.METHODS
 BACKENDS = ("auto", "fastcluster", "scipy")
@@ -66,20 +66,24 @@ def agglomerative(
     Ward linkage of the N x D embeddings, stopped at K clusters; writes the tree over those clusters
     (same formats as `l2h build`) and every point's cluster, for `l2h metrics --assignments`.
     """
-    from l2h.io import load_array, save_npy_atomic, tree_format_for, write_tree
+    from l2h.files import OutputSet
+    from l2h.io import load_array, tree_format_for
 
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix before any work
     if assignments_out.suffix.lower() != ".npy":
         raise click.BadParameter(f"expected a .npy file; got {assignments_out}", param_hint="--assignments")
 
-    from l2h.agglomerative import agglomerative_hierarchy
+    with OutputSet(
+        inputs={"embeddings": embeddings}, outputs={"--out": out, "--assignments": assignments_out}
+    ) as outputs:
+        from l2h.agglomerative import agglomerative_hierarchy
 
-    array = load_array(embeddings, key=key, name="embeddings")
-    started = time.perf_counter()
-    tree, assignments = agglomerative_hierarchy(array, k, method=method, backend=backend)
-    elapsed = time.perf_counter() - started
-    write_tree(tree, out, kind)
-    save_npy_atomic(assignments_out, assignments)
+        array = load_array(embeddings, key=key, name="embeddings")
+        started = time.perf_counter()
+        tree, assignments = agglomerative_hierarchy(array, k, method=method, backend=backend)
+        elapsed = time.perf_counter() - started
+        stage_tree(outputs, out, tree, kind)
+        outputs.save_npy(assignments_out, assignments)
 
     sizes = np.asarray(tree.info["cluster_sizes"])
     summary = {

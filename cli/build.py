@@ -7,7 +7,9 @@ import warnings
 from pathlib import Path
 
 import click
-from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
+from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
+
+from l2h._text import markup_safe
 
 AGGREGATIONS = ("cluster-mean", "sum", "mean")  # mirrors l2h.merge.AGGREGATIONS (kept here so --help needs no numba)
 STRATEGIES = ("lowest-score", "all-pairs")
@@ -68,30 +70,27 @@ def build(
     as_json: bool,
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
-    from l2h.io import InputError, check_output_path, load_array, read_names, tree_format_for, write_tree
+    from l2h.files import OutputSet
+    from l2h.io import load_array, read_names, tree_format_for
 
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
-    check_output_path(out, name="--out")
-    for source, what in ((logits, "the logits file"), (names_file, "the --names file")):
-        if source is not None and out.exists() and source.exists() and out.samefile(source):
-            raise InputError(f"--out {out} is {what}; choose another output path")
+    with OutputSet(inputs={"logits": logits, "--leaf-names": names_file}, outputs={"--out": out}) as outputs:
+        from l2h import L2HWarning, build_hierarchy
 
-    from l2h import L2HWarning, build_hierarchy
-
-    array = load_array(logits, key=key, name="logits")
-    names = read_names(names_file, name="--names") if names_file else None
-    started = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", L2HWarning)
-        with progress_reporter(quiet=quiet or as_json) as progress:
-            tree = build_hierarchy(
-                array, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
-            )
-    elapsed = time.perf_counter() - started
-    for warning in caught:
-        if not quiet:
-            stderr_console().print(f"[yellow]warning:[/] {warning.message}", highlight=False)
-    write_tree(tree, out, kind)
+        array = load_array(logits, key=key, name="logits")
+        names = read_names(names_file, name="--leaf-names") if names_file else None
+        started = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", L2HWarning)
+            with progress_reporter(quiet=quiet or as_json) as progress:
+                tree = build_hierarchy(
+                    array, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
+                )
+        elapsed = time.perf_counter() - started
+        for warning in caught:
+            if not quiet:
+                stderr_console().print(f"[yellow]warning:[/] {markup_safe(warning.message)}", highlight=False)
+        stage_tree(outputs, out, tree, kind)
 
     summary = _summary(tree, logits, out, kind, elapsed)
     if as_json:
@@ -129,7 +128,9 @@ def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
 def _print_summary(s: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"L2H hierarchy -> {s['out']} ({s['format']})", show_header=False, title_justify="left")
+    table = Table(
+        title=f"L2H hierarchy -> {markup_safe(s['out'])} ({s['format']})", show_header=False, title_justify="left"
+    )
     table.add_column("what", style="bold")
     table.add_column("value")
     table.add_row("points (N)", f"{s['n_points']:,}" if s["n_points"] is not None else "?")
@@ -138,7 +139,10 @@ def _print_summary(s: dict) -> None:
     empty = s["empty_clusters"]
     table.add_row(
         "empty clusters",
-        "none" if not empty else f"{len(empty)}: {', '.join(empty[:10])}" + (" ..." if len(empty) > 10 else ""),
+        "none"
+        if not empty
+        else f"{len(empty)}: {', '.join(markup_safe(name) for name in empty[:10])}"
+        + (" ..." if len(empty) > 10 else ""),
     )
     table.add_row("time", f"{s['seconds']:.3f} s")
     parts = []
