@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
+from l2h_cli._inputs import FILE, deprecated_alias
 
 from l2h._text import markup_safe
 
@@ -49,12 +50,13 @@ STRATEGIES = ("lowest-score", "all-pairs")
     help="Merge the lowest-scored group with its most related one, or the best of all pairs.",
 )
 @click.option(
-    "--names",
+    "--leaf-names",
     "names_file",
-    type=click.Path(path_type=Path),
+    type=FILE,
     default=None,
-    help="Text file with one leaf name per line (K lines).",
+    help="Text file with K lines, line j naming cluster (leaf) j; written into the tree.",
 )
+@deprecated_alias("--names", "names_file", "--leaf-names")
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
@@ -74,22 +76,30 @@ def build(
     from l2h.io import load_array, read_names, tree_format_for
 
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
-    with OutputSet(inputs={"logits": logits, "--leaf-names": names_file}, outputs={"--out": out}) as outputs:
-        from l2h import L2HWarning, build_hierarchy
+    outputs = OutputSet(inputs={"logits": logits, "--leaf-names": names_file}, outputs={"--out": out})
 
-        array = load_array(logits, key=key, name="logits")
-        names = read_names(names_file, name="--leaf-names") if names_file else None
-        started = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", L2HWarning)
-            with progress_reporter(quiet=quiet or as_json) as progress:
-                tree = build_hierarchy(
-                    array, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
-                )
-        elapsed = time.perf_counter() - started
-        for warning in caught:
-            if not quiet:
-                stderr_console().print(f"[yellow]warning:[/] {markup_safe(warning.message)}", highlight=False)
+    from l2h import L2HWarning, build_hierarchy
+
+    array = load_array(logits, key=key, name="logits")
+    names = read_names(names_file, name="--leaf-names") if names_file else None
+    from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
+
+    flavour = kernel_dtype(array.dtype)
+    if not (quiet or as_json) and not kernels_compiled(flavour):
+        stderr_console().print(f"compiling kernels ({flavour}), first run only, ~15 s", highlight=False)
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", L2HWarning)
+        with progress_reporter(quiet=quiet or as_json) as progress:
+            tree = build_hierarchy(
+                array, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
+            )
+    elapsed = time.perf_counter() - started
+    mark_kernels_compiled(flavour)
+    for warning in caught:
+        if not quiet:
+            stderr_console().print(f"[yellow]warning:[/] {markup_safe(warning.message)}", highlight=False)
+    with outputs:
         stage_tree(outputs, out, tree, kind)
 
     summary = _summary(tree, logits, out, kind, elapsed)
