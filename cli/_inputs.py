@@ -65,6 +65,7 @@ def _merge_alias(func: Callable[..., Any], alias_dest: str, dest: str, old: str,
                 raise click.UsageError(f"give {new} only (the deprecated {old} is the same input)")
             deprecation_note(old, new)
             kwargs[dest] = value
+        kwargs.setdefault(dest, None)  # a deprecated option with its own meaning has no new twin
         return func(*args, **kwargs)
 
     return wrapper
@@ -211,6 +212,7 @@ def read_labels(path: Path, name: str = "labels") -> np.ndarray:
     from l2h.io import InputError, load_array
     from l2h.metrics import encode_labels
 
+    check_input_path(path, name)
     if path.suffix.lower() in ARRAY_FILE_SUFFIXES:
         if path.suffix.lower() == ".npy" and path.is_file():
             _refuse_string_npy(path, name)
@@ -272,6 +274,22 @@ def check_leaf_ids(tree: Hierarchy, tree_path: Path, leaf_names_path: Path | Non
     )
 
 
+def check_input_path(path: Path | None, name: str) -> None:
+    """A symlink loop is reported as one, not as a missing file (the readers see ``exists() == False``)."""
+    import errno
+    import os
+
+    if path is None:
+        return
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            from l2h.io import InputError
+
+            raise InputError(f"{name} file {path}: symlink loop") from None
+
+
 def read_tree_file(tree_path: Path, leaf_names_path: Path | None = None) -> Hierarchy:
     """The tree at ``tree_path``, its Newick leaves matched to the ``--leaf-names`` file when given.
 
@@ -280,6 +298,7 @@ def read_tree_file(tree_path: Path, leaf_names_path: Path | None = None) -> Hier
     """
     from l2h.io import read_tree
 
+    check_input_path(tree_path, "tree")
     leaf_names = read_leaf_names(leaf_names_path) if leaf_names_path else None
     return read_tree(tree_path, leaf_names=leaf_names, format_hint=None)
 
@@ -288,6 +307,7 @@ def read_leaf_names(path: Path) -> list[str]:
     """The ``--leaf-names`` file: line j names cluster (leaf) j."""
     from l2h.io import read_names
 
+    check_input_path(path, "--leaf-names")
     return read_names(path, name="--leaf-names")
 
 
@@ -304,6 +324,7 @@ def encode_labels_with_names(labels: np.ndarray, class_names_path: Path | None) 
         codes, classes = encode_labels(labels)
         direct = labels.dtype.kind not in "US" and np.array_equal(classes, np.arange(len(classes)))
         return codes, [str(c) for c in classes], direct
+    check_input_path(class_names_path, "--class-names")
     names = read_names(class_names_path, name="--class-names")
     if labels.dtype.kind in "US":
         raise InputError("--class-names only applies to integer labels; these labels are names already")
@@ -320,6 +341,7 @@ def read_groups(groups_path: Path, class_names: list[str], codes: np.ndarray) ->
     """The ``--groups`` file: the group of every class id (classes with points must have one)."""
     from l2h.itol import read_class_groups
 
+    check_input_path(groups_path, "groups")
     present = np.flatnonzero(np.bincount(codes, minlength=len(class_names)))
     return read_class_groups(groups_path, class_names, present)
 
@@ -332,6 +354,7 @@ def point_leaves(
     from l2h.metrics import check_assignments
 
     if logits_path is not None:
+        check_input_path(logits_path, "logits")
         logits = load_array(logits_path, key=key, name="logits")
         if logits.ndim == 2 and logits.shape[1] != tree.n_leaves:
             raise InputError(
@@ -340,6 +363,7 @@ def point_leaves(
             )
         return tree.assign(logits), f"logits {logits_path}"
     assert assignments_path is not None
+    check_input_path(assignments_path, "assignments")
     assignments = load_array(assignments_path, name="assignments")
     try:
         leaf = check_assignments(np.asarray(assignments), tree.n_leaves)

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stage_tree, stdout_console
+from l2h_cli._inputs import check_input_path
 
-METHODS = ("ward", "single")  # mirrors l2h.agglomerative.METHODS
-BACKENDS = ("auto", "fastcluster", "scipy")
+from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where dispatched
 
 
 @click.command("agglomerative")
@@ -78,6 +78,7 @@ def agglomerative(
     ) as outputs:
         from l2h.agglomerative import agglomerative_hierarchy
 
+        check_input_path(embeddings, "embeddings")
         array = load_array(embeddings, key=key, name="embeddings")
         started = time.perf_counter()
         tree, assignments = agglomerative_hierarchy(array, k, method=method, backend=backend)

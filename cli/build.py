@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
-from l2h_cli._inputs import FILE, deprecated_alias
+from l2h_cli._inputs import FILE, check_input_path, deprecated_alias
 
 from l2h._text import markup_safe
 
@@ -80,6 +80,7 @@ def build(
 
     from l2h import L2HWarning, build_hierarchy
 
+    check_input_path(logits, "logits")
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--leaf-names") if names_file else None
     from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
