@@ -305,3 +305,41 @@ def test_console_script_exit_codes(case):
     done = subprocess.run([sys.executable, "-c", code, str(case["tree"])], capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr == "Error: Missing option '--k'.\n"
+
+
+# ---------------------------------------------------------------------------------------------- item 7
+@pytest.mark.slow
+def test_agglomerative_warns_up_front_and_stops_on_a_real_sigint(tmp_path):
+    pytest.importorskip("fastcluster")
+    import signal
+    import time
+
+    emb = tmp_path / "big.npy"
+    np.save(emb, np.random.default_rng(0).normal(size=(20_000, 24)))  # minutes of O(N^2 D) linkage
+    code = "import sys; from l2h_cli.main import main; sys.argv[0] = 'l2h'; main()"
+    args = ["agglomerative", str(emb), "--k", "5", "--out", str(tmp_path / "t.nwk"), "--assignments"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args, str(tmp_path / "a.npy")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stderr.readline()  # the warning comes before the linkage starts
+        assert first.startswith("note: ward linkage of 20,000 points takes roughly "), first
+        assert first.rstrip().endswith("(time grows as N^2); Ctrl-C stops it")
+        time.sleep(1.0)
+        assert proc.poll() is None  # still linking
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        proc.wait(timeout=20)
+        waited = time.perf_counter() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, rest
+    assert rest.strip().splitlines()[-1] == "Interrupted."
+    assert waited < 5.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.npy"]

@@ -30,7 +30,13 @@ def built(tmp_path):
     (tmp_path / "names.txt").write_text("".join(f"{name}\n" for name in NAMES))
     for suffix in (".nwk", ".json"):
         result = run(
-            "build", tmp_path / "logits.npy", "--out", tmp_path / f"t{suffix}", "--leaf-names", tmp_path / "names.txt", "-q"
+            "build",
+            tmp_path / "logits.npy",
+            "--out",
+            tmp_path / f"t{suffix}",
+            "--leaf-names",
+            tmp_path / "names.txt",
+            "-q",
         )
         assert result.exit_code == 0, result.output
     nwk = (tmp_path / "t.nwk").read_text()
