@@ -99,7 +99,7 @@ def metrics(
         raise click.BadParameter(f"expected a .csv file; got {distances_out}", param_hint="--class-distances")
 
     from l2h.files import OutputSet
-    from l2h.metrics import class_distance_matrix, contingency_table, evaluate, scores_to_json
+    from l2h.metrics import contingency_table, evaluate, scores_to_json
 
     inputs = {
         "tree": tree_path,
@@ -131,8 +131,8 @@ def metrics(
 
         result = evaluate(tree, codes, assignments=leaf, levels=levels, coarse_labels=coarse)
         if distances_out is not None:
-            table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names))
-            outputs.write_text(distances_out, _distances_csv(class_distance_matrix(tree, table), names))
+            table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names), sparse=True)
+            outputs.write_with(distances_out, lambda tmp: _write_distances(tmp, tree, table, names))
         elapsed = time.perf_counter() - started
 
     if as_json:
@@ -154,16 +154,12 @@ def _coarse_labels(path: Path, codes: np.ndarray, names: list[str], direct: bool
     return coarse[codes]  # a class -> coarse class map
 
 
-def _distances_csv(distances: np.ndarray, names: list[str]) -> str:
-    import csv
-    import io
+def _write_distances(path: Path, tree, table, names: list[str]) -> None:
+    """Stream the class distance matrix (in row blocks) into ``path``, a file staged by OutputSet."""
+    from l2h.metrics import write_class_distances
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["class", *names])
-    for name, row in zip(names, distances, strict=True):
-        writer.writerow([name, *("" if np.isnan(v) else f"{v:.6f}" for v in row)])
-    return buffer.getvalue()
+    with open(path, "wb") as handle:
+        write_class_distances(handle, tree, table, names)
 
 
 def _fmt(value: float | None) -> str:
@@ -203,7 +199,7 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
         for column in ("k", "NMI", "ARI", "ACC", "LP"):
             levels.add_column(column, justify="right")
         for k, scores in result["levels"].items():
-            levels.add_row(k, *(_fmt(scores[m]) for m in ("nmi", "ari", "acc", "lp")))
+            levels.add_row(str(k), *(_fmt(scores[m]) for m in ("nmi", "ari", "acc", "lp")))
         console.print(levels)
     if distances_out is not None:
         console.print(f"class distance matrix -> {markup_safe(distances_out)}", highlight=False)
