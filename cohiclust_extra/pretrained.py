@@ -353,7 +353,7 @@ def _torchvision_model(name: str, weights: str, resize: int | None, crop: int | 
         state = _read_state_dict(path)
 
         def build(num_classes: int | None) -> torch.nn.Module:
-            kwargs = {} if num_classes is None else {"num_classes": num_classes}
+            kwargs: dict[str, Any] = {} if num_classes is None else {"num_classes": num_classes}
             return torchvision.models.get_model(name, weights=None, **kwargs)
 
         model = _fit_state_dict(spec, build, state, path)
@@ -428,7 +428,7 @@ def _timm_model(name: str, weights: str, resize: int | None, crop: int | None) -
         state = _read_state_dict(path)
 
         def build(num_classes: int | None) -> torch.nn.Module:
-            kwargs = {} if num_classes is None else {"num_classes": num_classes}
+            kwargs: dict[str, Any] = {} if num_classes is None else {"num_classes": num_classes}
             return timm.create_model(name, pretrained=False, **kwargs)
 
         model = _fit_state_dict(spec, build, state, path)
