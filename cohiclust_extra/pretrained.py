@@ -320,10 +320,39 @@ def _fit_state_dict(
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Hold back what a hub download prints on stderr; show it only if the download succeeded."""
+    import logging
+
     buffer = io.StringIO()
-    with contextlib.redirect_stderr(buffer):
-        yield
+    hub_logger = logging.getLogger("huggingface_hub")  # logs each retry of an offline request
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    finally:
+        hub_logger.setLevel(level)
     sys.stderr.write(buffer.getvalue())
+
+
+@contextlib.contextmanager
+def _hub_offline_unless_reachable() -> Iterator[None]:
+    """Without a route to the Hugging Face hub, use its cache only (else each file is retried for ~25 s)."""
+    import socket
+
+    try:
+        import huggingface_hub.constants as hub
+    except ImportError:
+        yield
+        return
+    previous = hub.HF_HUB_OFFLINE
+    try:
+        socket.getaddrinfo("huggingface.co", 443)
+    except OSError:
+        hub.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = previous
 
 
 def _offline_message(spec: str, what: str, url: str, exc: BaseException) -> LogitsError:
@@ -436,7 +465,7 @@ def _timm_model(name: str, weights: str, resize: int | None, crop: int | None) -
     else:
         tagged = name if weights == "DEFAULT" else f"{name.split('.')[0]}.{weights}"
         try:
-            with _quiet_stderr():
+            with _quiet_stderr(), _hub_offline_unless_reachable():
                 model = timm.create_model(tagged, pretrained=True)
         except Exception as exc:  # noqa: BLE001 - hub errors when offline
             cfg = timm.models.get_pretrained_cfg(tagged) if hasattr(timm.models, "get_pretrained_cfg") else None
