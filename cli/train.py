@@ -9,9 +9,9 @@ from typing import Any
 import click
 from l2h_cli._common import echo_json, stderr_console, stdout_console
 
-# mirrors cohiclust_extra.data.DATASETS / backbones.BACKBONES (kept here so --help needs no torch)
-DATASETS = ("digits", "cifar10", "cifar100", "stl10", "folder", "npy")
-BACKBONES = ("resnet18", "resnet34", "resnet50", "cnn", "mlp")
+from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
+from cohiclust_extra.data import DATASETS
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INSTALL_HINT = 'the training extra needs PyTorch: pip install "l2h[train]"'
 

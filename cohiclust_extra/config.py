@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -70,6 +71,13 @@ class TrainConfig:
             raise ValueError(
                 f"batch size must be at least 2 (contrastive losses need negatives); got {self.batch_size}"
             )
+        for name in ("lr", "weight_decay", "beta2", "tau", "tau_cluster") + (
+            ("beta1",) if self.beta1 is not None else ()
+        ):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0 or (value == 0 and name in ("lr", "tau", "tau_cluster")):
+                low = "> 0" if name in ("lr", "tau", "tau_cluster") else ">= 0"
+                raise ValueError(f"{name.replace('_', ' ')} must be a finite number {low}; got {value}")
         if self.epochs < 0 or self.pretrain_epochs < 0:
             raise ValueError("epochs and pretrain epochs must be >= 0")
         if self.model == "cohiclust":

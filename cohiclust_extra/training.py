@@ -181,12 +181,54 @@ def train(
     emit = progress or (lambda event, payload: None)
     out = Path(out_dir)
     dev = resolve_device(device)
+    created = not out.exists()
+    try:
+        return _train(config, out, dev, resume, emit, stop_after_epoch, download)
+    except BaseException:
+        _remove_dead_end(out, created)
+        raise
+
+
+def _remove_dead_end(out: Path, created: bool) -> None:
+    """After a failure before the first checkpoint: remove the config.json this run wrote, and the run
+    folder when this run created it and it is empty, so no dead-end folder is left behind."""
+    if (out / "checkpoint.pt").exists():
+        return  # a resumable run: keep everything
+    try:
+        if (out / "config.json").is_file():
+            (out / "config.json").unlink()
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+    except OSError:
+        pass
+
+
+def _train(
+    config: TrainConfig,
+    out: Path,
+    dev: torch.device,
+    resume: bool,
+    emit: ProgressFn,
+    stop_after_epoch: int | None,
+    download: bool,
+) -> dict[str, Any]:
     state = None
-    if not resume and any((out / name).exists() for name in ("checkpoint.pt", "config.json")):
+    has_checkpoint = (out / "checkpoint.pt").exists()
+    dead_end = not has_checkpoint and (out / "config.json").is_file()
+    if not resume and has_checkpoint:
         raise CheckpointError(
             f"{out} already holds a training run; pass --resume to continue it, "
             "or choose another --out (nothing was overwritten)"
         )
+    if dead_end:
+        # a run interrupted before its first checkpoint left only config.json: nothing to lose, start afresh
+        if resume:
+            config = _config_json(out / "config.json", config)
+        emit(
+            "message",
+            {"text": f"{out} holds no checkpoint (a run interrupted before its first epoch ended): starting it afresh"},
+        )
+        resume = False
     if resume:
         ckpt = out / "checkpoint.pt"
         if not ckpt.is_file():
@@ -242,10 +284,7 @@ def train(
         if not isinstance(state.get("rng"), dict) or "torch" not in state["rng"]:
             raise CheckpointError(f"{out / 'checkpoint.pt'} has no RNG states: cannot resume it exactly")
         _set_rng_state(state["rng"], dev)
-    else:
-        write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-    if resume:
-        write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
 
     augment = make_augmenter(data.sample_shape, data.mean, data.std)
     pin = dev.type == "cuda"
@@ -264,7 +303,7 @@ def train(
         for step, index in enumerate(
             batches(len(data), batch_size, shuffle=True, seed=config.seed, epoch=epoch, drop_last=True)
         ):
-            x = data.x[index]
+            x = data.batch(index)
             if pin:
                 x = x.pin_memory()
             x = data.to_float(x.to(dev, non_blocking=pin))
@@ -337,7 +376,7 @@ def infer(
     augment = make_augmenter(data.sample_shape, data.mean, data.std)
     chunks = []
     for index in batches(len(data), batch_size, shuffle=False):
-        x = augment.normalise(data.to_float(data.x[index].to(device)))
+        x = augment.normalise(data.to_float(data.batch(index).to(device)))
         out = model.leaf_log_probs(x) if config.model == "cohiclust" else model.cluster_logits(x)
         chunks.append(out.float().cpu())
     return torch.cat(chunks).numpy().astype(np.float32)
@@ -387,6 +426,20 @@ def export_outputs(
     result["tree"] = "native" if config.model == "cohiclust" else "l2h"
     write_atomic(out / "metrics.json", json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _config_json(path: Path, config: TrainConfig) -> TrainConfig:
+    """The configuration a dead-end run folder saved (for ``--resume`` on it: start it afresh as it was)."""
+    try:
+        saved = TrainConfig.from_dict(json.loads(path.read_text()))
+    except (OSError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} holds an unusable configuration: {str(exc).splitlines()[0]}") from None
+    if saved.model != config.model:
+        raise CheckpointError(f"--resume: {path.parent} holds a {saved.model} run, not a {config.model} one")
+    if config.data_dir is not None:
+        saved.data_dir = config.data_dir
+    saved.epochs = max(saved.epochs, config.epochs)
+    return saved
 
 
 def _saved_config(state: dict[str, Any], path: Path) -> TrainConfig:

@@ -131,7 +131,7 @@ def test_bad_settings(tmp_path, kwargs, message):
 
 def test_corrupt_and_foreign_checkpoints(tmp_path):
     (tmp_path / "garbage.pt").write_bytes(b"not a torch file at all")
-    with pytest.raises(CheckpointError, match="corrupt or not a weights-only torch file"):
+    with pytest.raises(CheckpointError, match="corrupt, truncated or not a torch file"):
         load_checkpoint(tmp_path / "garbage.pt")
     torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="not an l2h training checkpoint"):
