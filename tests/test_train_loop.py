@@ -99,7 +99,10 @@ def test_resume_continues_with_identical_losses(tmp_path):
     partial = train(tiny(), broken, device="cpu", stop_after_epoch=2)  # "interrupted" after 2 epochs
     assert not partial["finished"] and len(_history(broken)) == 2
     train(tiny(), broken, device="cpu", resume=True)
-    resumed = [dict(r, seconds=s["seconds"]) for r, s in zip(_history(broken), _history(straight), strict=True)]
+    resumed = [
+        dict(r, seconds=s["seconds"], cpu_seconds=s["cpu_seconds"])
+        for r, s in zip(_history(broken), _history(straight), strict=True)
+    ]
     assert _history(straight) == resumed
     np.testing.assert_array_equal(np.load(straight / "logits.npy"), np.load(broken / "logits.npy"))
 
