@@ -616,30 +616,56 @@ def predict(
     download: bool = False,
 ) -> dict[str, Any]:
     """Logits of a trained run's model on (new) data: writes ``logits.npy``, ``leaf_probs.npy``,
-    ``assignments.npy`` (and ``labels.npy``) into ``out_dir``."""
-    from l2h.io import save_npy_atomic
+    ``assignments.npy`` (and ``labels.npy``) into ``out_dir``.
+
+    The outputs are checked before anything is computed (:class:`l2h.files.OutputSet`): none may be one
+    of the run's own files (``--out RUN`` would replace the run's ``logits.npy``, ``labels.npy`` ...) or
+    a data file, through symlinks and hard links too; they are written all together or not at all.
+    """
+    from l2h.files import OutputSet
 
     dev = resolve_device(device)
-    model, config, trained_shape = load_trained(run_dir, dev)
-    name = dataset or config.dataset
-    data = load_dataset(
-        name,
-        data_dir if data_dir is not None else config.data_dir if name == config.dataset else None,
-        split=split,
-        labels_path=labels_path,
-        image_size=config.image_size,
-        download=download,
-    )
-    _check_shape(model, trained_shape, data.sample_shape, name)
+    run = Path(run_dir)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    logits = infer(model, config, data, dev)
-    save_npy_atomic(out / "logits.npy", logits)
-    save_npy_atomic(out / "leaf_probs.npy", _softmax(logits))
-    save_npy_atomic(out / "assignments.npy", logits.argmax(1).astype(np.int64))
-    if data.labels is not None:
-        save_npy_atomic(out / "labels.npy", data.labels)
+    run_files = [run / name for name in RUN_FILES]
+    inputs = {f"run's {p.name}": p for p in run_files}
+    inputs.update({"--labels": labels_path, "--data-dir": data_dir if data_dir and Path(data_dir).is_file() else None})
+    names = ["logits.npy", "leaf_probs.npy", "assignments.npy", "labels.npy"]
+    with OutputSet(inputs=inputs, outputs={"--out": [out / n for n in names]}, create_folders=[out]) as outputs:
+        model, config, trained_shape = load_trained(run, dev)
+        name = dataset or config.dataset
+        data = load_dataset(
+            name,
+            data_dir if data_dir is not None else config.data_dir if name == config.dataset else None,
+            split=split,
+            labels_path=labels_path,
+            image_size=config.image_size,
+            download=download,
+        )
+        _check_shape(model, trained_shape, data.sample_shape, name)
+        logits = infer(model, config, data, dev)
+        outputs.save_npy(out / "logits.npy", logits)
+        outputs.save_npy(out / "leaf_probs.npy", _softmax(logits))
+        outputs.save_npy(out / "assignments.npy", logits.argmax(1).astype(np.int64))
+        if data.labels is not None:
+            outputs.save_npy(out / "labels.npy", data.labels)
     return {"n_points": len(data), "n_columns": int(logits.shape[1]), "out_dir": str(out)}
+
+
+# every file a run folder may hold (predict never writes over one of them)
+RUN_FILES = (
+    "config.json",
+    "checkpoint.pt",
+    "history.csv",
+    "logits.npy",
+    "leaf_probs.npy",
+    "assignments.npy",
+    "labels.npy",
+    "fine_labels.npy",
+    "tree.nwk",
+    "tree.json",
+    "metrics.json",
+)
 
 
 def _check_shape(model: torch.nn.Module, trained: tuple[int, ...], given: tuple[int, ...], name: str) -> None:

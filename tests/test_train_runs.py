@@ -118,3 +118,25 @@ def test_option_lists_are_the_dispatch_tables():
     params = {p.name: p for p in cli_train.train.commands["cohiclust"].params}
     assert isinstance(params["backbone"].type, click.Choice) and tuple(params["backbone"].type.choices) == BACKBONES
     assert run("train", "cc", "--dataset", "mnist", "--out", "x").exit_code == 1
+
+
+def test_predict_never_writes_over_its_own_run(tmp_path):
+    # regression: `l2h predict RUN --out RUN` replaced the run's logits, labels, assignments and leaf_probs
+    run_dir = tmp_path / "run"
+    assert run("train", "cohiclust", "--out", run_dir, *TINY).exit_code == 0
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    link = tmp_path / "alias"
+    link.symlink_to(run_dir)
+    for out in (run_dir, link):
+        res = run("predict", run_dir, "--dataset", "digits", "--split", "train", "--out", out)
+        line = error_line(res)
+        assert res.exit_code == 1 and "--out" in line and "logits.npy is the run's logits.npy file" in line, line
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
+    res = run("predict", run_dir, "--dataset", "digits", "--split", "train", "--out", tmp_path / "new")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [
+        "assignments.npy",
+        "labels.npy",
+        "leaf_probs.npy",
+        "logits.npy",
+    ]
