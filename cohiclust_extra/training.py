@@ -225,7 +225,6 @@ def train(
         dev = resolve_device(device) if not dist.enabled or device != "auto" else torch.device("cpu")
     emit = (progress or (lambda event, payload: None)) if dist.is_main else (lambda event, payload: None)
     created = not out.exists()
-    dist.barrier()  # every rank looks at the folder before rank 0 creates anything
     try:
         return _train(config, out, dev, resume, emit, stop_after_epoch, download, dist)
     except BaseException:
@@ -333,6 +332,7 @@ def _train(
     config.rank_batch_size = config.batch_size // (d.world_size * config.accumulate)
     workers = config.num_workers if config.num_workers is not None else (0 if data.in_memory else 4)
     config.validate()
+    d.barrier()  # every rank has looked at the run folder before rank 0 writes into it
     if d.is_main:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -464,8 +464,8 @@ def _train(
                 f"{config.leaves}): raise --epochs or lower the pruning start"
             },
         )
+    # rank 0 alone scores the whole dataset; the others are done (no collective follows: no timeout to wait out)
     metrics = export_outputs(model, config, data, out, dev, workers) if d.is_main else None
-    d.barrier()
     return {"epochs_done": total_epochs, "finished": True, "metrics": metrics, "out_dir": str(out)}
 
 
