@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -249,9 +250,9 @@ class Dataset:
 
         return torch.from_numpy(self.source.take(index))
 
-    @property
+    @cached_property
     def x(self) -> torch.Tensor:
-        """Every sample as one tensor (reads the whole dataset: small datasets and tests only)."""
+        """Every sample as one tensor, read once and kept (the whole dataset in memory: small datasets only)."""
         return self.batch(np.arange(len(self)))
 
     @staticmethod
