@@ -90,19 +90,26 @@ class ImageFiles(torch.utils.data.Dataset):
 
 
 class ImageArray(torch.utils.data.Dataset):
-    """Images held in memory (``(N, C, H, W)`` uint8 or float in [0, 1], or ``(N, H, W)``)."""
+    """Images from an array (``(N, C, H, W)``, ``(N, H, W, C)`` or ``(N, H, W)``, uint8 or float in
+    [0, 1]) or from a dataset's sample source (read on demand)."""
 
     def __init__(self, images: Any, transform: Callable[[Any], torch.Tensor]) -> None:
         self.images = images
         self.transform = transform
 
     def __len__(self) -> int:
-        return int(self.images.shape[0])
+        return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, str]:
         from PIL import Image
 
-        img = np.asarray(self.images[index])
+        if isinstance(self.images, (np.ndarray, torch.Tensor)):
+            img = np.asarray(self.images[index])
+        else:  # a cohiclust_extra.data Source: samples read on demand
+            try:
+                img = np.asarray(self.images.take(np.array([index]))[0])
+            except (OSError, ValueError) as exc:
+                return torch.zeros(0), index, str(exc).splitlines()[0]
         if img.dtype != np.uint8:
             img = np.clip(np.rint(img.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
         if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1, 3):
@@ -202,13 +209,13 @@ def _dataset_source(name: str, data_dir: Any, split: str, labels_path: Any) -> I
     from cohiclust_extra.data import load_dataset
 
     data = load_dataset(name, data_dir, split=split, labels_path=labels_path)
-    if data.x.ndim != 4:
-        raise LogitsError(f"dataset {name} holds features of shape {tuple(data.x.shape)}, not images")
+    if len(data.sample_shape) != 3:
+        raise LogitsError(f"dataset {name} holds features of shape {data.sample_shape}, not images")
     paths = [f"{name}:{split}[{i}]" for i in range(len(data))]
     extra = {} if data.fine_labels is None else {"fine_labels": data.fine_labels}
     return ImageSource(
         paths,
-        lambda t: ImageArray(data.x, t),
+        lambda t: ImageArray(data.source, t),
         labels=data.labels,
         class_names=data.class_names,
         extra=extra,
