@@ -59,21 +59,21 @@ def _encode(labels: np.ndarray, names_file: Path | None) -> tuple[np.ndarray, li
 @click.option(
     "--logits",
     "logits_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=True),
     default=None,
     help="The flat model's logits (N x K); each point's leaf is their argmax.",
 )
 @click.option(
     "--assignments",
     "assignments_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=True),
     default=None,
     help="Leaf id (0..K-1) of every point, instead of --logits.",
 )
 @click.option(
     "--labels",
     "labels_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=True),
     required=True,
     help="Ground truth: integer .npy, or a text file with one label (id or name) per line.",
 )
@@ -113,6 +113,16 @@ def _encode(labels: np.ndarray, names_file: Path | None) -> tuple[np.ndarray, li
 )
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Count the leaf x class table on this Dask scheduler (tcp://HOST:8786); the points and --labels "
+    "may then be folders of .npy shards, .zarr arrays or URLs that every worker can read (extra l2h[dask]).",
+)
+@click.option(
+    "--workers", type=int, default=None, metavar="N", help="The same on a local Dask cluster of N worker processes."
+)
 def metrics(
     tree_path: Path,
     logits_path: Path | None,
@@ -125,6 +135,8 @@ def metrics(
     leaf_names_path: Path | None,
     key: str | None,
     as_json: bool,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> None:
     """Score a hierarchy against ground-truth labels.
 
@@ -144,6 +156,22 @@ def metrics(
         scores_to_json,
     )
 
+    if scheduler is not None or workers is not None:  # slice metrics: the table summed on a Dask cluster
+        from l2h_cli._metrics_dask import metrics_on_cluster
+
+        result, coarse_levels, elapsed = metrics_on_cluster(
+            tree_path=tree_path, logits_path=logits_path, assignments_path=assignments_path, labels_path=labels_path,
+            levels=levels, coarse_path=coarse_path, distances_out=distances_out, class_names_path=class_names_path,
+            leaf_names_path=leaf_names_path, key=key, scheduler=scheduler, workers=workers,
+        )  # fmt: skip
+        if as_json:
+            echo_json(scores_to_json(result))
+        else:
+            _print_tables(result, tree_path, coarse_levels, elapsed, distances_out)
+        return
+    for flag, path in (("--logits", logits_path), ("--assignments", assignments_path), ("--labels", labels_path)):
+        if path is not None and path.is_dir():
+            raise InputError(f"{flag} {path} is a folder (of shards?): add --scheduler ADDRESS or --workers N")
     if distances_out is not None and not (distances_out.parent if str(distances_out.parent) else Path(".")).is_dir():
         raise InputError(f"--class-distances: output folder does not exist: {distances_out.parent}")
     started = time.perf_counter()
