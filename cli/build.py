@@ -56,6 +56,20 @@ STRATEGIES = ("lowest-score", "all-pairs")
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on this Dask scheduler (tcp://HOST:8786); LOGITS may then be a folder of .npy shards, "
+    "a .zarr array or an fsspec URL that every worker can read (extra l2h[dask]).",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Run on a local Dask cluster of N worker processes (extra l2h[dask]).",
+)
 def build(
     logits: Path,
     out: Path,
@@ -66,8 +80,22 @@ def build(
     key: str | None,
     quiet: bool,
     as_json: bool,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
+    if scheduler is not None or workers is not None:  # slice dask: the build on a Dask cluster
+        from l2h_cli._build_dask import build_on_cluster
+
+        from l2h.io import tree_format_for
+
+        kind = tree_format_for(out, fmt, format_hint="--format")
+        build_on_cluster(
+            logits=logits, out=out, kind=kind, aggregation=aggregation, strategy=strategy, names_file=names_file,
+            key=key, quiet=quiet, as_json=as_json, scheduler=scheduler, workers=workers, summarize=_summary,
+            print_summary=_print_summary,
+        )  # fmt: skip
+        return
     from l2h.io import InputError, check_output_path, load_array, read_names, tree_format_for, write_tree
 
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
