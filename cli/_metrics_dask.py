@@ -31,6 +31,7 @@ def metrics_on_cluster(
     assignments_path: Path | None,
     labels_path: Path,
     levels: tuple[int, ...],
+    groups_path: Path | None,
     coarse_path: Path | None,
     distances_out: Path | None,
     class_names_path: Path | None,
@@ -41,7 +42,7 @@ def metrics_on_cluster(
 ) -> tuple[dict[str, Any], bool, float]:
     """Score on the cluster; returns the result (as :func:`l2h.metrics.evaluate`), whether levels are
     scored against coarse labels, and the seconds taken.  Writes ``--class-distances`` if asked."""
-    from l2h_cli._inputs import check_leaf_ids, read_labels, read_tree_file
+    from l2h_cli._inputs import check_leaf_ids, read_groups, read_labels, read_tree_file
 
     from l2h.distributed import connect, require_distributed
     from l2h.distributed.table import count_labels, plan_pieces
@@ -56,7 +57,13 @@ def metrics_on_cluster(
     points, labels = _source(points_path), _source(labels_path)
     local = {"--" + kind: points_path if "://" not in points else None, "--labels": None}
     local["--labels"] = labels_path if "://" not in labels else None
-    inputs = {"tree": tree_path, **local, "--coarse-labels": coarse_path, "--class-names": class_names_path}
+    inputs = {
+        "tree": tree_path,
+        **local,
+        "--groups": groups_path or coarse_path,
+        "--class-names": class_names_path,
+        "--leaf-names": leaf_names_path,
+    }
     with OutputSet(inputs=inputs, outputs={"--class-distances": distances_out}) as outputs:
         started = time.perf_counter()
         tree = read_tree_file(tree_path, leaf_names_path)
@@ -85,7 +92,14 @@ def metrics_on_cluster(
                 )
         table = _sparse(counts.leaves, codes, counts.counts, tree.n_leaves, len(names))
         level_table = None
-        if coarse_path is not None:
+        if groups_path is not None:  # a class -> group map, as on one machine
+            groups = read_groups(groups_path, names, codes)
+            _, group_ids = np.unique(np.array([g or "" for g in groups], dtype=object), return_inverse=True)
+            group_of = group_ids.reshape(-1).astype(np.int64)
+            level_table = _sparse(
+                counts.leaves, group_of[codes], counts.counts, tree.n_leaves, int(group_of.max(initial=0)) + 1
+            )
+        elif coarse_path is not None:
             coarse = read_labels(coarse_path, name="coarse labels")
             if not direct or coarse.shape[0] != len(names):
                 raise InputError(
@@ -100,7 +114,7 @@ def metrics_on_cluster(
         if distances_out is not None:
             outputs.write_with(distances_out, lambda tmp: write_class_distances(tmp, tree, table, names))
         elapsed = time.perf_counter() - started
-    return result, coarse_path is not None, elapsed
+    return result, level_table is not None, elapsed
 
 
 def _sparse(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_rows: int, n_cols: int) -> Any:

@@ -87,7 +87,7 @@ def test_bad_shards_are_one_line_before_any_cluster(tmp_path, monkeypatch, setup
         tmp_path / "labels.npy", labels[:699] if setup == "short_labels" else labels + 0.5 * (setup == "float_labels")
     )
     # an unreachable scheduler: the shards are checked before it is contacted
-    result = run("metrics", "--tree", tmp_path / "tree.json", "--logits", tmp_path / "p", "--labels",
+    result = run("metrics", tmp_path / "tree.json", "--logits", tmp_path / "p", "--labels",
                  tmp_path / "labels.npy", "--scheduler", "tcp://127.0.0.1:9")  # fmt: skip
     if setup == "float_labels":  # dtype float is fine in the header; the values are checked by the workers
         assert result.exit_code == 1 and "cannot reach the Dask scheduler" in error_line(result)
@@ -114,7 +114,7 @@ def test_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):
     np.save(tmp_path / "leaf.npy", leaf)
     np.save(tmp_path / "labels.npy", labels)
     started = time.monotonic()
-    result = run("metrics", "--tree", tmp_path / "tree.json", "--assignments", tmp_path / "leaf.npy", "--labels",
+    result = run("metrics", tmp_path / "tree.json", "--assignments", tmp_path / "leaf.npy", "--labels",
                  tmp_path / "labels.npy", "--scheduler", "tcp://127.0.0.1:9", "--class-distances",
                  tmp_path / "d.csv")  # fmt: skip
     assert result.exit_code == 1
@@ -127,7 +127,7 @@ def test_a_folder_without_a_cluster_is_one_line(tmp_path):
     write_tree(tree, tmp_path / "tree.json")
     _shards(tmp_path / "p", logits, [0, 700])
     np.save(tmp_path / "labels.npy", labels)
-    result = run("metrics", "--tree", tmp_path / "tree.json", "--logits", tmp_path / "p", "--labels",
+    result = run("metrics", tmp_path / "tree.json", "--logits", tmp_path / "p", "--labels",
                  tmp_path / "labels.npy")  # fmt: skip
     assert result.exit_code == 1 and "is a folder (of shards?): add --scheduler" in error_line(result)
 
@@ -152,20 +152,20 @@ def test_cluster_gives_exactly_the_single_machine_scores(cluster, tmp_path):
     _shards(tmp_path / "lg", logits, [0, 1000, 1000, 1001, 3000])
     _shards(tmp_path / "lb", labels, [0, 1500, 3000])
     common = ["--levels", "5,2", "--json"]
-    single = run("metrics", "--tree", tmp_path / "tree.json", "--logits", tmp_path / "logits.npy", "--labels",
+    single = run("metrics", tmp_path / "tree.json", "--logits", tmp_path / "logits.npy", "--labels",
                  tmp_path / "labels.npy", "--class-distances", tmp_path / "one.csv", *common)  # fmt: skip
-    sharded = run("metrics", "--tree", tmp_path / "tree.json", "--logits", tmp_path / "lg", "--labels", tmp_path / "lb",
+    sharded = run("metrics", tmp_path / "tree.json", "--logits", tmp_path / "lg", "--labels", tmp_path / "lb",
                   "--class-distances", tmp_path / "many.csv", "--scheduler", cluster, *common)  # fmt: skip
     assert single.exit_code == 0 and sharded.exit_code == 0, sharded.output
     assert json.loads(sharded.stdout) == json.loads(single.stdout)
     assert (tmp_path / "many.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
     # leaf ids instead of logits, labels as one file, a class -> coarse class map for the levels
     np.save(tmp_path / "leaf.npy", leaf)
-    (tmp_path / "coarse.txt").write_text("".join(f"{c // 2}\n" for c in range(6)))
-    coarse = ["--coarse-labels", tmp_path / "coarse.txt", *common]
-    single = run("metrics", "--tree", tmp_path / "tree.json", "--assignments", tmp_path / "leaf.npy", "--labels",
+    (tmp_path / "groups.txt").write_text("".join(f"group {c // 2}\n" for c in range(6)))
+    coarse = ["--groups", tmp_path / "groups.txt", *common]
+    single = run("metrics", tmp_path / "tree.json", "--assignments", tmp_path / "leaf.npy", "--labels",
                  tmp_path / "labels.npy", *coarse)  # fmt: skip
-    sharded = run("metrics", "--tree", tmp_path / "tree.json", "--assignments", tmp_path / "leaf.npy", "--labels",
+    sharded = run("metrics", tmp_path / "tree.json", "--assignments", tmp_path / "leaf.npy", "--labels",
                   tmp_path / "lb", "--scheduler", cluster, *coarse)  # fmt: skip
     assert single.exit_code == 0 and sharded.exit_code == 0, sharded.output
     assert json.loads(sharded.stdout) == json.loads(single.stdout)
@@ -178,7 +178,7 @@ def test_bad_leaf_ids_on_a_worker_are_one_line(cluster, tmp_path):
     leaf[650] = K  # out of range, in the second shard
     _shards(tmp_path / "lf", leaf, [0, 600, 700])
     np.save(tmp_path / "labels.npy", labels)
-    result = run("metrics", "--tree", tmp_path / "tree.json", "--assignments", tmp_path / "lf", "--labels",
+    result = run("metrics", tmp_path / "tree.json", "--assignments", tmp_path / "lf", "--labels",
                  tmp_path / "labels.npy", "--scheduler", cluster, "--class-distances", tmp_path / "d.csv")  # fmt: skip
     assert result.exit_code == 1
     assert "part-001.npy must hold leaf ids in 0..8 (the tree has 9 leaves); found 9" in error_line(result)
