@@ -18,11 +18,15 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
+from l2h.io import TREE_FORMATS
+
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
     from l2h.render import LeafStats
 
 FILE = click.Path(path_type=Path, dir_okay=False)
+# The --format choices: the tree formats l2h.io dispatches on (its suffix -> format table), each once.
+TREE_FORMAT_CHOICES = tuple(dict.fromkeys(TREE_FORMATS.values()))
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 # Concept -> the one flag that spells it (tests/test_cli_vocabulary.py checks every command against it).
