@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from l2h.annotate import LeafStats, clade_keys, group_colors, leaf_order, percent
 from l2h.hierarchy import Hierarchy
-from l2h.render import LeafStats, group_colors, percent
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -105,8 +105,6 @@ def plot_dendrogram(
     _, Figure = _matplotlib()
     from scipy.cluster.hierarchy import dendrogram
 
-    from l2h.itol import clade_keys
-
     stats = stats or LeafStats()
     k = tree.n_leaves
     fig = Figure(figsize=(width, min(max(2.5, 0.25 * k + 1.0), 200.0)), layout="constrained")
@@ -165,7 +163,7 @@ def plot_dendrogram(
 def class_order(tree: Hierarchy, table: np.ndarray) -> np.ndarray:
     """Classes with points, ordered by the mean drawing position of their points' leaves."""
     position = np.empty(tree.n_leaves)
-    position[tree.leaf_order] = np.arange(tree.n_leaves)
+    position[leaf_order(tree)] = np.arange(tree.n_leaves)
     sizes = table.sum(axis=0)
     present = np.flatnonzero(sizes)
     mean_position = (position @ table[:, present]) / sizes[present]

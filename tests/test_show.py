@@ -34,11 +34,11 @@ def test_balanced_tree_with_points_and_classes():
         class_groups=["animal", "animal", "vehicle", "vehicle"],
     )
     assert plain(tree, stats) == [
-        "n6 (4 leaves, 8 points) cat 37%",
-        "|-- n4 (2 leaves, 5 points) cat 60%",
+        "n6 (4 leaves, 8 points) cat 37% [animal 62%]",
+        "|-- n4 (2 leaves, 5 points) cat 60% [animal 100%]",
         "|   |-- cat (2 points) cat 100% [animal]",
         "|   `-- dog (3 points) dog 66% [animal]",
-        "`-- n5 (2 leaves, 3 points) car 66%",
+        "`-- n5 (2 leaves, 3 points) car 66% [vehicle 100%]",
         "    |-- car (1 points) car 100% [vehicle]",
         "    `-- bus (2 points) car 50% [vehicle]",
     ]
@@ -61,7 +61,13 @@ def test_caterpillar_runs_are_collapsed_into_one_row(caterpillar):
 
 def test_max_depth_folds_subtrees_with_their_sizes(caterpillar):
     stats = leaf_stats(caterpillar, np.array([0, 1, 1, 4]))
+    # a chain's leaves hang one level lower each: max_depth counts true levels, so a chain is cut too
     assert plain(caterpillar, stats, max_depth=1) == [
+        "n8 (5 leaves, 4 points)",
+        "|-- e (1 points)",
+        "`-- n7 ... (4 leaves, 3 points)",
+    ]
+    assert plain(caterpillar, stats, max_depth=3) == [
         "n8..n6 (chain of 3 merges, 5 leaves, 4 points)",
         "|-- e (1 points)",
         "|-- d (0 points)",
@@ -69,6 +75,32 @@ def test_max_depth_folds_subtrees_with_their_sizes(caterpillar):
         "`-- n5 ... (2 leaves, 3 points)",
     ]
     assert plain(caterpillar, max_depth=0) == ["n8 ... (5 leaves)"]
+
+
+def test_rows_counted_and_default_depth_keeps_the_view_short():
+    from l2h.render import count_rows, default_max_depth
+
+    rng = np.random.default_rng(5)
+    for k in (5, 61, 300):
+        tree = Hierarchy.from_merges(random_merges(k, rng))
+        for depth in (None, 1, 2, 4):
+            assert count_rows(tree, depth) == len(plain(tree, max_depth=depth))
+        chosen = default_max_depth(tree, rows=60)
+        if len(plain(tree)) <= 60:
+            assert chosen is None
+        else:
+            assert len(plain(tree, max_depth=chosen)) <= 60 or chosen == 1
+            assert chosen == 1 or len(plain(tree, max_depth=chosen + 1)) > 60
+
+
+def test_deep_caterpillar_is_shown_without_recursion_or_quadratic_work():
+    k = 100_000
+    tree = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
+    from l2h.render import default_max_depth
+
+    depth = default_max_depth(tree)
+    rows = plain(tree, max_depth=depth)
+    assert 3 <= len(rows) <= 60 and rows[-1].endswith(" leaves)") and "..." in rows[-1]
 
 
 def test_every_leaf_appears_once_on_random_trees():
@@ -188,7 +220,7 @@ def test_only_the_guides_are_dim_and_rows_stay_one_line():
     stats = leaf_stats(tree, np.array([0, 1]), np.array([0, 1]), class_names=["c\nd", "e"], class_groups=["g\nh", "i"])
     lines = tree_lines(tree, stats)
     assert [line.plain for line in lines] == [
-        "n2 (2 leaves, 2 points) c d 50%",
+        "n2 (2 leaves, 2 points) c d 50% [g h 50%]",
         "├── two lines (1 points) c d 100% [g h]",
         "└── tab here (1 points) e 100% [i]",
     ]
