@@ -22,7 +22,22 @@ _FIGURE = click.Path(path_type=Path, dir_okay=False)
     help="Also draw the class-distance heatmap into this .png/.svg/.pdf (needs --labels).",
 )
 @leaf_data_options()
-@click.option("--title", default=None, help="Title of the dendrogram (default: the tree file's name).")
+@click.option("--title", default=None, help="Title of the dendrogram (default: none).")
+@click.option(
+    "--max-leaves",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Draw the tree cut to its top M groups; folded subtrees are triangles labelled with their "
+    "size and majority class.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["rectangular", "radial"]),
+    default="rectangular",
+    show_default=True,
+    help="Root on the left, or in the centre with the tips on a circle (large trees).",
+)
 @click.option(
     "--dpi", type=click.IntRange(min=30, max=1200), default=150, show_default=True, help="Resolution of .png pictures."
 )
@@ -38,6 +53,8 @@ def plot(
     key: str | None,
     groups_path: Path | None,
     title: str | None,
+    max_leaves: int,
+    layout: str,
     dpi: int,
 ) -> None:
     """Draw the dendrogram (leaves coloured by group) and, optionally, the class-distance heatmap."""
@@ -58,7 +75,7 @@ def plot(
         tree_path, logits_path, assignments_path, labels_path, label_names_path, leaf_names_path, key, groups_path
     )
     console = stdout_console()
-    save_figure(plot_dendrogram(tree, stats, title=title or tree_path.name), out, dpi=dpi)
+    save_figure(plot_dendrogram(tree, stats, title=title, max_leaves=max_leaves, layout=layout), out, dpi=dpi)
     console.print(f"dendrogram -> {out}", highlight=False)
     if heatmap_out is not None:
         save_figure(plot_class_distances(tree, stats), heatmap_out, dpi=dpi)

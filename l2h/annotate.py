@@ -35,13 +35,16 @@ from l2h.hierarchy import Hierarchy
 __all__ = [
     "GROUP_COLORS",
     "LeafStats",
+    "NodeCounts",
     "clade_keys",
     "folded_nodes",
     "group_colors",
     "leaf_caption",
     "leaf_order",
+    "leaf_spans",
     "leaf_stats",
     "palette",
+    "one_line",
     "percent",
     "purity_level",
     "uniform_clades",
@@ -386,3 +389,89 @@ def group_colors(tree: Hierarchy, stats: LeafStats) -> dict[str, str]:
             known.add(g)
             seen.append(g)
     return dict(zip(seen, palette(len(seen)), strict=True))
+
+
+# ---------------------------------------------------------------------------------------------- node counts
+def leaf_spans(tree: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
+    """Drawing order of the leaves and where every node's leaves start in it.
+
+    The leaves under a node are one contiguous block of the drawing order: those of node ``v`` are
+    ``order[start[v] : start[v] + tree.leaf_counts[v]]``.  O(K) time and memory, no recursion.
+
+    Returns
+    -------
+    order : ndarray of int64, shape (K,)
+        :func:`leaf_order`.
+    start : ndarray of int64, shape (2K-1,)
+    """
+    k = tree.n_leaves
+    order = leaf_order(tree)
+    start = np.empty(tree.n_nodes, dtype=np.int64)
+    start[order] = np.arange(k)
+    merges = tree.merges
+    for t in range(k - 1):
+        a, b = merges[t]
+        start[k + t] = min(start[a], start[b])
+    return order, start
+
+
+class NodeCounts:
+    """Points and class counts under any node, from prefix sums over the leaves in drawing order.
+
+    Costs one (K+1) x C array (the size of the leaf x class table) instead of the (2K-1) x C of
+    :meth:`LeafStats.node_counts`, and answers for any set of nodes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> counts = NodeCounts(tree, leaf_stats(tree, np.array([0, 1, 1, 3]), np.array([0, 1, 1, 0])))
+    >>> counts.sizes([4, 6]).tolist(), counts.table([6]).tolist()
+    ([3, 4], [[2, 2]])
+    """
+
+    def __init__(self, tree: Hierarchy, stats: LeafStats) -> None:
+        self.tree = tree
+        self.stats = stats
+        self.order, self.start = leaf_spans(tree)
+        self.n_leaves_under = tree.leaf_counts
+        self._size_prefix = None
+        self._table_prefix = None
+        if stats.sizes is not None:
+            self._size_prefix = np.concatenate([[0], np.cumsum(stats.sizes[self.order])])
+        if stats.table is not None:
+            prefix = np.zeros((tree.n_leaves + 1, stats.table.shape[1]), dtype=np.int64)
+            np.cumsum(stats.table[self.order], axis=0, out=prefix[1:])
+            self._table_prefix = prefix
+
+    def _bounds(self, nodes: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        nodes = np.asarray(nodes, dtype=np.int64)
+        lo = self.start[nodes]
+        return lo, lo + self.n_leaves_under[nodes]
+
+    def sizes(self, nodes: ArrayLike) -> np.ndarray | None:
+        """Points under each of ``nodes`` (None without points)."""
+        if self._size_prefix is None:
+            return None
+        lo, hi = self._bounds(nodes)
+        return self._size_prefix[hi] - self._size_prefix[lo]
+
+    def table(self, nodes: ArrayLike) -> np.ndarray | None:
+        """Class counts under each of ``nodes``, shape (len(nodes), C) (None without labels)."""
+        if self._table_prefix is None:
+            return None
+        lo, hi = self._bounds(nodes)
+        return self._table_prefix[hi] - self._table_prefix[lo]
+
+    def majority(self, nodes: ArrayLike) -> tuple[np.ndarray, np.ndarray] | None:
+        """Majority class (-1 without points) and its share (NaN without points) of each node."""
+        table = self.table(nodes)
+        if table is None:
+            return None
+        total = table.sum(axis=1)
+        best = table.argmax(axis=1)
+        share = np.full(len(best), np.nan)
+        np.divide(table[np.arange(len(best)), best], total, out=share, where=total > 0)
+        best[total == 0] = -1
+        return best, share

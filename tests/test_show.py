@@ -166,7 +166,48 @@ def test_cli_errors(caterpillar, tmp_path):
     assert bad.exit_code == 1
     assert "must be leaf ids in 0..4 (the tree has 5 leaves); found 9" in bad.output
     negative = run("show", path, "--max-depth", "-1")
-    assert negative.exit_code == 2
+    assert negative.exit_code == 1  # team rule: a user error is one line, exit 1
+    assert negative.output.strip() == "Error: --max-depth must be an integer >= 0 or 'all'; got '-1'"
+    assert run("show", path, "--max-depth", "all").exit_code == 0
+
+
+def test_cli_default_depth_and_footer_over_60_leaves(tmp_path):
+    rng = np.random.default_rng(4)
+    tree = Hierarchy.from_merges(random_merges(200, rng))
+    write_tree(tree, tmp_path / "t.json")
+    folded = run("show", tmp_path / "t.json")
+    lines = folded.output.splitlines()
+    assert folded.exit_code == 0 and len(lines) <= 62
+    assert lines[-1].startswith("(folded below level ") and "--max-depth all" in lines[-1]
+    everything = run("show", tmp_path / "t.json", "--max-depth", "all").output.splitlines()
+    assert len(everything) == 1 + len(plain(tree)) and not everything[-1].startswith("(folded")
+    small = Hierarchy.from_merges(random_merges(60, rng))
+    write_tree(small, tmp_path / "s.json")
+    assert not run("show", tmp_path / "s.json").output.splitlines()[-1].startswith("(folded")
+
+
+def test_purity_colour_scale():
+    from l2h.render import PURITY_STYLES
+
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    leaf = np.repeat([0, 1, 2, 3], 10)
+    labels = np.concatenate([np.zeros(10), [0] * 9 + [1], [0] * 6 + [1] * 4, [0] * 5 + [1] * 5]).astype(int)
+    lines = tree_lines(tree, leaf_stats(tree, leaf, labels))
+    styles = {}
+    for line in lines[1:]:
+        for span in line.spans:
+            text = line.plain[span.start : span.end]
+            if "%" in text:
+                styles[text.strip()] = str(span.style)
+    assert styles == {
+        "0 100%": "green",
+        "0 90%": "green",
+        "0 60%": "yellow",
+        "0 50%": "red",
+        "0 95%": "green",
+        "0 55%": "red",
+    }
+    assert PURITY_STYLES["medium"] == "yellow"
 
 
 def test_deep_trees_need_no_recursion():
