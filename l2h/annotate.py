@@ -55,25 +55,9 @@ def one_line(text: object) -> str:
     """A user-supplied name as one safe line: tabs and line breaks become spaces, other control and
     bidi characters visible escapes (``\\x1b``), so that a name cannot drive a terminal or break a
     TAB-separated file.  Rich markup is *not* escaped here (see ``l2h._text.markup_safe``)."""
-    return _printable(" ".join(str(text).replace("\t", " ").splitlines()))
+    from l2h._text import printable
 
-
-try:
-    from l2h._text import printable as _printable
-except ImportError:  # pragma: no cover - until slice `cli` lands l2h._text (same rule)
-    import unicodedata
-
-    def _printable(text: str) -> str:
-        return "".join(
-            ch
-            if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
-            else f"\\x{ord(ch):02x}"
-            if ord(ch) < 256
-            else f"\\u{ord(ch):04x}"
-            if ord(ch) < 0x10000
-            else f"\\U{ord(ch):08x}"
-            for ch in text
-        )
+    return printable(" ".join(str(text).replace("\t", " ").splitlines()))
 
 
 # ---------------------------------------------------------------------------------------------- leaf stats
