@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "export": "l2h_cli.export:export",
     "show": "l2h_cli.show:show",
     "plot": "l2h_cli.plot:plot",
+    "report": "l2h_cli.report:report",
     "agglomerative": "l2h_cli.agglomerative:agglomerative",
     "train": "l2h_cli.train:train",
     "predict": "l2h_cli.train:predict",
