@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "show": "l2h_cli.show:show",
     "plot": "l2h_cli.plot:plot",
     "report": "l2h_cli.report:report",
+    "gallery": "l2h_cli.gallery:gallery",
     "agglomerative": "l2h_cli.agglomerative:agglomerative",
     "train": "l2h_cli.train:train",
     "predict": "l2h_cli.train:predict",

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from l2h.annotate import LeafStats, NodeCounts, clade_keys, folded_nodes, group_colors, leaf_order, one_line, percent
 from l2h.hierarchy import Hierarchy
@@ -44,8 +45,10 @@ __all__ = [
     "PAPER_RC",
     "class_order",
     "dendrogram_layout",
+    "gallery_rows",
     "plot_class_distances",
     "plot_dendrogram",
+    "plot_gallery",
     "save_figure",
 ]
 
@@ -493,4 +496,134 @@ def plot_class_distances(
                     )
     if title:
         ax.set_title(title, loc="left")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- gallery
+def gallery_rows(
+    tree: Hierarchy,
+    assignments: ArrayLike,
+    confidence: ArrayLike | None = None,
+    *,
+    level: int | None = None,
+    per_row: int = 12,
+) -> list[tuple[int, np.ndarray]]:
+    """The rows of :func:`plot_gallery`: every leaf (or every node of the level-``level`` cut) in
+    drawing order, with the indices of its ``per_row`` most confident points (highest
+    ``confidence``; the first ones without), most confident first.
+
+    Returns
+    -------
+    list of (node id, int64 array of point indices)
+    """
+    leaf = np.asarray(assignments, dtype=np.int64)
+    k = tree.n_leaves
+    nodes = leaf_order(tree) if level is None else folded_nodes(tree, level)
+    from l2h.annotate import leaf_spans
+
+    order, start = leaf_spans(tree)
+    position = np.empty(k, dtype=np.int64)
+    position[order] = np.arange(k)
+    key = np.zeros(len(leaf)) if confidence is None else -np.asarray(confidence, dtype=np.float64)
+    ranked = np.lexsort((np.arange(len(leaf)), key, position[leaf]))  # by drawing position, then confidence
+    pos_sorted = position[leaf][ranked]
+    rows = []
+    for v in nodes.tolist():
+        lo, hi = int(start[v]), int(start[v] + tree.leaf_counts[v])
+        a, b = np.searchsorted(pos_sorted, [lo, hi])
+        members = ranked[a:b]
+        if hi - lo > 1:  # several leaves: the node's most confident points overall
+            members = members[np.lexsort((members, key[members]))]
+        rows.append((int(v), members[:per_row]))
+    return rows
+
+
+def plot_gallery(
+    tree: Hierarchy,
+    stats: LeafStats,
+    images,  # noqa: ANN001 - l2h.report.ImageSource
+    assignments: ArrayLike,
+    confidence: ArrayLike | None = None,
+    *,
+    level: int | None = None,
+    per_row: int = 12,
+    max_rows: int = 60,
+    tile: int = 48,
+) -> Figure:
+    """A grid picture of examples: one row per leaf (or per node of the level-``level`` cut), its
+    ``per_row`` most confident points, the row labelled with the node, its majority class and purity
+    and its number of points.  Rows beyond ``max_rows`` are left out (the largest nodes are kept, in
+    drawing order), and the picture says so.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+    stats : LeafStats
+        From the same ``assignments`` (and labels for the majority class).
+    images : l2h.report.ImageSource
+        :func:`l2h.report.load_images`.
+    assignments : array_like of int, shape (N,)
+    confidence : array_like of float, shape (N,), optional
+        E.g. every point's largest softmax probability.
+    level : int, optional
+        Rows are the nodes of the level-``level`` cut (``level`` groups) instead of the leaves.
+    per_row, max_rows, tile : int
+        Examples per row, most rows, pixels per example.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _, Figure = _matplotlib()
+    if level is not None and not 1 <= level <= tree.n_leaves:
+        raise ValueError(f"level must be between 1 and the number of leaves ({tree.n_leaves}); got {level}")
+    rows = gallery_rows(tree, assignments, confidence, level=level, per_row=per_row)
+    dropped = 0
+    if len(rows) > max_rows:
+        weight = NodeCounts(tree, stats).sizes([r[0] for r in rows]) if stats.sizes is not None else None
+        if weight is None:
+            weight = np.array([int(tree.leaf_counts[r[0]]) for r in rows])
+        keep = set(np.argsort(-np.asarray(weight), kind="stable")[:max_rows].tolist())
+        dropped = len(rows) - max_rows
+        rows = [r for i, r in enumerate(rows) if i in keep]
+    counts = NodeCounts(tree, stats) if stats.sizes is not None else None
+    nodes = np.array([r[0] for r in rows], dtype=np.int64)
+    majority = counts.majority(nodes) if counts is not None else None
+    sizes = counts.sizes(nodes) if counts is not None else None
+    gap = max(2, tile // 16)
+    width = per_row * (tile + gap)
+    mosaic = np.full((len(rows) * (tile + gap), width, 3), 255, dtype=np.uint8)
+    labels = []
+    for r, (v, members) in enumerate(rows):
+        for c, i in enumerate(members.tolist()):
+            y, x = r * (tile + gap), c * (tile + gap)
+            mosaic[y : y + tile, x : x + tile] = images.pixels(int(i), tile)
+        if v < tree.n_leaves:
+            name = one_line(tree.leaf_names[v])
+            name = f"leaf {name}" if name.isdigit() else name
+        else:
+            name = f"n{v} ({int(tree.leaf_counts[v])} leaves)"
+        text = name
+        if majority is not None and majority[0][r] >= 0:
+            text += f"  {one_line(stats.class_name(int(majority[0][r])))} {percent(majority[1][r])}"
+        if sizes is not None:
+            text += f"  n={int(sizes[r]):,}"
+        labels.append(text)
+    inch_per_px = 1 / 100
+    fig = Figure(
+        figsize=(width * inch_per_px + 2.6, max(1.0, len(rows) * (tile + gap) * inch_per_px) + 0.3),
+        layout="constrained",
+    )
+    ax = fig.add_subplot()
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_yticks([r * (tile + gap) + tile / 2 for r in range(len(rows))], labels, fontsize=8)
+    ax.tick_params(axis="y", length=0)
+    ax.set_xticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    what = "leaf" if level is None else f"group of the level-{level} cut"
+    note = f"one row per {what}: its {per_row} most confident points"
+    if dropped:
+        note += f" ({dropped} smaller rows left out)"
+    ax.set_xlabel(note, fontsize=8)
     return fig

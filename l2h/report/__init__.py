@@ -63,8 +63,8 @@ class ImageSource:
     paths: list[Path] | None = None
     scale: float = 1.0
 
-    def thumbnail(self, i: int, size: int = THUMB_SIZE) -> str:
-        """Point ``i`` as a ``data:`` URI: PNG for small array images (lossless), JPEG otherwise."""
+    def image(self, i: int, size: int = THUMB_SIZE):  # noqa: ANN201 - a PIL image
+        """Point ``i`` as a PIL image no larger than ``size`` (small array images are kept as they are)."""
         try:
             from PIL import Image
         except ImportError:
@@ -80,11 +80,32 @@ class ImageSource:
             with Image.open(self.paths[i]) as opened:
                 opened.draft("RGB", (size * 2, size * 2))  # JPEG: decode at a reduced scale
                 image = opened.convert("RGB")
-        small = max(image.size) <= size
-        if not small:
+        if max(image.size) > size:
             image.thumbnail((size, size))
+        return image
+
+    def pixels(self, i: int, size: int = THUMB_SIZE) -> np.ndarray:
+        """Point ``i`` as a ``size`` x ``size`` x 3 uint8 tile: scaled to fit (nearest neighbour for
+        small images, so that 8 x 8 digits stay sharp), centred on black."""
+        from PIL import Image
+
+        image = self.image(i, size).convert("RGB")
+        scale = size / max(image.size)
+        if scale > 1:
+            image = image.resize(
+                (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale))), Image.NEAREST
+            )
+        tile = np.zeros((size, size, 3), dtype=np.uint8)
+        w, h = image.size
+        top, left = (size - h) // 2, (size - w) // 2
+        tile[top : top + h, left : left + w] = np.asarray(image)
+        return tile
+
+    def thumbnail(self, i: int, size: int = THUMB_SIZE) -> str:
+        """Point ``i`` as a ``data:`` URI: PNG for small array images (lossless), JPEG otherwise."""
+        image = self.image(i, size)
         buffer = io.BytesIO()
-        if small and self.array is not None:
+        if self.array is not None and max(np.shape(self.array)[1:3]) <= size:
             image.save(buffer, format="PNG", optimize=True)
             mime = "image/png"
         else:
