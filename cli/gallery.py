@@ -9,7 +9,7 @@ from l2h_cli._common import stdout_console
 from l2h_cli._views import FILE, images_option, points_and_confidence, view_options
 
 
-@click.command("gallery", short_help="Draw a grid of the most confident examples of every leaf or node.")
+@click.command("gallery", short_help="Draw a grid of the most confident examples per leaf.")
 @click.argument("tree_path", metavar="TREE", type=FILE)
 @images_option(required=True)
 @click.option("--out", "-o", "out", type=FILE, required=True, help="The picture: .png, .svg or .pdf.")

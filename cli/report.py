@@ -9,7 +9,7 @@ from l2h_cli._common import stdout_console
 from l2h_cli._views import FILE, images_option, points_and_confidence, view_options
 
 
-@click.command("report", short_help="Write one offline HTML file to explore the tree (and example images).")
+@click.command("report", short_help="Write one offline HTML page to explore the tree.")
 @click.argument("tree_path", metavar="TREE", type=FILE)
 @click.option("--out", "-o", "out", type=FILE, required=True, help="The HTML file to write.")
 @view_options
