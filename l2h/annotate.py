@@ -14,11 +14,11 @@ Examples
 --------
 >>> import numpy as np
 >>> from l2h import Hierarchy
->>> from l2h.annotate import leaf_stats, leaf_caption
+>>> from l2h.annotate import leaf_stats, leaf_captions
 >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
 >>> stats = leaf_stats(tree, np.array([0, 0, 1, 2, 3, 3, 3]), np.array([0, 0, 0, 1, 1, 1, 0]),
 ...                    class_names=["cat", "car"])
->>> [leaf_caption(stats, leaf) for leaf in range(4)]
+>>> leaf_captions(stats)
 ['cat 100%', 'cat 100%', 'car 100%', 'car 66%']
 """
 
@@ -40,6 +40,7 @@ __all__ = [
     "folded_nodes",
     "group_colors",
     "leaf_caption",
+    "leaf_captions",
     "leaf_order",
     "leaf_spans",
     "leaf_stats",
@@ -204,6 +205,14 @@ def percent(value: float) -> str:
     return f"{int(np.floor(value * 100 + 1e-9))}%"
 
 
+def leaf_captions(stats: LeafStats) -> list[str]:
+    """:func:`leaf_caption` of every leaf, computing the majority classes and purities once."""
+    majority, purity = stats.majority.tolist(), stats.purity.tolist()
+    return [
+        "(no points)" if c < 0 else f"{stats.class_name(c)} {percent(p)}" for c, p in zip(majority, purity, strict=True)
+    ]
+
+
 def leaf_caption(stats: LeafStats, leaf: int) -> str:
     """``"<majority class> <purity>%"`` for a leaf, ``"(no points)"`` for an empty one."""
     c = int(stats.majority[leaf])
@@ -224,20 +233,18 @@ def leaf_order(tree: Hierarchy) -> np.ndarray:
     """Leaves in left-to-right drawing order (children in merge-column order), like
     :attr:`Hierarchy.leaf_order` but with an explicit stack: O(K) time and memory at any depth."""
     k = tree.n_leaves
-    merges = tree.merges
-    out = np.empty(k, dtype=np.int64)
-    n = 0
+    left = tree.merges[:, 0].tolist()  # plain ints: indexing numpy rows one by one is slow
+    right = tree.merges[:, 1].tolist()
+    out: list[int] = []
     stack = [tree.root]
     while stack:
         node = stack.pop()
         if node < k:
-            out[n] = node
-            n += 1
+            out.append(node)
         else:
-            a, b = merges[node - k]
-            stack.append(int(b))
-            stack.append(int(a))
-    return out
+            stack.append(right[node - k])
+            stack.append(left[node - k])
+    return np.array(out, dtype=np.int64)
 
 
 def folded_nodes(tree: Hierarchy, m: int) -> np.ndarray:
@@ -250,7 +257,8 @@ def folded_nodes(tree: Hierarchy, m: int) -> np.ndarray:
     if not 1 <= m <= k:
         raise ValueError(f"m must be between 1 and the number of leaves ({k}); got {m}")
     limit = k + (k - m)  # nodes created by the first K - m merges, plus the leaves
-    merges = tree.merges
+    left = tree.merges[:, 0].tolist()
+    right = tree.merges[:, 1].tolist()
     out: list[int] = []
     stack = [tree.root]
     while stack:
@@ -258,9 +266,8 @@ def folded_nodes(tree: Hierarchy, m: int) -> np.ndarray:
         if node < limit:
             out.append(node)
         else:
-            a, b = merges[node - k]
-            stack.append(int(b))
-            stack.append(int(a))
+            stack.append(right[node - k])
+            stack.append(left[node - k])
     return np.array(out, dtype=np.int64)
 
 
@@ -273,7 +280,7 @@ def clade_keys(tree: Hierarchy, keys: Sequence[str | None]) -> list[str | None]:
     """
     k = tree.n_leaves
     node_key: list[str | None] = list(keys) + [None] * (k - 1)
-    for t, (a, b) in enumerate(tree.merges):
+    for t, (a, b) in enumerate(tree.merges.tolist()):
         if node_key[a] is not None and node_key[a] == node_key[b]:
             node_key[k + t] = node_key[a]
     return node_key
@@ -390,13 +397,12 @@ def leaf_spans(tree: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
     """
     k = tree.n_leaves
     order = leaf_order(tree)
-    start = np.empty(tree.n_nodes, dtype=np.int64)
-    start[order] = np.arange(k)
-    merges = tree.merges
-    for t in range(k - 1):
-        a, b = merges[t]
-        start[k + t] = min(start[a], start[b])
-    return order, start
+    first = [0] * tree.n_nodes
+    for i, leaf in enumerate(order.tolist()):
+        first[leaf] = i
+    for t, (a, b) in enumerate(tree.merges.tolist()):
+        first[k + t] = min(first[a], first[b])
+    return order, np.array(first, dtype=np.int64)
 
 
 class NodeCounts:

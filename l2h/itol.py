@@ -60,7 +60,7 @@ from l2h.annotate import (  # clade_keys, uniform_clades: re-exported, they live
     LeafStats,
     clade_keys,
     group_colors,
-    leaf_caption,
+    leaf_captions,
     one_line,
     uniform_clades,
 )
@@ -177,7 +177,7 @@ def colorstrip_text(ids: Sequence[str], keys: Sequence[str | None], colors: dict
     return _lines(*header, *data)
 
 
-def simplebar_text(ids: Sequence[str], values: Sequence[int], title: str = "points per leaf") -> str:
+def simplebar_text(ids: Sequence[str], values: Sequence[int] | np.ndarray, title: str = "points per leaf") -> str:
     """``DATASET_SIMPLEBAR`` file: one bar per leaf."""
     header = [
         "DATASET_SIMPLEBAR",
@@ -218,7 +218,7 @@ def itol_bundle(tree: Hierarchy, stats: LeafStats | None = None) -> ItolBundle:
     skipped: dict[str, str] = {}
     renamed = any(i != name for i, name in zip(ids, tree.leaf_names, strict=True))
     if stats.has_labels:
-        files[LABELS_FILE] = labels_text(ids, [leaf_caption(stats, leaf) for leaf in range(tree.n_leaves)])
+        files[LABELS_FILE] = labels_text(ids, leaf_captions(stats))
     elif renamed:
         files[LABELS_FILE] = labels_text(ids, tree.leaf_names)
     else:

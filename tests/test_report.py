@@ -90,8 +90,11 @@ def test_data_matches_an_independent_count(digits):
         if mask.any():
             assert data["maj"][node] == counts.argmax()
             assert data["pur"][node] == pytest.approx(counts.max() / mask.sum(), abs=1e-4)
-            comp = data["comp"][node]
-            assert comp[1::2] == sorted(counts[counts > 0].tolist(), reverse=True)[: len(comp) // 2]
+            top = data["compTop"]
+            comp_n = data["compN"][node * top : (node + 1) * top]
+            comp_c = data["compC"][node * top : (node + 1) * top]
+            assert comp_n == sorted(counts.tolist(), reverse=True)[:top]
+            assert [counts[c] for c in comp_c] == comp_n
     # thumbnails: each leaf's most confident points, most confident first
     shifted = logits - logits.max(axis=1, keepdims=True)
     conf = 1 / np.exp(shifted).sum(axis=1)
@@ -210,3 +213,17 @@ def test_report_in_headless_chromium(digits, tmp_path):
         assert not errors, errors
         urls = requested_urls(driver)
         assert urls and all(u.startswith(("file:", "data:")) for u in urls), urls
+
+        # K = 1000: opens folded (80 tips), and the whole tree unfolds at the slider's end in well under a second
+        rng = np.random.default_rng(1)
+        big = Hierarchy.from_merges(random_merges(1000, rng))
+        leaf = rng.integers(0, 1000, size=20_000)
+        (tmp_path / "big.html").write_text(build_report(big, leaf_stats(big, leaf, leaf % 100)))
+        assert open_report(driver, tmp_path / "big.html") < 10
+        assert driver.execute_script("return window.l2hReport.visibleTips()") == 80
+        took = driver.execute_script(
+            "var s = document.getElementById('level'), t = performance.now(); s.value = '1000';"
+            "s.dispatchEvent(new Event('input')); return performance.now() - t;"
+        )
+        assert driver.execute_script("return window.l2hReport.visibleTips()") == 1000 and took < 5000
+        assert not [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]

@@ -71,3 +71,27 @@ def test_itol_files_carry_no_raw_control_characters(evil_tree):
         for line in text.splitlines():
             assert not RAW_CONTROL.search(line), (name, line)
     assert "\\x1b]0;owned\\x07title 100%" in bundle.files["itol_labels.txt"]
+
+
+def test_deep_caterpillar_in_the_itol_bundle_and_the_report():
+    import sys
+
+    from l2h.itol import itol_bundle
+    from l2h.report import build_report
+
+    k = 3000  # deeper than Python's recursion limit; 100 000 levels are checked where Newick allows (libcore)
+    tree = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
+    leaf = np.arange(k).repeat(2)
+    stats = leaf_stats(tree, leaf, leaf % 5)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    try:
+        bundle = itol_bundle(tree, stats)
+        k = 100_000
+        deep = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
+        page = build_report(deep, leaf_stats(deep, np.arange(k), np.arange(k) % 7))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert bundle.files["itol_tree_colors.txt"].startswith("TREE_COLORS")
+    assert len(bundle.files["itol_labels.txt"].splitlines()) == 3 + 3000
+    assert '"K":100000' in page

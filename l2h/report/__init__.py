@@ -32,11 +32,12 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h.annotate import LeafStats, clade_keys, group_colors, one_line
+from l2h.annotate import LeafStats, NodeCounts, clade_keys, group_colors, one_line
 from l2h.hierarchy import Hierarchy
 
 __all__ = ["IMAGE_SUFFIXES", "ImageSource", "build_report", "load_images", "report_data", "thumbnail_points"]
@@ -93,7 +94,7 @@ class ImageSource:
         scale = size / max(image.size)
         if scale > 1:
             image = image.resize(
-                (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale))), Image.NEAREST
+                (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale))), Image.Resampling.NEAREST
             )
         tile = np.zeros((size, size, 3), dtype=np.uint8)
         w, h = image.size
@@ -201,38 +202,35 @@ def thumbnail_points(
 
 
 # ---------------------------------------------------------------------------------------------- data
-def _composition(tree: Hierarchy, stats: LeafStats, top: int = 6) -> tuple[list[int], list[float], list[list[int]]]:
-    """Majority class, purity and the ``top`` largest classes (flat ``[class, count, ...]``) of every node,
+def _composition(tree: Hierarchy, stats: LeafStats, counts: NodeCounts, top: int = 6) -> dict[str, Any]:
+    """Majority class (-1 without points), purity and the ``top`` largest classes of every node
+    (``compC``/``compN``: ``top`` entries per node, largest first, count 0 past the classes present),
     in blocks so that no (2K-1) x C table is ever held."""
-    from l2h.annotate import NodeCounts
-
-    counts = NodeCounts(tree, stats)
-    majority: list[int] = []
-    purity: list[float] = []
-    comp: list[list[int]] = []
-    block = max(1, 4_000_000 // max(stats.table.shape[1], 1))  # type: ignore[union-attr]
+    assert stats.table is not None
+    n_top = min(top, stats.table.shape[1])
+    majority, purity, comp_c, comp_n = [], [], [], []
+    block = max(1, 4_000_000 // max(stats.table.shape[1], 1))
     for lo in range(0, tree.n_nodes, block):
-        nodes = np.arange(lo, min(lo + block, tree.n_nodes))
-        table = counts.table(nodes)
+        table = counts.table(np.arange(lo, min(lo + block, tree.n_nodes)))
         assert table is not None
         total = table.sum(axis=1)
-        n_top = min(top, table.shape[1])
         idx = np.argpartition(-table, n_top - 1, axis=1)[:, :n_top]
         vals = np.take_along_axis(table, idx, axis=1)
         order = np.lexsort((idx, -vals), axis=1)  # largest first, lower class id on ties
         idx = np.take_along_axis(idx, order, axis=1)
         vals = np.take_along_axis(vals, order, axis=1)
-        for row in range(len(nodes)):
-            if total[row] == 0:
-                majority.append(-1)
-                purity.append(0.0)
-                comp.append([])
-                continue
-            majority.append(int(idx[row, 0]))
-            purity.append(round(float(vals[row, 0]) / float(total[row]), 4))
-            keep = vals[row] > 0
-            comp.append([int(x) for pair in zip(idx[row][keep], vals[row][keep], strict=True) for x in pair])
-    return majority, purity, comp
+        share = np.divide(vals[:, 0], total, out=np.zeros(len(total)), where=total > 0)
+        majority.append(np.where(total > 0, idx[:, 0], -1))
+        purity.append(np.round(share, 4))
+        comp_c.append(idx.ravel())
+        comp_n.append(vals.ravel())
+    return {
+        "maj": np.concatenate(majority).tolist(),
+        "pur": np.concatenate(purity).tolist(),
+        "compTop": n_top,
+        "compC": np.concatenate(comp_c).tolist(),
+        "compN": np.concatenate(comp_n).tolist(),
+    }
 
 
 def report_data(
@@ -255,7 +253,9 @@ def report_data(
         "size": None,
         "maj": None,
         "pur": None,
-        "comp": None,
+        "compTop": 0,
+        "compC": None,
+        "compN": None,
         "classes": [],
         "classColor": [],
         "groups": [],
@@ -264,14 +264,13 @@ def report_data(
         "groupTitle": "group" if stats.class_groups is not None else "majority class",
         "thumbs": None,
     }
+    if stats.table is not None and stats.sizes is None:  # a hand-made LeafStats: points from the table
+        stats = LeafStats(stats.table.sum(axis=1), stats.table, stats.class_names, stats.class_groups)
+    counts = NodeCounts(tree, stats)
     if stats.sizes is not None:
-        sizes = np.empty(tree.n_nodes, dtype=np.int64)
-        sizes[:k] = stats.sizes
-        for t, (a, b) in enumerate(tree.merges):
-            sizes[k + t] = sizes[a] + sizes[b]
-        data["size"] = sizes.tolist()
+        data["size"] = counts.sizes(np.arange(tree.n_nodes)).tolist()  # type: ignore[union-attr]
     if stats.table is not None:
-        data["maj"], data["pur"], data["comp"] = _composition(tree, stats)
+        data.update(_composition(tree, stats, counts))
         n_classes = stats.table.shape[1]
         data["classes"] = [one_line(stats.class_name(c)) for c in range(n_classes)]
         colors = group_colors(tree, stats)

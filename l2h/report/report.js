@@ -192,10 +192,10 @@
         var line = add("div", "majority class: ");
         add("b", className(D.maj[v]), null, line);
         add("span", " " + pct(D.pur[v]), purityClass(D.pur[v]), line);
-        var bar = add("div", null, "bar"), comp = D.comp[v], total = D.size[v], shown = 0;
+        var bar = add("div", null, "bar"), T = D.compTop, total = D.size[v], shown = 0;
         var table = add("table"), body = add("tbody", null, null, table);
-        for (var j = 0; j < comp.length; j += 2) {
-          var c = comp[j], n = comp[j + 1], seg = add("span", null, null, bar);
+        for (var j = v * T; j < (v + 1) * T && D.compN[j] > 0; j++) {
+          var c = D.compC[j], n = D.compN[j], seg = add("span", null, null, bar);
           var col = D.classColor[c] >= 0 ? D.colors[D.classColor[c]] : NEUTRAL;
           seg.style.width = (100 * n / total) + "%"; seg.style.background = col;
           seg.title = className(c) + ": " + fmt(n);
