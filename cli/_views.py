@@ -1,4 +1,5 @@
-"""CLI helpers shared by ``l2h report`` and ``l2h gallery`` (the views that show example images)."""
+"""CLI helpers shared by ``l2h report`` and ``l2h gallery`` (the views that show example images); the
+data options and loaders are the views' shared ones in :mod:`l2h_cli._inputs`."""
 
 from __future__ import annotations
 
@@ -9,26 +10,6 @@ from typing import Any
 import click
 
 FILE = click.Path(path_type=Path, dir_okay=False)
-
-
-def view_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The views' data options, spelled as every view spells them (team vocabulary)."""
-    options = [
-        click.option("--logits", "logits_path", type=FILE, default=None, help="The flat model's logits (N x K)."),
-        click.option(
-            "--assignments", "assignments_path", type=FILE, default=None, help="Leaf id (0..K-1) of every point."
-        ),
-        click.option("--labels", "labels_path", type=FILE, default=None, help="Ground truth per point."),
-        click.option("--class-names", "class_names_path", type=FILE, default=None, help="Line i names class id i."),
-        click.option("--leaf-names", "leaf_names_path", type=FILE, default=None, help="Line j names cluster/leaf j."),
-        click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits."),
-        click.option(
-            "--groups", "groups_path", type=FILE, default=None, help="Class -> group map ('class<TAB>group' lines)."
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -43,18 +24,22 @@ def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Call
     )
 
 
-def points_and_confidence(tree, logits_path: Path | None, assignments_path: Path | None, key: str | None):  # noqa: ANN001, ANN201
+def points_and_confidence(  # noqa: ANN201
+    tree,  # noqa: ANN001
+    tree_path: Path,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    key: str | None,
+):
     """Every point's leaf and, from logits, its largest softmax probability (None from assignments)."""
-    import numpy as np
+    from l2h_cli._inputs import point_leaves
 
     from l2h.io import load_array
-    from l2h.metrics import check_assignments
 
-    if logits_path is not None:
-        logits = load_array(logits_path, key=key, name="logits")
-        return tree.assign(logits), max_probability(logits)
-    leaf = check_assignments(np.asarray(load_array(assignments_path, name="assignments")), tree.n_leaves)
-    return leaf, None
+    leaf, _ = point_leaves(tree, tree_path, logits_path, assignments_path, key)
+    if logits_path is None:
+        return leaf, None
+    return leaf, max_probability(load_array(logits_path, key=key, name="logits"))
 
 
 def max_probability(logits, chunk: int = 65536):  # noqa: ANN001, ANN201

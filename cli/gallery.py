@@ -6,14 +6,15 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._views import FILE, images_option, points_and_confidence, view_options
+from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
+from l2h_cli._views import FILE, images_option, points_and_confidence
 
 
 @click.command("gallery", short_help="Draw a grid of the most confident examples per leaf.")
-@click.argument("tree_path", metavar="TREE", type=FILE)
+@tree_argument
 @images_option(required=True)
 @click.option("--out", "-o", "out", type=FILE, required=True, help="The picture: .png, .svg or .pdf.")
-@view_options
+@leaf_data_options()
 @click.option(
     "--level",
     type=click.IntRange(min=1),
@@ -65,8 +66,6 @@ def gallery(
         "--groups": groups_path,
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
-        from l2h_cli.export import load_tree_and_stats
-
         from l2h.plot import figure_bytes, plot_gallery
         from l2h.report import load_images
 
@@ -75,7 +74,7 @@ def gallery(
         )
         if level is not None and level > tree.n_leaves:
             raise click.ClickException(f"--level must be at most the number of leaves ({tree.n_leaves}); got {level}")
-        leaf, confidence = points_and_confidence(tree, logits_path, assignments_path, key)
+        leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
         images = load_images(images_path, len(leaf))
         fig = plot_gallery(
             tree, stats, images, leaf, confidence, level=level, per_row=per_row, max_rows=max_rows, tile=tile

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._views import FILE, images_option, points_and_confidence, view_options
+from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
+from l2h_cli._views import FILE, images_option, points_and_confidence
 
 
 @click.command("report", short_help="Write one offline HTML page to explore the tree.")
-@click.argument("tree_path", metavar="TREE", type=FILE)
+@tree_argument
 @click.option("--out", "-o", "out", type=FILE, required=True, help="The HTML file to write.")
-@view_options
+@leaf_data_options()
 @images_option()
 @click.option(
     "--per-leaf",
@@ -61,8 +62,6 @@ def report(
         "--images": images_path,
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
-        from l2h_cli.export import load_tree_and_stats
-
         from l2h.report import build_report, load_images
 
         tree, stats = load_tree_and_stats(
@@ -70,7 +69,7 @@ def report(
         )
         leaf = confidence = images = None
         if images_path is not None:
-            leaf, confidence = points_and_confidence(tree, logits_path, assignments_path, key)
+            leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
             images = load_images(images_path, len(leaf))
         page = build_report(
             tree,
