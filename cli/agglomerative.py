@@ -11,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stage_tree, stdout_console
-from l2h_cli._inputs import check_input_path
+from l2h_cli._inputs import TREE_FORMAT_CHOICES, check_input_path
 
 from l2h._text import markup_safe
 from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where dispatched
@@ -38,7 +38,7 @@ from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where 
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["newick", "json", "linkage"]),
+    type=click.Choice(TREE_FORMAT_CHOICES),
     default=None,
     help="Tree format (default: from the --out suffix).",
 )

@@ -8,17 +8,15 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
-from l2h_cli._inputs import FILE, check_input_path, deprecated_alias
+from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias
 
 from l2h._text import markup_safe
-
-AGGREGATIONS = ("cluster-mean", "sum", "mean")  # mirrors l2h.merge.AGGREGATIONS (kept here so --help needs no numba)
-STRATEGIES = ("lowest-score", "all-pairs")
+from l2h.merge import AGGREGATIONS, STRATEGIES  # option lists, declared where dispatched (no numba import)
 
 
 @click.command("build", short_help="Build the L2H tree of a model's clusters from its logits.")
-# Paths are checked by the library, not by click: a bad file is bad data (exit 1, one line), not a
-# usage error (exit 2 with the usage text).
+# Paths are checked by the library, not by click: a bad file is bad data (the reader names what is wrong), not a
+# usage error.
 @click.argument("logits", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -31,20 +29,20 @@ STRATEGIES = ("lowest-score", "all-pairs")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["newick", "json", "linkage"]),
+    type=click.Choice(TREE_FORMAT_CHOICES),
     default=None,
     help="Output format (default: from the --out suffix).",
 )
 @click.option(
     "--aggregation",
-    type=click.Choice(AGGREGATIONS),
+    type=click.Choice(list(AGGREGATIONS)),
     default="cluster-mean",
     show_default=True,
     help="Group score: sum of cluster-wise mean confidences (paper default), sum, or mean.",
 )
 @click.option(
     "--strategy",
-    type=click.Choice(STRATEGIES),
+    type=click.Choice(list(STRATEGIES)),
     default="lowest-score",
     show_default=True,
     help="Merge the lowest-scored group with its most related one, or the best of all pairs.",

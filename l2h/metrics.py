@@ -56,6 +56,7 @@ __all__ = [
     "class_distance_matrix",
     "contingency_table",
     "dendrogram_purity",
+    "encode_label_values",
     "encode_labels",
     "evaluate",
     "evaluate_table",
@@ -164,9 +165,45 @@ def encode_labels(labels: ArrayLike, name: str = "labels") -> tuple[np.ndarray, 
         # The first test bounds the bincount below by O(N); the second asks for dense ids.
         if high < 2 * codes.size + _DIRECT_LABEL_SLACK:
             n_distinct = int(np.count_nonzero(np.bincount(codes, minlength=high + 1)))
-            if high + 1 <= 2 * n_distinct + _DIRECT_LABEL_SLACK:
+            if _ids_are_dense(high, n_distinct, codes.size):
                 return codes, np.arange(high + 1, dtype=np.int64)
     classes, inverse = np.unique(codes, return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1), classes
+
+
+def _ids_are_dense(high: int, n_distinct: int, n_points: int) -> bool:
+    """Whether non-negative integer labels up to ``high`` are kept as class ids (see :func:`encode_labels`)."""
+    return high < 2 * n_points + _DIRECT_LABEL_SLACK and high + 1 <= 2 * n_distinct + _DIRECT_LABEL_SLACK
+
+
+def encode_label_values(values: ArrayLike, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`encode_labels` for labels known only by their distinct values (e.g. counted on shards).
+
+    Parameters
+    ----------
+    values : array_like of int, shape (V,)
+        The distinct label values (sorted or not).
+    n_points : int
+        Number of points carrying them.
+
+    Returns
+    -------
+    codes : ndarray of int64, shape (V,)
+        The class id of every value: what :func:`encode_labels` gives its points.
+    classes : ndarray of int64, shape (C,)
+
+    Examples
+    --------
+    >>> codes, classes = encode_label_values([3, 1], n_points=10)
+    >>> codes.tolist(), len(classes)
+    ([3, 1], 4)
+    """
+    distinct = _as_integer_vector(values, "label values")
+    if distinct.size and distinct.min() >= 0:
+        high = int(distinct.max())
+        if _ids_are_dense(high, int(np.unique(distinct).size), int(n_points)):
+            return distinct, np.arange(high + 1, dtype=np.int64)
+    classes, inverse = np.unique(distinct, return_inverse=True)
     return inverse.astype(np.int64).reshape(-1), classes
 
 
