@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
 
-AGGREGATIONS = ("cluster-mean", "sum", "mean")  # mirrors l2h.merge.AGGREGATIONS (kept here so --help needs no numba)
-STRATEGIES = ("lowest-score", "all-pairs")
+from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared where dispatched (no numba import)
 
 
 @click.command("build", short_help="Build the L2H tree of a model's clusters from its logits.")
@@ -34,14 +33,14 @@ STRATEGIES = ("lowest-score", "all-pairs")
 )
 @click.option(
     "--aggregation",
-    type=click.Choice(AGGREGATIONS),
+    type=click.Choice(list(AGGREGATIONS)),
     default="cluster-mean",
     show_default=True,
     help="Group score: sum of cluster-wise mean confidences (paper default), sum, or mean.",
 )
 @click.option(
     "--strategy",
-    type=click.Choice(STRATEGIES),
+    type=click.Choice(list(STRATEGIES)),
     default="lowest-score",
     show_default=True,
     help="Merge the lowest-scored group with its most related one, or the best of all pairs.",
@@ -52,6 +51,14 @@ STRATEGIES = ("lowest-score", "all-pairs")
     type=click.Path(path_type=Path),
     default=None,
     help="Text file with one leaf name per line (K lines).",
+)
+@click.option(
+    "--input",
+    "input_kind",
+    type=click.Choice(list(INPUTS)),
+    default="logits",
+    show_default=True,
+    help="What the file holds: logits, probabilities (turned into logs, zeros clipped), or log-probabilities.",
 )
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
@@ -64,6 +71,7 @@ def build(
     strategy: str,
     names_file: Path | None,
     key: str | None,
+    input_kind: str,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -85,7 +93,12 @@ def build(
         warnings.simplefilter("always", L2HWarning)
         with progress_reporter(quiet=quiet or as_json) as progress:
             tree = build_hierarchy(
-                array, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
+                array,
+                aggregation=aggregation,
+                strategy=strategy,
+                leaf_names=names,
+                progress=progress,
+                input=input_kind,
             )
     elapsed = time.perf_counter() - started
     for warning in caught:
@@ -120,6 +133,8 @@ def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
         "n_clusters": tree.n_leaves,
         "aggregation": info.get("aggregation"),
         "strategy": info.get("strategy"),
+        "input": info.get("input", "logits"),
+        "clipped_zeros": info.get("clipped_zeros", 0),
         "empty_clusters": [tree.leaf_names[i] for i in empty],
         "seconds": round(elapsed, 4),
         "root_subtrees": subtrees,
@@ -135,6 +150,8 @@ def _print_summary(s: dict) -> None:
     table.add_row("points (N)", f"{s['n_points']:,}" if s["n_points"] is not None else "?")
     table.add_row("clusters (K)", str(s["n_clusters"]))
     table.add_row("aggregation / strategy", f"{s['aggregation']} / {s['strategy']}")
+    if s["input"] != "logits":
+        table.add_row("input", f"{s['input']} ({s['clipped_zeros']:,} zero probabilities clipped)")
     empty = s["empty_clusters"]
     table.add_row(
         "empty clusters",
