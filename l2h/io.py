@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -213,60 +211,8 @@ def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str
 
 
 # ---------------------------------------------------------------------------------------------- writing
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"output folder does not exist: {folder}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, _output_mode(path))  # mkstemp makes the file private (0600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _output_mode(path: Path) -> int:
-    """The mode a plain ``open(path, "w")`` would leave: an existing file's own, else ``0o666 & ~umask``."""
-    try:
-        st = os.stat(path)
-        if stat.S_ISREG(st.st_mode):
-            return stat.S_IMODE(st.st_mode)
-    except OSError:
-        pass
-    # The umask can only be read by setting it; 0o077 meanwhile keeps another thread's new files private.
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def check_output_path(path: str | os.PathLike[str], *, name: str = "output") -> None:
-    """Fail early (before any work) when ``path`` cannot receive a file: a missing or read-only
-    folder, or a directory in its place."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"{name} {path} is a directory; expected a file path")
-    if not folder.is_dir():
-        raise InputError(f"{name} folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"{name} folder is not writable: {folder}")
-
-
-def save_npy_atomic(path: str | os.PathLike[str], array: np.ndarray) -> None:
-    """``np.save`` through :func:`write_atomic`."""
-    import io as _io
-
-    buffer = _io.BytesIO()
-    np.save(buffer, np.asarray(array), allow_pickle=False)
-    write_atomic(path, buffer.getvalue())
+# Atomic writing lives in l2h.files; these names stay importable from here.
+from l2h.files import _output_mode, check_output_path, save_npy_atomic, write_atomic  # noqa: E402, F401
 
 
 def tree_format_for(
