@@ -670,6 +670,26 @@ def extract_columns(block, row0, columns, out):
                 out[e, row0 + i] = block[i, c]
 
 
+@numba.njit(cache=True, inline="always")
+def _soft_cluster(cols, col_of, members, order, offsets, c, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+    """``rp(c)`` of :func:`visit_soft` for one non-empty cluster c (its points in bucket order)."""
+    size_g = members.shape[0]
+    hi = 0.0
+    lo = 0.0
+    for q in range(offsets[c], offsets[c + 1]):
+        x = order[q]
+        m = rowmax[x]
+        in_g = 0.0
+        for t in range(size_g):
+            in_g += math.exp(np.float64(cols[col_of[members[t]], x]) - m)
+        rest = rest_hi[x] + rest_lo[x]
+        total = 1.0 + rest
+        outside = 1.0 + ((rest_hi[x] - in_g) + rest_lo[x])
+        hi, lo = _dd_plus(hi, lo, (in_g / total) / outside)
+    rp_hi[c] = hi
+    rp_lo[c] = lo
+
+
 @numba.njit(cache=True, parallel=True)
 def visit_soft(cols, col_of, members, order, offsets, nonempty, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
     """Step 3 for a group G (``members``, all empty clusters) with empty ``D_G``: every point x,
@@ -683,23 +703,15 @@ def visit_soft(cols, col_of, members, order, offsets, nonempty, rowmax, rest_hi,
     summed in double-double over D_c in bucket order (ascending point index), so the result does not
     depend on the thread count.  Writes ``rp_hi[c], rp_lo[c]`` for every c in ``nonempty``.
     """
-    size_g = members.shape[0]
     for i in numba.prange(nonempty.shape[0]):
-        c = nonempty[i]
-        hi = 0.0
-        lo = 0.0
-        for q in range(offsets[c], offsets[c + 1]):
-            x = order[q]
-            m = rowmax[x]
-            in_g = 0.0
-            for t in range(size_g):
-                in_g += math.exp(np.float64(cols[col_of[members[t]], x]) - m)
-            rest = rest_hi[x] + rest_lo[x]
-            total = 1.0 + rest
-            outside = 1.0 + ((rest_hi[x] - in_g) + rest_lo[x])
-            hi, lo = _dd_plus(hi, lo, (in_g / total) / outside)
-        rp_hi[c] = hi
-        rp_lo[c] = lo
+        _soft_cluster(cols, col_of, members, order, offsets, nonempty[i], rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+
+
+@numba.njit(cache=True)
+def visit_soft_serial(cols, col_of, members, order, offsets, nonempty, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+    """:func:`visit_soft` on one thread (few points: no parallel-region overhead; same values)."""
+    for i in range(nonempty.shape[0]):
+        _soft_cluster(cols, col_of, members, order, offsets, nonempty[i], rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
 
 
 # ---------------------------------------------------------------------------------------------- decisions
@@ -810,12 +822,37 @@ def choose_g_dagger(
 
 
 @numba.njit(cache=True)
-def merge_groups(a, b, new, nxt, head, tail, size, grp, slot_node, node_slot, parent):
-    """Record the merge of groups ``a`` then ``b`` into node ``new`` (member list: a's, then b's).
+def seg_merge(tree, a, b, new, score):
+    """Groups ``a`` and ``b`` leave the segment tree, ``new`` enters it with ``score``."""
+    seg_set(tree, a, np.inf)
+    seg_set(tree, b, np.inf)
+    seg_set(tree, new, score)
+
+
+@numba.njit(cache=True, inline="always")
+def _dd_add2(a_hi, a_lo, b_hi, b_lo):
+    """Double-double ``(a_hi + a_lo) + (b_hi + b_lo)`` (the same operations as ``l2h.merge._dd_add``)."""
+    s = a_hi + b_hi
+    bp = s - a_hi
+    err = (a_hi - (s - bp)) + (b_hi - bp)
+    return s, err + (a_lo + b_lo)
+
+
+@numba.njit(cache=True)
+def merge_groups(
+    a, b, new, nxt, head, tail, size, grp, slot_node, node_slot, parent, node_count, node_conf, node_cmean
+):
+    """Record the merge of groups ``a`` then ``b`` into node ``new`` (member list: a's, then b's) and
+    its statistics (point count; double-double sums of conf and of the cluster-wise means).
 
     Clusters hold the slot of their group (``grp``); the new group keeps the larger group's slot and
     only the smaller group's clusters are relabelled (O(K log K) over the whole build).
     """
+    node_count[new] = node_count[a] + node_count[b]
+    node_conf[0, new], node_conf[1, new] = _dd_add2(node_conf[0, a], node_conf[1, a], node_conf[0, b], node_conf[1, b])
+    node_cmean[0, new], node_cmean[1, new] = _dd_add2(
+        node_cmean[0, a], node_cmean[1, a], node_cmean[0, b], node_cmean[1, b]
+    )
     nxt[tail[a]] = head[b]
     head[new] = head[a]
     tail[new] = tail[b]

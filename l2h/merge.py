@@ -55,6 +55,9 @@ _IN_MEMORY_CONVERSION_BYTES = 1 << 30  # larger non-float32/64 inputs are conver
 # than it saves, and stalls badly when another process holds a core.  At ImageNet scale (1.28 M x
 # 1000) the merges above it carry 93% of the visit work.
 _PARALLEL_MIN_POINTS = 4096
+# Soft-membership passes (one exponential per point and member of G) below this many exponentials
+# run on one thread, for the same reason.
+_PARALLEL_MIN_SOFT = 1 << 16
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -467,7 +470,8 @@ class _BuildState:
         non-empty cluster (listed in ``self.touched``); returns their number."""
         if self._cols is None:
             self._make_empty_columns()
-        self.kern.visit_soft(
+        soft = self.kern.visit_soft if self.n * members.size >= _PARALLEL_MIN_SOFT else self.kern.visit_soft_serial
+        soft(
             self._cols,
             self.col_of,
             members,
@@ -550,15 +554,24 @@ class _BuildState:
         """Merge groups ``a`` (G*) and ``b`` into node ``new``: member lists, node statistics, score."""
         kern = self.kern
         kern.merge_groups(
-            a, b, new, self.nxt, self.head, self.tail, self.size, self.grp, self.slot_node, self.node_slot, self.parent
+            a,
+            b,
+            new,
+            self.nxt,
+            self.head,
+            self.tail,
+            self.size,
+            self.grp,
+            self.slot_node,
+            self.node_slot,
+            self.parent,
+            self.node_count,
+            self.node_conf,
+            self.node_cmean,
         )
-        self.node_count[new] = self.node_count[a] + self.node_count[b]
-        for arr in (self.node_conf, self.node_cmean):
-            arr[0, new], arr[1, new] = _dd_add(arr[0, a], arr[1, a], arr[0, b], arr[1, b])
-        self.node_score[new] = self.score(new)
-        kern.seg_set(self.seg, a, np.inf)
-        kern.seg_set(self.seg, b, np.inf)
-        kern.seg_set(self.seg, new, self.node_score[new])
+        score = float(self.score(new))
+        self.node_score[new] = score
+        kern.seg_merge(self.seg, a, b, new, score)
 
 
 # ---------------------------------------------------------------------------------------------- strategies
