@@ -34,6 +34,7 @@ from typing import Any
 from l2h._validation import L2HWarning
 from l2h.hierarchy import Hierarchy
 from l2h.io import InputError, load_array, read_tree, write_tree
+from l2h.taxonomy import read_taxonomy
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,7 @@ __all__ = [
     "L2HWarning",
     "build_hierarchy",
     "load_array",
+    "read_taxonomy",
     "read_tree",
     "write_tree",
     "__version__",

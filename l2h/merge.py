@@ -283,7 +283,6 @@ class _BuildState:
         self.chunk_rows = chunk_rows
         n, n_clusters = logits.shape
         self.n, self.n_clusters = n, n_clusters
-        self.score_fn = AGGREGATIONS[aggregation]
         t_len = min(_TOP, n_clusters)
         self.amax = np.zeros(n, dtype=np.int64)
         self.rowmax = np.zeros(n)
@@ -306,7 +305,7 @@ class _BuildState:
         #: every row in [0, 1] and summing to 1 within 1e-3 (counted by the first pass)
         self.looks_like_probs = int(prob_rows.sum()) == n
 
-        self.counts, conf_hi, conf_lo = kern.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
+        counts, conf_hi, conf_lo = kern.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
         self.order, self.offsets = kern.bucket_points(self.amax, n_clusters)
         # The merge state is kept in bucket order (position q holds point order[q]): the points of a
         # cluster, visited together, then have contiguous state.  The row-order arrays above stay for
@@ -318,18 +317,26 @@ class _BuildState:
         self.out_hi = self.rest_hi[self.order]
         self.out_lo = self.rest_lo[self.order]
         self.base = self.out_hi.copy()  # magnitude the stored outside sum is accurate relative to
-        self.nonempty = np.flatnonzero(self.counts > 0)
-        self.empty = np.flatnonzero(self.counts == 0)
         self._cols: np.ndarray | None = None  # transposed empty columns, made at the first soft pass
         self._cols_keep: object = None
-        self.col_of = np.full(n_clusters, -1, dtype=np.int64)
-        self.col_of[self.empty] = np.arange(self.empty.size)
-
-        # Step-3 scratch, allocated once: per visited point its target cluster and value; per
-        # cluster the masks of G*, the reduction's partial and final sums and stamps.
+        # Step-3 scratch, allocated once: per visited point its target cluster and value.
         self.tgt = np.zeros(n, dtype=np.int32)
         self.val = np.zeros(n)
         self.part_list = np.zeros(n, dtype=np.int64)
+        self._init_groups(counts, conf_hi, conf_lo)
+        self._init_scores(aggregation)
+
+    def _init_groups(self, counts: np.ndarray, conf_hi: np.ndarray, conf_lo: np.ndarray) -> None:
+        """Everything but the points: the group lists and node statistics from the per-cluster
+        first-pass sums, the decision structures and the per-cluster step-3 scratch (also used by the
+        Dask driver, which holds no points: :mod:`l2h.distributed.engine`)."""
+        n_clusters = self.n_clusters
+        self.counts = counts
+        self.nonempty = np.flatnonzero(counts > 0)
+        self.empty = np.flatnonzero(counts == 0)
+        self.col_of = np.full(n_clusters, -1, dtype=np.int64)
+        self.col_of[self.empty] = np.arange(self.empty.size)
+        # Per cluster: the masks of G*, the reduction's partial and final sums and stamps.
         self.keep = np.ones(n_clusters)
         self.pen = np.zeros(n_clusters)
         self.pos = np.zeros(n_clusters, dtype=np.int64)
@@ -364,11 +371,22 @@ class _BuildState:
         self.node_conf[1, :n_clusters] = conf_lo
         nonempty = self.counts > 0
         self.node_cmean[0, :n_clusters][nonempty] = _dd_div(conf_hi[nonempty], conf_lo[nonempty], self.counts[nonempty])
+        # Decisions: a union-find "next alive node" for list order, per-slot scratch of choose_g_dagger.
+        self.parent = np.arange(n_nodes + 1, dtype=np.int64)
+        self.acc_hi = np.zeros(n_clusters)
+        self.acc_lo = np.zeros(n_clusters)
+        self.slot_stamp = np.zeros(n_clusters + 1, dtype=np.int64)
+        self.slots = np.zeros(n_clusters, dtype=np.int64)
+        self._init_scores("cluster-mean")
+
+    def _init_scores(self, aggregation: str) -> None:
+        """The leaves' scores with ``aggregation`` and the min segment tree of the alive groups'
+        scores (dead and future nodes: +inf); call before the first merge."""
+        n_clusters = self.n_clusters
+        n_nodes = 2 * n_clusters - 1
+        self.score_fn = AGGREGATIONS[aggregation]
         self.node_score = np.zeros(n_nodes)
         self.node_score[:n_clusters] = self.score(np.arange(n_clusters))
-
-        # Decisions: a min segment tree of the alive groups' scores (dead and future nodes: +inf),
-        # a union-find "next alive node" for list order, per-slot scratch of choose_g_dagger.
         leaves = 1 << max(1, int(n_nodes - 1).bit_length())
         self.seg = np.full(2 * leaves, np.inf)
         self.seg[leaves : leaves + n_clusters] = self.node_score[:n_clusters]
@@ -377,11 +395,6 @@ class _BuildState:
             half = level // 2
             self.seg[half:level] = np.minimum(self.seg[level : 2 * level : 2], self.seg[level + 1 : 2 * level : 2])
             level = half
-        self.parent = np.arange(n_nodes + 1, dtype=np.int64)
-        self.acc_hi = np.zeros(n_clusters)
-        self.acc_lo = np.zeros(n_clusters)
-        self.slot_stamp = np.zeros(n_clusters + 1, dtype=np.int64)
-        self.slots = np.zeros(n_clusters, dtype=np.int64)
 
     # ------------------------------------------------------------------------------------------ scores
     def score(self, nodes: np.ndarray | int) -> np.ndarray:
@@ -510,6 +523,26 @@ class _BuildState:
         if self.node_count[node] == 0:
             return self.soft_rp(members)
         return self.reduce_rp(self.visit_points(node, members))
+
+    def load_rp(self, hi: np.ndarray, lo: np.ndarray) -> int:
+        """Take dense ``rp`` sums (K,) computed elsewhere (the Dask driver adds its shards' sums) as
+        the result of :meth:`rp`; returns the number of touched clusters."""
+        nz = np.flatnonzero((hi != 0.0) | (lo != 0.0))
+        self.rp_hi[nz] = hi[nz]
+        self.rp_lo[nz] = lo[nz]
+        self.touched[: nz.size] = nz
+        return int(nz.size)
+
+    def rp_sparse(self, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`rp` as ``(clusters int32, hi, lo)`` over the touched clusters with a non-zero sum
+        (ascending): a Dask shard's partial sums."""
+        m = self.rp(node)
+        idx = self.touched[:m]
+        keep = (self.rp_hi[idx] != 0.0) | (self.rp_lo[idx] != 0.0)
+        nz = idx[keep]
+        out = nz.astype(np.int32), self.rp_hi[nz].copy(), self.rp_lo[nz].copy()
+        self.release_rp(m)
+        return out
 
     def release_rp(self, m: int) -> None:
         idx = self.touched[:m]
@@ -675,6 +708,7 @@ def build_hierarchy(
     progress: ProgressFn | None = None,
     chunk_rows: int | None = None,
     input: str = "logits",
+    client: object | None = None,
 ) -> Hierarchy:
     """Build the L2H hierarchy over the K clusters of a flat model from its logits.
 
@@ -717,6 +751,11 @@ def build_hierarchy(
         -708.4) and counted in ``info["clipped_zeros"]``; ``"log-probs"``: read as logits, with
         ``-inf`` entries clipped the same way.  When ``"logits"`` look like probabilities (every row
         in [0, 1], summing to 1 within 1e-3) an :class:`L2HWarning` says so.
+    client : distributed.Client, optional
+        Run on this Dask cluster (extra ``l2h[dask]``); ``logits`` may then also be a
+        ``dask.array``, a path / fsspec URL of a ``.npy``, a folder of ``.npy`` shards or a Zarr
+        array, or a list of ``.npy`` paths.  The tree is the same as the single-machine build's
+        (see :func:`l2h.distributed.build_distributed`).
 
     Returns
     -------
@@ -742,6 +781,14 @@ def build_hierarchy(
     >>> tree.n_leaves, tree.linkage.shape
     (6, (5, 4))
     """
+    if client is not None:  # the Dask build (l2h[dask]): same decisions, points held by the workers
+        if input != "logits":
+            raise ValueError(f"input={input!r} is not supported with a Dask client; give logits")
+        from l2h.distributed.engine import build_distributed
+
+        return build_distributed(
+            logits, client, aggregation=aggregation, strategy=strategy, leaf_names=leaf_names, progress=progress
+        )
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {', '.join(map(repr, AGGREGATIONS))}; got {aggregation!r}")
     if strategy not in STRATEGIES:
@@ -772,7 +819,24 @@ def build_hierarchy(
             "every row of the logits lies in [0, 1] and sums to 1: they look like probabilities; "
             "if so, pass --input probs (input='probs')"
         )
-    empty = state.empty
+    return _build_from_run(
+        state, n, aggregation, strategy, names, progress, {"input": input, "clipped_zeros": n_clipped}
+    )
+
+
+def _build_from_run(
+    state: _BuildState,
+    n: int,
+    aggregation: str,
+    strategy: str,
+    names: Sequence[str],
+    progress: ProgressFn | None,
+    extra_info: dict | None = None,
+) -> Hierarchy:
+    """Steps 1-5 (the decisions) over a state whose first pass is done; shared with the Dask driver,
+    whose state answers ``rp`` from the workers (:mod:`l2h.distributed.engine`)."""
+    state._init_scores(aggregation)
+    empty = np.flatnonzero(state.counts == 0)
     if empty.size:
         shown = ", ".join(str(c) for c in empty[:20]) + (", ..." if empty.size > 20 else "")
         plural = "cluster" if empty.size == 1 else "clusters"
@@ -785,10 +849,9 @@ def build_hierarchy(
         "method": "l2h",
         "aggregation": aggregation,
         "strategy": strategy,
-        "input": input,
-        "clipped_zeros": n_clipped,
+        **(extra_info or {"input": "logits", "clipped_zeros": 0}),
         "n_points": int(n),
-        "n_clusters": int(n_clusters),
+        "n_clusters": int(state.n_clusters),
         "empty_clusters": [int(c) for c in empty],
         "cluster_sizes": [int(c) for c in state.counts],
     }
