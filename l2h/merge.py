@@ -170,6 +170,18 @@ INPUTS: dict[str, Callable[[np.ndarray, int], tuple[np.ndarray, object, int]]] =
 }
 
 
+def _available_memory() -> int:
+    """``MemAvailable`` from /proc/meminfo in bytes (0 where unknown)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _n_parts(n: int) -> int:
     """Parts of the per-merge reduction over ``n`` visited points (and parallel blocks of a visit).
 
@@ -502,11 +514,12 @@ class _BuildState:
         return m
 
     def _make_empty_columns(self) -> None:
-        """One pass over the rows: the empty clusters' columns, transposed (in memory up to 1 GiB,
-        in an anonymous temp file beyond), so that every soft pass reads contiguous columns."""
+        """One pass over the rows: the empty clusters' columns, transposed (in memory up to 1 GiB or
+        a quarter of the available memory, in an anonymous temp file beyond), so that every soft pass
+        reads contiguous columns."""
         shape = (self.empty.size, self.n)
         dtype = self.logits.dtype
-        if self.empty.size * self.n * dtype.itemsize <= _IN_MEMORY_CONVERSION_BYTES:
+        if self.empty.size * self.n * dtype.itemsize <= max(_IN_MEMORY_CONVERSION_BYTES, _available_memory() // 4):
             cols = np.empty(shape, dtype=dtype)
         else:
             self._cols_keep = tempfile.TemporaryFile()
