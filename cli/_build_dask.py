@@ -7,7 +7,7 @@ import time
 import warnings
 from pathlib import Path
 
-from l2h_cli._common import echo_json, progress_reporter, stderr_console
+from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console
 
 _MANGLED_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):/(?P<rest>[^/].*)?$")
 
@@ -52,11 +52,11 @@ def build_on_cluster(
     source = raw_source(logits)
     local = "://" not in source
     with OutputSet(
-        inputs={"logits": logits if local else None, "--names": names_file}, outputs={"--out": out}
+        inputs={"logits": logits if local else None, "--leaf-names": names_file}, outputs={"--out": out}
     ) as outputs:
         require_distributed()  # the install hint before anything else
         shards = open_shards(source, key=key)  # bad shards fail here, before a cluster is touched
-        names = read_names(names_file, name="--names") if names_file else None
+        names = read_names(names_file, name="--leaf-names") if names_file else None
         started = time.perf_counter()
         client, close = connect(scheduler=scheduler, workers=workers)
         try:
@@ -74,9 +74,7 @@ def build_on_cluster(
                 from l2h._text import markup_safe
 
                 stderr_console().print(f"[yellow]warning:[/] {markup_safe(str(warning.message))}", highlight=False)
-        from l2h.io import write_tree
-
-        outputs.write_with(out, lambda tmp: write_tree(tree, tmp, kind))
+        stage_tree(outputs, out, tree, kind)  # one atomic write (write_tree would nest a second one)
 
     summary = summarize(tree, source, out, kind, elapsed)
     summary["scheduler"] = scheduler if scheduler is not None else f"local cluster of {workers} workers"

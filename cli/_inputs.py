@@ -134,8 +134,7 @@ def labels_option(required: bool = False, shards: bool = False) -> Decorator:
         "--labels",
         "labels_path",
         type=FILE_OR_SHARDS if shards else FILE,
-        default=None,
-        required=required,
+        required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
         help="Ground truth per point: integer .npy, or a text file with one label (id or name) per line.",
     )
 

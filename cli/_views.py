@@ -17,8 +17,7 @@ def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Call
         "--images",
         "images_path",
         type=click.Path(path_type=Path),
-        required=required,
-        default=None,
+        required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
         help="The points' images: a folder (files sorted by path), a paths.txt (one per line, e.g. from "
         "`l2h logits`), or an .npy of images N x H x W [x C]. Needs --logits or --assignments.",
     )

@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import importlib.util
 import os
+import stat
 import sys
 import warnings
 from collections.abc import Iterator
@@ -47,7 +48,9 @@ class LazyGroup(click.Group):
         if target is None or not _module_exists(target):
             return None
         module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
+        command = getattr(importlib.import_module(module_name), attr)
+        _refuse_special_files(command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -73,7 +76,10 @@ class LazyGroup(click.Group):
         except click.ClickException as exc:
             if not standalone:
                 raise
-            click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+            from l2h._text import printable
+
+            # file names and values in the message are the user's: they must not drive the terminal
+            click.echo(f"Error: {printable(_one_line(exc.format_message()))}", err=True)
             sys.exit(1)
         except click.exceptions.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
             if not standalone:
@@ -115,6 +121,32 @@ def _show_warning_on_one_line(
 
     text = " ".join(str(message).split())
     click.echo(f"warning: {printable(text)}", err=True)
+
+
+class _RegularPath(click.Path):
+    """``click.Path`` that also refuses a FIFO, socket or device: reading a FIFO blocks until some
+    other process writes to it (a hang, not an error), and none of them is a file to read or replace."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        try:
+            mode = os.stat(path).st_mode
+        except (OSError, ValueError):
+            return path  # missing, a symlink loop...: the readers and the output guard say so
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            from l2h.files import describe_file_type
+
+            self.fail(f"{os.fsdecode(path)} is {describe_file_type(mode)}; expected a regular file", param, ctx)
+        return path
+
+
+def _refuse_special_files(command: click.Command) -> None:
+    """Every path option and argument of ``command`` (and of its sub-commands) refuses special files."""
+    for param in command.params:
+        if type(param.type) is click.Path:
+            param.type.__class__ = _RegularPath  # same attributes; only convert() gains the check
+    for sub in getattr(command, "commands", {}).values():
+        _refuse_special_files(sub)
 
 
 def _module_exists(target: str) -> bool:

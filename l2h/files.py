@@ -102,7 +102,8 @@ def check_output_path(path: PathLike, *, name: str = "output") -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the guard
-def _kind(mode: int) -> str:
+def describe_file_type(mode: int) -> str:
+    """What a non-regular file is, for messages: "a directory", "a FIFO (named pipe)", "a device"..."""
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):
@@ -139,7 +140,7 @@ class _Target:
                 raise _input_error(f"{label} {path}: symlink loop") from None
             raise _input_error(f"{label} {path} cannot be checked: {_why(exc)}") from None
         if st is not None and not stat.S_ISREG(st.st_mode):
-            what = _kind(st.st_mode)
+            what = describe_file_type(st.st_mode)
             hint = "; expected a file path" if what == "a directory" else "; expected a regular file"
             raise _input_error(f"{label} {path} is {what}{hint}")
         dest = Path(os.path.realpath(path))

@@ -343,3 +343,108 @@ def test_agglomerative_warns_up_front_and_stops_on_a_real_sigint(tmp_path):
     assert rest.strip().splitlines()[-1] == "Interrupted."
     assert waited < 5.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.npy"]
+
+
+@pytest.fixture()
+def fifo(tmp_path):
+    """A named pipe; a reader that blocks on it is released after a few seconds (a failure, not a hang)."""
+    import threading
+
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+
+    def release() -> None:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass  # nobody is reading: nothing to release
+
+    timer = threading.Timer(5.0, release)
+    timer.start()
+    yield path
+    timer.cancel()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["build", "{fifo}.npy", "--out", "{tmp}/t.nwk"],
+        ["build", "{logits}", "--out", "{tmp}/t.nwk", "--leaf-names", "{fifo}"],
+        ["cut", "{fifo}.nwk", "--k", "2"],
+        ["metrics", "{tree}", "--logits", "{logits}", "--labels", "{fifo}.csv"],
+        ["show", "{tree}", "--logits", "{logits}", "--labels", "{labels}", "--class-names", "{fifo}"],
+        ["plot", "{tree}", "--out", "{tmp}/p.png", "--logits", "{logits}", "--labels", "{labels}", "--groups", "{fifo}"],
+        ["export", "itol", "{fifo}.nwk", "--out", "{tmp}/b"],
+        ["compare", "{tree}", "--reference", "{fifo}.nwk"],
+        ["agglomerative", "{fifo}.npy", "--k", "2", "--out", "{tmp}/a.nwk", "--assignments", "{tmp}/a.npy"],
+    ],
+    ids=lambda args: " ".join(a for a in args if not a.startswith("{")),
+)
+def test_fifo_inputs_are_refused_in_one_line_not_read(case, tmp_path, fifo, args):
+    """Issue 10 item 7: reading a FIFO blocks forever; every path option refuses one up front."""
+    for suffix in (".npy", ".nwk", ".csv"):
+        os.symlink(fifo, f"{fifo}{suffix}")
+    values = {"tree": case["tree"], "logits": case["logits"], "labels": case["labels"], "tmp": tmp_path, "fifo": fifo}
+    before = _snapshot(tmp_path)
+    result = run(*[a.format(**values) for a in args])
+    assert result.exit_code == 1, result.output
+    line = error_line(result)
+    assert line.startswith("Error: Invalid value for ") and "is a FIFO (named pipe); expected a regular file" in line
+    assert _snapshot(tmp_path) == before
+
+
+def test_every_path_parameter_refuses_special_files():
+    """The FIFO check covers every command's path options, present and future (not only those above)."""
+    import click
+    from l2h_cli.main import COMMANDS, LazyGroup, _RegularPath
+
+    group = LazyGroup()
+    ctx = click.Context(cli)
+    checked = 0
+    for name in COMMANDS:
+        stack = [group.get_command(ctx, name)]
+        while stack:
+            command = stack.pop()
+            if command is None:
+                continue
+            stack.extend(getattr(command, "commands", {}).values())
+            for param in command.params:
+                if isinstance(param.type, click.Path):
+                    assert type(param.type) is _RegularPath, (name, param.name)
+                    checked += 1
+    assert checked > 30
+
+
+def test_required_options_are_required():
+    """click 8.5 takes an explicit ``default=None`` as a given value: ``required=True`` then never fires
+    (``l2h metrics TREE --logits X`` crashed on the missing --labels)."""
+    import click
+    from l2h_cli.main import COMMANDS, LazyGroup
+
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        stack = [LazyGroup().get_command(ctx, name)]
+        while stack:
+            command = stack.pop()
+            if command is None:
+                continue
+            stack.extend(getattr(command, "commands", {}).values())
+            for param in command.params:
+                if param.required and isinstance(param, click.Option):
+                    assert param.default is not None, (name, param.name)
+
+
+def test_metrics_without_labels_is_a_missing_option(case):
+    result = run("metrics", case["tree"], "--logits", case["logits"])
+    assert result.exit_code == 1
+    assert error_line(result) == "Error: Missing option '--labels'."
+
+
+def test_error_lines_cannot_drive_the_terminal(case, tmp_path):
+    """Issue 10 item 3: a file name (or any value) quoted in an error is shown with visible escapes."""
+    evil = tmp_path / "\x1b]0;pwned\x07\x1b[2J.nwk"
+    result = run("cut", evil, "--k", 2)
+    assert result.exit_code == 1
+    line = error_line(result)
+    assert "\x1b" not in line and "\x07" not in line
+    assert line.endswith("\\x1b]0;pwned\\x07\\x1b[2J.nwk")

@@ -328,7 +328,6 @@ def test_cli_train_predict_and_build(tmp_path):
         res = _cli(
             [
                 "metrics",
-                "--tree",
                 str(run / tree_file),
                 "--logits",
                 str(run / "logits.npy"),
