@@ -18,7 +18,9 @@ import os
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from l2h._validation import check_array, check_finite_rows
 from l2h.hierarchy import Hierarchy
 
 __all__ = ["agglomerative_hierarchy", "hierarchy_from_linkage", "linkage_memory_bytes"]
@@ -99,19 +101,15 @@ def _choose_backend(n: int, d: int, backend: str) -> str:
     return backend
 
 
-def _check_embeddings(embeddings: object) -> np.ndarray:
-    x = np.asarray(embeddings)
-    if x.ndim != 2:
-        raise ValueError(f"embeddings must be 2-D (n_points, n_dims); got shape {x.shape}")
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
-        raise TypeError(f"embeddings must hold real numbers; got dtype {x.dtype}")
+def _check_embeddings(embeddings: ArrayLike) -> np.ndarray:
+    x = check_array(embeddings, "embeddings", kind="real", ndim=2, axes=("n_points", "n_dims"))
     if x.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(f"embeddings need at least 2 points and 1 dimension; got shape {x.shape}")
     return x
 
 
 def agglomerative_hierarchy(
-    embeddings: object, k: int, *, method: str = "ward", backend: str = "auto"
+    embeddings: ArrayLike, k: int, *, method: str = "ward", backend: str = "auto"
 ) -> tuple[Hierarchy, np.ndarray]:
     """Ward (or single) linkage of N points, cut into ``k`` clusters, as a hierarchy over them.
 
@@ -161,9 +159,7 @@ def agglomerative_hierarchy(
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     chosen = _choose_backend(n, d, backend)
     x = np.ascontiguousarray(x, dtype=np.float64)
-    if not np.isfinite(x).all():
-        bad = int(np.argmax(~np.isfinite(x).all(axis=1)))
-        raise ValueError(f"embeddings contain NaN or ±inf; first bad row is {bad} (0-based)")
+    check_finite_rows(x, "embeddings")
     if chosen == "fastcluster":
         linkage = _import_fastcluster().linkage_vector(x, method=method)
     else:
@@ -175,7 +171,7 @@ def agglomerative_hierarchy(
     return Hierarchy(tree.linkage, tree.leaf_names, tree.scores, tree.relatedness, info), assignments
 
 
-def hierarchy_from_linkage(linkage: object, k: int) -> tuple[Hierarchy, np.ndarray]:
+def hierarchy_from_linkage(linkage: ArrayLike, k: int) -> tuple[Hierarchy, np.ndarray]:
     """Cut a point-level linkage after ``N - k`` merges; return the tree over the ``k`` clusters.
 
     Parameters

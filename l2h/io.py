@@ -16,16 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from l2h._validation import InputError, check_array
 from l2h.hierarchy import Hierarchy
 
 JSON_FORMAT = "l2h-hierarchy"
 JSON_VERSION = 1
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".txt", ".pt", ".pth")
 TREE_FORMATS = {".nwk": "newick", ".newick": "newick", ".tree": "newick", ".json": "json", ".npy": "linkage"}
-
-
-class InputError(ValueError):
-    """A user-supplied file cannot be used; the message is one line and names the file."""
 
 
 # ---------------------------------------------------------------------------------------------- arrays
@@ -187,11 +184,11 @@ def _load_torch(path: Path, key: str | None, name: str) -> np.ndarray:
 
 
 def _check_dtype(arr: np.ndarray, path: Path, name: str) -> np.ndarray:
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise InputError(f"{name} file {path} holds dtype {arr.dtype}; expected numbers")
-    if np.iscomplexobj(arr):
-        raise InputError(f"{name} file {path} holds complex numbers; expected real numbers")
-    return arr
+    """Numbers only (:func:`l2h._validation.check_array`'s policy: bool, complex, strings refused)."""
+    try:
+        return check_array(arr, f"{name} file {path}", kind="real")
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(exc)) from None
 
 
 def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str]:

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from l2h._validation import check_array
 from l2h.hierarchy import Hierarchy
 
 __all__ = [
@@ -72,22 +73,7 @@ _DIRECT_LABEL_SLACK = 1024
 # ---------------------------------------------------------------------------------------------- inputs
 def _as_integer_vector(values: object, name: str) -> np.ndarray:
     """A 1-D int64 copy of integer-valued ``values``; ``ValueError`` naming ``name`` otherwise."""
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one entry per point); got shape {arr.shape}")
-    if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
-        return arr.astype(np.int64, copy=False)
-    if np.issubdtype(arr.dtype, np.floating):
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be integers; found NaN or infinity")
-        rounded = np.rint(arr)
-        if not np.array_equal(rounded, arr):
-            where = int(np.flatnonzero(rounded != arr)[0])
-            raise ValueError(
-                f"{name} must be integers; found the non-integer value {arr[where].item()!r} at index {where}"
-            )
-        return rounded.astype(np.int64)
-    raise TypeError(f"{name} must hold integers; got dtype {arr.dtype}")
+    return check_array(values, name, kind="integer", ndim=1, axes=("one entry per point",))
 
 
 def encode_labels(labels: object, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
@@ -174,14 +160,7 @@ def _table_side(ids: np.ndarray, size: int | None, name: str, size_name: str) ->
 
 
 def _check_table(table: object) -> np.ndarray:
-    t = np.asarray(table)
-    if t.ndim != 2:
-        raise ValueError(f"table must be 2-D (clusters, classes); got shape {t.shape}")
-    if not (np.issubdtype(t.dtype, np.integer) or np.issubdtype(t.dtype, np.floating)):
-        raise TypeError(f"table must hold counts; got dtype {t.dtype}")
-    if t.size and t.min() < 0:
-        raise ValueError("table must hold non-negative counts")
-    return t.astype(np.int64, copy=False)
+    return check_array(table, "table", kind="count", ndim=2, axes=("clusters", "classes"))
 
 
 def _check_tree_table(tree: Hierarchy, table: object) -> np.ndarray:
