@@ -178,7 +178,8 @@ def test_json_bad_heights_and_names(tmp_path):
 def test_linkage_with_absurd_ids_is_one_line(tmp_path):
     path = tmp_path / "z.npy"
     np.save(path, np.array([[0, 1, 1, 2], [3, 1e30, 2, 3]], dtype=np.float64))
-    with pytest.raises(InputError, match=r"^tree file .*z.npy: linkage node ids must be integers within int64; found 1e\+30$"):
+    message = r"^tree file .*z.npy: linkage node ids must be integers within int64; found 1e\+30$"
+    with pytest.raises(InputError, match=message):
         read_tree(path)
 
 
