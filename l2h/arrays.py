@@ -8,9 +8,13 @@ that names it.  Arrays pass :func:`l2h._validation.check_array`'s dtype policy.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
+import re
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -125,6 +129,7 @@ def _load_npz(path: Path, key: str | None, name: str) -> np.ndarray:
                 key = keys[0]
             if key not in keys:
                 raise InputError(f"{name} file {path} has no array {key!r}; it holds {', '.join(keys)}")
+            _check_npz_member_size(archive.zip, key, path, name)
             arr = archive[key]
     except InputError:
         raise
@@ -137,39 +142,241 @@ def _load_npz(path: Path, key: str | None, name: str) -> np.ndarray:
     return _check_dtype(arr, path, name)
 
 
-def _load_text(path: Path, name: str) -> np.ndarray:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+#: Share of the available memory one inflated ``.npz`` member may take.
+MEMORY_SHARE = 0.8
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (``MemAvailable`` on Linux), or None when unknown."""
     try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name} file {path} cannot be read as text: {exc}") from None
-    rows: list[list[float]] = []
-    width = None
-    header_allowed = True  # the first non-blank, non-comment line may be a header
-    for lineno, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        cells = [c.strip() for c in (stripped.split(delimiter) if delimiter in stripped else stripped.split())]
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_npz_member_size(archive: Any, key: str, path: Path, name: str) -> None:
+    """Refuse to inflate a member larger than the memory available (a zip bomb), before reading it.
+
+    Both sizes count: the zip directory's uncompressed size and the size the member's ``.npy``
+    header declares (NumPy allocates the latter before reading).
+    """
+    member = key if key in archive.namelist() else f"{key}.npy"
+    info = archive.getinfo(member)
+    declared = int(info.file_size)
+    with archive.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    count = 1
+    for n in shape:
+        count *= int(n)
+    need = max(declared, count * dtype.itemsize)
+    available = available_memory()
+    if available is not None and need > MEMORY_SHARE * available:
+        raise InputError(
+            f"{name} file {path}: array {key!r} inflates to {need / 2**30:.1f} GiB but only "
+            f"{available / 2**30:.1f} GiB of memory is available; save it uncompressed as .npy (memory-mapped)"
+        )
+
+
+#: Text files larger than this are parsed in chunks into a temporary memory-mapped ``.npy`` (bytes).
+STREAM_BYTES = 1 << 30
+#: Lines per chunk when streaming.
+STREAM_CHUNK_LINES = 1 << 16
+
+
+def _load_text(path: Path, name: str) -> np.ndarray:
+    """CSV/TSV/white-space text of numbers with NumPy's C reader (:func:`numpy.loadtxt`).
+
+    A UTF-8 byte-order mark is dropped.  The first content line (blank lines and ``#`` comments are
+    skipped) is a header only when none of its cells is a number: it is skipped with one
+    :class:`~l2h.L2HWarning` line.  A line mixing numbers and non-numbers is an error naming the
+    line and column, as is a row of another width.  Files larger than :data:`STREAM_BYTES` are parsed
+    :data:`STREAM_CHUNK_LINES` lines at a time into a temporary memory-mapped ``.npy`` (unlinked at
+    once; the mapping keeps it alive), so memory stays bounded by one chunk.
+    """
+    size = path.stat().st_size
+    try:
+        handle = open(path, encoding="utf-8-sig", newline=None)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"{name} file {path} cannot be read: {exc.strerror or exc}") from None
+    with handle:
         try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            if header_allowed:
-                header_allowed = False
+            first, first_lineno = _first_content_line(handle)
+            if first is None:
+                return np.empty((0, 0))
+            delimiter = "\t" if path.suffix.lower() == ".tsv" else ("," if "," in first else None)
+            data_start = first_lineno
+            if _is_header(first, delimiter, path, name, first_lineno):
+                from l2h._validation import warn
+
+                shown = first.strip()
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                warn(f"{name} file {path}: line {first_lineno} has no number, skipped as a header: {shown!r}")
+                lines: Iterator[str] = iter(handle)
+                data_start = first_lineno + 1
+            else:
+                lines = itertools.chain([first], handle)
+            if size > STREAM_BYTES:
+                return _load_text_streamed(lines, delimiter, path, name, data_start)
+            try:
+                return _loadtxt(lines, delimiter)
+            except ValueError:
+                _raise_precise_error(path, name, delimiter, data_start)
+                raise
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name} file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except OSError as exc:
+            raise InputError(f"{name} file {path} cannot be read: {exc.strerror or exc}") from None
+
+
+def _loadtxt(lines: Iterable[str], delimiter: str | None) -> np.ndarray:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "input contained no data": an empty body is fine
+        arr = np.loadtxt(lines, dtype=np.float64, delimiter=delimiter, comments="#", ndmin=2, encoding=None)
+    return arr if arr.size else np.empty((0, 0))
+
+
+def _first_content_line(handle: TextIO) -> tuple[str | None, int]:
+    """The first line that is neither blank nor a ``#`` comment, and its 1-based number."""
+    lineno = 0
+    for line in handle:
+        lineno += 1
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return line, lineno
+    return None, lineno
+
+
+def _cells(line: str, delimiter: str | None) -> Iterator[str]:
+    """The cells of ``line`` one by one (a 50 MB line is never split into a list)."""
+    line = line.split("#", 1)[0] if "#" in line else line
+    if delimiter is None:
+        for m in re.finditer(r"\S+", line):
+            yield m.group()
+        return
+    start = 0
+    while True:
+        end = line.find(delimiter, start)
+        if end < 0:
+            yield line[start:].strip()
+            return
+        yield line[start:end].strip()
+        start = end + len(delimiter)
+
+
+def _is_header(line: str, delimiter: str | None, path: Path, name: str, lineno: int) -> bool:
+    """True when no cell of ``line`` is a number; an error when only some are."""
+    first_bad = None
+    any_number = False
+    for column, cell in enumerate(_cells(line, delimiter), start=1):
+        if _is_float(cell):
+            any_number = True
+        elif first_bad is None:
+            first_bad = (column, cell)
+        if any_number and first_bad is not None:
+            break
+    if first_bad is None:
+        return False
+    if not any_number:
+        return True
+    column, cell = first_bad
+    raise InputError(f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {_short(cell)}")
+
+
+def _short(cell: str) -> str:
+    return repr(cell) if len(cell) <= 40 else repr(cell[:37] + "...")
+
+
+def _raise_precise_error(path: Path, name: str, delimiter: str | None, start: int) -> None:
+    """Re-read the data lines (from line ``start``) one by one and raise the first problem found."""
+    width = None
+    with open(path, encoding="utf-8-sig", newline=None) as handle:
+        for lineno, line in enumerate(handle, start=1):
+            stripped = line.strip()
+            if lineno < start or not stripped or stripped.startswith("#"):
                 continue
-            column = next(i for i, c in enumerate(cells, start=1) if not _is_float(c))
-            raise InputError(
-                f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {cells[column - 1]!r}"
-            ) from None
-        header_allowed = False
-        if width is None:
-            width = len(values)
-        elif len(values) != width:
-            raise InputError(f"{name} file {path}, line {lineno}: expected {width} columns, found {len(values)}")
-        rows.append(values)
-    if not rows:
-        return np.empty((0, 0))
-    return np.asarray(rows, dtype=np.float64)
+            count = 0
+            for column, cell in enumerate(_cells(line, delimiter), start=1):
+                count = column
+                if not _is_float(cell):
+                    raise InputError(
+                        f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {_short(cell)}"
+                    )
+            if count == 0:
+                continue
+            if width is None:
+                width = count
+            elif count != width:
+                raise InputError(f"{name} file {path}, line {lineno}: expected {width} columns, found {count}")
+
+
+def _load_text_streamed(
+    lines: Iterator[str], delimiter: str | None, path: Path, name: str, data_start: int
+) -> np.ndarray:
+    """Parse ``lines`` chunk by chunk into a temporary ``.npy`` and return it memory-mapped."""
+    import tempfile
+
+    header_bytes = 128  # room for any 2-D float64 shape; patched at the end
+    fd, tmp_name = tempfile.mkstemp(prefix="l2h-csv-", suffix=".npy")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(b"\0" * header_bytes)
+            n_rows = 0
+            width = None
+            while True:
+                chunk = list(itertools.islice(lines, STREAM_CHUNK_LINES))
+                if not chunk:
+                    break
+                try:
+                    block = _loadtxt(chunk, delimiter)
+                except ValueError:
+                    _raise_precise_error(path, name, delimiter, data_start)
+                    raise
+                if block.size == 0:
+                    continue
+                if width is None:
+                    width = block.shape[1]
+                elif block.shape[1] != width:
+                    _raise_precise_error(path, name, delimiter, data_start)
+                    raise InputError(f"{name} file {path}: rows of {width} and {block.shape[1]} columns")
+                out.write(np.ascontiguousarray(block, dtype="<f8").tobytes())
+                n_rows += block.shape[0]
+            if width is None:
+                return np.empty((0, 0))
+            out.seek(0)
+            out.write(_npy_header((n_rows, width), header_bytes))
+        arr = np.load(tmp, mmap_mode="r", allow_pickle=False)
+    except OSError as exc:
+        raise InputError(
+            f"{name} file {path}: cannot write the temporary array in {tmp.parent} ({exc.strerror or exc}); "
+            "set TMPDIR to a folder with room, or convert the file to .npy"
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)  # the memory map keeps the data alive
+    return arr
+
+
+def _npy_header(shape: tuple[int, int], size: int) -> bytes:
+    """A version 1.0 ``.npy`` header for little-endian float64 of ``shape``, padded to ``size`` bytes."""
+    text = repr({"descr": "<f8", "fortran_order": False, "shape": shape})
+    body = text.encode("latin1")
+    pad = size - 10 - len(body) - 1
+    if pad < 0:
+        raise ValueError(f"shape {shape} does not fit a {size}-byte header")
+    return b"\x93NUMPY\x01\x00" + (size - 10).to_bytes(2, "little") + body + b" " * pad + b"\n"
 
 
 def _is_float(text: str) -> bool:
@@ -236,7 +443,7 @@ def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str
     path = Path(path)
     check_input_file(path, name)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first name
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{name} file {path} cannot be read as UTF-8 text: {exc}") from None
     lines = [line.strip() for line in text.splitlines()]
