@@ -21,7 +21,7 @@ rows get one message, :func:`nonfinite_message`, which counts the bad rows and n
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -78,7 +78,7 @@ def _as_ndarray(array: object, name: str, ndim: int | None = None) -> np.ndarray
     if isinstance(array, np.ndarray):
         return array
     if hasattr(array, "detach") and hasattr(array, "cpu") and hasattr(array, "numpy"):  # a torch tensor
-        tensor = array.detach().cpu()  # type: ignore[attr-defined]
+        tensor = array.detach().cpu()
         if str(getattr(tensor, "dtype", "")) == "torch.bfloat16":
             tensor = tensor.float()
         return np.asarray(tensor.numpy())
@@ -105,7 +105,7 @@ def _dtype_error(name: str, dtype: np.dtype, what: str) -> TypeError:
 
 
 def check_array(
-    array: ArrayLike,
+    array: ArrayLike | object,
     name: str,
     *,
     kind: ArrayKind = "real",
@@ -207,7 +207,7 @@ def check_array(
     return out
 
 
-def check_logits_array(logits: ArrayLike, name: str = "logits", allow_empty: bool = False) -> np.ndarray:
+def check_logits_array(logits: ArrayLike | object, name: str = "logits", allow_empty: bool = False) -> np.ndarray:
     """Check a logits matrix: :func:`check_array` (real numbers, 2-D) plus N >= 1 and K >= 2.
 
     Returns the array itself (never a copy, so memory maps stay memory maps).  Finiteness is checked
@@ -247,11 +247,13 @@ def check_finite_rows(array: np.ndarray, name: str = "logits", chunk_rows: int =
         raise ValueError(nonfinite_message(name, n_bad, first, unit))
 
 
-def check_leaf_names(names: object, n_leaves: int) -> tuple[str, ...]:
-    """Validate leaf names: ``n_leaves`` distinct non-empty strings."""
+def check_leaf_names(names: Iterable[object] | None, n_leaves: int) -> tuple[str, ...]:
+    """Validate leaf names: ``n_leaves`` distinct non-empty strings (default ``"0".."K-1"``)."""
     if names is None:
         return tuple(str(i) for i in range(n_leaves))
-    names = tuple(str(s) for s in names)  # type: ignore[union-attr]
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"leaf names must be a sequence of {n_leaves} strings; got one {type(names).__name__}")
+    names = tuple(str(s) for s in names)
     if len(names) != n_leaves:
         raise ValueError(f"leaf names: expected {n_leaves} names (one per cluster); got {len(names)}")
     seen: dict[str, int] = {}

@@ -77,7 +77,7 @@ def _choose_backend(n: int, d: int, backend: str) -> str:
     if backend == "auto":
         backend = "fastcluster" if have_fastcluster else "scipy"
     need = linkage_memory_bytes(n, d, backend)
-    if budget is not None and need > budget:
+    if available is not None and budget is not None and need > budget:
         if backend == "scipy":
             hint = INSTALL_HINT if not have_fastcluster else "use backend 'fastcluster' (memory-lean)"
             raise MemoryError(

@@ -277,22 +277,19 @@ def _cells(line: str, delimiter: str | None) -> Iterator[str]:
 
 
 def _is_header(line: str, delimiter: str | None, path: Path, name: str, lineno: int) -> bool:
-    """True when no cell of ``line`` is a number; an error when only some are."""
-    first_bad = None
-    any_number = False
-    for column, cell in enumerate(_cells(line, delimiter), start=1):
-        if _is_float(cell):
-            any_number = True
-        elif first_bad is None:
-            first_bad = (column, cell)
-        if any_number and first_bad is not None:
-            break
-    if first_bad is None:
+    """True when no cell of ``line`` is a number; an error when only some are.
+
+    A line whose first cell is a number is data (its other cells are checked by the reader), so a
+    long data line is never scanned in Python.
+    """
+    cells = _cells(line, delimiter)
+    first = next(cells)
+    if _is_float(first):
         return False
-    if not any_number:
-        return True
-    column, cell = first_bad
-    raise InputError(f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {_short(cell)}")
+    for cell in cells:
+        if _is_float(cell):
+            raise InputError(f"{name} file {path}, line {lineno}, column 1: non-numeric cell {_short(first)}")
+    return True
 
 
 def _short(cell: str) -> str:

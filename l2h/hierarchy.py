@@ -284,7 +284,7 @@ class Hierarchy:
         alive = np.ones(n + n_done, dtype=bool)
         alive[self.merges[:n_done].ravel()] = False
         nodes = np.flatnonzero(alive)
-        first_leaf = np.array([self.leaves_under(v).min() for v in nodes], dtype=np.int64)
+        first_leaf = np.array([self.leaves_under(int(v)).min() for v in nodes], dtype=np.int64)
         return nodes[np.argsort(first_leaf, kind="stable")]
 
     def cut(self, k: int) -> np.ndarray:

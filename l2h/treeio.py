@@ -657,7 +657,7 @@ def _tree_data_from_nodes(
         out_names = labels
     for j, node in enumerate(internals):
         ref[node] = k + j
-    children = np.array([[ref[c] for c in kids[node]] for node in internals], dtype=np.int64).reshape(-1, 2)
+    child_refs = np.array([[ref[c] for c in kids[node]] for node in internals], dtype=np.int64).reshape(-1, 2)
     child_lengths = np.array([[lengths[c] for c in kids[node]] for node in internals], dtype=np.float64)
     node_ids = np.full(k - 1, -1, dtype=np.int64)
     for j, node in enumerate(internals):
@@ -666,7 +666,7 @@ def _tree_data_from_nodes(
             m = _NODE_LABEL.fullmatch(label)
             if m:
                 node_ids[j] = int(m.group(1))
-    merges, heights = merges_from_postorder(k, children, lengths=child_lengths.reshape(-1, 2), node_ids=node_ids)
+    merges, heights = merges_from_postorder(k, child_refs, lengths=child_lengths.reshape(-1, 2), node_ids=node_ids)
     return TreeData(merges=merges, heights=heights, leaf_names=out_names, info={"source": "newick"})
 
 
