@@ -27,14 +27,26 @@ import argparse
 import json
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
-from l2h import Hierarchy
-from l2h.metrics import accuracy, ari, class_distance_matrix, contingency_table, evaluate, leaf_purity, nmi
+from l2h import Hierarchy, write_tree
+from l2h.metrics import (
+    accuracy,
+    ari,
+    class_distance_blocks,
+    class_distance_matrix,
+    contingency_table,
+    evaluate,
+    leaf_purity,
+    nmi,
+)
 
 
 def levels_for(k: int) -> tuple[int, ...]:
@@ -64,11 +76,18 @@ def make_inputs(n: int, k: int, c: int, seed: int) -> tuple[np.ndarray, np.ndarr
 
 
 # ---------------------------------------------------------------------------------------------- l2h
-def run_l2h(merges: np.ndarray, leaf: np.ndarray, labels: np.ndarray) -> dict:
+def run_l2h(merges: np.ndarray, leaf: np.ndarray, labels: np.ndarray, distances: bool = True) -> dict:
+    """Every score, and the class distance matrix (kept whole only when C <= 5000; else its row blocks
+    are computed and dropped, as ``l2h metrics --class-distances`` streams them to the CSV)."""
     tree = Hierarchy.from_merges(merges)
     scores = evaluate(tree, labels, assignments=leaf, levels=levels_for(tree.n_leaves))
-    table = contingency_table(leaf, labels, n_leaves=tree.n_leaves)
-    scores["class_distances"] = class_distance_matrix(tree, table)
+    if distances:
+        table = contingency_table(leaf, labels, n_leaves=tree.n_leaves, sparse=True)
+        if table.shape[1] <= 5000:
+            scores["class_distances"] = class_distance_matrix(tree, table)
+        else:
+            for _ in class_distance_blocks(tree, table):
+                pass
     return scores
 
 
@@ -138,75 +157,142 @@ def check_same(a: dict, b: dict) -> None:
         assert np.isclose(a[key], b[key], rtol=1e-9, atol=0), (key, a[key], b[key])
     for level in a["levels"]:
         for key, value in a["levels"][level].items():
-            assert np.isclose(value, b["levels"][level][key], rtol=1e-9), (level, key)
+            assert np.isclose(value, b["levels"][str(level)][key], rtol=1e-9), (level, key)
     np.testing.assert_allclose(a["class_distances"], b["class_distances"], rtol=1e-9)
 
 
-def timed(fn, *args, repeats: int) -> tuple[list[float], dict]:
-    times = []
+def timed(fn, *args, repeats: int) -> tuple[list[float], list[float], dict]:
+    """Wall and CPU seconds (all threads) of every run, and the last result."""
+    walls, cpus = [], []
     result: dict = {}
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = fn(*args)
-        times.append(time.perf_counter() - start)
-    return times, result
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return walls, cpus, result
+
+
+def run_cli(merges: np.ndarray, leaf: np.ndarray, labels: np.ndarray, folder: Path, distances: str | None) -> dict:
+    """``l2h metrics TREE --assignments --labels --json`` in a child process: wall time and its peak RSS."""
+    tree_path, leaf_path, labels_path = folder / "tree.json", folder / "leaves.npy", folder / "labels.npy"
+    write_tree(Hierarchy.from_merges(merges), tree_path)
+    np.save(leaf_path, leaf)
+    np.save(labels_path, labels)
+    command = [sys.executable, "-c", "from l2h_cli.main import main; main()", "metrics"]
+    command += [str(tree_path)] if _tree_is_positional() else ["--tree", str(tree_path)]
+    command += ["--assignments", str(leaf_path), "--labels", str(labels_path), "--json"]
+    if distances:
+        command += ["--class-distances", distances]
+    # A forked child inherits this process's peak RSS (Linux keeps it across exec): let GNU time, a
+    # small process, start the command and report that command's own peak.
+    rss_path = folder / "rss.txt"
+    command = ["/usr/bin/time", "-o", str(rss_path), "-f", "%M", *command]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"l2h metrics failed: {done.stderr.decode()[-2000:]}")
+    inputs = (leaf_path, labels_path, tree_path)
+    return {
+        "wall_s": wall,
+        "inputs_mib": sum(path.stat().st_size for path in inputs) / 2**20,
+        "peak_rss_mib": int(rss_path.read_text().split()[-1]) / 1024,
+        "scores": json.loads(done.stdout),
+    }
+
+
+def _tree_is_positional() -> bool:
+    import click
+    from l2h_cli.metrics import metrics
+
+    return any(isinstance(param, click.Argument) for param in metrics.params)
+
+
+def bench_size(n: int, k: int, c: int, args: argparse.Namespace, reference: bool) -> dict:
+    merges, leaf, labels = make_inputs(n, k, c, args.seed)
+    walls, cpus, ours = timed(run_l2h, merges, leaf, labels, repeats=args.repeats)
+    tracemalloc.start()
+    run_l2h(merges, leaf, labels, distances=False)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    row = {
+        "n": n,
+        "k": k,
+        "c": c,
+        "l2h_median_s": statistics.median(walls),
+        "l2h_cpu_median_s": statistics.median(cpus),
+        "l2h_peak_alloc_mib": peak / 2**20,
+        "reference_s": None,
+    }
+    if reference:
+        ref_walls, _, theirs = timed(run_reference, merges, leaf, labels, repeats=args.reference_repeats)
+        check_same(ours, theirs)
+        row["reference_s"] = statistics.median(ref_walls)
+    if args.cli:
+        with tempfile.TemporaryDirectory(dir=args.scratch) as folder:
+            cli = run_cli(merges, leaf, labels, Path(folder), None)
+            row["cli_s"], row["cli_rss_mib"], row["cli_inputs_mib"] = (
+                cli["wall_s"],
+                cli["peak_rss_mib"],
+                cli["inputs_mib"],
+            )
+            if args.csv:
+                out = Path(folder) / "distances.csv"
+                cli = run_cli(merges, leaf, labels, Path(folder), str(out))
+                row.update(csv_s=cli["wall_s"], csv_rss_mib=cli["peak_rss_mib"], csv_mib=out.stat().st_size / 2**20)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1_281_167, help="points")
-    parser.add_argument("--k", type=int, default=1000, help="leaves")
-    parser.add_argument("--classes", type=int, default=1000, help="classes")
+    parser.add_argument(
+        "--sizes", default="100000x200x100,1281167x1000x1000,1281167x5000x5000", help="comma-separated N x K x C"
+    )
+    parser.add_argument("--imagenet21k", action="store_true", help="add N = 1 281 167, K = C = 21 841")
+    parser.add_argument("--reference-max-k", type=int, default=1000, help="run the reference up to this K")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs of l2h (median reported)")
-    parser.add_argument("--reference-repeats", type=int, default=1, help="timed runs of the reference (0: skip)")
+    parser.add_argument("--reference-repeats", type=int, default=1, help="timed runs of the reference")
+    parser.add_argument("--cli", action="store_true", help="also time `l2h metrics` end to end (peak RSS of the child)")
+    parser.add_argument("--csv", action="store_true", help="with --cli: also time --class-distances to a CSV")
+    parser.add_argument("--scratch", default=None, help="folder for the CLI's input files (default: the temp dir)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args(argv)
+    sizes = [tuple(int(x) for x in size.split("x")) for size in args.sizes.split(",") if size]
+    if args.imagenet21k:
+        sizes.append((1_281_167, 21_841, 21_841))
 
-    merges, leaf, labels = make_inputs(args.n, args.k, args.classes, args.seed)
-    run_l2h(merges, leaf[:1000], labels[:1000])  # warm-up: imports (scipy.optimize) outside the timings
-
-    times, ours = timed(run_l2h, merges, leaf, labels, repeats=args.repeats)
-    tracemalloc.start()
-    run_l2h(merges, leaf, labels)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    report = {
-        "n_points": args.n,
-        "n_leaves": args.k,
-        "n_classes": args.classes,
-        "repeats": args.repeats,
-        "l2h_median_s": statistics.median(times),
-        "l2h_min_s": min(times),
-        "l2h_peak_alloc_mib": peak / 2**20,
-        "inputs_mib": (leaf.nbytes + labels.nbytes) / 2**20,
-    }
-    if args.reference_repeats > 0:
-        ref_times, reference = timed(run_reference, merges, leaf, labels, repeats=args.reference_repeats)
-        check_same(ours, reference)
-        report["reference_median_s"] = statistics.median(ref_times)
-        report["speedup"] = report["reference_median_s"] / report["l2h_median_s"]
-        report["agree"] = True
-    report["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
+    merges, leaf, labels = make_inputs(2000, 50, 40, 0)
+    run_l2h(merges, leaf, labels)  # warm-up: kernels and imports outside the timings
+    rows = [bench_size(n, k, c, args, reference=k <= args.reference_max_k) for n, k, c in sizes]
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(rows, indent=2))
         return 0
-    print(
-        f"inputs: N = {args.n:,} points, K = {args.k} leaves, C = {args.classes} classes "
-        f"({report['inputs_mib']:.0f} MiB of int64 assignments + labels)"
-    )
-    print(
-        f"l2h.metrics  (evaluate with levels {levels_for(args.k)} + class distances): "
-        f"median {report['l2h_median_s']:.3f} s over {args.repeats} runs (min {report['l2h_min_s']:.3f} s), "
-        f"peak allocation {report['l2h_peak_alloc_mib']:.0f} MiB"
-    )
-    if "reference_median_s" in report:
+    print(f"l2h.metrics: evaluate (levels K/2, K/10, K/50) + class distance matrix; median of {args.repeats} runs")
+    print("| N | K = leaves | C = classes | l2h wall | l2h CPU (all threads) | peak alloc | plain reference | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        ref = row["reference_s"]
         print(
-            f"plain NumPy reference (leaf pairs x classes): median {report['reference_median_s']:.2f} s "
-            f"over {args.reference_repeats} run(s); same numbers to 1e-9; l2h is {report['speedup']:.0f}x faster"
+            f"| {row['n']:,} | {row['k']:,} | {row['c']:,} | {row['l2h_median_s']:.2f} s | "
+            f"{row['l2h_cpu_median_s']:.2f} s | {row['l2h_peak_alloc_mib']:.0f} MiB | "
+            + (f"{ref:.1f} s (same to 1e-9) | {ref / row['l2h_median_s']:.0f}x |" if ref else "not feasible | |")
         )
-    print(f"process peak RSS: {report['max_rss_mib']:.0f} MiB")
+    if args.cli:
+        print("\n`l2h metrics TREE --assignments --labels --json` in a child process (peak RSS of the child):")
+        for row in rows:
+            line = (
+                f"  N = {row['n']:,}, K = {row['k']:,}, C = {row['c']:,}: {row['cli_s']:.2f} s, "
+                f"peak RSS {row['cli_rss_mib']:.0f} MiB (inputs {row['cli_inputs_mib']:.0f} MiB)"
+            )
+            if "csv_s" in row:
+                line += (
+                    f"; with --class-distances: {row['csv_s']:.1f} s, {row['csv_mib']:.0f} MiB of CSV, "
+                    f"peak RSS {row['csv_rss_mib']:.0f} MiB"
+                )
+            print(line)
+    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0
 
 

@@ -80,6 +80,11 @@ def build(
 
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--names") if names_file else None
+    from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
+
+    flavour = kernel_dtype(array.dtype)
+    if not (quiet or as_json) and not kernels_compiled(flavour):
+        stderr_console().print(f"compiling kernels ({flavour}), first run only, ~15 s", highlight=False)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)
@@ -88,6 +93,7 @@ def build(
                 array, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
             )
     elapsed = time.perf_counter() - started
+    mark_kernels_compiled(flavour)
     for warning in caught:
         if not quiet:
             stderr_console().print(f"[yellow]warning:[/] {warning.message}", highlight=False)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "agglomerative": "l2h_cli.agglomerative:agglomerative",
     "train": "l2h_cli.train:train",
     "predict": "l2h_cli.train:predict",
+    "warmup": "l2h_cli.warmup:warmup",
 }
 
 

@@ -139,7 +139,6 @@ def metrics(
     from l2h.io import InputError, load_array
     from l2h.metrics import (
         check_assignments,
-        class_distance_matrix,
         contingency_table,
         evaluate,
         scores_to_json,
@@ -189,8 +188,8 @@ def metrics(
     result = evaluate(tree, codes, assignments=leaf, levels=levels, coarse_labels=coarse)
 
     if distances_out is not None:
-        table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names))
-        _write_distances(distances_out, class_distance_matrix(tree, table), names)
+        table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names), sparse=True)
+        _write_distances(distances_out, tree, table, names)
     elapsed = time.perf_counter() - started
 
     if as_json:
@@ -199,18 +198,25 @@ def metrics(
         _print_tables(result, tree_path, coarse is not None, elapsed, distances_out)
 
 
-def _write_distances(path: Path, distances: np.ndarray, names: list[str]) -> None:
-    import csv
-    import io
+def _write_distances(path: Path, tree, table, names: list[str]) -> None:
+    """Stream the class distance matrix to ``path`` in row blocks, through a temp file and a rename."""
+    import os
+    import tempfile
 
-    from l2h.io import write_atomic
+    from l2h.metrics import write_class_distances
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["class", *names])
-    for name, row in zip(names, distances, strict=True):
-        writer.writerow([name, *("" if np.isnan(v) else f"{v:.6f}" for v in row)])
-    write_atomic(path, buffer.getvalue())
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write_class_distances(handle, tree, table, names)
+        mask = os.umask(0o077)  # the mode a plain open() would give: 0o666 & ~umask
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _fmt(value: float | None) -> str:
@@ -249,7 +255,7 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
         for column in ("k", "NMI", "ARI", "ACC", "LP"):
             levels.add_column(column, justify="right")
         for k, scores in result["levels"].items():
-            levels.add_row(k, *(_fmt(scores[m]) for m in ("nmi", "ari", "acc", "lp")))
+            levels.add_row(str(k), *(_fmt(scores[m]) for m in ("nmi", "ari", "acc", "lp")))
         console.print(levels)
     if distances_out is not None:
         console.print(f"class distance matrix -> {distances_out}", highlight=False)

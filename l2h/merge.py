@@ -35,14 +35,13 @@ index on ties).
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
+from l2h._numba import ensure_cache_dir
 from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message, warn
 from l2h.hierarchy import Hierarchy
 
@@ -61,24 +60,8 @@ _PARALLEL_MIN_POINTS = 4096
 
 
 # ---------------------------------------------------------------------------------------------- setup
-def _ensure_numba_cache_dir() -> None:
-    """Point numba's cache at a temp dir when neither the package folder nor ~/.cache is writable."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    in_tree = Path(__file__).resolve().parent
-    if os.access(in_tree, os.W_OK):
-        return
-    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    probe = user_cache
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and os.access(probe, os.W_OK):
-        return
-    os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"l2h-numba-cache-{os.getuid()}")
-
-
 def _kernels() -> ModuleType:
-    _ensure_numba_cache_dir()
+    ensure_cache_dir()  # never inside the installed package: see l2h._numba
     from l2h import _kernels
 
     return _kernels

@@ -13,17 +13,20 @@ from l2h.metrics import (
     RESULT_KEYS,
     accuracy,
     ari,
+    class_distance_blocks,
     class_distance_matrix,
     contingency_table,
     dendrogram_purity,
     encode_labels,
     evaluate,
+    evaluate_table,
     leaf_purity,
     least_hierarchical_distance,
     level_scores,
     nmi,
     node_class_counts,
     scores_to_json,
+    write_class_distances,
 )
 from tests._trees import random_merges
 
@@ -161,7 +164,7 @@ def test_docstring_example_values():
     assert scores["dp"] == 1.0
     assert scores["lhd"] == pytest.approx(0.5)
     assert scores["mean_path_length"] == 2.0
-    assert scores["levels"]["2"] == {"nmi": 1.0, "ari": 1.0, "acc": 1.0, "lp": 1.0}
+    assert scores["levels"][2] == {"nmi": 1.0, "ari": 1.0, "acc": 1.0, "lp": 1.0}
 
 
 def test_perfect_hierarchy_scores_dp_one_and_lhd_zero():
@@ -239,10 +242,10 @@ def test_evaluate_returns_exactly_the_json_keys():
     tree, leaf, labels = random_case(6)
     scores = evaluate(tree, labels, assignments=leaf, levels=(3, 1, 7))
     assert tuple(scores) == RESULT_KEYS
-    assert list(scores["levels"]) == ["3", "1", "7"]
+    assert list(scores["levels"]) == [3, 1, 7]
     assert all(tuple(v) == ("nmi", "ari", "acc", "lp") for v in scores["levels"].values())
-    assert scores["levels"]["7"] == pytest.approx({k: scores[k] for k in ("nmi", "ari", "acc", "lp")})
-    assert scores["levels"]["1"]["nmi"] == 0.0 and scores["levels"]["1"]["ari"] == 0.0
+    assert scores["levels"][7] == pytest.approx({k: scores[k] for k in ("nmi", "ari", "acc", "lp")})
+    assert scores["levels"][1]["nmi"] == 0.0 and scores["levels"][1]["ari"] == 0.0
     assert scores["n_points"] == len(leaf) and scores["n_leaves"] == 7
 
 
@@ -252,7 +255,7 @@ def test_level_scores_against_coarse_labels():
     fine = leaf.copy()
     coarse = leaf // 2
     scores = evaluate(tree, fine, assignments=leaf, levels=[2], coarse_labels=coarse)
-    assert scores["levels"]["2"] == {"nmi": 1.0, "ari": 1.0, "acc": 1.0, "lp": 1.0}
+    assert scores["levels"][2] == {"nmi": 1.0, "ari": 1.0, "acc": 1.0, "lp": 1.0}
     table = contingency_table(leaf, fine)
     assert level_scores(tree, table, [2])[2]["acc"] == 0.5
 
@@ -357,3 +360,157 @@ def test_non_integer_label_message_shows_plain_value_and_index():
     with pytest.raises(ValueError) as info:
         encode_labels(np.array([0.0, 2.5, 1.0], dtype=np.float32))
     assert str(info.value) == "labels must be integers; found the non-integer value 2.5 at index 1"
+
+
+# ---------------------------------------------------------------------------------------------- scale
+def caterpillar(k: int) -> Hierarchy:
+    """The deepest tree: leaf j + 1 joins the group of leaves 0..j (depth K - 1)."""
+    return Hierarchy.from_merges([[0, 1]] + [[k + t - 1, t + 1] for t in range(1, k - 1)])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_deep_tree_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    tree = caterpillar(9)
+    leaf, labels = rng.integers(0, 9, 70), rng.integers(0, 3, 70)
+    table = contingency_table(leaf, labels, n_leaves=9)
+    expected = brute_force(tree, leaf, labels)
+    assert dendrogram_purity(tree, table) == pytest.approx(expected["dp"], rel=1e-12)
+    lhd, mean_path = least_hierarchical_distance(tree, table)
+    assert (lhd, mean_path) == pytest.approx((expected["lhd"], expected["mean_path_length"]), rel=1e-12)
+    np.testing.assert_allclose(
+        class_distance_matrix(tree, table), brute_class_distances(tree, leaf, labels, 3), rtol=1e-12
+    )
+
+
+def test_sparse_and_dense_tables_give_the_same_scores():
+    sparse = pytest.importorskip("scipy.sparse")
+    tree, leaf, labels = random_case(8, n=400, k=11, c=6, empty_leaves=2)
+    dense = contingency_table(leaf, labels, n_leaves=11)
+    csr = contingency_table(leaf, labels, n_leaves=11, sparse=True)
+    assert sparse.issparse(csr) and np.array_equal(csr.toarray(), dense)
+    for table in (csr, sparse.coo_matrix(dense), dense.astype(np.float64)):
+        assert nmi(table) == nmi(dense) and ari(table) == ari(dense)
+        assert accuracy(table) == accuracy(dense) and leaf_purity(table) == leaf_purity(dense)
+        assert dendrogram_purity(tree, table) == dendrogram_purity(tree, dense)
+        assert least_hierarchical_distance(tree, table) == least_hierarchical_distance(tree, dense)
+        assert level_scores(tree, table, [3, 7]) == level_scores(tree, dense, [3, 7])
+        np.testing.assert_array_equal(class_distance_matrix(tree, table), class_distance_matrix(tree, dense))
+    assert evaluate_table(tree, csr, levels=[4]) == evaluate(tree, labels, assignments=leaf, levels=[4])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sparse_matching_equals_dense_hungarian(seed):
+    from scipy.optimize import linear_sum_assignment
+
+    from l2h.metrics import _check_table, _matched_total
+
+    rng = np.random.default_rng(seed)
+    k, c = [(30, 20), (20, 30), (40, 40), (7, 50)][seed]
+    table = rng.integers(0, 6, size=(k, c)) * (rng.random((k, c)) < 0.2)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    assert _matched_total(_check_table(table), dense_cells=0) == table[rows, cols].sum()
+
+
+def test_level_groups_are_the_cut():
+    from l2h.metrics import _kernels
+
+    rng = np.random.default_rng(3)
+    for tree in (Hierarchy.from_merges(random_merges(13, rng)), caterpillar(13)):
+        for k in range(1, 14):
+            tops = _kernels().cut_tops(tree.merges, 13 - k)
+            cut = tree.cut(k)
+            # same partition of the leaves
+            assert len(set(zip(tops.tolist(), cut.tolist(), strict=True))) == len(set(cut.tolist())) == k
+
+
+def test_tree_layout_matches_hierarchy():
+    from l2h.metrics import _Layout
+
+    rng = np.random.default_rng(4)
+    for tree in (Hierarchy.from_merges(random_merges(17, rng)), caterpillar(17)):
+        layout = _Layout.of(tree)
+        assert np.array_equal(layout.depth, tree.depth)
+        assert np.array_equal(layout.leaves, tree.leaf_counts)
+        order = np.argsort(layout.start[: tree.n_leaves])
+        assert np.array_equal(order, tree.leaf_order)
+        lca = tree.lca_matrix
+        for p in range(tree.n_leaves - 1):  # the node between two adjacent leaves is their LCA
+            assert layout.gap_node[p] == lca[order[p], order[p + 1]]
+            assert layout.gap_depth[p] == tree.depth[layout.gap_node[p]]
+
+
+def test_range_argmin_table():
+    from l2h.metrics import _kernels
+
+    values = np.random.default_rng(5).integers(0, 9, 37)
+    table = _kernels().argmin_table(values)
+    for lo in range(37):
+        for hi in range(lo, 37):
+            got = _kernels()._range_argmin(values, table, lo, hi)
+            assert values[got] == values[lo : hi + 1].min() and lo <= got <= hi
+
+
+def test_csv_numbers_are_exactly_python_formatting():
+    from l2h.metrics import _kernels
+
+    rng = np.random.default_rng(6)
+    values = np.concatenate(
+        [
+            rng.random(2000) * 40,
+            rng.integers(0, 10**7, 500) / rng.integers(1, 10**4, 500),
+            np.arange(1, 300) / 128,  # dyadic values: exact ties at the 7th decimal (0.0078125, ...)
+            np.arange(0, 400) * 0.5e-6,
+            [0.0, 1.0, 2.5, 1234567.0000005, 0.0000005, 0.0000015, 9.9999995],
+        ]
+    ).reshape(1, -1)
+    buf = np.empty(values.size * 24 + 1, dtype=np.uint8)
+    ends = np.empty(1, dtype=np.int64)
+    _kernels().format_fixed6(values, buf, ends)
+    text = buf[: ends[0]].tobytes().decode()
+    assert text == "".join(f",{v:.6f}" for v in values[0]) + "\n"
+    values[0, 3] = np.nan
+    _kernels().format_fixed6(values[:, :5], buf, ends)
+    assert buf[: ends[0]].tobytes().decode().split(",")[4] == ""
+
+
+def test_write_class_distances_streams_blocks_of_rows(tmp_path):
+    import csv
+
+    tree, leaf, labels = random_case(9, n=300, k=8, c=7)
+    table = contingency_table(leaf, labels, n_leaves=8, n_classes=9)  # classes 7, 8: no points
+    names = ["plain", "with,comma", 'with "quotes"', "new\nline", "ünï", "", "x", "y", "z"]
+    out = tmp_path / "d.csv"
+    write_class_distances(out, tree, table, names, block_rows=2)
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    expected = class_distance_matrix(tree, table)
+    assert rows[0] == ["class", *names]
+    for name, row, values in zip(names, rows[1:], expected, strict=True):
+        assert row == [name, *("" if np.isnan(v) else f"{v:.6f}" for v in values)]
+    blocks = list(class_distance_blocks(tree, table, block_rows=4))
+    assert [first for first, _ in blocks] == [0, 4, 8]
+    np.testing.assert_array_equal(np.vstack([b for _, b in blocks]), expected)
+    with pytest.raises(ValueError, match="class_names has 2 names but the table has 9 classes"):
+        write_class_distances(out, tree, table, ["a", "b"])
+
+
+def test_no_dense_leaf_by_class_arrays_at_large_k_and_c():
+    # K = C = 3000: a dense K x C table is 72 MB, K x K x C would be 216 GB; the scores stay O(nnz + K).
+    import tracemalloc
+
+    rng = np.random.default_rng(10)
+    k = c = 3000
+    tree = Hierarchy.from_merges(random_merges(k, rng))
+    labels = rng.integers(0, c, 60_000)
+    leaf = np.where(rng.random(labels.size) < 0.6, labels, rng.integers(0, k, labels.size))
+    evaluate(tree, labels[:500], assignments=leaf[:500], levels=[10])  # compile outside the measurement
+    tracemalloc.start()
+    scores = evaluate(tree, labels, assignments=leaf, levels=[1000, 10])
+    table = contingency_table(leaf, labels, n_leaves=k, n_classes=c, sparse=True)
+    for _ in class_distance_blocks(tree, table, block_rows=64):
+        pass
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 24 * 2**20, peak / 2**20
+    assert 0 < scores["dp"] < 1 and 0 < scores["acc"] < 1

@@ -1,0 +1,43 @@
+"""``l2h warmup``: compile every Numba kernel ahead of time (for Docker images and shared installs)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from l2h_cli._common import echo_json, stderr_console, stdout_console
+
+
+@click.command("warmup", short_help="Compile the Numba kernels ahead of the first build.")
+@click.option("--quiet", "-q", is_flag=True, help="No output.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+def warmup(quiet: bool, as_json: bool) -> None:
+    """Compile every Numba kernel for float32 and float64 logits and store them in the cache.
+
+    The first `l2h build` otherwise spends 15-20 s compiling.  The cache folder is printed; it is
+    per user (NUMBA_CACHE_DIR overrides it), so run this as the user who will run l2h, e.g. as the
+    last step of a Docker image build.
+    """
+    from l2h._numba import cache_dir, kernels_compiled
+    from l2h.warmup import compile_kernels
+
+    before = {flavour: kernels_compiled(flavour) for flavour in ("float32", "float64")}
+    if not (quiet or as_json) and not all(before.values()):
+        stderr_console().print("compiling kernels, first run only, ~15 s per dtype", highlight=False)
+    started = time.perf_counter()
+    compiled = compile_kernels()
+    summary = {
+        "cache_dir": str(cache_dir()),
+        "dtypes": list(compiled),
+        "already_cached": [flavour for flavour, cached in before.items() if cached],
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if as_json:
+        echo_json(summary)
+    elif not quiet:
+        stdout_console().print(
+            f"kernels ready for {' and '.join(compiled)} logits in {summary['seconds']:.1f} s; "
+            f"cache: {summary['cache_dir']}",
+            highlight=False,
+            markup=False,
+        )

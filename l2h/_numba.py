@@ -1,0 +1,135 @@
+"""Where l2h's compiled Numba kernels are cached, and whether they are compiled yet.
+
+Numba's default is to cache next to the source file, that is inside the installed package
+(``site-packages/l2h/__pycache__``).  A folder written there outlives ``pip uninstall`` and later
+shadows an editable install of the same package as a namespace package, so l2h never caches there.
+The cache goes, in this order, to
+
+1. ``$NUMBA_CACHE_DIR`` when set (Numba's own variable: the user decides);
+2. the per-user cache folder: ``$XDG_CACHE_HOME/l2h/numba`` (default ``~/.cache/l2h/numba``) on
+   Linux and other Unix systems, ``~/Library/Caches/l2h/numba`` on macOS,
+   ``%LOCALAPPDATA%\\l2h\\Cache\\numba`` on Windows;
+3. ``<tempdir>/l2h-numba-cache-<uid>`` when that folder cannot be created or written (a read-only
+   or missing home, e.g. in a container).
+
+The first run compiles the kernels (15–20 s on 2 cores, once per dtype: float32 and float64);
+:func:`kernels_compiled` tells the CLI whether to say so before it starts, and ``l2h warmup``
+compiles everything ahead of time (for Docker images).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+_SUBDIR = ("l2h", "numba")
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache folder for l2h's kernels (rule 2 of the module docstring); not created."""
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base.joinpath("l2h", "Cache", "numba")
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        # The XDG spec says to ignore a relative XDG_CACHE_HOME.
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base.joinpath(*_SUBDIR)
+
+
+def _fallback_dir() -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"l2h-numba-cache-{uid}"
+
+
+def _usable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def cache_dir() -> Path:
+    """The folder Numba caches l2h's kernels in, created if needed (see the module docstring)."""
+    chosen = os.environ.get("NUMBA_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    try:
+        folder = user_cache_dir()
+    except (RuntimeError, KeyError):  # Path.home() without HOME or a passwd entry
+        folder = None
+    if folder is None or not _usable(folder):
+        folder = _fallback_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def ensure_cache_dir() -> Path:
+    """Point Numba's cache at :func:`cache_dir` before the kernels are compiled or loaded.
+
+    Sets ``NUMBA_CACHE_DIR`` for Numba imported later, and Numba's live config when it is imported
+    already (its cache locator reads the config when a ``cache=True`` function is defined).
+    """
+    folder = cache_dir()
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.config.CACHE_DIR = str(folder)
+    return folder
+
+
+def _kernel_sources() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    return sorted(here.glob("_kernels*.py"))
+
+
+def _marker(dtype_name: str) -> Path:
+    """A file whose presence says the kernels were compiled for ``dtype_name`` with these sources.
+
+    Its name hashes what Numba's cache index depends on (the kernel sources' path, size and mtime),
+    the Numba and Python versions and the dtype, so an upgrade or an edit invalidates it as it
+    invalidates Numba's own cache.
+    """
+    digest = hashlib.sha256()
+    try:
+        import importlib.metadata as metadata
+
+        numba_version = metadata.version("numba")
+    except Exception:  # noqa: BLE001 - numba missing or without metadata: the marker just never matches
+        numba_version = "?"
+    digest.update(f"{numba_version}|{sys.version}|{dtype_name}".encode())
+    for source in _kernel_sources():
+        st = source.stat()
+        digest.update(f"|{source}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return cache_dir() / f"l2h-kernels-{digest.hexdigest()[:20]}.ok"
+
+
+def kernels_compiled(dtype_name: str = "float32") -> bool:
+    """Whether the kernels for float32 or float64 logits are in the cache already (best effort)."""
+    try:
+        return _marker(dtype_name).exists()
+    except OSError:
+        return False
+
+
+def mark_kernels_compiled(dtype_name: str = "float32") -> None:
+    """Record that a build with ``dtype_name`` logits finished, so its kernels are cached."""
+    try:
+        _marker(dtype_name).touch()
+    except OSError:
+        pass
+
+
+def kernel_dtype(dtype: object) -> str:
+    """The kernel flavour (``"float32"`` or ``"float64"``) that logits of ``dtype`` run through."""
+    import numpy as np
+
+    dt = np.dtype(dtype)  # type: ignore[call-overload]
+    small = dt.itemsize <= 2 and dt.kind in "fiu"
+    return "float32" if small or dt == np.float32 else "float64"

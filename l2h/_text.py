@@ -1,0 +1,56 @@
+"""User-supplied names made safe for a terminal.
+
+Leaf and class names come from user files.  Printed raw, an ESC sequence in one can clear the screen,
+retitle the window or plant an OSC-8 hyperlink, and a name like ``[/]`` is Rich markup.
+:func:`printable` turns every control or bidirectional-override character into a visible escape
+(``\\x1b``, ``\\u202e``); :func:`markup_safe` also escapes Rich markup, for text printed through Rich.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["markup_safe", "printable"]
+
+# Characters that steer a terminal or reorder text instead of showing a glyph.
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_UNSAFE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_BIDI}\\u2028\\u2029\\ufeff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(name: object) -> str:
+    """``name`` as text that cannot drive a terminal.
+
+    C0 and C1 control characters (ESC, BEL, CR, TAB, newline, CSI ``\\x9b`` ...), DEL, line and
+    paragraph separators, the BOM and the bidirectional embedding/override/isolate marks are replaced
+    by their visible escapes; a backslash stays a backslash.  Other characters, any script, are kept.
+
+    Examples
+    --------
+    >>> printable("cat\\x1b[2Jdog")
+    'cat\\\\x1b[2Jdog'
+    >>> printable("abc\\u202edef")
+    'abc\\\\u202edef'
+    >>> printable("Straße")
+    'Straße'
+    """
+    return _UNSAFE.sub(_escape, str(name))
+
+
+def markup_safe(name: object) -> str:
+    """``printable(name)`` with Rich markup escaped, for text printed through a Rich console.
+
+    Examples
+    --------
+    >>> markup_safe("[/]")
+    '\\\\[/]'
+    >>> markup_safe("[link=https://example.com]x\\x1b")
+    '\\\\[link=https://example.com]x\\\\x1b'
+    """
+    from rich.markup import escape
+
+    return escape(printable(name))

@@ -1,0 +1,63 @@
+"""Compile l2h's Numba kernels ahead of time (``l2h warmup``).
+
+Numba compiles a kernel for each argument type the first time it runs, then caches the machine
+code (see :mod:`l2h._numba` for where).  :func:`compile_kernels` runs small builds that reach every
+kernel with float32 and with float64 logits: enough points for the parallel merge visits, an empty
+cluster for the soft-membership pass, confident rows for the exact recomputations, every
+aggregation and strategy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from l2h._numba import mark_kernels_compiled
+
+FLAVOURS = ("float32", "float64")
+
+
+def warmup_logits(dtype: str = "float32", n_points: int = 6000, n_clusters: int = 8) -> np.ndarray:
+    """Seeded logits that reach every kernel: > 4096 points, one empty cluster, confident rows.
+
+    Examples
+    --------
+    >>> warmup_logits("float64").shape
+    (6000, 8)
+    """
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=2.0, size=(n_points, n_clusters))
+    logits[: n_points // 4] *= 20.0  # confident rows: 1 - p underflows, exact recomputation runs
+    logits[:, -1] -= 100.0  # never an argmax: an empty cluster, merged by soft membership
+    return np.ascontiguousarray(logits, dtype=dtype)
+
+
+def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
+    """Run every kernel once per dtype in ``flavours`` so that Numba compiles and caches it.
+
+    Returns the flavours compiled.  Each later build with logits of those dtypes loads the cached
+    kernels instead of compiling them.
+    """
+    import warnings
+
+    from l2h._validation import L2HWarning
+    from l2h.merge import AGGREGATIONS, STRATEGIES, build_hierarchy
+
+    done = []
+    for flavour in flavours:
+        logits = warmup_logits(flavour)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", L2HWarning)  # the empty cluster is on purpose
+            for aggregation in AGGREGATIONS:
+                for strategy in STRATEGIES:
+                    # all-pairs relates every pair of groups per merge: a few hundred points suffice
+                    tree = build_hierarchy(
+                        logits if strategy == "lowest-score" else logits[:600],
+                        aggregation=aggregation,
+                        strategy=strategy,
+                    )
+        tree.assign(logits, k=3)
+        mark_kernels_compiled(flavour)
+        done.append(flavour)
+    return done

@@ -1,0 +1,104 @@
+"""Where the Numba kernels are cached (never inside the installed package), the first-run notice and
+``l2h warmup``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from l2h import _numba
+from tests._cli import run
+
+PACKAGE_DIR = Path(_numba.__file__).resolve().parent
+
+
+@pytest.fixture()
+def clean_env(monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    return monkeypatch
+
+
+def test_numba_cache_dir_wins(clean_env, tmp_path):
+    clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    assert _numba.cache_dir() == tmp_path / "mine"
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="the XDG rule is for Linux and other Unix")
+def test_xdg_cache_home_then_home(clean_env, tmp_path):
+    clean_env.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _numba.cache_dir() == tmp_path / "xdg" / "l2h" / "numba"
+    assert (tmp_path / "xdg" / "l2h" / "numba").is_dir()
+    clean_env.setenv("XDG_CACHE_HOME", "relative/path")  # the XDG spec says: ignore it
+    clean_env.setenv("HOME", str(tmp_path / "home"))
+    assert _numba.cache_dir() == tmp_path / "home" / ".cache" / "l2h" / "numba"
+
+
+def test_unwritable_home_falls_back_to_temp(clean_env, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the home folder should be")
+    clean_env.setenv("HOME", str(blocker))
+    clean_env.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    folder = _numba.cache_dir()
+    assert folder == _numba._fallback_dir() and folder.is_dir()
+
+
+def test_kernels_cache_outside_the_package(tmp_path):
+    """The kernels' cache locator points at the per-user folder, never at the package's __pycache__
+    (which survived `pip uninstall` and shadowed a later editable install as a namespace package)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    code = (
+        "from l2h.merge import _kernels\n"
+        "k = _kernels()\n"
+        "caches = [getattr(f, '_cache', None) for f in vars(k).values()]\n"
+        "paths = {c._cache_path for c in caches if hasattr(c, '_cache_path')}\n"
+        "print('\\n'.join(sorted(paths)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    paths = out.split()
+    assert paths, "no cached kernels found"
+    expected = tmp_path / "xdg" / "l2h" / "numba"
+    for path in paths:
+        assert Path(path).is_relative_to(expected), path
+        assert not Path(path).is_relative_to(PACKAGE_DIR), path
+
+
+def test_marker_tracks_compiled_dtypes(clean_env, tmp_path):
+    clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert not _numba.kernels_compiled("float32")
+    _numba.mark_kernels_compiled("float32")
+    assert _numba.kernels_compiled("float32") and not _numba.kernels_compiled("float64")
+    assert _numba.kernel_dtype(np.float16) == "float32" and _numba.kernel_dtype(np.int64) == "float64"
+
+
+def test_build_says_once_that_it_compiles(clean_env, tmp_path):
+    """The first build with a dtype prints one line before compiling; later builds do not."""
+    from l2h.merge import _kernels
+
+    _kernels()  # load the kernels from the usual cache first: this test only checks the message
+    logits = tmp_path / "logits.npy"
+    np.save(logits, np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32))
+    clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "fresh"))
+    (tmp_path / "fresh").mkdir()
+    first = run("build", logits, "--out", tmp_path / "a.nwk")
+    assert first.exit_code == 0, first.output
+    assert "compiling kernels (float32), first run only" in first.stderr
+    second = run("build", logits, "--out", tmp_path / "b.nwk")
+    assert second.exit_code == 0 and "compiling" not in second.stderr
+
+
+def test_warmup_json(tmp_path):
+    result = run("warmup", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["dtypes"] == ["float32", "float64"]
+    assert Path(summary["cache_dir"]).is_dir()
+    for flavour in ("float32", "float64"):
+        assert _numba.kernels_compiled(flavour)
