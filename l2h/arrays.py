@@ -79,8 +79,37 @@ def load_array(path: str | os.PathLike[str], key: str | None = None, *, name: st
     """Load a numeric array from ``.npy`` (memory-mapped), ``.npz``, ``.csv``/``.tsv``/``.txt`` or ``.pt``.
 
     ``.npy`` files are opened with ``mmap_mode="r"`` and ``allow_pickle=False``; ``.pt`` files need
-    torch and are read with ``weights_only=True``.  Errors are :class:`InputError` with one line that
-    names the file.
+    torch and are read with ``weights_only=True``; ``.npz`` members are checked against the available
+    memory before they are inflated.  Text files: see the README's "File formats" (BOM dropped, a
+    header only when its line has no number, with an :class:`~l2h.L2HWarning`; files over 1 GB are
+    streamed into a temporary memory map).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A regular file (FIFOs and devices are refused before reading).
+    key : str, optional
+        Array inside an ``.npz`` or a ``.pt`` dict; required when it holds several.
+    name : str
+        What the file holds, for the messages (``"logits"``, ``"labels"``, ...).
+
+    Returns
+    -------
+    ndarray
+        Integers or floats (:func:`l2h._validation.check_array`'s policy), possibly a read-only memory map.
+
+    Raises
+    ------
+    InputError
+        One line naming ``name`` and the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "logits.csv"
+    >>> _ = path.write_text("1.5,2\\n3,4\\n", encoding="utf-8-sig")  # with a byte-order mark
+    >>> load_array(path, name="logits").tolist()
+    [[1.5, 2.0], [3.0, 4.0]]
     """
     path = Path(path)
     check_input_file(path, name)
@@ -436,7 +465,24 @@ def _check_dtype(arr: np.ndarray, path: Path, name: str) -> np.ndarray:
 
 
 def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str]:
-    """Read one name per line (blank trailing lines ignored; surrounding whitespace stripped)."""
+    """Read one name per line (blank trailing lines ignored; surrounding whitespace stripped).
+
+    Parameters
+    ----------
+    path : str or path-like
+        UTF-8 text (a byte-order mark is dropped).
+    name : str
+        What the file holds, for the messages.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputError
+        Not a readable regular UTF-8 file, or an empty line before the last name.
+    """
     path = Path(path)
     check_input_file(path, name)
     try:

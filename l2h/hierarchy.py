@@ -274,7 +274,17 @@ class Hierarchy:
 
     # ------------------------------------------------------------------ cutting and inference
     def cut_nodes(self, k: int) -> np.ndarray:
-        """Node ids of the ``k`` groups left after ``K - k`` merges, sorted by their smallest leaf."""
+        """Node ids of the ``k`` groups left after ``K - k`` merges, sorted by their smallest leaf.
+
+        Parameters
+        ----------
+        k : int
+            Number of groups, ``1..K``.
+
+        Returns
+        -------
+        ndarray of int64, shape (k,)
+        """
         n = self.n_leaves
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
             raise TypeError(f"k must be an integer; got {type(k).__name__}")
@@ -290,8 +300,21 @@ class Hierarchy:
     def cut(self, k: int) -> np.ndarray:
         """Flat clustering of the leaves into ``k`` groups.
 
-        Returns an int64 array of shape (K,) mapping every leaf to its group ``0..k-1``; groups are
-        numbered in the order of their smallest leaf id (so ``cut(K)`` is the identity).
+        Parameters
+        ----------
+        k : int
+            Number of groups, ``1..K``: the state after ``K - k`` merges.
+
+        Returns
+        -------
+        ndarray of int64, shape (K,)
+            The group ``0..k-1`` of every leaf; groups are numbered in the order of their smallest
+            leaf id (so ``cut(K)`` is the identity).
+
+        Examples
+        --------
+        >>> Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]).cut(2).tolist()
+        [0, 0, 1, 1]
         """
         labels = np.empty(self.n_leaves, dtype=np.int64)
         for g, node in enumerate(self.cut_nodes(k)):
@@ -399,7 +422,17 @@ class Hierarchy:
         return cls.from_tree_data(treeio.parse_newick(text, leaf_names=leaf_names))
 
     def with_leaf_names(self, leaf_names: Sequence[str]) -> Hierarchy:
-        """A copy with other leaf names (same order as the leaf ids)."""
+        """A copy with other leaf names.
+
+        Parameters
+        ----------
+        leaf_names : sequence of str
+            K distinct non-empty names, in leaf-id order.
+
+        Returns
+        -------
+        Hierarchy
+        """
         return Hierarchy(
             linkage=self.linkage,
             leaf_names=check_leaf_names(leaf_names, self.n_leaves),

@@ -144,7 +144,17 @@ def read_tree_data(
 
 # ---------------------------------------------------------------------------------------------- linkage
 def parse_linkage(linkage: ArrayLike) -> TreeData:
-    """Plain merges and heights of a scipy linkage matrix (``(K-1, 4)``; column 3 is recomputed)."""
+    """Plain merges and heights of a scipy linkage matrix.
+
+    Parameters
+    ----------
+    linkage : array_like, shape (K-1, 4)
+        ``[child_a, child_b, height, count]`` rows; the counts are recomputed by the tree model.
+
+    Returns
+    -------
+    TreeData
+    """
     z = check_array(linkage, "linkage", kind="real", ndim=2, axes=("K-1", "4"))
     if z.shape[1] != 4:
         raise ValueError(f"linkage must have shape (K-1, 4); got {z.shape}")
@@ -193,9 +203,22 @@ def json_document(
 ) -> dict[str, Any]:
     """The versioned JSON document of a tree.
 
-    Keys: ``format`` (``"l2h-hierarchy"``), ``version`` (1), ``n_leaves``, ``leaf_names``,
-    ``merges`` (list of ``[node_a, node_b]``, scipy numbering), ``heights``, ``scores`` and
-    ``relatedness`` (``null`` where unknown), ``info`` (provenance).
+    Parameters
+    ----------
+    merges : array_like of int, shape (K-1, 2)
+    heights : array_like of float, shape (K-1,)
+    leaf_names : sequence of str, length K
+    scores, relatedness : array_like of float, shape (K-1,), optional
+        NaN (or None) where unknown.
+    info : mapping, optional
+        Provenance (NumPy values are turned into Python ones).
+
+    Returns
+    -------
+    dict
+        Keys: ``format`` (``"l2h-hierarchy"``), ``version`` (1), ``n_leaves``, ``leaf_names``,
+        ``merges`` (list of ``[node_a, node_b]``, scipy numbering), ``heights``, ``scores`` and
+        ``relatedness`` (``null`` where unknown), ``info`` (provenance).
     """
     m = np.asarray(merges, dtype=np.int64).reshape(-1, 2)
     n_merges = m.shape[0]
@@ -270,7 +293,23 @@ def _short(value: Any) -> str:
 
 
 def parse_json(text: str) -> TreeData:
-    """Parse the document written by :func:`json_document` into plain merges."""
+    """Parse the document written by :func:`json_document` into plain merges.
+
+    Parameters
+    ----------
+    text : str
+        The JSON text.
+
+    Returns
+    -------
+    TreeData
+
+    Raises
+    ------
+    InputError
+        Not JSON, not an l2h hierarchy, an unknown version, or a malformed field: merge ids that are
+        not integers in ``0..2K-2`` (``1e30``, ``1.5``, ``true``, ...), heights that are not numbers.
+    """
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -436,6 +475,20 @@ def format_newick(
     non-numeric so that iTOL does not read them as support values).  Branch lengths are height
     differences, so the tree is ultrametric and :func:`parse_newick` recovers the merge order.
     Names with Newick's special characters are single-quoted.  Iterative: any depth.
+
+    Parameters
+    ----------
+    merges : array_like of int, shape (K-1, 2)
+    heights : array_like of float, shape (K-1,)
+    leaf_names : sequence of str, length K
+    branch_lengths : bool
+        Write ``:length`` after every non-root node.
+    internal_labels : bool
+        Write ``n<node id>`` after every internal node.
+
+    Returns
+    -------
+    str
     """
     m = np.asarray(merges, dtype=np.int64).reshape(-1, 2)
     k = m.shape[0] + 1
@@ -484,6 +537,22 @@ def parse_newick(text: str, leaf_names: Sequence[str] | None = None) -> TreeData
     labels ``n<node id>`` when all are present and consistent (as :func:`format_newick` writes them),
     else from the heights implied by the branch lengths, else bottom-up by subtree height.
     A unary node (one child) is collapsed; a node with more than two children is an error.
+
+    Parameters
+    ----------
+    text : str
+        Newick text (comments ``[...]``, quoted labels and a byte-order mark are accepted).
+    leaf_names : sequence of str, optional
+        The expected leaf names, in leaf-id order.
+
+    Returns
+    -------
+    TreeData
+
+    Raises
+    ------
+    InputError
+        One line saying what is wrong and where.
     """
     s = text.strip()
     if s.startswith("\ufeff"):
