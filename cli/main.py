@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "show": "l2h_cli.show:show",
     "plot": "l2h_cli.plot:plot",
     "agglomerative": "l2h_cli.agglomerative:agglomerative",
+    "compare": "l2h_cli.compare:compare",
+    "logits": "l2h_cli.logits:logits",
     "train": "l2h_cli.train:train",
     "predict": "l2h_cli.train:predict",
     "warmup": "l2h_cli.warmup:warmup",

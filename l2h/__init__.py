@@ -35,6 +35,7 @@ from l2h._validation import InputError, L2HWarning
 from l2h.arrays import load_array
 from l2h.hierarchy import Hierarchy, read_tree
 from l2h.io import write_tree
+from l2h.taxonomy import read_taxonomy
 
 #: The package version; pyproject.toml reads it from here (``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
@@ -45,6 +46,7 @@ __all__ = [
     "L2HWarning",
     "build_hierarchy",
     "load_array",
+    "read_taxonomy",
     "read_tree",
     "write_tree",
     "__version__",

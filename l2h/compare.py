@@ -1,0 +1,509 @@
+"""How close is a learned hierarchy to a reference taxonomy?
+
+:func:`compare` scores a binary :class:`~l2h.Hierarchy` (L2H's, or any other) against a
+:class:`~l2h.taxonomy.Taxonomy` of any arity over the same classes.  Every score is computed over
+the classes present in both trees, after unary chains are contracted:
+
+``n_classes``
+    Number of classes (leaves) compared.
+``cophenetic_pearson``, ``cophenetic_spearman``
+    Correlation, over all class pairs, between the two trees' path lengths (edges between the two
+    leaves).  NaN (``null`` in JSON) when one tree gives every pair the same length (a star).
+``triplet_agreement``, ``triplet_stderr``
+    Over the class triples that the reference resolves (one pair's lowest common ancestor strictly
+    deeper than the other two pairs'), the share where the same pair has the strictly deepest LCA in
+    the learned tree.  Exact (``triplet_stderr`` = 0) for at most :data:`EXACT_TRIPLETS_MAX` classes;
+    above that, estimated from :data:`N_TRIPLET_SAMPLES` uniformly drawn triples (seeded), with its
+    binomial standard error.
+``rf_learned_only``, ``rf_reference_only``
+    Normalised Robinson-Foulds: the share of the learned tree's clusters (leaf sets of internal nodes
+    other than the root) absent from the reference, and the share of the reference's absent from the
+    learned tree.
+``levels``
+    For each reference depth ``d`` whose partition of the leaves (every leaf under its depth-``d``
+    ancestor, or alone when shallower) has more than one group and is not all singletons, the
+    learned tree cut into as many groups, scored against it with NMI, ARI and ACC: ``{d: {"n_groups",
+    "nmi", "ari", "acc"}}``.
+
+Cost, for C classes: two C x C matrices of LCA depths (one slice assignment per internal node, in
+depth-first leaf order), O(C^2) for the correlations, O(C^3 / 2) comparisons (vectorised) for
+exact triplets or O(10^6) for sampled ones, O(C) for Robinson-Foulds (clusters are ranges of a
+depth-first order), and one cut plus a k x k matching per level.
+
+Examples
+--------
+>>> from l2h import Hierarchy
+>>> from l2h.taxonomy import parse_newick_taxonomy
+>>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "trout", "carp"])
+>>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+>>> scores = compare(tree, ref)
+>>> scores["cophenetic_pearson"], scores["triplet_agreement"], scores["rf_learned_only"]
+(1.0, 1.0, 0.0)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from l2h._validation import L2HWarning
+from l2h.hierarchy import Hierarchy
+from l2h.io import InputError
+from l2h.taxonomy import Taxonomy
+
+__all__ = [
+    "EXACT_TRIPLETS_MAX",
+    "N_TRIPLET_SAMPLES",
+    "RESULT_KEYS",
+    "compare",
+    "lca_depths",
+    "majority_classes",
+    "random_hierarchy",
+    "reference_for_leaves",
+    "restrict_hierarchy",
+    "result_to_json",
+    "tree_scores",
+]
+
+#: Keys of :func:`compare`'s result (and of ``l2h compare --json``), in order.
+RESULT_KEYS = (
+    "n_classes",
+    "cophenetic_pearson",
+    "cophenetic_spearman",
+    "triplet_agreement",
+    "triplet_stderr",
+    "rf_learned_only",
+    "rf_reference_only",
+    "levels",
+)
+#: Keys of every entry of ``result["levels"]``.
+LEVEL_KEYS = ("n_groups", "nmi", "ari", "acc")
+#: Up to this many classes the triplet agreement is exact.
+EXACT_TRIPLETS_MAX = 300
+#: Triples drawn above :data:`EXACT_TRIPLETS_MAX` classes.
+N_TRIPLET_SAMPLES = 1_000_000
+
+
+# ---------------------------------------------------------------------------------------------- trees
+def restrict_hierarchy(tree: Hierarchy, leaves: ArrayLike) -> Hierarchy:
+    """The subtree of ``tree`` over ``leaves`` (leaf ids, in the new id order), merge order kept.
+
+    A merge survives when both of its sides hold a kept leaf; heights are kept, so cutting the
+    result into ``k`` groups undoes its last ``k - 1`` surviving merges.
+    """
+    keep = np.asarray(leaves, dtype=np.int64).reshape(-1)
+    k = tree.n_leaves
+    if keep.size < 2:
+        raise ValueError(f"a hierarchy needs at least 2 leaves; {keep.size} kept")
+    if keep.min() < 0 or keep.max() >= k or np.unique(keep).size != keep.size:
+        raise ValueError(f"leaves must be distinct leaf ids in 0..{k - 1}")
+    new = [-1] * tree.n_nodes
+    for i, leaf in enumerate(keep.tolist()):
+        new[leaf] = i
+    merges: list[tuple[int, int]] = []
+    heights: list[float] = []
+    scores: list[float] = []
+    relatedness: list[float] = []
+    n = keep.size
+    for t, (a, b) in enumerate(tree.merges.tolist()):
+        na, nb = new[a], new[b]
+        if na >= 0 and nb >= 0:
+            new[k + t] = n + len(merges)
+            merges.append((na, nb))
+            heights.append(float(tree.linkage[t, 2]))
+            scores.append(float(tree.scores[t]))
+            relatedness.append(float(tree.relatedness[t]))
+        else:
+            new[k + t] = na if na >= 0 else nb
+    names = [tree.leaf_names[i] for i in keep.tolist()]
+    return Hierarchy.from_merges(
+        np.asarray(merges, dtype=np.int64).reshape(-1, 2),
+        heights=heights,
+        scores=scores,
+        relatedness=relatedness,
+        leaf_names=names,
+        info=dict(tree.info),
+    )
+
+
+def random_hierarchy(leaf_names: Sequence[str], rng: np.random.Generator) -> Hierarchy:
+    """A random binary tree: every step merges two of the remaining groups, chosen uniformly."""
+    n = len(leaf_names)
+    alive = list(range(n))
+    picks = rng.random((max(n - 1, 0), 2))
+    merges = np.empty((n - 1, 2), dtype=np.int64)
+    for t in range(n - 1):
+        m = len(alive)
+        i = int(picks[t, 0] * m)
+        j = int(picks[t, 1] * (m - 1))
+        j += j >= i
+        a, b = alive[i], alive[j]
+        merges[t] = (a, b)
+        # remove both by swapping with the tail, then append the new group
+        for idx in sorted((i, j), reverse=True):
+            alive[idx] = alive[-1]
+            alive.pop()
+        alive.append(n + t)
+    return Hierarchy.from_merges(merges, leaf_names=list(leaf_names))
+
+
+def lca_depths(tax: Taxonomy) -> np.ndarray:
+    """Depth of the lowest common ancestor of every pair of leaves (int32, shape (L, L)).
+
+    The diagonal holds each leaf's own depth.  Leaves under a node form a range of the depth-first
+    order, so node ``v`` fills, for each child but the last, the block between that child's range and
+    the later children's: one slice assignment per child, ``L (L - 1) / 2`` entries in all.
+    """
+    n = tax.n_leaves
+    leaf_order, start, end = tax.layout
+    depth = tax.depth
+    kids_order, starts, counts = tax._children_csr
+    kids, first, count = kids_order.tolist(), starts.tolist(), counts.tolist()
+    start_l, end_l, depth_l = start.tolist(), end.tolist(), depth.tolist()
+    m = np.zeros((n, n), dtype=np.int32)
+    for v in range(n, tax.n_nodes):
+        stop = end_l[v]
+        d = depth_l[v]
+        s = first[v]
+        for c in kids[s : s + count[v] - 1]:
+            m[start_l[c] : end_l[c], end_l[c] : stop] = d
+    m += m.T
+    m[np.arange(n), np.arange(n)] = depth[leaf_order]
+    pos = start[:n]  # position of every leaf in the depth-first order
+    return m[np.ix_(pos, pos)]
+
+
+# ---------------------------------------------------------------------------------------------- scores
+def _correlations(ref_path: np.ndarray, learned_path: np.ndarray) -> tuple[float, float]:
+    """Pearson and Spearman correlation over the unordered pairs of two symmetric path-length matrices.
+
+    Path lengths are small integers, so both come exactly from the joint histogram of the two lengths
+    (one ``bincount`` over the matrices, no sort): Spearman is Pearson on average ranks, as scipy's.
+    """
+    n = ref_path.shape[0]
+    width = int(learned_path.max()) + 1
+    codes = ref_path.astype(np.int64).ravel() * width + learned_path.ravel()
+    joint = np.bincount(codes, minlength=(int(ref_path.max()) + 1) * width).reshape(-1, width)
+    joint[0, 0] -= n  # the diagonal
+    joint //= 2  # every unordered pair was counted twice
+    joint = joint.astype(np.float64)
+    count_x, count_y = joint.sum(axis=1), joint.sum(axis=0)
+    values_x, values_y = np.arange(count_x.size, dtype=np.float64), np.arange(count_y.size, dtype=np.float64)
+
+    def weighted(x: np.ndarray, y: np.ndarray) -> float:
+        total = joint.sum()
+        dx = x - (count_x @ x) / total
+        dy = y - (count_y @ y) / total
+        var_x, var_y = count_x @ (dx * dx), count_y @ (dy * dy)
+        if var_x <= 0 or var_y <= 0:
+            return math.nan
+        return float(dx @ joint @ dy / math.sqrt(var_x * var_y))
+
+    def average_ranks(counts: np.ndarray) -> np.ndarray:
+        return np.cumsum(counts) - (counts - 1) / 2.0
+
+    return weighted(values_x, values_y), weighted(average_ranks(count_x), average_ranks(count_y))
+
+
+def _triplets(ref: np.ndarray, learned: np.ndarray, seed: int) -> tuple[float, float]:
+    n = ref.shape[0]
+    if n < 3:
+        return math.nan, math.nan
+    if n <= EXACT_TRIPLETS_MAX:
+        # (i, j, k) with R[i,j] > R[i,k]: the triple {i, j, k} is resolved with (i, j) as its deepest pair;
+        # each such triple is counted twice, from i and from j.
+        resolved = 0
+        agree = 0
+        block = max(1, 2_000_000 // (n * n))
+        for i0 in range(0, n, block):
+            r = ref[i0 : i0 + block]
+            lrn = learned[i0 : i0 + block]
+            deeper = r[:, :, None] > r[:, None, :]
+            resolved += int(np.count_nonzero(deeper))
+            agree += int(np.count_nonzero(deeper & (lrn[:, :, None] > lrn[:, None, :])))
+        # j = i counted every k != i in both trees (a leaf's own depth exceeds all its LCAs' depths)
+        resolved -= n * (n - 1)
+        agree -= n * (n - 1)
+        if resolved == 0:
+            return math.nan, math.nan
+        return agree / resolved, 0.0
+    rng = np.random.default_rng(seed)
+    size = N_TRIPLET_SAMPLES
+    i = rng.integers(0, n, size)
+    j = rng.integers(0, n - 1, size)
+    j += j >= i
+    k = rng.integers(0, n - 2, size)
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    k += k >= lo
+    k += k >= hi
+    ij, ik, jk = i * n + j, i * n + k, j * n + k
+    del i, j, k, lo, hi
+    flat_r, flat_l = ref.ravel(), learned.ravel()
+    a, b, c = flat_r[ij], flat_r[ik], flat_r[jk]
+    la, lb, lc = flat_l[ij], flat_l[ik], flat_l[jk]
+    # In a tree the two shallower of a triple's three LCAs are the same node: a > b means (i, j) is the
+    # deepest pair (and b == c), and so on; all three equal means the triple is unresolved.
+    agree = ((a > b) & (la > lb)) | ((b > a) & (lb > la)) | ((c > a) & (lc > la))
+    n_resolved = int(np.count_nonzero((a != b) | (a != c)))
+    if n_resolved == 0:
+        return math.nan, math.nan
+    p = int(np.count_nonzero(agree)) / n_resolved
+    return p, math.sqrt(p * (1.0 - p) / n_resolved)
+
+
+def _rf(learned: Taxonomy, ref: Taxonomy) -> tuple[float, float]:
+    n = learned.n_leaves
+    l_order, l_start, l_end = learned.layout
+    pos = np.empty(n, dtype=np.int64)
+    pos[l_order] = np.arange(n)
+    l_nodes = np.setdiff1d(np.arange(n, learned.n_nodes), [learned.root])
+    learned_keys = l_start[l_nodes] * (n + 1) + l_end[l_nodes]
+    r_order, r_start, r_end = ref.layout
+    r_nodes = np.setdiff1d(np.arange(n, ref.n_nodes), [ref.root])
+    common = 0
+    if r_nodes.size and l_nodes.size:
+        values = np.append(pos[r_order], 0)
+        idx = np.empty(2 * r_nodes.size, dtype=np.int64)
+        idx[0::2] = r_start[r_nodes]
+        idx[1::2] = r_end[r_nodes]
+        low = np.minimum.reduceat(values, idx)[0::2]
+        high = np.maximum.reduceat(values, idx)[0::2]
+        size = r_end[r_nodes] - r_start[r_nodes]
+        contiguous = high - low + 1 == size
+        keys = low * (n + 1) + high + 1
+        common = int(np.count_nonzero(contiguous & np.isin(keys, learned_keys)))
+    a, b = l_nodes.size, r_nodes.size
+    return ((a - common) / a if a else math.nan), ((b - common) / b if b else math.nan)
+
+
+def _accuracy(table: np.ndarray) -> float:
+    """:func:`l2h.metrics.accuracy` of a sparse table, one small matching per connected component.
+
+    A best one-to-one matching only gains from non-zero cells, so it splits over the connected
+    components of the bipartite graph of non-zero cells; level tables here have one cell per class
+    and hundreds of rows, where one dense Hungarian matching would cost O(k^3).
+    """
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    total = int(table.sum())
+    if total == 0:
+        return 0.0
+    k_rows, k_cols = table.shape
+    rows, cols = np.nonzero(table)
+    weights = table[rows, cols]
+    graph = coo_matrix((np.ones(rows.size), (rows, cols + k_rows)), shape=(k_rows + k_cols, k_rows + k_cols))
+    _, label = connected_components(graph, directed=False)
+    component = label[rows]
+    order = np.argsort(component, kind="stable")
+    bounds = np.flatnonzero(np.diff(component[order])) + 1
+    matched = 0
+    for part in np.split(order, bounds):
+        r, c, w = rows[part], cols[part], weights[part]
+        if part.size == 1 or np.all(r == r[0]) or np.all(c == c[0]):
+            matched += int(w.max())
+            continue
+        ur, ri = np.unique(r, return_inverse=True)
+        uc, ci = np.unique(c, return_inverse=True)
+        dense = np.zeros((ur.size, uc.size), dtype=np.int64)
+        dense[ri, ci] = w
+        i, j = linear_sum_assignment(dense, maximize=True)
+        matched += int(dense[i, j].sum())
+    return matched / total
+
+
+def tree_scores(tree: Hierarchy, reference: Taxonomy, *, seed: int = 0) -> dict[str, Any]:
+    """The scores of :func:`compare` for a tree and a reference over the same leaves, in the same order.
+
+    ``reference.leaf_names`` must equal ``tree.leaf_names``; no leaf is dropped here.
+    """
+    from l2h.metrics import ari, contingency_table, nmi
+
+    if tuple(reference.leaf_names) != tuple(tree.leaf_names):
+        raise ValueError("tree_scores needs the reference's leaves in the tree's leaf order")
+    n = tree.n_leaves
+    learned = Taxonomy.from_hierarchy(tree)
+    ref_lca = lca_depths(reference)
+    lrn_lca = lca_depths(learned)
+    ref_depth = reference.depth[:n].astype(np.int32)
+    lrn_depth = learned.depth[:n].astype(np.int32)
+    ref_path = ref_depth[:, None] + ref_depth[None, :] - 2 * ref_lca
+    lrn_path = lrn_depth[:, None] + lrn_depth[None, :] - 2 * lrn_lca
+    pearson, spearman = _correlations(ref_path, lrn_path)
+    del ref_path, lrn_path
+    triplet, stderr = _triplets(ref_lca, lrn_lca, seed)
+    rf_learned, rf_reference = _rf(learned, reference)
+    levels: dict[int, dict[str, float]] = {}
+    for d, groups in reference.levels().items():
+        k = int(groups.max()) + 1
+        table = contingency_table(tree.cut(k), groups, n_leaves=k, n_classes=k)
+        levels[d] = {"n_groups": k, "nmi": nmi(table), "ari": ari(table), "acc": _accuracy(table)}
+    return {
+        "n_classes": n,
+        "cophenetic_pearson": pearson,
+        "cophenetic_spearman": spearman,
+        "triplet_agreement": triplet,
+        "triplet_stderr": stderr,
+        "rf_learned_only": rf_learned,
+        "rf_reference_only": rf_reference,
+        "levels": levels,
+    }
+
+
+def _shown(names: Sequence[str], limit: int = 3) -> str:
+    return ", ".join(repr(x) for x in names[:limit]) + (", ..." if len(names) > limit else "")
+
+
+def compare(
+    tree: Hierarchy,
+    reference: Taxonomy,
+    *,
+    random_trees: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Score a learned hierarchy against a reference taxonomy (see the module docstring).
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The learned tree; its leaf names are the classes (every one must be a reference leaf).
+    reference : Taxonomy
+        The reference; leaves the tree does not have are dropped (an :class:`~l2h.L2HWarning` says
+        how many) and unary chains contracted again.
+    random_trees : int
+        When positive, also score this many uniformly random binary trees on the same leaves and
+        add their mean scores (and ``n_trees``) as ``result["random_baseline"]``.
+    seed : int
+        Seeds the triplet sample (above :data:`EXACT_TRIPLETS_MAX` classes) and the random trees.
+
+    Returns
+    -------
+    dict
+        The keys of :data:`RESULT_KEYS` (NaN where a score is undefined), plus ``random_baseline``
+        when asked.
+    """
+    names = list(tree.leaf_names)
+    ref_names = set(reference.leaf_names)
+    unknown = [name for name in names if name not in ref_names]
+    if unknown:
+        raise InputError(
+            f"{len(unknown)} of the tree's {len(names)} leaves are not in the reference ({_shown(unknown)}); "
+            "leaf names must be the reference's class names (or pass --class-names)"
+        )
+    present = set(names)
+    dropped = [name for name in reference.leaf_names if name not in present]
+    if dropped:
+        warnings.warn(
+            L2HWarning(
+                f"{len(dropped)} of the reference's {reference.n_leaves} leaves are not in the tree and are left "
+                f"out ({_shown(dropped)})"
+            ),
+            stacklevel=2,
+        )
+    ref = reference.restrict(names) if dropped or tuple(reference.leaf_names) != tuple(names) else reference
+    result = tree_scores(tree, ref, seed=seed)
+    if random_trees > 0:
+        rng = np.random.default_rng(seed)
+        runs = [tree_scores(random_hierarchy(names, rng), ref, seed=seed + 1 + r) for r in range(random_trees)]
+        result["random_baseline"] = average_scores(runs)
+    return result
+
+
+def average_scores(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The mean of several :func:`tree_scores` results (NaN entries ignored), with ``n_trees``."""
+    out: dict[str, Any] = {}
+    for key in RESULT_KEYS:
+        if key == "levels":
+            continue
+        values = np.array([run[key] for run in runs], dtype=np.float64)
+        out[key] = float(np.nanmean(values)) if np.any(np.isfinite(values)) else math.nan
+    out["n_classes"] = int(runs[0]["n_classes"])
+    levels: dict[int, dict[str, float]] = {}
+    for d, first in runs[0]["levels"].items():
+        levels[d] = {"n_groups": first["n_groups"]}
+        for metric in LEVEL_KEYS[1:]:
+            levels[d][metric] = float(np.mean([run["levels"][d][metric] for run in runs]))
+    out["levels"] = levels
+    out["n_trees"] = len(runs)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- majority mode
+def majority_classes(assignments: ArrayLike, labels: ArrayLike, n_leaves: int, n_classes: int) -> np.ndarray:
+    """The most frequent class of every leaf (lowest class id on ties), ``-1`` for leaves without points."""
+    from l2h.metrics import contingency_table
+
+    table = contingency_table(assignments, labels, n_leaves=n_leaves, n_classes=n_classes)
+    majority = table.argmax(axis=1)
+    majority[table.sum(axis=1) == 0] = -1
+    return majority
+
+
+def reference_for_leaves(
+    reference: Taxonomy, leaf_classes: Sequence[str | None], leaf_names: Sequence[str]
+) -> tuple[Taxonomy, np.ndarray]:
+    """Expand a taxonomy over classes into one over a tree's leaves.
+
+    Every leaf ``j`` with a class (``leaf_classes[j]``, a reference leaf name; None for a leaf
+    without points) becomes a child of that class's node; classes no leaf has are dropped (with an
+    :class:`~l2h.L2HWarning`), and a class with a single leaf is contracted into it.
+
+    Returns
+    -------
+    (Taxonomy, ndarray of int64)
+        The expanded reference, whose leaves are named ``leaf_names[j]`` for the kept leaves, and
+        the kept leaf ids (pass them to :func:`restrict_hierarchy`).
+    """
+    if len(leaf_classes) != len(leaf_names):
+        raise ValueError("leaf_classes and leaf_names must have the same length")
+    node_of = {name: v for v, name in enumerate(reference.leaf_names)}
+    unknown = sorted({c for c in leaf_classes if c is not None and c not in node_of})
+    if unknown:
+        raise InputError(
+            f"{len(unknown)} classes of the labels are not leaves of the reference ({_shown(unknown)}); "
+            "class names must be the reference's (or pass --class-names)"
+        )
+    kept = np.array([j for j, c in enumerate(leaf_classes) if c is not None], dtype=np.int64)
+    seen = {c for c in leaf_classes if c is not None}
+    dropped = [name for name in reference.leaf_names if name not in seen]
+    if dropped:
+        warnings.warn(
+            L2HWarning(
+                f"{len(dropped)} of the reference's {reference.n_leaves} classes are no leaf's majority class and "
+                f"are left out ({_shown(dropped)})"
+            ),
+            stacklevel=2,
+        )
+    m = reference.n_nodes
+    parent = np.concatenate([reference.parent, [node_of[str(leaf_classes[j])] for j in kept.tolist()]])
+    names = list(reference.names) + [leaf_names[j] for j in kept.tolist()]
+    expanded = Taxonomy.from_parents(
+        parent,
+        names,
+        np.arange(m, m + kept.size),
+        source=str(reference.info.get("source", "reference")),
+        info={"expanded": True},
+    )
+    return expanded, kept
+
+
+# ---------------------------------------------------------------------------------------------- output
+def result_to_json(result: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-ready copy: NaN -> None, level keys -> strings."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, (float, np.floating)):
+            return None if not math.isfinite(float(value)) else float(value)
+        if isinstance(value, np.integer):
+            return int(value)
+        return value
+
+    return clean(result)

@@ -1,0 +1,151 @@
+"""``l2h compare``: both leaf modes, JSON keys, baselines, bad reference files (one line, exit 1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import l2h.compare as cmp
+from l2h import read_taxonomy
+from l2h.hierarchy import Hierarchy
+from l2h.io import write_tree
+from tests._cli import error_line, run
+from tests._trees import random_merges
+
+NAMES = ["apple", "pear", "plum", "cat", "dog", "wolf", "trout", "carp"]
+GROUPS = "apple\tfruit\npear\tfruit\nplum\tfruit\ncat\tmammal\ndog\tmammal\nwolf\tmammal\ntrout\tfish\ncarp\tfish\n"
+
+
+def flat(doc: dict, prefix: str = "") -> dict:
+    """Nested JSON scores as one flat dict (for pytest.approx)."""
+    out = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(0)
+    tree = Hierarchy.from_merges(random_merges(8, rng), leaf_names=NAMES)
+    named = tmp_path / "tree.nwk"
+    write_tree(tree, named)
+    ids = tmp_path / "ids.json"
+    write_tree(Hierarchy.from_merges(tree.merges), ids)
+    groups = tmp_path / "groups.tsv"
+    groups.write_text(GROUPS)
+    names = tmp_path / "classes.txt"
+    names.write_text("\n".join(NAMES) + "\n")
+    return {"tree": named, "ids": ids, "groups": groups, "names": names, "dir": tmp_path}
+
+
+def test_classes_mode_json(files: dict[str, Path]) -> None:
+    result = run("compare", files["tree"], "--reference", files["groups"], "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert list(doc) == list(cmp.RESULT_KEYS)
+    tree = Hierarchy.from_newick(files["tree"].read_text())
+    want = cmp.result_to_json(cmp.compare(tree, read_taxonomy(files["groups"])))
+    assert doc == want
+    assert list(doc["levels"]) == ["1"] and doc["levels"]["1"]["n_groups"] == 3
+    # leaf j = class j through --class-names gives the same scores
+    by_id = run("compare", files["ids"], "--reference", files["groups"], "--class-names", files["names"], "--json")
+    assert by_id.exit_code == 0, by_id.output
+    assert flat(json.loads(by_id.output)) == pytest.approx(flat(doc))
+
+
+def test_table_and_baselines(files: dict[str, Path]) -> None:
+    rng = np.random.default_rng(9)
+    other = files["dir"] / "ward [bold]x.nwk"
+    write_tree(Hierarchy.from_merges(random_merges(8, rng), leaf_names=NAMES), other)
+    args = ("compare", files["tree"], "--reference", files["groups"], "--random-baseline", 3)
+    result = run(*args, "--baseline-tree", other)
+    assert result.exit_code == 0, result.output
+    assert "triplet agreement" in result.output and "random (mean of 3)" in result.output
+    assert "ward [bold]x.nwk" in result.output  # shown literally, not as markup
+    doc = json.loads(run(*args, "--baseline-tree", other, "--json").output)
+    assert doc["random_baseline"]["n_trees"] == 3
+    assert list(doc["baseline_tree"]) == list(cmp.RESULT_KEYS)
+
+
+def test_majority_mode(tmp_path: Path) -> None:
+    # 12 leaves, points labelled with 4 classes; leaf j's points are mostly class j % 4
+    rng = np.random.default_rng(1)
+    tree = Hierarchy.from_merges(random_merges(12, rng))
+    path = tmp_path / "t.nwk"
+    write_tree(tree, path)
+    leaf = np.repeat(np.arange(12), 5)
+    labels = leaf % 4
+    labels[::5] = (labels[::5] + 1) % 4  # one point in five is another class
+    np.save(tmp_path / "a.npy", leaf)
+    np.save(tmp_path / "y.npy", labels)
+    (tmp_path / "names.txt").write_text("a\nb\nc\nd\n")
+    (tmp_path / "ref.nwk").write_text("((a,b),(c,d));")
+    result = run(
+        "compare", path, "--reference", tmp_path / "ref.nwk", "--assignments", tmp_path / "a.npy",
+        "--labels", tmp_path / "y.npy", "--class-names", tmp_path / "names.txt", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    expanded, kept = cmp.reference_for_leaves(
+        read_taxonomy(tmp_path / "ref.nwk"), ["abcd"[j % 4] for j in range(12)], [str(j) for j in range(12)]
+    )
+    assert kept.size == 12
+    assert flat(doc) == pytest.approx(flat(cmp.result_to_json(cmp.compare(tree, expanded))))
+    assert doc["n_classes"] == 12
+
+
+def test_ward_baseline_in_majority_mode(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1] / "examples"
+    logits = root / "digits_logits.npy"
+    labels = root / "digits_labels.npy"
+    build = run("build", logits, "--out", tmp_path / "t.nwk", "--quiet")
+    assert build.exit_code == 0, build.output
+    (tmp_path / "ref.nwk").write_text("((0,6,8,9,5,3),(1,7,4,2));")
+    ward = Hierarchy.from_merges(random_merges(15, np.random.default_rng(0)))
+    write_tree(ward, tmp_path / "ward.json")
+    np.save(tmp_path / "ward_leaves.npy", np.arange(1797) % 15)
+    result = run(
+        "compare", tmp_path / "t.nwk", "--reference", tmp_path / "ref.nwk", "--logits", logits, "--labels", labels,
+        "--baseline-tree", tmp_path / "ward.json", "--baseline-assignments", tmp_path / "ward_leaves.npy", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["n_classes"] == 20 and doc["baseline_tree"]["n_classes"] == 15
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "message"),
+    [
+        ("a b\nb c\nc a\n" + "".join(f"c {n}\n" for n in NAMES), ("--leaves", "leaves"), "has a cycle through"),
+        ("r apple\nr pear\n", ("--leaves", "leaves"), "has no node named"),
+        ("# nothing\n", (), "is empty"),
+        ("r apple\nr pear\ns plum\ns cat\n", ("--reference-format", "edges"), "has 2 roots"),
+        ("((apple,pear),(plum,cat));", (), "4 of the tree's 8 leaves are not in the reference"),
+    ],
+)
+def test_bad_reference_files(files: dict[str, Path], text: str, extra: tuple, message: str) -> None:
+    ref = files["dir"] / "ref.txt"
+    ref.write_text(text)
+    (files["dir"] / "leaves").write_text("\n".join(NAMES) + "\n")
+    extra = tuple(files["dir"] / e if e == "leaves" else e for e in extra)
+    result = run("compare", files["tree"], "--reference", ref, *extra)
+    assert result.exit_code == 1
+    assert message in error_line(result)
+
+
+def test_bad_arguments(files: dict[str, Path]) -> None:
+    result = run("compare", files["tree"], "--reference", files["groups"], "--logits", files["tree"])
+    assert result.exit_code == 1 and "go together" in error_line(result)
+    short = files["dir"] / "short.txt"
+    short.write_text("\n".join(NAMES + ["extra"]) + "\n")
+    ref = files["dir"] / "ref.nwk"
+    ref.write_text("(" + ",".join(NAMES + ["extra"]) + ");")
+    result = run("compare", files["ids"], "--reference", ref, "--class-names", short)
+    assert result.exit_code == 1 and "one name per leaf" in error_line(result)
