@@ -177,7 +177,7 @@ class _Run:
         if n_bad:
             raise ValueError(nonfinite_message("logits", n_bad, int(np.argmax(bad))))
 
-        self.counts, conf_hi, conf_lo = k.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
+        counts, conf_hi, conf_lo = k.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
         self.order, self.offsets = k.bucket_points(self.amax, n_clusters)
         # The merge state is kept in bucket order (position q holds point order[q]): the points of a
         # cluster, visited together, then have contiguous state.  The row-order arrays above stay for
@@ -189,7 +189,13 @@ class _Run:
         self.out_hi = self.rest_hi[self.order]
         self.out_lo = self.rest_lo[self.order]
         self.base = self.out_hi.copy()  # magnitude the stored outside sum is accurate relative to
+        self._init_groups(counts, conf_hi, conf_lo)
 
+    def _init_groups(self, counts: np.ndarray, conf_hi: np.ndarray, conf_lo: np.ndarray) -> None:
+        """The group bookkeeping from the per-cluster first-pass sums (also used by the Dask driver,
+        which holds no points: :mod:`l2h.distributed.engine`)."""
+        n_clusters = self.n_clusters
+        self.counts = counts
         n_nodes = 2 * n_clusters - 1
         self.grp = np.arange(n_clusters, dtype=np.int64)
         self.nxt = np.full(n_clusters, -1, dtype=np.int64)
@@ -375,6 +381,7 @@ def build_hierarchy(
     leaf_names: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
     chunk_rows: int | None = None,
+    client: object | None = None,
 ) -> Hierarchy:
     """Build the L2H hierarchy over the K clusters of a flat model from its logits.
 
@@ -411,6 +418,11 @@ def build_hierarchy(
         merges in phase ``"merge"`` (and ``"relate"`` for all-pairs).
     chunk_rows : int, optional
         Rows per chunk of the first pass (default: about 64 MB of logits).
+    client : distributed.Client, optional
+        Run on this Dask cluster (extra ``l2h[dask]``); ``logits`` may then also be a
+        ``dask.array``, a path / fsspec URL of a ``.npy``, a folder of ``.npy`` shards or a Zarr
+        array, or a list of ``.npy`` paths.  The tree is the same as the single-machine build's
+        (see :func:`l2h.distributed.build_distributed`).
 
     Returns
     -------
@@ -436,6 +448,12 @@ def build_hierarchy(
     >>> tree.n_leaves, tree.linkage.shape
     (6, (5, 4))
     """
+    if client is not None:  # the Dask build (l2h[dask]): same decisions, points held by the workers
+        from l2h.distributed.engine import build_distributed
+
+        return build_distributed(
+            logits, client, aggregation=aggregation, strategy=strategy, leaf_names=leaf_names, progress=progress
+        )
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {', '.join(map(repr, AGGREGATIONS))}; got {aggregation!r}")
     if strategy not in STRATEGIES:
@@ -452,6 +470,15 @@ def build_hierarchy(
     kernels = _kernels()
     work, _keep = _kernel_array(arr, chunk_rows)
     run = _Run(kernels, work, chunk_rows, progress)
+    return _build_from_run(run, n, aggregation, strategy, names, progress)
+
+
+def _build_from_run(
+    run: _Run, n: int, aggregation: str, strategy: str, names: Sequence[str], progress: ProgressFn | None
+) -> Hierarchy:
+    """Steps 1-5 (the decisions) over a run whose first pass is done; shared with the Dask driver,
+    whose run answers ``rp`` from the workers (:mod:`l2h.distributed.engine`)."""
+    n_clusters = run.n_clusters
     empty = np.flatnonzero(run.counts == 0)
     if empty.size:
         shown = ", ".join(str(c) for c in empty[:20]) + (", ..." if empty.size > 20 else "")

@@ -1,0 +1,618 @@
+"""The L2H build on a Dask cluster: the workers hold the points, the driver makes the decisions.
+
+Layout
+------
+* A :class:`Host` (one Dask actor per worker) holds the shards given to it.  For each shard it
+  keeps a single-machine per-point state, :class:`l2h.merge._Run` over the shard's rows, built by
+  the same kernels, plus a copy of the group bookkeeping (the merges so far).
+* The driver's :class:`_DriverRun` holds only the group bookkeeping (built from the per-cluster
+  first-pass sums of all shards) and runs the single-machine decision code
+  (:func:`l2h.merge._build_from_run`).  Per merge it sends ``G*`` (and the merges made since that
+  host's last call) to the hosts that hold points of ``G*`` (all of them for a soft-membership
+  group) and gets back each shard's per-cluster partial sums ``rp`` in double-double, sparse.  It
+  adds them in shard order and chooses ``G†``.
+* Faults: the driver logs every ``rp`` request.  When a host is lost (its worker died) its shards
+  are reloaded by another host, which rebuilds their state by replaying the merges and the logged
+  requests (the per-point state depends only on the sequence of visits), and the request is
+  re-sent.  The tree is unchanged.
+
+Exactness: every per-point computation is the single-machine one, on the same rows with the same
+group structure.  The sums over points are double-double, so (as in the single-machine build,
+whose per-thread chunk sums are added the same way) the correctly rounded float64 value does not
+depend on where the shard boundaries fall, except when that value lies within about 2^-100
+relative of a rounding boundary (never seen in the tests; see docs/algorithm.md "Float ties").
+With one shard the computation is the single-machine one, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from l2h import merge as _merge
+from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message
+from l2h.distributed.cluster import ClusterError, require_distributed
+from l2h.distributed.shards import Shard, open_shards, split_shards
+from l2h.hierarchy import Hierarchy
+from l2h.io import InputError
+
+WORKER_WAIT_S = 10.0  # how long a build waits for a worker to (re)appear when none is left
+
+
+# ---------------------------------------------------------------------------------------------- worker side
+class _ShardState:
+    """One shard's per-point state (a single-machine run over its rows) and its own group counts."""
+
+    def __init__(self, shard: Shard, chunk_rows: int | None):
+        arr = shard.read()
+        self.n = arr.shape[0]
+        self.n_clusters = int(arr.shape[1])
+        self.bad = (0, -1)
+        if chunk_rows is None:
+            chunk_rows = max(256, (64 << 20) // (self.n_clusters * max(arr.dtype.itemsize, 4)))
+        kernels = _merge._kernels()
+        work, self._keep = _merge._kernel_array(arr, chunk_rows)
+        try:
+            self.run = _merge._Run(kernels, work, chunk_rows, None)
+        except ValueError:  # NaN/inf rows: count them here, the driver names the first one overall
+            n_bad, first = 0, -1
+            for start in range(0, self.n, chunk_rows):
+                rows = ~np.isfinite(np.asarray(work[start : start + chunk_rows], dtype=np.float64)).all(axis=1)
+                if first < 0 and rows.any():
+                    first = start + int(np.argmax(rows))
+                n_bad += int(rows.sum())
+            self.bad = (n_bad, first)
+            self.run = None  # type: ignore[assignment]  # only summary() is used then
+            return
+        n_nodes = 2 * self.n_clusters - 1
+        self.local_count = np.zeros(n_nodes, dtype=np.int64)
+        self.local_count[: self.n_clusters] = self.run.counts
+        self.applied = 0
+
+    def summary(self) -> dict:
+        if self.run is None:
+            return {"rows": self.n, "bad": self.bad}
+        k = self.n_clusters
+        return {
+            "rows": self.n,
+            "bad": self.bad,
+            "counts": self.run.counts.copy(),
+            "conf_hi": self.run.node_conf[0, :k].copy(),
+            "conf_lo": self.run.node_conf[1, :k].copy(),
+        }
+
+    def start(self, global_counts: np.ndarray) -> None:
+        # Soft membership is decided by the whole input's counts, not by this shard's.
+        self.run.node_count[: self.n_clusters] = global_counts
+
+    def advance(self, merges: Sequence[tuple[int, int, int]], upto: int) -> None:
+        for a, b, new in merges[self.applied : upto]:
+            self.run.merge(a, b, new)
+            self.local_count[new] = self.local_count[a] + self.local_count[b]
+        self.applied = max(self.applied, upto)
+
+    def wants(self, node: int, soft: bool) -> bool:
+        return self.n > 0 and (soft or self.local_count[node] > 0)
+
+    def rp(self, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        hi, lo = self.run.rp(node)
+        nz = np.flatnonzero((hi != 0.0) | (lo != 0.0))
+        return nz.astype(np.int32), hi[nz], lo[nz]
+
+
+class Host:
+    """The shards held by one worker (a Dask actor; also used in-process by the tests)."""
+
+    def __init__(self) -> None:
+        self.shards: dict[int, _ShardState] = {}
+        self.merges: list[tuple[int, int, int]] = []
+
+    def load(self, items: Sequence[tuple[int, Shard]], chunk_rows: int | None) -> list[tuple[int, dict]]:
+        out = []
+        for idx, shard in items:
+            state = _ShardState(shard, chunk_rows)
+            self.shards[idx] = state
+            out.append((idx, state.summary()))
+        return out
+
+    def start(self, global_counts: np.ndarray) -> None:
+        for state in self.shards.values():
+            state.start(global_counts)
+
+    def _extend(self, first: int, delta: Sequence[tuple[int, int, int]]) -> None:
+        # ``delta`` holds merges first, first+1, ...; a repeated delivery is harmless
+        have = len(self.merges)
+        if first + len(delta) > have:
+            self.merges.extend((int(a), int(b), int(c)) for a, b, c in delta[have - first :])
+
+    def step(self, first: int, delta: Sequence[tuple[int, int, int]], node: int, shards: Sequence[int]) -> list[tuple]:
+        """Apply the merges ``delta`` (merge numbers ``first, first + 1, ...``), then return, for each
+        shard in ``shards`` (the ones holding points of ``node``; all of them for a soft-membership
+        group), ``(shard, nz, hi, lo)``: the non-zero entries of its ``rp`` partial sums."""
+        started = time.perf_counter()
+        self._extend(first, delta)
+        out: list[tuple] = []
+        for idx in sorted(shards):
+            state = self.shards[idx]
+            state.advance(self.merges, len(self.merges))
+            out.append((idx, *state.rp(node)))
+        out.append((-1, time.perf_counter() - started))  # this host's compute time (benchmark)
+        return out
+
+    def adopt(
+        self,
+        items: Sequence[tuple[int, Shard]],
+        chunk_rows: int | None,
+        global_counts: np.ndarray | None,
+        merges: Sequence[tuple[int, int, int]],
+        log: Sequence[tuple[int, int, bool]],
+    ) -> list[tuple[int, dict]]:
+        """Take over shards of a lost host: load them, then replay every logged ``rp`` request
+        ``(merges applied before it, node, soft)`` so that their per-point state is the one the
+        lost host had (soft requests and shards without points of the node change nothing).
+        ``global_counts`` is None while the first pass is still running (nothing to replay)."""
+        self._extend(0, merges)
+        out = []
+        for idx, shard in items:
+            state = _ShardState(shard, chunk_rows)
+            out.append((idx, state.summary()))
+            if global_counts is not None:
+                if state.run is None:
+                    raise ClusterError(f"shard {shard.source} changed while the build ran (NaN/inf rows appeared)")
+                state.start(global_counts)
+                for n_applied, node, soft in log:
+                    if not soft:
+                        state.advance(self.merges, n_applied)
+                        if state.wants(node, False):
+                            state.run.rp(node)
+            self.shards[idx] = state
+        return out
+
+    def ping(self) -> int:
+        return len(self.shards)
+
+
+# ---------------------------------------------------------------------------------------------- backends
+class _Lost(Exception):
+    """A host was lost (its worker died or became unreachable)."""
+
+
+class InProcessCluster:
+    """A stand-in for a Dask client that keeps ``n_hosts`` hosts in this process (tests, benchmarks).
+
+    ``fail`` maps a merge count to a host index that is "lost" just before that many merges were
+    made (fault-injection for the tests); a lost host's shards go to the next live one.
+    """
+
+    def __init__(self, n_hosts: int = 2, fail: dict[int, int] | None = None):
+        self.n_hosts = int(n_hosts)
+        self.fail = dict(fail or {})
+
+
+class _InProcessBackend:
+    def __init__(self, cluster: InProcessCluster):
+        self.cluster = cluster
+        self.hosts: dict[int, Host] = {i: Host() for i in range(cluster.n_hosts)}
+        self.dead: set[int] = set()
+
+    def n_workers(self) -> int:
+        return len(self.hosts)
+
+    def initial_hosts(self) -> list[int]:
+        return list(self.hosts)
+
+    def call(self, host: int, method: str, *args):
+        return (host, method, args)
+
+    def result(self, call):
+        host, method, args = call
+        if host in self.dead:
+            raise _Lost(f"host {host}")
+        return getattr(self.hosts[host], method)(*args)
+
+    def maybe_fail(self, n_merges: int) -> None:
+        victim = self.cluster.fail.pop(n_merges, None)
+        if victim is not None:
+            self.dead.add(victim)
+
+    def mark_dead(self, host: int) -> None:
+        self.dead.add(host)
+
+    def replacement(self, exclude: set[int]) -> int:
+        live = [h for h in self.hosts if h not in self.dead and h not in exclude]
+        if not live:
+            raise ClusterError("no Dask worker left to hold the lost shards; the build stopped (nothing written)")
+        return live[0]
+
+    def describe(self, host: int) -> str:
+        return f"in-process host {host}"
+
+    def close(self) -> None:
+        self.hosts.clear()
+
+
+class _DaskBackend:
+    def __init__(self, client, worker_wait: float):
+        self.client = client
+        self.worker_wait = worker_wait
+        self.actors: dict[int, object] = {}
+        self.address: dict[int, str] = {}
+        self.dead_addresses: set[str] = set()
+        self.futures: list[Any] = []
+
+    def _workers(self) -> list[str]:
+        info = (
+            self.client.scheduler_info(n_workers=-1)
+            if _accepts_n_workers(self.client)
+            else self.client.scheduler_info()
+        )
+        return sorted(a for a in info.get("workers", {}) if a not in self.dead_addresses)
+
+    def n_workers(self) -> int:
+        return len(self._wait_for_workers())
+
+    def _wait_for_workers(self) -> list[str]:
+        deadline = time.monotonic() + self.worker_wait
+        while True:
+            workers = self._workers()
+            if workers or time.monotonic() > deadline:
+                return workers
+            time.sleep(0.2)
+
+    def _new_actor(self, address: str) -> int:
+        future = self.client.submit(Host, actor=True, workers=[address], allow_other_workers=False, pure=False)
+        actor = future.result(timeout=max(self.worker_wait, 30.0))
+        host = len(self.address)
+        self.futures.append(future)
+        self.actors[host] = actor
+        self.address[host] = address
+        return host
+
+    def initial_hosts(self) -> list[int]:
+        workers = self._wait_for_workers()
+        if not workers:
+            raise ClusterError(f"the Dask cluster has no worker (waited {self.worker_wait:g} s)")
+        return [self._new_actor(address) for address in workers]
+
+    def call(self, host: int, method: str, *args):
+        try:
+            return getattr(self.actors[host], method)(*args)
+        except Exception as exc:  # noqa: BLE001
+            return _Failed(exc)
+
+    def result(self, call):
+        if isinstance(call, _Failed):
+            exc = call.exc
+        else:
+            try:
+                return call.result()
+            except (InputError, ValueError, TypeError, ClusterError):
+                raise
+            except Exception as exc2:  # noqa: BLE001 - comm errors, cancelled actors, lost workers
+                exc = exc2
+        raise _Lost(f"{type(exc).__name__}: {exc}")
+
+    def maybe_fail(self, n_merges: int) -> None:
+        return None
+
+    def mark_dead(self, host: int) -> None:
+        self.dead_addresses.add(self.address[host])
+        self.actors.pop(host, None)
+
+    def replacement(self, exclude: set[int]) -> int:
+        for host, address in self.address.items():
+            if host in self.actors and host not in exclude and address not in self.dead_addresses:
+                if address in self._workers():
+                    return host
+        workers = self._wait_for_workers()
+        for address in workers:
+            try:
+                return self._new_actor(address)
+            except Exception:  # noqa: BLE001 - that worker is gone too: try the next
+                self.dead_addresses.add(address)
+        raise ClusterError(
+            f"no Dask worker left to hold the lost shards (waited {self.worker_wait:g} s); "
+            "the build stopped (nothing written)"
+        )
+
+    def describe(self, host: int) -> str:
+        return f"worker {self.address.get(host, '?')}"
+
+    def close(self) -> None:
+        for future in self.futures:
+            try:
+                future.release()
+            except Exception:  # noqa: BLE001, S110
+                pass
+        self.actors.clear()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def _accepts_n_workers(client) -> bool:
+    import inspect
+
+    try:
+        return "n_workers" in inspect.signature(client.scheduler_info).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------- driver
+class _DriverRun(_merge._Run):
+    """The group bookkeeping of :class:`l2h.merge._Run` without points: ``rp`` asks the hosts."""
+
+    def __init__(self, kernels, cluster: _Cluster, summaries: dict[int, dict], n_clusters: int):
+        self.k = kernels
+        self.cluster = cluster
+        self.n = cluster.n_rows
+        self.n_clusters = n_clusters
+        counts = np.zeros(n_clusters, dtype=np.int64)
+        conf_hi = np.zeros(n_clusters)
+        conf_lo = np.zeros(n_clusters)
+        self.has = np.zeros((2 * n_clusters - 1, len(cluster.shards)), dtype=bool)  # node -> shards with points
+        for idx in sorted(summaries):  # shard order: the same sums whatever the hosts
+            info = summaries[idx]
+            counts += info["counts"]
+            conf_hi, conf_lo = _merge._dd_add(conf_hi, conf_lo, info["conf_hi"], info["conf_lo"])
+            self.has[:n_clusters, idx] = info["counts"] > 0
+        self._init_groups(counts, conf_hi, conf_lo)
+        cluster.global_counts = counts
+        self.step_seconds: list[float] = []
+
+    def rp(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        started = time.perf_counter()
+        soft = bool(self.node_count[node] == 0)
+        cl = self.cluster
+        wanted = [i for i, s in enumerate(cl.shards) if s.rows > 0] if soft else np.flatnonzero(self.has[node]).tolist()
+        parts = cl.request(node, soft, wanted)
+        hi = np.zeros(self.n_clusters)
+        lo = np.zeros(self.n_clusters)
+        for idx in sorted(parts):  # shard order
+            _, nz, p_hi, p_lo = parts[idx]
+            hi[nz], lo[nz] = _merge._dd_add(hi[nz], lo[nz], p_hi, p_lo)
+        self.step_seconds.append(time.perf_counter() - started)
+        return hi, lo
+
+    def merge(self, a: int, b: int, new: int) -> None:
+        super().merge(a, b, new)
+        self.cluster.merges.append((int(a), int(b), int(new)))
+        self.has[new] = self.has[a] | self.has[b]
+
+
+class _Cluster:
+    """The driver's view of the hosts: which host holds which shard, the merges and the request log,
+    and the moves that keep a build alive when a host is lost."""
+
+    def __init__(self, backend, shards: list[Shard], chunk_rows: int | None):
+        self.backend = backend
+        self.shards = shards
+        self.n_rows = sum(s.rows for s in shards)
+        self.chunk_rows = chunk_rows
+        self.owner: dict[int, int] = {}
+        self.merges: list[tuple[int, int, int]] = []
+        self.sent: dict[int, int] = {}
+        self.log: list[tuple[int, int, bool]] = []
+        self.global_counts: np.ndarray | None = None
+        self.lost_hosts: list[str] = []
+        self.work_seconds: list[float] = []  # per request: the slowest host's compute time
+
+    # first pass -------------------------------------------------------------------------------------
+    def load(self, progress) -> dict[int, dict]:
+        hosts = self.backend.initial_hosts()
+        live = [i for i, s in enumerate(self.shards) if s.rows > 0]
+        total = max(1, self.n_rows)
+        for i in live:  # contiguous row ranges per host, balanced by rows
+            mid = self.shards[i].offset + self.shards[i].rows / 2
+            self.owner[i] = hosts[min(len(hosts) - 1, int(mid * len(hosts) / total))]
+        for host in hosts:
+            self.sent[host] = 0
+        summaries: dict[int, dict] = {}
+        todo = self._by_host(live)
+        while todo:
+            calls = {
+                h: self.backend.call(h, "load", [(i, self.shards[i]) for i in ids], self.chunk_rows)
+                for h, ids in todo.items()
+            }
+            todo = {}
+            for host, call in calls.items():
+                try:
+                    for idx, info in self.backend.result(call):
+                        summaries[idx] = info
+                        if progress is not None:
+                            progress("scan", sum(summaries[j]["rows"] for j in summaries), total)
+                except _Lost:
+                    for i in self._move(host, with_state=False):
+                        summaries.pop(i, None)
+                        todo.setdefault(self.owner[i], []).append(i)
+        return summaries
+
+    def start(self) -> None:
+        hosts = sorted(set(self.owner.values()))
+        calls = {h: self.backend.call(h, "start", self.global_counts) for h in hosts}
+        for host, call in calls.items():
+            try:
+                self.backend.result(call)
+            except _Lost:
+                self._move(host, with_state=True)
+
+    # merges -----------------------------------------------------------------------------------------
+    def request(self, node: int, soft: bool, wanted: list[int]) -> dict[int, tuple]:
+        """Each wanted shard's sparse ``rp`` partial sums for ``node``; lost hosts' shards are moved
+        (state replayed up to the request before this one) and asked again."""
+        self.backend.maybe_fail(len(self.merges))
+        parts: dict[int, tuple] = {}
+        work = 0.0
+        todo = self._by_host(wanted)
+        while todo:
+            calls = {}
+            for host, ids in todo.items():
+                first = self.sent.get(host, 0)
+                calls[host] = self.backend.call(host, "step", first, self.merges[first:], node, ids)
+            todo = {}
+            for host, call in calls.items():
+                try:
+                    for part in self.backend.result(call):
+                        if part[0] < 0:
+                            work = max(work, part[1])
+                        else:
+                            parts[part[0]] = part
+                    self.sent[host] = len(self.merges)
+                except _Lost:
+                    for i in self._move(host, with_state=True):
+                        parts.pop(i, None)
+                        if i in wanted:
+                            todo.setdefault(self.owner[i], []).append(i)
+        self.log.append((len(self.merges), node, soft))
+        self.work_seconds.append(work)
+        return parts
+
+    def _by_host(self, ids) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for i in ids:
+            out.setdefault(self.owner[int(i)], []).append(int(i))
+        return out
+
+    def _move(self, host: int, with_state: bool) -> list[int]:
+        """Give the shards of a lost host to a live one (loading them and, once the first pass is
+        done, replaying the logged requests); returns every shard that changed host."""
+        self.lost_hosts.append(self.backend.describe(host))
+        self.backend.mark_dead(host)
+        moving = [i for i, h in self.owner.items() if h == host]
+        tried = {host}
+        while moving:
+            target = self.backend.replacement(tried)
+            items = [(i, self.shards[i]) for i in moving]
+            counts = self.global_counts if with_state else None
+            call = self.backend.call(target, "adopt", items, self.chunk_rows, counts, self.merges, self.log)
+            try:
+                self.backend.result(call)
+            except _Lost:
+                tried.add(target)
+                self.lost_hosts.append(self.backend.describe(target))
+                self.backend.mark_dead(target)
+                moving += [i for i, h in self.owner.items() if h == target and i not in moving]
+                continue
+            for i in moving:
+                self.owner[i] = target
+            self.sent.setdefault(target, 0)
+            break
+        return moving
+
+
+# ---------------------------------------------------------------------------------------------- API
+def build_distributed(
+    source: object,
+    client: object,
+    *,
+    aggregation: str = "cluster-mean",
+    strategy: str = "lowest-score",
+    leaf_names: Sequence[str] | None = None,
+    progress: _merge.ProgressFn | None = None,
+    chunk_rows: int | None = None,
+    max_shard_rows: int | None = None,
+    key: str | None = None,
+    worker_wait: float | None = None,
+    stats: dict | None = None,
+) -> Hierarchy:
+    """The L2H build of :func:`l2h.build_hierarchy` on a Dask cluster; the same tree, bit for bit.
+
+    Parameters
+    ----------
+    source : path, URL, list of paths, ndarray, dask.array or list of Shard
+        The logits: see :func:`l2h.distributed.open_shards` (only headers are read here).
+    client : distributed.Client
+        A client of the cluster (:func:`l2h.distributed.connect` makes one).  Each worker gets one
+        actor holding the state of its shards; workers must be able to read the shards' paths.
+    aggregation, strategy, leaf_names, progress, chunk_rows
+        As in :func:`l2h.build_hierarchy`.
+    max_shard_rows : int, optional
+        Cut longer shards into row ranges (default: the input's rows over the number of workers,
+        so that one big file is spread over all workers).
+    key : str, optional
+        Array name inside a Zarr group.
+    worker_wait : float, optional
+        Seconds to wait for a worker when none is left (a nanny may be restarting one) before
+        failing with :class:`~l2h.distributed.ClusterError` (default ``WORKER_WAIT_S``, 10 s).
+    stats : dict, optional
+        Filled with ``step_seconds`` (driver time per ``rp`` request, transfers included),
+        ``work_seconds`` (per request, the slowest host's compute time), ``lost_hosts``,
+        ``n_shards`` and ``n_hosts`` (for the benchmark).
+
+    Returns
+    -------
+    Hierarchy
+        Equal to ``l2h.build_hierarchy`` of the concatenated rows (merges, scores, relatedness,
+        info).
+
+    Raises
+    ------
+    InputError, ValueError, TypeError
+        Bad shards (see :func:`~l2h.distributed.open_shards`), a shard a worker cannot read, NaN/inf
+        rows (the first is named by its row in the concatenated input), bad options.
+    ClusterError
+        No worker left to hold the shards of a lost one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h.distributed.engine import InProcessCluster, build_distributed
+    >>> logits = np.random.default_rng(0).normal(size=(300, 5))
+    >>> tree = build_distributed(logits, InProcessCluster(n_hosts=3), max_shard_rows=100)
+    >>> from l2h import build_hierarchy
+    >>> bool((tree.linkage == build_hierarchy(logits).linkage).all())
+    True
+    """
+    if aggregation not in _merge.AGGREGATIONS:
+        raise ValueError(f"aggregation must be one of {', '.join(map(repr, _merge.AGGREGATIONS))}; got {aggregation!r}")
+    if strategy not in _merge.STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(map(repr, _merge.STRATEGIES))}; got {strategy!r}")
+    if chunk_rows is not None and int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be a positive integer; got {chunk_rows}")
+    if isinstance(source, (list, tuple)) and source and all(isinstance(s, Shard) for s in source):
+        shards = list(source)
+    else:
+        shards = open_shards(source, key=key)
+    n = sum(s.rows for s in shards)
+    n_clusters = int(shards[0].cols or 0)
+    # the single-machine checks and messages, on a zero-byte stand-in of the concatenated array
+    check_logits_array(np.lib.stride_tricks.as_strided(np.zeros(1, np.dtype(shards[0].dtype)), (n, n_clusters), (0, 0)))
+    names = check_leaf_names(leaf_names, n_clusters)
+
+    if isinstance(client, InProcessCluster):
+        backend: Any = _InProcessBackend(client)
+    else:
+        require_distributed()
+        backend = _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait))
+    try:
+        n_workers = max(1, backend.n_workers())
+        if max_shard_rows is None:
+            max_shard_rows = max(1, math.ceil(n / n_workers))
+        shards = split_shards(shards, int(max_shard_rows))
+        cluster = _Cluster(backend, shards, chunk_rows)
+        summaries = cluster.load(progress)
+        n_bad = sum(info["bad"][0] for info in summaries.values())
+        if n_bad:
+            first = min(shards[i].offset + info["bad"][1] for i, info in summaries.items() if info["bad"][0])
+            raise ValueError(nonfinite_message("logits", n_bad, first))
+        run = _DriverRun(_merge._kernels(), cluster, summaries, n_clusters)
+        cluster.start()
+        tree = _merge._build_from_run(run, n, aggregation, strategy, list(names), progress)
+        if stats is not None:
+            stats.update(
+                step_seconds=run.step_seconds,
+                work_seconds=cluster.work_seconds,
+                lost_hosts=list(cluster.lost_hosts),
+                n_shards=len(shards),
+                n_hosts=len(set(cluster.owner.values())),
+            )
+        return tree
+    finally:
+        backend.close()
