@@ -138,7 +138,7 @@ def test_symlink_loop_and_dangling_symlink(tmp_path):
     with pytest.raises(InputError, match="is a dangling symlink"):
         load_array(dangling)
     result = run("cut", loop, "--k", 1)
-    assert result.exit_code == 1 and "is a symlink loop" in error_line(result)
+    assert result.exit_code == 1 and "symlink loop" in error_line(result)
 
 
 def test_npz_zip_bomb_is_refused_before_inflating(tmp_path, monkeypatch):
