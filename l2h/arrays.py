@@ -245,23 +245,27 @@ def _load_text(path: Path, name: str) -> np.ndarray:
                 return np.empty((0, 0))
             delimiter = "\t" if path.suffix.lower() == ".tsv" else ("," if "," in first else None)
             data_start = first_lineno
-            if _is_header(first, delimiter, path, name, first_lineno):
-                from l2h._validation import warn
-
-                shown = first.strip()
-                shown = shown if len(shown) <= 60 else shown[:57] + "..."
-                warn(f"{name} file {path}: line {first_lineno} has no number, skipped as a header: {shown!r}")
+            header = _is_header(first, delimiter, path, name, first_lineno)
+            if header:
                 lines: Iterator[str] = iter(handle)
                 data_start = first_lineno + 1
             else:
                 lines = itertools.chain([first], handle)
             if size > STREAM_BYTES:
-                return _load_text_streamed(lines, delimiter, path, name, data_start)
-            try:
-                return _loadtxt(lines, delimiter)
-            except ValueError:
-                _raise_precise_error(path, name, delimiter, data_start)
-                raise
+                arr = _load_text_streamed(lines, delimiter, path, name, data_start)
+            else:
+                try:
+                    arr = _loadtxt(lines, delimiter)
+                except ValueError:
+                    _raise_precise_error(path, name, delimiter, data_start)
+                    raise
+            if header and arr.size:  # a header-only file gets its "no rows" error alone
+                from l2h._validation import warn
+
+                shown = first.strip()
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                warn(f"{name} file {path}: line {first_lineno} has no number, skipped as a header: {shown!r}")
+            return arr
         except UnicodeDecodeError as exc:
             raise InputError(f"{name} file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except OSError as exc:
