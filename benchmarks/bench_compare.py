@@ -4,7 +4,8 @@ Usage: ``python benchmarks/bench_compare.py [--classes 1000] [--repeats 5]``
 
 Makes a seeded random reference taxonomy of any arity (2-8 children per node, about 5 levels, like
 WordNet above ImageNet's classes) and two learned binary trees over the same classes: a uniformly
-random one (depth about 2 ln C) and a caterpillar (depth C - 1, the worst case for the LCA tables).
+random one (depth about 2 ln C) and a caterpillar (depth C - 1, the worst case for the LCA tables);
+and, as the worst case for the per-depth level scores, a caterpillar reference (C - 2 levels).
 For each it times, medians of ``--repeats`` runs (wall clock, and CPU time of the process and its
 children, which a machine busy with other jobs inflates less):
 
@@ -84,32 +85,37 @@ def main() -> None:
     names = [f"class{i}" for i in range(c)]
     ref_text = random_reference(names, rng)
     reference = parse_newick_taxonomy(ref_text)
-    trees = {
-        "random binary tree": cmp.random_hierarchy(names, rng),
-        "caterpillar": Hierarchy.from_merges(
-            np.array([[0, 1]] + [[i + 1, c + i - 1] for i in range(1, c - 1)]), leaf_names=names
-        ),
-    }
+    random_tree = cmp.random_hierarchy(names, rng)
+    caterpillar = Hierarchy.from_merges(
+        np.array([[0, 1]] + [[i + 1, c + i - 1] for i in range(1, c - 1)]), leaf_names=names
+    )
+    deep_text = "(" * (c - 1) + names[0] + "".join(f",{name})" for name in names[1:]) + ";"
+    runs = [
+        ("random binary tree", "random, depth " + str(int(reference.depth.max())), random_tree, ref_text),
+        ("caterpillar", "random, depth " + str(int(reference.depth.max())), caterpillar, ref_text),
+        ("random binary tree", f"caterpillar, depth {c - 1}", random_tree, deep_text),
+    ]
     print(
-        f"C = {c} classes; reference: {reference.n_nodes - reference.n_leaves} internal nodes, "
+        f"C = {c} classes; random reference: {reference.n_nodes - reference.n_leaves} internal nodes, "
         f"depth {int(reference.depth.max())}; medians of {args.repeats} runs"
     )
     print(
-        "| learned tree | depth | `l2h compare` CLI: wall (CPU) | library: wall (CPU) | floor (cophenet) "
+        "| learned tree | reference | `l2h compare` CLI: wall (CPU) | library: wall (CPU) | floor (cophenet) "
         "| library / floor | peak alloc |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as folder:
-        ref_path = Path(folder) / "reference.nwk"
-        ref_path.write_text(ref_text + "\n")
-        for label, tree in trees.items():
+        for label, ref_label, tree, text in runs:
+            ref_path = Path(folder) / "reference.nwk"
+            ref_path.write_text(text + "\n")
+            ref = parse_newick_taxonomy(text)
             tree_path = Path(folder) / "tree.json"
             write_tree(tree, tree_path)
-            cmp.compare(tree, reference)  # warm up imports
-            library = median_time(lambda tree=tree: cmp.compare(tree, reference), args.repeats)
+            cmp.compare(tree, ref)  # warm up imports
+            library = median_time(lambda tree=tree, ref=ref: cmp.compare(tree, ref), args.repeats)
             floor = median_time(lambda tree=tree: cophenet(tree.linkage), args.repeats)
             tracemalloc.start()
-            cmp.compare(tree, reference)
+            cmp.compare(tree, ref)
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             command = [
@@ -127,10 +133,10 @@ def main() -> None:
                 subprocess.run(command, check=True, capture_output=True)
 
             cli_time = median_time(cli, args.repeats)
-            depth = int(tree.depth.max())
             print(
-                f"| {label} | {depth} | {cli_time[0]:.2f} s ({cli_time[1]:.2f} s) | {library[0]:.2f} s "
-                f"({library[1]:.2f} s) | {floor[0]:.3f} s | {library[0] / floor[0]:.0f}x | {peak / 2**20:.0f} MiB |"
+                f"| {label} (depth {int(tree.depth.max())}) | {ref_label} | {cli_time[0]:.2f} s ({cli_time[1]:.2f} s) "
+                f"| {library[0]:.2f} s ({library[1]:.2f} s) | {floor[0]:.3f} s | {library[0] / floor[0]:.0f}x "
+                f"| {peak / 2**20:.0f} MiB |"
             )
 
 

@@ -86,3 +86,14 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
             err.print(f"[{elapsed:7.2f}s] {phase}: {done}/{total}", highlight=False)
 
     yield log
+
+
+def stage_tree(outputs: Any, path: Any, tree: Any, kind: str) -> None:
+    """Stage ``tree`` in ``outputs`` (an :class:`l2h.files.OutputSet`) as ``kind`` (newick, json, linkage),
+    the bytes :func:`l2h.io.write_tree` would write."""
+    if kind == "newick":
+        outputs.write_text(path, tree.to_newick() + "\n")
+    elif kind == "json":
+        outputs.write_text(path, tree.to_json() + "\n")
+    else:
+        outputs.save_npy(path, tree.to_scipy())

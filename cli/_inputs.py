@@ -1,20 +1,209 @@
-"""Input files shared by the commands that read a tree and place points in it.
+"""Options and input files shared by the commands: one flag, one meaning, one loader.
 
-``metrics``, ``cut`` and the views (``show``, ``plot``, ``export itol``) read the tree the same way,
-refuse the same ambiguous inputs and read labels the same way; this module keeps them in step without
-the views importing another command.
+Every command that reads a tree takes it as the positional ``TREE``; the points' leaves come from
+``--logits`` or ``--assignments``, ground truth from ``--labels``, class names from ``--class-names``
+(line i names class id i), a class -> group map from ``--groups`` and leaf names from ``--leaf-names``
+(line j names cluster j).  The options are declared here once and the commands import them, so no
+command imports another command's module.  Old spellings (``--tree``, ``--names``, ``--label-names``,
+``--coarse-labels``) stay as hidden aliases that print one deprecation line on stderr.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import click
 import numpy as np
+
+from l2h.io import TREE_FORMATS
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
+    from l2h.render import LeafStats
 
+FILE = click.Path(path_type=Path, dir_okay=False)
+# The --format choices: the tree formats l2h.io dispatches on (its suffix -> format table), each once.
+TREE_FORMAT_CHOICES = tuple(dict.fromkeys(TREE_FORMATS.values()))
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+# Concept -> the one flag that spells it (tests/test_cli_vocabulary.py checks every command against it).
+VOCABULARY = {
+    "tree": "TREE",
+    "logits": "--logits",
+    "assignments": "--assignments",
+    "labels": "--labels",
+    "class names": "--class-names",
+    "groups": "--groups",
+    "leaf names": "--leaf-names",
+    "key": "--key",
+    "out": "--out",
+    "json": "--json",
+    "quiet": "--quiet",
+    "device": "--device",
+    "batch size": "--batch-size",
+    "images": "--images",
+}
+# Old spelling -> new one.
+DEPRECATED = {
+    "--tree": "TREE",
+    "--names": "--leaf-names",
+    "--label-names": "--class-names",
+    "--coarse-labels": "--groups",
+}
+
+
+def deprecation_note(old: str, new: str, extra: str = "") -> None:
+    """The one stderr line a deprecated spelling prints."""
+    click.echo(f"note: {old} is deprecated; use {new} instead{extra}", err=True)
+
+
+def _merge_alias(func: Callable[..., Any], alias_dest: str, dest: str, old: str, new: str) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        value = kwargs.pop(alias_dest, None)
+        if value is not None:
+            if kwargs.get(dest) is not None:
+                raise click.UsageError(f"give {new} only (the deprecated {old} is the same input)")
+            deprecation_note(old, new)
+            kwargs[dest] = value
+        kwargs.setdefault(dest, None)  # a deprecated option with its own meaning has no new twin
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def deprecated_alias(old: str, dest: str, new: str, **option_kwargs: Any) -> Decorator:
+    """A hidden option ``old`` whose value goes to the parameter ``dest`` (spelled ``new``), with a note.
+
+    Apply it below ``@click.command`` (it wraps the callback, keeping its click parameters).
+    """
+    alias_dest = f"_deprecated_{dest}"
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        params = getattr(func, "__click_params__", [])
+        wrapper = _merge_alias(func, alias_dest, dest, old, new)
+        wrapper.__click_params__ = list(params)  # type: ignore[attr-defined]
+        option_kwargs.setdefault("type", FILE)
+        return click.option(old, alias_dest, default=None, hidden=True, expose_value=True, **option_kwargs)(wrapper)
+
+    return decorate
+
+
+def tree_argument(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The positional ``TREE`` (``tree_path``), with the old ``--tree TREE`` as a hidden alias."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        old = kwargs.pop("_deprecated_tree_path", None)
+        if old is not None:
+            if kwargs.get("tree_path") is not None:
+                raise click.UsageError("give the tree once: as TREE (the deprecated --tree is the same input)")
+            deprecation_note("--tree TREE", "the positional TREE")
+            kwargs["tree_path"] = old
+        if kwargs.get("tree_path") is None:
+            raise click.UsageError("Missing argument 'TREE'.")
+        return func(*args, **kwargs)
+
+    wrapper.__click_params__ = list(getattr(func, "__click_params__", []))  # type: ignore[attr-defined]
+    wrapper = click.option("--tree", "_deprecated_tree_path", type=FILE, default=None, hidden=True)(wrapper)
+    return click.argument("tree_path", metavar="TREE", type=FILE, required=False)(wrapper)
+
+
+def logits_option(help: str = "The flat model's logits (N x K); each point's leaf is their argmax.") -> Decorator:
+    return click.option("--logits", "logits_path", type=FILE, default=None, help=help)
+
+
+def assignments_option(help: str = "Leaf id (0..K-1) of every point, instead of --logits.") -> Decorator:
+    return click.option("--assignments", "assignments_path", type=FILE, default=None, help=help)
+
+
+def labels_option(required: bool = False) -> Decorator:
+    return click.option(
+        "--labels",
+        "labels_path",
+        type=FILE,
+        default=None,
+        required=required,
+        help="Ground truth per point: integer .npy, or a text file with one label (id or name) per line.",
+    )
+
+
+def class_names_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--class-names`` (``class_names_path``), old spelling ``--label-names``."""
+    func = deprecated_alias("--label-names", "class_names_path", "--class-names")(func)
+    return click.option(
+        "--class-names",
+        "class_names_path",
+        type=FILE,
+        default=None,
+        help="Text file naming the integer classes: line i names class id i.",
+    )(func)
+
+
+def groups_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--groups",
+        "groups_path",
+        type=FILE,
+        default=None,
+        help="Class -> group map: 'class<TAB>group' lines, or one group per line for class id i.",
+    )(func)
+
+
+def leaf_names_option(help: str | None = None) -> Decorator:
+    return click.option(
+        "--leaf-names",
+        "leaf_names_path",
+        type=FILE,
+        default=None,
+        help=help
+        or "Text file with K lines, line j naming cluster (leaf) j; matches a Newick's named leaves to cluster ids.",
+    )
+
+
+def key_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")(func)
+
+
+def json_option(help: str = "Print a machine-readable result on stdout.") -> Decorator:
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def quiet_option(help: str = "No progress and no summary.") -> Decorator:
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def stack(*decorators: Decorator) -> Decorator:
+    """Apply ``decorators`` so that they read top-down like a stack of ``@`` lines."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
+def leaf_data_options(groups: bool = True) -> Decorator:
+    """The views' point options: ``--logits/--assignments/--labels/--class-names/--leaf-names/--key``
+    (and ``--groups``)."""
+    decorators = [
+        logits_option(),
+        assignments_option(),
+        labels_option(),
+        class_names_option,
+        leaf_names_option(),
+        key_option,
+    ]
+    if groups:
+        decorators.append(groups_option)
+    return stack(*decorators)
+
+
+# ---------------------------------------------------------------------------------------------- loaders
 ARRAY_FILE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
 
 
@@ -27,6 +216,7 @@ def read_labels(path: Path, name: str = "labels") -> np.ndarray:
     from l2h.io import InputError, load_array
     from l2h.metrics import encode_labels
 
+    check_input_path(path, name)
     if path.suffix.lower() in ARRAY_FILE_SUFFIXES:
         if path.suffix.lower() == ".npy" and path.is_file():
             _refuse_string_npy(path, name)
@@ -69,7 +259,7 @@ def _refuse_string_npy(path: Path, name: str) -> None:
 def check_leaf_ids(tree: Hierarchy, tree_path: Path, leaf_names_path: Path | None) -> None:
     """Refuse a Newick whose leaves are names, not cluster ids, when points refer to leaves by id.
 
-    ``l2h build --names`` writes leaf names into the Newick; read back without them, its leaves are
+    ``l2h build --leaf-names`` writes leaf names into the Newick; read back without them, its leaves are
     numbered in the order they appear, so leaf ``j`` would no longer be logits column ``j``.  The
     JSON and linkage formats keep the ids, and ``--leaf-names`` restores them.
     """
@@ -84,8 +274,24 @@ def check_leaf_ids(tree: Hierarchy, tree_path: Path, leaf_names_path: Path | Non
     raise InputError(
         f"tree {tree_path} names its leaves ({shown}) instead of numbering them 0..{len(names) - 1}, so they "
         "cannot be matched to cluster ids; pass --leaf-names with the names in cluster-id order (the file "
-        "given to `l2h build --names`), or use the JSON tree"
+        "given to `l2h build --leaf-names`), or use the JSON tree"
     )
+
+
+def check_input_path(path: Path | None, name: str) -> None:
+    """A symlink loop is reported as one, not as a missing file (the readers see ``exists() == False``)."""
+    import errno
+    import os
+
+    if path is None:
+        return
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            from l2h.io import InputError
+
+            raise InputError(f"{name} file {path}: symlink loop") from None
 
 
 def read_tree_file(tree_path: Path, leaf_names_path: Path | None = None) -> Hierarchy:
@@ -94,7 +300,123 @@ def read_tree_file(tree_path: Path, leaf_names_path: Path | None = None) -> Hier
     The format comes from the suffix alone: these commands have no ``--format`` option, so the
     unknown-suffix error does not offer one.
     """
-    from l2h.io import read_names, read_tree
+    from l2h.io import read_tree
 
-    leaf_names = read_names(leaf_names_path, name="--leaf-names") if leaf_names_path else None
+    check_input_path(tree_path, "tree")
+    leaf_names = read_leaf_names(leaf_names_path) if leaf_names_path else None
     return read_tree(tree_path, leaf_names=leaf_names, format_hint=None)
+
+
+def read_leaf_names(path: Path) -> list[str]:
+    """The ``--leaf-names`` file: line j names cluster (leaf) j."""
+    from l2h.io import read_names
+
+    check_input_path(path, "--leaf-names")
+    return read_names(path, name="--leaf-names")
+
+
+def encode_labels_with_names(labels: np.ndarray, class_names_path: Path | None) -> tuple[np.ndarray, list[str], bool]:
+    """Class ids, class names, and whether the ids are the labels themselves (so a per-class map applies).
+
+    Without ``--class-names`` the distinct labels are numbered in sorted order; with it, the labels
+    must be integer class ids and line i of the file names class id i (extra names are fine).
+    """
+    from l2h.io import InputError, read_names
+    from l2h.metrics import encode_labels
+
+    if class_names_path is None:
+        codes, classes = encode_labels(labels)
+        direct = labels.dtype.kind not in "US" and np.array_equal(classes, np.arange(len(classes)))
+        return codes, [str(c) for c in classes], direct
+    check_input_path(class_names_path, "--class-names")
+    names = read_names(class_names_path, name="--class-names")
+    if labels.dtype.kind in "US":
+        raise InputError("--class-names only applies to integer labels; these labels are names already")
+    codes = labels.astype(np.int64)  # integer-valued: read_labels checked
+    low, high = int(codes.min()), int(codes.max())
+    if low < 0:
+        raise InputError(f"--class-names names class ids 0..C-1, but the labels include {low}")
+    if len(names) <= high:
+        raise InputError(f"--class-names file {class_names_path} has {len(names)} names but the labels go up to {high}")
+    return codes, names, True
+
+
+def read_groups(groups_path: Path, class_names: list[str], codes: np.ndarray) -> tuple[str | None, ...]:
+    """The ``--groups`` file: the group of every class id (classes with points must have one)."""
+    from l2h.itol import read_class_groups
+
+    check_input_path(groups_path, "groups")
+    present = np.flatnonzero(np.bincount(codes, minlength=len(class_names)))
+    return read_class_groups(groups_path, class_names, present)
+
+
+def point_leaves(
+    tree: Hierarchy, tree_path: Path, logits_path: Path | None, assignments_path: Path | None, key: str | None
+) -> tuple[np.ndarray, str]:
+    """Every point's leaf from ``--logits`` (argmax) or ``--assignments``, and a phrase naming the source."""
+    from l2h.io import InputError, load_array
+    from l2h.metrics import check_assignments
+
+    if logits_path is not None:
+        check_input_path(logits_path, "logits")
+        logits = load_array(logits_path, key=key, name="logits")
+        if logits.ndim == 2 and logits.shape[1] != tree.n_leaves:
+            raise InputError(
+                f"tree {tree_path} has {tree.n_leaves} leaves but logits {logits_path} have "
+                f"{logits.shape[1]} columns (clusters)"
+            )
+        return tree.assign(logits), f"logits {logits_path}"
+    assert assignments_path is not None
+    check_input_path(assignments_path, "assignments")
+    assignments = load_array(assignments_path, name="assignments")
+    try:
+        leaf = check_assignments(np.asarray(assignments), tree.n_leaves)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"assignments file {assignments_path}: {exc}") from None
+    return leaf, f"assignments {assignments_path}"
+
+
+def load_tree_and_stats(
+    tree_path: Path,
+    logits_path: Path | None = None,
+    assignments_path: Path | None = None,
+    labels_path: Path | None = None,
+    class_names_path: Path | None = None,
+    leaf_names_path: Path | None = None,
+    key: str | None = None,
+    groups_path: Path | None = None,
+) -> tuple[Hierarchy, LeafStats]:
+    """Read the tree and build its :class:`~l2h.render.LeafStats` from the given files (the views)."""
+    from l2h.io import InputError
+    from l2h.render import LeafStats, leaf_stats
+
+    if logits_path is not None and assignments_path is not None:
+        raise click.UsageError("give at most one of --logits and --assignments")
+    needs_points = [
+        opt
+        for opt, value in (("--labels", labels_path), ("--class-names", class_names_path), ("--groups", groups_path))
+        if value is not None
+    ]
+    if needs_points and logits_path is None and assignments_path is None:
+        raise click.UsageError(f"{needs_points[0]} needs the points' leaves: give --logits or --assignments")
+    if labels_path is None and (class_names_path is not None or groups_path is not None):
+        raise click.UsageError(f"{'--class-names' if class_names_path else '--groups'} needs --labels")
+
+    tree = read_tree_file(tree_path, leaf_names_path)
+    if logits_path is None and assignments_path is None:
+        return tree, LeafStats()
+    check_leaf_ids(tree, tree_path, leaf_names_path)  # points name leaves by id: a named Newick is ambiguous
+    leaf, source = point_leaves(tree, tree_path, logits_path, assignments_path, key)
+    if labels_path is None:
+        return tree, leaf_stats(tree, leaf)
+
+    labels = read_labels(labels_path)
+    if labels.shape[0] != leaf.shape[0]:
+        raise InputError(
+            f"labels file {labels_path} has {labels.shape[0]} labels but {source} give {leaf.shape[0]} points"
+        )
+    codes, names, _ = encode_labels_with_names(labels, class_names_path)
+    groups = read_groups(groups_path, names, codes) if groups_path is not None else None
+    return tree, leaf_stats(tree, leaf, codes, class_names=names, class_groups=groups)

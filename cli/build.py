@@ -7,15 +7,16 @@ import warnings
 from pathlib import Path
 
 import click
-from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
+from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
+from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias
 
-AGGREGATIONS = ("cluster-mean", "sum", "mean")  # mirrors l2h.merge.AGGREGATIONS (kept here so --help needs no numba)
-STRATEGIES = ("lowest-score", "all-pairs")
+from l2h._text import markup_safe
+from l2h.merge import AGGREGATIONS, STRATEGIES  # option lists, declared where dispatched (no numba import)
 
 
 @click.command("build", short_help="Build the L2H tree of a model's clusters from its logits.")
-# Paths are checked by the library, not by click: a bad file is bad data (exit 1, one line), not a
-# usage error (exit 2 with the usage text).
+# Paths are checked by the library, not by click: a bad file is bad data (the reader names what is wrong), not a
+# usage error.
 @click.argument("logits", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -28,31 +29,32 @@ STRATEGIES = ("lowest-score", "all-pairs")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["newick", "json", "linkage"]),
+    type=click.Choice(TREE_FORMAT_CHOICES),
     default=None,
     help="Output format (default: from the --out suffix).",
 )
 @click.option(
     "--aggregation",
-    type=click.Choice(AGGREGATIONS),
+    type=click.Choice(list(AGGREGATIONS)),
     default="cluster-mean",
     show_default=True,
     help="Group score: sum of cluster-wise mean confidences (paper default), sum, or mean.",
 )
 @click.option(
     "--strategy",
-    type=click.Choice(STRATEGIES),
+    type=click.Choice(list(STRATEGIES)),
     default="lowest-score",
     show_default=True,
     help="Merge the lowest-scored group with its most related one, or the best of all pairs.",
 )
 @click.option(
-    "--names",
+    "--leaf-names",
     "names_file",
-    type=click.Path(path_type=Path),
+    type=FILE,
     default=None,
-    help="Text file with one leaf name per line (K lines).",
+    help="Text file with K lines, line j naming cluster (leaf) j; written into the tree.",
 )
+@deprecated_alias("--names", "names_file", "--leaf-names")
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
@@ -96,18 +98,17 @@ def build(
             print_summary=_print_summary,
         )  # fmt: skip
         return
-    from l2h.io import InputError, check_output_path, load_array, read_names, tree_format_for, write_tree
+    from l2h.files import OutputSet
+    from l2h.io import load_array, read_names, tree_format_for
 
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
-    check_output_path(out, name="--out")
-    for source, what in ((logits, "the logits file"), (names_file, "the --names file")):
-        if source is not None and out.exists() and source.exists() and out.samefile(source):
-            raise InputError(f"--out {out} is {what}; choose another output path")
+    outputs = OutputSet(inputs={"logits": logits, "--leaf-names": names_file}, outputs={"--out": out})
 
     from l2h import L2HWarning, build_hierarchy
 
+    check_input_path(logits, "logits")
     array = load_array(logits, key=key, name="logits")
-    names = read_names(names_file, name="--names") if names_file else None
+    names = read_names(names_file, name="--leaf-names") if names_file else None
     from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
 
     flavour = kernel_dtype(array.dtype)
@@ -124,8 +125,9 @@ def build(
     mark_kernels_compiled(flavour)
     for warning in caught:
         if not quiet:
-            stderr_console().print(f"[yellow]warning:[/] {warning.message}", highlight=False)
-    write_tree(tree, out, kind)
+            stderr_console().print(f"[yellow]warning:[/] {markup_safe(warning.message)}", highlight=False)
+    with outputs:
+        stage_tree(outputs, out, tree, kind)
 
     summary = _summary(tree, logits, out, kind, elapsed)
     if as_json:
@@ -163,7 +165,9 @@ def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
 def _print_summary(s: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"L2H hierarchy -> {s['out']} ({s['format']})", show_header=False, title_justify="left")
+    table = Table(
+        title=f"L2H hierarchy -> {markup_safe(s['out'])} ({s['format']})", show_header=False, title_justify="left"
+    )
     table.add_column("what", style="bold")
     table.add_column("value")
     table.add_row("points (N)", f"{s['n_points']:,}" if s["n_points"] is not None else "?")
@@ -172,7 +176,10 @@ def _print_summary(s: dict) -> None:
     empty = s["empty_clusters"]
     table.add_row(
         "empty clusters",
-        "none" if not empty else f"{len(empty)}: {', '.join(empty[:10])}" + (" ..." if len(empty) > 10 else ""),
+        "none"
+        if not empty
+        else f"{len(empty)}: {', '.join(markup_safe(name) for name in empty[:10])}"
+        + (" ..." if len(empty) > 10 else ""),
     )
     table.add_row("time", f"{s['seconds']:.3f} s")
     parts = []

@@ -154,7 +154,7 @@ def compare(
     from l2h.taxonomy import read_taxonomy
 
     started = time.perf_counter()
-    with _notes(quiet or as_json):
+    with _notes(quiet):  # notes go to stderr, so --json output stays clean
         class_names = read_names(class_names_path, name="--class-names") if class_names_path else None
         leaves = read_names(leaves_path, name="--leaves") if leaves_path else None
         reference = read_taxonomy(
@@ -180,9 +180,11 @@ def compare(
                 baseline, reference_b = _majority(baseline, reference, base_leaf, label_names, "--baseline-tree")
                 result["baseline_tree"] = run_compare(baseline, reference_b, seed=seed)
         else:
-            if class_names is not None:
+            if class_names is not None:  # leaf j is class j: the ids must be the tree's own
+                check_leaf_ids(tree, tree_path, leaf_names_path)
                 tree = _name_leaves(tree, class_names, tree_path)
                 if baseline is not None:
+                    check_leaf_ids(baseline, baseline_path, None)  # type: ignore[arg-type]
                     baseline = _name_leaves(baseline, class_names, baseline_path)  # type: ignore[arg-type]
             result = run_compare(tree, reference, random_trees=random_trees, seed=seed)
             if baseline is not None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import click
+import numpy as np
 
 from l2h import __version__
 
@@ -45,24 +49,77 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with _quiet_library_warnings():
+                return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+            raise click.exceptions.Abort() from None
         except Exception as exc:  # noqa: BLE001 - the CLI's one place that turns errors into messages
             if (ctx.obj or {}).get("debug") or os.environ.get("L2H_DEBUG"):
                 raise
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise click.ClickException(message) from None
+            raise click.ClickException(_first_line(exc)) from None
+
+    def main(self, args: Any = None, prog_name: str | None = None, *a: Any, **kw: Any) -> Any:  # type: ignore[override]
+        """Every user error, click's usage errors included, is one line ``Error: ...`` and exit code 1."""
+        standalone = kw.pop("standalone_mode", True)
+        try:
+            result = super().main(args, prog_name, *a, standalone_mode=False, **kw)
+        except click.exceptions.NoArgsIsHelpError as exc:  # `l2h` (or `l2h export`) alone: the help
+            click.echo(exc.ctx.get_help() if exc.ctx else "")
+            result = 0
+        except click.ClickException as exc:
+            if not standalone:
+                raise
+            click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+            sys.exit(1)
+        except click.exceptions.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
+            if not standalone:
+                raise
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        if not standalone:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return " ".join(lines) if lines else "unknown error"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _quiet_library_warnings() -> Iterator[None]:
+    """NumPy and matplotlib warnings (overflow in a score, a missing glyph) would add lines to the
+    one-line contract; l2h's own warnings (``L2HWarning``) are printed by the commands themselves."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        warnings.filterwarnings("ignore", module=r"matplotlib(\..*)?")
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"numpy(\..*)?")
+        warnings.showwarning = _show_warning_on_one_line
+        with np.errstate(all="ignore"):
+            yield
+
+
+def _show_warning_on_one_line(
+    message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    from l2h._text import printable
+
+    text = " ".join(str(message).split())
+    click.echo(f"warning: {printable(text)}", err=True)
 
 
 def _module_exists(target: str) -> bool:
     return importlib.util.find_spec(target.split(":")[0]) is not None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="l2h")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context

@@ -8,7 +8,28 @@ from pathlib import Path
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stdout_console
-from l2h_cli._inputs import check_leaf_ids, read_labels, read_tree_file
+from l2h_cli._inputs import (
+    FILE,
+    assignments_option,
+    check_leaf_ids,
+    class_names_option,
+    deprecated_alias,
+    encode_labels_with_names,
+    groups_option,
+    json_option,
+    key_option,
+    labels_option,
+    leaf_names_option,
+    logits_option,
+    point_leaves,
+    read_groups,
+    read_labels,
+    read_tree_file,
+    tree_argument,
+)
+
+from l2h._text import markup_safe
+from l2h.io import InputError
 
 
 def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...]:
@@ -27,98 +48,37 @@ def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) 
     return tuple(levels)
 
 
-def _encode(labels: np.ndarray, names_file: Path | None) -> tuple[np.ndarray, list[str], bool]:
-    """Class ids, class names, and whether the ids are the labels themselves (a per-class map applies)."""
-    from l2h.io import InputError, read_names
-    from l2h.metrics import encode_labels
-
-    if names_file is None:
-        codes, classes = encode_labels(labels)
-        direct = labels.dtype.kind not in "US" and np.array_equal(classes, np.arange(len(classes)))
-        return codes, [str(c) for c in classes], direct
-    names = read_names(names_file, name="--class-names")
-    if labels.dtype.kind in "US":
-        raise InputError("--class-names only applies to integer labels; these labels are names already")
-    codes = labels.astype(np.int64)  # integer-valued: read_labels checked
-    low, high = int(codes.min()), int(codes.max())
-    if low < 0:
-        raise InputError(f"--class-names names class ids 0..C-1, but the labels include {low}")
-    if len(names) <= high:
-        raise InputError(f"--class-names file {names_file} has {len(names)} names but the labels go up to {high}")
-    return codes, names, True
-
-
-@click.command("metrics")
-@click.option(
-    "--tree",
-    "tree_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="Hierarchy file (.nwk/.newick, .json or .npy linkage), e.g. from `l2h build`.",
-)
-@click.option(
-    "--logits",
-    "logits_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="The flat model's logits (N x K); each point's leaf is their argmax.",
-)
-@click.option(
-    "--assignments",
-    "assignments_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Leaf id (0..K-1) of every point, instead of --logits.",
-)
-@click.option(
-    "--labels",
-    "labels_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="Ground truth: integer .npy, or a text file with one label (id or name) per line.",
-)
+@click.command("metrics", short_help="Score a hierarchy against ground-truth labels.")
+@tree_argument
+@logits_option()
+@assignments_option()
+@labels_option(required=True)
 @click.option(
     "--levels",
     callback=parse_levels,
     default=None,
     help="Also score the tree cut into these numbers of groups, e.g. 20,10.",
 )
-@click.option(
-    "--coarse-labels",
-    "coarse_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Score the levels against these coarser labels: one per point, or one per class id.",
-)
+@groups_option
+@deprecated_alias("--coarse-labels", "coarse_path", "--groups (a class -> group map)")
 @click.option(
     "--class-distances",
     "distances_out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     default=None,
     help="Write the class-to-class mean tree distance matrix to this CSV.",
 )
-@click.option(
-    "--class-names",
-    "class_names_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Text file naming the integer classes, one name per line (for reports).",
-)
-@click.option(
-    "--leaf-names",
-    "leaf_names_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Match Newick leaves by these names (one per line, in cluster-id order).",
-)
-@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of tables.")
+@class_names_option
+@leaf_names_option()
+@key_option
+@json_option("Print one JSON object on stdout instead of tables.")
 def metrics(
     tree_path: Path,
     logits_path: Path | None,
     assignments_path: Path | None,
     labels_path: Path,
     levels: tuple[int, ...],
+    groups_path: Path | None,
     coarse_path: Path | None,
     distances_out: Path | None,
     class_names_path: Path | None,
@@ -129,68 +89,51 @@ def metrics(
     """Score a hierarchy against ground-truth labels.
 
     NMI, ARI, ACC and leaf purity of the leaves, dendrogram purity, LHD and the mean path length,
-    and the flat scores of the tree cut at --levels.
+    and the flat scores of the tree cut at --levels (against the labels, or against their --groups).
     """
     if (logits_path is None) == (assignments_path is None):
         raise click.UsageError("give exactly one of --logits and --assignments")
+    if groups_path is not None and coarse_path is not None:
+        raise click.UsageError("give --groups only (the deprecated --coarse-labels is the same input)")
     if distances_out is not None and distances_out.suffix.lower() != ".csv":
         raise click.BadParameter(f"expected a .csv file; got {distances_out}", param_hint="--class-distances")
 
-    from l2h.io import InputError, load_array
-    from l2h.metrics import (
-        check_assignments,
-        contingency_table,
-        evaluate,
-        scores_to_json,
-    )
+    from l2h.files import OutputSet
+    from l2h.metrics import contingency_table, evaluate, scores_to_json
 
-    if distances_out is not None and not (distances_out.parent if str(distances_out.parent) else Path(".")).is_dir():
-        raise InputError(f"--class-distances: output folder does not exist: {distances_out.parent}")
-    started = time.perf_counter()
-    tree = read_tree_file(tree_path, leaf_names_path)
-    check_leaf_ids(tree, tree_path, leaf_names_path)
-    labels = read_labels(labels_path)
-
-    if logits_path is not None:
-        logits = load_array(logits_path, key=key, name="logits")
-        if logits.ndim == 2 and logits.shape[1] != tree.n_leaves:
+    inputs = {
+        "tree": tree_path,
+        "--logits": logits_path,
+        "--assignments": assignments_path,
+        "--labels": labels_path,
+        "--groups": groups_path or coarse_path,
+        "--class-names": class_names_path,
+        "--leaf-names": leaf_names_path,
+    }
+    with OutputSet(inputs=inputs, outputs={"--class-distances": distances_out}) as outputs:
+        started = time.perf_counter()
+        tree = read_tree_file(tree_path, leaf_names_path)
+        check_leaf_ids(tree, tree_path, leaf_names_path)
+        labels = read_labels(labels_path)
+        leaf, source = point_leaves(tree, tree_path, logits_path, assignments_path, key)
+        if labels.shape[0] != leaf.shape[0]:
             raise InputError(
-                f"tree {tree_path} has {tree.n_leaves} leaves but logits {logits_path} have "
-                f"{logits.shape[1]} columns (clusters)"
+                f"labels file {labels_path} has {labels.shape[0]} labels but {source} give {leaf.shape[0]} points"
             )
-        leaf = tree.assign(logits)
-        source = f"logits {logits_path}"
-    else:
-        assignments = load_array(assignments_path, name="assignments")
-        try:
-            leaf = check_assignments(assignments, tree.n_leaves)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"assignments file {assignments_path}: {exc}") from None
-        source = f"assignments {assignments_path}"
-    if labels.shape[0] != leaf.shape[0]:
-        raise InputError(
-            f"labels file {labels_path} has {labels.shape[0]} labels but {source} give {leaf.shape[0]} points"
-        )
+        codes, names, direct = encode_labels_with_names(labels, class_names_path)
+        coarse = None
+        if groups_path is not None:
+            groups = read_groups(groups_path, names, codes)
+            _, group_ids = np.unique(np.array([g or "" for g in groups], dtype=object), return_inverse=True)
+            coarse = group_ids.astype(np.int64)[codes]
+        elif coarse_path is not None:
+            coarse = _coarse_labels(coarse_path, codes, names, direct, leaf.shape[0])
 
-    codes, names, direct = _encode(labels, class_names_path)
-    coarse = read_labels(coarse_path, name="coarse labels") if coarse_path else None
-    if coarse is not None and coarse.shape[0] != leaf.shape[0]:
-        if not direct or coarse.shape[0] != len(names):
-            per_class = (
-                f" or {len(names)} (one per class id)" if direct else " (a per-class map needs class ids 0..C-1)"
-            )
-            raise InputError(
-                f"coarse labels file {coarse_path} has {coarse.shape[0]} entries; expected {leaf.shape[0]} "
-                f"(one per point){per_class}"
-            )
-        coarse = coarse[codes]  # a class -> coarse class map
-
-    result = evaluate(tree, codes, assignments=leaf, levels=levels, coarse_labels=coarse)
-
-    if distances_out is not None:
-        table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names), sparse=True)
-        _write_distances(distances_out, tree, table, names)
-    elapsed = time.perf_counter() - started
+        result = evaluate(tree, codes, assignments=leaf, levels=levels, coarse_labels=coarse)
+        if distances_out is not None:
+            table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names), sparse=True)
+            outputs.write_with(distances_out, lambda tmp: _write_distances(tmp, tree, table, names))
+        elapsed = time.perf_counter() - started
 
     if as_json:
         echo_json(scores_to_json(result))
@@ -198,25 +141,25 @@ def metrics(
         _print_tables(result, tree_path, coarse is not None, elapsed, distances_out)
 
 
-def _write_distances(path: Path, tree, table, names: list[str]) -> None:
-    """Stream the class distance matrix to ``path`` in row blocks, through a temp file and a rename."""
-    import os
-    import tempfile
+def _coarse_labels(path: Path, codes: np.ndarray, names: list[str], direct: bool, n_points: int) -> np.ndarray:
+    """The deprecated ``--coarse-labels``: one coarse label per point, or one per class id."""
+    coarse = read_labels(path, name="coarse labels")
+    if coarse.shape[0] == n_points:
+        return coarse
+    if not direct or coarse.shape[0] != len(names):
+        per_class = f" or {len(names)} (one per class id)" if direct else " (a per-class map needs class ids 0..C-1)"
+        raise InputError(
+            f"coarse labels file {path} has {coarse.shape[0]} entries; expected {n_points} (one per point){per_class}"
+        )
+    return coarse[codes]  # a class -> coarse class map
 
+
+def _write_distances(path: Path, tree, table, names: list[str]) -> None:
+    """Stream the class distance matrix (in row blocks) into ``path``, a file staged by OutputSet."""
     from l2h.metrics import write_class_distances
 
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write_class_distances(handle, tree, table, names)
-        mask = os.umask(0o077)  # the mode a plain open() would give: 0o666 & ~umask
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open(path, "wb") as handle:
+        write_class_distances(handle, tree, table, names)
 
 
 def _fmt(value: float | None) -> str:
@@ -228,7 +171,8 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
 
     console = stdout_console()
     table = Table(
-        title=f"Hierarchy scores: {tree_path} ({result['n_leaves']} leaves, {result['n_points']:,} points)",
+        title=f"Hierarchy scores: {markup_safe(tree_path)} "
+        f"({result['n_leaves']} leaves, {result['n_points']:,} points)",
         title_justify="left",
         caption=f"computed in {elapsed:.2f} s",
         caption_justify="left",
@@ -250,7 +194,7 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
     console.print(table)
     if result["levels"]:
         levels = Table(
-            title=f"Levels (tree cut into k groups) vs {'coarse labels' if coarse else 'labels'}", title_justify="left"
+            title=f"Levels (tree cut into k groups) vs {'groups' if coarse else 'labels'}", title_justify="left"
         )
         for column in ("k", "NMI", "ARI", "ACC", "LP"):
             levels.add_column(column, justify="right")
@@ -258,4 +202,4 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
             levels.add_row(str(k), *(_fmt(scores[m]) for m in ("nmi", "ari", "acc", "lp")))
         console.print(levels)
     if distances_out is not None:
-        console.print(f"class distance matrix -> {distances_out}", highlight=False)
+        console.print(f"class distance matrix -> {markup_safe(distances_out)}", highlight=False)

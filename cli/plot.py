@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli.export import leaf_data_options, load_tree_and_stats
+from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
+
+from l2h._text import markup_safe
 
 _FIGURE = click.Path(path_type=Path, dir_okay=False)
 
 
 @click.command("plot", short_help="Draw the dendrogram picture (and a class-distance heatmap).")
-@click.argument("tree_path", metavar="TREE", type=click.Path(path_type=Path, dir_okay=False))
+@tree_argument
 @click.option("--out", "-o", "out", type=_FIGURE, required=True, help="Dendrogram picture: .png, .svg or .pdf.")
 @click.option(
     "--class-distances",
@@ -33,7 +35,7 @@ def plot(
     logits_path: Path | None,
     assignments_path: Path | None,
     labels_path: Path | None,
-    label_names_path: Path | None,
+    class_names_path: Path | None,
     leaf_names_path: Path | None,
     key: str | None,
     groups_path: Path | None,
@@ -52,14 +54,35 @@ def plot(
     if heatmap_out is not None and labels_path is None:
         raise click.UsageError("--class-distances needs --labels (and --logits or --assignments)")
 
-    from l2h.plot import plot_class_distances, plot_dendrogram, save_figure
+    from l2h.files import OutputSet
+    from l2h.plot import plot_class_distances, plot_dendrogram
 
-    tree, stats = load_tree_and_stats(
-        tree_path, logits_path, assignments_path, labels_path, label_names_path, leaf_names_path, key, groups_path
-    )
+    inputs = {
+        "tree": tree_path,
+        "--logits": logits_path,
+        "--assignments": assignments_path,
+        "--labels": labels_path,
+        "--class-names": class_names_path,
+        "--leaf-names": leaf_names_path,
+        "--groups": groups_path,
+    }
+    with OutputSet(inputs=inputs, outputs={"--out": out, "--class-distances": heatmap_out}) as outputs:
+        tree, stats = load_tree_and_stats(
+            tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
+        )
+        _stage_figure(outputs, out, plot_dendrogram(tree, stats, title=title or tree_path.name), dpi)
+        if heatmap_out is not None:
+            _stage_figure(outputs, heatmap_out, plot_class_distances(tree, stats), dpi)
     console = stdout_console()
-    save_figure(plot_dendrogram(tree, stats, title=title or tree_path.name), out, dpi=dpi)
-    console.print(f"dendrogram -> {out}", highlight=False)
+    console.print(f"dendrogram -> {markup_safe(out)}", highlight=False)
     if heatmap_out is not None:
-        save_figure(plot_class_distances(tree, stats), heatmap_out, dpi=dpi)
-        console.print(f"class distances -> {heatmap_out}", highlight=False)
+        console.print(f"class distances -> {markup_safe(heatmap_out)}", highlight=False)
+
+
+def _stage_figure(outputs, path: Path, fig, dpi: int) -> None:
+    """Stage ``fig`` as ``path`` (format from the suffix), as :func:`l2h.plot.save_figure` writes it."""
+    from l2h.plot import check_figure_path
+
+    fmt = check_figure_path(path)
+    metadata = {"Software": "l2h"} if fmt == "png" else None
+    outputs.write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata))

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli.export import leaf_data_options, load_tree_and_stats
+from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
 
 
 @click.command("show", short_help="Print the tree: points per node, majority class, purity.")
-@click.argument("tree_path", metavar="TREE", type=click.Path(path_type=Path, dir_okay=False))
+@tree_argument
 @leaf_data_options()
 @click.option(
     "--max-depth",
@@ -36,7 +36,7 @@ def show(
     logits_path: Path | None,
     assignments_path: Path | None,
     labels_path: Path | None,
-    label_names_path: Path | None,
+    class_names_path: Path | None,
     leaf_names_path: Path | None,
     key: str | None,
     groups_path: Path | None,
@@ -48,7 +48,7 @@ def show(
     from l2h.render import render_tree, tree_lines, tree_title
 
     tree, stats = load_tree_and_stats(
-        tree_path, logits_path, assignments_path, labels_path, label_names_path, leaf_names_path, key, groups_path
+        tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
     )
     console = stdout_console()
     if ascii_only or not _box_drawing_terminal():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -9,9 +11,10 @@ from typing import Any
 import click
 from l2h_cli._common import echo_json, stderr_console, stdout_console
 
-# mirrors cohiclust_extra.data.DATASETS / backbones.BACKBONES (kept here so --help needs no torch)
-DATASETS = ("digits", "cifar10", "cifar100", "stl10", "folder", "npy")
-BACKBONES = ("resnet18", "resnet34", "resnet50", "cnn", "mlp")
+from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
+from cohiclust_extra.config import AUGMENTS
+from cohiclust_extra.data import DATASETS
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INSTALL_HINT = 'the training extra needs PyTorch: pip install "l2h[train]"'
 
@@ -68,7 +71,12 @@ def _common_options(func):
             default=None,
             help="Training epochs (CoHiClust: tree epochs after pre-training). [default: per dataset]",
         ),
-        click.option("--batch-size", type=int, default=None, help="Batch size. [default: per dataset]"),
+        click.option(
+            "--batch-size",
+            type=int,
+            default=None,
+            help="Global batch of one optimiser step, split across the processes of torchrun. [default: per dataset]",
+        ),
         click.option("--backbone", type=click.Choice(BACKBONES), default=None, help="Backbone. [default: per dataset]"),
         click.option("--lr", type=float, default=None, help="Adam learning rate. [default: per dataset]"),
         click.option(
@@ -93,6 +101,31 @@ def _common_options(func):
             help="Where to train (auto: CUDA, then MPS, then CPU).",
         ),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
+        click.option(
+            "--augment",
+            type=click.Choice(AUGMENTS),
+            default=None,
+            help="paper: the papers' per-sample torchvision recipe in the loader workers; batch: batched "
+            "augmentations on the training device (fast). [default: batch for digits and features, paper for images]",
+        ),
+        click.option(
+            "--accumulate",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Micro-batches per optimiser step (--batch-size is split into this many).",
+        ),
+        click.option(
+            "--num-workers",
+            type=click.IntRange(min=0),
+            default=None,
+            help="DataLoader worker processes per training process. [default: 0 in memory, else 4]",
+        ),
+        click.option(
+            "--cache-decoded",
+            is_flag=True,
+            help="Decode the whole dataset into memory once (small datasets); default: read samples on the fly.",
+        ),
         click.option(
             "--resume",
             is_flag=True,
@@ -155,7 +188,11 @@ def _run(model: str, opts: dict[str, Any]) -> None:
         ignored = _given_on_command_line(set(opts) - _RESUME_OPTIONS)
         note = f"--resume keeps the run's saved settings; ignoring {', '.join(ignored)}" if ignored else None
         config = TrainConfig(
-            model=model, epochs=opts["epochs"] or 0, data_dir=str(opts["data_dir"]) if opts["data_dir"] else None
+            model=model,
+            epochs=opts["epochs"] or 0,
+            data_dir=str(opts["data_dir"]) if opts["data_dir"] else None,
+            num_workers=opts["num_workers"],
+            cache_decoded=opts["cache_decoded"],
         )
         _train_and_report(model, config, opts, quiet, as_json, resume_note=note)
         return
@@ -171,6 +208,8 @@ def _run(model: str, opts: dict[str, Any]) -> None:
         "leaves": "leaves",
         "prune_start": "prune_start",
         "clusters": "clusters",
+        "augment": "augment",
+        "num_workers": "num_workers",
     }
     for opt, field in mapping.items():
         if opts.get(opt) is not None:
@@ -185,6 +224,8 @@ def _run(model: str, opts: dict[str, Any]) -> None:
         split=opts["split"],
         image_size=opts["image_size"],
         seed=opts["seed"],
+        accumulate=opts["accumulate"],
+        cache_decoded=opts["cache_decoded"],
         **settings,
     )
     config.validate()  # a clear message before any data is read
@@ -192,7 +233,18 @@ def _run(model: str, opts: dict[str, Any]) -> None:
 
 
 # options that still apply with --resume
-_RESUME_OPTIONS = {"out", "epochs", "data_dir", "device", "resume", "download", "quiet", "as_json"}
+_RESUME_OPTIONS = {
+    "out",
+    "epochs",
+    "data_dir",
+    "device",
+    "resume",
+    "download",
+    "quiet",
+    "as_json",
+    "num_workers",
+    "cache_decoded",
+}
 
 
 def _given_on_command_line(names: set[str]) -> list[str]:
@@ -205,21 +257,36 @@ def _given_on_command_line(names: set[str]) -> list[str]:
     return [p.opts[0] for p in given]
 
 
+def _rank() -> int:
+    try:
+        return int(os.environ.get("RANK", "0") or 0)
+    except ValueError:
+        return 0
+
+
 def _train_and_report(
     model: str, config: Any, opts: dict[str, Any], quiet: bool, as_json: bool, resume_note: str | None = None
 ) -> None:
     from cohiclust_extra.training import train as run_training
 
+    rank = _rank()
     started = time.perf_counter()
-    with _EpochProgress(quiet or as_json, resume_note) as progress:
-        result = run_training(
-            config,
-            opts["out"],
-            device=opts["device"],
-            resume=opts["resume"],
-            progress=progress,
-            download=opts["download"],
-        )
+    try:
+        with _EpochProgress(quiet or as_json or rank != 0, resume_note) as progress:
+            result = run_training(
+                config,
+                opts["out"],
+                device=opts["device"],
+                resume=opts["resume"],
+                progress=progress,
+                download=opts["download"],
+            )
+    except ValueError:
+        if rank != 0:  # a setting every rank refuses alike: rank 0 alone says so (one line)
+            sys.exit(1)
+        raise
+    if rank != 0:
+        return  # only rank 0 reports
     elapsed = time.perf_counter() - started
     metrics = result["metrics"]
     if as_json:

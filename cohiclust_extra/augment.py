@@ -179,3 +179,45 @@ def make_augmenter(
     side = max(shape[1:])
     kind = "tiny" if side <= 16 else "small" if side <= 64 else "large"
     return Augmenter(kind, mean, std)
+
+
+# ------------------------------------------------------------------------------------------ --augment paper
+def paper_transform(sample_shape: Sequence[int], mean: Sequence[float] | None, std: Sequence[float] | None):
+    """The papers' per-sample SimCLR recipe (``--augment paper``) as a ``torchvision.transforms.v2`` pipeline.
+
+    Input: one uint8 ``(C, H, W)`` image tensor (or float in [0, 1]); output: a normalised float32 view.
+    Both papers take the recipe from SimCLR (Chen et al., 2020) without listing its numbers; these are
+    SimCLR's with colour strength s = 0.5, as the official CC code uses them:
+
+    * ``RandomResizedCrop(H, scale=(0.08, 1.0), ratio=(3/4, 4/3))`` back to the image's own size (CoHiClust
+      trains at each dataset's resolution; CC resized everything to 224 px first);
+    * ``RandomHorizontalFlip(p=0.5)``;
+    * ``ColorJitter(0.4, 0.4, 0.4, 0.1)`` with p = 0.8 (brightness and contrast only on one-channel images);
+    * ``RandomGrayscale(p=0.2)``;
+    * ``GaussianBlur`` (kernel ≈ 10 % of the side, odd; σ ∈ [0.1, 2.0]) with p = 0.5 only for
+      ImageNet-sized images (side ≥ 128): CC leaves the blur out for CIFAR-10/100, STL-10 and
+      Tiny-ImageNet, "as up-scaling already leads to blurred images".
+    """
+    from torchvision.transforms import v2
+
+    shape = tuple(int(s) for s in sample_shape)
+    if len(shape) != 3:
+        raise ValueError(
+            f"--augment paper needs images (C, H, W); the data has samples of shape {shape}: use --augment batch"
+        )
+    channels, side = shape[0], shape[1]
+    jitter = v2.ColorJitter(0.4, 0.4, 0.4, 0.1) if channels == 3 else v2.ColorJitter(0.4, 0.4)
+    steps = [
+        v2.RandomResizedCrop((shape[1], shape[2]), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), antialias=True),
+        v2.RandomHorizontalFlip(p=0.5),
+        v2.RandomApply([jitter], p=0.8),
+    ]
+    if channels == 3:
+        steps.append(v2.RandomGrayscale(p=0.2))
+    if max(shape[1:]) >= 128:
+        kernel = max(3, int(0.1 * side) // 2 * 2 + 1)
+        steps.append(v2.RandomApply([v2.GaussianBlur(kernel, sigma=(0.1, 2.0))], p=0.5))
+    steps.append(v2.ToDtype(torch.float32, scale=True))
+    if mean is not None and std is not None:
+        steps.append(v2.Normalize(list(mean), list(std)))
+    return v2.Compose(steps)

@@ -2,113 +2,77 @@
 
 Every backbone maps a batch to a ``(B, out_dim)`` feature matrix and exposes ``out_dim``.  No pretrained
 weights are ever downloaded (``weights=None``): the models are trained from scratch, as in the papers.
+
+:data:`BUILDERS` maps each backbone name to its builder; :data:`BACKBONES` is its keys, and the CLI
+imports it.  The modules themselves live in :mod:`cohiclust_extra.nets`, so importing this module needs
+no torch (``l2h train --help``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import torch
-from torch import nn
-
-__all__ = ["BACKBONES", "build_backbone", "ResNetBackbone", "SmallCNN", "MLP"]
-
-BACKBONES = ("resnet18", "resnet34", "resnet50", "cnn", "mlp")
+__all__ = ["BACKBONES", "BUILDERS", "build_backbone"]
 
 
-class ResNetBackbone(nn.Module):
-    """A torchvision ResNet without its classifier.
-
-    Parameters
-    ----------
-    name : {"resnet18", "resnet34", "resnet50"}
-    in_channels : int
-        Image channels (3 for colour; 1 for grey images).
-    cifar_stem : bool
-        Replace the 7×7/2 convolution and the max-pool by one 3×3/1 convolution, the usual change for
-        32×32 inputs (keeps the spatial resolution the residual stages expect).
-    """
-
-    def __init__(self, name: str = "resnet18", in_channels: int = 3, cifar_stem: bool = False) -> None:
-        super().__init__()
-        import torchvision
-
-        factory = {
-            "resnet18": torchvision.models.resnet18,
-            "resnet34": torchvision.models.resnet34,
-            "resnet50": torchvision.models.resnet50,
-        }
-        if name not in factory:
-            raise ValueError(f"unknown ResNet {name!r}; expected one of {sorted(factory)}")
-        net = factory[name](weights=None)
-        if cifar_stem:
-            net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
-            net.maxpool = nn.Identity()
-        elif in_channels != 3:
-            net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.out_dim = net.fc.in_features
-        net.fc = nn.Identity()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+def _images(name: str, shape: tuple[int, ...]) -> None:
+    if len(shape) != 3:
+        raise ValueError(f"backbone {name!r} needs images (C, H, W); the data has samples of shape {shape}")
 
 
-class SmallCNN(nn.Module):
-    """Three 3×3 conv blocks (BatchNorm, ReLU), global average pooling: for small images (8–64 px)."""
+def _resnet(name: str) -> Callable[[tuple[int, ...], bool | None], Any]:
+    def build(shape: tuple[int, ...], cifar_stem: bool | None = None) -> Any:
+        from cohiclust_extra.nets import ResNetBackbone
 
-    def __init__(self, in_channels: int = 1, widths: Sequence[int] = (32, 64, 128)) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        prev = in_channels
-        for i, width in enumerate(widths):
-            layers += [nn.Conv2d(prev, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
-            if i < len(widths) - 1:
-                layers.append(nn.MaxPool2d(2, ceil_mode=True))
-            prev = width
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-        self.net = nn.Sequential(*layers)
-        self.out_dim = prev
+        _images(name, shape)
+        stem = cifar_stem if cifar_stem is not None else max(shape[1:]) <= 64
+        return ResNetBackbone(name, in_channels=shape[0], cifar_stem=stem)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    return build
 
 
-class MLP(nn.Module):
-    """Fully connected layers with BatchNorm and ReLU: for precomputed feature vectors or tiny images
-    (inputs of any shape are flattened)."""
+def _cnn(shape: tuple[int, ...], cifar_stem: bool | None = None) -> Any:
+    from cohiclust_extra.nets import SmallCNN
 
-    def __init__(self, in_dim: int, hidden: Sequence[int] = (512, 512), out_dim: int = 256) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [nn.Flatten()]
-        prev = in_dim
-        for width in hidden:
-            layers += [nn.Linear(prev, width, bias=False), nn.BatchNorm1d(width), nn.ReLU(inplace=True)]
-            prev = width
-        layers.append(nn.Linear(prev, out_dim))
-        self.net = nn.Sequential(*layers)
-        self.out_dim = out_dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    _images("cnn", shape)
+    return SmallCNN(shape[0])
 
 
-def build_backbone(name: str, input_shape: Sequence[int], cifar_stem: bool | None = None) -> nn.Module:
+def _mlp(shape: tuple[int, ...], cifar_stem: bool | None = None) -> Any:
+    from cohiclust_extra.nets import MLP
+
+    size = 1
+    for s in shape:
+        size *= s
+    return MLP(size)
+
+
+# The backbones, declared once: name -> builder(sample shape, cifar_stem).  The CLI offers exactly these keys.
+BUILDERS: dict[str, Callable[..., Any]] = {
+    "resnet18": _resnet("resnet18"),
+    "resnet34": _resnet("resnet34"),
+    "resnet50": _resnet("resnet50"),
+    "cnn": _cnn,
+    "mlp": _mlp,
+}
+BACKBONES = tuple(BUILDERS)
+
+
+def build_backbone(name: str, input_shape: Sequence[int], cifar_stem: bool | None = None) -> Any:
     """Backbone ``name`` for inputs of shape ``input_shape`` (one sample: ``(C, H, W)`` or ``(D,)``).
 
     ``cifar_stem`` defaults to ``True`` for ResNets on images of at most 64 pixels a side.
     """
-    shape = tuple(int(s) for s in input_shape)
-    if name == "mlp":
-        size = 1
-        for s in shape:
-            size *= s
-        return MLP(size)
-    if len(shape) != 3:
-        raise ValueError(f"backbone {name!r} needs images (C, H, W); the data has samples of shape {shape}")
-    if name == "cnn":
-        return SmallCNN(shape[0])
-    if name.startswith("resnet"):
-        stem = cifar_stem if cifar_stem is not None else max(shape[1:]) <= 64
-        return ResNetBackbone(name, in_channels=shape[0], cifar_stem=stem)
-    raise ValueError(f"unknown backbone {name!r}; expected one of {', '.join(BACKBONES)}")
+    builder = BUILDERS.get(name)
+    if builder is None:
+        raise ValueError(f"unknown backbone {name!r}; expected one of {', '.join(BACKBONES)}")
+    return builder(tuple(int(s) for s in input_shape), cifar_stem)
+
+
+def __getattr__(name: str) -> Any:  # the modules, importable from here as before
+    if name in ("ResNetBackbone", "SmallCNN", "MLP"):
+        from cohiclust_extra import nets
+
+        return getattr(nets, name)
+    raise AttributeError(name)

@@ -43,10 +43,21 @@ def _torch_load(path: Path) -> Any:
         # map_location: tensors saved on a CUDA device load on any machine
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - unreadable or unsafe pickles are all "not a checkpoint"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: corrupt or not a weights-only torch file ({first})"
-        ) from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {_load_failure(exc)}") from None
+
+
+def _load_failure(exc: BaseException) -> str:
+    """Our own words for a failed weights-only load.  torch's message for a file holding other objects
+    advises ``weights_only=False``, which would run the file's code: that advice is never repeated."""
+    text = str(exc).strip()
+    if "Unsupported global" in text:
+        return "it holds Python objects other than tensors and plain containers, which l2h does not unpickle"
+    if "weights_only" in text or "Weights only load failed" in text:
+        return "corrupt, truncated or not a torch file"
+    first = text.splitlines()[0].split(". ")[0] if text else type(exc).__name__
+    if len(first) > 160:
+        first = first[:157] + "..."
+    return f"corrupt, truncated or not a torch file ({first})"
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["TrainConfig", "defaults_for"]
+__all__ = ["AUGMENTS", "TrainConfig", "defaults_for", "default_augment"]
+
+AUGMENTS = ("paper", "batch")  # --augment: the per-sample recipe in the loader workers, or batched on the device
 
 
 @dataclass
@@ -43,6 +46,13 @@ class TrainConfig:
     clusters: int | None = None
     tau_cluster: float = 1.0
     instance_dim: int = 128
+    # data pipeline and processes (``batch_size`` is the global batch of one optimiser step)
+    augment: str | None = None  # "paper" | "batch"; None: per dataset (see :func:`default_augment`)
+    accumulate: int = 1  # micro-batches per optimiser step
+    world_size: int = 1  # processes that trained (the last run or resume)
+    rank_batch_size: int | None = None  # per process and micro-batch: batch_size / (world_size * accumulate)
+    num_workers: int | None = None  # DataLoader workers per process; None: 0 in memory, else min(4, CPUs)
+    cache_decoded: bool = False  # decode the whole dataset into memory once
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +80,19 @@ class TrainConfig:
             raise ValueError(
                 f"batch size must be at least 2 (contrastive losses need negatives); got {self.batch_size}"
             )
+        for name in ("lr", "weight_decay", "beta2", "tau", "tau_cluster") + (
+            ("beta1",) if self.beta1 is not None else ()
+        ):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0 or (value == 0 and name in ("lr", "tau", "tau_cluster")):
+                low = "> 0" if name in ("lr", "tau", "tau_cluster") else ">= 0"
+                raise ValueError(f"{name.replace('_', ' ')} must be a finite number {low}; got {value}")
+        if self.augment is not None and self.augment not in AUGMENTS:
+            raise ValueError(f"augment must be paper or batch; got {self.augment!r}")
+        if self.accumulate < 1:
+            raise ValueError(f"accumulate must be at least 1; got {self.accumulate}")
+        if self.num_workers is not None and self.num_workers < 0:
+            raise ValueError(f"num workers must be >= 0; got {self.num_workers}")
         if self.epochs < 0 or self.pretrain_epochs < 0:
             raise ValueError("epochs and pretrain epochs must be >= 0")
         if self.model == "cohiclust":
@@ -162,6 +185,14 @@ _DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "npy": dict(backbone="mlp", epochs=200, batch_size=256, lr=1e-3),
     },
 }
+
+
+def default_augment(dataset: str, sample_shape: tuple[int, ...]) -> str:
+    """``batch`` for digits (8×8 digits: the papers' crops and flips destroy them) and feature vectors (the
+    paper recipe needs images); ``paper`` for every other image dataset (the recipe both papers train with)."""
+    if dataset == "digits" or len(sample_shape) != 3:
+        return "batch"
+    return "paper"
 
 
 def defaults_for(model: str, dataset: str) -> dict[str, Any]:

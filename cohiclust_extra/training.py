@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from cohiclust_extra.augment import make_augmenter
+from cohiclust_extra.augment import make_augmenter, paper_transform
 from cohiclust_extra.backbones import build_backbone
 from cohiclust_extra.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from cohiclust_extra.config import TrainConfig
-from cohiclust_extra.data import Dataset, batches, load_dataset
+from cohiclust_extra.config import TrainConfig, default_augment
+from cohiclust_extra.data import Dataset, DatasetError, load_dataset
+from cohiclust_extra.distributed import Dist, DistributedError, gather, use_global_batch_norm
+from cohiclust_extra.loader import epoch_seed, inference_loader, train_loader
 from cohiclust_extra.losses import cluster_contrastive_loss, cohi_loss, nt_xent
 from cohiclust_extra.models import CCModel, CoHiClustModel
 from cohiclust_extra.tree import leaf_to_prune, level_log_probs, native_hierarchy, split_balance_loss
@@ -117,12 +119,22 @@ def _step_losses(
     xb: torch.Tensor,
     pretraining: bool,
     precision: _Precision,
+    d: Dist | None = None,
 ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor | None]:
-    """Loss of one batch of view pairs; returns (loss, components, detached leaf probabilities)."""
+    """Loss of one batch of view pairs; returns (loss, components, detached leaf mass of this rank's rows).
+
+    On several processes each rank holds its share of the batch; the outputs of all ranks are gathered
+    (gradients flow back to this rank's rows) and the loss is the single-process loss of the global batch.
+    """
+    d = d or Dist()
     batch = xa.shape[0]
     with precision.autocast():
         first, second = model(torch.cat((xa, xb)))
     first, second = first.float(), second.float()  # losses in float32
+    # the global batch, view by view: [a of rank 0, a of rank 1, ..., b of rank 0, ...]
+    first = torch.cat((gather(first[:batch], d), gather(first[batch:], d)))
+    second = torch.cat((gather(second[:batch], d), gather(second[batch:], d)))
+    batch *= d.world_size
     if config.model == "cc":
         # CC: first = instance embeddings, second = cluster logits
         za, zb = first[:batch], first[batch:]
@@ -134,14 +146,33 @@ def _step_losses(
     r2 = nt_xent(second[:batch], second[batch:], config.tau)
     if pretraining:
         return config.beta2 * r2, {"r2": r2.item()}, None
-    mask = model.tree.leaf_mask
+    tree = model.tree
+    mask = tree.leaf_mask
     levels = level_log_probs(first, mask)
     levels_a, levels_b = [lv[:batch] for lv in levels], [lv[batch:] for lv in levels]
     cohi = cohi_loss(levels_a, levels_b)
     r1 = split_balance_loss(first, levels, mask)
     beta1 = config.beta1 if config.beta1 is not None else 2.0**-config.depth
     loss = cohi + beta1 * r1 + config.beta2 * r2
-    return loss, {"cohi": cohi.item(), "r1": r1.item(), "r2": r2.item()}, levels[-1].detach().exp().sum(0)
+    # this rank's rows of both views: the leaf mass is summed over ranks at the end of the epoch
+    local = batch // d.world_size
+    leaves = levels[-1].detach().exp()
+    mine = torch.cat(
+        (leaves[d.rank * local : (d.rank + 1) * local], leaves[batch + d.rank * local : batch + (d.rank + 1) * local])
+    )
+    return loss, {"cohi": cohi.item(), "r1": r1.item(), "r2": r2.item()}, mine.sum(0)
+
+
+def prune_step(model: torch.nn.Module, leaf_mass: torch.Tensor, d: Dist | None = None) -> int:
+    """Prune the least used live leaf: the masses are summed over the ranks first, and rank 0's choice is
+    broadcast, so every rank removes the same leaf.  Returns its index."""
+    d = d or Dist()
+    mass = leaf_mass.detach().float().clone()
+    d.sum_(mass)
+    leaf = torch.tensor([leaf_to_prune(mass, model.tree.leaf_mask)], dtype=torch.int64, device=mass.device)
+    d.broadcast_(leaf)
+    model.tree.leaf_mask[int(leaf.item())] = False
+    return int(leaf.item())
 
 
 def train(
@@ -153,6 +184,7 @@ def train(
     progress: ProgressFn | None = None,
     stop_after_epoch: int | None = None,
     download: bool = False,
+    dist: Dist | None = None,
 ) -> dict[str, Any]:
     """Train a CoHiClust or CC model and fill the run folder ``out_dir``.
 
@@ -162,31 +194,99 @@ def train(
     out_dir : path
         The run folder (created).  With ``resume=True`` the configuration saved in its ``checkpoint.pt`` is
         used; of ``config`` only ``model`` (which must match the run's), ``epochs`` (which may raise the
-        run's; pass 0 to keep it) and ``data_dir`` (when not None: the data may have moved) count.
+        run's; pass 0 to keep it), ``data_dir`` (when not None: the data may have moved), ``num_workers``
+        and ``cache_decoded`` count.
     device : {"auto", "cpu", "cuda", "mps"}
     resume : bool
-        Continue from the last completed epoch, with its model, optimiser, pruning and RNG states.
+        Continue from the last completed epoch, with its model, optimiser and pruning states, on the same
+        or a different number of processes.
     progress : callable, optional
-        ``progress(event, payload)`` for progress bars (see the module source).
+        ``progress(event, payload)`` for progress bars (see the module source); only rank 0 reports.
     stop_after_epoch : int, optional
         Stop (as if interrupted) once this many epochs are done, before exporting.
     download : bool
         Let the dataset loader fetch missing CIFAR/STL-10 files.
+    dist : Dist, optional
+        This process's place in a multi-process run (see :mod:`cohiclust_extra.distributed`); by default
+        the process group that ``torchrun``'s environment describes is joined (and left at the end).
 
     Returns
     -------
     dict
         ``{"epochs_done", "finished", "metrics" (or None), "out_dir"}``.
     """
-    emit = progress or (lambda event, payload: None)
+    from cohiclust_extra.distributed import setup
+
     out = Path(out_dir)
-    dev = resolve_device(device)
+    own_group = dist is None
+    if dist is None:
+        dist, dev = setup(device)
+    else:
+        dev = resolve_device(device) if not dist.enabled or device != "auto" else torch.device("cpu")
+    emit = (progress or (lambda event, payload: None)) if dist.is_main else (lambda event, payload: None)
+    created = not out.exists()
+    try:
+        return _train(config, out, dev, resume, emit, stop_after_epoch, download, dist)
+    except BaseException:
+        if dist.is_main:
+            _remove_dead_end(out, created)
+        raise
+    finally:
+        if own_group:
+            dist.close()
+
+
+def _remove_dead_end(out: Path, created: bool) -> None:
+    """After a failure before the first checkpoint: remove the config.json this run wrote, and the run
+    folder when this run created it and it is empty, so no dead-end folder is left behind."""
+    if (out / "checkpoint.pt").exists():
+        return  # a resumable run: keep everything
+    try:
+        if (out / "config.json").is_file():
+            (out / "config.json").unlink()
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+    except OSError:
+        pass
+
+
+def _processes(n: int) -> str:
+    return f"{n} process" + ("es" if n != 1 else "")
+
+
+def _train(
+    config: TrainConfig,
+    out: Path,
+    dev: torch.device,
+    resume: bool,
+    emit: ProgressFn,
+    stop_after_epoch: int | None,
+    download: bool,
+    d: Dist,
+) -> dict[str, Any]:
     state = None
-    if not resume and any((out / name).exists() for name in ("checkpoint.pt", "config.json")):
+    has_checkpoint = (out / "checkpoint.pt").exists()
+    dead_end = not has_checkpoint and (out / "config.json").is_file()
+    if not resume and has_checkpoint:
+        before = _saved_world_size(out)
+        if before is not None and before != d.world_size:
+            raise CheckpointError(
+                f"{out} holds a run trained on {_processes(before)} (this is {d.world_size}); pass --resume to "
+                f"continue it on {_processes(d.world_size)}, or choose another --out (nothing was overwritten)"
+            )
         raise CheckpointError(
             f"{out} already holds a training run; pass --resume to continue it, "
             "or choose another --out (nothing was overwritten)"
         )
+    if dead_end:
+        # a run interrupted before its first checkpoint left only config.json: nothing to lose, start afresh
+        if resume:
+            config = _config_json(out / "config.json", config)
+        emit(
+            "message",
+            {"text": f"{out} holds no checkpoint (a run interrupted before its first epoch ended): starting afresh"},
+        )
+        resume = False
     if resume:
         ckpt = out / "checkpoint.pt"
         if not ckpt.is_file():
@@ -199,8 +299,12 @@ def train(
         saved.epochs = max(saved.epochs, config.epochs)
         if config.data_dir is not None:
             saved.data_dir = config.data_dir
+        if config.num_workers is not None:
+            saved.num_workers = config.num_workers
+        saved.cache_decoded = saved.cache_decoded or config.cache_decoded
         config = saved
     config.validate()
+    _check_batch(config, d.world_size)
     data = load_dataset(
         config.dataset,
         config.data_dir,
@@ -208,18 +312,29 @@ def train(
         labels_path=config.labels_path,
         image_size=config.image_size,
         download=download,
+        cache=config.cache_decoded,
     )
     if len(data) < 2:
         raise ValueError(f"the dataset has {len(data)} samples; training needs at least 2")
-    batch_size = min(config.batch_size, len(data))
+    if config.batch_size > len(data):
+        config.batch_size = len(data) - len(data) % (d.world_size * config.accumulate)
+        _check_batch(config, d.world_size)
     if config.model == "cohiclust" and config.leaves is None:
         config.leaves = min(data.n_classes or 2**config.depth, 2**config.depth)
     if config.model == "cc" and config.clusters is None:
         if data.n_classes is None:
             raise ValueError("CC needs --clusters when the dataset has no labels to count classes from")
         config.clusters = data.n_classes
+    if config.augment is None:
+        config.augment = default_augment(config.dataset, data.sample_shape)
+    views = paper_transform(data.sample_shape, data.mean, data.std) if config.augment == "paper" else None
+    config.world_size = d.world_size
+    config.rank_batch_size = config.batch_size // (d.world_size * config.accumulate)
+    workers = config.num_workers if config.num_workers is not None else (0 if data.in_memory else 4)
     config.validate()
-    out.mkdir(parents=True, exist_ok=True)
+    d.barrier()  # every rank has looked at the run folder before rank 0 writes into it
+    if d.is_main:
+        out.mkdir(parents=True, exist_ok=True)
 
     from l2h.io import write_atomic
 
@@ -241,16 +356,18 @@ def train(
         start_epoch = int(state["epoch"])
         if not isinstance(state.get("rng"), dict) or "torch" not in state["rng"]:
             raise CheckpointError(f"{out / 'checkpoint.pt'} has no RNG states: cannot resume it exactly")
-        _set_rng_state(state["rng"], dev)
-    else:
-        write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-    if resume:
+    if d.enabled:
+        use_global_batch_norm(model)
+        d.broadcast_model(model)
+    if d.is_main:
         write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
 
     augment = make_augmenter(data.sample_shape, data.mean, data.std)
     pin = dev.type == "cuda"
     total_epochs = config.pretrain_epochs + config.epochs if config.model == "cohiclust" else config.epochs
-    steps = len(data) // batch_size
+    micro = config.rank_batch_size
+    n_micro = (len(data) // d.world_size) // micro
+    steps = n_micro // config.accumulate
     for epoch in range(start_epoch, total_epochs):
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             return {"epochs_done": epoch, "finished": False, "metrics": None, "out_dir": str(out)}
@@ -258,32 +375,55 @@ def train(
         phase = "cc" if config.model == "cc" else "pretrain" if pretraining else "tree"
         emit("epoch_start", {"epoch": epoch + 1, "total": total_epochs, "phase": phase, "steps": steps})
         model.train()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        torch.manual_seed(epoch_seed(config.seed, epoch, d.rank))  # this rank's augmentations in this epoch
+        loader = train_loader(
+            data,
+            micro,
+            seed=config.seed,
+            epoch=epoch,
+            world_size=d.world_size,
+            rank=d.rank,
+            workers=workers,
+            views=views,
+            pin=pin,
+        )
         sums: dict[str, float] = {}
         leaf_mass = None
-        for step, index in enumerate(
-            batches(len(data), batch_size, shuffle=True, seed=config.seed, epoch=epoch, drop_last=True)
-        ):
-            x = data.x[index]
-            if pin:
-                x = x.pin_memory()
-            x = data.to_float(x.to(dev, non_blocking=pin))
-            xa, xb = augment(x), augment(x)
-            loss, parts, mass = _step_losses(model, config, xa, xb, pretraining, precision)
-            if not math.isfinite(loss.item()):
-                raise FloatingPointError(f"the loss became {loss.item()} at epoch {epoch + 1}; try a lower --lr")
-            optimizer.zero_grad(set_to_none=True)
-            precision.scaler.scale(loss).backward()
-            precision.scaler.step(optimizer)
-            precision.scaler.update()
-            parts = {"loss": loss.item(), **parts}
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + v
-            if mass is not None:
-                leaf_mass = mass if leaf_mass is None else leaf_mass + mass
-            emit("step", {"step": step + 1, "steps": steps, "losses": parts})
+        try:
+            for index, batch in enumerate(loader):
+                if index >= steps * config.accumulate:
+                    break  # an incomplete accumulation group at the end of the epoch
+                if views is not None:
+                    xa, xb = (v.to(dev, non_blocking=pin) for v in batch)
+                else:
+                    x = data.to_float(batch.to(dev, non_blocking=pin))
+                    xa, xb = augment(x), augment(x)
+                loss, parts, mass = _step_losses(model, config, xa, xb, pretraining, precision, d)
+                if not math.isfinite(loss.item()):
+                    raise FloatingPointError(f"the loss became {loss.item()} at epoch {epoch + 1}; try a lower --lr")
+                if index % config.accumulate == 0:
+                    optimizer.zero_grad(set_to_none=True)
+                precision.scaler.scale(loss / config.accumulate).backward()
+                if (index + 1) % config.accumulate == 0:
+                    d.sum_gradients(model)
+                    precision.scaler.step(optimizer)
+                    precision.scaler.update()
+                parts = {"loss": loss.item(), **parts}
+                for k, v in parts.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                if mass is not None:
+                    leaf_mass = mass if leaf_mass is None else leaf_mass + mass
+                if (index + 1) % config.accumulate == 0:
+                    emit("step", {"step": (index + 1) // config.accumulate, "steps": steps, "losses": parts})
+        except (RuntimeError, OSError) as exc:
+            if d.enabled and not isinstance(exc, (FloatingPointError, DatasetError)):
+                raise _lost_peer(exc, d, out, epoch) from None
+            raise
+        finally:
+            del loader
         row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase}
-        row.update({k: v / max(steps, 1) for k, v in sums.items()})
+        row.update({k: v / max(steps * config.accumulate, 1) for k, v in sums.items()})
         if config.model == "cohiclust":
             tree_epoch = epoch - config.pretrain_epochs  # 0-based among tree epochs
             pruned = ""
@@ -293,27 +433,27 @@ def train(
                 and leaf_mass is not None
                 and model.tree.n_live > config.leaves
             ):
-                leaf = leaf_to_prune(leaf_mass, model.tree.leaf_mask)
-                model.tree.leaf_mask[leaf] = False
-                pruned = str(leaf)
+                pruned = str(prune_step(model, leaf_mass, d))
             row["live_leaves"] = model.tree.n_live
             row["pruned_leaf"] = pruned
         row["seconds"] = round(time.perf_counter() - started, 4)
+        row["cpu_seconds"] = round(time.process_time() - cpu_started, 4)
         history.append(row)
-        save_checkpoint(
-            out / "checkpoint.pt",
-            {
-                "config": config.to_dict(),
-                "epoch": epoch + 1,
-                "sample_shape": list(data.sample_shape),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scaler": precision.scaler.state_dict() if precision.scaler.is_enabled() else {},
-                "rng": _rng_state(dev),
-                "history": history,
-            },
-        )
-        write_atomic(out / "history.csv", _history_csv(history))
+        if d.is_main:
+            save_checkpoint(
+                out / "checkpoint.pt",
+                {
+                    "config": config.to_dict(),
+                    "epoch": epoch + 1,
+                    "sample_shape": list(data.sample_shape),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scaler": precision.scaler.state_dict() if precision.scaler.is_enabled() else {},
+                    "rng": _rng_state(dev),
+                    "history": history,
+                },
+            )
+            write_atomic(out / "history.csv", _history_csv(history))
         emit("epoch_end", {"row": row})
 
     if config.model == "cohiclust" and model.tree.n_live > config.leaves:
@@ -324,20 +464,55 @@ def train(
                 f"{config.leaves}): raise --epochs or lower the pruning start"
             },
         )
-    metrics = export_outputs(model, config, data, out, dev)
+    # rank 0 alone scores the whole dataset; the others are done (no collective follows: no timeout to wait out)
+    metrics = export_outputs(model, config, data, out, dev, workers) if d.is_main else None
     return {"epochs_done": total_epochs, "finished": True, "metrics": metrics, "out_dir": str(out)}
+
+
+def _check_batch(config: TrainConfig, world_size: int) -> None:
+    parts = world_size * config.accumulate
+    if config.batch_size % parts:
+        what = (
+            f"{_processes(world_size)} x --accumulate {config.accumulate}"
+            if config.accumulate > 1
+            else (_processes(world_size))
+        )
+        raise ValueError(f"--batch-size {config.batch_size} is not divisible by {what}")
+    if config.batch_size // parts < 1 or config.batch_size < 2:
+        raise ValueError(f"--batch-size {config.batch_size} leaves no samples for each of {parts} micro-batches")
+
+
+def _saved_world_size(out: Path) -> int | None:
+    try:
+        return int(json.loads((out / "config.json").read_text()).get("world_size", 1))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _lost_peer(exc: BaseException, d: Dist, out: Path, epoch: int) -> DistributedError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DistributedError(
+        f"rank {d.rank} of {d.world_size}: another process of the run failed or vanished during epoch {epoch + 1} "
+        f"({first[:160]}); the last checkpoint in {out} (epoch {epoch}) is intact: continue with --resume"
+    )
 
 
 @torch.no_grad()
 def infer(
-    model: torch.nn.Module, config: TrainConfig, data: Dataset, device: torch.device, batch_size: int = 512
+    model: torch.nn.Module,
+    config: TrainConfig,
+    data: Dataset,
+    device: torch.device,
+    batch_size: int = 512,
+    workers: int = 0,
 ) -> np.ndarray:
     """Logits of every sample (no augmentation): CoHiClust's live-leaf log-probabilities or CC's cluster logits."""
     model.eval()
     augment = make_augmenter(data.sample_shape, data.mean, data.std)
     chunks = []
-    for index in batches(len(data), batch_size, shuffle=False):
-        x = augment.normalise(data.to_float(data.x[index].to(device)))
+    pin = device.type == "cuda"
+    for batch in inference_loader(data, batch_size, workers, pin):
+        x = augment.normalise(data.to_float(batch.to(device, non_blocking=pin)))
         out = model.leaf_log_probs(x) if config.model == "cohiclust" else model.cluster_logits(x)
         chunks.append(out.float().cpu())
     return torch.cat(chunks).numpy().astype(np.float32)
@@ -350,12 +525,12 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def export_outputs(
-    model: torch.nn.Module, config: TrainConfig, data: Dataset, out: Path, device: torch.device
+    model: torch.nn.Module, config: TrainConfig, data: Dataset, out: Path, device: torch.device, workers: int = 0
 ) -> dict[str, Any] | None:
     """Write logits, probabilities, assignments, labels, the tree and (with labels) the metrics."""
     from l2h.io import save_npy_atomic, write_atomic, write_tree
 
-    logits = infer(model, config, data, device)
+    logits = infer(model, config, data, device, workers=workers)
     probs = _softmax(logits)
     assignments = logits.argmax(1).astype(np.int64)
     save_npy_atomic(out / "logits.npy", logits)
@@ -387,6 +562,20 @@ def export_outputs(
     result["tree"] = "native" if config.model == "cohiclust" else "l2h"
     write_atomic(out / "metrics.json", json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _config_json(path: Path, config: TrainConfig) -> TrainConfig:
+    """The configuration a dead-end run folder saved (for ``--resume`` on it: start it afresh as it was)."""
+    try:
+        saved = TrainConfig.from_dict(json.loads(path.read_text()))
+    except (OSError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} holds an unusable configuration: {str(exc).splitlines()[0]}") from None
+    if saved.model != config.model:
+        raise CheckpointError(f"--resume: {path.parent} holds a {saved.model} run, not a {config.model} one")
+    if config.data_dir is not None:
+        saved.data_dir = config.data_dir
+    saved.epochs = max(saved.epochs, config.epochs)
+    return saved
 
 
 def _saved_config(state: dict[str, Any], path: Path) -> TrainConfig:
@@ -427,30 +616,56 @@ def predict(
     download: bool = False,
 ) -> dict[str, Any]:
     """Logits of a trained run's model on (new) data: writes ``logits.npy``, ``leaf_probs.npy``,
-    ``assignments.npy`` (and ``labels.npy``) into ``out_dir``."""
-    from l2h.io import save_npy_atomic
+    ``assignments.npy`` (and ``labels.npy``) into ``out_dir``.
+
+    The outputs are checked before anything is computed (:class:`l2h.files.OutputSet`): none may be one
+    of the run's own files (``--out RUN`` would replace the run's ``logits.npy``, ``labels.npy`` ...) or
+    a data file, through symlinks and hard links too; they are written all together or not at all.
+    """
+    from l2h.files import OutputSet
 
     dev = resolve_device(device)
-    model, config, trained_shape = load_trained(run_dir, dev)
-    name = dataset or config.dataset
-    data = load_dataset(
-        name,
-        data_dir if data_dir is not None else config.data_dir if name == config.dataset else None,
-        split=split,
-        labels_path=labels_path,
-        image_size=config.image_size,
-        download=download,
-    )
-    _check_shape(model, trained_shape, data.sample_shape, name)
+    run = Path(run_dir)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    logits = infer(model, config, data, dev)
-    save_npy_atomic(out / "logits.npy", logits)
-    save_npy_atomic(out / "leaf_probs.npy", _softmax(logits))
-    save_npy_atomic(out / "assignments.npy", logits.argmax(1).astype(np.int64))
-    if data.labels is not None:
-        save_npy_atomic(out / "labels.npy", data.labels)
+    run_files = [run / name for name in RUN_FILES]
+    inputs = {f"run's {p.name}": p for p in run_files}
+    inputs.update({"--labels": labels_path, "--data-dir": data_dir if data_dir and Path(data_dir).is_file() else None})
+    names = ["logits.npy", "leaf_probs.npy", "assignments.npy", "labels.npy"]
+    with OutputSet(inputs=inputs, outputs={"--out": [out / n for n in names]}, create_folders=[out]) as outputs:
+        model, config, trained_shape = load_trained(run, dev)
+        name = dataset or config.dataset
+        data = load_dataset(
+            name,
+            data_dir if data_dir is not None else config.data_dir if name == config.dataset else None,
+            split=split,
+            labels_path=labels_path,
+            image_size=config.image_size,
+            download=download,
+        )
+        _check_shape(model, trained_shape, data.sample_shape, name)
+        logits = infer(model, config, data, dev)
+        outputs.save_npy(out / "logits.npy", logits)
+        outputs.save_npy(out / "leaf_probs.npy", _softmax(logits))
+        outputs.save_npy(out / "assignments.npy", logits.argmax(1).astype(np.int64))
+        if data.labels is not None:
+            outputs.save_npy(out / "labels.npy", data.labels)
     return {"n_points": len(data), "n_columns": int(logits.shape[1]), "out_dir": str(out)}
+
+
+# every file a run folder may hold (predict never writes over one of them)
+RUN_FILES = (
+    "config.json",
+    "checkpoint.pt",
+    "history.csv",
+    "logits.npy",
+    "leaf_probs.npy",
+    "assignments.npy",
+    "labels.npy",
+    "fine_labels.npy",
+    "tree.nwk",
+    "tree.json",
+    "metrics.json",
+)
 
 
 def _check_shape(model: torch.nn.Module, trained: tuple[int, ...], given: tuple[int, ...], name: str) -> None:

@@ -31,15 +31,15 @@ COMMON=(--labels "$HERE/digits_labels.npy" --class-names "$HERE/digits_class_nam
 
 # 2. L2H: the tree of the mixture's 20 clusters, from its logits alone; then its scores.
 l2h build "$HERE/digits_logits.npy" --out "$OUT/l2h_tree.nwk" -q
-l2h metrics --tree "$OUT/l2h_tree.nwk" --logits "$HERE/digits_logits.npy" "${COMMON[@]}" \
+l2h metrics "$OUT/l2h_tree.nwk" --logits "$HERE/digits_logits.npy" "${COMMON[@]}" \
     --class-distances "$OUT/l2h_class_distances.csv"
-l2h metrics --tree "$OUT/l2h_tree.nwk" --logits "$HERE/digits_logits.npy" "${COMMON[@]}" --json \
+l2h metrics "$OUT/l2h_tree.nwk" --logits "$HERE/digits_logits.npy" "${COMMON[@]}" --json \
     > "$OUT/l2h_metrics.json"
 
 # 3. Ward baseline: 20 clusters of the same features and the tree over them; the same scores.
 l2h agglomerative "$OUT/digits_pca30.npy" --k 20 --out "$OUT/ward_tree.nwk" \
     --assignments "$OUT/ward_assignments.npy" -q
-l2h metrics --tree "$OUT/ward_tree.nwk" --assignments "$OUT/ward_assignments.npy" "${COMMON[@]}" --json \
+l2h metrics "$OUT/ward_tree.nwk" --assignments "$OUT/ward_assignments.npy" "${COMMON[@]}" --json \
     > "$OUT/ward_metrics.json"
 
 # 4. Side by side, as a Markdown table (the one in the README).

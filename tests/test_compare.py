@@ -280,12 +280,30 @@ def _ranges(tax: Taxonomy) -> list[tuple[int, int]]:
     return [(int(start[v]), int(end[v])) for v in range(tax.n_leaves, tax.n_nodes)]
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_sparse_accuracy_matches_hungarian(seed: int) -> None:
-    from l2h.metrics import accuracy
+@pytest.mark.parametrize("seed", range(3))
+def test_all_cuts_in_one_pass_match_hierarchy_cut(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tree = Hierarchy.from_merges(random_merges(30, rng))
+    cuts = cmp._cuts(tree, list(range(30, 0, -1)))
+    for k, groups in cuts.items():
+        want = tree.cut(k)
+        # the same partition: a one-to-one map between the group numbers
+        pairs = set(zip(groups.tolist(), want.tolist(), strict=True))
+        assert len(pairs) == len(set(want.tolist())) == len(set(groups.tolist())) == k
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flat_scores_match_metrics(seed: int) -> None:
+    from l2h.metrics import accuracy, ari, contingency_table, nmi
 
     rng = np.random.default_rng(seed)
-    k, c, n = int(rng.integers(2, 40)), int(rng.integers(2, 40)), int(rng.integers(1, 80))
-    table = np.zeros((k, c), dtype=np.int64)
-    np.add.at(table, (rng.integers(0, k, n), rng.integers(0, c, n)), rng.integers(1, 4, n))
-    assert cmp._accuracy(table) == pytest.approx(accuracy(table))
+    n = int(rng.integers(2, 120))
+    a = rng.integers(0, int(rng.integers(1, 30)), n)
+    b = rng.integers(0, int(rng.integers(1, 30)), n)
+    if seed == 0:
+        b = a.copy()  # full agreement
+    table = contingency_table(a, b)
+    got = cmp._flat_scores(a, b)
+    assert got["nmi"] == pytest.approx(nmi(table), abs=1e-12)
+    assert got["ari"] == pytest.approx(ari(table), abs=1e-12)
+    assert got["acc"] == pytest.approx(accuracy(table), abs=1e-12)

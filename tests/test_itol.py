@@ -261,7 +261,7 @@ def files(small, tmp_path):
 
 def tree_args(files) -> list:
     """``--tree`` and, since the fixture's Newick names its leaves, the ``--leaf-names`` that points need."""
-    return ["--tree", files["tree"], "--leaf-names", files["leaf_names"]]
+    return [files["tree"], "--leaf-names", files["leaf_names"]]
 
 
 def test_cli_writes_the_same_bundle_as_the_library(small, files, tmp_path):
@@ -277,7 +277,7 @@ def test_cli_writes_the_same_bundle_as_the_library(small, files, tmp_path):
         files["assignments"],
         "--labels",
         files["labels"],
-        "--label-names",
+        "--class-names",
         files["names"],
         "--groups",
         files["groups"],
@@ -299,7 +299,7 @@ def test_cli_with_logits_and_without_labels_says_what_it_skipped(files, tmp_path
 
 def test_cli_closing_line_names_only_the_files_written(files, tmp_path):
     # regression: a bundle of tree.nwk alone still said to "drag the itol_*.txt files" onto the tree
-    bare = run("export", "itol", "--tree", files["tree"], "--out", tmp_path / "bare")
+    bare = run("export", "itol", files["tree"], "--out", tmp_path / "bare")
     assert bare.exit_code == 0, bare.output
     assert [p.name for p in (tmp_path / "bare").iterdir()] == ["tree.nwk"]
     assert "itol_*.txt" not in bare.stdout and "drag" not in bare.stdout
@@ -329,7 +329,7 @@ def test_cli_closing_line_names_only_the_files_written(files, tmp_path):
 
 def test_cli_error_paths(files, tmp_path):
     base = ["export", "itol", "--out", tmp_path / "o"]
-    missing = run(*base, "--tree", tmp_path / "nope.nwk")
+    missing = run(*base, tmp_path / "nope.nwk")
     assert missing.exit_code == 1
     assert error_line(missing) == f"Error: tree file not found: {tmp_path / 'nope.nwk'}"
 
@@ -349,7 +349,7 @@ def test_cli_error_paths(files, tmp_path):
         files["assignments"],
         "--labels",
         files["labels"],
-        "--label-names",
+        "--class-names",
         files["names"],
         "--groups",
         files["groups"],
@@ -357,8 +357,8 @@ def test_cli_error_paths(files, tmp_path):
     assert nogroup.exit_code == 1
     assert error_line(nogroup) == f"Error: groups file {files['groups']} has no group for class 'truck' (id 3)"
 
-    usage = run(*base, "--tree", files["tree"], "--labels", files["labels"])
-    assert usage.exit_code == 2
+    usage = run(*base, files["tree"], "--labels", files["labels"])
+    assert usage.exit_code == 1
     assert "--labels needs the points' leaves: give --logits or --assignments" in usage.output
     assert not (tmp_path / "o").exists()
 
@@ -366,7 +366,7 @@ def test_cli_error_paths(files, tmp_path):
 def test_cli_unwritable_out(files, tmp_path):
     blocker = tmp_path / "afile"
     blocker.write_text("")
-    result = run("export", "itol", "--tree", files["tree"], "--out", blocker / "bundle")
+    result = run("export", "itol", files["tree"], "--out", blocker / "bundle")
     assert result.exit_code == 1
     assert error_line(result) == (
         f"Error: cannot create the bundle folder {blocker / 'bundle'}: its parent {blocker} is not a folder"
@@ -379,7 +379,7 @@ def test_cli_read_only_out(files, tmp_path):
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        result = run("export", "itol", "--tree", files["tree"], "--out", locked / "bundle")
+        result = run("export", "itol", files["tree"], "--out", locked / "bundle")
     finally:
         locked.chmod(0o700)
     assert result.exit_code == 1
@@ -387,13 +387,16 @@ def test_cli_read_only_out(files, tmp_path):
 
 
 def test_cli_permission_denied_is_one_line(files, tmp_path, monkeypatch):
+    import l2h.files
+
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(itol.tempfile, "mkdtemp", denied)
-    result = run("export", "itol", "--tree", files["tree"], "--out", tmp_path / "bundle")
+    monkeypatch.setattr(l2h.files.tempfile, "mkstemp", denied)
+    result = run("export", "itol", files["tree"], "--out", tmp_path / "bundle")
     assert result.exit_code == 1
-    assert error_line(result) == f"Error: cannot write the iTOL bundle into {tmp_path}: Permission denied"
+    assert error_line(result) == f"Error: cannot write --out {tmp_path / 'bundle' / 'tree.nwk'}: Permission denied"
+    assert not (tmp_path / "bundle").exists()
 
 
 def test_new_bundle_folder_gets_ordinary_permissions(small, tmp_path):
@@ -629,7 +632,7 @@ def test_cli_bundle_follows_the_templates(files, tmp_path):
         files["assignments"],
         "--labels",
         files["labels"],
-        "--label-names",
+        "--class-names",
         files["names"],
         "--groups",
         files["groups"],
@@ -670,7 +673,7 @@ def test_cli_malformed_groups_file_writes_nothing(files, tmp_path, groups, messa
         files["assignments"],
         "--labels",
         files["labels"],
-        "--label-names",
+        "--class-names",
         files["names"],
         "--groups",
         files["groups"],
@@ -685,7 +688,7 @@ def test_cli_bad_tree_and_logits_write_nothing(files, tmp_path):
     out = tmp_path / "o"
     bad = tmp_path / "bad.nwk"
     bad.write_text("((a,b),(c,d)")
-    result = run("export", "itol", "--tree", bad, "--out", out)
+    result = run("export", "itol", bad, "--out", out)
     assert result.exit_code == 1
     assert error_line(result) == f"Error: tree file {bad}: Newick ended inside a clade (missing ')')"
     np.save(tmp_path / "wide.npy", np.zeros((10, 5)))

@@ -126,7 +126,7 @@ def test_cli_writes_dendrogram_and_heatmap(files):
 
 def test_cli_usage_errors(files):
     no_labels = run("plot", files / "tree.nwk", "--out", files / "t.png", "--class-distances", files / "h.png")
-    assert no_labels.exit_code == 2
+    assert no_labels.exit_code == 1
     assert "--class-distances needs --labels" in no_labels.output
     bad_suffix = run("plot", files / "tree.nwk", "--out", files / "t.gif")
     assert bad_suffix.exit_code == 1 and len(bad_suffix.output.strip().splitlines()) == 1

@@ -99,7 +99,10 @@ def test_resume_continues_with_identical_losses(tmp_path):
     partial = train(tiny(), broken, device="cpu", stop_after_epoch=2)  # "interrupted" after 2 epochs
     assert not partial["finished"] and len(_history(broken)) == 2
     train(tiny(), broken, device="cpu", resume=True)
-    resumed = [dict(r, seconds=s["seconds"]) for r, s in zip(_history(broken), _history(straight), strict=True)]
+    resumed = [
+        dict(r, seconds=s["seconds"], cpu_seconds=s["cpu_seconds"])
+        for r, s in zip(_history(broken), _history(straight), strict=True)
+    ]
     assert _history(straight) == resumed
     np.testing.assert_array_equal(np.load(straight / "logits.npy"), np.load(broken / "logits.npy"))
 
@@ -131,7 +134,7 @@ def test_bad_settings(tmp_path, kwargs, message):
 
 def test_corrupt_and_foreign_checkpoints(tmp_path):
     (tmp_path / "garbage.pt").write_bytes(b"not a torch file at all")
-    with pytest.raises(CheckpointError, match="corrupt or not a weights-only torch file"):
+    with pytest.raises(CheckpointError, match="corrupt, truncated or not a torch file"):
         load_checkpoint(tmp_path / "garbage.pt")
     torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="not an l2h training checkpoint"):
