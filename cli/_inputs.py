@@ -112,19 +112,28 @@ def tree_argument(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("tree_path", metavar="TREE", type=FILE, required=False)(wrapper)
 
 
-def logits_option(help: str = "The flat model's logits (N x K); each point's leaf is their argmax.") -> Decorator:
-    return click.option("--logits", "logits_path", type=FILE, default=None, help=help)
+# A file, or a folder of .npy shards (commands that run on a Dask cluster: --shards=True below).
+FILE_OR_SHARDS = click.Path(path_type=Path)
 
 
-def assignments_option(help: str = "Leaf id (0..K-1) of every point, instead of --logits.") -> Decorator:
-    return click.option("--assignments", "assignments_path", type=FILE, default=None, help=help)
+def logits_option(
+    help: str = "The flat model's logits (N x K); each point's leaf is their argmax.", shards: bool = False
+) -> Decorator:
+    return click.option("--logits", "logits_path", type=FILE_OR_SHARDS if shards else FILE, default=None, help=help)
 
 
-def labels_option(required: bool = False) -> Decorator:
+def assignments_option(
+    help: str = "Leaf id (0..K-1) of every point, instead of --logits.", shards: bool = False
+) -> Decorator:
+    kind = FILE_OR_SHARDS if shards else FILE
+    return click.option("--assignments", "assignments_path", type=kind, default=None, help=help)
+
+
+def labels_option(required: bool = False, shards: bool = False) -> Decorator:
     return click.option(
         "--labels",
         "labels_path",
-        type=FILE,
+        type=FILE_OR_SHARDS if shards else FILE,
         default=None,
         required=required,
         help="Ground truth per point: integer .npy, or a text file with one label (id or name) per line.",

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "export": "l2h_cli.export:export",
     "show": "l2h_cli.show:show",
     "plot": "l2h_cli.plot:plot",
+    "report": "l2h_cli.report:report",
+    "gallery": "l2h_cli.gallery:gallery",
     "agglomerative": "l2h_cli.agglomerative:agglomerative",
     "compare": "l2h_cli.compare:compare",
     "logits": "l2h_cli.logits:logits",

@@ -50,9 +50,9 @@ def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 @click.command("metrics", short_help="Score a hierarchy against ground-truth labels.")
 @tree_argument
-@logits_option()
-@assignments_option()
-@labels_option(required=True)
+@logits_option(shards=True)
+@assignments_option(shards=True)
+@labels_option(required=True, shards=True)
 @click.option(
     "--levels",
     callback=parse_levels,
@@ -72,6 +72,16 @@ def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) 
 @leaf_names_option()
 @key_option
 @json_option("Print one JSON object on stdout instead of tables.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Count the leaf x class table on this Dask scheduler (tcp://HOST:8786); the points and --labels "
+    "may then be folders of .npy shards, .zarr arrays or URLs that every worker can read (extra l2h[dask]).",
+)
+@click.option(
+    "--workers", type=int, default=None, metavar="N", help="The same on a local Dask cluster of N worker processes."
+)
 def metrics(
     tree_path: Path,
     logits_path: Path | None,
@@ -85,6 +95,8 @@ def metrics(
     leaf_names_path: Path | None,
     key: str | None,
     as_json: bool,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> None:
     """Score a hierarchy against ground-truth labels.
 
@@ -101,6 +113,23 @@ def metrics(
     from l2h.files import OutputSet
     from l2h.metrics import contingency_table, evaluate, scores_to_json
 
+    if scheduler is not None or workers is not None:  # slice metrics: the table summed on a Dask cluster
+        from l2h_cli._metrics_dask import metrics_on_cluster
+
+        result, coarse_levels, elapsed = metrics_on_cluster(
+            tree_path=tree_path, logits_path=logits_path, assignments_path=assignments_path, labels_path=labels_path,
+            levels=levels, groups_path=groups_path, coarse_path=coarse_path, distances_out=distances_out,
+            class_names_path=class_names_path, leaf_names_path=leaf_names_path, key=key, scheduler=scheduler,
+            workers=workers,
+        )  # fmt: skip
+        if as_json:
+            echo_json(scores_to_json(result))
+        else:
+            _print_tables(result, tree_path, coarse_levels, elapsed, distances_out)
+        return
+    for flag, path in (("--logits", logits_path), ("--assignments", assignments_path), ("--labels", labels_path)):
+        if path is not None and path.is_dir():
+            raise InputError(f"{flag} {path} is a folder (of shards?): add --scheduler ADDRESS or --workers N")
     inputs = {
         "tree": tree_path,
         "--logits": logits_path,

@@ -24,7 +24,22 @@ _FIGURE = click.Path(path_type=Path, dir_okay=False)
     help="Also draw the class-distance heatmap into this .png/.svg/.pdf (needs --labels).",
 )
 @leaf_data_options()
-@click.option("--title", default=None, help="Title of the dendrogram (default: the tree file's name).")
+@click.option("--title", default=None, help="Title of the dendrogram (default: none).")
+@click.option(
+    "--max-leaves",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Draw the tree cut to its top M groups; folded subtrees are triangles labelled with their "
+    "size and majority class.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["rectangular", "radial"]),
+    default="rectangular",
+    show_default=True,
+    help="Root on the left, or in the centre with the tips on a circle (large trees).",
+)
 @click.option(
     "--dpi", type=click.IntRange(min=30, max=1200), default=150, show_default=True, help="Resolution of .png pictures."
 )
@@ -40,6 +55,8 @@ def plot(
     key: str | None,
     groups_path: Path | None,
     title: str | None,
+    max_leaves: int,
+    layout: str,
     dpi: int,
 ) -> None:
     """Draw the dendrogram (leaves coloured by group) and, optionally, the class-distance heatmap."""
@@ -70,7 +87,9 @@ def plot(
         tree, stats = load_tree_and_stats(
             tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
         )
-        _stage_figure(outputs, out, plot_dendrogram(tree, stats, title=title or tree_path.name), dpi)
+        _stage_figure(
+            outputs, out, plot_dendrogram(tree, stats, title=title, max_leaves=max_leaves, layout=layout), dpi
+        )
         if heatmap_out is not None:
             _stage_figure(outputs, heatmap_out, plot_class_distances(tree, stats), dpi)
     console = stdout_console()
@@ -81,8 +100,7 @@ def plot(
 
 def _stage_figure(outputs, path: Path, fig, dpi: int) -> None:
     """Stage ``fig`` as ``path`` (format from the suffix), as :func:`l2h.plot.save_figure` writes it."""
-    from l2h.plot import check_figure_path
+    from l2h.plot import check_figure_path, figure_bytes
 
-    fmt = check_figure_path(path)
-    metadata = {"Software": "l2h"} if fmt == "png" else None
-    outputs.write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata))
+    # figure_bytes: TrueType fonts in PDF and <text> in SVG (l2h.plot.PAPER_RC)
+    outputs.write_bytes(path, figure_bytes(fig, check_figure_path(path), dpi))

@@ -9,14 +9,36 @@ from l2h_cli._common import stdout_console
 from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
 
 
+class _DepthType(click.ParamType):
+    """A level count (integer >= 0) or ``all``."""
+
+    name = "N|all"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 - click's signature
+        if isinstance(value, int) or value is None:
+            return value
+        text = str(value).strip().lower()
+        if text == "all":
+            return "all"
+        try:
+            number = int(text)
+        except ValueError:
+            number = -1
+        if number < 0:
+            # one line, exit 1 (team rule for user errors), not click's usage block
+            raise click.ClickException(f"--max-depth must be an integer >= 0 or 'all'; got {value!r}")
+        return number
+
+
 @click.command("show", short_help="Print the tree: points per node, majority class, purity.")
 @tree_argument
 @leaf_data_options()
 @click.option(
     "--max-depth",
-    type=click.IntRange(min=0),
+    type=_DepthType(),
     default=None,
-    help="Fold everything below this many levels into one row per subtree.",
+    help="Fold everything below this many levels into one row per subtree; 'all' shows every level "
+    "[default: the deepest level that fits in 60 rows when the tree has over 60 leaves, else all].",
 )
 @click.option(
     "--min-chain",
@@ -40,22 +62,38 @@ def show(
     leaf_names_path: Path | None,
     key: str | None,
     groups_path: Path | None,
-    max_depth: int | None,
+    max_depth: int | str | None,
     min_chain: int,
     ascii_only: bool,
 ) -> None:
     """Print the tree: leaf names, points per node and majority class with purity."""
-    from l2h.render import render_tree, tree_lines, tree_title
+    from l2h.render import DEFAULT_FOLD_LEAVES, default_max_depth, render_tree, tree_lines, tree_title
 
     tree, stats = load_tree_and_stats(
         tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
     )
-    console = stdout_console()
+    footer = None
+    if max_depth == "all":
+        depth = None
+    elif max_depth is None and tree.n_leaves > DEFAULT_FOLD_LEAVES:
+        depth = default_max_depth(tree, min_chain=min_chain)
+        if depth is not None:
+            footer = (
+                f"(folded below level {depth}: the default --max-depth for trees over {DEFAULT_FOLD_LEAVES} "
+                "leaves keeps the view within 60 rows; --max-depth N or --max-depth all to change)"
+            )
+    else:
+        depth = max_depth  # type: ignore[assignment]
     if ascii_only or not _box_drawing_terminal():
-        lines = tree_lines(tree, stats, max_depth=max_depth, min_chain=min_chain, ascii=True)
+        lines = tree_lines(tree, stats, max_depth=depth, min_chain=min_chain, ascii=True)
         click.echo("\n".join([tree_title(tree, stats), *(line.plain for line in lines)]))
+        if footer:
+            click.echo(footer)
         return
-    console.print(render_tree(tree, stats, max_depth=max_depth, min_chain=min_chain))
+    console = stdout_console()
+    console.print(render_tree(tree, stats, max_depth=depth, min_chain=min_chain))
+    if footer:
+        console.print(footer, style="dim", markup=False, highlight=False)
 
 
 def _box_drawing_terminal() -> bool:

@@ -397,6 +397,13 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
     help="Output folder (default RUN_DIR/predict-<dataset>-<split>).",
 )
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option(
+    "--num-workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="DataLoader worker processes that read and decode the data.",
+)
 @click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def predict(
@@ -407,6 +414,7 @@ def predict(
     split: str,
     out: Path | None,
     device: str,
+    num_workers: int,
     download: bool,
     as_json: bool,
 ) -> None:
@@ -425,6 +433,7 @@ def predict(
         labels_path=str(labels_path) if labels_path else None,
         device=device,
         download=download,
+        num_workers=num_workers,
     )
     if as_json:
         echo_json(summary)

@@ -90,19 +90,26 @@ class ImageFiles(torch.utils.data.Dataset):
 
 
 class ImageArray(torch.utils.data.Dataset):
-    """Images held in memory (``(N, C, H, W)`` uint8 or float in [0, 1], or ``(N, H, W)``)."""
+    """Images from an array (``(N, C, H, W)``, ``(N, H, W, C)`` or ``(N, H, W)``, uint8 or float in
+    [0, 1]) or from a dataset's sample source (read on demand)."""
 
     def __init__(self, images: Any, transform: Callable[[Any], torch.Tensor]) -> None:
         self.images = images
         self.transform = transform
 
     def __len__(self) -> int:
-        return int(self.images.shape[0])
+        return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, str]:
         from PIL import Image
 
-        img = np.asarray(self.images[index])
+        if isinstance(self.images, (np.ndarray, torch.Tensor)):
+            img = np.asarray(self.images[index])
+        else:  # a cohiclust_extra.data Source: samples read on demand
+            try:
+                img = np.asarray(self.images.take(np.array([index]))[0])
+            except (OSError, ValueError) as exc:
+                return torch.zeros(0), index, str(exc).splitlines()[0]
         if img.dtype != np.uint8:
             img = np.clip(np.rint(img.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
         if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1, 3):
@@ -202,13 +209,13 @@ def _dataset_source(name: str, data_dir: Any, split: str, labels_path: Any) -> I
     from cohiclust_extra.data import load_dataset
 
     data = load_dataset(name, data_dir, split=split, labels_path=labels_path)
-    if data.x.ndim != 4:
-        raise LogitsError(f"dataset {name} holds features of shape {tuple(data.x.shape)}, not images")
+    if len(data.sample_shape) != 3:
+        raise LogitsError(f"dataset {name} holds features of shape {data.sample_shape}, not images")
     paths = [f"{name}:{split}[{i}]" for i in range(len(data))]
     extra = {} if data.fine_labels is None else {"fine_labels": data.fine_labels}
     return ImageSource(
         paths,
-        lambda t: ImageArray(data.x, t),
+        lambda t: ImageArray(data.source, t),
         labels=data.labels,
         class_names=data.class_names,
         extra=extra,
@@ -320,10 +327,39 @@ def _fit_state_dict(
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Hold back what a hub download prints on stderr; show it only if the download succeeded."""
+    import logging
+
     buffer = io.StringIO()
-    with contextlib.redirect_stderr(buffer):
-        yield
+    hub_logger = logging.getLogger("huggingface_hub")  # logs each retry of an offline request
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    finally:
+        hub_logger.setLevel(level)
     sys.stderr.write(buffer.getvalue())
+
+
+@contextlib.contextmanager
+def _hub_offline_unless_reachable() -> Iterator[None]:
+    """Without a route to the Hugging Face hub, use its cache only (else each file is retried for ~25 s)."""
+    import socket
+
+    try:
+        import huggingface_hub.constants as hub
+    except ImportError:
+        yield
+        return
+    previous = hub.HF_HUB_OFFLINE
+    try:
+        socket.getaddrinfo("huggingface.co", 443)
+    except OSError:
+        hub.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = previous
 
 
 def _offline_message(spec: str, what: str, url: str, exc: BaseException) -> LogitsError:
@@ -353,7 +389,7 @@ def _torchvision_model(name: str, weights: str, resize: int | None, crop: int | 
         state = _read_state_dict(path)
 
         def build(num_classes: int | None) -> torch.nn.Module:
-            kwargs = {} if num_classes is None else {"num_classes": num_classes}
+            kwargs: dict[str, Any] = {} if num_classes is None else {"num_classes": num_classes}
             return torchvision.models.get_model(name, weights=None, **kwargs)
 
         model = _fit_state_dict(spec, build, state, path)
@@ -428,7 +464,7 @@ def _timm_model(name: str, weights: str, resize: int | None, crop: int | None) -
         state = _read_state_dict(path)
 
         def build(num_classes: int | None) -> torch.nn.Module:
-            kwargs = {} if num_classes is None else {"num_classes": num_classes}
+            kwargs: dict[str, Any] = {} if num_classes is None else {"num_classes": num_classes}
             return timm.create_model(name, pretrained=False, **kwargs)
 
         model = _fit_state_dict(spec, build, state, path)
@@ -436,7 +472,7 @@ def _timm_model(name: str, weights: str, resize: int | None, crop: int | None) -
     else:
         tagged = name if weights == "DEFAULT" else f"{name.split('.')[0]}.{weights}"
         try:
-            with _quiet_stderr():
+            with _quiet_stderr(), _hub_offline_unless_reachable():
                 model = timm.create_model(tagged, pretrained=True)
         except Exception as exc:  # noqa: BLE001 - hub errors when offline
             cfg = timm.models.get_pretrained_cfg(tagged) if hasattr(timm.models, "get_pretrained_cfg") else None

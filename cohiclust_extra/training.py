@@ -614,6 +614,7 @@ def predict(
     labels_path: str | None = None,
     device: str = "auto",
     download: bool = False,
+    num_workers: int = 0,
 ) -> dict[str, Any]:
     """Logits of a trained run's model on (new) data: writes ``logits.npy``, ``leaf_probs.npy``,
     ``assignments.npy`` (and ``labels.npy``) into ``out_dir``.
@@ -643,7 +644,7 @@ def predict(
             download=download,
         )
         _check_shape(model, trained_shape, data.sample_shape, name)
-        logits = infer(model, config, data, dev)
+        logits = infer(model, config, data, dev, workers=num_workers)
         outputs.save_npy(out / "logits.npy", logits)
         outputs.save_npy(out / "leaf_probs.npy", _softmax(logits))
         outputs.save_npy(out / "assignments.npy", logits.argmax(1).astype(np.int64))

@@ -3,8 +3,8 @@
 #
 #   bash examples/digits_itol_and_plot.sh [OUT_DIR]      (default: a fresh temporary folder)
 #
-# Needs `pip install ".[plot]"` for the pictures. examples/digits_tree.png in the repository is the
-# dendrogram this script draws.
+# Needs `pip install ".[plot]"` for the pictures. The README's pictures (examples/digits_tree.png,
+# digits_gallery.png, digits_report.png, k1000_tree.png) come from examples/make_view_pictures.py.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${1:-$(mktemp -d)}"   # relative to where the script is run from, never inside the repository

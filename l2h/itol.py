@@ -21,13 +21,13 @@ All annotation files use ``SEPARATOR TAB``.  IDs never contain a tab, space, quo
 ``|``: leaf names made of ``A-Z a-z 0-9 _ . -`` are kept, others are sanitised (runs of other
 characters become ``_``) and de-duplicated; internal node IDs are ``n<id>``, never numeric (iTOL
 reads numeric internal labels as support values).  Label and legend texts have tabs and line breaks
-replaced by spaces.
+replaced by spaces and other control characters shown as visible escapes (``\\x1b``).
 
 Examples
 --------
 >>> import numpy as np
 >>> from l2h import Hierarchy
->>> from l2h.render import leaf_stats
+>>> from l2h.annotate import leaf_stats
 >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
 >>> stats = leaf_stats(tree, np.array([0, 0, 1, 2, 3, 3, 3]), np.array([0, 0, 0, 1, 1, 1, 0]),
 ...                    class_names=["cat", "car"])
@@ -56,11 +56,27 @@ from pathlib import Path
 
 import numpy as np
 
+from l2h.annotate import (  # clade_keys, uniform_clades: re-exported, they lived here
+    LeafStats,
+    clade_keys,
+    group_colors,
+    leaf_captions,
+    one_line,
+    uniform_clades,
+)
 from l2h.hierarchy import Hierarchy
 from l2h.io import InputError
-from l2h.render import LeafStats, group_colors, leaf_caption
 
-__all__ = ["BUNDLE_FILES", "ItolBundle", "itol_bundle", "itol_ids", "read_class_groups", "write_itol_bundle"]
+__all__ = [
+    "BUNDLE_FILES",
+    "ItolBundle",
+    "clade_keys",
+    "itol_bundle",
+    "itol_ids",
+    "read_class_groups",
+    "uniform_clades",
+    "write_itol_bundle",
+]
 
 SEP = "\t"
 TREE_FILE = "tree.nwk"
@@ -123,8 +139,9 @@ def itol_ids(tree: Hierarchy) -> tuple[str, ...]:
 
 
 def _text(value: object) -> str:
-    """A label or legend text with no tab or line break (they would break the TAB-separated line)."""
-    return " ".join(str(value).replace("\t", " ").splitlines()).strip()
+    """A label or legend text with no tab or line break (they would break the TAB-separated line) and
+    no raw control character (escape sequences become visible ``\\x1b`` text)."""
+    return one_line(value).strip()
 
 
 def _lines(*lines: str) -> str:
@@ -160,7 +177,7 @@ def colorstrip_text(ids: Sequence[str], keys: Sequence[str | None], colors: dict
     return _lines(*header, *data)
 
 
-def simplebar_text(ids: Sequence[str], values: Sequence[int], title: str = "points per leaf") -> str:
+def simplebar_text(ids: Sequence[str], values: Sequence[int] | np.ndarray, title: str = "points per leaf") -> str:
     """``DATASET_SIMPLEBAR`` file: one bar per leaf."""
     header = [
         "DATASET_SIMPLEBAR",
@@ -170,37 +187,6 @@ def simplebar_text(ids: Sequence[str], values: Sequence[int], title: str = "poin
         "DATA",
     ]
     return _lines(*header, *(f"{i}{SEP}{int(v)}" for i, v in zip(ids, values, strict=True)))
-
-
-def clade_keys(tree: Hierarchy, keys: Sequence[str | None]) -> list[str | None]:
-    """The key shared by all the leaves under every node (None where they differ or one is None).
-
-    Returns
-    -------
-    list of (str or None), length 2K-1
-    """
-    k = tree.n_leaves
-    node_key: list[str | None] = list(keys) + [None] * (k - 1)
-    for t, (a, b) in enumerate(tree.merges):
-        if node_key[a] is not None and node_key[a] == node_key[b]:
-            node_key[k + t] = node_key[a]
-    return node_key
-
-
-def uniform_clades(tree: Hierarchy, keys: Sequence[str | None]) -> list[tuple[int, str]]:
-    """Maximal internal nodes whose leaves all have the same non-None key, in node-id order.
-
-    Returns
-    -------
-    list of (node id, key)
-    """
-    node_key = clade_keys(tree, keys)
-    parent = tree.parent
-    return [
-        (node, node_key[node])  # type: ignore[misc]
-        for node in range(tree.n_leaves, tree.n_nodes)
-        if node_key[node] is not None and (parent[node] < 0 or node_key[parent[node]] is None)
-    ]
 
 
 def tree_colors_text(tree: Hierarchy, keys: Sequence[str | None], colors: dict[str, str]) -> str:
@@ -232,7 +218,7 @@ def itol_bundle(tree: Hierarchy, stats: LeafStats | None = None) -> ItolBundle:
     skipped: dict[str, str] = {}
     renamed = any(i != name for i, name in zip(ids, tree.leaf_names, strict=True))
     if stats.has_labels:
-        files[LABELS_FILE] = labels_text(ids, [leaf_caption(stats, leaf) for leaf in range(tree.n_leaves)])
+        files[LABELS_FILE] = labels_text(ids, leaf_captions(stats))
     elif renamed:
         files[LABELS_FILE] = labels_text(ids, tree.leaf_names)
     else:

@@ -56,6 +56,7 @@ __all__ = [
     "class_distance_matrix",
     "contingency_table",
     "dendrogram_purity",
+    "encode_label_values",
     "encode_labels",
     "evaluate",
     "evaluate_table",
@@ -92,6 +93,8 @@ _DIRECT_LABEL_SLACK = 1024
 _DENSE_MATCHING_CELLS = 1 << 20
 # Rows of the class distance matrix computed (and written) at a time.
 _DISTANCE_BLOCK_ROWS = 256
+# ... fewer for very deep or wide trees: the block's per-node scratch is (2K - 1) x rows int64.
+_DISTANCE_BLOCK_CELLS = 1 << 24
 
 
 def _kernels() -> ModuleType:
@@ -164,9 +167,45 @@ def encode_labels(labels: ArrayLike, name: str = "labels") -> tuple[np.ndarray, 
         # The first test bounds the bincount below by O(N); the second asks for dense ids.
         if high < 2 * codes.size + _DIRECT_LABEL_SLACK:
             n_distinct = int(np.count_nonzero(np.bincount(codes, minlength=high + 1)))
-            if high + 1 <= 2 * n_distinct + _DIRECT_LABEL_SLACK:
+            if _ids_are_dense(high, n_distinct, codes.size):
                 return codes, np.arange(high + 1, dtype=np.int64)
     classes, inverse = np.unique(codes, return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1), classes
+
+
+def _ids_are_dense(high: int, n_distinct: int, n_points: int) -> bool:
+    """Whether non-negative integer labels up to ``high`` are kept as class ids (see :func:`encode_labels`)."""
+    return high < 2 * n_points + _DIRECT_LABEL_SLACK and high + 1 <= 2 * n_distinct + _DIRECT_LABEL_SLACK
+
+
+def encode_label_values(values: ArrayLike, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`encode_labels` for labels known only by their distinct values (e.g. counted on shards).
+
+    Parameters
+    ----------
+    values : array_like of int, shape (V,)
+        The distinct label values (sorted or not).
+    n_points : int
+        Number of points carrying them.
+
+    Returns
+    -------
+    codes : ndarray of int64, shape (V,)
+        The class id of every value: what :func:`encode_labels` gives its points.
+    classes : ndarray of int64, shape (C,)
+
+    Examples
+    --------
+    >>> codes, classes = encode_label_values([3, 1], n_points=10)
+    >>> codes.tolist(), len(classes)
+    ([3, 1], 4)
+    """
+    distinct = _as_integer_vector(values, "label values")
+    if distinct.size and distinct.min() >= 0:
+        high = int(distinct.max())
+        if _ids_are_dense(high, int(np.unique(distinct).size), int(n_points)):
+            return distinct, np.arange(high + 1, dtype=np.int64)
+    classes, inverse = np.unique(distinct, return_inverse=True)
     return inverse.astype(np.int64).reshape(-1), classes
 
 
@@ -751,7 +790,7 @@ def least_hierarchical_distance(tree: Hierarchy, table: TableLike) -> tuple[floa
 
 
 def class_distance_blocks(
-    tree: Hierarchy, table: TableLike, block_rows: int = _DISTANCE_BLOCK_ROWS
+    tree: Hierarchy, table: TableLike, block_rows: int | None = None
 ) -> Iterator[tuple[int, np.ndarray]]:
     r"""The class distance matrix (:func:`class_distance_matrix`) in blocks of rows.
 
@@ -773,8 +812,8 @@ def class_distance_blocks(
     tree : Hierarchy
         K leaves.
     table : array_like or scipy.sparse matrix of int, shape (K, C)
-    block_rows : int
-        Rows per block.
+    block_rows : int, optional
+        Rows per block; default 256 (fewer when ``2K - 1`` times it would pass 2**24).
 
     Yields
     ------
@@ -790,10 +829,17 @@ def class_distance_blocks(
     [(0, (1, 2)), (1, (1, 2))]
     """
     t = _check_tree_table(tree, table)
+    if block_rows is None:
+        block_rows = _default_block_rows(tree.n_leaves)
     if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)) or block_rows < 1:
         raise ValueError(f"block_rows must be a positive integer; got {block_rows!r}")
     layout = _Layout.of(tree)
     return _distance_blocks(t, layout, int(block_rows))
+
+
+def _default_block_rows(n_leaves: int) -> int:
+    """256 rows, fewer when the per-node scratch would pass 128 MiB (K above about 33 000)."""
+    return max(1, min(_DISTANCE_BLOCK_ROWS, _DISTANCE_BLOCK_CELLS // (2 * n_leaves - 1)))
 
 
 def _distance_blocks(t: _Table, layout: _Layout, block_rows: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -853,7 +899,7 @@ def class_distance_matrix(tree: Hierarchy, table: TableLike) -> np.ndarray:
     """
     t = _check_tree_table(tree, table)
     out = np.empty((t.n_cols, t.n_cols))
-    for first, block in _distance_blocks(t, _Layout.of(tree), _DISTANCE_BLOCK_ROWS):
+    for first, block in _distance_blocks(t, _Layout.of(tree), _default_block_rows(tree.n_leaves)):
         out[first : first + block.shape[0]] = block
     return out
 
@@ -864,7 +910,7 @@ def write_class_distances(
     table: TableLike,
     class_names: Iterable[str] | None = None,
     *,
-    block_rows: int = _DISTANCE_BLOCK_ROWS,
+    block_rows: int | None = None,
 ) -> None:
     """Write the class distance matrix as CSV, computed and written in blocks of rows.
 
@@ -881,10 +927,13 @@ def write_class_distances(
     table : array_like or scipy.sparse matrix of int, shape (K, C)
     class_names : iterable of str, optional
         C names; default the class ids ``0..C-1``.
-    block_rows : int
-        Rows computed and formatted at a time (memory ``O((K + C) * block_rows)``).
+    block_rows : int, optional
+        Rows computed and formatted at a time (memory ``O((K + C) * block_rows)``); default as
+        :func:`class_distance_blocks`.
     """
     t = _check_tree_table(tree, table)
+    if block_rows is None:
+        block_rows = _default_block_rows(tree.n_leaves)
     names = [str(i) for i in range(t.n_cols)] if class_names is None else [str(s) for s in class_names]
     if len(names) != t.n_cols:
         raise ValueError(f"class_names has {len(names)} names but the table has {t.n_cols} classes")

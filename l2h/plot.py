@@ -5,36 +5,60 @@ matplotlib is imported only inside these functions and never through ``pyplot``:
 and no display is needed.  Without matplotlib every function raises an ``ImportError`` whose message
 is the install command, ``pip install "l2h[plot]"``.
 
+Paper-ready by default: :func:`save_figure` embeds TrueType fonts in PDF (``pdf.fonttype 42``, no
+Type 3) and keeps text as ``<text>`` in SVG (``svg.fonttype none``); no title unless asked; the axis
+shows merge heights when the tree has them and is left out for L2H trees (whose heights are only the
+merge order); :func:`plot_dendrogram` draws into a given ``ax`` for multi-panel figures, folds the
+tree to its top ``max_leaves`` groups and has a radial layout for large trees.  The dendrogram is
+laid out with explicit loops over the merges (no recursion, unlike scipy's ``dendrogram``), so a
+100 000-deep caterpillar draws like any other tree.
+
 Examples
 --------
 >>> from l2h import Hierarchy
 >>> from l2h.plot import plot_dendrogram, save_figure
 >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "car", "bus"])
 >>> fig = plot_dendrogram(tree, title="toy")
->>> save_figure(fig, "toy.png")  # doctest: +SKIP
+>>> save_figure(fig, "toy.pdf")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import io
 import os
-import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from l2h.annotate import LeafStats, NodeCounts, clade_keys, folded_nodes, group_colors, leaf_order, one_line, percent
 from l2h.hierarchy import Hierarchy
-from l2h.render import LeafStats, group_colors, percent
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_SUFFIXES", "class_order", "plot_class_distances", "plot_dendrogram", "save_figure"]
+__all__ = [
+    "FIGURE_SUFFIXES",
+    "PAPER_RC",
+    "class_order",
+    "dendrogram_layout",
+    "gallery_rows",
+    "plot_class_distances",
+    "plot_dendrogram",
+    "plot_gallery",
+    "save_figure",
+]
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 INSTALL_HINT = 'pictures need matplotlib; install it with: pip install "l2h[plot]"'
 NEUTRAL = "#555555"
+LAYOUTS = ("rectangular", "radial")
+#: matplotlib settings :func:`save_figure` applies: TrueType (Type 42) fonts in PDF/PS, text kept as
+#: ``<text>`` in SVG.  Use them with ``matplotlib.rc_context(PAPER_RC)`` when saving a figure yourself.
+PAPER_RC: dict[str, Any] = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}
 
 
 def _matplotlib():
@@ -54,130 +78,378 @@ def check_figure_path(path: str | os.PathLike[str]) -> str:
     return suffix[1:]
 
 
+def figure_bytes(fig: Figure, fmt: str, dpi: int = 150) -> bytes:
+    """``fig`` encoded as ``png``, ``svg`` or ``pdf`` with :data:`PAPER_RC` (TrueType, SVG text)."""
+    matplotlib, _ = _matplotlib()
+    buffer = io.BytesIO()
+    metadata = {"Software": "l2h"} if fmt == "png" else {"Creator": "l2h"} if fmt == "pdf" else None
+    with matplotlib.rc_context(PAPER_RC):
+        fig.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    return buffer.getvalue()
+
+
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> None:
-    """Save ``fig`` atomically; the format comes from the suffix (.png, .svg or .pdf)."""
+    """Save ``fig`` atomically; the format comes from the suffix (.png, .svg or .pdf).
+
+    PDF embeds TrueType fonts and SVG keeps text as ``<text>`` elements (see :data:`PAPER_RC`).
+    """
     from l2h.io import write_atomic
 
     fmt = check_figure_path(path)
-    buffer = io.BytesIO()
-    fig.savefig(
-        buffer, format=fmt, dpi=dpi, bbox_inches="tight", metadata={"Software": "l2h"} if fmt == "png" else None
-    )
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, figure_bytes(fig, fmt, dpi))
 
 
-def _leaf_label(tree: Hierarchy, stats: LeafStats, leaf: int) -> str:
-    label = tree.leaf_names[leaf]
-    if stats.table is not None:
-        c = int(stats.majority[leaf])
-        label += "  (no points)" if c < 0 else f"  {stats.class_name(c)} {percent(stats.purity[leaf])}"
-    if stats.sizes is not None:
-        label += f"  n={int(stats.sizes[leaf]):,}"
-    return label
+# ---------------------------------------------------------------------------------------------- layout
+@dataclass(frozen=True)
+class DendrogramLayout:
+    """Where every drawn node of a (possibly folded) dendrogram goes.
+
+    Attributes
+    ----------
+    tips : ndarray of int64, shape (M,)
+        Node ids drawn at the tips, in drawing order: leaves, or folded subtrees (internal nodes).
+    internal : ndarray of int64
+        Drawn internal nodes above the tips, children before parents.
+    position : dict of int to float
+        Position across the tree (tip ``i`` at ``i``; a node halfway between its children).
+    level : dict of int to float
+        Position along the tree: the merge height, or (``heights=False``) the number of drawn merges
+        on the longest path down to a tip (tips at 0).
+    children : dict of int to tuple of int
+        The two drawn children of every drawn internal node.
+    heights : bool
+        True when ``level`` holds merge heights.
+    """
+
+    tips: np.ndarray
+    internal: np.ndarray
+    position: dict[int, float]
+    level: dict[int, float]
+    children: dict[int, tuple[int, int]]
+    heights: bool
+
+
+def has_heights(tree: Hierarchy) -> bool:
+    """False for trees whose heights are only the merge steps ``1..K-1`` (L2H trees, Newick without lengths)."""
+    return not np.array_equal(tree.heights, np.arange(1, tree.n_leaves, dtype=np.float64))
+
+
+def dendrogram_layout(tree: Hierarchy, max_leaves: int | None = None, heights: bool | None = None) -> DendrogramLayout:
+    """Lay out the tree cut to its top ``max_leaves`` groups (all leaves when None or >= K).
+
+    ``heights`` (default: :func:`has_heights`) places nodes by merge height; otherwise by levels, as
+    a cladogram.  Loops over merges only: O(K) time at any depth.
+    """
+    k = tree.n_leaves
+    m = k if max_leaves is None else max(1, min(int(max_leaves), k))
+    if heights is None:
+        heights = has_heights(tree)
+    tips = leaf_order(tree) if m == k else folded_nodes(tree, m)
+    first = k + (k - m)  # merges from this node id on are drawn
+    merges = tree.merges
+    height = tree.heights
+    position = {int(v): float(i) for i, v in enumerate(tips)}
+    level: dict[int, float] = {}
+    for v in tips:
+        v = int(v)
+        level[v] = float(height[v - k]) if (heights and v >= k) else 0.0
+    children: dict[int, tuple[int, int]] = {}
+    internal = np.arange(first, tree.n_nodes, dtype=np.int64)
+    for v in internal.tolist():
+        a, b = (int(c) for c in merges[v - k])
+        children[v] = (a, b)
+        position[v] = (position[a] + position[b]) / 2
+        level[v] = float(height[v - k]) if heights else max(level[a], level[b]) + 1.0
+    if not heights:  # a folded tip is one level above the leaves, so its triangle has room
+        for v in tips.tolist():
+            if v >= k:
+                level[v] = 1.0 if m < k else 0.0
+        for v in internal.tolist():
+            a, b = children[v]
+            level[v] = max(level[a], level[b]) + 1.0
+    return DendrogramLayout(tips, internal, position, level, children, bool(heights))
+
+
+def _tip_labels(tree: Hierarchy, stats: LeafStats, tips: np.ndarray, counts: NodeCounts | None) -> list[str]:
+    k = tree.n_leaves
+    sizes = counts.sizes(tips) if counts is not None else None
+    majority = counts.majority(tips) if counts is not None else None
+    out = []
+    for i, v in enumerate(tips.tolist()):
+        if v < k:
+            label = one_line(tree.leaf_names[v])
+        else:
+            label = f"n{v}: {int(tree.leaf_counts[v]):,} leaves"
+        if majority is not None:
+            c = int(majority[0][i])
+            label += "  (no points)" if c < 0 else f"  {one_line(stats.class_name(c))} {percent(majority[1][i])}"
+        if sizes is not None:
+            label += f"  n={int(sizes[i]):,}"
+        out.append(label)
+    return out
 
 
 def plot_dendrogram(
     tree: Hierarchy,
     stats: LeafStats | None = None,
     *,
+    ax: Axes | None = None,
+    max_leaves: int | None = 100,
+    layout: str = "rectangular",
     title: str | None = None,
-    width: float = 8.0,
+    axis: bool | None = None,
+    width: float | None = None,
+    font_size: float | None = None,
 ) -> Figure:
-    """Dendrogram of ``tree`` drawn by :func:`scipy.cluster.hierarchy.dendrogram` on
-    :meth:`Hierarchy.to_scipy`, root on the left, one labelled row per leaf.
+    """Dendrogram of ``tree``, root on the left (or in the centre), one labelled row per tip.
 
-    With labels in ``stats`` every leaf label reads ``name  majority-class purity%  n=points`` and is
+    With labels in ``stats`` every tip label reads ``name  majority-class purity%  n=points`` and is
     coloured by its group (the group of its majority class, or that class without groups), clades
-    whose leaves all share a group have branches of that colour, and a legend lists the groups.
+    whose leaves all share a group have branches of that colour, and a legend lists the groups (up
+    to 40).  Trees with more than ``max_leaves`` leaves are cut to their top ``max_leaves`` groups
+    (the level-``max_leaves`` cut); each folded subtree is a triangle labelled with its number of
+    leaves and its majority class.
 
     Parameters
     ----------
     tree : Hierarchy
     stats : LeafStats, optional
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes (e.g. one panel of a larger figure); by default a new figure is made.
+        Returned is the axes' figure.
+    max_leaves : int or None
+        Most tips drawn (default 100); None draws every leaf.
+    layout : {"rectangular", "radial"}
+        ``radial`` puts the root in the centre and the tips on a circle (large trees).
     title : str, optional
-    width : float
-        Figure width in inches; the height grows with the number of leaves (0.25 in per leaf).
+        No title by default.
+    axis : bool, optional
+        Draw the height axis; default: only for trees with merge heights (:func:`has_heights`).
+        L2H trees are drawn as cladograms (one level per merge), where an axis would mean nothing.
+    width : float, optional
+        Figure width in inches (new figures only); the height follows the number of tips.
+    font_size : float, optional
+        Tip label size in points (default: 8, smaller for many tips in the radial layout).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> fig = plot_dendrogram(tree, max_leaves=2)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['n4: 2 leaves', 'n5: 2 leaves']
     """
     _, Figure = _matplotlib()
-    from scipy.cluster.hierarchy import dendrogram
-
-    from l2h.itol import clade_keys
-
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
+    if max_leaves is not None and (isinstance(max_leaves, bool) or int(max_leaves) < 1):
+        raise ValueError(f"max_leaves must be a positive integer or None; got {max_leaves!r}")
     stats = stats or LeafStats()
-    k = tree.n_leaves
-    fig = Figure(figsize=(width, min(max(2.5, 0.25 * k + 1.0), 200.0)), layout="constrained")
-    ax = fig.add_subplot()
-    keys = stats.leaf_groups() if stats.has_labels else [None] * k
+    geometry = dendrogram_layout(tree, max_leaves, heights=None)
+    show_axis = geometry.heights if axis is None else bool(axis)
+    if axis and not geometry.heights:
+        geometry = dendrogram_layout(tree, max_leaves, heights=True)
+    m = len(geometry.tips)
+    radial = layout == "radial"
+    made = ax is None
+    if ax is None:
+        if radial:
+            side = width or min(max(6.0, 0.09 * m + 3.0), 30.0)
+            fig = Figure(figsize=(side, side), layout="constrained")
+        else:
+            fig = Figure(figsize=(width or 8.0, min(max(2.5, 0.17 * m + 1.2), 60.0)), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    counts = NodeCounts(tree, stats) if stats.sizes is not None else None
+    keys = stats.leaf_groups() if stats.has_labels else [None] * tree.n_leaves
     colors = group_colors(tree, stats) if stats.has_labels else {}
     node_key = clade_keys(tree, keys)
-
-    def link_color(node: int) -> str:
-        key = node_key[node]
-        return colors[key] if key is not None else NEUTRAL
-
-    # scipy's dendrogram recurses once per tree level; deep trees (caterpillars) need a higher limit.
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 2 * int(tree.depth.max()) + 1000))
-    try:
-        result = dendrogram(
-            tree.to_scipy(),
-            ax=ax,
-            orientation="left",
-            labels=[_leaf_label(tree, stats, i) for i in range(k)],
-            link_color_func=link_color,
-            leaf_font_size=9,
-        )
-    finally:
-        sys.setrecursionlimit(limit)
-    for text, leaf in zip(ax.get_yticklabels(), result["leaves"], strict=True):
-        if keys[leaf] is not None:
-            text.set_color(colors[keys[leaf]])
-    # L2H trees have no distances: their heights are the merge steps 1..K-1; say so on the axis.
-    steps = np.array_equal(tree.heights, np.arange(1, k, dtype=np.float64))
-    ax.set_xlabel("merge step" if steps else "merge height")
-    if steps:
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
+    labels = _tip_labels(tree, stats, geometry.tips, counts)
+    tip_colors = _tip_colors(tree, stats, geometry.tips, counts, node_key, colors)
+    size = font_size or (8.0 if not radial else max(3.0, min(8.0, 700.0 / max(m, 1))))
+    if radial:
+        _draw_radial(ax, tree, geometry, node_key, colors, labels, tip_colors, size)
+    else:
+        _draw_rectangular(ax, tree, geometry, node_key, colors, labels, tip_colors, size, show_axis)
     if title:
         ax.set_title(title, loc="left")
     if colors and len(colors) <= 40:
         from matplotlib.patches import Patch
 
-        handles = [Patch(color=c, label=g) for g, c in colors.items()]
-        fig.legend(
-            handles=handles,
-            title="group" if stats.class_groups is not None else "majority class",
-            loc="outside lower center",
-            ncol=min(len(handles), 5),
-            frameon=False,
-            fontsize=8,
-        )
+        handles = [Patch(color=c, label=one_line(g)) for g, c in colors.items()]
+        legend_title = "group" if stats.class_groups is not None else "majority class"
+        if made:
+            fig.legend(
+                handles=handles,
+                title=legend_title,
+                loc="outside lower center",
+                ncol=min(len(handles), 5),
+                frameon=False,
+                fontsize=8,
+            )
+        else:
+            ax.legend(handles=handles, title=legend_title, frameon=False, fontsize=7, loc="best")
     return fig
 
 
+def _tip_colors(tree, stats, tips, counts, node_key, colors) -> list[str | None]:
+    """Colour of every tip label: its leaf's (or uniform clade's) group, else its majority class's group."""
+    out: list[str | None] = []
+    majority = counts.majority(tips) if (counts is not None and stats.has_labels) else None
+    for i, v in enumerate(tips.tolist()):
+        key = node_key[v]
+        if key is None and majority is not None and majority[0][i] >= 0:
+            c = int(majority[0][i])
+            key = stats.class_groups[c] if stats.class_groups is not None else stats.class_name(c)
+        out.append(colors.get(key) if key is not None else None)
+    return out
+
+
+def _edge_color(node_key, colors, child: int) -> str:
+    key = node_key[child]
+    return colors.get(key, NEUTRAL) if key is not None else NEUTRAL
+
+
+def _draw_rectangular(ax, tree, geometry, node_key, colors, labels, tip_colors, size, show_axis) -> None:
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    k = tree.n_leaves
+    pos, lev = geometry.position, geometry.level
+    segments, seg_colors = [], []
+    for v, (a, b) in geometry.children.items():
+        for c in (a, b):  # elbow: along at the child's position, then across at the parent's level
+            segments.append([(lev[v], pos[c]), (lev[c], pos[c])])
+            seg_colors.append(_edge_color(node_key, colors, c))
+        segments.append([(lev[v], pos[a]), (lev[v], pos[b])])
+        seg_colors.append(_edge_color(node_key, colors, v) if node_key[v] is not None else NEUTRAL)
+    ax.add_collection(LineCollection(segments, colors=seg_colors, linewidths=1.0, capstyle="butt"))
+    folded = [v for v in geometry.tips.tolist() if v >= k]
+    if folded:
+        biggest = max(int(tree.leaf_counts[v]) for v in folded)
+        polys, poly_colors = [], []
+        for v in folded:
+            half = 0.42 * (0.35 + 0.65 * np.log1p(tree.leaf_counts[v]) / np.log1p(biggest))
+            base = 0.0 if geometry.heights else -0.9
+            polys.append([(lev[v], pos[v]), (base, pos[v] - half), (base, pos[v] + half)])
+            poly_colors.append(_edge_color(node_key, colors, v))
+        ax.add_collection(PolyCollection(polys, facecolors=poly_colors, edgecolors=poly_colors, alpha=0.55))
+    root = tree.root
+    low = 0.0 if geometry.heights or not folded else -0.9
+    span = max(lev[root] - low, 1e-9)
+    ax.set_xlim(lev[root] + 0.02 * span, low - 0.01 * span)  # root on the left, tips on the right
+    ax.set_ylim(len(geometry.tips) - 0.5, -0.5)  # first tip on top
+    ax.yaxis.tick_right()
+    ax.set_yticks(np.arange(len(labels)), labels, fontsize=size)
+    ax.tick_params(axis="y", length=0, pad=3)
+    for text, colour in zip(ax.get_yticklabels(), tip_colors, strict=True):
+        if colour is not None:
+            text.set_color(colour)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    if show_axis:
+        ax.set_xlabel("merge height")
+    else:
+        ax.spines["bottom"].set_visible(False)
+        ax.set_xticks([])
+
+
+def _draw_radial(ax, tree, geometry, node_key, colors, labels, tip_colors, size) -> None:
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    k = tree.n_leaves
+    m = len(geometry.tips)
+    pos, lev = geometry.position, geometry.level
+    root = tree.root
+    folded = [v for v in geometry.tips.tolist() if v >= k]
+    tip_radius = 1.0
+    top = max(lev[root], 1e-9)
+
+    def radius(v: int) -> float:
+        return tip_radius * (1.0 - lev[v] / top) if geometry.heights or not folded else 0.85 * (1.0 - lev[v] / top)
+
+    def angle(p: float) -> float:
+        return 2 * np.pi * p / m
+
+    segments, seg_colors = [], []
+    for v, (a, b) in geometry.children.items():
+        rv = radius(v)
+        for c in (a, b):
+            t = angle(pos[c])
+            segments.append([(rv * np.cos(t), rv * np.sin(t)), (radius(c) * np.cos(t), radius(c) * np.sin(t))])
+            seg_colors.append(_edge_color(node_key, colors, c))
+        t0, t1 = sorted((angle(pos[a]), angle(pos[b])))
+        steps = max(2, int(np.ceil((t1 - t0) / (np.pi / 90))) + 1)
+        arc = np.linspace(t0, t1, steps)
+        segments.append(list(zip(rv * np.cos(arc), rv * np.sin(arc), strict=True)))
+        seg_colors.append(_edge_color(node_key, colors, v) if node_key[v] is not None else NEUTRAL)
+    ax.add_collection(LineCollection(segments, colors=seg_colors, linewidths=0.8, capstyle="butt"))
+    if folded:
+        biggest = max(int(tree.leaf_counts[v]) for v in folded)
+        polys, poly_colors = [], []
+        for v in folded:
+            half = np.pi / m * 0.85 * (0.35 + 0.65 * np.log1p(tree.leaf_counts[v]) / np.log1p(biggest))
+            t = angle(pos[v])
+            r0 = radius(v)
+            polys.append(
+                [
+                    (r0 * np.cos(t), r0 * np.sin(t)),
+                    (tip_radius * np.cos(t - half), tip_radius * np.sin(t - half)),
+                    (tip_radius * np.cos(t + half), tip_radius * np.sin(t + half)),
+                ]
+            )
+            poly_colors.append(_edge_color(node_key, colors, v))
+        ax.add_collection(PolyCollection(polys, facecolors=poly_colors, edgecolors=poly_colors, alpha=0.55))
+    for i, (label, colour) in enumerate(zip(labels, tip_colors, strict=True)):
+        t = angle(float(i))
+        degrees = np.degrees(t) % 360
+        flip = 90 < degrees < 270
+        r = tip_radius * 1.03
+        ax.text(
+            r * np.cos(t),
+            r * np.sin(t),
+            label,
+            rotation=degrees - 180 if flip else degrees,
+            rotation_mode="anchor",
+            ha="right" if flip else "left",
+            va="center",
+            fontsize=size,
+            color=colour or "black",
+        )
+    ax.set_xlim(-1.6, 1.6)
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+# ---------------------------------------------------------------------------------------------- heatmap
 def class_order(tree: Hierarchy, table: np.ndarray) -> np.ndarray:
     """Classes with points, ordered by the mean drawing position of their points' leaves."""
     position = np.empty(tree.n_leaves)
-    position[tree.leaf_order] = np.arange(tree.n_leaves)
+    position[leaf_order(tree)] = np.arange(tree.n_leaves)
     sizes = table.sum(axis=0)
     present = np.flatnonzero(sizes)
     mean_position = (position @ table[:, present]) / sizes[present]
     return present[np.argsort(mean_position, kind="stable")]
 
 
-def plot_class_distances(tree: Hierarchy, stats: LeafStats, *, title: str | None = None) -> Figure:
+def plot_class_distances(
+    tree: Hierarchy, stats: LeafStats, *, ax: Axes | None = None, title: str | None = None, annotate: bool | None = None
+) -> Figure:
     """Heatmap of the class distance matrix (:func:`l2h.metrics.class_distance_matrix`): the mean
     number of tree edges between the leaves of two classes' points (CoHiClust, Fig. 4).
 
     Classes are ordered along the tree (:func:`class_order`), so related classes sit together;
-    classes without points are left out.  Values are written in the cells for up to 25 classes.
+    classes without points are left out.  The figure stays at most about 14 inches wide whatever the
+    number of classes C: class names are written while a cell is at least 4 points tall (C up to
+    about 250; 6-point names at C = 100), values in the cells for up to 25 classes (``annotate``),
+    and at C = 1000 the map is drawn without per-cell labels, its axes saying how many classes run
+    along them.
 
     Returns
     -------
@@ -190,16 +462,28 @@ def plot_class_distances(tree: Hierarchy, stats: LeafStats, *, title: str | None
         raise ValueError("the class distance heatmap needs labels")
     order = class_order(tree, stats.table)
     distances = class_distance_matrix(tree, stats.table)[np.ix_(order, order)]
-    names = [stats.class_name(int(c)) for c in order]
+    names = [one_line(stats.class_name(int(c))) for c in order]
     n = len(order)
-    side = min(max(4.0, 0.32 * n + 2.0), 60.0)
-    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
-    ax = fig.add_subplot()
+    side = min(max(4.0, 0.11 * n + 3.0), 14.0)
+    if ax is None:
+        fig = Figure(figsize=(side + 1.4, side), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
     image = ax.imshow(np.ma.masked_invalid(distances), cmap="viridis_r", interpolation="nearest")
-    ax.set_xticks(range(n), names, rotation=90, fontsize=8)
-    ax.set_yticks(range(n), names, fontsize=8)
+    cell_pt = 72.0 * side * 0.82 / max(n, 1)  # height of one cell in points (axes ~82% of the side)
+    if cell_pt >= 4.0:
+        fontsize = min(8.0, max(3.5, 0.8 * cell_pt))
+        ax.set_xticks(range(n), names, rotation=90, fontsize=fontsize)
+        ax.set_yticks(range(n), names, fontsize=fontsize)
+        ax.tick_params(length=2 if n > 40 else 3.5)
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"{n:,} classes, in tree order")
+        ax.set_ylabel(f"{n:,} classes, in tree order")
     fig.colorbar(image, ax=ax, label="mean path length between points' leaves (edges)", shrink=0.8)
-    if n <= 25:
+    if annotate if annotate is not None else n <= 25:
         for i in range(n):
             for j in range(n):
                 value = distances[i, j]
@@ -210,5 +494,136 @@ def plot_class_distances(tree: Hierarchy, stats: LeafStats, *, title: str | None
                     ax.text(
                         j, i, f"{value:.1f}", ha="center", va="center", fontsize=7, color="white" if dark else "black"
                     )
-    ax.set_title(title or "class distances along the tree", loc="left")
+    if title:
+        ax.set_title(title, loc="left")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- gallery
+def gallery_rows(
+    tree: Hierarchy,
+    assignments: ArrayLike,
+    confidence: ArrayLike | None = None,
+    *,
+    level: int | None = None,
+    per_row: int = 12,
+) -> list[tuple[int, np.ndarray]]:
+    """The rows of :func:`plot_gallery`: every leaf (or every node of the level-``level`` cut) in
+    drawing order, with the indices of its ``per_row`` most confident points (highest
+    ``confidence``; the first ones without), most confident first.
+
+    Returns
+    -------
+    list of (node id, int64 array of point indices)
+    """
+    leaf = np.asarray(assignments, dtype=np.int64)
+    k = tree.n_leaves
+    nodes = leaf_order(tree) if level is None else folded_nodes(tree, level)
+    from l2h.annotate import leaf_spans
+
+    order, start = leaf_spans(tree)
+    position = np.empty(k, dtype=np.int64)
+    position[order] = np.arange(k)
+    key = np.zeros(len(leaf)) if confidence is None else -np.asarray(confidence, dtype=np.float64)
+    ranked = np.lexsort((np.arange(len(leaf)), key, position[leaf]))  # by drawing position, then confidence
+    pos_sorted = position[leaf][ranked]
+    rows = []
+    for v in nodes.tolist():
+        lo, hi = int(start[v]), int(start[v] + tree.leaf_counts[v])
+        a, b = np.searchsorted(pos_sorted, [lo, hi])
+        members = ranked[a:b]
+        if hi - lo > 1:  # several leaves: the node's most confident points overall
+            members = members[np.lexsort((members, key[members]))]
+        rows.append((int(v), members[:per_row]))
+    return rows
+
+
+def plot_gallery(
+    tree: Hierarchy,
+    stats: LeafStats,
+    images,  # noqa: ANN001 - l2h.report.ImageSource
+    assignments: ArrayLike,
+    confidence: ArrayLike | None = None,
+    *,
+    level: int | None = None,
+    per_row: int = 12,
+    max_rows: int = 60,
+    tile: int = 48,
+) -> Figure:
+    """A grid picture of examples: one row per leaf (or per node of the level-``level`` cut), its
+    ``per_row`` most confident points, the row labelled with the node, its majority class and purity
+    and its number of points.  Rows beyond ``max_rows`` are left out (the largest nodes are kept, in
+    drawing order), and the picture says so.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+    stats : LeafStats
+        From the same ``assignments`` (and labels for the majority class).
+    images : l2h.report.ImageSource
+        :func:`l2h.report.load_images`.
+    assignments : array_like of int, shape (N,)
+    confidence : array_like of float, shape (N,), optional
+        E.g. every point's largest softmax probability.
+    level : int, optional
+        Rows are the nodes of the level-``level`` cut (``level`` groups) instead of the leaves.
+    per_row, max_rows, tile : int
+        Examples per row, most rows, pixels per example.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _, Figure = _matplotlib()
+    if level is not None and not 1 <= level <= tree.n_leaves:
+        raise ValueError(f"level must be between 1 and the number of leaves ({tree.n_leaves}); got {level}")
+    rows = gallery_rows(tree, assignments, confidence, level=level, per_row=per_row)
+    dropped = 0
+    if len(rows) > max_rows:
+        weight = NodeCounts(tree, stats).sizes([r[0] for r in rows]) if stats.sizes is not None else None
+        if weight is None:
+            weight = np.array([int(tree.leaf_counts[r[0]]) for r in rows])
+        keep = set(np.argsort(-np.asarray(weight), kind="stable")[:max_rows].tolist())
+        dropped = len(rows) - max_rows
+        rows = [r for i, r in enumerate(rows) if i in keep]
+    counts = NodeCounts(tree, stats) if stats.sizes is not None else None
+    nodes = np.array([r[0] for r in rows], dtype=np.int64)
+    majority = counts.majority(nodes) if counts is not None else None
+    sizes = counts.sizes(nodes) if counts is not None else None
+    gap = max(2, tile // 16)
+    width = per_row * (tile + gap)
+    mosaic = np.full((len(rows) * (tile + gap), width, 3), 255, dtype=np.uint8)
+    labels = []
+    for r, (v, members) in enumerate(rows):
+        for c, i in enumerate(members.tolist()):
+            y, x = r * (tile + gap), c * (tile + gap)
+            mosaic[y : y + tile, x : x + tile] = images.pixels(int(i), tile)
+        if v < tree.n_leaves:
+            name = one_line(tree.leaf_names[v])
+            name = f"leaf {name}" if name.isdigit() else name
+        else:
+            name = f"n{v} ({int(tree.leaf_counts[v])} leaves)"
+        text = name
+        if majority is not None and majority[0][r] >= 0:
+            text += f"  {one_line(stats.class_name(int(majority[0][r])))} {percent(majority[1][r])}"
+        if sizes is not None:
+            text += f"  n={int(sizes[r]):,}"
+        labels.append(text)
+    inch_per_px = 1 / 100
+    fig = Figure(
+        figsize=(width * inch_per_px + 2.6, max(1.0, len(rows) * (tile + gap) * inch_per_px) + 0.3),
+        layout="constrained",
+    )
+    ax = fig.add_subplot()
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_yticks([r * (tile + gap) + tile / 2 for r in range(len(rows))], labels, fontsize=8)
+    ax.tick_params(axis="y", length=0)
+    ax.set_xticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    what = "leaf" if level is None else f"group of the level-{level} cut"
+    note = f"one row per {what}: its {per_row} most confident points"
+    if dropped:
+        note += f" ({dropped} smaller rows left out)"
+    ax.set_xlabel(note, fontsize=8)
     return fig

@@ -1,7 +1,8 @@
-"""Per-leaf annotations and the terminal view of a hierarchy.
+"""The terminal view of a hierarchy.
 
-:class:`LeafStats` gathers what every view shows about the leaves (points per leaf, majority class,
-purity, group) from the leaf x class count table; :mod:`l2h.itol` and :mod:`l2h.plot` use it too.
+What it shows about the nodes (points, majority class, purity, group) comes from
+:mod:`l2h.annotate`, shared with :mod:`l2h.itol`, :mod:`l2h.plot` and :mod:`l2h.report`
+(``LeafStats``, ``leaf_stats``, ``palette`` and ``group_colors`` are still importable from here).
 :func:`tree_lines` lays the tree out as text lines (pure, testable); :func:`render_tree` wraps them
 for rich.  Long caterpillar chains (each merge adds a single leaf to the group built so far) are
 drawn as one node listing the leaves they add, so a K-leaf caterpillar does not indent K levels.
@@ -23,171 +24,39 @@ n6 (4 leaves)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from l2h.annotate import (  # LeafStats & co. lived here: re-exported so that old imports keep working
+    LeafStats,
+    group_colors,
+    leaf_caption,
+    leaf_stats,
+    one_line,
+    palette,
+    percent,
+    purity_level,
+)
 from l2h.hierarchy import Hierarchy
 
 if TYPE_CHECKING:  # rich is a core dependency, but imported only when rendering
     from rich.console import RenderableType
     from rich.text import Text
 
-__all__ = ["LeafStats", "group_colors", "leaf_stats", "palette", "render_tree", "tree_lines", "tree_title"]
-
-
-# ---------------------------------------------------------------------------------------------- leaf stats
-@dataclass(frozen=True)
-class LeafStats:
-    """What the views show about the leaves of a tree.
-
-    Attributes
-    ----------
-    sizes : ndarray of int64, shape (K,), or None
-        Points per leaf (None when no points were given).
-    table : ndarray of int64, shape (K, C), or None
-        Leaf x class counts (None without labels).
-    class_names : tuple of str, length C, or None
-        Display name of every class id.
-    class_groups : tuple of (str or None), length C, or None
-        Group of every class (e.g. CIFAR-100's superclasses); None for a class without a group.
-    """
-
-    sizes: np.ndarray | None = None
-    table: np.ndarray | None = None
-    class_names: tuple[str, ...] | None = None
-    class_groups: tuple[str | None, ...] | None = None
-
-    @property
-    def has_labels(self) -> bool:
-        """True when a leaf x class table is known."""
-        return self.table is not None
-
-    @property
-    def majority(self) -> np.ndarray:
-        """Most frequent class of every leaf (int64, shape (K,)); -1 for a leaf without points."""
-        if self.table is None:
-            raise ValueError("majority classes need labels")
-        out = self.table.argmax(axis=1)
-        out[self.table.sum(axis=1) == 0] = -1
-        return out
-
-    @property
-    def purity(self) -> np.ndarray:
-        """Share of a leaf's points in its majority class (float64, shape (K,)); NaN for empty leaves."""
-        if self.table is None:
-            raise ValueError("purities need labels")
-        total = self.table.sum(axis=1).astype(np.float64)
-        out = np.full(total.shape, np.nan)
-        np.divide(self.table.max(axis=1), total, out=out, where=total > 0)
-        return out
-
-    def class_name(self, c: int) -> str:
-        """Display name of class id ``c``."""
-        return self.class_names[c] if self.class_names is not None else str(c)
-
-    def leaf_groups(self) -> list[str | None]:
-        """Colour key of every leaf: the group of its majority class when groups are known, else the
-        majority class's name; None for leaves without points (or labels)."""
-        if self.table is None:
-            return [None] * (0 if self.sizes is None else len(self.sizes))
-        out: list[str | None] = []
-        for c in self.majority:
-            if c < 0:
-                out.append(None)
-            elif self.class_groups is not None:
-                out.append(self.class_groups[c])
-            else:
-                out.append(self.class_name(int(c)))
-        return out
-
-    def node_counts(self, tree: Hierarchy) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Points and class counts under every node: shapes (2K-1,) and (2K-1, C) (None when unknown)."""
-        k = tree.n_leaves
-        sizes = None
-        if self.sizes is not None:
-            sizes = np.empty(tree.n_nodes, dtype=np.int64)
-            sizes[:k] = self.sizes
-        table = None
-        if self.table is not None:
-            table = np.empty((tree.n_nodes, self.table.shape[1]), dtype=np.int64)
-            table[:k] = self.table
-        for t, (a, b) in enumerate(tree.merges):
-            if sizes is not None:
-                sizes[k + t] = sizes[a] + sizes[b]
-            if table is not None:
-                table[k + t] = table[a] + table[b]
-        return sizes, table
-
-
-def leaf_stats(
-    tree: Hierarchy,
-    assignments: object = None,
-    labels: object = None,
-    *,
-    class_names: Sequence[str] | None = None,
-    class_groups: Sequence[str | None] | None = None,
-) -> LeafStats:
-    """Per-leaf statistics from the points' leaves and (optionally) their class ids.
-
-    Parameters
-    ----------
-    tree : Hierarchy
-        K leaves.
-    assignments : array_like of int, shape (N,), optional
-        Leaf id of every point (e.g. ``tree.assign(logits)``).
-    labels : array_like of int, shape (N,), optional
-        Class id ``0..C-1`` of every point (see :func:`l2h.metrics.encode_labels`); needs ``assignments``.
-    class_names : sequence of str, optional
-        Name of every class id (at least ``max(labels) + 1`` names).
-    class_groups : sequence of str, optional
-        Group of every class id (same length as ``class_names`` or ``max(labels) + 1``).
-
-    Returns
-    -------
-    LeafStats
-    """
-    from l2h.metrics import check_assignments, contingency_table
-
-    if assignments is None:
-        if labels is not None:
-            raise ValueError("labels need the points' leaves (assignments or logits) too")
-        return LeafStats()
-    leaf = check_assignments(assignments, tree.n_leaves)
-    sizes = np.bincount(leaf, minlength=tree.n_leaves).astype(np.int64)
-    if labels is None:
-        return LeafStats(sizes=sizes)
-    codes = np.asarray(labels)
-    if codes.shape != leaf.shape:
-        raise ValueError(f"labels has {codes.size} entries but there are {leaf.size} points")
-    n_classes = int(codes.max()) + 1 if codes.size else 1
-    for name, values in (("class_names", class_names), ("class_groups", class_groups)):
-        if values is not None:
-            if len(values) < n_classes:
-                raise ValueError(f"{name} has {len(values)} entries but the labels go up to {n_classes - 1}")
-            n_classes = max(n_classes, len(values))
-    table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=n_classes)
-    return LeafStats(
-        sizes=sizes,
-        table=table,
-        class_names=None if class_names is None else tuple(str(c) for c in class_names),
-        class_groups=None if class_groups is None else tuple(class_groups),
-    )
-
-
-def percent(value: float) -> str:
-    """``0.934`` -> ``"93%"`` (rounded down, so only a pure leaf shows 100%)."""
-    return f"{int(np.floor(value * 100 + 1e-9))}%"
-
-
-def leaf_caption(stats: LeafStats, leaf: int) -> str:
-    """``"<majority class> <purity>%"`` for a leaf, ``"(no points)"`` for an empty one."""
-    c = int(stats.majority[leaf])
-    if c < 0:
-        return "(no points)"
-    return f"{stats.class_name(c)} {percent(stats.purity[leaf])}"
+__all__ = [
+    "LeafStats",
+    "default_max_depth",
+    "group_colors",
+    "leaf_caption",
+    "leaf_stats",
+    "palette",
+    "percent",
+    "render_tree",
+    "tree_lines",
+    "tree_title",
+]
 
 
 # ---------------------------------------------------------------------------------------------- layout
@@ -204,13 +73,19 @@ class _Item:
     children: tuple[int, ...] = ()  # node ids shown below this row, in order
     chain: tuple[int, ...] = ()  # internal nodes of a collapsed chain, top first
 
+    def child_depths(self, depth: int) -> list[int]:
+        """True depth of every child (a chain's leaves hang one level lower each)."""
+        if self.kind != "chain":
+            return [depth + 1] * len(self.children)
+        return [depth + 1 + i for i in range(len(self.chain))] + [depth + len(self.chain)]
 
-def _chain_from(tree: Hierarchy, node: int) -> list[int]:
+
+def _chain_from(tree: Hierarchy, node: int, limit: int | None = None) -> list[int]:
     """Internal nodes of the caterpillar run starting at ``node`` (each has one leaf child and one
-    internal child); the run's last internal child is not included."""
+    internal child), at most ``limit`` of them; the run's last internal child is not included."""
     k = tree.n_leaves
-    run = []
-    while node >= k:
+    run: list[int] = []
+    while node >= k and (limit is None or len(run) < limit):
         a, b = tree.merges[node - k]
         if (a < k) == (b < k):
             break
@@ -226,7 +101,9 @@ def _expand(tree: Hierarchy, node: int, depth: int, max_depth: int | None, min_c
         return _Item("leaf", node)
     if max_depth is not None and depth >= max_depth:
         return _Item("more", node)
-    run = _chain_from(tree, node) if min_chain > 0 else []
+    # with max_depth, a chain stops where its leaves would be deeper than max_depth (the rest is "more")
+    limit = None if max_depth is None else max_depth - depth
+    run = _chain_from(tree, node, limit) if min_chain > 0 else []
     if len(run) >= min_chain > 0:
         children = []
         for v in run:
@@ -242,9 +119,10 @@ def _node_id(tree: Hierarchy, node: int) -> str:
     return tree.leaf_names[node] if node < tree.n_leaves else f"n{node}"
 
 
-def _one_line(text: str) -> str:
-    """``text`` with line breaks and tabs as spaces, so that every row stays one line."""
-    return " ".join(text.replace("\t", " ").splitlines())
+_one_line = one_line  # names: one line, control characters as visible escapes
+
+#: Colour of the majority-class text by purity (see :func:`l2h.annotate.purity_level`).
+PURITY_STYLES = {"high": "green", "medium": "yellow", "low": "red", "none": "dim"}
 
 
 def _describe(tree: Hierarchy, item: _Item, stats: LeafStats, sizes, table) -> list[tuple[str, str]]:
@@ -273,13 +151,29 @@ def _describe(tree: Hierarchy, item: _Item, stats: LeafStats, sizes, table) -> l
             c = int(table[node].argmax())
             name = _one_line(stats.class_name(c))
             group = stats.class_groups[c] if stats.class_groups is not None else None
-            text = f" {name} {percent(table[node, c] / total)}"
+            share = table[node, c] / total
+            pieces.append((f" {name} {percent(share)}", PURITY_STYLES[purity_level(share)]))
             if group is not None and item.kind == "leaf":
-                text += f" [{_one_line(group)}]"
-            pieces.append((text, "green" if table[node, c] == total else "yellow"))
+                pieces.append((f" [{_one_line(group)}]", "magenta"))
+            elif stats.class_groups is not None:  # internal rows: the largest group and its share
+                names, counts = _group_counts(stats, table[node])
+                g = int(counts.argmax())
+                pieces.append((f" [{_one_line(names[g])} {percent(counts[g] / total)}]", "magenta"))
         elif item.kind == "leaf":
             pieces.append((" (no points)", "red"))
     return pieces
+
+
+def _group_counts(stats: LeafStats, row: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Points of each class group in a node's class-count row (classes without a group are left out)."""
+    groups = stats.class_groups or ()
+    names = sorted({g for g in groups if g is not None})
+    index = {g: i for i, g in enumerate(names)}
+    counts = np.zeros(max(len(names), 1), dtype=np.int64)
+    for c, g in enumerate(groups):
+        if g is not None and c < len(row):
+            counts[index[g]] += row[c]
+    return names or [""], counts
 
 
 def tree_lines(
@@ -296,7 +190,8 @@ def tree_lines(
     ----------
     tree : Hierarchy
     stats : LeafStats, optional
-        Adds points per node and the majority class with its purity (green when pure).
+        Adds points per node and the majority class with its purity (green >= 90%, yellow >= 60%,
+        red below) and, with class groups, the group of that class in brackets.
     max_depth : int, optional
         Rows below this many levels are folded into one ``n<id> ...`` row with their sizes.
     min_chain : int
@@ -330,9 +225,44 @@ def tree_lines(
         lines.append(line)
         below = prefix + ("" if not branch else (guides[3] if branch == guides[1] else guides[2]))
         last = len(item.children) - 1
+        depths = item.child_depths(depth)
         for i in range(last, -1, -1):  # pushed in reverse so they pop in drawing order
-            stack.append((item.children[i], depth + 1, below, guides[1] if i == last else guides[0]))
+            stack.append((item.children[i], depths[i], below, guides[1] if i == last else guides[0]))
     return lines
+
+
+def count_rows(tree: Hierarchy, max_depth: int | None, min_chain: int = 3, cap: int | None = None) -> int:
+    """Number of rows :func:`tree_lines` draws (stops counting past ``cap``)."""
+    count = 0
+    stack = [(tree.root, 0)]
+    while stack and (cap is None or count <= cap):
+        node, depth = stack.pop()
+        item = _expand(tree, node, depth, max_depth, min_chain)
+        count += 1
+        stack.extend(zip(item.children, item.child_depths(depth), strict=True))
+    return count
+
+
+#: ``l2h show`` folds trees with more leaves than this to a default depth.
+DEFAULT_FOLD_LEAVES = 60
+
+
+def default_max_depth(tree: Hierarchy, rows: int = DEFAULT_FOLD_LEAVES, min_chain: int = 3) -> int | None:
+    """The largest ``max_depth`` that keeps the view within ``rows`` rows (at least 1); None when the
+    whole tree fits.
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> default_max_depth(Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]), rows=3)
+    1
+    """
+    if count_rows(tree, None, min_chain, cap=rows) <= rows:
+        return None
+    depth = 1
+    while count_rows(tree, depth + 1, min_chain, cap=rows) <= rows:
+        depth += 1
+    return depth
 
 
 def render_tree(
@@ -360,48 +290,3 @@ def tree_title(tree: Hierarchy, stats: LeafStats | None = None) -> str:
     if stats.table is not None:
         title += f", {int((stats.table.sum(axis=0) > 0).sum())} classes"
     return title
-
-
-# ---------------------------------------------------------------------------------------------- colours
-# Hand-picked, distinguishable on white and for the common colour-vision deficiencies first; more
-# colours than this come from evenly spread hues.  No greys: the dendrogram draws branches that
-# mix groups in grey, so a grey group would look uncoloured.
-_BASE_COLORS = (
-    "#1f5fa8",
-    "#e0801a",
-    "#2a9d4b",
-    "#c8323c",
-    "#7d4fb0",
-    "#8c5a3c",
-    "#d660b4",
-    "#9e1f63",
-    "#a8a81f",
-    "#1fb0c8",
-    "#f2b134",
-    "#4a3a8c",
-)
-
-
-def palette(n: int) -> list[str]:
-    """``n`` distinct ``#rrggbb`` colours (the first twelve hand-picked, then golden-angle hues)."""
-    import colorsys
-
-    out = list(_BASE_COLORS[:n])
-    for i in range(len(out), n):
-        hue = (i * 0.618033988749895) % 1.0
-        light = (0.45, 0.6, 0.35)[i % 3]
-        r, g, b = colorsys.hls_to_rgb(hue, light, 0.65)
-        out.append(f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}")
-    return out
-
-
-def group_colors(tree: Hierarchy, stats: LeafStats) -> dict[str, str]:
-    """Colour of every leaf group (see :meth:`LeafStats.leaf_groups`), assigned in drawing order so
-    that neighbouring groups differ."""
-    groups = stats.leaf_groups()
-    seen: list[str] = []
-    for leaf in tree.leaf_order:
-        g = groups[leaf] if len(groups) > leaf else None
-        if g is not None and g not in seen:
-            seen.append(g)
-    return dict(zip(seen, palette(len(seen)), strict=True))

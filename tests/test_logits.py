@@ -212,3 +212,16 @@ def test_bad_inputs(data, tmp_path, monkeypatch) -> None:
     result = run("logits", "--model", "torchvision:resnet18", "--images", tmp_path / "nowhere", "--out", out)
     assert result.exit_code == 1 and "--images not found" in error_line(result)
     assert not out.exists()
+
+
+def test_timm_hub_name_offline_is_one_line(data, tmp_path, monkeypatch) -> None:
+    pytest.importorskip("timm")
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)  # the hub is then read from its cache only
+    result = run("logits", "--model", "timm:test_resnet", "--images", data["flat"], "--out", tmp_path / "l.npy")
+    assert result.exit_code == 1
+    assert "pass the file with --weights PATH" in error_line(result)

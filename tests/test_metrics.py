@@ -510,3 +510,14 @@ def test_no_dense_leaf_by_class_arrays_at_large_k_and_c():
     tracemalloc.stop()
     assert peak < 24 * 2**20, peak / 2**20
     assert 0 < scores["dp"] < 1 and 0 < scores["acc"] < 1
+
+
+def test_empty_table_and_block_rows_for_deep_trees():
+    from l2h.metrics import _default_block_rows
+
+    tree = caterpillar(6)
+    table = np.zeros((6, 3), dtype=np.int64)
+    assert math.isnan(dendrogram_purity(tree, table))
+    assert least_hierarchical_distance(tree, table) == (0.0, 0.0)
+    assert np.isnan(class_distance_matrix(tree, table)).all()
+    assert _default_block_rows(1000) == 256 and _default_block_rows(100_000) == 83 and _default_block_rows(10**8) == 1

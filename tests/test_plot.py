@@ -148,15 +148,23 @@ def test_cli_without_matplotlib_says_how_to_install(files, monkeypatch):
     assert not (files / "t.png").exists()
 
 
-def test_deep_caterpillar_is_drawn_and_the_recursion_limit_restored():
+def test_deep_caterpillar_is_drawn_without_recursion():
     from l2h.plot import plot_dendrogram
 
-    k = 1200
+    k = 300
     tree = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
     limit = sys.getrecursionlimit()
-    fig = plot_dendrogram(tree)
+    fig = plot_dendrogram(tree, max_leaves=None)
     assert len(fig.axes[0].get_yticklabels()) == k
-    assert sys.getrecursionlimit() == limit
+    k = 100_000
+    deep = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
+    sys.setrecursionlimit(200)  # any recursion over the 100 000 levels would fail
+    try:
+        fig = plot_dendrogram(deep, layout="radial")
+    finally:
+        sys.setrecursionlimit(limit)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert len(labels) == 100 and labels[-1] == f"n{k + (k - 100) - 1}: {k - 99:,} leaves"
 
 
 def test_saved_pictures_are_valid_files(case, tmp_path):
@@ -175,19 +183,127 @@ def test_saved_pictures_are_valid_files(case, tmp_path):
     assert 200 < width < 2000 and 100 < height < 2000
     root = ET.parse(tmp_path / "t.svg").getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    texts = "".join(root.itertext())
-    assert "cat 100%" in texts or len(root.findall(".//{http://www.w3.org/2000/svg}use")) > 0  # text as glyphs
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "a  cat 100%  n=2" in texts  # text kept as <text>, not glyph paths
     pdf = (tmp_path / "t.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
 
 
-def test_axis_names_merge_steps_or_heights():
+def _pdf_objects(pdf: bytes) -> dict[int, bytes]:
+    """Object number -> its body (text before any stream), for the uncompressed xref PDFs matplotlib writes."""
+    import re
+
+    out = {}
+    for match in re.finditer(rb"(\d+) 0 obj(.*?)endobj", pdf, flags=re.S):
+        out[int(match.group(1))] = match.group(2).split(b"stream", 1)[0]
+    return out
+
+
+def test_pdf_fonts_are_embedded_truetype_and_svg_has_text(case, tmp_path):
+    import re
+
+    from l2h.plot import plot_class_distances, plot_dendrogram, save_figure
+
+    tree, _, _, stats = case
+    for name, fig in (("tree", plot_dendrogram(tree, stats)), ("heat", plot_class_distances(tree, stats))):
+        save_figure(fig, tmp_path / f"{name}.pdf")
+        objects = _pdf_objects((tmp_path / f"{name}.pdf").read_bytes())
+        fonts = [body for body in objects.values() if re.search(rb"/Type\s*/Font\b", body)]
+        subtypes = {re.search(rb"/Subtype\s*/(\w+)", body).group(1) for body in fonts}
+        assert fonts and subtypes <= {b"TrueType", b"Type0", b"CIDFontType2"}, subtypes  # never Type3
+        descriptors = [body for body in objects.values() if re.search(rb"/Type\s*/FontDescriptor", body)]
+        assert descriptors and all(b"/FontFile2" in body for body in descriptors)  # the TrueType program is embedded
+        save_figure(fig, tmp_path / f"{name}.svg")
+        svg = (tmp_path / f"{name}.svg").read_text()
+        assert "<text" in svg
+
+
+def test_k1000_plot_has_a_sane_size_and_folded_triangles(tmp_path):
+    import struct
+
+    from l2h.plot import plot_dendrogram, save_figure
+
+    rng = np.random.default_rng(1)
+    k = 1000
+    tree = Hierarchy.from_merges(random_merges(k, rng))
+    leaf = rng.integers(0, k, size=20_000)
+    stats = leaf_stats(tree, leaf, leaf % 37)
+    fig = plot_dendrogram(tree, stats)
+    save_figure(fig, tmp_path / "k1000.png", dpi=40)
+    width, height = struct.unpack(">II", (tmp_path / "k1000.png").read_bytes()[16:24])
+    assert 200 < width < 1000 and 200 < height < 1000, (width, height)  # 500-2500 px at 100 dpi
+    assert max(plot_dendrogram(tree, stats, layout="radial").get_size_inches()) <= 20
+    ax = fig.axes[0]
+    from l2h.annotate import folded_nodes
+
+    folded = (folded_nodes(tree, 100) >= k).sum()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 100 and len(ax.collections[1].get_paths()) == folded > 50  # one triangle per subtree
+    assert sum(" leaves  " in label for label in labels) == folded
+
+
+def test_ax_parameter_draws_into_a_panel_and_no_default_title(case):
+    from matplotlib.figure import Figure
+
+    from l2h.plot import plot_class_distances, plot_dendrogram
+
+    tree, _, _, stats = case
+    fig = Figure(figsize=(10, 4))
+    left, right = fig.subplots(1, 2)
+    assert plot_dendrogram(tree, stats, ax=left) is fig
+    assert plot_class_distances(tree, stats, ax=right) is fig
+    assert left.get_title(loc="left") == "" and right.get_title(loc="left") == ""
+    assert [t.get_text() for t in left.get_yticklabels()][0] == "a  cat 100%  n=2"
+    assert len(fig.axes) == 3  # two panels and the heatmap's colour bar
+
+
+def test_folding_matches_the_level_cut(case):
+    from l2h.annotate import folded_nodes
+    from l2h.plot import dendrogram_layout
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        k = int(rng.integers(2, 60))
+        tree = Hierarchy.from_merges(random_merges(k, rng))
+        for m in (1, 2, k // 2 + 1, k):
+            assert sorted(folded_nodes(tree, m).tolist()) == sorted(tree.cut_nodes(m).tolist())
+            layout = dendrogram_layout(tree, m)
+            assert len(layout.tips) == m and len(layout.internal) == m - 1
+            assert sorted(layout.position[v] for v in layout.tips.tolist()) == list(range(m))
+
+
+def test_heatmap_stays_legible_at_100_classes_and_drops_labels_at_1000():
+    from l2h.annotate import LeafStats
+    from l2h.plot import plot_class_distances
+
+    rng = np.random.default_rng(2)
+    tree = Hierarchy.from_merges(random_merges(60, rng))
+    for c, labelled in ((100, True), (1000, False)):
+        table = np.zeros((60, c), dtype=np.int64)
+        table[np.arange(c) % 60, np.arange(c)] = 3  # every class in one leaf...
+        table[rng.integers(0, 60, size=c), np.arange(c)] += 1  # ...and a point elsewhere
+        stats = LeafStats(sizes=table.sum(axis=1), table=table)
+        fig = plot_class_distances(tree, stats)
+        width, height = fig.get_size_inches()
+        assert width <= 16 and height <= 15
+        ax = fig.axes[0]
+        ticks = ax.get_yticklabels()
+        assert not ax.texts  # no per-cell values
+        if labelled:
+            assert len(ticks) == c and min(t.get_fontsize() for t in ticks) >= 4.5
+        else:
+            assert len(ticks) == 0 and ax.get_xlabel() == "1,000 classes, in tree order"
+
+
+def test_axis_of_heights_or_none():
     from l2h.plot import plot_dendrogram
 
     steps = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])  # L2H trees: heights are the steps 1..K-1
-    assert plot_dendrogram(steps).axes[0].get_xlabel() == "merge step"
+    ax = plot_dendrogram(steps).axes[0]
+    assert ax.get_xlabel() == "" and len(ax.get_xticks()) == 0 and not ax.spines["bottom"].get_visible()
     heights = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], heights=[0.5, 0.7, 2.0])
     assert plot_dendrogram(heights).axes[0].get_xlabel() == "merge height"
+    assert plot_dendrogram(steps, axis=True).axes[0].get_xlabel() == "merge height"
 
 
 def test_palette_has_no_greys_and_no_repeats():

@@ -34,11 +34,11 @@ def test_balanced_tree_with_points_and_classes():
         class_groups=["animal", "animal", "vehicle", "vehicle"],
     )
     assert plain(tree, stats) == [
-        "n6 (4 leaves, 8 points) cat 37%",
-        "|-- n4 (2 leaves, 5 points) cat 60%",
+        "n6 (4 leaves, 8 points) cat 37% [animal 62%]",
+        "|-- n4 (2 leaves, 5 points) cat 60% [animal 100%]",
         "|   |-- cat (2 points) cat 100% [animal]",
         "|   `-- dog (3 points) dog 66% [animal]",
-        "`-- n5 (2 leaves, 3 points) car 66%",
+        "`-- n5 (2 leaves, 3 points) car 66% [vehicle 100%]",
         "    |-- car (1 points) car 100% [vehicle]",
         "    `-- bus (2 points) car 50% [vehicle]",
     ]
@@ -61,7 +61,13 @@ def test_caterpillar_runs_are_collapsed_into_one_row(caterpillar):
 
 def test_max_depth_folds_subtrees_with_their_sizes(caterpillar):
     stats = leaf_stats(caterpillar, np.array([0, 1, 1, 4]))
+    # a chain's leaves hang one level lower each: max_depth counts true levels, so a chain is cut too
     assert plain(caterpillar, stats, max_depth=1) == [
+        "n8 (5 leaves, 4 points)",
+        "|-- e (1 points)",
+        "`-- n7 ... (4 leaves, 3 points)",
+    ]
+    assert plain(caterpillar, stats, max_depth=3) == [
         "n8..n6 (chain of 3 merges, 5 leaves, 4 points)",
         "|-- e (1 points)",
         "|-- d (0 points)",
@@ -69,6 +75,32 @@ def test_max_depth_folds_subtrees_with_their_sizes(caterpillar):
         "`-- n5 ... (2 leaves, 3 points)",
     ]
     assert plain(caterpillar, max_depth=0) == ["n8 ... (5 leaves)"]
+
+
+def test_rows_counted_and_default_depth_keeps_the_view_short():
+    from l2h.render import count_rows, default_max_depth
+
+    rng = np.random.default_rng(5)
+    for k in (5, 61, 300):
+        tree = Hierarchy.from_merges(random_merges(k, rng))
+        for depth in (None, 1, 2, 4):
+            assert count_rows(tree, depth) == len(plain(tree, max_depth=depth))
+        chosen = default_max_depth(tree, rows=60)
+        if len(plain(tree)) <= 60:
+            assert chosen is None
+        else:
+            assert len(plain(tree, max_depth=chosen)) <= 60 or chosen == 1
+            assert chosen == 1 or len(plain(tree, max_depth=chosen + 1)) > 60
+
+
+def test_deep_caterpillar_is_shown_without_recursion_or_quadratic_work():
+    k = 100_000
+    tree = Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)])
+    from l2h.render import default_max_depth
+
+    depth = default_max_depth(tree)
+    rows = plain(tree, max_depth=depth)
+    assert 3 <= len(rows) <= 60 and rows[-1].endswith(" leaves)") and "..." in rows[-1]
 
 
 def test_every_leaf_appears_once_on_random_trees():
@@ -134,7 +166,48 @@ def test_cli_errors(caterpillar, tmp_path):
     assert bad.exit_code == 1
     assert "must be leaf ids in 0..4 (the tree has 5 leaves); found 9" in bad.output
     negative = run("show", path, "--max-depth", "-1")
-    assert negative.exit_code == 1
+    assert negative.exit_code == 1  # team rule: a user error is one line, exit 1
+    assert negative.output.strip() == "Error: --max-depth must be an integer >= 0 or 'all'; got '-1'"
+    assert run("show", path, "--max-depth", "all").exit_code == 0
+
+
+def test_cli_default_depth_and_footer_over_60_leaves(tmp_path):
+    rng = np.random.default_rng(4)
+    tree = Hierarchy.from_merges(random_merges(200, rng))
+    write_tree(tree, tmp_path / "t.json")
+    folded = run("show", tmp_path / "t.json")
+    lines = folded.output.splitlines()
+    assert folded.exit_code == 0 and len(lines) <= 62
+    assert lines[-1].startswith("(folded below level ") and "--max-depth all" in lines[-1]
+    everything = run("show", tmp_path / "t.json", "--max-depth", "all").output.splitlines()
+    assert len(everything) == 1 + len(plain(tree)) and not everything[-1].startswith("(folded")
+    small = Hierarchy.from_merges(random_merges(60, rng))
+    write_tree(small, tmp_path / "s.json")
+    assert not run("show", tmp_path / "s.json").output.splitlines()[-1].startswith("(folded")
+
+
+def test_purity_colour_scale():
+    from l2h.render import PURITY_STYLES
+
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    leaf = np.repeat([0, 1, 2, 3], 10)
+    labels = np.concatenate([np.zeros(10), [0] * 9 + [1], [0] * 6 + [1] * 4, [0] * 5 + [1] * 5]).astype(int)
+    lines = tree_lines(tree, leaf_stats(tree, leaf, labels))
+    styles = {}
+    for line in lines[1:]:
+        for span in line.spans:
+            text = line.plain[span.start : span.end]
+            if "%" in text:
+                styles[text.strip()] = str(span.style)
+    assert styles == {
+        "0 100%": "green",
+        "0 90%": "green",
+        "0 60%": "yellow",
+        "0 50%": "red",
+        "0 95%": "green",
+        "0 55%": "red",
+    }
+    assert PURITY_STYLES["medium"] == "yellow"
 
 
 def test_deep_trees_need_no_recursion():
@@ -188,7 +261,7 @@ def test_only_the_guides_are_dim_and_rows_stay_one_line():
     stats = leaf_stats(tree, np.array([0, 1]), np.array([0, 1]), class_names=["c\nd", "e"], class_groups=["g\nh", "i"])
     lines = tree_lines(tree, stats)
     assert [line.plain for line in lines] == [
-        "n2 (2 leaves, 2 points) c d 50%",
+        "n2 (2 leaves, 2 points) c d 50% [g h 50%]",
         "├── two lines (1 points) c d 100% [g h]",
         "└── tab here (1 points) e 100% [i]",
     ]

@@ -132,7 +132,9 @@ def test_predict_never_writes_over_its_own_run(tmp_path):
         line = error_line(res)
         assert res.exit_code == 1 and "--out" in line and "logits.npy is the run's logits.npy file" in line, line
     assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
-    res = run("predict", run_dir, "--dataset", "digits", "--split", "train", "--out", tmp_path / "new")
+    res = run(
+        "predict", run_dir, "--dataset", "digits", "--split", "train", "--out", tmp_path / "new", "--num-workers", "1"
+    )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [
         "assignments.npy",

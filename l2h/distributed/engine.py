@@ -602,7 +602,7 @@ def build_distributed(
             raise ValueError(nonfinite_message("logits", n_bad, first))
         counts, conf_hi, conf_lo = cluster.first_pass(summaries, n_clusters)
         state = _compat.driver_state(
-            _merge._kernels(), n_clusters, counts, conf_hi, conf_lo, aggregation, cluster.fetch, cluster.on_merge
+            _merge._kernels(), n_clusters, counts, conf_hi, conf_lo, cluster.fetch, cluster.on_merge
         )
         cluster.start()
         clipped = sum(int(info.get("clipped", 0)) for info in summaries.values())

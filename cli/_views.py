@@ -1,0 +1,54 @@
+"""CLI helpers shared by ``l2h report`` and ``l2h gallery`` (the views that show example images); the
+data options and loaders are the views' shared ones in :mod:`l2h_cli._inputs`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--images",
+        "images_path",
+        type=click.Path(path_type=Path),
+        required=required,
+        default=None,
+        help="The points' images: a folder (files sorted by path), a paths.txt (one per line, e.g. from "
+        "`l2h logits`), or an .npy of images N x H x W [x C]. Needs --logits or --assignments.",
+    )
+
+
+def points_and_confidence(  # noqa: ANN201
+    tree,  # noqa: ANN001
+    tree_path: Path,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    key: str | None,
+):
+    """Every point's leaf and, from logits, its largest softmax probability (None from assignments)."""
+    from l2h_cli._inputs import point_leaves
+
+    from l2h.io import load_array
+
+    leaf, _ = point_leaves(tree, tree_path, logits_path, assignments_path, key)
+    if logits_path is None:
+        return leaf, None
+    return leaf, max_probability(load_array(logits_path, key=key, name="logits"))
+
+
+def max_probability(logits, chunk: int = 65536):  # noqa: ANN001, ANN201
+    """Largest softmax probability of every row, in chunks (memory maps stay maps)."""
+    import numpy as np
+
+    out = np.empty(logits.shape[0])
+    for lo in range(0, logits.shape[0], chunk):
+        block = np.asarray(logits[lo : lo + chunk], dtype=np.float64)
+        block = block - block.max(axis=1, keepdims=True)
+        out[lo : lo + chunk] = 1.0 / np.exp(block).sum(axis=1)
+    return out

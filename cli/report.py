@@ -1,0 +1,86 @@
+"""``l2h report``: one self-contained, offline HTML file to explore a hierarchy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from l2h_cli._common import stdout_console
+from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
+from l2h_cli._views import FILE, images_option, points_and_confidence
+
+
+@click.command("report", short_help="Write one offline HTML page to explore the tree.")
+@tree_argument
+@click.option("--out", "-o", "out", type=FILE, required=True, help="The HTML file to write.")
+@leaf_data_options()
+@images_option()
+@click.option(
+    "--per-leaf",
+    type=click.IntRange(min=0, max=256),
+    default=16,
+    show_default=True,
+    help="Thumbnails per leaf: its most confident points (with --logits; else its first points).",
+)
+@click.option(
+    "--max-thumbnails",
+    type=click.IntRange(min=0),
+    default=4000,
+    show_default=True,
+    help="Most thumbnails in the file (bounds its size: about 1-2 KB each); fewer per leaf when needed.",
+)
+@click.option("--title", default=None, help="Title of the page (default: 'L2H tree: K leaves').")
+def report(
+    tree_path: Path,
+    out: Path,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    labels_path: Path | None,
+    class_names_path: Path | None,
+    leaf_names_path: Path | None,
+    key: str | None,
+    groups_path: Path | None,
+    images_path: Path | None,
+    per_leaf: int,
+    max_thumbnails: int,
+    title: str | None,
+) -> None:
+    """Write one self-contained HTML file (no network request) to explore the tree: fold and zoom,
+    rectangular or radial, per-node composition, search, level-k cut and example images."""
+    from l2h.files import OutputSet
+
+    if images_path is not None and logits_path is None and assignments_path is None:
+        raise click.ClickException("--images needs the points' leaves: give --logits or --assignments")
+    inputs = {
+        "TREE": tree_path,
+        "--logits": logits_path,
+        "--assignments": assignments_path,
+        "--labels": labels_path,
+        "--class-names": class_names_path,
+        "--leaf-names": leaf_names_path,
+        "--groups": groups_path,
+        "--images": images_path,
+    }
+    with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
+        from l2h.report import build_report, load_images
+
+        tree, stats = load_tree_and_stats(
+            tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
+        )
+        leaf = confidence = images = None
+        if images_path is not None:
+            leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
+            images = load_images(images_path, len(leaf))
+        page = build_report(
+            tree,
+            stats,
+            title=title,
+            assignments=leaf,
+            confidence=confidence,
+            images=images,
+            per_leaf=per_leaf,
+            max_thumbnails=max_thumbnails,
+        )
+        outputs.write_text(out, page)
+    size = len(page.encode("utf-8"))
+    stdout_console().print(f"report -> {out} ({size / 1e6:.1f} MB)", highlight=False, markup=False)

@@ -1,0 +1,363 @@
+"""One self-contained, offline HTML file to explore a hierarchy (``l2h report``).
+
+The page holds everything: the CSS and JavaScript written for this project (``report.css``,
+``report.js`` next to this file), inlined, and the tree with its statistics as a JSON block.  A
+Content-Security-Policy ``default-src 'none'`` with the hashes of the inline script and style forbids
+any network request, so the file opens the same from disk, an e-mail attachment or an air-gapped
+machine.  It shows the tree (collapsible, zoomable, rectangular or radial), per node its points,
+majority class, purity and class-composition bar, search by leaf or class name, colours by group,
+the level-``k`` cut on a slider and, given images, the most confident points of every leaf as
+embedded thumbnails.
+
+Examples
+--------
+>>> import numpy as np
+>>> from l2h import Hierarchy
+>>> from l2h.annotate import leaf_stats
+>>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "car", "bus"])
+>>> html = build_report(tree, leaf_stats(tree, np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1])))
+>>> html.startswith("<!DOCTYPE html>") and "default-src 'none'" in html
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html as html_lib
+import io
+import json
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from l2h.annotate import LeafStats, NodeCounts, clade_keys, group_colors, one_line
+from l2h.hierarchy import Hierarchy
+
+__all__ = ["IMAGE_SUFFIXES", "ImageSource", "build_report", "load_images", "report_data", "thumbnail_points"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+PILLOW_HINT = 'thumbnails need Pillow; install it with: pip install "l2h[plot]"'
+#: Most thumbnails in one report (about 1-2 KB each at 48 px): bounds the file size.
+MAX_THUMBNAILS = 4000
+THUMB_SIZE = 48
+CLADE_SAMPLE = 32
+
+
+def _asset(name: str) -> str:
+    return resources.files("l2h.report").joinpath(name).read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------- images
+@dataclass
+class ImageSource:
+    """The images of the N points, read on demand: an ``.npy`` array (N, H, W[, C]) or image files."""
+
+    n: int
+    array: np.ndarray | None = None
+    paths: list[Path] | None = None
+    scale: float = 1.0
+
+    def image(self, i: int, size: int = THUMB_SIZE):  # noqa: ANN201 - a PIL image
+        """Point ``i`` as a PIL image no larger than ``size`` (small array images are kept as they are)."""
+        try:
+            from PIL import Image
+        except ImportError:
+            raise ImportError(PILLOW_HINT) from None
+        if self.array is not None:
+            pixels = np.asarray(self.array[i], dtype=np.float64) * self.scale
+            pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+            if pixels.ndim == 3 and pixels.shape[2] == 1:
+                pixels = pixels[:, :, 0]
+            image = Image.fromarray(pixels)
+        else:
+            assert self.paths is not None
+            with Image.open(self.paths[i]) as opened:
+                opened.draft("RGB", (size * 2, size * 2))  # JPEG: decode at a reduced scale
+                image = opened.convert("RGB")
+        if max(image.size) > size:
+            image.thumbnail((size, size))
+        return image
+
+    def pixels(self, i: int, size: int = THUMB_SIZE) -> np.ndarray:
+        """Point ``i`` as a ``size`` x ``size`` x 3 uint8 tile: scaled to fit (nearest neighbour for
+        small images, so that 8 x 8 digits stay sharp), centred on black."""
+        from PIL import Image
+
+        image = self.image(i, size).convert("RGB")
+        scale = size / max(image.size)
+        if scale > 1:
+            image = image.resize(
+                (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale))), Image.Resampling.NEAREST
+            )
+        tile = np.zeros((size, size, 3), dtype=np.uint8)
+        w, h = image.size
+        top, left = (size - h) // 2, (size - w) // 2
+        tile[top : top + h, left : left + w] = np.asarray(image)
+        return tile
+
+    def thumbnail(self, i: int, size: int = THUMB_SIZE) -> str:
+        """Point ``i`` as a ``data:`` URI: PNG for small array images (lossless), JPEG otherwise."""
+        image = self.image(i, size)
+        buffer = io.BytesIO()
+        if self.array is not None and max(np.shape(self.array)[1:3]) <= size:
+            image.save(buffer, format="PNG", optimize=True)
+            mime = "image/png"
+        else:
+            if image.mode not in ("RGB", "L"):
+                image = image.convert("RGB")
+            image.save(buffer, format="JPEG", quality=70, optimize=True)
+            mime = "image/jpeg"
+        return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
+    """The images of ``n_points`` points from ``path``.
+
+    ``path`` is an ``.npy`` of images (N x H x W, or N x H x W x C with C = 1, 3 or 4; any numeric
+    dtype: uint8 as is, other values scaled so that the largest is white), a text file with one image
+    path per line (``paths.txt`` from ``l2h logits``; relative paths are relative to the file's folder),
+    or a folder whose image files, sorted by their path, are the points in order.
+    """
+    from l2h.io import InputError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"--images {path} not found")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if len(files) != n_points:
+            raise InputError(f"--images folder {path} holds {len(files)} image files but there are {n_points} points")
+        return ImageSource(n_points, paths=files)
+    if path.suffix.lower() == ".npy":
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--images {path} cannot be read as a .npy array: {exc}") from None
+        if (
+            array.dtype.kind not in "uif"
+            or array.ndim not in (3, 4)
+            or (array.ndim == 4 and array.shape[3] not in (1, 3, 4))
+        ):
+            raise InputError(
+                f"--images {path} must hold numeric images of shape (N, H, W) or (N, H, W, C) with C in 1, 3, 4; "
+                f"got {array.dtype} {array.shape}"
+            )
+        if array.shape[0] != n_points:
+            raise InputError(f"--images {path} holds {array.shape[0]} images but there are {n_points} points")
+        scale = 1.0
+        if array.dtype != np.uint8:
+            top = float(np.nanmax(array)) if array.size else 1.0
+            scale = 255.0 / top if top > 0 else 1.0
+        return ImageSource(n_points, array=array, scale=scale)
+    from l2h.io import read_names
+
+    lines = read_names(path, name="--images")
+    if len(lines) != n_points:
+        raise InputError(f"--images list {path} names {len(lines)} images but there are {n_points} points")
+    base = path.parent
+    paths = [Path(line) if Path(line).is_absolute() else base / line for line in lines]
+    return ImageSource(n_points, paths=paths)
+
+
+def thumbnail_points(
+    assignments: ArrayLike,
+    n_leaves: int,
+    confidence: ArrayLike | None = None,
+    per_leaf: int = 16,
+    max_total: int = MAX_THUMBNAILS,
+) -> dict[int, list[int]]:
+    """The points shown for every leaf: its ``per_leaf`` most confident (highest ``confidence``; the
+    first ones without), fewer per leaf when ``n_leaves * per_leaf`` exceeds ``max_total`` (and only the
+    ``max_total`` largest leaves get one when there are more leaves than that).
+
+    Returns
+    -------
+    dict of leaf id to list of point indices, most confident first
+    """
+    leaf = np.asarray(assignments, dtype=np.int64)
+    if per_leaf < 1 or max_total < 1:
+        return {}
+    sizes = np.bincount(leaf, minlength=n_leaves)
+    each = max(1, min(per_leaf, max_total // max(int((sizes > 0).sum()), 1)))
+    key = np.zeros(len(leaf)) if confidence is None else -np.asarray(confidence, dtype=np.float64)
+    order = np.lexsort((np.arange(len(leaf)), key, leaf))  # by leaf, then most confident, then index
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    ranked = np.argsort(-sizes, kind="stable")
+    out: dict[int, list[int]] = {}
+    total = 0
+    for j in ranked.tolist():
+        if sizes[j] == 0 or total >= max_total:
+            break
+        take = min(each, int(sizes[j]), max_total - total)
+        out[j] = order[starts[j] : starts[j] + take].tolist()
+        total += take
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- data
+def _composition(tree: Hierarchy, stats: LeafStats, counts: NodeCounts, top: int = 6) -> dict[str, Any]:
+    """Majority class (-1 without points), purity and the ``top`` largest classes of every node
+    (``compC``/``compN``: ``top`` entries per node, largest first, count 0 past the classes present),
+    in blocks so that no (2K-1) x C table is ever held."""
+    assert stats.table is not None
+    n_top = min(top, stats.table.shape[1])
+    majority, purity, comp_c, comp_n = [], [], [], []
+    block = max(1, 4_000_000 // max(stats.table.shape[1], 1))
+    for lo in range(0, tree.n_nodes, block):
+        table = counts.table(np.arange(lo, min(lo + block, tree.n_nodes)))
+        assert table is not None
+        total = table.sum(axis=1)
+        idx = np.argpartition(-table, n_top - 1, axis=1)[:, :n_top]
+        vals = np.take_along_axis(table, idx, axis=1)
+        order = np.lexsort((idx, -vals), axis=1)  # largest first, lower class id on ties
+        idx = np.take_along_axis(idx, order, axis=1)
+        vals = np.take_along_axis(vals, order, axis=1)
+        share = np.divide(vals[:, 0], total, out=np.zeros(len(total)), where=total > 0)
+        majority.append(np.where(total > 0, idx[:, 0], -1))
+        purity.append(np.round(share, 4))
+        comp_c.append(idx.ravel())
+        comp_n.append(vals.ravel())
+    return {
+        "maj": np.concatenate(majority).tolist(),
+        "pur": np.concatenate(purity).tolist(),
+        "compTop": n_top,
+        "compC": np.concatenate(comp_c).tolist(),
+        "compN": np.concatenate(comp_n).tolist(),
+    }
+
+
+def report_data(
+    tree: Hierarchy,
+    stats: LeafStats | None = None,
+    *,
+    title: str | None = None,
+    thumbnails: dict[int, list[int]] | None = None,
+    images: ImageSource | None = None,
+) -> dict:
+    """The JSON the page reads (see ``report.js``): merges, names, points, majority classes, purities,
+    top compositions, colours and thumbnails."""
+    stats = stats or LeafStats()
+    k = tree.n_leaves
+    data: dict = {
+        "title": one_line(title or f"L2H tree: {k:,} leaves"),
+        "K": k,
+        "names": [one_line(name) for name in tree.leaf_names],
+        "merges": tree.merges.ravel().tolist(),
+        "size": None,
+        "maj": None,
+        "pur": None,
+        "compTop": 0,
+        "compC": None,
+        "compN": None,
+        "classes": [],
+        "classColor": [],
+        "groups": [],
+        "colors": [],
+        "clade": None,
+        "groupTitle": "group" if stats.class_groups is not None else "majority class",
+        "thumbs": None,
+    }
+    if stats.table is not None and stats.sizes is None:  # a hand-made LeafStats: points from the table
+        stats = LeafStats(stats.table.sum(axis=1), stats.table, stats.class_names, stats.class_groups)
+    counts = NodeCounts(tree, stats)
+    if stats.sizes is not None:
+        data["size"] = counts.sizes(np.arange(tree.n_nodes)).tolist()  # type: ignore[union-attr]
+    if stats.table is not None:
+        data.update(_composition(tree, stats, counts))
+        n_classes = stats.table.shape[1]
+        data["classes"] = [one_line(stats.class_name(c)) for c in range(n_classes)]
+        colors = group_colors(tree, stats)
+        groups = list(colors)
+        index = {g: i for i, g in enumerate(groups)}
+        data["groups"] = [one_line(g) for g in groups]
+        data["colors"] = [colors[g] for g in groups]
+        class_key = [
+            (stats.class_groups[c] if stats.class_groups is not None else stats.class_name(c)) for c in range(n_classes)
+        ]
+        data["classColor"] = [index.get(key, -1) if key is not None else -1 for key in class_key]
+        keys = clade_keys(tree, stats.leaf_groups())
+        data["clade"] = [index.get(key, -1) if key is not None else -1 for key in keys]
+    if thumbnails and images is not None:
+        uris: list[str] = []
+        points: list[int] = []
+        per_leaf: dict[str, list[int]] = {}
+        for leaf_id, chosen in thumbnails.items():
+            per_leaf[str(leaf_id)] = list(range(len(uris), len(uris) + len(chosen)))
+            for i in chosen:
+                uris.append(images.thumbnail(i))
+                points.append(int(i))
+        data["thumbs"] = {"data": uris, "point": points, "leaf": per_leaf, "clade": CLADE_SAMPLE}
+    return data
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def build_report(
+    tree: Hierarchy,
+    stats: LeafStats | None = None,
+    *,
+    title: str | None = None,
+    assignments: ArrayLike | None = None,
+    confidence: ArrayLike | None = None,
+    images: ImageSource | None = None,
+    per_leaf: int = 16,
+    max_thumbnails: int = MAX_THUMBNAILS,
+) -> str:
+    """The report page as one HTML string.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+    stats : LeafStats, optional
+        Points, labels, class names and groups (:func:`l2h.annotate.leaf_stats`).
+    title : str, optional
+    assignments : array_like of int, shape (N,), optional
+        Leaf of every point; with ``images``, picks the thumbnails.
+    confidence : array_like of float, shape (N,), optional
+        How sure the model is of every point (e.g. its largest softmax probability): the most
+        confident points of each leaf are shown.  Without it, the first points of each leaf.
+    images : ImageSource, optional
+        :func:`load_images`.
+    per_leaf : int
+        Thumbnails per leaf (default 16), fewer when ``K * per_leaf`` exceeds ``max_thumbnails``.
+    max_thumbnails : int
+        Most thumbnails in the file (default 4000: at most about 8 MB of images at 48 px).
+
+    Returns
+    -------
+    str
+    """
+    chosen = None
+    if images is not None and assignments is not None:
+        chosen = thumbnail_points(assignments, tree.n_leaves, confidence, per_leaf, max_thumbnails)
+    data = report_data(tree, stats, title=title, thumbnails=chosen, images=images)
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    # inside <script>, "</" and "<!--" would end or confuse the block: JSON allows "\u003c" for "<"
+    payload = payload.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    css = _asset("report.css")
+    js = _asset("report.js")
+    csp = (
+        f"default-src 'none'; script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    from l2h import __version__
+
+    values = {
+        "CSP": csp,
+        "VERSION": __version__,
+        "TITLE": html_lib.escape(data["title"]),
+        "CSS": css,
+        "DATA": payload,
+        "JS": js,
+    }
+    # one pass: a name that happens to contain "__JS__" is not a marker
+    return re.sub(r"__(CSP|VERSION|TITLE|CSS|DATA|JS)__", lambda m: values[m.group(1)], _asset("template.html"))
