@@ -11,7 +11,7 @@ from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_con
 from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias
 
 from l2h._text import markup_safe
-from l2h.merge import AGGREGATIONS, STRATEGIES  # option lists, declared where dispatched (no numba import)
+from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared where dispatched (no numba import)
 
 
 @click.command("build", short_help="Build the L2H tree of a model's clusters from its logits.")
@@ -55,6 +55,14 @@ from l2h.merge import AGGREGATIONS, STRATEGIES  # option lists, declared where d
     help="Text file with K lines, line j naming cluster (leaf) j; written into the tree.",
 )
 @deprecated_alias("--names", "names_file", "--leaf-names")
+@click.option(
+    "--input",
+    "input_kind",
+    type=click.Choice(list(INPUTS)),
+    default="logits",
+    show_default=True,
+    help="What the file holds: logits, probabilities (turned into logs, zeros clipped), or log-probabilities.",
+)
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
@@ -80,6 +88,7 @@ def build(
     strategy: str,
     names_file: Path | None,
     key: str | None,
+    input_kind: str,
     quiet: bool,
     as_json: bool,
     scheduler: str | None = None,
@@ -87,6 +96,10 @@ def build(
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
     if scheduler is not None or workers is not None:  # slice dask: the build on a Dask cluster
+        if input_kind != "logits":
+            from l2h.io import InputError
+
+            raise InputError(f"--input {input_kind} is not supported with --scheduler/--workers; give logits")
         from l2h_cli._build_dask import build_on_cluster
 
         from l2h.io import tree_format_for
@@ -98,6 +111,8 @@ def build(
             print_summary=_print_summary,
         )  # fmt: skip
         return
+    import numpy as np
+
     from l2h.files import OutputSet
     from l2h.io import load_array, read_names, tree_format_for
 
@@ -111,7 +126,7 @@ def build(
     names = read_names(names_file, name="--leaf-names") if names_file else None
     from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
 
-    flavour = kernel_dtype(array.dtype)
+    flavour = kernel_dtype(array.dtype if input_kind != "probs" else np.dtype(np.float64))  # probs: float64 logs
     if not (quiet or as_json) and not kernels_compiled(flavour):
         stderr_console().print(f"compiling kernels ({flavour}), first run only, ~15 s", highlight=False)
     started = time.perf_counter()
@@ -119,7 +134,12 @@ def build(
         warnings.simplefilter("always", L2HWarning)
         with progress_reporter(quiet=quiet or as_json) as progress:
             tree = build_hierarchy(
-                array, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
+                array,
+                aggregation=aggregation,
+                strategy=strategy,
+                leaf_names=names,
+                progress=progress,
+                input=input_kind,
             )
     elapsed = time.perf_counter() - started
     mark_kernels_compiled(flavour)
@@ -156,6 +176,8 @@ def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
         "n_clusters": tree.n_leaves,
         "aggregation": info.get("aggregation"),
         "strategy": info.get("strategy"),
+        "input": info.get("input", "logits"),
+        "clipped_zeros": info.get("clipped_zeros", 0),
         "empty_clusters": [tree.leaf_names[i] for i in empty],
         "seconds": round(elapsed, 4),
         "root_subtrees": subtrees,
@@ -173,6 +195,8 @@ def _print_summary(s: dict) -> None:
     table.add_row("points (N)", f"{s['n_points']:,}" if s["n_points"] is not None else "?")
     table.add_row("clusters (K)", str(s["n_clusters"]))
     table.add_row("aggregation / strategy", f"{s['aggregation']} / {s['strategy']}")
+    if s["input"] != "logits":
+        table.add_row("input", f"{s['input']} ({s['clipped_zeros']:,} zero probabilities clipped)")
     empty = s["empty_clusters"]
     table.add_row(
         "empty clusters",

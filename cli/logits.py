@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
 
-# mirrors cohiclust_extra.data.DATASETS (kept here so --help needs no torch)
-DATASETS = ("digits", "cifar10", "cifar100", "stl10", "folder", "npy")
+from cohiclust_extra.data import DATASETS  # declared where dispatched (data.LOADERS); importing it needs no torch
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 

@@ -63,7 +63,8 @@ def _prefetch(typingctx, arr, idx):
 
 
 @numba.njit(cache=True, inline="always")
-def _two_sum(hi, lo, value):
+def _dd_plus(hi, lo, value):
+    """Double-double ``(hi + lo) + value`` (Knuth's two-sum of ``hi`` and ``value``; error into ``lo``)."""
     s = hi + value
     bp = s - hi
     err = (hi - (s - bp)) + (value - bp)
@@ -141,15 +142,15 @@ def _dd_sum(poly, scale, n, lane_hi, lane_lo):
     stop = n - n % _LANES
     for j0 in range(0, stop, _LANES):
         for q in range(_LANES):
-            lane_hi[q], lane_lo[q] = _two_sum(lane_hi[q], lane_lo[q], poly[j0 + q] * scale[j0 + q])
+            lane_hi[q], lane_lo[q] = _dd_plus(lane_hi[q], lane_lo[q], poly[j0 + q] * scale[j0 + q])
     hi = 0.0
     lo = 0.0
     for q in range(_LANES):
-        hi, lo = _two_sum(hi, lo, lane_hi[q])
+        hi, lo = _dd_plus(hi, lo, lane_hi[q])
         lo += lane_lo[q]
     for j in range(stop, n):
-        hi, lo = _two_sum(hi, lo, poly[j] * scale[j])
-    return _two_sum(hi, 0.0, lo)
+        hi, lo = _dd_plus(hi, lo, poly[j] * scale[j])
+    return _dd_plus(hi, 0.0, lo)
 
 
 @numba.njit(cache=True, inline="always")
@@ -176,12 +177,6 @@ def _lane_max(row, pen, lane_max, lane_bad):
         best = lane_max[q] if lane_max[q] > best else best
         bad += lane_bad[q]
     return best, bad == 0.0
-
-
-@numba.njit(cache=True, inline="always")
-def _dd_add(rp, j, value):
-    """``rp[0, j] + rp[1, j] += value`` in double-double (order-independent sums)."""
-    rp[0, j], rp[1, j] = _two_sum(rp[0, j], rp[1, j], value)
 
 
 @numba.njit(cache=True, inline="always")
@@ -260,12 +255,15 @@ def _select_top(row, pen, lane_max, top_val, top_pos):
 
 
 @numba.njit(cache=True, parallel=True)
-def scan_rows(block, row0, amax, rowmax, rest_hi, rest_lo, top_idx, bad, n_sub):
+def scan_rows(block, row0, amax, rowmax, rest_hi, rest_lo, top_idx, bad, n_sub, prob_rows):
     """First pass over rows ``row0 .. row0 + len(block)``.
 
     Fills, per row x: ``amax`` (argmax, lowest index on ties), ``rowmax`` (max logit),
     ``rest_hi + rest_lo`` (Σ_{j ≠ a(x)} e_j as double-double), ``top_idx`` (the T largest entries in
-    (value desc, index asc) order) and ``bad`` (1 when the row holds NaN or ±inf).
+    (value desc, index asc) order) and ``bad`` (1 when the row holds NaN or ±inf).  ``prob_rows[b]``
+    (one counter per sub-block b of the ``n_sub``) counts the rows that look like probabilities:
+    every value in [0, 1] and a sum within 1e-3 of 1 (tested only when the row maximum is in [0, 1],
+    so ordinary logits cost nothing).
     """
     n, k = block.shape
     t_len = top_idx.shape[1]
@@ -287,6 +285,15 @@ def scan_rows(block, row0, amax, rowmax, rest_hi, rest_lo, top_idx, bad, n_sub):
             if not finite:
                 bad[x] = 1
                 continue
+            if 0.0 <= m <= 1.0:
+                low = m
+                total = 0.0
+                for j in range(k):
+                    v = np.float64(row[j])
+                    low = v if v < low else low
+                    total += v
+                if low >= 0.0 and abs(total - 1.0) <= 1e-3:
+                    prob_rows[b] += 1
             _select_top(row, pen, lane_max, top_val, top_pos)
             a = top_pos[0]
             _row_exp(row, m, poly, bits)
@@ -310,7 +317,7 @@ def cluster_sums(amax, rest_hi, rest_lo, n_clusters):
     for x in range(amax.shape[0]):
         a = amax[x]
         counts[a] += 1
-        conf_hi[a], conf_lo[a] = _two_sum(conf_hi[a], conf_lo[a], 1.0 / (1.0 + (rest_hi[x] + rest_lo[x])))
+        conf_hi[a], conf_lo[a] = _dd_plus(conf_hi[a], conf_lo[a], 1.0 / (1.0 + (rest_hi[x] + rest_lo[x])))
     return counts, conf_hi, conf_lo
 
 
@@ -321,7 +328,7 @@ def group_sums(grp, hi, lo, n_nodes):
     out_lo = np.zeros(n_nodes)
     for c in range(grp.shape[0]):
         v = grp[c]
-        out_hi[v], out_lo[v] = _two_sum(out_hi[v], out_lo[v], hi[c])
+        out_hi[v], out_lo[v] = _dd_plus(out_hi[v], out_lo[v], hi[c])
         out_lo[v] += lo[c]
     return out_hi, out_lo
 
@@ -377,6 +384,7 @@ def _visit_range(
     lo_i,
     hi_i,
     u,
+    u_slot,
     grp,
     members,
     pos,
@@ -391,7 +399,8 @@ def _visit_range(
     known,
     out_hi,
     out_lo,
-    rp,
+    tgt,
+    val,
 ):
     """Visit the points at bucket positions ``pts[lo_i:hi_i]`` of D_u; see :func:`visit_group`."""
     k = logits.shape[1]
@@ -416,7 +425,7 @@ def _visit_range(
         v = known[x]
         row = logits[order[x]]
         p = ptr[x]  # the stored top entries that joined the group are skipped (no row access)
-        while p < t_len and grp[top_idx[x, p]] == u:
+        while p < t_len and grp[top_idx[x, p]] == u_slot:
             p += 1
         refill = p == t_len
         if refill:
@@ -444,8 +453,8 @@ def _visit_range(
                 g += 1
             _row_exp(buf[:g], m, poly, bits)
             g_hi, g_lo = _dd_sum(poly, scale, g, lane, lane_lo)
-            hi, lo = _two_sum(out_hi[x], out_lo[x], -g_hi)
-            hi, lo = _two_sum(hi, 0.0, lo - g_lo)
+            hi, lo = _dd_plus(out_hi[x], out_lo[x], -g_hi)
+            hi, lo = _dd_plus(hi, 0.0, lo - g_lo)
             out_hi[x] = hi
             out_lo[x] = lo
             known[x] = u
@@ -469,11 +478,13 @@ def _visit_range(
         best = np.float64(row[j])
         e_best = _exp(best - m)
         if outside >= _ABS_FLOOR and e_best >= _ABS_FLOOR:
-            _dd_add(rp, j, e_best / outside)
+            value = e_best / outside
         else:  # far below the row maximum: shift by the best outside value instead
             _row_exp(row, best, poly, bits)
             hi2, lo2 = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
-            _dd_add(rp, j, 1.0 / (hi2 + lo2))
+            value = 1.0 / (hi2 + lo2)
+        tgt[ii] = j
+        val[ii] = value
 
 
 @numba.njit(cache=True, parallel=True)
@@ -482,6 +493,7 @@ def visit_group(
     order,
     pts,
     u,
+    u_slot,
     grp,
     members,
     pos,
@@ -496,31 +508,35 @@ def visit_group(
     known,
     out_hi,
     out_lo,
-    rp_parts,
+    tgt,
+    val,
+    n_blocks,
 ):
-    """Step 3 for a group ``u`` with non-empty ``D_u``: ``rp_parts[b, :, c]`` += conf(x; u) (as
-    double-double ``hi, lo``) of the points of chunk b whose masked argmax a(x; u) is c.
+    """Step 3, per point, for a group ``u`` with non-empty ``D_u``: for the ``ii``-th point of D_u
+    (bucket position ``pts[ii]``), ``tgt[ii] = a(x; u)`` and ``val[ii] = conf(x; u)``; the
+    per-cluster sums ``rp(c)`` are then formed by :func:`reduce_targets`.  ``n_blocks`` contiguous
+    blocks of ``pts`` run in parallel (the block count does not change any value).
 
     ``pts`` are the bucket positions of D_u (its points are ``order[pts]``); every per-point array
     below is indexed by bucket position, so a cluster's points have contiguous state.
     Per-point state, updated in place: ``known[x]`` is the group whose clusters are already removed
     from ``out_hi + out_lo = Σ_{j ∉ known[x]} e_j``; ``ptr[x]`` is the first entry of ``top_idx[x]``
     that may still lie outside the point's group.  ``members`` lists u's clusters so that every earlier
-    group v ⊂ u is the contiguous run starting at ``pos[node_head[v]]``; ``grp[c]`` is the current
-    group of cluster c; ``keep``/``pen`` are 1/0 and 0/-inf for clusters outside/inside u;
+    group v ⊂ u is the contiguous run starting at ``pos[node_head[v]]``; ``grp[c]`` is the slot of the
+    current group of cluster c (``u_slot`` is u's); ``keep``/``pen`` are 1/0 and 0/-inf for clusters outside/inside u;
     ``base[x]`` is the magnitude that the stored sum is accurate relative to (its value after the
     last exact computation): below ``_REL_FLOOR * base[x]`` the sum is recomputed from the row.
     """
     n = pts.shape[0]
-    n_chunks = rp_parts.shape[0]
-    for b in numba.prange(n_chunks):
+    for b in numba.prange(n_blocks):
         _visit_range(
             logits,
             order,
             pts,
-            b * n // n_chunks,
-            (b + 1) * n // n_chunks,
+            b * n // n_blocks,
+            (b + 1) * n // n_blocks,
             u,
+            u_slot,
             grp,
             members,
             pos,
@@ -535,7 +551,8 @@ def visit_group(
             known,
             out_hi,
             out_lo,
-            rp_parts[b],
+            tgt,
+            val,
         )
 
 
@@ -545,6 +562,7 @@ def visit_group_serial(
     order,
     pts,
     u,
+    u_slot,
     grp,
     members,
     pos,
@@ -559,19 +577,21 @@ def visit_group_serial(
     known,
     out_hi,
     out_lo,
-    rp_parts,
+    tgt,
+    val,
+    n_blocks,
 ):
     """:func:`visit_group` on one thread (small groups: no parallel-region overhead)."""
     n = pts.shape[0]
-    n_chunks = rp_parts.shape[0]
-    for b in range(n_chunks):
+    for b in range(n_blocks):
         _visit_range(
             logits,
             order,
             pts,
-            b * n // n_chunks,
-            (b + 1) * n // n_chunks,
+            b * n // n_blocks,
+            (b + 1) * n // n_blocks,
             u,
+            u_slot,
             grp,
             members,
             pos,
@@ -586,29 +606,266 @@ def visit_group_serial(
             known,
             out_hi,
             out_lo,
-            rp_parts[b],
+            tgt,
+            val,
         )
 
 
+@numba.njit(cache=True)
+def reduce_targets(tgt, val, n, n_parts, part_hi, part_lo, stamp, part_list, rp_hi, rp_lo, seen, touched):
+    """The per-merge reduction: ``rp(c) = Σ_{ii < n : tgt[ii] = c} val[ii]`` as double-double.
+
+    The ``n`` visited points are cut into ``n_parts`` contiguous parts; each part is summed
+    sequentially (:func:`_dd_plus`) and the parts are folded in order with a double-double addition,
+    so the bits depend only on the visit order and ``n_parts`` (a function of ``n``, see
+    ``l2h.merge._n_parts``), never on threads.  Writes ``rp_hi``/``rp_lo`` at the touched clusters
+    (they must be zero there on entry), lists the touched clusters, ascending, in ``touched`` and
+    returns how many.  Scratch: ``part_hi``/``part_lo`` (per cluster, zero on entry and exit),
+    ``part_list`` (length >= n), and the stamp arrays ``stamp``/``seen`` (int64, one per cluster
+    plus a counter in the last entry; zeros before the first call).
+    """
+    n_touched = 0
+    merge_id = seen[seen.shape[0] - 1] + 1
+    seen[seen.shape[0] - 1] = merge_id
+    counter = stamp[stamp.shape[0] - 1]
+    for b in range(n_parts):
+        counter += 1
+        m = 0
+        for ii in range(b * n // n_parts, (b + 1) * n // n_parts):
+            j = tgt[ii]
+            if stamp[j] != counter:
+                stamp[j] = counter
+                part_list[m] = j
+                m += 1
+            part_hi[j], part_lo[j] = _dd_plus(part_hi[j], part_lo[j], val[ii])
+        for i in range(m):
+            j = part_list[i]
+            if seen[j] != merge_id:
+                seen[j] = merge_id
+                touched[n_touched] = j
+                n_touched += 1
+            # (rp_hi + rp_lo) += (part_hi + part_lo): Knuth's two-sum of the hi parts, lo parts added
+            s = rp_hi[j] + part_hi[j]
+            bp = s - rp_hi[j]
+            err = (rp_hi[j] - (s - bp)) + (part_hi[j] - bp)
+            rp_lo[j] = err + (rp_lo[j] + part_lo[j])
+            rp_hi[j] = s
+            part_hi[j] = 0.0
+            part_lo[j] = 0.0
+    stamp[stamp.shape[0] - 1] = counter
+    touched[:n_touched] = np.sort(touched[:n_touched])
+    return n_touched
+
+
+@numba.njit(cache=True)
+def extract_columns(block, row0, columns, out):
+    """``out[e, row0 + i] = block[i, columns[e]]``: the columns of the empty clusters, transposed
+    (one pass over the rows; each later soft-membership pass then reads one contiguous column)."""
+    n = block.shape[0]
+    for i0 in range(0, n, 64):
+        i1 = min(n, i0 + 64)
+        for e in range(columns.shape[0]):
+            c = columns[e]
+            for i in range(i0, i1):
+                out[e, row0 + i] = block[i, c]
+
+
+@numba.njit(cache=True, inline="always")
+def _soft_cluster(cols, col_of, members, order, offsets, c, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+    """``rp(c)`` of :func:`visit_soft` for one non-empty cluster c (its points in bucket order)."""
+    size_g = members.shape[0]
+    hi = 0.0
+    lo = 0.0
+    for q in range(offsets[c], offsets[c + 1]):
+        x = order[q]
+        m = rowmax[x]
+        in_g = 0.0
+        for t in range(size_g):
+            in_g += math.exp(np.float64(cols[col_of[members[t]], x]) - m)
+        rest = rest_hi[x] + rest_lo[x]
+        total = 1.0 + rest
+        outside = 1.0 + ((rest_hi[x] - in_g) + rest_lo[x])
+        hi, lo = _dd_plus(hi, lo, (in_g / total) / outside)
+    rp_hi[c] = hi
+    rp_lo[c] = lo
+
+
 @numba.njit(cache=True, parallel=True)
-def visit_soft(logits, members, amax, rowmax, rest_hi, rest_lo, rp_parts):
-    """Step 3 for a group G (``members``) with empty ``D_G``: every point x, weighted by
-    ``w(x) = Σ_{c∈G} p_c(x)``, adds ``w(x) conf(x; G)`` to ``rp_parts[b, :, a(x; G)]`` (double-double).
+def visit_soft(cols, col_of, members, order, offsets, nonempty, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+    """Step 3 for a group G (``members``, all empty clusters) with empty ``D_G``: every point x,
+    weighted by ``w(x) = Σ_{c∈G} p_c(x)``, adds ``w(x) conf(x; G)`` to ``rp(a(x))``.
 
     As no point has its argmax in G, ``a(x; G) = a(x)`` and ``Σ_{j∉G} e_j = 1 + rest - Σ_{c∈G} e_c``
-    with no cancellation (the result is at least 1).  The weights use libm's ``exp``, which keeps
-    subnormal results (G's logits 708 to 745 below the row maximum), as plain float64 would.
+    with no cancellation (the result is at least 1).  ``e_c(x)`` is read from ``cols[col_of[c], x]``
+    (the transposed empty columns of :func:`extract_columns`, row order).  The weights use libm's
+    ``exp``, which keeps subnormal results (G's logits 708 to 745 below the row maximum), as plain
+    float64 would.  Runs in parallel over the non-empty clusters ``nonempty``: each ``rp(c)`` is
+    summed in double-double over D_c in bucket order (ascending point index), so the result does not
+    depend on the thread count.  Writes ``rp_hi[c], rp_lo[c]`` for every c in ``nonempty``.
     """
-    n = amax.shape[0]
-    n_chunks = rp_parts.shape[0]
-    for b in numba.prange(n_chunks):
-        rp = rp_parts[b]
-        for x in range(b * n // n_chunks, (b + 1) * n // n_chunks):
-            m = rowmax[x]
-            in_g = 0.0
-            for q in range(members.shape[0]):
-                in_g += math.exp(np.float64(logits[x, members[q]]) - m)
-            rest = rest_hi[x] + rest_lo[x]
-            total = 1.0 + rest
-            outside = 1.0 + ((rest_hi[x] - in_g) + rest_lo[x])
-            _dd_add(rp, amax[x], (in_g / total) / outside)
+    for i in numba.prange(nonempty.shape[0]):
+        _soft_cluster(cols, col_of, members, order, offsets, nonempty[i], rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+
+
+@numba.njit(cache=True)
+def visit_soft_serial(cols, col_of, members, order, offsets, nonempty, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+    """:func:`visit_soft` on one thread (few points: no parallel-region overhead; same values)."""
+    for i in range(nonempty.shape[0]):
+        _soft_cluster(cols, col_of, members, order, offsets, nonempty[i], rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+
+
+# ---------------------------------------------------------------------------------------------- decisions
+@numba.njit(cache=True, inline="always")
+def _two_prod_split(a):
+    c = 134217729.0 * a  # 2**27 + 1
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+@numba.njit(cache=True)
+def dd_div(hi, lo, n):
+    """``(hi + lo) / n`` correctly rounded (scalar twin of ``l2h.merge._dd_div``, same operations)."""
+    q = hi / n
+    p = q * n
+    a_hi, a_lo = _two_prod_split(q)
+    b_hi, b_lo = _two_prod_split(n)
+    err = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return q + (((hi - p) - err) + lo) / n
+
+
+@numba.njit(cache=True)
+def seg_set(tree, i, value):
+    """Set leaf ``i`` of the min segment tree ``tree`` (length 2P, leaves at P..2P-1) to ``value``."""
+    p = tree.shape[0] // 2
+    j = p + i
+    tree[j] = value
+    j //= 2
+    while j >= 1:
+        a = tree[2 * j]
+        b = tree[2 * j + 1]
+        tree[j] = a if a <= b else b
+        j //= 2
+
+
+@numba.njit(cache=True)
+def seg_first_min(tree, rtol):
+    """Lowest leaf index whose value is within ``rtol`` (relative) of the minimum: ``_first_min``."""
+    p = tree.shape[0] // 2
+    m = tree[1]
+    bound = m + rtol * abs(m)
+    j = 1
+    while j < p:
+        j = 2 * j if tree[2 * j] <= bound else 2 * j + 1
+    return j - p
+
+
+@numba.njit(cache=True)
+def first_alive(parent, i):
+    """Smallest alive node ``>= i``; ``parent[v] = v`` for alive nodes (and the sentinel), ``v + 1``
+    or a later node for dead ones (union-find with path halving)."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@numba.njit(cache=True)
+def choose_g_dagger(
+    touched, n_touched, rp_hi, rp_lo, grp, slot_node, size, parent, g_star, rtol, acc_hi, acc_lo, slot_stamp, slots
+):
+    """G† = argmax over groups H ≠ G* of ``rel(H) = mean_{c∈H} rp(c)``, first in list order (lowest
+    node id) on ties within ``rtol`` (relative); returns ``(G†, rel(G†))``.
+
+    Only the groups of the ``touched`` clusters (ascending) can have ``rel > 0``: their double-double
+    sums are formed in ascending cluster order (as a dense pass over every cluster would: zeros add
+    nothing) and divided with :func:`dd_div`.  When no group has ``rel > 0``, every relatedness is 0
+    and G† is the first alive group other than G* (:func:`first_alive`).  Scratch: ``acc_hi``/``acc_lo``
+    (per slot, zero on entry and exit), ``slot_stamp`` (int64 per slot plus a counter in the last
+    entry), ``slots`` (int64, length >= n_touched).
+    """
+    call = slot_stamp[slot_stamp.shape[0] - 1] + 1
+    slot_stamp[slot_stamp.shape[0] - 1] = call
+    n_slots = 0
+    for i in range(n_touched):
+        c = touched[i]
+        s = grp[c]
+        if slot_stamp[s] != call:
+            slot_stamp[s] = call
+            slots[n_slots] = s
+            n_slots += 1
+        acc_hi[s], acc_lo[s] = _dd_plus(acc_hi[s], acc_lo[s], rp_hi[c])
+        acc_lo[s] += rp_lo[c]
+    m = 0.0
+    for i in range(n_slots):
+        s = slots[i]
+        v = slot_node[s]
+        rel = dd_div(acc_hi[s], acc_lo[s], np.float64(size[v]))
+        acc_hi[s] = rel  # the accumulator now holds the relatedness (cleared below)
+        m = rel if rel > m else m
+    best = -1
+    best_rel = 0.0
+    for i in range(n_slots):
+        s = slots[i]
+        rel = acc_hi[s]
+        acc_hi[s] = 0.0
+        acc_lo[s] = 0.0
+        if m > 0.0 and rel >= m - rtol * abs(m):
+            v = slot_node[s]
+            if best < 0 or v < best:
+                best = v
+                best_rel = rel
+    if best < 0:  # every relatedness is 0: list order
+        best = first_alive(parent, 0)
+        if best == g_star:
+            best = first_alive(parent, g_star + 1)
+    return best, best_rel
+
+
+@numba.njit(cache=True)
+def seg_merge(tree, a, b, new, score):
+    """Groups ``a`` and ``b`` leave the segment tree, ``new`` enters it with ``score``."""
+    seg_set(tree, a, np.inf)
+    seg_set(tree, b, np.inf)
+    seg_set(tree, new, score)
+
+
+@numba.njit(cache=True, inline="always")
+def _dd_add2(a_hi, a_lo, b_hi, b_lo):
+    """Double-double ``(a_hi + a_lo) + (b_hi + b_lo)`` (the same operations as ``l2h.merge._dd_add``)."""
+    s = a_hi + b_hi
+    bp = s - a_hi
+    err = (a_hi - (s - bp)) + (b_hi - bp)
+    return s, err + (a_lo + b_lo)
+
+
+@numba.njit(cache=True)
+def merge_groups(
+    a, b, new, nxt, head, tail, size, grp, slot_node, node_slot, parent, node_count, node_conf, node_cmean
+):
+    """Record the merge of groups ``a`` then ``b`` into node ``new`` (member list: a's, then b's) and
+    its statistics (point count; double-double sums of conf and of the cluster-wise means).
+
+    Clusters hold the slot of their group (``grp``); the new group keeps the larger group's slot and
+    only the smaller group's clusters are relabelled (O(K log K) over the whole build).
+    """
+    node_count[new] = node_count[a] + node_count[b]
+    node_conf[0, new], node_conf[1, new] = _dd_add2(node_conf[0, a], node_conf[1, a], node_conf[0, b], node_conf[1, b])
+    node_cmean[0, new], node_cmean[1, new] = _dd_add2(
+        node_cmean[0, a], node_cmean[1, a], node_cmean[0, b], node_cmean[1, b]
+    )
+    nxt[tail[a]] = head[b]
+    head[new] = head[a]
+    tail[new] = tail[b]
+    size[new] = size[a] + size[b]
+    if size[a] >= size[b]:
+        keep, small = node_slot[a], b
+    else:
+        keep, small = node_slot[b], a
+    c = head[small]
+    for _ in range(size[small]):
+        grp[c] = keep
+        c = nxt[c]
+    slot_node[keep] = new
+    node_slot[new] = keep
+    parent[a] = a + 1
+    parent[b] = b + 1

@@ -45,8 +45,6 @@ from l2h._numba import ensure_cache_dir
 from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message, warn
 from l2h.hierarchy import Hierarchy
 
-AGGREGATIONS = ("cluster-mean", "sum", "mean")
-STRATEGIES = ("lowest-score", "all-pairs")
 TIE_RTOL = 8 * 2.0**-52  # relative; see the module docstring and docs/algorithm.md
 
 ProgressFn = Callable[[str, int, int], None]
@@ -57,6 +55,9 @@ _IN_MEMORY_CONVERSION_BYTES = 1 << 30  # larger non-float32/64 inputs are conver
 # than it saves, and stalls badly when another process holds a core.  At ImageNet scale (1.28 M x
 # 1000) the merges above it carry 93% of the visit work.
 _PARALLEL_MIN_POINTS = 4096
+# Soft-membership passes (one exponential per point and member of G) below this many exponentials
+# run on one thread, for the same reason.
+_PARALLEL_MIN_SOFT = 1 << 16
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -89,8 +90,102 @@ def _kernel_array(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object]
     return np.asarray(out), (keep, out)
 
 
-def _n_chunks(n: int) -> int:
-    # A function of n only (not of the thread count), so sums are reproducible across machines.
+# ---------------------------------------------------------------------------------------------- inputs
+# What the input file holds, by name: each returns (a float32/float64 C-contiguous logits array that
+# the kernels read, an object to keep alive while it is used, the number of zero probabilities clipped).
+_LOG_TINY = float(np.log(np.finfo(np.float64).tiny))  # log of the smallest normal float64, about -708.4
+
+
+def _input_logits(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object, int]:
+    """Logits as they are (read in place when float32/float64 and C-contiguous)."""
+    work, keep = _kernel_array(arr, chunk_rows)
+    return work, keep, 0
+
+
+def _input_log_probs(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object, int]:
+    """Log-probabilities are logits (``softmax(log p) = p``); read in place like logits.  A ``-inf``
+    (``log 0``) makes the first pass fail and :func:`_clip_log_zeros` converts the file once."""
+    return _input_logits(arr, chunk_rows)
+
+
+def _input_probs(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object, int]:
+    """Probabilities: ``log p`` in float64, computed chunk by chunk into a new array (in memory up to
+    1 GiB, in an anonymous temp file beyond, so a memory map is never copied whole into memory).
+    Zeros are clipped to the smallest normal float64 (``log = -708.4``) and counted; a negative
+    value is an error."""
+    return _convert_chunks(arr, chunk_rows, _log_chunk, "probabilities")
+
+
+def _log_chunk(x: np.ndarray, start: int) -> tuple[np.ndarray, int]:
+    negative = x < 0
+    if negative.any():
+        row = start + int(np.argmax(negative.any(axis=1)))
+        value = float(x[negative][0])
+        raise ValueError(
+            f"logits given as --input probs (input='probs') hold a negative value ({value:g}) in row {row} "
+            "(0-based); probabilities must be >= 0"
+        )
+    zeros = x == 0
+    n_zero = int(np.count_nonzero(zeros))
+    with np.errstate(divide="ignore"):
+        out = np.log(x)
+    if n_zero:
+        out[zeros] = _LOG_TINY
+    return out, n_zero
+
+
+def _clip_log_zeros(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object, int]:
+    """Log-probabilities with ``-inf`` (``log 0``) entries clipped to -708.4 and counted."""
+
+    def clip(x: np.ndarray, start: int) -> tuple[np.ndarray, int]:
+        zeros = x == -np.inf
+        x[zeros] = _LOG_TINY
+        return x, int(np.count_nonzero(zeros))
+
+    return _convert_chunks(arr, chunk_rows, clip, "log-probabilities")
+
+
+def _convert_chunks(
+    arr: np.ndarray, chunk_rows: int, convert: Callable[[np.ndarray, int], tuple[np.ndarray, int]], what: str
+) -> tuple[np.ndarray, object, int]:
+    keep = None
+    if arr.shape[0] * arr.shape[1] * 8 <= _IN_MEMORY_CONVERSION_BYTES:
+        out = np.empty(arr.shape)
+    else:
+        keep = tempfile.TemporaryFile()
+        out = np.memmap(keep, dtype=np.float64, mode="w+", shape=arr.shape)
+    n_clipped = 0
+    for start in range(0, arr.shape[0], chunk_rows):
+        block, count = convert(np.array(arr[start : start + chunk_rows], dtype=np.float64), start)
+        out[start : start + chunk_rows] = block
+        n_clipped += count
+    return np.asarray(out), (keep, out), n_clipped
+
+
+#: What the values of the input are, by name (the valid ``input`` values).
+INPUTS: dict[str, Callable[[np.ndarray, int], tuple[np.ndarray, object, int]]] = {
+    "logits": _input_logits,
+    "probs": _input_probs,
+    "log-probs": _input_log_probs,
+}
+
+
+def _available_memory() -> int:
+    """``MemAvailable`` from /proc/meminfo in bytes (0 where unknown)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _n_parts(n: int) -> int:
+    """Parts of the per-merge reduction over ``n`` visited points (and parallel blocks of a visit).
+
+    A function of n only (not of the thread count), so sums are reproducible across machines."""
     return max(1, min(64, n // 2048))
 
 
@@ -125,7 +220,7 @@ def _dd_div(hi: np.ndarray, lo: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``(hi + lo) / n`` correctly rounded (up to the rare double-double boundary case), n > 0.
 
     The remainder ``hi + lo - q n`` is exact (``hi - p`` by Sterbenz), so a mean of n identical
-    values is that value, whatever n.
+    values is that value, whatever n.  ``l2h._kernels.dd_div`` is its scalar twin (same operations).
     """
     n = np.asarray(n, dtype=np.float64)
     q = hi / n
@@ -133,31 +228,71 @@ def _dd_div(hi: np.ndarray, lo: np.ndarray, n: np.ndarray) -> np.ndarray:
     return q + (((hi - p) - err) + lo) / n
 
 
-def _dd_parts_sum(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum ``parts[b, 0] + parts[b, 1]`` over the chunks b, in double-double."""
-    hi, lo = parts[0, 0].copy(), parts[0, 1].copy()
-    for b in range(1, parts.shape[0]):
-        hi, lo = _dd_add(hi, lo, parts[b, 0], parts[b, 1])
-    return hi, lo
-
-
 def _first_min(values: np.ndarray) -> int:
+    """The tie rule of G*: first index within ``TIE_RTOL`` of the minimum (``seg_first_min``'s spec)."""
     m = values.min()
     return int(np.flatnonzero(values <= m + TIE_RTOL * abs(m))[0])
 
 
 def _first_max(values: np.ndarray) -> int:
+    """The tie rule of G†: first index within ``TIE_RTOL`` of the maximum (``choose_g_dagger``'s spec)."""
     m = values.max()
     return int(np.flatnonzero(values >= m - TIE_RTOL * abs(m))[0])
 
 
-# ---------------------------------------------------------------------------------------------- state
-class _Run:
-    """Per-point state after the first pass plus the group bookkeeping of one build."""
+# ---------------------------------------------------------------------------------------------- aggregations
+# A group's score from its per-node statistics: point count, double-double sum of conf over D_G, and
+# double-double sum of the cluster-wise mean confidences.  Vectorised over nodes (also on 0-d arrays).
+def _score_cluster_mean(count, conf_hi, conf_lo, cmean_hi, cmean_lo):
+    """``Σ_{c∈G} mean_{x∈D_c} conf(x)`` (the paper's default; an empty cluster adds 0)."""
+    return cmean_hi + cmean_lo
 
-    def __init__(self, k: ModuleType, logits: np.ndarray, chunk_rows: int, progress: ProgressFn | None):
-        self.k = k
+
+def _score_sum(count, conf_hi, conf_lo, cmean_hi, cmean_lo):
+    """``Σ_{x∈D_G} conf(x)``."""
+    return conf_hi + conf_lo
+
+
+def _score_mean(count, conf_hi, conf_lo, cmean_hi, cmean_lo):
+    """``mean_{x∈D_G} conf(x)``, 0 when D_G is empty."""
+    return np.where(count > 0, _dd_div(conf_hi, conf_lo, np.maximum(count, 1)), 0.0)
+
+
+#: Group scores of step 1, by name (the valid ``aggregation`` values; no numba needed to import).
+AGGREGATIONS: dict[str, Callable[..., np.ndarray]] = {
+    "cluster-mean": _score_cluster_mean,
+    "sum": _score_sum,
+    "mean": _score_mean,
+}
+
+
+# ---------------------------------------------------------------------------------------------- state
+class _BuildState:
+    """Everything one build keeps: the per-point state of the first pass and of the visits (in bucket
+    order), the group lists, and the decision structures.
+
+    The seams (also used by ``l2h.distributed``):
+
+    * per-point state: built by :meth:`__init__` (the first pass, ``scan_rows``) and updated only by
+      :meth:`visit_points`;
+    * the per-merge reduction: :meth:`rp` = :meth:`visit_points` (per visited point, its masked
+      argmax and masked confidence) + :meth:`reduce_rp` (per-cluster double-double sums, kernel
+      ``reduce_targets``); empty ``D_{G*}`` goes through :meth:`soft_rp`;
+    * the decisions: :meth:`choose_g_star` and :meth:`choose_g_dagger` (the only places where the
+      tie rule is applied, kernels ``seg_first_min`` and ``choose_g_dagger``), then :meth:`merge`.
+    """
+
+    def __init__(
+        self,
+        kern: ModuleType,
+        logits: np.ndarray,
+        chunk_rows: int,
+        progress: ProgressFn | None,
+        aggregation: str = "cluster-mean",
+    ):
+        self.kern = kern
         self.logits = logits
+        self.chunk_rows = chunk_rows
         n, n_clusters = logits.shape
         self.n, self.n_clusters = n, n_clusters
         t_len = min(_TOP, n_clusters)
@@ -167,21 +302,26 @@ class _Run:
         self.rest_lo = np.zeros(n)
         self.top_idx = np.zeros((n, t_len), dtype=np.int32)
         bad = np.zeros(n, dtype=np.uint8)
+        prob_rows = np.zeros(256, dtype=np.int64)
         for start in range(0, n, chunk_rows):
             block = logits[start : start + chunk_rows]
             n_sub = max(1, min(256, block.shape[0] // 64))
-            k.scan_rows(block, start, self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx, bad, n_sub)
+            kern.scan_rows(
+                block, start, self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx, bad, n_sub, prob_rows
+            )
             if progress is not None:
                 progress("scan", min(start + chunk_rows, n), n)
         n_bad = int(np.count_nonzero(bad))
         if n_bad:
             raise ValueError(nonfinite_message("logits", n_bad, int(np.argmax(bad))))
+        #: every row in [0, 1] and summing to 1 within 1e-3 (counted by the first pass)
+        self.looks_like_probs = int(prob_rows.sum()) == n
 
-        counts, conf_hi, conf_lo = k.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
-        self.order, self.offsets = k.bucket_points(self.amax, n_clusters)
+        counts, conf_hi, conf_lo = kern.cluster_sums(self.amax, self.rest_hi, self.rest_lo, n_clusters)
+        self.order, self.offsets = kern.bucket_points(self.amax, n_clusters)
         # The merge state is kept in bucket order (position q holds point order[q]): the points of a
         # cluster, visited together, then have contiguous state.  The row-order arrays above stay for
-        # the soft-membership pass, which streams all rows in file order.
+        # the soft-membership passes.
         self.b_rowmax = self.rowmax[self.order]
         self.top_idx = self.top_idx[self.order]
         self.ptr = np.zeros(n, dtype=np.int64)
@@ -189,15 +329,44 @@ class _Run:
         self.out_hi = self.rest_hi[self.order]
         self.out_lo = self.rest_lo[self.order]
         self.base = self.out_hi.copy()  # magnitude the stored outside sum is accurate relative to
+        self._cols: np.ndarray | None = None  # transposed empty columns, made at the first soft pass
+        self._cols_keep: object = None
+        # Step-3 scratch, allocated once: per visited point its target cluster and value.
+        self.tgt = np.zeros(n, dtype=np.int32)
+        self.val = np.zeros(n)
+        self.part_list = np.zeros(n, dtype=np.int64)
         self._init_groups(counts, conf_hi, conf_lo)
+        self._init_scores(aggregation)
 
     def _init_groups(self, counts: np.ndarray, conf_hi: np.ndarray, conf_lo: np.ndarray) -> None:
-        """The group bookkeeping from the per-cluster first-pass sums (also used by the Dask driver,
-        which holds no points: :mod:`l2h.distributed.engine`)."""
+        """Everything but the points: the group lists and node statistics from the per-cluster
+        first-pass sums, the decision structures and the per-cluster step-3 scratch (also used by the
+        Dask driver, which holds no points: :mod:`l2h.distributed.engine`)."""
         n_clusters = self.n_clusters
         self.counts = counts
+        self.nonempty = np.flatnonzero(counts > 0)
+        self.empty = np.flatnonzero(counts == 0)
+        self.col_of = np.full(n_clusters, -1, dtype=np.int64)
+        self.col_of[self.empty] = np.arange(self.empty.size)
+        # Per cluster: the masks of G*, the reduction's partial and final sums and stamps.
+        self.keep = np.ones(n_clusters)
+        self.pen = np.zeros(n_clusters)
+        self.pos = np.zeros(n_clusters, dtype=np.int64)
+        self.part_hi = np.zeros(n_clusters)
+        self.part_lo = np.zeros(n_clusters)
+        self.rp_hi = np.zeros(n_clusters)
+        self.rp_lo = np.zeros(n_clusters)
+        self.stamp = np.zeros(n_clusters + 1, dtype=np.int64)
+        self.seen = np.zeros(n_clusters + 1, dtype=np.int64)
+        self.touched = np.zeros(n_clusters, dtype=np.int64)
+
+        # Groups: linked member lists over clusters (G*'s clusters first after a merge); a cluster
+        # holds the slot of its group (slot_node maps it to the node id), see merge_groups.
         n_nodes = 2 * n_clusters - 1
         self.grp = np.arange(n_clusters, dtype=np.int64)
+        self.slot_node = np.arange(n_clusters, dtype=np.int64)
+        self.node_slot = np.full(n_nodes, -1, dtype=np.int64)
+        self.node_slot[:n_clusters] = np.arange(n_clusters)
         self.nxt = np.full(n_clusters, -1, dtype=np.int64)
         self.head = np.full(n_nodes, -1, dtype=np.int64)
         self.tail = np.full(n_nodes, -1, dtype=np.int64)
@@ -214,52 +383,77 @@ class _Run:
         self.node_conf[1, :n_clusters] = conf_lo
         nonempty = self.counts > 0
         self.node_cmean[0, :n_clusters][nonempty] = _dd_div(conf_hi[nonempty], conf_lo[nonempty], self.counts[nonempty])
-        self.pos = np.zeros(n_clusters, dtype=np.int64)
+        # Decisions: a union-find "next alive node" for list order, per-slot scratch of choose_g_dagger.
+        self.parent = np.arange(n_nodes + 1, dtype=np.int64)
+        self.acc_hi = np.zeros(n_clusters)
+        self.acc_lo = np.zeros(n_clusters)
+        self.slot_stamp = np.zeros(n_clusters + 1, dtype=np.int64)
+        self.slots = np.zeros(n_clusters, dtype=np.int64)
+        self._init_scores("cluster-mean")
 
-    def score(self, nodes: np.ndarray, aggregation: str) -> np.ndarray:
-        if aggregation == "cluster-mean":
-            return self.node_cmean[0, nodes] + self.node_cmean[1, nodes]
-        hi, lo = self.node_conf[0, nodes], self.node_conf[1, nodes]
-        if aggregation == "sum":
-            return hi + lo
-        count = self.node_count[nodes]
-        return np.where(count > 0, _dd_div(hi, lo, np.maximum(count, 1)), 0.0)
+    def _init_scores(self, aggregation: str) -> None:
+        """The leaves' scores with ``aggregation`` and the min segment tree of the alive groups'
+        scores (dead and future nodes: +inf); call before the first merge."""
+        n_clusters = self.n_clusters
+        n_nodes = 2 * n_clusters - 1
+        self.score_fn = AGGREGATIONS[aggregation]
+        self.node_score = np.zeros(n_nodes)
+        self.node_score[:n_clusters] = self.score(np.arange(n_clusters))
+        leaves = 1 << max(1, int(n_nodes - 1).bit_length())
+        self.seg = np.full(2 * leaves, np.inf)
+        self.seg[leaves : leaves + n_clusters] = self.node_score[:n_clusters]
+        level = leaves
+        while level > 1:
+            half = level // 2
+            self.seg[half:level] = np.minimum(self.seg[level : 2 * level : 2], self.seg[level + 1 : 2 * level : 2])
+            level = half
 
-    def relatedness(self, rp: tuple[np.ndarray, np.ndarray], nodes: np.ndarray) -> np.ndarray:
-        """``rel(H) = mean_{c∈H} rp(c)`` for the groups ``nodes`` (sums in double-double)."""
-        hi, lo = self.k.group_sums(self.grp, rp[0], rp[1], self.head.size)
-        return _dd_div(hi[nodes], lo[nodes], self.size[nodes])
+    # ------------------------------------------------------------------------------------------ scores
+    def score(self, nodes: np.ndarray | int) -> np.ndarray:
+        """``s(G)`` of the given nodes with this build's aggregation."""
+        return self.score_fn(
+            self.node_count[nodes],
+            self.node_conf[0, nodes],
+            self.node_conf[1, nodes],
+            self.node_cmean[0, nodes],
+            self.node_cmean[1, nodes],
+        )
 
     def members(self, node: int) -> np.ndarray:
-        return self.k.walk_members(self.nxt, self.head[node], self.size[node])
+        return self.kern.walk_members(self.nxt, self.head[node], self.size[node])
 
-    def rp(self, node: int) -> tuple[np.ndarray, np.ndarray]:
-        """``rp(c)`` for every cluster c (zero inside the group) as double-double ``(hi, lo)``: step 3."""
-        members = self.members(node)
-        if self.node_count[node] == 0:
-            rp_parts = np.zeros((_n_chunks(self.n), 2, self.n_clusters))
-            self.k.visit_soft(self.logits, members, self.amax, self.rowmax, self.rest_hi, self.rest_lo, rp_parts)
-            return _dd_parts_sum(rp_parts)
-        pts = self.k.gather_positions(members, self.offsets)
+    def node_of_cluster(self) -> np.ndarray:
+        """The current group (node id) of every cluster (O(K))."""
+        return self.slot_node[self.grp]
+
+    # ------------------------------------------------------------------------------------------ step 3
+    def visit_points(self, node: int, members: np.ndarray) -> int:
+        """Visit the points of ``D_node`` (non-empty): per point, ``tgt = a(x; G)`` and
+        ``val = conf(x; G)`` in ``self.tgt[:n]``, ``self.val[:n]``, in the order of ``D_node``'s
+        bucket positions (cluster by cluster in member order, ascending point index within a
+        cluster).  Updates the per-point state of those points.  Returns n = |D_node|."""
+        kern = self.kern
+        pts = kern.gather_positions(members, self.offsets)
         self.pos[members] = np.arange(members.size)
-        keep = np.ones(self.n_clusters)
-        keep[members] = 0.0
-        pen = np.zeros(self.n_clusters)
-        pen[members] = -np.inf
-        rp_parts = np.zeros((_n_chunks(pts.size), 2, self.n_clusters))
-        visit = self.k.visit_group if pts.size >= _PARALLEL_MIN_POINTS else self.k.visit_group_serial
+        self.keep[members] = 0.0
+        self.pen[members] = -np.inf
+        if pts.size >= _PARALLEL_MIN_POINTS:
+            visit, n_blocks = kern.visit_group, _n_parts(pts.size)
+        else:
+            visit, n_blocks = kern.visit_group_serial, 1
         visit(
             self.logits,
             self.order,
             pts,
             node,
+            self.node_slot[node],
             self.grp,
             members,
             self.pos,
             self.head,
             self.size,
-            keep,
-            pen,
+            self.keep,
+            self.pen,
             self.b_rowmax,
             self.base,
             self.top_idx,
@@ -267,59 +461,197 @@ class _Run:
             self.known,
             self.out_hi,
             self.out_lo,
-            rp_parts,
+            self.tgt,
+            self.val,
+            n_blocks,
         )
-        return _dd_parts_sum(rp_parts)
+        self.keep[members] = 1.0
+        self.pen[members] = 0.0
+        return int(pts.size)
+
+    def reduce_rp(self, n: int) -> int:
+        """Sum ``val`` per ``tgt`` over the first ``n`` visited points into ``rp_hi``/``rp_lo``
+        (double-double, ``_n_parts(n)`` parts folded in order); returns the number of touched
+        clusters, listed ascending in ``self.touched``."""
+        return int(
+            self.kern.reduce_targets(
+                self.tgt,
+                self.val,
+                n,
+                _n_parts(n),
+                self.part_hi,
+                self.part_lo,
+                self.stamp,
+                self.part_list,
+                self.rp_hi,
+                self.rp_lo,
+                self.seen,
+                self.touched,
+            )
+        )
+
+    def soft_rp(self, members: np.ndarray) -> int:
+        """``rp`` of a group with empty ``D_G`` (soft membership) into ``rp_hi``/``rp_lo`` at every
+        non-empty cluster (listed in ``self.touched``); returns their number."""
+        if self._cols is None:
+            self._make_empty_columns()
+        soft = self.kern.visit_soft if self.n * members.size >= _PARALLEL_MIN_SOFT else self.kern.visit_soft_serial
+        soft(
+            self._cols,
+            self.col_of,
+            members,
+            self.order,
+            self.offsets,
+            self.nonempty,
+            self.rowmax,
+            self.rest_hi,
+            self.rest_lo,
+            self.rp_hi,
+            self.rp_lo,
+        )
+        m = self.nonempty.size
+        self.touched[:m] = self.nonempty
+        return m
+
+    def _make_empty_columns(self) -> None:
+        """One pass over the rows: the empty clusters' columns, transposed (in memory up to 1 GiB or
+        a quarter of the available memory, in an anonymous temp file beyond), so that every soft pass
+        reads contiguous columns."""
+        shape = (self.empty.size, self.n)
+        dtype = self.logits.dtype
+        if self.empty.size * self.n * dtype.itemsize <= max(_IN_MEMORY_CONVERSION_BYTES, _available_memory() // 4):
+            cols = np.empty(shape, dtype=dtype)
+        else:
+            self._cols_keep = tempfile.TemporaryFile()
+            cols = np.memmap(self._cols_keep, dtype=dtype, mode="w+", shape=shape)
+        for start in range(0, self.n, self.chunk_rows):
+            self.kern.extract_columns(self.logits[start : start + self.chunk_rows], start, self.empty, cols)
+        self._cols = cols
+
+    def rp(self, node: int) -> int:
+        """Step 3 for G = ``node``: ``rp(c)`` for every cluster c (double-double) in ``rp_hi``/``rp_lo``,
+        non-zero only at the ``self.touched[:m]`` clusters (ascending); returns m.  Call
+        :meth:`release_rp` once the values have been used."""
+        members = self.members(node)
+        if self.node_count[node] == 0:
+            return self.soft_rp(members)
+        return self.reduce_rp(self.visit_points(node, members))
+
+    def load_rp(self, hi: np.ndarray, lo: np.ndarray) -> int:
+        """Take dense ``rp`` sums (K,) computed elsewhere (the Dask driver adds its shards' sums) as
+        the result of :meth:`rp`; returns the number of touched clusters."""
+        nz = np.flatnonzero((hi != 0.0) | (lo != 0.0))
+        self.rp_hi[nz] = hi[nz]
+        self.rp_lo[nz] = lo[nz]
+        self.touched[: nz.size] = nz
+        return int(nz.size)
+
+    def rp_sparse(self, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`rp` as ``(clusters int32, hi, lo)`` over the touched clusters with a non-zero sum
+        (ascending): a Dask shard's partial sums."""
+        m = self.rp(node)
+        idx = self.touched[:m]
+        keep = (self.rp_hi[idx] != 0.0) | (self.rp_lo[idx] != 0.0)
+        nz = idx[keep]
+        out = nz.astype(np.int32), self.rp_hi[nz].copy(), self.rp_lo[nz].copy()
+        self.release_rp(m)
+        return out
+
+    def release_rp(self, m: int) -> None:
+        idx = self.touched[:m]
+        self.rp_hi[idx] = 0.0
+        self.rp_lo[idx] = 0.0
+
+    def rp_dense(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`rp` as dense (K,) arrays (all-pairs)."""
+        m = self.rp(node)
+        hi, lo = self.rp_hi.copy(), self.rp_lo.copy()
+        self.release_rp(m)
+        return hi, lo
+
+    # ------------------------------------------------------------------------------------------ decisions
+    def choose_g_star(self) -> int:
+        """G*: the lowest-scored alive group, first in list order (lowest node id) on ties within
+        ``TIE_RTOL`` (O(log K))."""
+        return int(self.kern.seg_first_min(self.seg, TIE_RTOL))
+
+    def choose_g_dagger(self, g_star: int, m: int) -> tuple[int, float]:
+        """G† and ``rel(G†)`` from the ``rp`` left by :meth:`rp` (``m`` touched clusters), ties to
+        list order within ``TIE_RTOL`` (O(m))."""
+        best, rel = self.kern.choose_g_dagger(
+            self.touched,
+            m,
+            self.rp_hi,
+            self.rp_lo,
+            self.grp,
+            self.slot_node,
+            self.size,
+            self.parent,
+            g_star,
+            TIE_RTOL,
+            self.acc_hi,
+            self.acc_lo,
+            self.slot_stamp,
+            self.slots,
+        )
+        return int(best), float(rel)
 
     def merge(self, a: int, b: int, new: int) -> None:
-        self.nxt[self.tail[a]] = self.head[b]
-        self.head[new], self.tail[new] = self.head[a], self.tail[b]
-        self.size[new] = self.size[a] + self.size[b]
-        self.grp[self.members(new)] = new
-        self.node_count[new] = self.node_count[a] + self.node_count[b]
-        for arr in (self.node_conf, self.node_cmean):
-            arr[0, new], arr[1, new] = _dd_add(arr[0, a], arr[1, a], arr[0, b], arr[1, b])
+        """Merge groups ``a`` (G*) and ``b`` into node ``new``: member lists, node statistics, score."""
+        kern = self.kern
+        kern.merge_groups(
+            a,
+            b,
+            new,
+            self.nxt,
+            self.head,
+            self.tail,
+            self.size,
+            self.grp,
+            self.slot_node,
+            self.node_slot,
+            self.parent,
+            self.node_count,
+            self.node_conf,
+            self.node_cmean,
+        )
+        score = float(self.score(new))
+        self.node_score[new] = score
+        kern.seg_merge(self.seg, a, b, new, score)
 
 
 # ---------------------------------------------------------------------------------------------- strategies
-def _lowest_score(run: _Run, aggregation: str, progress: ProgressFn | None):
-    n_clusters = run.n_clusters
-    n_nodes = 2 * n_clusters - 1
-    alive = np.zeros(n_nodes, dtype=bool)
-    alive[:n_clusters] = True
+def _lowest_score(state: _BuildState, progress: ProgressFn | None):
+    """The paper's procedure: G* = lowest score, G† = its most related group (O(visits + log K) per merge)."""
+    n_clusters = state.n_clusters
     merges = np.zeros((n_clusters - 1, 2), dtype=np.int64)
     scores = np.zeros(n_clusters - 1)
     rels = np.zeros(n_clusters - 1)
     every = max(1, (n_clusters - 1) // 200)
     for t in range(n_clusters - 1):
-        nodes = np.flatnonzero(alive)  # node ids ascending = list order (new groups are appended)
-        s = run.score(nodes, aggregation)
-        i = _first_min(s)
-        g_star = int(nodes[i])
-        rel = run.relatedness(run.rp(g_star), nodes)
-        others = np.delete(np.arange(nodes.size), i)
-        j = int(others[_first_max(rel[others])])
-        merges[t] = g_star, nodes[j]
-        scores[t], rels[t] = s[i], rel[j]
-        run.merge(g_star, int(nodes[j]), n_clusters + t)
-        alive[[g_star, nodes[j]]] = False
-        alive[n_clusters + t] = True
+        g_star = state.choose_g_star()
+        m = state.rp(g_star)
+        g_dag, rel = state.choose_g_dagger(g_star, m)
+        state.release_rp(m)
+        merges[t] = g_star, g_dag
+        scores[t], rels[t] = state.node_score[g_star], rel
+        state.merge(g_star, g_dag, n_clusters + t)
         if progress is not None and ((t + 1) % every == 0 or t == n_clusters - 2):
             progress("merge", t + 1, n_clusters - 1)
     return merges, scores, rels
 
 
-def _all_pairs(run: _Run, aggregation: str, progress: ProgressFn | None):
+def _all_pairs(state: _BuildState, progress: ProgressFn | None):
     """Every ordered pair (G, H) by ``rel_G(H)``; groups live in slots, ``rp_G`` is cached per slot as
     ``sums[g, h] = Σ_{c∈H} rp_G(c)`` and only the merged group's row is recomputed."""
-    n_clusters = run.n_clusters
+    n_clusters = state.n_clusters
     slot_node = np.arange(n_clusters, dtype=np.int64)  # node id held by each slot (-1: dead)
     node_slot = np.full(2 * n_clusters - 1, -1, dtype=np.int64)
     node_slot[:n_clusters] = np.arange(n_clusters)
     sums_hi = np.zeros((n_clusters, n_clusters))
     sums_lo = np.zeros((n_clusters, n_clusters))
     for c in range(n_clusters):
-        sums_hi[c], sums_lo[c] = run.rp(c)
+        sums_hi[c], sums_lo[c] = state.rp_dense(c)
         if progress is not None:
             progress("relate", c + 1, n_clusters)
     merges = np.zeros((n_clusters - 1, 2), dtype=np.int64)
@@ -329,14 +661,14 @@ def _all_pairs(run: _Run, aggregation: str, progress: ProgressFn | None):
     for t in range(n_clusters - 1):
         live = np.flatnonzero(slot_node >= 0)
         live = live[np.argsort(slot_node[live], kind="stable")]  # list order
-        gi, hj, best = _best_pair(sums_hi[np.ix_(live, live)], sums_lo[np.ix_(live, live)], run.size[slot_node[live]])
+        gi, hj, best = _best_pair(sums_hi[np.ix_(live, live)], sums_lo[np.ix_(live, live)], state.size[slot_node[live]])
         g_slot, h_slot = int(live[gi]), int(live[hj])
         g, h = int(slot_node[g_slot]), int(slot_node[h_slot])
         new = n_clusters + t
         merges[t] = g, h
-        scores[t] = run.score(np.array([g]), aggregation)[0]
+        scores[t] = state.node_score[g]
         rels[t] = best
-        run.merge(g, h, new)
+        state.merge(g, h, new)
         sums_hi[:, g_slot], sums_lo[:, g_slot] = _dd_add(
             sums_hi[:, g_slot], sums_lo[:, g_slot], sums_hi[:, h_slot], sums_lo[:, h_slot]
         )
@@ -344,7 +676,7 @@ def _all_pairs(run: _Run, aggregation: str, progress: ProgressFn | None):
         slot_node[g_slot] = new
         node_slot[new] = g_slot
         if t < n_clusters - 2:
-            hi, lo = run.k.group_sums(run.grp, *run.rp(new), run.head.size)
+            hi, lo = state.kern.group_sums(state.node_of_cluster(), *state.rp_dense(new), state.head.size)
             sums_hi[g_slot] = 0.0
             sums_lo[g_slot] = 0.0
             alive_nodes = slot_node[slot_node >= 0]
@@ -372,6 +704,13 @@ def _best_pair(hi: np.ndarray, lo: np.ndarray, size: np.ndarray) -> tuple[int, i
     return int(rows[best]), int(cols[best]), float(exact[best])
 
 
+#: How the merged pair is chosen, by name (the valid ``strategy`` values; no numba needed to import).
+STRATEGIES: dict[str, Callable[[_BuildState, ProgressFn | None], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {
+    "lowest-score": _lowest_score,
+    "all-pairs": _all_pairs,
+}
+
+
 # ---------------------------------------------------------------------------------------------- API
 def build_hierarchy(
     logits: object,
@@ -381,6 +720,7 @@ def build_hierarchy(
     leaf_names: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
     chunk_rows: int | None = None,
+    input: str = "logits",
     client: object | None = None,
 ) -> Hierarchy:
     """Build the L2H hierarchy over the K clusters of a flat model from its logits.
@@ -418,6 +758,12 @@ def build_hierarchy(
         merges in phase ``"merge"`` (and ``"relate"`` for all-pairs).
     chunk_rows : int, optional
         Rows per chunk of the first pass (default: about 64 MB of logits).
+    input : {"logits", "probs", "log-probs"}
+        What the array holds.  ``"probs"``: probabilities, turned into ``log p`` (float64, chunk by
+        chunk, into a temp file beyond 1 GiB), zeros clipped to the smallest normal float64 (log
+        -708.4) and counted in ``info["clipped_zeros"]``; ``"log-probs"``: read as logits, with
+        ``-inf`` entries clipped the same way.  When ``"logits"`` look like probabilities (every row
+        in [0, 1], summing to 1 within 1e-3) an :class:`L2HWarning` says so.
     client : distributed.Client, optional
         Run on this Dask cluster (extra ``l2h[dask]``); ``logits`` may then also be a
         ``dask.array``, a path / fsspec URL of a ``.npy``, a folder of ``.npy`` shards or a Zarr
@@ -435,7 +781,7 @@ def build_hierarchy(
     ------
     ValueError
         Bad shape (not 2-D, N = 0, K < 2), NaN/±inf values (the first bad row is named), an unknown
-        aggregation or strategy, bad leaf names.
+        aggregation, strategy or input, negative probabilities, bad leaf names.
     TypeError
         Non-numeric input.
 
@@ -449,6 +795,8 @@ def build_hierarchy(
     (6, (5, 4))
     """
     if client is not None:  # the Dask build (l2h[dask]): same decisions, points held by the workers
+        if input != "logits":
+            raise ValueError(f"input={input!r} is not supported with a Dask client; give logits")
         from l2h.distributed.engine import build_distributed
 
         return build_distributed(
@@ -458,6 +806,8 @@ def build_hierarchy(
         raise ValueError(f"aggregation must be one of {', '.join(map(repr, AGGREGATIONS))}; got {aggregation!r}")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}; got {strategy!r}")
+    if input not in INPUTS:
+        raise ValueError(f"input must be one of {', '.join(map(repr, INPUTS))}; got {input!r}")
     arr = check_logits_array(logits)
     n, n_clusters = arr.shape
     names = check_leaf_names(leaf_names, n_clusters)
@@ -468,18 +818,38 @@ def build_hierarchy(
     chunk_rows = int(chunk_rows)
 
     kernels = _kernels()
-    work, _keep = _kernel_array(arr, chunk_rows)
-    run = _Run(kernels, work, chunk_rows, progress)
-    return _build_from_run(run, n, aggregation, strategy, names, progress)
+    work, _keep, n_clipped = INPUTS[input](arr, chunk_rows)
+    try:
+        state = _BuildState(kernels, work, chunk_rows, progress, aggregation)
+    except ValueError:
+        if input != "log-probs":
+            raise
+        # log 0 = -inf in log-probabilities: clip those entries (one conversion pass) and rescan
+        work, _keep, n_clipped = _clip_log_zeros(arr, chunk_rows)
+        state = _BuildState(kernels, work, chunk_rows, progress, aggregation)
+    if input == "logits" and state.looks_like_probs:
+        warn(
+            "every row of the logits lies in [0, 1] and sums to 1: they look like probabilities; "
+            "if so, pass --input probs (input='probs')"
+        )
+    return _build_from_run(
+        state, n, aggregation, strategy, names, progress, {"input": input, "clipped_zeros": n_clipped}
+    )
 
 
 def _build_from_run(
-    run: _Run, n: int, aggregation: str, strategy: str, names: Sequence[str], progress: ProgressFn | None
+    state: _BuildState,
+    n: int,
+    aggregation: str,
+    strategy: str,
+    names: Sequence[str],
+    progress: ProgressFn | None,
+    extra_info: dict | None = None,
 ) -> Hierarchy:
-    """Steps 1-5 (the decisions) over a run whose first pass is done; shared with the Dask driver,
-    whose run answers ``rp`` from the workers (:mod:`l2h.distributed.engine`)."""
-    n_clusters = run.n_clusters
-    empty = np.flatnonzero(run.counts == 0)
+    """Steps 1-5 (the decisions) over a state whose first pass is done; shared with the Dask driver,
+    whose state answers ``rp`` from the workers (:mod:`l2h.distributed.engine`)."""
+    state._init_scores(aggregation)
+    empty = np.flatnonzero(state.counts == 0)
     if empty.size:
         shown = ", ".join(str(c) for c in empty[:20]) + (", ..." if empty.size > 20 else "")
         plural = "cluster" if empty.size == 1 else "clusters"
@@ -487,17 +857,15 @@ def _build_from_run(
             f"{empty.size} empty {plural} (no point has them as argmax): {shown}; "
             "they score 0 and are merged by soft membership"
         )
-    if strategy == "lowest-score":
-        merges, scores, rels = _lowest_score(run, aggregation, progress)
-    else:
-        merges, scores, rels = _all_pairs(run, aggregation, progress)
+    merges, scores, rels = STRATEGIES[strategy](state, progress)
     info = {
         "method": "l2h",
         "aggregation": aggregation,
         "strategy": strategy,
+        **(extra_info or {"input": "logits", "clipped_zeros": 0}),
         "n_points": int(n),
-        "n_clusters": int(n_clusters),
+        "n_clusters": int(state.n_clusters),
         "empty_clusters": [int(c) for c in empty],
-        "cluster_sizes": [int(c) for c in run.counts],
+        "cluster_sizes": [int(c) for c in state.counts],
     }
     return Hierarchy.from_merges(merges, scores=scores, relatedness=rels, leaf_names=names, info=info)

@@ -110,3 +110,57 @@ def reference_l2h(logits: np.ndarray, aggregation: str = "cluster-mean", strateg
         groups.append(new_group)
         nodes.append(k + t)
     return np.array(merges, dtype=np.int64).reshape(-1, 2), np.array(scores), np.array(rels)
+
+
+def reference_l2h_large(logits: np.ndarray) -> np.ndarray:
+    """A faster NumPy twin (cluster-mean, lowest-score) for large K with many empty clusters.
+
+    Independent of ``l2h.merge``: plain float64 NumPy per step.  A group with points visits its
+    points' rows with the group masked; a group without points weighs every point by its soft
+    membership (only the group's columns and each row's total are needed, since ``a(x; G) = a(x)``).
+    Sums use ``math.fsum`` per cluster, ties within ``TIE_RTOL`` go to list order.  Returns merges.
+    """
+    L = np.asarray(logits, dtype=np.float64)
+    n, k = L.shape
+    rowmax = L.max(axis=1)
+    E = np.exp(L - rowmax[:, None])
+    total = E.sum(axis=1)
+    amax = L.argmax(axis=1)
+    conf = 1.0 / total
+    counts = np.bincount(amax, minlength=k)
+    cluster_score = np.array([fsum_mean(conf[amax == c]) if counts[c] else 0.0 for c in range(k)])
+    groups: dict[int, list[int]] = {c: [c] for c in range(k)}
+    score = {c: cluster_score[c] for c in range(k)}
+    group_of = np.arange(k)
+    merges = []
+    for t in range(k - 1):
+        nodes = np.array(sorted(groups))
+        s = np.array([score[g] for g in nodes])
+        g_star = int(nodes[np.flatnonzero(s <= s.min() + TIE_RTOL * abs(s.min()))[0]])
+        members = groups[g_star]
+        pts = np.flatnonzero(np.isin(amax, members))
+        if pts.size:
+            rows = L[pts].copy()
+            rows[:, members] = -np.inf
+            top = rows.argmax(axis=1)
+            terms = 1.0 / np.exp(rows - rows[np.arange(pts.size), top][:, None]).sum(axis=1)
+        else:
+            in_g = E[:, members].sum(axis=1)
+            top = amax
+            terms = (in_g / total) / (total - in_g)
+        rp = np.zeros(k)
+        order = np.argsort(top, kind="stable")
+        bounds = np.flatnonzero(np.diff(top[order])) + 1
+        for chunk in np.split(order, bounds):
+            if chunk.size:
+                rp[top[chunk[0]]] = math.fsum(terms[chunk])
+        rel = np.array([fsum_mean(rp[groups[g]]) for g in nodes])
+        rel[nodes == g_star] = -np.inf
+        g_dag = int(nodes[np.flatnonzero(rel >= rel.max() - TIE_RTOL * abs(rel.max()))[0]])
+        new = k + t
+        groups[new] = groups.pop(g_star) + groups.pop(g_dag)
+        del score[g_star], score[g_dag]
+        score[new] = math.fsum(cluster_score[groups[new]])
+        group_of[groups[new]] = new
+        merges.append((g_star, g_dag))
+    return np.array(merges, dtype=np.int64)

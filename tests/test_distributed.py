@@ -182,8 +182,8 @@ def test_fuzz_identical_with_lost_hosts(kind, seed):
     host at a random merge (its shards are reloaded and their state replayed)."""
     rng = np.random.default_rng([FUZZ_KINDS.index(kind), seed, 12])
     logits = _fuzz_logits(kind, rng)
-    aggregation = AGGREGATIONS[seed % 3]
-    strategy = STRATEGIES[int(rng.integers(2))] if logits.shape[1] <= 24 else "lowest-score"
+    aggregation = list(AGGREGATIONS)[seed % 3]
+    strategy = list(STRATEGIES)[int(rng.integers(2))] if logits.shape[1] <= 24 else "lowest-score"
     ref = quiet(build_hierarchy, logits, aggregation=aggregation, strategy=strategy)
     fail = {int(rng.integers(logits.shape[1] - 1)): int(rng.integers(3))}
     cluster = InProcessCluster(3, fail=fail)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numba
 import numpy as np
 import pytest
@@ -126,3 +129,103 @@ def test_parallel_and_serial_visits_match_the_reference(threshold, monkeypatch):
     np.testing.assert_array_equal(tree.merges, merges)
     np.testing.assert_allclose(tree.scores, scores, rtol=1e-12)
     np.testing.assert_allclose(tree.relatedness, rels, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------- merge-step kernels
+def _fsum_by_target(tgt, val, k):
+    return np.array([math.fsum(val[tgt == c]) for c in range(k)])
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 2048 * 5 + 3])
+def test_reduce_targets_matches_exact_sums(n):
+    rng = np.random.default_rng(n)
+    k = 37
+    tgt = rng.integers(0, k, n).astype(np.int32)
+    tgt[tgt == 5] = 6  # an untouched cluster
+    val = rng.uniform(0, 1, n) * 10.0 ** rng.integers(-20, 3, n)
+    scratch = dict(
+        part_hi=np.zeros(k),
+        part_lo=np.zeros(k),
+        stamp=np.zeros(k + 1, dtype=np.int64),
+        part_list=np.zeros(max(n, 1), dtype=np.int64),
+        seen=np.zeros(k + 1, dtype=np.int64),
+    )
+    for _ in range(2):  # the scratch is reusable: a second call gives the same sums
+        rp_hi, rp_lo, touched = np.zeros(k), np.zeros(k), np.zeros(k, dtype=np.int64)
+        m = K.reduce_targets(
+            tgt,
+            val,
+            n,
+            merge._n_parts(n),
+            scratch["part_hi"],
+            scratch["part_lo"],
+            scratch["stamp"],
+            scratch["part_list"],
+            rp_hi,
+            rp_lo,
+            scratch["seen"],
+            touched,
+        )
+        assert list(touched[:m]) == sorted(set(tgt.tolist()))
+        np.testing.assert_array_equal(rp_hi + rp_lo, _fsum_by_target(tgt, val, k))
+        assert not scratch["part_hi"].any() and not scratch["part_lo"].any()
+
+
+def test_segment_tree_first_min_is_first_min():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        values = rng.choice([0.0, 0.5, 0.5 + 1e-16, 0.5 + 1e-14, 1.0, np.inf], size=n)
+        values[rng.integers(n)] = rng.choice([0.0, 0.5, 1.0])  # at least one finite
+        leaves = 1 << max(1, (n - 1).bit_length())
+        tree = np.full(2 * leaves, np.inf)
+        for i, v in enumerate(values):
+            K.seg_set(tree, i, v)
+        assert K.seg_first_min(tree, merge.TIE_RTOL) == merge._first_min(values)
+
+
+def test_choose_g_dagger_matches_a_dense_pass():
+    rng = np.random.default_rng(4)
+    for trial in range(50):
+        k = int(rng.integers(3, 30))
+        # random groups over k clusters: slots = cluster ids of each group's first member
+        node_of = rng.integers(0, max(2, k // 2), k)
+        _, slot_of_node = np.unique(node_of, return_index=True)
+        grp = slot_of_node[np.searchsorted(np.unique(node_of), node_of)]
+        nodes = np.unique(node_of)
+        if nodes.size < 2:
+            continue
+        slot_node = np.full(k, -1, dtype=np.int64)
+        slot_node[slot_of_node] = nodes
+        size = np.bincount(node_of, minlength=nodes.max() + 1)
+        g_star = int(rng.choice(nodes))
+        rp = np.where(rng.random(k) < 0.5, rng.choice([0.25, 0.5, 1.0 / 3.0], size=k), 0.0)
+        rp[node_of == g_star] = 0.0
+        if trial % 5 == 0:
+            rp[:] = 0.0
+        touched = np.flatnonzero(rp != 0.0).astype(np.int64)
+        parent = np.arange(nodes.max() + 2, dtype=np.int64)
+        for v in range(nodes.max() + 1):
+            if v not in nodes:
+                parent[v] = v + 1
+        best, rel = K.choose_g_dagger(
+            touched,
+            touched.size,
+            rp,
+            np.zeros(k),
+            grp,
+            slot_node,
+            size,
+            parent,
+            g_star,
+            merge.TIE_RTOL,
+            np.zeros(k),
+            np.zeros(k),
+            np.zeros(k + 1, dtype=np.int64),
+            np.zeros(k, dtype=np.int64),
+        )
+        others = nodes[nodes != g_star]
+        # correctly rounded means of the exact sums (what the double-double sums and division give)
+        dense = np.array([float(sum(map(Fraction, rp[node_of == v])) / int(size[v])) for v in others])
+        j = merge._first_max(dense)
+        assert (best, rel) == (others[j], dense[j])

@@ -13,6 +13,9 @@ from l2h._validation import L2HWarning
 from l2h.merge import AGGREGATIONS, STRATEGIES, build_hierarchy
 from tests._reference import TIE_RTOL, reference_l2h
 
+AGGREGATION_NAMES = list(AGGREGATIONS)
+STRATEGY_NAMES = list(STRATEGIES)
+
 
 def build_quiet(logits, **kwargs):
     with warnings.catch_warnings():
@@ -382,8 +385,8 @@ FUZZ_KINDS = [
 def test_fuzz_against_reference(kind, seed, tmp_path):
     rng = np.random.default_rng([FUZZ_KINDS.index(kind), seed])
     logits = _fuzz_logits(kind, rng)
-    aggregation = AGGREGATIONS[seed % 3]
-    strategy = STRATEGIES[int(rng.integers(2))] if logits.shape[1] <= 24 else "lowest-score"
+    aggregation = AGGREGATION_NAMES[seed % 3]
+    strategy = STRATEGY_NAMES[int(rng.integers(2))] if logits.shape[1] <= 24 else "lowest-score"
     tree = assert_same_as_reference(logits, aggregation, strategy)
     # the same tree from a memory map, Fortran order and tiny row chunks
     path = tmp_path / "logits.npy"
@@ -396,3 +399,113 @@ def test_fuzz_against_reference(kind, seed, tmp_path):
         np.testing.assert_array_equal(other.linkage, tree.linkage)
         np.testing.assert_array_equal(other.scores, tree.scores)
         np.testing.assert_array_equal(other.relatedness, tree.relatedness)
+
+
+# ---------------------------------------------------------------------------------------------- large K, many empty
+def _many_empty(seed: int, n: int, k: int, n_empty: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    logits = random_logits(seed, n, k) * 2.0
+    empty = np.sort(rng.permutation(k)[:n_empty])
+    others = np.setdiff1d(np.arange(k), empty)
+    best_other = logits[:, others].max(axis=1, keepdims=True)
+    logits[:, empty] = np.minimum(logits[:, empty] - rng.uniform(0, 8, size=n_empty), best_other - 0.5)
+    return logits, empty
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_many_empty_clusters_at_large_k(seed, monkeypatch):
+    # 2/3 of 450 clusters empty: most merges are soft-membership passes, many of them in a row
+    from tests._reference import reference_l2h_large
+
+    logits, empty = _many_empty(seed, 1200, 450, 300)
+    if seed == 1:  # the transposed empty columns go to a temp file instead of memory
+        monkeypatch.setattr(merge, "_IN_MEMORY_CONVERSION_BYTES", 0)
+        monkeypatch.setattr(merge, "_available_memory", lambda: 0)
+    tree = build_quiet(logits.astype(np.float32))
+    assert set(empty.tolist()) <= set(tree.info["empty_clusters"])
+    np.testing.assert_array_equal(tree.merges, reference_l2h_large(logits.astype(np.float32)))
+    assert np.all(np.isfinite(tree.relatedness)) and np.all(tree.scores[: empty.size] == 0.0)
+    assert len(tree.info["empty_clusters"]) >= 300
+
+
+def test_many_empty_clusters_small_against_the_spec_twin():
+    logits, _ = _many_empty(5, 300, 30, 18)
+    for aggregation in AGGREGATIONS:
+        assert_same_as_reference(logits, aggregation)
+
+
+def test_large_reference_twin_agrees_with_the_spec_twin():
+    # the faster twin used above is itself checked against the direct transcription of SPEC §1
+    from tests._reference import reference_l2h_large
+
+    for seed in range(3):
+        logits, _ = _many_empty(10 + seed, 200, 16, 6)
+        np.testing.assert_array_equal(reference_l2h_large(logits), reference_l2h(logits)[0])
+        plain = random_logits(seed, 300, 12)
+        np.testing.assert_array_equal(reference_l2h_large(plain), reference_l2h(plain)[0])
+
+
+# ---------------------------------------------------------------------------------------------- --input
+def test_probs_input_gives_the_tree_of_their_logs():
+    logits = random_logits(4, 600, 12)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    probs[::7, 3] = 0.0  # zeros are clipped to the smallest normal float64 and counted
+    tree = build_quiet(probs, input="probs")
+    with np.errstate(divide="ignore"):
+        logs = np.log(probs)
+    logs[logs == -np.inf] = np.log(np.finfo(np.float64).tiny)
+    expected = build_quiet(logs)
+    np.testing.assert_array_equal(tree.linkage, expected.linkage)
+    assert tree.info["input"] == "probs" and tree.info["clipped_zeros"] == probs[::7].shape[0]
+    assert_same_as_reference(logs)
+    # log-probabilities: read as logits; log 0 = -inf clipped the same way
+    lp = build_quiet(np.log(np.where(probs > 0, probs, 1.0)) + np.where(probs > 0, 0.0, -np.inf), input="log-probs")
+    np.testing.assert_array_equal(lp.linkage, expected.linkage)
+    assert lp.info["clipped_zeros"] == tree.info["clipped_zeros"]
+
+
+def test_probs_input_from_a_memory_map_goes_through_a_temp_file(tmp_path, monkeypatch):
+    probs = np.random.default_rng(0).dirichlet(np.ones(9), size=500).astype(np.float32)
+    path = tmp_path / "p.npy"
+    np.save(path, probs)
+    monkeypatch.setattr(merge, "_IN_MEMORY_CONVERSION_BYTES", 0)
+    tree = build_quiet(np.load(path, mmap_mode="r"), input="probs", chunk_rows=64)
+    expected = build_quiet(np.log(probs.astype(np.float64)))
+    np.testing.assert_array_equal(tree.linkage, expected.linkage)
+
+
+def test_probabilities_given_as_logits_warn_once_naming_the_flag():
+    probs = np.random.default_rng(1).dirichlet(np.ones(6), size=300)
+    with pytest.warns(L2HWarning, match=r"look like probabilities; if so, pass --input probs") as record:
+        build_hierarchy(probs)
+    assert len([w for w in record if "probabilities" in str(w.message)]) == 1
+    assert "\n" not in str(record[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", L2HWarning)
+        build_hierarchy(probs, input="probs")
+        build_hierarchy(random_logits(0, 300, 6))
+        almost = probs.copy()
+        almost[5] *= 1.01  # one row summing to 1.01: not probabilities
+        build_hierarchy(almost)
+
+
+def test_bad_probabilities():
+    probs = np.random.default_rng(1).dirichlet(np.ones(4), size=50)
+    probs[17, 2] = -0.25
+    with pytest.raises(ValueError, match=r"negative value \(-0.25\) in row 17 \(0-based\)"):
+        build_hierarchy(probs, input="probs")
+    with pytest.raises(ValueError, match=r"input must be one of 'logits', 'probs', 'log-probs'; got 'prob'"):
+        build_hierarchy(probs, input="prob")
+
+
+def test_option_lists_import_without_numba():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from l2h.merge import AGGREGATIONS, STRATEGIES, INPUTS; "
+        "assert 'numba' not in sys.modules; print(*AGGREGATIONS, *STRATEGIES, *INPUTS)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["cluster-mean", "sum", "mean", "lowest-score", "all-pairs", "logits", "probs", "log-probs"]

@@ -3,7 +3,7 @@
 Layout
 ------
 * A :class:`Host` (one Dask actor per worker) holds the shards given to it.  For each shard it
-  keeps a single-machine per-point state, :class:`l2h.merge._Run` over the shard's rows, built by
+  keeps a single-machine per-point state, :class:`l2h.merge._BuildState` over the shard's rows, built by
   the same kernels, plus a copy of the group bookkeeping (the merges so far).
 * The driver's :class:`_DriverRun` holds only the group bookkeeping (built from the per-cluster
   first-pass sums of all shards) and runs the single-machine decision code
@@ -57,7 +57,7 @@ class _ShardState:
         kernels = _merge._kernels()
         work, self._keep = _merge._kernel_array(arr, chunk_rows)
         try:
-            self.run = _merge._Run(kernels, work, chunk_rows, None)
+            self.run = _merge._BuildState(kernels, work, chunk_rows, None)
         except ValueError:  # NaN/inf rows: count them here, the driver names the first one overall
             n_bad, first = 0, -1
             for start in range(0, self.n, chunk_rows):
@@ -99,9 +99,7 @@ class _ShardState:
         return self.n > 0 and (soft or self.local_count[node] > 0)
 
     def rp(self, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        hi, lo = self.run.rp(node)
-        nz = np.flatnonzero((hi != 0.0) | (lo != 0.0))
-        return nz.astype(np.int32), hi[nz], lo[nz]
+        return self.run.rp_sparse(node)
 
 
 class Host:
@@ -168,7 +166,7 @@ class Host:
                     if not soft:
                         state.advance(self.merges, n_applied)
                         if state.wants(node, False):
-                            state.run.rp(node)
+                            state.run.rp_sparse(node)
             self.shards[idx] = state
         return out
 
@@ -346,11 +344,11 @@ def _accepts_n_workers(client) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- driver
-class _DriverRun(_merge._Run):
-    """The group bookkeeping of :class:`l2h.merge._Run` without points: ``rp`` asks the hosts."""
+class _DriverRun(_merge._BuildState):
+    """The group bookkeeping of :class:`l2h.merge._BuildState` without points: ``rp`` asks the hosts."""
 
     def __init__(self, kernels, cluster: _Cluster, summaries: dict[int, dict], n_clusters: int):
-        self.k = kernels
+        self.kern = kernels
         self.cluster = cluster
         self.n = cluster.n_rows
         self.n_clusters = n_clusters
@@ -367,7 +365,7 @@ class _DriverRun(_merge._Run):
         cluster.global_counts = counts
         self.step_seconds: list[float] = []
 
-    def rp(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+    def rp(self, node: int) -> int:
         started = time.perf_counter()
         soft = bool(self.node_count[node] == 0)
         cl = self.cluster
@@ -379,7 +377,7 @@ class _DriverRun(_merge._Run):
             _, nz, p_hi, p_lo = parts[idx]
             hi[nz], lo[nz] = _merge._dd_add(hi[nz], lo[nz], p_hi, p_lo)
         self.step_seconds.append(time.perf_counter() - started)
-        return hi, lo
+        return self.load_rp(hi, lo)
 
     def merge(self, a: int, b: int, new: int) -> None:
         super().merge(a, b, new)
