@@ -52,11 +52,11 @@ def build_on_cluster(
     source = raw_source(logits)
     local = "://" not in source
     with OutputSet(
-        inputs={"logits": logits if local else None, "--names": names_file}, outputs={"--out": out}
+        inputs={"logits": logits if local else None, "--leaf-names": names_file}, outputs={"--out": out}
     ) as outputs:
         require_distributed()  # the install hint before anything else
         shards = open_shards(source, key=key)  # bad shards fail here, before a cluster is touched
-        names = read_names(names_file, name="--names") if names_file else None
+        names = read_names(names_file, name="--leaf-names") if names_file else None
         started = time.perf_counter()
         client, close = connect(scheduler=scheduler, workers=workers)
         try:
