@@ -4,7 +4,8 @@ On a local cluster of ``--workers`` worker processes (default 2, one task thread
 on memory-mapped synthetic float32 logits (``benchmarks/bench_build.py``'s generator):
 
 * the **per-merge overhead**: for every ``rp`` request the driver's wall time minus the slowest
-  host's compute time (the single-machine work, done in parallel), median and p99;
+  host's compute time (the single-machine work, done in parallel), median and p99; also with the
+  hosts in the driver's process (no Dask), which isolates the engine's own bookkeeping;
 * the **end-to-end ratio**: the Dask build (shard loading and first pass included, cluster start-up
   excluded) over the single-process ``build_hierarchy`` of the same file, best of ``--repeats``;
 * the **cost model inputs** from the single-process run: first-pass cost per logit, merge-phase
@@ -79,16 +80,43 @@ def _timed_dask(path: Path, client):
     return tree, stats
 
 
-def model(per_logit: float, per_visit: float, visits_per_point: float, k_measured: int, overhead: float, hosts: int):
+def _pings(client, rounds: int = 300) -> tuple[float, float]:
+    """Median round trip (s) of an empty actor call to one host, and to all hosts at once."""
+    from l2h.distributed.engine import Host
+
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    actors = [client.submit(Host, actor=True, workers=[w], pure=False).result() for w in workers]
+    one, every = [], []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        actors[0].ping().result()
+        one.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for future in [a.ping() for a in actors]:
+            future.result()
+        every.append(time.perf_counter() - t)
+    return float(np.median(one)), float(np.median(every))
+
+
+def model(
+    per_logit: float,
+    per_visit: float,
+    visits_per_point: float,
+    k_measured: int,
+    overhead: float,
+    per_host: float,
+    hosts: int,
+) -> list[dict]:
     """Wall-time model (seconds) of a build at scale, from the measured constants.
 
     * first pass: ``N K per_logit / W`` (every worker scans its rows; perfectly parallel);
     * visits: ``v N per_visit (K / K_measured) / W``: the visit cost is taken proportional to K
       (an upper bound: a visit reads a few stored entries, refills and the rare exact recomputation
       read the row);
-    * driver: ``(K - 1) o(W)`` serial round trips, with ``o(W) = o_2 (1 + (W - 2) / 16)``: the
-      measured 2-host overhead plus the driver's per-host send/receive cost (about 1/16 of a round
-      trip per extra host in these runs; a guess stated as one);
+    * driver: ``(K - 1) o(W)`` serial round trips, with ``o(W) = o + (W - hosts) h``: the measured
+      per-merge overhead ``o`` on ``hosts`` workers plus the driver's measured cost ``h`` per extra
+      host contacted (empty actor calls to one host vs. to all at once); with rows sharded at
+      random every merge contacts every worker;
     * network: every host returns the non-zero entries of its K-vector partial sums (at most
       ``min(K, points visited)``, 20 bytes each); the largest merges bring ``W K 20`` bytes.
     """
@@ -96,7 +124,7 @@ def model(per_logit: float, per_visit: float, visits_per_point: float, k_measure
     for name, n, k, w in (("ImageNet-21k", 14_000_000, 21_841, 64), ("web-scale", 100_000_000, 10_000, 256)):
         scan = n * k * per_logit / w
         visit = visits_per_point * n * per_visit * (k / k_measured) / w
-        o_w = overhead * (1 + (w - 2) / 16)
+        o_w = overhead + max(0, w - hosts) * per_host
         driver = (k - 1) * o_w
         # network: on average a merge touches |D_G*| ~ v N / K points spread over all hosts
         nnz = min(k, max(1.0, visits_per_point * n / k / w))
@@ -136,12 +164,19 @@ def main() -> None:
     counts = np.asarray(tree.info["cluster_sizes"])
     visits = _visits(tree, counts)
 
+    # the engine alone (hosts in this process, no Dask): its own per-merge cost
+    from l2h.distributed.engine import InProcessCluster
+
+    _, local = _timed_dask(path, InProcessCluster(args.workers))
+    local_over = np.array(local["step_seconds"]) - np.array(local["work_seconds"])
+
     t0 = time.perf_counter()
     client, close = connect(workers=args.workers)
     startup = time.perf_counter() - t0
     try:
         _timed_dask(warm, client)  # the workers load their kernels once
         runs = [_timed_dask(path, client) for _ in range(args.repeats)]
+        ping_1, ping_all = _pings(client)
     finally:
         close()
     for dtree, _ in runs:
@@ -167,13 +202,21 @@ def main() -> None:
         "overhead_per_merge_ms_median": round(1e3 * float(np.median(over)), 3),
         "overhead_per_merge_ms_p99": round(1e3 * float(np.percentile(over, 99)), 3),
         "driver_wait_per_merge_ms_median": round(1e3 * float(np.median(best["step_seconds"])), 3),
+        "overhead_in_process_ms_median": round(1e3 * float(np.median(local_over)), 3),
+        "overhead_in_process_ms_p99": round(1e3 * float(np.percentile(local_over, 99)), 3),
         "shards": best["n_shards"],
         "visits_per_point": round(visits / n, 3),
         "ns_per_logit_first_pass": round(1e9 * scan_s / (n * k), 3),
         "ns_per_visit": round(1e9 * merge_s / visits, 1),
         "identical_trees": True,
+        "empty_call_ms_one_host": round(1e3 * ping_1, 3),
+        "empty_call_ms_all_hosts": round(1e3 * ping_all, 3),
     }
-    result["model"] = model(scan_s / (n * k), merge_s / visits, visits / n, k, float(np.median(over)), args.workers)
+    per_host = max(0.0, (ping_all - ping_1) / max(1, args.workers - 1))
+    result["driver_ms_per_extra_host"] = round(1e3 * per_host, 3)
+    result["model"] = model(
+        scan_s / (n * k), merge_s / visits, visits / n, k, float(np.median(over)), per_host, args.workers
+    )
     if args.json:
         print(json.dumps(result, indent=1))
         return

@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {row['n']:,} | {row['k']:,} | {row['c']:,} | {row['l2h_median_s']:.2f} s | "
             f"{row['l2h_cpu_median_s']:.2f} s | {row['l2h_peak_alloc_mib']:.0f} MiB | "
-            + (f"{ref:.1f} s (same to 1e-9) | {ref / row['l2h_median_s']:.0f}x |" if ref else "not feasible | |")
+            + (f"{ref:.2f} s (same to 1e-9) | {ref / row['l2h_median_s']:.1f}x |" if ref else "not feasible | |")
         )
     if args.cli:
         print("\n`l2h metrics TREE --assignments --labels --json` in a child process (peak RSS of the child):")

@@ -31,11 +31,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from l2h._validation import L2HWarning
-from l2h.hierarchy import Hierarchy
-from l2h.io import InputError, load_array, read_tree, write_tree
+from l2h._validation import InputError, L2HWarning
+from l2h.arrays import load_array
+from l2h.hierarchy import Hierarchy, read_tree
+from l2h.io import write_tree
 from l2h.taxonomy import read_taxonomy
 
+#: The package version; pyproject.toml reads it from here (``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
 
 __all__ = [
@@ -58,3 +60,8 @@ def __getattr__(name: str) -> Any:
 
         return build_hierarchy
     raise AttributeError(f"module 'l2h' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazily imported build_hierarchy is part of the API: tab completion and dir() show it.
+    return sorted(set(globals()) | set(__all__))

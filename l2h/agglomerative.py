@@ -14,11 +14,13 @@ are refused before any work.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from l2h._validation import check_array, check_finite_rows
+from l2h.arrays import available_memory
 from l2h.hierarchy import Hierarchy
 
 __all__ = ["agglomerative_hierarchy", "hierarchy_from_linkage", "linkage_memory_bytes"]
@@ -47,18 +49,8 @@ def linkage_memory_bytes(n_points: int, n_dims: int, backend: str) -> int:
 
 
 def _available_memory() -> int | None:
-    """Bytes of memory available now (``MemAvailable`` on Linux), or None when unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
+    """Bytes of memory available now, or None when unknown (tests replace this function)."""
+    return available_memory()
 
 
 def _gib(n_bytes: float) -> str:
@@ -85,7 +77,7 @@ def _choose_backend(n: int, d: int, backend: str) -> str:
     if backend == "auto":
         backend = "fastcluster" if have_fastcluster else "scipy"
     need = linkage_memory_bytes(n, d, backend)
-    if budget is not None and need > budget:
+    if available is not None and budget is not None and need > budget:
         if backend == "scipy":
             hint = INSTALL_HINT if not have_fastcluster else "use backend 'fastcluster' (memory-lean)"
             raise MemoryError(
@@ -99,19 +91,15 @@ def _choose_backend(n: int, d: int, backend: str) -> str:
     return backend
 
 
-def _check_embeddings(embeddings: object) -> np.ndarray:
-    x = np.asarray(embeddings)
-    if x.ndim != 2:
-        raise ValueError(f"embeddings must be 2-D (n_points, n_dims); got shape {x.shape}")
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
-        raise TypeError(f"embeddings must hold real numbers; got dtype {x.dtype}")
+def _check_embeddings(embeddings: ArrayLike) -> np.ndarray:
+    x = check_array(embeddings, "embeddings", kind="real", ndim=2, axes=("n_points", "n_dims"))
     if x.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(f"embeddings need at least 2 points and 1 dimension; got shape {x.shape}")
     return x
 
 
 def agglomerative_hierarchy(
-    embeddings: object, k: int, *, method: str = "ward", backend: str = "auto"
+    embeddings: ArrayLike, k: int, *, method: str = "ward", backend: str = "auto"
 ) -> tuple[Hierarchy, np.ndarray]:
     """Ward (or single) linkage of N points, cut into ``k`` clusters, as a hierarchy over them.
 
@@ -161,9 +149,7 @@ def agglomerative_hierarchy(
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     chosen = _choose_backend(n, d, backend)
     x = np.ascontiguousarray(x, dtype=np.float64)
-    if not np.isfinite(x).all():
-        bad = int(np.argmax(~np.isfinite(x).all(axis=1)))
-        raise ValueError(f"embeddings contain NaN or ±inf; first bad row is {bad} (0-based)")
+    check_finite_rows(x, "embeddings")
     if chosen == "fastcluster":
         linkage = _import_fastcluster().linkage_vector(x, method=method)
     else:
@@ -175,7 +161,7 @@ def agglomerative_hierarchy(
     return Hierarchy(tree.linkage, tree.leaf_names, tree.scores, tree.relatedness, info), assignments
 
 
-def hierarchy_from_linkage(linkage: object, k: int) -> tuple[Hierarchy, np.ndarray]:
+def hierarchy_from_linkage(linkage: ArrayLike, k: int) -> tuple[Hierarchy, np.ndarray]:
     """Cut a point-level linkage after ``N - k`` merges; return the tree over the ``k`` clusters.
 
     Parameters

@@ -2,19 +2,23 @@
 
 Node numbering follows :func:`scipy.cluster.hierarchy.linkage`: leaves are ``0..K-1`` and merge
 ``t`` (0-based) creates node ``K + t``; the root is node ``2K - 2``.  Node objects only appear at
-export time (:mod:`l2h.io`).
+export time (:mod:`l2h.treeio`, :mod:`l2h.interop`).  Every method is iterative or vectorised over
+the merge order: a caterpillar tree 100 000 levels deep is as usable as a balanced one.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from l2h._validation import check_finite_rows, check_leaf_names, check_logits_array
+from l2h import treeio
+from l2h._validation import InputError, check_array, check_finite_rows, check_leaf_names, check_logits_array
 
 
 def _as_float_vector(values: object, length: int, name: str) -> np.ndarray:
@@ -54,29 +58,65 @@ class Hierarchy:
     relatedness: np.ndarray
     info: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The arrays are part of a frozen value: read-only (a caller's writeable array is copied,
+        # never frozen under its feet).
+        for name in ("linkage", "scores", "relatedness"):
+            value = getattr(self, name)
+            if not isinstance(value, np.ndarray) or value.flags.writeable:
+                value = np.array(value, dtype=np.float64)
+                value.flags.writeable = False
+                object.__setattr__(self, name, value)
+
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_merges(
         cls,
-        merges: object,
+        merges: ArrayLike,
         *,
-        heights: object = None,
-        scores: object = None,
-        relatedness: object = None,
+        heights: ArrayLike | None = None,
+        scores: ArrayLike | None = None,
+        relatedness: ArrayLike | None = None,
         leaf_names: Sequence[str] | None = None,
         info: Mapping[str, Any] | None = None,
     ) -> Hierarchy:
         """Build from a ``(K-1, 2)`` array of node ids (scipy numbering).
 
-        ``heights`` defaults to ``t + 1`` for merge ``t`` (ultrametric, drawn by scipy's dendrogram);
-        given heights must be non-decreasing.
+        Parameters
+        ----------
+        merges : array_like of int, shape (K-1, 2)
+            Merge ``t`` joins the two node ids in row ``t`` into node ``K + t``.
+        heights : array_like of float, shape (K-1,), optional
+            Non-decreasing merge heights; default ``t + 1`` for merge ``t`` (ultrametric, drawn
+            by scipy's dendrogram).
+        scores, relatedness : array_like of float, shape (K-1,), optional
+            L2H scores of the merges (NaN where unknown; the default).
+        leaf_names : sequence of str, optional
+            K distinct non-empty names; default ``"0".."K-1"``.
+        info : mapping, optional
+            Provenance.
+
+        Returns
+        -------
+        Hierarchy
+
+        Examples
+        --------
+        >>> tree = Hierarchy.from_merges([[0, 1], [3, 2]], leaf_names=["a", "b", "c"])
+        >>> tree
+        Hierarchy(n_leaves=3)
+        >>> tree.cut(2).tolist()
+        [0, 0, 1]
         """
         merges = np.asarray(merges)
         if merges.ndim != 2 or merges.shape[1] != 2:
             raise ValueError(f"merges must have shape (K-1, 2); got {merges.shape}")
-        if merges.size and not np.all(np.equal(np.mod(merges, 1), 0)):
-            raise ValueError("merges must hold integer node ids")
-        merges = merges.astype(np.int64)
+        if merges.dtype.kind == "f" and merges.size:
+            too_big = np.abs(merges) > 2 * merges.shape[0] + 1
+            if too_big.any():
+                t = int(np.argwhere(too_big)[0][0])
+                raise ValueError(f"merge {t} refers to node {merges[t].tolist()}, beyond the 2K-1 nodes of the tree")
+        merges = check_array(merges, "merges", kind="integer", ndim=2)
         n_merges = merges.shape[0]
         k = n_merges + 1
         if k < 2:
@@ -87,9 +127,9 @@ class Hierarchy:
             h = _as_float_vector(heights, n_merges, "heights")
             if not np.all(np.isfinite(h)) or np.any(np.diff(h) < 0):
                 raise ValueError("heights must be finite and non-decreasing in merge order")
-        counts = np.ones(2 * k - 1, dtype=np.int64)
-        used = np.zeros(2 * k - 1, dtype=bool)
-        for t, (a, b) in enumerate(merges):
+        counts = [1] * k
+        used = [False] * (2 * k - 1)
+        for t, (a, b) in enumerate(merges.tolist()):  # plain ints: fast at K = 10^5 and more
             if a == b:
                 raise ValueError(f"merge {t} joins node {a} with itself")
             for node in (a, b):
@@ -100,7 +140,7 @@ class Hierarchy:
                 if used[node]:
                     raise ValueError(f"merge {t} reuses node {node}, which was already merged")
                 used[node] = True
-            counts[k + t] = counts[a] + counts[b]
+            counts.append(counts[a] + counts[b])
         linkage = np.empty((n_merges, 4), dtype=np.float64)
         linkage[:, :2] = merges
         linkage[:, 2] = h
@@ -114,12 +154,15 @@ class Hierarchy:
         )
 
     @classmethod
-    def from_linkage(cls, linkage: object, leaf_names: Sequence[str] | None = None) -> Hierarchy:
-        """Build from a scipy linkage matrix (heights are kept; scores are unknown)."""
-        z = np.asarray(linkage, dtype=np.float64)
-        if z.ndim != 2 or z.shape[1] != 4:
-            raise ValueError(f"linkage must have shape (K-1, 4); got {z.shape}")
-        return cls.from_merges(z[:, :2], heights=z[:, 2], leaf_names=leaf_names)
+    def from_linkage(cls, linkage: ArrayLike, leaf_names: Sequence[str] | None = None) -> Hierarchy:
+        """Build from a scipy linkage matrix (heights are kept; scores are unknown).
+
+        Examples
+        --------
+        >>> Hierarchy.from_linkage([[0, 1, 0.5, 2], [2, 3, 1.5, 3]]).heights.tolist()
+        [0.5, 1.5]
+        """
+        return cls.from_tree_data(treeio.parse_linkage(linkage), leaf_names=leaf_names)
 
     # ------------------------------------------------------------------ basic shape
     @property
@@ -159,12 +202,13 @@ class Hierarchy:
     @cached_property
     def depth(self) -> np.ndarray:
         """Number of edges from the root to every node (int64, shape (2K-1,))."""
-        depth = np.zeros(self.n_nodes, dtype=np.int64)
         k = self.n_leaves
+        depth = [0] * self.n_nodes
+        pairs = self.merges.tolist()
         for t in range(k - 2, -1, -1):  # parents before children
-            node = k + t
-            depth[self.merges[t]] = depth[node] + 1
-        return depth
+            a, b = pairs[t]
+            depth[a] = depth[b] = depth[k + t] + 1
+        return np.array(depth, dtype=np.int64)
 
     @cached_property
     def leaf_counts(self) -> np.ndarray:
@@ -172,16 +216,34 @@ class Hierarchy:
         return np.concatenate([np.ones(self.n_leaves, np.int64), self.linkage[:, 3].astype(np.int64)])
 
     def leaves_under(self, node: int) -> np.ndarray:
-        """Leaf ids under ``node`` in left-to-right order (int64 array)."""
-        return self._leaf_order_under[int(node)]
+        """Leaf ids under ``node`` in left-to-right order (int64 array; a read-only view)."""
+        node = int(node)
+        if not 0 <= node < self.n_nodes:
+            raise ValueError(f"node must be in 0..{self.n_nodes - 1}; got {node}")
+        start = self._leaf_start[node]
+        return self._leaf_sequence[start : start + self.leaf_counts[node]]
 
     @cached_property
-    def _leaf_order_under(self) -> list[np.ndarray]:
-        k = self.n_leaves
-        out: list[np.ndarray] = [np.array([i], dtype=np.int64) for i in range(k)]
-        for a, b in self.merges:
-            out.append(np.concatenate([out[a], out[b]]))
+    def _leaf_sequence(self) -> np.ndarray:
+        """All leaves left to right; every node's leaves are one contiguous slice of it."""
+        order = self._leaf_start[: self.n_leaves]
+        out = np.empty(self.n_leaves, dtype=np.int64)
+        out[order] = np.arange(self.n_leaves)
+        out.flags.writeable = False
         return out
+
+    @cached_property
+    def _leaf_start(self) -> np.ndarray:
+        """Offset of every node's first leaf in :attr:`_leaf_sequence`, filled root to leaves."""
+        k = self.n_leaves
+        start = [0] * self.n_nodes
+        counts = self.leaf_counts.tolist()
+        pairs = self.merges.tolist()
+        for t in range(k - 2, -1, -1):  # parents before children
+            a, b = pairs[t]
+            start[a] = start[k + t]
+            start[b] = start[k + t] + counts[a]
+        return np.array(start, dtype=np.int64)
 
     @property
     def leaf_order(self) -> np.ndarray:
@@ -195,9 +257,8 @@ class Hierarchy:
         k = self.n_leaves
         lca = np.empty((k, k), dtype=np.int64)
         lca[np.arange(k), np.arange(k)] = np.arange(k)
-        under = self._leaf_order_under
         for t, (a, b) in enumerate(self.merges):
-            left, right = under[a], under[b]
+            left, right = self.leaves_under(a), self.leaves_under(b)
             lca[np.ix_(left, right)] = k + t
             lca[np.ix_(right, left)] = k + t
         return lca
@@ -213,7 +274,17 @@ class Hierarchy:
 
     # ------------------------------------------------------------------ cutting and inference
     def cut_nodes(self, k: int) -> np.ndarray:
-        """Node ids of the ``k`` groups left after ``K - k`` merges, sorted by their smallest leaf."""
+        """Node ids of the ``k`` groups left after ``K - k`` merges, sorted by their smallest leaf.
+
+        Parameters
+        ----------
+        k : int
+            Number of groups, ``1..K``.
+
+        Returns
+        -------
+        ndarray of int64, shape (k,)
+        """
         n = self.n_leaves
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
             raise TypeError(f"k must be an integer; got {type(k).__name__}")
@@ -223,21 +294,34 @@ class Hierarchy:
         alive = np.ones(n + n_done, dtype=bool)
         alive[self.merges[:n_done].ravel()] = False
         nodes = np.flatnonzero(alive)
-        first_leaf = np.array([self.leaves_under(v).min() for v in nodes])
+        first_leaf = np.array([self.leaves_under(int(v)).min() for v in nodes], dtype=np.int64)
         return nodes[np.argsort(first_leaf, kind="stable")]
 
     def cut(self, k: int) -> np.ndarray:
         """Flat clustering of the leaves into ``k`` groups.
 
-        Returns an int64 array of shape (K,) mapping every leaf to its group ``0..k-1``; groups are
-        numbered in the order of their smallest leaf id (so ``cut(K)`` is the identity).
+        Parameters
+        ----------
+        k : int
+            Number of groups, ``1..K``: the state after ``K - k`` merges.
+
+        Returns
+        -------
+        ndarray of int64, shape (K,)
+            The group ``0..k-1`` of every leaf; groups are numbered in the order of their smallest
+            leaf id (so ``cut(K)`` is the identity).
+
+        Examples
+        --------
+        >>> Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]).cut(2).tolist()
+        [0, 0, 1, 1]
         """
         labels = np.empty(self.n_leaves, dtype=np.int64)
         for g, node in enumerate(self.cut_nodes(k)):
             labels[self.leaves_under(node)] = g
         return labels
 
-    def assign(self, logits: object, k: int | None = None, chunk_rows: int = 65536) -> np.ndarray:
+    def assign(self, logits: ArrayLike, k: int | None = None, chunk_rows: int = 65536) -> np.ndarray:
         """Assign points to leaves (argmax of their logits) or to the level-``k`` groups.
 
         Parameters
@@ -279,44 +363,76 @@ class Hierarchy:
 
     def to_ete3(self) -> Any:
         """An ``ete3.Tree`` (extra ``ete``); see :func:`l2h.interop.to_ete3`."""
-        from l2h.interop import to_ete3
-
-        return to_ete3(self)
+        return treeio.ete3_from_merges(self.merges, self.linkage[:, 2], self.leaf_names)
 
     def to_newick(self, *, branch_lengths: bool = True, internal_labels: bool = True) -> str:
-        """Newick text; see :func:`l2h.io.to_newick`."""
-        from l2h.io import to_newick
+        """Newick text; see :func:`l2h.treeio.format_newick` (any depth).
 
-        return to_newick(self, branch_lengths=branch_lengths, internal_labels=internal_labels)
+        Examples
+        --------
+        >>> Hierarchy.from_merges([[0, 1], [3, 2]], leaf_names=["a", "b", "c"]).to_newick()
+        '((a:1,b:1)n3:1,c:2)n4;'
+        """
+        return treeio.format_newick(
+            self.merges,
+            self.linkage[:, 2],
+            self.leaf_names,
+            branch_lengths=branch_lengths,
+            internal_labels=internal_labels,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; see :func:`l2h.io.to_json_dict`."""
-        from l2h.io import to_json_dict
-
-        return to_json_dict(self)
+        """JSON-ready dict; see :func:`l2h.treeio.json_document`."""
+        return treeio.json_document(
+            self.merges,
+            self.linkage[:, 2],
+            self.leaf_names,
+            scores=self.scores,
+            relatedness=self.relatedness,
+            info=self.info,
+        )
 
     def to_json(self, indent: int | None = 1) -> str:
         """Versioned JSON text that :meth:`from_json` reads back exactly."""
-        import json
+        return treeio.format_json(self.to_dict(), indent=indent)
 
-        return json.dumps(self.to_dict(), indent=indent)
+    @classmethod
+    def from_tree_data(cls, data: treeio.TreeData, leaf_names: Sequence[str] | None = None) -> Hierarchy:
+        """Build from the plain merges a tree reader returns (:class:`l2h.treeio.TreeData`).
+
+        ``leaf_names`` replaces the names the file holds.
+        """
+        return cls.from_merges(
+            data.merges,
+            heights=data.heights,
+            scores=data.scores,
+            relatedness=data.relatedness,
+            leaf_names=leaf_names if leaf_names is not None else data.leaf_names,
+            info=data.info,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Hierarchy:
         """Read the JSON written by :meth:`to_json`."""
-        from l2h.io import from_json_text
-
-        return from_json_text(text)
+        return cls.from_tree_data(treeio.parse_json(text))
 
     @classmethod
     def from_newick(cls, text: str, leaf_names: Sequence[str] | None = None) -> Hierarchy:
-        """Read a binary Newick tree; see :func:`l2h.io.from_newick`."""
-        from l2h.io import from_newick
-
-        return from_newick(text, leaf_names=leaf_names)
+        """Read a binary Newick tree; see :func:`l2h.treeio.parse_newick` (any depth)."""
+        return cls.from_tree_data(treeio.parse_newick(text, leaf_names=leaf_names))
 
     def with_leaf_names(self, leaf_names: Sequence[str]) -> Hierarchy:
-        """A copy with other leaf names (same order as the leaf ids)."""
+        """A copy with other leaf names.
+
+        Parameters
+        ----------
+        leaf_names : sequence of str
+            K distinct non-empty names, in leaf-id order.
+
+        Returns
+        -------
+        Hierarchy
+        """
         return Hierarchy(
             linkage=self.linkage,
             leaf_names=check_leaf_names(leaf_names, self.n_leaves),
@@ -326,4 +442,47 @@ class Hierarchy:
         )
 
     def __repr__(self) -> str:
-        return f"Hierarchy(n_leaves={self.n_leaves}, info={dict(self.info)!r})"
+        """One short line at any K: the size and the short scalar provenance (method, aggregation, ...)."""
+        parts = [f"n_leaves={self.n_leaves}"]
+        for key in ("method", "aggregation", "strategy", "source"):
+            value = self.info.get(key)
+            if isinstance(value, str) and len(value) <= 24 and value.isprintable():
+                parts.append(f"{key}={value!r}")
+        return f"Hierarchy({', '.join(parts)})"
+
+
+def read_tree(
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    leaf_names: Sequence[str] | None = None,
+    *,
+    format_hint: str | None = "pass fmt",
+) -> Hierarchy:
+    """Read a tree file: Newick (``.nwk``), l2h JSON (``.json``) or a scipy linkage (``.npy``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The tree file (a regular file; FIFOs and devices are refused).
+    fmt : {"newick", "json", "linkage"}, optional
+        The format; default from the suffix (:func:`l2h.treeio.tree_format_for`).
+    leaf_names : sequence of str, optional
+        K names: a Newick tree's leaves are matched to them by name; the other formats' leaves are
+        renamed.
+    format_hint : str or None
+        How the caller's user gives the format, for the unknown-suffix error.
+
+    Returns
+    -------
+    Hierarchy
+
+    Raises
+    ------
+    InputError
+        One line naming the file.
+    """
+    data = treeio.read_tree_data(path, fmt, leaf_names=leaf_names, format_hint=format_hint)
+    try:
+        return Hierarchy.from_tree_data(data)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"tree file {path}: {exc}") from None

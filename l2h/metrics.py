@@ -46,6 +46,7 @@ from typing import IO, Any, Protocol, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
+from l2h._validation import check_array
 from l2h.hierarchy import Hierarchy
 
 __all__ = [
@@ -109,22 +110,7 @@ def _kernels() -> ModuleType:
 # ---------------------------------------------------------------------------------------------- inputs
 def _as_integer_vector(values: ArrayLike, name: str) -> np.ndarray:
     """A 1-D int64 copy of integer-valued ``values``; ``ValueError`` naming ``name`` otherwise."""
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one entry per point); got shape {arr.shape}")
-    if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
-        return arr.astype(np.int64, copy=False)
-    if np.issubdtype(arr.dtype, np.floating):
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be integers; found NaN or infinity")
-        rounded = np.rint(arr)
-        if not np.array_equal(rounded, arr):
-            where = int(np.flatnonzero(rounded != arr)[0])
-            raise ValueError(
-                f"{name} must be integers; found the non-integer value {arr[where].item()!r} at index {where}"
-            )
-        return rounded.astype(np.int64)
-    raise TypeError(f"{name} must hold integers; got dtype {arr.dtype}")
+    return check_array(values, name, kind="integer", ndim=1, axes=("one entry per point",))
 
 
 def encode_labels(labels: ArrayLike, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
@@ -284,22 +270,12 @@ def _check_table(table: TableLike | _Table, name: str = "table") -> _Table:
             raise ValueError(f"{name} must be 2-D (clusters, classes); got shape {coo.shape}")
         rows, cols, values = np.asarray(coo.row), np.asarray(coo.col), np.asarray(coo.data)
         shape = coo.shape
+        values = check_array(values, f"{name} (its non-zeros)", kind="count", ndim=1)
     else:
-        dense = np.asarray(table)
-        if dense.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (clusters, classes); got shape {dense.shape}")
+        dense = check_array(table, name, kind="count", ndim=2, axes=("clusters", "classes"))
         rows, cols = np.nonzero(dense)
         values = dense[rows, cols]
         shape = dense.shape
-    if values.dtype == bool or not (
-        np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
-    ):
-        raise TypeError(f"{name} must hold counts; got dtype {values.dtype}")
-    if values.size and values.min() < 0:
-        raise ValueError(f"{name} must hold non-negative counts")
-    if np.issubdtype(values.dtype, np.floating):
-        if not np.all(np.isfinite(values)) or not np.array_equal(values, np.rint(values)):
-            raise ValueError(f"{name} must hold counts (whole numbers); found a non-integer or non-finite value")
     return _from_entries(rows.astype(np.int64), cols.astype(np.int64), values.astype(np.int64), *map(int, shape))
 
 

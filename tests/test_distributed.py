@@ -13,8 +13,13 @@ from l2h._validation import L2HWarning
 from l2h.distributed import open_shards, split_shards
 from l2h.distributed.engine import InProcessCluster, build_distributed
 from l2h.io import InputError
-from l2h.merge import AGGREGATIONS, STRATEGIES, build_hierarchy
+from l2h.merge import AGGREGATIONS as _AGGREGATIONS
+from l2h.merge import STRATEGIES as _STRATEGIES
+from l2h.merge import build_hierarchy
 from tests.test_merge import FUZZ_KINDS, _fuzz_logits, random_logits
+
+AGGREGATIONS = list(_AGGREGATIONS)  # a tuple or a dict of names, depending on l2h.merge's version
+STRATEGIES = list(_STRATEGIES)
 
 
 def quiet(fn, *args, **kwargs):

@@ -225,7 +225,7 @@ def test_load_array_errors(tmp_path):
     with pytest.raises(InputError, match="not a valid .npy"):
         load_array(tmp_path / "junk.npy")
     np.save(tmp_path / "s.npy", np.array(["a", "b"]))
-    with pytest.raises(InputError, match="expected numbers"):
+    with pytest.raises(InputError, match="s.npy must hold real numbers; got dtype <U1"):
         load_array(tmp_path / "s.npy")
 
 

@@ -275,7 +275,11 @@ def test_encode_labels():
     [
         ({"labels": [0, 1, 0], "assignments": [0, 1]}, ValueError, "labels has 3 entries but there are 2 points"),
         ({"labels": [0.5, 1], "assignments": [0, 1]}, ValueError, "labels must be integers; found the non-integer"),
-        ({"labels": [np.nan, 1], "assignments": [0, 1]}, ValueError, "labels must be integers; found NaN"),
+        (
+            {"labels": [np.nan, 1], "assignments": [0, 1]},
+            ValueError,
+            r"labels contain NaN or ±inf in 1 entry; first bad entry is 0 \(0-based\)",
+        ),
         ({"labels": [0, 1], "assignments": [0, 4]}, ValueError, r"assignments must be leaf ids in 0..2 .*found 4"),
         ({"labels": [0, 1], "assignments": [-1, 0]}, ValueError, "found -1"),
         ({"labels": [0, 1]}, ValueError, "exactly one of assignments"),

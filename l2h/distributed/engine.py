@@ -3,14 +3,15 @@
 Layout
 ------
 * A :class:`Host` (one Dask actor per worker) holds the shards given to it.  For each shard it
-  keeps a single-machine per-point state, :class:`l2h.merge._BuildState` over the shard's rows, built by
-  the same kernels, plus a copy of the group bookkeeping (the merges so far).
-* The driver's :class:`_DriverRun` holds only the group bookkeeping (built from the per-cluster
-  first-pass sums of all shards) and runs the single-machine decision code
-  (:func:`l2h.merge._build_from_run`).  Per merge it sends ``G*`` (and the merges made since that
-  host's last call) to the hosts that hold points of ``G*`` (all of them for a soft-membership
-  group) and gets back each shard's per-cluster partial sums ``rp`` in double-double, sparse.  It
-  adds them in shard order and chooses ``G†``.
+  keeps a single-machine build state over the shard's rows (the same kernels), whose group
+  bookkeeping follows the merges made so far.
+* The driver's build state (:func:`l2h.distributed._compat.driver_state`) holds only the group
+  bookkeeping, built from the per-cluster first-pass sums of all shards, and runs the
+  single-machine decision code.  Per merge it sends ``G*`` (and the merges made since that host's
+  last call) to the hosts that hold points of ``G*`` (all of them for a soft-membership group) and
+  gets back each shard's per-cluster partial sums ``rp`` in double-double, sparse.  It adds them in
+  shard order and chooses ``G†``.  :mod:`l2h.distributed._compat` is the one place that knows the
+  names of the :mod:`l2h.merge` seams.
 * Faults: the driver logs every ``rp`` request.  When a host is lost (its worker died) its shards
   are reloaded by another host, which rebuilds their state by replaying the merges and the logged
   requests (the per-point state depends only on the sequence of visits), and the request is
@@ -35,6 +36,7 @@ import numpy as np
 
 from l2h import merge as _merge
 from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message
+from l2h.distributed import _compat
 from l2h.distributed.cluster import ClusterError, require_distributed
 from l2h.distributed.shards import Shard, open_shards, split_shards
 from l2h.hierarchy import Hierarchy
@@ -45,28 +47,32 @@ WORKER_WAIT_S = 10.0  # how long a build waits for a worker to (re)appear when n
 
 # ---------------------------------------------------------------------------------------------- worker side
 class _ShardState:
-    """One shard's per-point state (a single-machine run over its rows) and its own group counts."""
+    """One shard's per-point state (a single-machine build state over its rows) and its own counts."""
 
-    def __init__(self, shard: Shard, chunk_rows: int | None):
+    def __init__(self, shard: Shard, options: dict):
         arr = shard.read()
         self.n = arr.shape[0]
         self.n_clusters = int(arr.shape[1])
         self.bad = (0, -1)
+        self.clipped, self.probs = 0, False
+        chunk_rows = options.get("chunk_rows")
         if chunk_rows is None:
             chunk_rows = max(256, (64 << 20) // (self.n_clusters * max(arr.dtype.itemsize, 4)))
-        kernels = _merge._kernels()
-        work, self._keep = _merge._kernel_array(arr, chunk_rows)
         try:
-            self.run = _merge._BuildState(kernels, work, chunk_rows, None)
+            self.run, self.clipped, self.probs, self._keep = _compat.shard_state(
+                _merge._kernels(), arr, chunk_rows, options.get("input", "logits")
+            )
         except ValueError:  # NaN/inf rows: count them here, the driver names the first one overall
             n_bad, first = 0, -1
             for start in range(0, self.n, chunk_rows):
-                rows = ~np.isfinite(np.asarray(work[start : start + chunk_rows], dtype=np.float64)).all(axis=1)
+                rows = ~np.isfinite(np.asarray(arr[start : start + chunk_rows], dtype=np.float64)).all(axis=1)
                 if first < 0 and rows.any():
                     first = start + int(np.argmax(rows))
                 n_bad += int(rows.sum())
+            if n_bad == 0:
+                raise
             self.bad = (n_bad, first)
-            self.run = None  # type: ignore[assignment]  # only summary() is used then
+            self.run = None
             return
         n_nodes = 2 * self.n_clusters - 1
         self.local_count = np.zeros(n_nodes, dtype=np.int64)
@@ -76,13 +82,15 @@ class _ShardState:
     def summary(self) -> dict:
         if self.run is None:
             return {"rows": self.n, "bad": self.bad}
-        k = self.n_clusters
+        counts, conf_hi, conf_lo = _compat.first_pass_sums(self.run, self.n_clusters)
         return {
             "rows": self.n,
             "bad": self.bad,
-            "counts": self.run.counts.copy(),
-            "conf_hi": self.run.node_conf[0, :k].copy(),
-            "conf_lo": self.run.node_conf[1, :k].copy(),
+            "counts": counts,
+            "conf_hi": conf_hi,
+            "conf_lo": conf_lo,
+            "clipped": self.clipped,
+            "probs": self.probs,
         }
 
     def start(self, global_counts: np.ndarray) -> None:
@@ -99,7 +107,7 @@ class _ShardState:
         return self.n > 0 and (soft or self.local_count[node] > 0)
 
     def rp(self, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.run.rp_sparse(node)
+        return _compat.shard_rp(self.run, node)
 
 
 class Host:
@@ -109,10 +117,10 @@ class Host:
         self.shards: dict[int, _ShardState] = {}
         self.merges: list[tuple[int, int, int]] = []
 
-    def load(self, items: Sequence[tuple[int, Shard]], chunk_rows: int | None) -> list[tuple[int, dict]]:
+    def load(self, items: Sequence[tuple[int, Shard]], options: dict) -> list[tuple[int, dict]]:
         out = []
         for idx, shard in items:
-            state = _ShardState(shard, chunk_rows)
+            state = _ShardState(shard, options)
             self.shards[idx] = state
             out.append((idx, state.summary()))
         return out
@@ -144,7 +152,7 @@ class Host:
     def adopt(
         self,
         items: Sequence[tuple[int, Shard]],
-        chunk_rows: int | None,
+        options: dict,
         global_counts: np.ndarray | None,
         merges: Sequence[tuple[int, int, int]],
         log: Sequence[tuple[int, int, bool]],
@@ -156,7 +164,7 @@ class Host:
         self._extend(0, merges)
         out = []
         for idx, shard in items:
-            state = _ShardState(shard, chunk_rows)
+            state = _ShardState(shard, options)
             out.append((idx, state.summary()))
             if global_counts is not None:
                 if state.run is None:
@@ -166,7 +174,7 @@ class Host:
                     if not soft:
                         state.advance(self.merges, n_applied)
                         if state.wants(node, False):
-                            state.run.rp_sparse(node)
+                            state.rp(node)
             self.shards[idx] = state
         return out
 
@@ -344,56 +352,15 @@ def _accepts_n_workers(client) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- driver
-class _DriverRun(_merge._BuildState):
-    """The group bookkeeping of :class:`l2h.merge._BuildState` without points: ``rp`` asks the hosts."""
-
-    def __init__(self, kernels, cluster: _Cluster, summaries: dict[int, dict], n_clusters: int):
-        self.kern = kernels
-        self.cluster = cluster
-        self.n = cluster.n_rows
-        self.n_clusters = n_clusters
-        counts = np.zeros(n_clusters, dtype=np.int64)
-        conf_hi = np.zeros(n_clusters)
-        conf_lo = np.zeros(n_clusters)
-        self.has = np.zeros((2 * n_clusters - 1, len(cluster.shards)), dtype=bool)  # node -> shards with points
-        for idx in sorted(summaries):  # shard order: the same sums whatever the hosts
-            info = summaries[idx]
-            counts += info["counts"]
-            conf_hi, conf_lo = _merge._dd_add(conf_hi, conf_lo, info["conf_hi"], info["conf_lo"])
-            self.has[:n_clusters, idx] = info["counts"] > 0
-        self._init_groups(counts, conf_hi, conf_lo)
-        cluster.global_counts = counts
-        self.step_seconds: list[float] = []
-
-    def rp(self, node: int) -> int:
-        started = time.perf_counter()
-        soft = bool(self.node_count[node] == 0)
-        cl = self.cluster
-        wanted = [i for i, s in enumerate(cl.shards) if s.rows > 0] if soft else np.flatnonzero(self.has[node]).tolist()
-        parts = cl.request(node, soft, wanted)
-        hi = np.zeros(self.n_clusters)
-        lo = np.zeros(self.n_clusters)
-        for idx in sorted(parts):  # shard order
-            _, nz, p_hi, p_lo = parts[idx]
-            hi[nz], lo[nz] = _merge._dd_add(hi[nz], lo[nz], p_hi, p_lo)
-        self.step_seconds.append(time.perf_counter() - started)
-        return self.load_rp(hi, lo)
-
-    def merge(self, a: int, b: int, new: int) -> None:
-        super().merge(a, b, new)
-        self.cluster.merges.append((int(a), int(b), int(new)))
-        self.has[new] = self.has[a] | self.has[b]
-
-
 class _Cluster:
     """The driver's view of the hosts: which host holds which shard, the merges and the request log,
     and the moves that keep a build alive when a host is lost."""
 
-    def __init__(self, backend, shards: list[Shard], chunk_rows: int | None):
+    def __init__(self, backend, shards: list[Shard], options: dict):
         self.backend = backend
         self.shards = shards
         self.n_rows = sum(s.rows for s in shards)
-        self.chunk_rows = chunk_rows
+        self.options = options
         self.owner: dict[int, int] = {}
         self.merges: list[tuple[int, int, int]] = []
         self.sent: dict[int, int] = {}
@@ -401,6 +368,8 @@ class _Cluster:
         self.global_counts: np.ndarray | None = None
         self.lost_hosts: list[str] = []
         self.work_seconds: list[float] = []  # per request: the slowest host's compute time
+        self.step_seconds: list[float] = []  # per request: the driver's wait
+        self.has = np.zeros((0, 0), dtype=bool)
 
     # first pass -------------------------------------------------------------------------------------
     def load(self, progress) -> dict[int, dict]:
@@ -416,7 +385,7 @@ class _Cluster:
         todo = self._by_host(live)
         while todo:
             calls = {
-                h: self.backend.call(h, "load", [(i, self.shards[i]) for i in ids], self.chunk_rows)
+                h: self.backend.call(h, "load", [(i, self.shards[i]) for i in ids], self.options)
                 for h, ids in todo.items()
             }
             todo = {}
@@ -440,6 +409,35 @@ class _Cluster:
                 self.backend.result(call)
             except _Lost:
                 self._move(host, with_state=True)
+
+    def first_pass(self, summaries: dict[int, dict], n_clusters: int):
+        """Whole-input counts and confidence sums (added in shard order) and per-cluster shard lists."""
+        counts = np.zeros(n_clusters, dtype=np.int64)
+        conf_hi = np.zeros(n_clusters)
+        conf_lo = np.zeros(n_clusters)
+        self.has = np.zeros((2 * n_clusters - 1, len(self.shards)), dtype=bool)  # node -> shards with points
+        for idx in sorted(summaries):
+            info = summaries[idx]
+            counts += info["counts"]
+            conf_hi, conf_lo = _merge._dd_add(conf_hi, conf_lo, info["conf_hi"], info["conf_lo"])
+            self.has[:n_clusters, idx] = info["counts"] > 0
+        self.global_counts = counts
+        return counts, conf_hi, conf_lo
+
+    def fetch(self, node: int, soft: bool) -> dict[int, tuple]:
+        """The driver state's ``rp``: the shards' sparse partial sums for ``node``."""
+        started = time.perf_counter()
+        if soft:
+            wanted = [i for i, s in enumerate(self.shards) if s.rows > 0]
+        else:
+            wanted = np.flatnonzero(self.has[node]).tolist()
+        parts = self.request(node, soft, wanted)
+        self.step_seconds.append(time.perf_counter() - started)
+        return parts
+
+    def on_merge(self, a: int, b: int, new: int) -> None:
+        self.merges.append((int(a), int(b), int(new)))
+        self.has[new] = self.has[a] | self.has[b]
 
     # merges -----------------------------------------------------------------------------------------
     def request(self, node: int, soft: bool, wanted: list[int]) -> dict[int, tuple]:
@@ -489,7 +487,7 @@ class _Cluster:
             target = self.backend.replacement(tried)
             items = [(i, self.shards[i]) for i in moving]
             counts = self.global_counts if with_state else None
-            call = self.backend.call(target, "adopt", items, self.chunk_rows, counts, self.merges, self.log)
+            call = self.backend.call(target, "adopt", items, self.options, counts, self.merges, self.log)
             try:
                 self.backend.result(call)
             except _Lost:
@@ -515,6 +513,7 @@ def build_distributed(
     leaf_names: Sequence[str] | None = None,
     progress: _merge.ProgressFn | None = None,
     chunk_rows: int | None = None,
+    input: str = "logits",
     max_shard_rows: int | None = None,
     key: str | None = None,
     worker_wait: float | None = None,
@@ -529,8 +528,9 @@ def build_distributed(
     client : distributed.Client
         A client of the cluster (:func:`l2h.distributed.connect` makes one).  Each worker gets one
         actor holding the state of its shards; workers must be able to read the shards' paths.
-    aggregation, strategy, leaf_names, progress, chunk_rows
-        As in :func:`l2h.build_hierarchy`.
+    aggregation, strategy, leaf_names, progress, chunk_rows, input
+        As in :func:`l2h.build_hierarchy` (``input`` other than ``"logits"`` needs an ``l2h.merge``
+        that has it).
     max_shard_rows : int, optional
         Cut longer shards into row ranges (default: the input's rows over the number of workers,
         so that one big file is spread over all workers).
@@ -594,18 +594,23 @@ def build_distributed(
         if max_shard_rows is None:
             max_shard_rows = max(1, math.ceil(n / n_workers))
         shards = split_shards(shards, int(max_shard_rows))
-        cluster = _Cluster(backend, shards, chunk_rows)
+        cluster = _Cluster(backend, shards, {"chunk_rows": chunk_rows, "input": input})
         summaries = cluster.load(progress)
         n_bad = sum(info["bad"][0] for info in summaries.values())
         if n_bad:
             first = min(shards[i].offset + info["bad"][1] for i, info in summaries.items() if info["bad"][0])
             raise ValueError(nonfinite_message("logits", n_bad, first))
-        run = _DriverRun(_merge._kernels(), cluster, summaries, n_clusters)
+        counts, conf_hi, conf_lo = cluster.first_pass(summaries, n_clusters)
+        state = _compat.driver_state(
+            _merge._kernels(), n_clusters, counts, conf_hi, conf_lo, cluster.fetch, cluster.on_merge
+        )
         cluster.start()
-        tree = _merge._build_from_run(run, n, aggregation, strategy, list(names), progress)
+        clipped = sum(int(info.get("clipped", 0)) for info in summaries.values())
+        probs = bool(summaries) and all(info.get("probs", False) for info in summaries.values())
+        tree = _compat.decide(state, n, aggregation, strategy, names, progress, input, clipped, probs)
         if stats is not None:
             stats.update(
-                step_seconds=run.step_seconds,
+                step_seconds=cluster.step_seconds,
                 work_seconds=cluster.work_seconds,
                 lost_hosts=list(cluster.lost_hosts),
                 n_shards=len(shards),

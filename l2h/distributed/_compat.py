@@ -1,0 +1,105 @@
+"""The seams of :mod:`l2h.merge` that the Dask build uses, in one place.
+
+:mod:`l2h.merge` keeps the per-point state (``_BuildState``, built by the first pass and updated
+by the visits), the per-merge reduction (``rp_sparse`` on a shard, ``load_rp`` on the driver) and
+the decisions (``_build_from_run`` over a state whose ``rp`` answers from elsewhere) separately
+callable; this module is the only one that knows their names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from l2h import merge as _merge
+from l2h._validation import warn
+
+
+# ---------------------------------------------------------------------------------------------- workers
+def shard_state(kernels: Any, arr: np.ndarray, chunk_rows: int, input: str) -> tuple[Any, int, bool, Any]:
+    """A single-machine build state over one shard's rows: ``(state, clipped zeros, looks like
+    probabilities, keep-alive)``.  Raises ``ValueError`` on NaN/inf rows (like the single build)."""
+    work, keep, n_clipped = _merge.INPUTS[input](arr, chunk_rows)
+    try:
+        state = _merge._BuildState(kernels, work, chunk_rows, None)
+    except ValueError:
+        if input != "log-probs":
+            raise
+        work, keep, n_clipped = _merge._clip_log_zeros(arr, chunk_rows)
+        state = _merge._BuildState(kernels, work, chunk_rows, None)
+    return state, int(n_clipped), bool(getattr(state, "looks_like_probs", False)), keep
+
+
+def first_pass_sums(state: Any, n_clusters: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-cluster point counts and double-double confidence sums of a shard."""
+    return state.counts.copy(), state.node_conf[0, :n_clusters].copy(), state.node_conf[1, :n_clusters].copy()
+
+
+def shard_rp(state: Any, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The shard's ``rp`` partial sums for ``node``, sparse: ``(clusters, hi, lo)``, clusters ascending."""
+    return state.rp_sparse(node)
+
+
+# ---------------------------------------------------------------------------------------------- driver
+class _Driver(_merge._BuildState):
+    """The group bookkeeping and decisions of a build state without points: ``rp`` asks the shards."""
+
+    def __init__(self, kernels, n_clusters, counts, conf_hi, conf_lo, fetch, on_merge):
+        self.kern = kernels
+        self.n_clusters = n_clusters
+        self.n = int(counts.sum())
+        self._init_groups(counts, conf_hi, conf_lo)
+        self._fetch = fetch
+        self._on_merge = on_merge
+
+    def rp(self, node: int) -> int:
+        soft = bool(self.node_count[node] == 0)
+        hi = np.zeros(self.n_clusters)
+        lo = np.zeros(self.n_clusters)
+        parts = self._fetch(node, soft)
+        for idx in sorted(parts):  # shard order: the same sums whatever host holds a shard
+            nz, p_hi, p_lo = parts[idx][1:4]
+            hi[nz], lo[nz] = _merge._dd_add(hi[nz], lo[nz], p_hi, p_lo)
+        return self.load_rp(hi, lo)
+
+    def merge(self, a: int, b: int, new: int) -> None:
+        super().merge(a, b, new)
+        self._on_merge(a, b, new)
+
+
+def driver_state(
+    kernels: Any,
+    n_clusters: int,
+    counts: np.ndarray,
+    conf_hi: np.ndarray,
+    conf_lo: np.ndarray,
+    fetch: Callable[[int, bool], dict[int, tuple]],
+    on_merge: Callable[[int, int, int], None],
+) -> Any:
+    """The driver's build state, from the whole input's first-pass sums; ``rp`` calls
+    ``fetch(node, soft)`` for the shards' sparse partial sums and adds them in shard order."""
+    return _Driver(kernels, n_clusters, counts, conf_hi, conf_lo, fetch, on_merge)
+
+
+def decide(
+    state: Any,
+    n: int,
+    aggregation: str,
+    strategy: str,
+    names: Sequence[str],
+    progress: Any,
+    input: str,
+    n_clipped: int,
+    looks_like_probs: bool,
+) -> Any:
+    """The single-machine decisions and output (warnings, merges, info) over the driver state."""
+    if input == "logits" and looks_like_probs:
+        warn(
+            "every row of the logits lies in [0, 1] and sums to 1: they look like probabilities; "
+            "if so, pass --input probs (input='probs')"
+        )
+    return _merge._build_from_run(
+        state, n, aggregation, strategy, names, progress, {"input": input, "clipped_zeros": n_clipped}
+    )
