@@ -41,15 +41,9 @@ def itol(
 ) -> None:
     """Write an iTOL bundle: tree.nwk plus label, colour-strip, bar and clade-colour annotations."""
     from l2h.files import OutputSet
-    from l2h.io import InputError
-    from l2h.itol import BUNDLE_FILES, TREE_FILE, itol_bundle
+    from l2h.itol import TREE_FILE, bundle_paths, itol_bundle, stage_itol_bundle
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir} exists and is not a folder")
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    if not out_dir.exists() and not parent.is_dir():
-        why = "is not a folder" if parent.exists() else "does not exist"
-        raise InputError(f"cannot create the bundle folder {out_dir}: its parent {parent} {why}")
+    files = bundle_paths(out_dir)  # a folder (or one to create) that can hold the bundle, before any work
     inputs = {
         "tree": tree_path,
         "--logits": logits_path,
@@ -61,18 +55,12 @@ def itol(
     }
     # The bundle owns its file names in --out: every one is written, or removed when this bundle
     # lacks it (the folder never mixes two runs), so none of them may be an input.
-    files = [out_dir / name for name in BUNDLE_FILES]
     with OutputSet(inputs=inputs, outputs={"--out": files}, create_folders=[out_dir]) as outputs:
         tree, stats = load_tree_and_stats(
             tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
         )
         bundle = itol_bundle(tree, stats)
-        for name in BUNDLE_FILES:
-            if name in bundle.files:
-                outputs.write_text(out_dir / name, bundle.files[name])
-            else:
-                outputs.remove(out_dir / name)
-    written = [out_dir / name for name in bundle.files]
+        written = stage_itol_bundle(outputs, bundle, out_dir)
     out = stdout_console()
     out.print(f"iTOL bundle -> {markup_safe(out_dir)}", highlight=False)
     for path in written:

@@ -136,7 +136,7 @@ class _RegularPath(click.Path):
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             from l2h.files import describe_file_type
 
-            self.fail(f"{os.fsdecode(path)} is {describe_file_type(mode)}; expected a regular file", param, ctx)
+            self.fail(f"{os.fsdecode(path)} is {describe_file_type(mode)}; l2h reads only regular files", param, ctx)
         return path
 
 

@@ -449,6 +449,9 @@ class OutputSet:
             try:
                 if staged.backup is not None:
                     os.replace(staged.backup, dest)
+                    # rename() between two links of one file does nothing (the file whose own rename
+                    # failed is still in place): drop the backup link then
+                    _unlink_quietly(staged.backup)
                     staged.backup = None
                 elif staged.committed and not staged.remove:
                     os.unlink(dest)  # a new file that did not exist before

@@ -48,8 +48,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +62,7 @@ from l2h.annotate import (  # clade_keys, uniform_clades: re-exported, they live
     one_line,
     uniform_clades,
 )
+from l2h.files import OutputSet
 from l2h.hierarchy import Hierarchy
 from l2h.io import InputError
 
@@ -245,9 +244,11 @@ def itol_bundle(tree: Hierarchy, stats: LeafStats | None = None) -> ItolBundle:
 def write_itol_bundle(bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write the bundle into ``out_dir``, all files or none.
 
-    The files are written into a temporary folder first.  A new ``out_dir`` is then created by one
-    rename; into an existing one, each file is moved by an atomic rename, and bundle files left from
-    an earlier run that this bundle does not hold are removed (so the folder never mixes two runs).
+    The files go through one :class:`l2h.files.OutputSet` (the guard of every command's outputs):
+    each is staged next to its destination, then all are renamed into place; if one rename fails the
+    files already replaced are restored, and a folder created for the bundle is removed again.  Bundle
+    files left from an earlier run that this bundle does not hold are removed in the same commit (so
+    the folder never mixes two runs); other files in ``out_dir`` are left alone.
 
     Returns
     -------
@@ -255,40 +256,34 @@ def write_itol_bundle(bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> li
         The files written.
     """
     out = Path(out_dir)
+    paths = bundle_paths(out)
+    with OutputSet(outputs={"iTOL bundle file": paths}, create_folders=[out]) as outputs:
+        return stage_itol_bundle(outputs, bundle, out)
+
+
+def bundle_paths(out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Every file a bundle may write into ``out_dir`` (to register with an :class:`l2h.files.OutputSet`,
+    ``create_folders=[out_dir]``); :class:`~l2h.InputError` when ``out_dir`` cannot hold a bundle."""
+    out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
-    parent = out if out.exists() else out.parent
-    if not parent.is_dir():
+    parent = out.parent if str(out.parent) else Path(".")
+    if not out.exists() and not parent.is_dir():
         why = "is not a folder" if parent.exists() else "does not exist"
         raise InputError(f"cannot create the bundle folder {out}: its parent {parent} {why}")
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=".l2h-itol-", dir=parent))
-    except OSError as exc:
-        raise InputError(f"cannot write the iTOL bundle into {parent}: {exc.strerror or exc}") from None
-    try:
-        for name, text in bundle.files.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        if not out.exists():
-            staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a new folder should not be
-            os.rename(staging, out)
+    return [out / name for name in BUNDLE_FILES]
+
+
+def stage_itol_bundle(outputs: OutputSet, bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Stage ``bundle`` in ``outputs`` (which registered :func:`bundle_paths`): its files are written,
+    the other bundle files removed, at the set's commit.  Returns the files the bundle holds."""
+    out = Path(out_dir)
+    for name in BUNDLE_FILES:
+        if name in bundle.files:
+            outputs.write_text(out / name, bundle.files[name])
         else:
-            for name in bundle.files:
-                os.replace(staging / name, out / name)
-            for name in BUNDLE_FILES:
-                if name not in bundle.files and (out / name).is_file():
-                    (out / name).unlink()
-    except OSError as exc:
-        raise InputError(f"cannot write the iTOL bundle to {out}: {exc.strerror or exc}") from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+            outputs.remove(out / name)
     return [out / name for name in bundle.files]
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 # ---------------------------------------------------------------------------------------------- groups file

@@ -172,6 +172,30 @@ def test_a_failed_rename_restores_the_outputs_already_replaced(files, monkeypatc
     assert _listing(folder) == before
 
 
+def test_a_failed_rename_over_an_existing_file_leaves_no_backup(files, monkeypatch):
+    """The failed file's backup is a hard link of the file still in place; rename() between two links
+    of one file does nothing, so the roll-back must remove the link itself (found by the iTOL bundle)."""
+    folder, _, b = files
+    c = folder / "c.txt"
+    c.write_text("old c\n")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real_replace = os.replace
+    calls = []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # the second commit (c.txt); the roll-back's renames go through
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(InputError, match="no output was changed"):
+        with OutputSet(outputs={"--out": b, "--other": c}) as out:
+            out.write_text(b, "new b\n")
+            out.write_text(c, "new c\n")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
 def test_remove_and_create_folder(tmp_path):
     bundle = tmp_path / "bundle"
     with OutputSet(outputs={"--out": [bundle / "t.nwk", bundle / "old.txt"]}, create_folders=[bundle]) as out:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,22 +219,33 @@ def test_write_creates_folder_and_replaces_an_earlier_bundle(small, tmp_path):
 
 
 def test_write_is_all_or_nothing(small, tmp_path, monkeypatch):
-    tree, _, _, stats = small
+    tree, leaf, _, stats = small
     out = tmp_path / "bundle"
-    real = Path.write_text
+    real = os.replace
     calls = []
+    fail_at = [3]
 
-    def failing(self, *args, **kwargs):
-        calls.append(self.name)
-        if len(calls) == 3:
+    def failing(src, dst, *args, **kwargs):  # the n-th file's commit fails: the ones before are undone
+        calls.append(dst)
+        if len(calls) == fail_at[0]:
             raise OSError(28, "No space left on device")
-        return real(self, *args, **kwargs)
+        return real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_text", failing)
-    with pytest.raises(InputError, match="No space left on device"):
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(InputError, match="No space left on device; no output was changed"):
         write_itol_bundle(itol_bundle(tree, stats), out)
     assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder left behind
+    assert [p.name for p in tmp_path.iterdir()] == []  # no staged or backup file left behind
+
+    monkeypatch.undo()
+    old = write_itol_bundle(itol_bundle(tree, stats), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls.clear()
+    fail_at[0] = 2  # this bundle writes 2 files and removes the 3 others
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(InputError, match="No space left on device"):
+        write_itol_bundle(itol_bundle(tree, leaf_stats(tree, leaf)), out)  # a different bundle over the old one
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before and len(old) == 5
 
 
 # ---------------------------------------------------------------------------------------------- CLI
