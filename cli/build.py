@@ -127,8 +127,11 @@ def build(
     from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
 
     flavour = kernel_dtype(array.dtype if input_kind != "probs" else np.dtype(np.float64))  # probs: float64 logs
-    if not (quiet or as_json) and not kernels_compiled(flavour):
-        stderr_console().print(f"compiling kernels ({flavour}), first run only, ~15 s", highlight=False)
+    err = stderr_console()
+    # On a terminal the progress bar would sit frozen while Numba compiles: say why first.  Pipes and
+    # logs get no extra line, so a bad input (NaN rows are found by the first kernel) stays one line.
+    if not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
+        err.print(f"compiling kernels ({flavour}), first run only, ~15 s", highlight=False)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)

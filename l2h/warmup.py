@@ -4,7 +4,7 @@ Numba compiles a kernel for each argument type the first time it runs, then cach
 code (see :mod:`l2h._numba` for where).  :func:`compile_kernels` runs small builds that reach every
 kernel with float32 and with float64 logits: enough points for the parallel merge visits, an empty
 cluster for the soft-membership pass, confident rows for the exact recomputations, every
-aggregation and strategy.
+aggregation and strategy; then every metric once (the metrics' kernels).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from l2h._numba import mark_kernels_compiled
+from l2h.hierarchy import Hierarchy
 
 FLAVOURS = ("float32", "float64")
 
@@ -60,4 +61,17 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
         tree.assign(logits, k=3)
         mark_kernels_compiled(flavour)
         done.append(flavour)
+    _compile_metrics_kernels(tree, logits)
     return done
+
+
+def _compile_metrics_kernels(tree: Hierarchy, logits: np.ndarray) -> None:
+    """Score ``tree`` once with every metric (the metrics' kernels do not depend on the logits' dtype)."""
+    import io
+
+    from l2h.metrics import contingency_table, evaluate, write_class_distances
+
+    labels = np.arange(logits.shape[0]) % 5
+    evaluate(tree, labels, logits=logits, levels=(3, 2))
+    table = contingency_table(tree.assign(logits), labels, n_leaves=tree.n_leaves)
+    write_class_distances(io.BytesIO(), tree, table)

@@ -86,12 +86,18 @@ def test_build_says_once_that_it_compiles(clean_env, tmp_path):
     logits = tmp_path / "logits.npy"
     np.save(logits, np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32))
     clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "fresh"))
+    clean_env.setenv("FORCE_COLOR", "1")  # rich: stderr counts as a terminal (the notice is for terminals)
     (tmp_path / "fresh").mkdir()
     first = run("build", logits, "--out", tmp_path / "a.nwk")
     assert first.exit_code == 0, first.output
     assert "compiling kernels (float32), first run only" in first.stderr
     second = run("build", logits, "--out", tmp_path / "b.nwk")
     assert second.exit_code == 0 and "compiling" not in second.stderr
+    clean_env.delenv("FORCE_COLOR")
+    (tmp_path / "fresh2").mkdir()
+    clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "fresh2"))
+    piped = run("build", logits, "--out", tmp_path / "c.nwk")
+    assert piped.exit_code == 0 and "compiling" not in piped.stderr  # not a terminal: no extra line
 
 
 def test_warmup_json(tmp_path):

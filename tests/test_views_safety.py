@@ -95,3 +95,17 @@ def test_deep_caterpillar_in_the_itol_bundle_and_the_report():
     assert bundle.files["itol_tree_colors.txt"].startswith("TREE_COLORS")
     assert len(bundle.files["itol_labels.txt"].splitlines()) == 3 + 3000
     assert '"K":100000' in page
+
+
+def test_cli_views_on_a_100000_deep_caterpillar(tmp_path):
+    k = 100_000
+    write_tree(Hierarchy.from_merges([[0, 1]] + [[i, k + i - 2] for i in range(2, k)]), tmp_path / "cat.json")
+    np.save(tmp_path / "leaf.npy", np.arange(k))
+    np.save(tmp_path / "y.npy", np.arange(k) % 7)
+    data = ["--assignments", tmp_path / "leaf.npy", "--labels", tmp_path / "y.npy"]
+    shown = run("show", tmp_path / "cat.json", *data)
+    assert shown.exit_code == 0, shown.output
+    assert len(shown.output.splitlines()) <= 62 and shown.output.splitlines()[-1].startswith("(folded below level")
+    bundle = run("export", "itol", tmp_path / "cat.json", "--out", tmp_path / "itol", *data)
+    assert bundle.exit_code == 0, bundle.output
+    assert (tmp_path / "itol" / "tree.nwk").read_text().count("(") == k - 1
