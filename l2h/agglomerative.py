@@ -38,6 +38,32 @@ def linkage_memory_bytes(n_points: int, n_dims: int, backend: str) -> int:
     ``"scipy"``: the condensed distance matrix and the copy its linkage works on, ``8 N (N - 1)``
     bytes, plus the float64 input.  ``"fastcluster"`` (``linkage_vector``): a float64 copy of the
     input and ``O(N)`` bookkeeping, about ``8 N D + 100 N`` bytes, doubled for safety.
+
+    Parameters
+    ----------
+    n_points : int
+        Number of points ``N`` to cluster.
+    n_dims : int
+        Number of features ``D`` per point.
+    backend : {"scipy", "fastcluster"}
+        The linkage implementation that will run.
+
+    Returns
+    -------
+    int
+        The planned peak memory in bytes.
+
+    Raises
+    ------
+    ValueError
+        If ``backend`` is not one of the two above.
+
+    Examples
+    --------
+    >>> linkage_memory_bytes(1000, 16, "scipy")
+    8184000
+    >>> linkage_memory_bytes(1000, 16, "fastcluster")
+    456000
     """
     n, d = int(n_points), int(n_dims)
     data = 8 * n * d

@@ -31,6 +31,13 @@ def check_input_file(path: str | os.PathLike[str], name: str = "input") -> os.st
     A FIFO, device or socket is refused up front (reading one could block forever), as is a
     directory; a symlink loop and a dangling symlink are told apart from a missing file.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to check (symlinks are followed).
+    name : str, default "input"
+        What the file is (e.g. ``"logits"``); the error messages start with it.
+
     Returns
     -------
     os.stat_result
@@ -39,7 +46,21 @@ def check_input_file(path: str | os.PathLike[str], name: str = "input") -> os.st
     Raises
     ------
     InputError
-        One line naming ``name`` and ``path``.
+        One line naming ``name`` and ``path``: missing, dangling symlink, symlink loop, a directory,
+        a FIFO/device/socket, or not readable.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp, "labels.txt")
+    ...     _ = path.write_text("0\\n1\\n")
+    ...     check_input_file(path, "labels").st_size
+    4
+    >>> check_input_file("/no/such/file.npy", "logits")
+    Traceback (most recent call last):
+        ...
+    l2h._validation.InputError: logits file not found: /no/such/file.npy
     """
     path = Path(path)
     try:

@@ -395,6 +395,37 @@ def taxonomy_format_for(
     ``.nwk/.newick/.tree/.tre`` or text starting with ``(`` -> newick; ``leaves`` given -> edges;
     ``.tsv`` or any TAB -> groups; every line two white-space separated names, some name both a
     parent and a child -> edges; otherwise groups (one group per line).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The taxonomy file's path (only its suffix is used).
+    text : str
+        The file's content.
+    fmt : str, optional
+        An explicit format: ``"newick"``/``"nwk"``, ``"edges"``/``"edge-list"``/``"is_a"``,
+        ``"groups"``/``"tsv"``; ``None`` or ``"auto"`` guesses.
+    has_leaves : bool, default False
+        Whether a leaf list was given with the file (then a non-Newick file is an edge list).
+
+    Returns
+    -------
+    str
+        ``"newick"``, ``"edges"`` or ``"groups"``.
+
+    Raises
+    ------
+    InputError
+        If ``fmt`` is not a known format.
+
+    Examples
+    --------
+    >>> taxonomy_format_for("classes.nwk", "(cat,dog);")
+    'newick'
+    >>> taxonomy_format_for("classes.txt", "mammal cat\\nanimal mammal\\n")
+    'edges'
+    >>> taxonomy_format_for("classes.txt", "cat\\tmammal\\n")
+    'groups'
     """
     if fmt and fmt != "auto":
         fmt = fmt.lower()
@@ -615,7 +646,31 @@ def _group_parents(text: str, source: str, class_names: Sequence[str] | None) ->
 
 # ---------------------------------------------------------------------------------------------- Newick
 def parse_newick_taxonomy(text: str, *, source: str = "Newick") -> Taxonomy:
-    """A :class:`Taxonomy` from Newick text of any arity (see the module docstring)."""
+    """A :class:`Taxonomy` from Newick text of any arity (see the module docstring).
+
+    Parameters
+    ----------
+    text : str
+        Newick text; leaves are the classes, named internal nodes become named groups.
+    source : str, default "Newick"
+        What the text is (a file name); error messages and ``info["source"]`` use it.
+
+    Returns
+    -------
+    Taxonomy
+        The reference hierarchy.
+
+    Raises
+    ------
+    InputError
+        If the text is not valid Newick (the message names ``source``).
+
+    Examples
+    --------
+    >>> tax = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+    >>> tax.n_leaves, tax.n_nodes
+    (4, 7)
+    """
     parent, names, leaves = _newick_parents(text, source)
     tax = Taxonomy.from_parents(parent, names, leaves, source=source, info={"format": "newick"})
     return tax

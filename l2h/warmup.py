@@ -22,6 +22,20 @@ FLAVOURS = ("float32", "float64")
 def warmup_logits(dtype: str = "float32", n_points: int = 6000, n_clusters: int = 8) -> np.ndarray:
     """Seeded logits that reach every kernel: > 4096 points, one empty cluster, confident rows.
 
+    Parameters
+    ----------
+    dtype : str, default "float32"
+        NumPy dtype of the logits (one kernel flavour).
+    n_points : int, default 6000
+        Number of rows.
+    n_clusters : int, default 8
+        Number of columns; the last one is never an argmax (an empty cluster).
+
+    Returns
+    -------
+    ndarray, shape (n_points, n_clusters)
+        C-contiguous logits of ``dtype``, the same at every call.
+
     Examples
     --------
     >>> warmup_logits("float64").shape
@@ -37,8 +51,17 @@ def warmup_logits(dtype: str = "float32", n_points: int = 6000, n_clusters: int 
 def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
     """Run every kernel once per dtype in ``flavours`` so that Numba compiles and caches it.
 
-    Returns the flavours compiled.  Each later build with logits of those dtypes loads the cached
-    kernels instead of compiling them.
+    Each later build with logits of those dtypes loads the cached kernels instead of compiling them.
+
+    Parameters
+    ----------
+    flavours : sequence of str, default ("float32", "float64")
+        The logits dtypes to compile for.
+
+    Returns
+    -------
+    list of str
+        The flavours compiled.
     """
     import warnings
 

@@ -163,7 +163,32 @@ def open_shards(source: object, *, ndim: int = 2, name: str = "logits", key: str
 def split_shards(shards: Sequence[Shard], max_rows: int) -> list[Shard]:
     """Cut shards longer than ``max_rows`` into consecutive row ranges (empty shards are dropped).
 
-    Lets one big file spread over several workers; the concatenated rows are unchanged.
+    Lets one big file spread over several workers; the concatenated rows are unchanged.  Shards of
+    a dask array (kind ``"delayed"``) are kept whole.
+
+    Parameters
+    ----------
+    shards : sequence of Shard
+        The shards of one input, as :func:`open_shards` returns them.
+    max_rows : int
+        Largest number of rows a shard may keep (positive).
+
+    Returns
+    -------
+    list of Shard
+        Shards of at most ``max_rows`` rows each (except delayed ones), in row order.
+
+    Raises
+    ------
+    ValueError
+        If ``max_rows`` is smaller than 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shards = open_shards(np.zeros((10, 3)))
+    >>> [shard.rows for shard in split_shards(shards, 4)]
+    [3, 3, 4]
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be positive; got {max_rows}")
@@ -183,6 +208,24 @@ def split_shards(shards: Sequence[Shard], max_rows: int) -> list[Shard]:
 
 
 def total_rows(shards: Sequence[Shard]) -> int:
+    """Total number of rows of ``shards`` (the length of the concatenated input).
+
+    Parameters
+    ----------
+    shards : sequence of Shard
+        The shards of one input.
+
+    Returns
+    -------
+    int
+        The sum of the shards' ``rows``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> total_rows(open_shards(np.zeros((10, 3))))
+    10
+    """
     return sum(s.rows for s in shards)
 
 

@@ -136,7 +136,21 @@ def _align(point_shards: Sequence[Shard], label_shards: Sequence[Shard]) -> list
 
 
 def split_pieces(pieces: Sequence[_Piece], max_rows: int) -> list[_Piece]:
-    """Cut pieces longer than ``max_rows`` (not those of dask blocks, which are computed whole)."""
+    """Cut pieces longer than ``max_rows`` (not those of dask blocks, which are computed whole).
+
+    Parameters
+    ----------
+    pieces : sequence of _Piece
+        Aligned (points, labels) row ranges, one task each.
+    max_rows : int
+        Largest number of rows a piece may keep.
+
+    Returns
+    -------
+    list of _Piece
+        The pieces in row order, the long ones cut into consecutive ranges of at most ``max_rows``
+        rows (those backed by dask blocks are kept whole).
+    """
     out: list[_Piece] = []
     for piece in pieces:
         if piece.rows <= max_rows or "delayed" in (piece.points.kind, piece.labels.kind):
@@ -171,7 +185,27 @@ def _rows(shard: Shard, skip: int, rows: int) -> np.ndarray:
 
 
 def count_piece(piece: _Piece, kind: str, n_leaves: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (leaf, label, count) triples of one piece; runs on a worker.  ``InputError`` names the shard."""
+    """The (leaf, label, count) triples of one piece; runs on a worker.
+
+    Parameters
+    ----------
+    piece : _Piece
+        The aligned rows of points and labels to count.
+    kind : {"logits", "assignments"}
+        What the points hold: logits rows (the leaf is the row's argmax) or leaf ids.
+    n_leaves : int
+        Number of leaves of the tree (assignments must lie in ``0..n_leaves - 1``).
+
+    Returns
+    -------
+    leaves, labels, counts : ndarray of int64, shape (nnz,)
+        ``counts[i]`` rows of the piece sit in leaf ``leaves[i]`` with label ``labels[i]``.
+
+    Raises
+    ------
+    InputError
+        Naming the shard: NaN or ±inf in a logits row, a leaf id out of range, or non-integer values.
+    """
     labels = _integers(_rows(piece.labels, piece.label_skip, piece.rows), piece.labels, piece.label_skip, "labels")
     points = _rows(piece.points, piece.point_skip, piece.rows)
     if kind == "logits":
@@ -224,7 +258,27 @@ def _triples(leaves: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def merge_counts(parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> LabelCounts:
-    """Add the triples of every piece (the order of the pieces does not matter)."""
+    """Add the triples of every piece (the order of the pieces does not matter).
+
+    Parameters
+    ----------
+    parts : sequence of (leaves, labels, counts) tuples of int ndarrays
+        The triples of each piece, as :func:`count_piece` returns them.
+
+    Returns
+    -------
+    LabelCounts
+        The summed counts, sorted by leaf then label, and the total number of points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = (np.array([0, 1]), np.array([2, 2]), np.array([3, 1]))
+    >>> b = (np.array([0]), np.array([2]), np.array([5]))
+    >>> merged = merge_counts([a, b])
+    >>> merged.counts.tolist(), merged.n_points
+    ([8, 1], 9)
+    """
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return LabelCounts(empty, empty, empty, 0)
