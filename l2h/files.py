@@ -55,6 +55,18 @@ def write_atomic(path: PathLike, data: str | bytes) -> None:
     Errors (a missing or read-only folder, a full disk) are :class:`~l2h.InputError` naming ``path``,
     never the temporary file, and leave no temporary file behind.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced if it exists).
+    data : str or bytes
+        The content; text is encoded as UTF-8.
+
+    Raises
+    ------
+    InputError
+        When the folder is missing or not writable, ``path`` is a directory, or the disk is full.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -71,7 +83,29 @@ def write_atomic(path: PathLike, data: str | bytes) -> None:
 
 
 def save_npy_atomic(path: PathLike, array: ArrayLike) -> None:
-    """``np.save`` (no pickles) through :func:`write_atomic`."""
+    """``np.save`` (no pickles) through :func:`write_atomic`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npy`` file to write.
+    array : ArrayLike
+        The array to save (object arrays are not allowed).
+
+    Raises
+    ------
+    InputError
+        When the folder is missing or not writable, or the disk is full (naming ``path``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     save_npy_atomic(pathlib.Path(tmp, "a.npy"), [1, 2, 3])
+    ...     np.load(pathlib.Path(tmp, "a.npy")).tolist()
+    [1, 2, 3]
+    """
     write_atomic(path, _npy_bytes(array))
 
 
@@ -96,14 +130,53 @@ def _output_mode(path: Path) -> int:
 
 
 def check_output_path(path: PathLike, *, name: str = "output") -> None:
-    """Fail early (before any work) when ``path`` cannot receive a file: a missing or read-only
-    folder, a directory, FIFO or other non-regular file in its place, or a symlink loop."""
+    """Fail early (before any work) when ``path`` cannot receive a file.
+
+    Refused: a missing or read-only folder, a directory, FIFO or other non-regular file in its
+    place, or a symlink loop.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output file.
+    name : str, default "output"
+        What the output is (e.g. ``"--out"``); the error message names it.
+
+    Raises
+    ------
+    InputError
+        One line naming ``name`` and ``path``.
+
+    Examples
+    --------
+    >>> check_output_path("/no/such/folder/tree.nwk", name="--out")
+    Traceback (most recent call last):
+        ...
+    l2h._validation.InputError: --out folder does not exist: /no/such/folder
+    """
     _Target.check(name, Path(path))
 
 
 # ---------------------------------------------------------------------------------------------- the guard
 def describe_file_type(mode: int) -> str:
-    """What a non-regular file is, for messages: "a directory", "a FIFO (named pipe)", "a device"..."""
+    """What a non-regular file is, for messages: "a directory", "a FIFO (named pipe)", "a device"...
+
+    Parameters
+    ----------
+    mode : int
+        The file's ``st_mode`` (from :func:`os.stat`).
+
+    Returns
+    -------
+    str
+        "a directory", "a FIFO (named pipe)", "a socket", "a device" or "not a regular file".
+
+    Examples
+    --------
+    >>> import stat
+    >>> describe_file_type(stat.S_IFIFO)
+    'a FIFO (named pipe)'
+    """
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):

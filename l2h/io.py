@@ -49,22 +49,109 @@ __all__ = [
 
 
 def to_newick(tree: Hierarchy, *, branch_lengths: bool = True, internal_labels: bool = True) -> str:
-    """Newick text of ``tree``; same as :meth:`Hierarchy.to_newick`."""
+    """Newick text of ``tree``; same as :meth:`Hierarchy.to_newick`.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree to write.
+    branch_lengths : bool, default True
+        Write ``:length`` after each node (height differences).
+    internal_labels : bool, default True
+        Name the internal nodes (``n<id>``).
+
+    Returns
+    -------
+    str
+        One line of Newick ending with ``;``.
+
+    Examples
+    --------
+    >>> tree = Hierarchy.from_merges([[0, 1], [3, 2]], leaf_names=["a", "b", "c"])
+    >>> to_newick(tree)
+    '((a:1,b:1)n3:1,c:2)n4;'
+    >>> to_newick(tree, branch_lengths=False, internal_labels=False)
+    '((a,b),c);'
+    """
     return tree.to_newick(branch_lengths=branch_lengths, internal_labels=internal_labels)
 
 
 def from_newick(text: str, leaf_names: Sequence[str] | None = None) -> Hierarchy:
-    """A :class:`Hierarchy` from Newick text; same as :meth:`Hierarchy.from_newick`."""
+    """A :class:`Hierarchy` from Newick text; same as :meth:`Hierarchy.from_newick`.
+
+    Parameters
+    ----------
+    text : str
+        Newick text of a rooted binary tree.
+    leaf_names : sequence of str, optional
+        Leaf order: leaf ``j`` is the leaf named ``leaf_names[j]``; by default the file's order.
+
+    Returns
+    -------
+    Hierarchy
+        The tree.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a valid binary Newick tree or does not match ``leaf_names``.
+
+    Examples
+    --------
+    >>> from_newick("((a,b),c);").n_leaves
+    3
+    """
     return Hierarchy.from_newick(text, leaf_names=leaf_names)
 
 
 def to_json_dict(tree: Hierarchy) -> dict[str, Any]:
-    """The versioned JSON document of ``tree``; same as :meth:`Hierarchy.to_dict`."""
+    """The versioned JSON document of ``tree``; same as :meth:`Hierarchy.to_dict`.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree to describe.
+
+    Returns
+    -------
+    dict
+        A JSON-serialisable mapping (``format``, ``version``, ``merges``, ``heights``,
+        ``leaf_names``, ...).
+
+    Examples
+    --------
+    >>> tree = Hierarchy.from_merges([[0, 1], [3, 2]], leaf_names=["a", "b", "c"])
+    >>> to_json_dict(tree)["leaf_names"]
+    ['a', 'b', 'c']
+    """
     return tree.to_dict()
 
 
 def from_json_text(text: str) -> Hierarchy:
-    """A :class:`Hierarchy` from l2h JSON text; same as :meth:`Hierarchy.from_json`."""
+    """A :class:`Hierarchy` from l2h JSON text; same as :meth:`Hierarchy.from_json`.
+
+    Parameters
+    ----------
+    text : str
+        The JSON document written by :meth:`Hierarchy.to_json` (or :func:`to_json_dict`).
+
+    Returns
+    -------
+    Hierarchy
+        The tree.
+
+    Raises
+    ------
+    ValueError
+        If the text is not JSON or not a valid l2h tree document.
+
+    Examples
+    --------
+    >>> import json
+    >>> tree = Hierarchy.from_merges([[0, 1], [3, 2]], leaf_names=["a", "b", "c"])
+    >>> from_json_text(json.dumps(to_json_dict(tree))).same_topology(tree)
+    True
+    """
     return Hierarchy.from_json(text)
 
 

@@ -89,6 +89,33 @@ def tree_format_for(
     ``format_hint`` says how the caller's user can give the format instead (``"--format"`` for a
     command with that option); the unknown-suffix error ends with ``", or <format_hint>"``, or
     offers no alternative when it is None.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The tree file (only its suffix is used when ``fmt`` is not given).
+    fmt : str, optional
+        An explicit format: ``"newick"``/``"nwk"``, ``"json"``, ``"linkage"``/``"npy"``
+        (case-insensitive).
+    format_hint : str or None, default "pass fmt"
+        How the user can name the format, for the unknown-suffix message.
+
+    Returns
+    -------
+    str
+        ``"newick"``, ``"json"`` or ``"linkage"``.
+
+    Raises
+    ------
+    InputError
+        If ``fmt`` is unknown, or the suffix is not one of .nwk/.newick, .json, .npy.
+
+    Examples
+    --------
+    >>> tree_format_for("tree.nwk")
+    'newick'
+    >>> tree_format_for("tree.txt", "JSON")
+    'json'
     """
     if fmt:
         fmt = fmt.lower()
@@ -117,8 +144,36 @@ def read_tree_data(
 ) -> TreeData:
     """Read a tree file (Newick, JSON or linkage ``.npy``) into plain merges.
 
-    ``leaf_names``: a Newick tree's leaves are matched to them by name; the other formats' names
-    are replaced by them.  Errors are one-line :class:`~l2h.InputError` naming the file.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The tree file.
+    fmt : str, optional
+        Its format (see :func:`tree_format_for`); by default from the suffix.
+    leaf_names : sequence of str, optional
+        A Newick tree's leaves are matched to them by name; the other formats' names are replaced
+        by them.
+    format_hint : str or None, default "pass fmt"
+        How the user can name the format, for the unknown-suffix message.
+
+    Returns
+    -------
+    TreeData
+        The merges, heights, leaf names and info of the tree.
+
+    Raises
+    ------
+    InputError
+        One line naming the file: missing or unreadable, unknown format, or invalid content.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp, "tree.nwk")
+    ...     _ = path.write_text("((a,b),c);")
+    ...     read_tree_data(path).leaf_names
+    ['a', 'b', 'c']
     """
     from l2h.arrays import check_input_file
 
@@ -242,7 +297,25 @@ def json_document(
 
 
 def format_json(document: Mapping[str, Any], indent: int | None = 1) -> str:
-    """JSON text of :func:`json_document`'s result (NaN never appears: unknowns are ``null``)."""
+    """JSON text of :func:`json_document`'s result (NaN never appears: unknowns are ``null``).
+
+    Parameters
+    ----------
+    document : Mapping
+        The JSON-serialisable document.
+    indent : int or None, default 1
+        Indentation, as for :func:`json.dumps` (None: one line).
+
+    Returns
+    -------
+    str
+        The JSON text.
+
+    Examples
+    --------
+    >>> format_json({"heights": [1.0, None]}, indent=None)
+    '{"heights": [1.0, null]}'
+    """
     return json.dumps(document, indent=indent)
 
 
@@ -752,7 +825,28 @@ def _ete3_tree_class() -> Any:
 
 
 def ete3_from_merges(merges: ArrayLike, heights: ArrayLike, leaf_names: Sequence[str]) -> Any:
-    """An :class:`ete3.Tree` of plain merges (see :func:`l2h.interop.to_ete3`); iterative."""
+    """An :class:`ete3.Tree` of plain merges (see :func:`l2h.interop.to_ete3`); iterative.
+
+    Parameters
+    ----------
+    merges : ArrayLike of int, shape (K - 1, 2)
+        Row ``t`` joins two node ids into node ``K + t`` (leaves are ``0..K-1``).
+    heights : ArrayLike of float, shape (K - 1,)
+        Height of each merge; a child's ``dist`` is the height difference.
+    leaf_names : sequence of str, length K
+        Names of the leaves.
+
+    Returns
+    -------
+    ete3.Tree
+        The root node; every node carries ``node_id`` and ``height`` features, internal nodes are
+        named ``n<id>``.
+
+    Raises
+    ------
+    ImportError
+        If ete3 is not installed.
+    """
     tree_class = _ete3_tree_class()
     m = np.asarray(merges, dtype=np.int64).reshape(-1, 2)
     k = m.shape[0] + 1
@@ -781,8 +875,24 @@ def _int_or_none(value: Any) -> int | None:
 def tree_data_from_ete3(ete_tree: Any) -> TreeData:
     """Plain merges of a rooted binary :class:`ete3.Tree` (see :func:`l2h.interop.from_ete3`).
 
-    Raises ``ValueError`` when the tree has fewer than 2 leaves, a node with other than 2 children,
-    or duplicate or empty leaf names (the latter from :class:`~l2h.Hierarchy`).
+    Leaf ids come from the ``node_id`` features when they number the leaves ``0..K-1``, else
+    from leaf names that do, else from the traversal order.
+
+    Parameters
+    ----------
+    ete_tree : ete3.Tree
+        The root of a rooted binary tree.
+
+    Returns
+    -------
+    TreeData
+        The merges, heights (from ``height`` features or branch lengths) and leaf names.
+
+    Raises
+    ------
+    ValueError
+        When the tree has fewer than 2 leaves, a node with other than 2 children, or duplicate or
+        empty leaf names (the latter from :class:`~l2h.Hierarchy`).
     """
     nodes = list(ete_tree.traverse("postorder"))  # ete3's traversal is iterative
     leaves = [n for n in nodes if n.is_leaf()]
