@@ -96,6 +96,30 @@ def restrict_hierarchy(tree: Hierarchy, leaves: ArrayLike) -> Hierarchy:
 
     A merge survives when both of its sides hold a kept leaf; heights are kept, so cutting the
     result into ``k`` groups undoes its last ``k - 1`` surviving merges.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree to restrict.
+    leaves : ArrayLike of int, shape (n,)
+        Distinct leaf ids of ``tree`` to keep (``n >= 2``); kept leaf ``leaves[i]`` becomes leaf ``i``.
+
+    Returns
+    -------
+    Hierarchy
+        The restricted tree, with the kept leaves' names, heights, scores and relatedness.
+
+    Raises
+    ------
+    ValueError
+        If fewer than 2 leaves are kept, or ``leaves`` holds repeated or out-of-range ids.
+
+    Examples
+    --------
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "trout", "carp"])
+    >>> sub = restrict_hierarchy(tree, [0, 1, 2])
+    >>> sub.leaf_names, sub.merges.tolist()
+    (('cat', 'dog', 'trout'), [[0, 1], [3, 2]])
     """
     keep = np.asarray(leaves, dtype=np.int64).reshape(-1)
     k = tree.n_leaves
@@ -133,7 +157,25 @@ def restrict_hierarchy(tree: Hierarchy, leaves: ArrayLike) -> Hierarchy:
 
 
 def random_hierarchy(leaf_names: Sequence[str], rng: np.random.Generator) -> Hierarchy:
-    """A random binary tree: every step merges two of the remaining groups, chosen uniformly."""
+    """A random binary tree: every step merges two of the remaining groups, chosen uniformly.
+
+    Parameters
+    ----------
+    leaf_names : sequence of str
+        Names of the leaves (their number is the tree's ``K``).
+    rng : numpy.random.Generator
+        Source of randomness (seed it for a reproducible tree).
+
+    Returns
+    -------
+    Hierarchy
+        A tree over ``leaf_names`` with default heights.
+
+    Examples
+    --------
+    >>> random_hierarchy(["a", "b", "c", "d"], np.random.default_rng(0)).merges.tolist()
+    [[2, 0], [3, 1], [5, 4]]
+    """
     n = len(leaf_names)
     alive = list(range(n))
     picks = rng.random((max(n - 1, 0), 2))
@@ -159,6 +201,23 @@ def lca_depths(tax: Taxonomy) -> np.ndarray:
     The diagonal holds each leaf's own depth.  Leaves under a node form a range of the depth-first
     order, so node ``v`` fills, for each child but the last, the block between that child's range and
     the later children's: one slice assignment per child, ``L (L - 1) / 2`` entries in all.
+
+    Parameters
+    ----------
+    tax : Taxonomy
+        A rooted tree over ``L`` leaves (the root has depth 0).
+
+    Returns
+    -------
+    ndarray of int32, shape (L, L)
+        ``out[i, j]`` is the depth of the LCA of leaves ``i`` and ``j`` (symmetric).
+
+    Examples
+    --------
+    >>> from l2h.taxonomy import parse_newick_taxonomy
+    >>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+    >>> lca_depths(ref).tolist()
+    [[2, 1, 0, 0], [1, 2, 0, 0], [0, 0, 2, 1], [0, 0, 1, 2]]
     """
     n = tax.n_leaves
     leaf_order, start, end = tax.layout
@@ -385,6 +444,36 @@ def tree_scores(tree: Hierarchy, reference: Taxonomy, *, seed: int = 0) -> dict[
     """The scores of :func:`compare` for a tree and a reference over the same leaves, in the same order.
 
     ``reference.leaf_names`` must equal ``tree.leaf_names``; no leaf is dropped here.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The learned tree.
+    reference : Taxonomy
+        The reference hierarchy over the same leaves, in the same order.
+    seed : int, default 0
+        Seed of the triplet sampling (used when there are too many triplets to count all).
+
+    Returns
+    -------
+    dict
+        ``n_classes``, ``cophenetic_pearson``, ``cophenetic_spearman``, ``triplet_agreement``,
+        ``triplet_stderr``, ``rf_learned_only``, ``rf_reference_only`` and ``levels`` (depth ->
+        ``n_groups``, ``nmi``, ``ari``, ``acc`` of the tree cut into that level's group count).
+
+    Raises
+    ------
+    ValueError
+        If the reference's leaves are not the tree's, in the same order.
+
+    Examples
+    --------
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "trout", "carp"])
+    >>> from l2h.taxonomy import parse_newick_taxonomy
+    >>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+    >>> scores = tree_scores(tree, ref)
+    >>> scores["triplet_agreement"], scores["levels"][1]["ari"]
+    (1.0, 1.0)
     """
 
     if tuple(reference.leaf_names) != tuple(tree.leaf_names):
@@ -480,7 +569,27 @@ def compare(
 
 
 def average_scores(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The mean of several :func:`tree_scores` results (NaN entries ignored), with ``n_trees``."""
+    """The mean of several :func:`tree_scores` results (NaN entries ignored), with ``n_trees``.
+
+    Parameters
+    ----------
+    runs : sequence of Mapping
+        At least one :func:`tree_scores` result, all over the same reference levels.
+
+    Returns
+    -------
+    dict
+        The same keys, each score averaged, plus ``n_trees`` (the number of runs).
+
+    Examples
+    --------
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "trout", "carp"])
+    >>> from l2h.taxonomy import parse_newick_taxonomy
+    >>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+    >>> mean = average_scores([tree_scores(tree, ref), tree_scores(tree, ref)])
+    >>> mean["n_trees"], mean["triplet_agreement"]
+    (2, 1.0)
+    """
     out: dict[str, Any] = {}
     for key in RESULT_KEYS:
         if key == "levels":
@@ -500,7 +609,35 @@ def average_scores(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- majority mode
 def majority_classes(assignments: ArrayLike, labels: ArrayLike, n_leaves: int, n_classes: int) -> np.ndarray:
-    """The most frequent class of every leaf (lowest class id on ties), ``-1`` for leaves without points."""
+    """The most frequent class of every leaf (lowest class id on ties), ``-1`` for leaves without points.
+
+    Parameters
+    ----------
+    assignments : ArrayLike of int, shape (n_points,)
+        Leaf id of every point, in ``0..n_leaves - 1``.
+    labels : ArrayLike of int, shape (n_points,)
+        Class id of every point, in ``0..n_classes - 1``.
+    n_leaves : int
+        Number of leaves.
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    ndarray of int, shape (n_leaves,)
+        The majority class id of each leaf, or -1.
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in length or hold ids out of range (from
+        :func:`l2h.metrics.contingency_table`).
+
+    Examples
+    --------
+    >>> majority_classes([0, 0, 1, 2], [1, 1, 0, 2], n_leaves=4, n_classes=3).tolist()
+    [1, 0, 2, -1]
+    """
     from l2h.metrics import contingency_table
 
     table = contingency_table(assignments, labels, n_leaves=n_leaves, n_classes=n_classes)
@@ -518,11 +655,35 @@ def reference_for_leaves(
     without points) becomes a child of that class's node; classes no leaf has are dropped (with an
     :class:`~l2h.L2HWarning`), and a class with a single leaf is contracted into it.
 
+    Parameters
+    ----------
+    reference : Taxonomy
+        The reference hierarchy over class names.
+    leaf_classes : sequence of str or None, length K
+        The class (a reference leaf name) of each tree leaf, or None.
+    leaf_names : sequence of str, length K
+        The tree's leaf names.
+
     Returns
     -------
     (Taxonomy, ndarray of int64)
         The expanded reference, whose leaves are named ``leaf_names[j]`` for the kept leaves, and
         the kept leaf ids (pass them to :func:`restrict_hierarchy`).
+
+    Raises
+    ------
+    ValueError
+        If ``leaf_classes`` and ``leaf_names`` differ in length.
+    InputError
+        If a class is not a leaf of the reference.
+
+    Examples
+    --------
+    >>> from l2h.taxonomy import parse_newick_taxonomy
+    >>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+    >>> expanded, kept = reference_for_leaves(ref, ["cat", "dog", "trout", "carp"], ["l0", "l1", "l2", "l3"])
+    >>> expanded.leaf_names, kept.tolist()
+    (('l0', 'l1', 'l2', 'l3'), [0, 1, 2, 3])
     """
     if len(leaf_classes) != len(leaf_names):
         raise ValueError("leaf_classes and leaf_names must have the same length")
@@ -559,7 +720,23 @@ def reference_for_leaves(
 
 # ---------------------------------------------------------------------------------------------- output
 def result_to_json(result: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-ready copy: NaN -> None, level keys -> strings."""
+    """A JSON-ready copy: NaN -> None, level keys -> strings.
+
+    Parameters
+    ----------
+    result : Mapping
+        A :func:`compare` / :func:`tree_scores` result (nested mappings of numbers).
+
+    Returns
+    -------
+    dict
+        The same nesting with string keys, Python floats and ints, and None for non-finite values.
+
+    Examples
+    --------
+    >>> result_to_json({"cophenetic_pearson": float("nan"), "levels": {1: {"ari": np.float64(0.5)}}})
+    {'cophenetic_pearson': None, 'levels': {'1': {'ari': 0.5}}}
+    """
 
     def clean(value: Any) -> Any:
         if isinstance(value, Mapping):

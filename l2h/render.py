@@ -232,7 +232,30 @@ def tree_lines(
 
 
 def count_rows(tree: Hierarchy, max_depth: int | None, min_chain: int = 3, cap: int | None = None) -> int:
-    """Number of rows :func:`tree_lines` draws (stops counting past ``cap``)."""
+    """Number of rows :func:`tree_lines` draws (stops counting past ``cap``).
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree to draw.
+    max_depth : int or None
+        Fold depth, as in :func:`tree_lines` (None: no folding).
+    min_chain : int, default 3
+        Caterpillar runs of at least this many merges count as one row; 0 disables.
+    cap : int, optional
+        Stop counting once the count exceeds ``cap``.
+
+    Returns
+    -------
+    int
+        The row count (at most ``cap + 1`` when ``cap`` is given).
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> count_rows(Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]), None)
+    7
+    """
     count = 0
     stack = [(tree.root, 0)]
     while stack and (cap is None or count <= cap):
@@ -248,8 +271,21 @@ DEFAULT_FOLD_LEAVES = 60
 
 
 def default_max_depth(tree: Hierarchy, rows: int = DEFAULT_FOLD_LEAVES, min_chain: int = 3) -> int | None:
-    """The largest ``max_depth`` that keeps the view within ``rows`` rows (at least 1); None when the
-    whole tree fits.
+    """The largest ``max_depth`` that keeps the view within ``rows`` rows (at least 1).
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree to draw.
+    rows : int, default DEFAULT_FOLD_LEAVES
+        Most rows the view may take.
+    min_chain : int, default 3
+        As in :func:`tree_lines`.
+
+    Returns
+    -------
+    int or None
+        The fold depth, or None when the whole tree fits.
 
     Examples
     --------
@@ -273,7 +309,46 @@ def render_tree(
     min_chain: int = 3,
     ascii: bool = False,
 ) -> RenderableType:
-    """A rich renderable of :func:`tree_lines` with a one-line title."""
+    """A rich renderable of :func:`tree_lines` with a one-line title.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree to draw.
+    stats : LeafStats, optional
+        Points, classes and groups per leaf (see :func:`tree_lines`).
+    max_depth : int, optional
+        Rows below this many levels are folded into one row.
+    min_chain : int, default 3
+        Caterpillar runs of at least this many merges are drawn as one row; 0 disables.
+    ascii : bool, default False
+        Plain ASCII guides instead of box-drawing characters.
+
+    Returns
+    -------
+    rich.console.RenderableType
+        A ``Group`` of the title (:func:`tree_title`) and the tree's lines.
+
+    Raises
+    ------
+    ValueError
+        If ``max_depth`` or ``min_chain`` is negative.
+
+    Examples
+    --------
+    >>> from rich.console import Console
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["cat", "dog", "car", "bus"])
+    >>> Console(width=60).print(render_tree(tree, ascii=True))
+    Hierarchy: 4 leaves
+    n6 (4 leaves)
+    |-- n4 (2 leaves)
+    |   |-- cat
+    |   `-- dog
+    `-- n5 (2 leaves)
+        |-- car
+        `-- bus
+    """
     from rich.console import Group
     from rich.text import Text
 
@@ -282,7 +357,31 @@ def render_tree(
 
 
 def tree_title(tree: Hierarchy, stats: LeafStats | None = None) -> str:
-    """``"Hierarchy: 20 leaves, 1,797 points, 10 classes"`` (what is known)."""
+    """``"Hierarchy: 20 leaves, 1,797 points, 10 classes"`` (what is known).
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree.
+    stats : LeafStats, optional
+        Adds the number of points (with ``sizes``) and of classes present (with ``table``).
+
+    Returns
+    -------
+    str
+        The one-line title.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> from l2h.annotate import leaf_stats
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> tree_title(tree)
+    'Hierarchy: 4 leaves'
+    >>> tree_title(tree, leaf_stats(tree, np.array([0, 0, 1, 2, 3, 3, 3]), np.array([0, 0, 0, 1, 1, 1, 0])))
+    'Hierarchy: 4 leaves, 7 points, 2 classes'
+    """
     stats = stats or LeafStats()
     title = f"Hierarchy: {tree.n_leaves} leaves"
     if stats.sizes is not None:
