@@ -53,9 +53,27 @@ __all__ = [
 
 
 def one_line(text: object) -> str:
-    """A user-supplied name as one safe line: tabs and line breaks become spaces, other control and
-    bidi characters visible escapes (``\\x1b``), so that a name cannot drive a terminal or break a
-    TAB-separated file.  Rich markup is *not* escaped here (see ``l2h._text.markup_safe``)."""
+    """A user-supplied name as one safe line for terminals and TAB-separated files.
+
+    Tabs and line breaks become spaces, other control and bidi characters visible escapes
+    (``\\x1b``), so that a name cannot drive a terminal or break a TAB-separated file.  Rich markup is
+    *not* escaped here (see ``l2h._text.markup_safe``).
+
+    Parameters
+    ----------
+    text : object
+        The name (converted with :class:`str`).
+
+    Returns
+    -------
+    str
+        One printable line.
+
+    Examples
+    --------
+    >>> one_line("big\\tcat\\nfamily")
+    'big cat family'
+    """
     from l2h._text import printable
 
     return printable(" ".join(str(text).replace("\t", " ").splitlines()))
@@ -201,12 +219,49 @@ def leaf_stats(
 
 
 def percent(value: float) -> str:
-    """``0.934`` -> ``"93%"`` (rounded down, so only a pure leaf shows 100%)."""
+    """``0.934`` -> ``"93%"`` (rounded down, so only a pure leaf shows 100%).
+
+    Parameters
+    ----------
+    value : float
+        A fraction in ``[0, 1]``.
+
+    Returns
+    -------
+    str
+        Whole percent followed by ``%``.
+
+    Examples
+    --------
+    >>> percent(0.934), percent(0.999), percent(1.0)
+    ('93%', '99%', '100%')
+    """
     return f"{int(np.floor(value * 100 + 1e-9))}%"
 
 
 def leaf_captions(stats: LeafStats) -> list[str]:
-    """:func:`leaf_caption` of every leaf, computing the majority classes and purities once."""
+    """:func:`leaf_caption` of every leaf, computing the majority classes and purities once.
+
+    Parameters
+    ----------
+    stats : LeafStats
+        Statistics with a class table (built from assignments and labels).
+
+    Returns
+    -------
+    list of str, length K
+        ``"<majority class> <purity>%"`` or ``"(no points)"`` per leaf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> points, labels = np.array([0, 0, 1, 2, 3, 3, 3]), np.array([0, 0, 0, 1, 1, 1, 0])
+    >>> stats = leaf_stats(tree, points, labels, class_names=["cat", "dog"])
+    >>> leaf_captions(stats)
+    ['cat 100%', 'cat 100%', 'dog 100%', 'dog 66%']
+    """
     majority, purity = stats.majority.tolist(), stats.purity.tolist()
     return [
         "(no points)" if c < 0 else f"{stats.class_name(c)} {percent(p)}" for c, p in zip(majority, purity, strict=True)
@@ -214,7 +269,29 @@ def leaf_captions(stats: LeafStats) -> list[str]:
 
 
 def leaf_caption(stats: LeafStats, leaf: int) -> str:
-    """``"<majority class> <purity>%"`` for a leaf, ``"(no points)"`` for an empty one."""
+    """``"<majority class> <purity>%"`` for a leaf, ``"(no points)"`` for an empty one.
+
+    Parameters
+    ----------
+    stats : LeafStats
+        Statistics with a class table (built from assignments and labels).
+    leaf : int
+        Leaf id in ``0..K-1``.
+
+    Returns
+    -------
+    str
+        The caption.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> stats = leaf_stats(tree, np.array([0, 0, 1, 3, 3, 3]), np.array([0, 0, 0, 1, 1, 0]), class_names=["cat", "dog"])
+    >>> leaf_caption(stats, 3), leaf_caption(stats, 2)
+    ('dog 66%', '(no points)')
+    """
     c = int(stats.majority[leaf])
     if c < 0:
         return "(no points)"
@@ -222,7 +299,23 @@ def leaf_caption(stats: LeafStats, leaf: int) -> str:
 
 
 def purity_level(value: float) -> str:
-    """``"high"`` (>= 90%), ``"medium"`` (>= 60%) or ``"low"``: the colour scale of every view."""
+    """``"high"`` (>= 90%), ``"medium"`` (>= 60%) or ``"low"``: the colour scale of every view.
+
+    Parameters
+    ----------
+    value : float
+        A purity in ``[0, 1]`` (NaN when unknown).
+
+    Returns
+    -------
+    str
+        ``"high"``, ``"medium"``, ``"low"``, or ``"none"`` for a non-finite value.
+
+    Examples
+    --------
+    >>> [purity_level(v) for v in (0.95, 0.7, 0.2, float("nan"))]
+    ['high', 'medium', 'low', 'none']
+    """
     if not np.isfinite(value):
         return "none"
     return "high" if value >= 0.9 - 1e-12 else "medium" if value >= 0.6 - 1e-12 else "low"
@@ -230,8 +323,26 @@ def purity_level(value: float) -> str:
 
 # ---------------------------------------------------------------------------------------------- tree walks
 def leaf_order(tree: Hierarchy) -> np.ndarray:
-    """Leaves in left-to-right drawing order (children in merge-column order), like
-    :attr:`Hierarchy.leaf_order` but with an explicit stack: O(K) time and memory at any depth."""
+    """Leaves in left-to-right drawing order (children in merge-column order).
+
+    Like :attr:`Hierarchy.leaf_order` but with an explicit stack: O(K) time and memory at any depth.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree.
+
+    Returns
+    -------
+    ndarray of int64, shape (K,)
+        Leaf ids in drawing order.
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> leaf_order(Hierarchy.from_merges([[2, 1], [0, 3]])).tolist()
+    [0, 2, 1]
+    """
     k = tree.n_leaves
     left = tree.merges[:, 0].tolist()  # plain ints: indexing numpy rows one by one is slow
     right = tree.merges[:, 1].tolist()
@@ -252,6 +363,29 @@ def folded_nodes(tree: Hierarchy, m: int) -> np.ndarray:
 
     Same set as :meth:`Hierarchy.cut_nodes`, found in O(K) from the parent array (no per-node leaf
     lists, so a 100 000-deep caterpillar costs the same as a balanced tree).
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree.
+    m : int
+        Number of nodes to keep, ``1 <= m <= K``.
+
+    Returns
+    -------
+    ndarray of int64, shape (m,)
+        Node ids (leaves or internal nodes) in drawing order.
+
+    Raises
+    ------
+    ValueError
+        If ``m`` is out of range.
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> folded_nodes(Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]), 2).tolist()
+    [4, 5]
     """
     k = tree.n_leaves
     if not 1 <= m <= k:
@@ -274,9 +408,23 @@ def folded_nodes(tree: Hierarchy, m: int) -> np.ndarray:
 def clade_keys(tree: Hierarchy, keys: Sequence[str | None]) -> list[str | None]:
     """The key shared by all the leaves under every node (None where they differ or one is None).
 
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree, K leaves.
+    keys : sequence of (str or None), length K
+        A key (e.g. a group name) per leaf.
+
     Returns
     -------
     list of (str or None), length 2K-1
+        The shared key of every node id (leaves first).
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> clade_keys(Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]), ["a", "a", "b", None])
+    ['a', 'a', 'b', None, 'a', None, None]
     """
     k = tree.n_leaves
     node_key: list[str | None] = list(keys) + [None] * (k - 1)
@@ -289,9 +437,23 @@ def clade_keys(tree: Hierarchy, keys: Sequence[str | None]) -> list[str | None]:
 def uniform_clades(tree: Hierarchy, keys: Sequence[str | None]) -> list[tuple[int, str]]:
     """Maximal internal nodes whose leaves all have the same non-None key, in node-id order.
 
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree, K leaves.
+    keys : sequence of (str or None), length K
+        A key (e.g. a group name) per leaf.
+
     Returns
     -------
     list of (node id, key)
+        Internal nodes whose parent's leaves do not share the key (or the root).
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> uniform_clades(Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]), ["a", "a", "b", "b"])
+    [(4, 'a'), (5, 'b')]
     """
     node_key = clade_keys(tree, keys)
     parent = tree.parent
@@ -350,6 +512,23 @@ def palette(n: int) -> list[str]:
     """``n`` distinct ``#rrggbb`` colours: :data:`GROUP_COLORS` first, then golden-angle hues.
 
     Beyond 32 colours nobody tells groups apart by colour alone; the extra hues only keep colours distinct.
+
+    Parameters
+    ----------
+    n : int
+        Number of colours.
+
+    Returns
+    -------
+    list of str, length n
+        Distinct lower-case ``#rrggbb`` colours.
+
+    Examples
+    --------
+    >>> palette(3)
+    ['#0072b2', '#e69f00', '#009e73']
+    >>> len(set(palette(100)))
+    100
     """
     import colorsys
 
@@ -369,8 +548,31 @@ def palette(n: int) -> list[str]:
 
 
 def group_colors(tree: Hierarchy, stats: LeafStats) -> dict[str, str]:
-    """Colour of every leaf group (see :meth:`LeafStats.leaf_groups`), assigned in drawing order so
-    that neighbouring groups differ."""
+    """Colour of every leaf group (see :meth:`LeafStats.leaf_groups`).
+
+    Colours are assigned in drawing order so that neighbouring groups differ.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree.
+    stats : LeafStats
+        Per-leaf statistics; leaves without a group get no colour.
+
+    Returns
+    -------
+    dict of str to str
+        Group name -> ``#rrggbb`` colour, from :func:`palette`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> stats = leaf_stats(tree, np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1]), class_names=["cat", "dog"])
+    >>> group_colors(tree, stats)
+    {'cat': '#0072b2', 'dog': '#e69f00'}
+    """
     groups = stats.leaf_groups()
     seen: list[str] = []
     known: set[str] = set()
@@ -389,11 +591,24 @@ def leaf_spans(tree: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
     The leaves under a node are one contiguous block of the drawing order: those of node ``v`` are
     ``order[start[v] : start[v] + tree.leaf_counts[v]]``.  O(K) time and memory, no recursion.
 
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree, K leaves.
+
     Returns
     -------
     order : ndarray of int64, shape (K,)
         :func:`leaf_order`.
     start : ndarray of int64, shape (2K-1,)
+        Position in ``order`` of the first leaf under every node.
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> order, start = leaf_spans(Hierarchy.from_merges([[2, 1], [0, 3]]))
+    >>> order.tolist(), start.tolist()
+    ([0, 2, 1], [0, 2, 1, 1, 0])
     """
     k = tree.n_leaves
     order = leaf_order(tree)
