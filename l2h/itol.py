@@ -115,6 +115,23 @@ def itol_ids(tree: Hierarchy) -> tuple[str, ...]:
     """A safe, unique iTOL ID for every leaf (see the module docstring).
 
     Names that are already safe are kept unchanged, so cluster ids ``0..K-1`` stay as they are.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree whose ``leaf_names`` are turned into IDs.
+
+    Returns
+    -------
+    tuple of str, length K
+        IDs made of ``A-Z a-z 0-9 _ . -``, distinct from each other and from the internal IDs
+        ``n<node id>``.
+
+    Examples
+    --------
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["big cat", "dog", "a|b", "n5"])
+    >>> itol_ids(tree)
+    ('big_cat', 'dog', 'a_b', 'n5_3')
     """
     reserved = {f"n{node}" for node in range(tree.n_leaves, tree.n_nodes)}
     wanted = []
@@ -149,14 +166,70 @@ def _lines(*lines: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- annotation files
 def labels_text(ids: Sequence[str], labels: Sequence[str]) -> str:
-    """``LABELS`` file: one display label per node ID."""
+    """``LABELS`` file: one display label per node ID.
+
+    Parameters
+    ----------
+    ids : sequence of str
+        iTOL node IDs (see :func:`itol_ids`).
+    labels : sequence of str
+        Display label of each ID, same length (tabs and line breaks become spaces).
+
+    Returns
+    -------
+    str
+        The file's text, TAB-separated, ending with a newline.
+
+    Examples
+    --------
+    >>> print(labels_text(["0", "1"], ["cat 93%", "dog 60%"]).replace(chr(9), " | "), end="")
+    LABELS
+    SEPARATOR TAB
+    DATA
+    0 | cat 93%
+    1 | dog 60%
+    """
     return _lines("LABELS", "SEPARATOR TAB", "DATA", *(f"{i}{SEP}{_text(t)}" for i, t in zip(ids, labels, strict=True)))
 
 
 def colorstrip_text(ids: Sequence[str], keys: Sequence[str | None], colors: dict[str, str], title: str) -> str:
-    """``DATASET_COLORSTRIP`` file: a coloured box per leaf (leaves with key None are left out), with
-    a legend listing ``colors`` in order (no legend lines when ``colors`` is empty: iTOL wants at
-    least one entry on each)."""
+    """``DATASET_COLORSTRIP`` file: a coloured box per leaf, with a legend.
+
+    Leaves with key None are left out; the legend lists ``colors`` in order (no legend lines when
+    ``colors`` is empty: iTOL wants at least one entry on each).
+
+    Parameters
+    ----------
+    ids : sequence of str
+        iTOL leaf IDs.
+    keys : sequence of (str or None)
+        The colour key (group or class name) of each leaf, same length.
+    colors : dict of str to str
+        Key -> ``#rrggbb`` colour; must hold every non-None key.
+    title : str
+        Dataset label and legend title.
+
+    Returns
+    -------
+    str
+        The file's text, TAB-separated, ending with a newline.
+
+    Examples
+    --------
+    >>> text = colorstrip_text(["a", "b", "c"], ["x", None, "y"], {"x": "#0072b2", "y": "#e69f00"}, "groups")
+    >>> print(text.replace(chr(9), " | "), end="")
+    DATASET_COLORSTRIP
+    SEPARATOR TAB
+    DATASET_LABEL | groups
+    COLOR | #0072b2
+    LEGEND_TITLE | groups
+    LEGEND_SHAPES | 1 | 1
+    LEGEND_COLORS | #0072b2 | #e69f00
+    LEGEND_LABELS | x | y
+    DATA
+    a | #0072b2 | x
+    c | #e69f00 | y
+    """
     legend = list(colors)
     header = [
         "DATASET_COLORSTRIP",
@@ -177,7 +250,33 @@ def colorstrip_text(ids: Sequence[str], keys: Sequence[str | None], colors: dict
 
 
 def simplebar_text(ids: Sequence[str], values: Sequence[int] | np.ndarray, title: str = "points per leaf") -> str:
-    """``DATASET_SIMPLEBAR`` file: one bar per leaf."""
+    """``DATASET_SIMPLEBAR`` file: one bar per leaf.
+
+    Parameters
+    ----------
+    ids : sequence of str
+        iTOL leaf IDs.
+    values : sequence of int or ndarray, same length
+        Bar length of each leaf (points per leaf).
+    title : str, default "points per leaf"
+        Dataset label.
+
+    Returns
+    -------
+    str
+        The file's text, TAB-separated, ending with a newline.
+
+    Examples
+    --------
+    >>> print(simplebar_text(["a", "b"], [3, 4]).replace(chr(9), " | "), end="")
+    DATASET_SIMPLEBAR
+    SEPARATOR TAB
+    DATASET_LABEL | points per leaf
+    COLOR | #4a6fa5
+    DATA
+    a | 3
+    b | 4
+    """
     header = [
         "DATASET_SIMPLEBAR",
         "SEPARATOR TAB",
@@ -189,7 +288,35 @@ def simplebar_text(ids: Sequence[str], values: Sequence[int] | np.ndarray, title
 
 
 def tree_colors_text(tree: Hierarchy, keys: Sequence[str | None], colors: dict[str, str]) -> str:
-    """``TREE_COLORS`` file: a coloured range and coloured branches for every uniform clade."""
+    """``TREE_COLORS`` file: a coloured range and coloured branches for every uniform clade.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree (internal node IDs are ``n<node id>``).
+    keys : sequence of (str or None), length K
+        The colour key of each leaf (see :func:`uniform_clades`).
+    colors : dict of str to str
+        Key -> ``#rrggbb`` colour; must hold every key of a uniform clade.
+
+    Returns
+    -------
+    str
+        The file's text, TAB-separated, ending with a newline.
+
+    Examples
+    --------
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> text = tree_colors_text(tree, ["x", "x", "y", "y"], {"x": "#0072b2", "y": "#e69f00"})
+    >>> print(text.replace(chr(9), " | "), end="")
+    TREE_COLORS
+    SEPARATOR TAB
+    DATA
+    n4 | range | #0072b2 | x
+    n4 | clade | #0072b2 | normal | 2
+    n5 | range | #e69f00 | y
+    n5 | clade | #e69f00 | normal | 2
+    """
     data = []
     for node, key in uniform_clades(tree, keys):
         data.append(f"n{node}{SEP}range{SEP}{colors[key]}{SEP}{_text(key)}")
@@ -250,10 +377,30 @@ def write_itol_bundle(bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> li
     files left from an earlier run that this bundle does not hold are removed in the same commit (so
     the folder never mixes two runs); other files in ``out_dir`` are left alone.
 
+    Parameters
+    ----------
+    bundle : ItolBundle
+        The bundle (see :func:`itol_bundle`).
+    out_dir : str or os.PathLike
+        The bundle folder; created if missing (its parent must exist).
+
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    InputError
+        When ``out_dir`` is not a folder, its parent is missing, or a file cannot be written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [path.name for path in write_itol_bundle(itol_bundle(tree), pathlib.Path(tmp, "itol"))]
+    ['tree.nwk']
     """
     out = Path(out_dir)
     paths = bundle_paths(out)
@@ -262,8 +409,30 @@ def write_itol_bundle(bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> li
 
 
 def bundle_paths(out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Every file a bundle may write into ``out_dir`` (to register with an :class:`l2h.files.OutputSet`,
-    ``create_folders=[out_dir]``); :class:`~l2h.InputError` when ``out_dir`` cannot hold a bundle."""
+    """Every file a bundle may write into ``out_dir``.
+
+    Register them with an :class:`l2h.files.OutputSet` (with ``create_folders=[out_dir]``).
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        The bundle folder (need not exist yet).
+
+    Returns
+    -------
+    list of Path
+        ``out_dir / name`` for every name of :data:`BUNDLE_FILES`.
+
+    Raises
+    ------
+    InputError
+        When ``out_dir`` cannot hold a bundle: it exists and is not a folder, or its parent is missing.
+
+    Examples
+    --------
+    >>> [path.name for path in bundle_paths("itol")]
+    ['tree.nwk', 'itol_labels.txt', 'itol_colorstrip.txt', 'itol_simplebar.txt', 'itol_tree_colors.txt']
+    """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
@@ -275,8 +444,24 @@ def bundle_paths(out_dir: str | os.PathLike[str]) -> list[Path]:
 
 
 def stage_itol_bundle(outputs: OutputSet, bundle: ItolBundle, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Stage ``bundle`` in ``outputs`` (which registered :func:`bundle_paths`): its files are written,
-    the other bundle files removed, at the set's commit.  Returns the files the bundle holds."""
+    """Stage ``bundle`` in ``outputs`` (which registered :func:`bundle_paths`).
+
+    Its files are written, the other bundle files removed, at the set's commit.
+
+    Parameters
+    ----------
+    outputs : OutputSet
+        An open output set that registered ``bundle_paths(out_dir)``.
+    bundle : ItolBundle
+        The bundle to stage.
+    out_dir : str or os.PathLike
+        The bundle folder.
+
+    Returns
+    -------
+    list of Path
+        The files the bundle holds.
+    """
     out = Path(out_dir)
     for name in BUNDLE_FILES:
         if name in bundle.files:
