@@ -71,7 +71,32 @@ def _matplotlib():
 
 
 def check_figure_path(path: str | os.PathLike[str]) -> str:
-    """The format (``png``, ``svg``, ``pdf``) of an output path; ``ValueError`` for other suffixes."""
+    """The format (``png``, ``svg``, ``pdf``) of an output path, from its suffix.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The picture file to write (the suffix is case-insensitive).
+
+    Returns
+    -------
+    str
+        ``"png"``, ``"svg"`` or ``"pdf"``.
+
+    Raises
+    ------
+    ValueError
+        For any other suffix.
+
+    Examples
+    --------
+    >>> check_figure_path("tree.PNG")
+    'png'
+    >>> check_figure_path("tree.jpg")
+    Traceback (most recent call last):
+        ...
+    ValueError: cannot tell the picture format of tree.jpg; use one of .png, .svg, .pdf
+    """
     suffix = Path(path).suffix.lower()
     if suffix not in FIGURE_SUFFIXES:
         raise ValueError(f"cannot tell the picture format of {path}; use one of {', '.join(FIGURE_SUFFIXES)}")
@@ -79,7 +104,28 @@ def check_figure_path(path: str | os.PathLike[str]) -> str:
 
 
 def figure_bytes(fig: Figure, fmt: str, dpi: int = 150) -> bytes:
-    """``fig`` encoded as ``png``, ``svg`` or ``pdf`` with :data:`PAPER_RC` (TrueType, SVG text)."""
+    """``fig`` encoded as ``png``, ``svg`` or ``pdf`` with :data:`PAPER_RC` (TrueType, SVG text).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to encode (tight bounding box).
+    fmt : {"png", "svg", "pdf"}
+        The picture format.
+    dpi : int, default 150
+        Resolution of raster output.
+
+    Returns
+    -------
+    bytes
+        The encoded picture (metadata names l2h as the creator).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> figure_bytes(Figure(figsize=(1, 1)), "svg")[:5]
+    b'<?xml'
+    """
     matplotlib, _ = _matplotlib()
     buffer = io.BytesIO()
     metadata = {"Software": "l2h"} if fmt == "png" else {"Creator": "l2h"} if fmt == "pdf" else None
@@ -92,6 +138,31 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> No
     """Save ``fig`` atomically; the format comes from the suffix (.png, .svg or .pdf).
 
     PDF embeds TrueType fonts and SVG keeps text as ``<text>`` elements (see :data:`PAPER_RC`).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to save.
+    path : str or os.PathLike
+        The output file; its suffix picks the format.
+    dpi : int, default 150
+        Resolution of PNG output.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is not .png, .svg or .pdf.
+    InputError
+        If the file cannot be written (missing folder, no permission, full disk).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from matplotlib.figure import Figure
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     save_figure(Figure(figsize=(1, 1)), pathlib.Path(tmp, "empty.svg"))
+    ...     pathlib.Path(tmp, "empty.svg").read_bytes()[:5]
+    b'<?xml'
     """
     from l2h.io import write_atomic
 
@@ -130,7 +201,26 @@ class DendrogramLayout:
 
 
 def has_heights(tree: Hierarchy) -> bool:
-    """False for trees whose heights are only the merge steps ``1..K-1`` (L2H trees, Newick without lengths)."""
+    """False for trees whose heights are only the merge steps ``1..K-1`` (L2H trees, Newick without lengths).
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree.
+
+    Returns
+    -------
+    bool
+        Whether the merge heights carry information beyond the merge order.
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> has_heights(Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]))
+    False
+    >>> has_heights(Hierarchy.from_linkage([[0, 1, 0.5, 2], [2, 3, 1.5, 3]]))
+    True
+    """
     return not np.array_equal(tree.heights, np.arange(1, tree.n_leaves, dtype=np.float64))
 
 
@@ -139,6 +229,27 @@ def dendrogram_layout(tree: Hierarchy, max_leaves: int | None = None, heights: b
 
     ``heights`` (default: :func:`has_heights`) places nodes by merge height; otherwise by levels, as
     a cladogram.  Loops over merges only: O(K) time at any depth.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree.
+    max_leaves : int, optional
+        Number of tips to draw; deeper subtrees are folded into one tip each.
+    heights : bool, optional
+        Place nodes by merge height (True) or by level (False); by default :func:`has_heights`.
+
+    Returns
+    -------
+    DendrogramLayout
+        Tips, drawn internal nodes, and the position and level of every drawn node.
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> layout = dendrogram_layout(Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]), max_leaves=2)
+    >>> layout.tips.tolist(), layout.position[6], layout.level
+    ([4, 5], 0.5, {4: 1.0, 5: 1.0, 6: 2.0})
     """
     k = tree.n_leaves
     m = k if max_leaves is None else max(1, min(int(max_leaves), k))
@@ -429,7 +540,28 @@ def _draw_radial(ax, tree, geometry, node_key, colors, labels, tip_colors, size)
 
 # ---------------------------------------------------------------------------------------------- heatmap
 def class_order(tree: Hierarchy, table: np.ndarray) -> np.ndarray:
-    """Classes with points, ordered by the mean drawing position of their points' leaves."""
+    """Classes with points, ordered by the mean drawing position of their points' leaves.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree, K leaves.
+    table : ndarray of int, shape (K, C)
+        Points per (leaf, class), e.g. :attr:`LeafStats.table`.
+
+    Returns
+    -------
+    ndarray of int64
+        The ids of the classes with at least one point, in tree order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> class_order(tree, np.array([[0, 1, 0], [0, 1, 0], [1, 0, 0], [1, 0, 0]])).tolist()
+    [1, 0]
+    """
     position = np.empty(tree.n_leaves)
     position[leaf_order(tree)] = np.arange(tree.n_leaves)
     sizes = table.sum(axis=0)
@@ -441,19 +573,47 @@ def class_order(tree: Hierarchy, table: np.ndarray) -> np.ndarray:
 def plot_class_distances(
     tree: Hierarchy, stats: LeafStats, *, ax: Axes | None = None, title: str | None = None, annotate: bool | None = None
 ) -> Figure:
-    """Heatmap of the class distance matrix (:func:`l2h.metrics.class_distance_matrix`): the mean
-    number of tree edges between the leaves of two classes' points (CoHiClust, Fig. 4).
+    """Heatmap of the class distance matrix (:func:`l2h.metrics.class_distance_matrix`).
 
-    Classes are ordered along the tree (:func:`class_order`), so related classes sit together;
-    classes without points are left out.  The figure stays at most about 14 inches wide whatever the
-    number of classes C: class names are written while a cell is at least 4 points tall (C up to
-    about 250; 6-point names at C = 100), values in the cells for up to 25 classes (``annotate``),
-    and at C = 1000 the map is drawn without per-cell labels, its axes saying how many classes run
-    along them.
+    Each cell is the mean number of tree edges between the leaves of two classes' points
+    (CoHiClust, Fig. 4).  Classes are ordered along the tree (:func:`class_order`), so related
+    classes sit together; classes without points are left out.  The figure stays at most about 14
+    inches wide whatever the number of classes C: class names are written while a cell is at least 4
+    points tall (C up to about 250; 6-point names at C = 100), values in the cells for up to 25
+    classes (``annotate``), and at C = 1000 the map is drawn without per-cell labels, its axes saying
+    how many classes run along them.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree.
+    stats : LeafStats
+        Per-leaf statistics with a class table (from assignments and labels).
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes; by default a new figure.
+    title : str, optional
+        Title above the map.
+    annotate : bool, optional
+        Write the values in the cells; by default when there are at most 25 classes.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure holding the map.
+
+    Raises
+    ------
+    ValueError
+        If ``stats`` has no class table (no labels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2h import Hierarchy
+    >>> from l2h.annotate import leaf_stats
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> stats = leaf_stats(tree, np.array([0, 0, 1, 2, 3, 3, 3]), np.array([0, 0, 0, 1, 1, 1, 0]))
+    >>> fig = plot_class_distances(tree, stats, title="toy")  # doctest: +SKIP
     """
     _, Figure = _matplotlib()
     from l2h.metrics import class_distance_matrix
@@ -508,13 +668,36 @@ def gallery_rows(
     level: int | None = None,
     per_row: int = 12,
 ) -> list[tuple[int, np.ndarray]]:
-    """The rows of :func:`plot_gallery`: every leaf (or every node of the level-``level`` cut) in
-    drawing order, with the indices of its ``per_row`` most confident points (highest
-    ``confidence``; the first ones without), most confident first.
+    """The rows of :func:`plot_gallery`, one per leaf or per node of a cut, in drawing order.
+
+    Every leaf (or every node of the level-``level`` cut) comes with the indices of its ``per_row``
+    most confident points (highest ``confidence``; the first ones without), most confident first.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree, K leaves.
+    assignments : ArrayLike of int, shape (N,)
+        Leaf id of every point.
+    confidence : ArrayLike of float, shape (N,), optional
+        Confidence of every point (e.g. its top probability); by default the point order.
+    level : int, optional
+        Show the ``level`` nodes of the level-``level`` cut instead of every leaf.
+    per_row : int, default 12
+        Most points per row.
 
     Returns
     -------
-    list of (node id, int64 array of point indices)
+    list of (node id, ndarray of int64)
+        The node of each row and its points' indices.
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> rows = gallery_rows(tree, [0, 0, 1, 2, 3, 3, 3], [0.1, 0.9, 0.5, 0.5, 0.2, 0.8, 0.3], level=2, per_row=2)
+    >>> [(node, points.tolist()) for node, points in rows]
+    [(4, [1, 2]), (5, [5, 3])]
     """
     leaf = np.asarray(assignments, dtype=np.int64)
     k = tree.n_leaves

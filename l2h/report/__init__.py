@@ -124,6 +124,33 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     dtype: uint8 as is, other values scaled so that the largest is white), a text file with one image
     path per line (``paths.txt`` from ``l2h logits``; relative paths are relative to the file's folder),
     or a folder whose image files, sorted by their path, are the points in order.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npy`` file, list of paths or image folder.
+    n_points : int
+        Number of points; the source must hold exactly that many images.
+
+    Returns
+    -------
+    ImageSource
+        Lazily read images (the ``.npy`` is memory-mapped).
+
+    Raises
+    ------
+    InputError
+        If ``path`` is missing, unreadable, of the wrong shape or dtype, or holds another number of
+        images.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp, "images.npy")
+    ...     np.save(path, np.zeros((3, 4, 4), dtype=np.uint8))
+    ...     load_images(path, 3).n
+    3
     """
     from l2h.io import InputError
 
@@ -173,13 +200,35 @@ def thumbnail_points(
     per_leaf: int = 16,
     max_total: int = MAX_THUMBNAILS,
 ) -> dict[int, list[int]]:
-    """The points shown for every leaf: its ``per_leaf`` most confident (highest ``confidence``; the
-    first ones without), fewer per leaf when ``n_leaves * per_leaf`` exceeds ``max_total`` (and only the
+    """The points shown for every leaf, most confident first.
+
+    Each leaf gets its ``per_leaf`` most confident points (highest ``confidence``; the first ones
+    without), fewer per leaf when ``n_leaves * per_leaf`` exceeds ``max_total`` (and only the
     ``max_total`` largest leaves get one when there are more leaves than that).
+
+    Parameters
+    ----------
+    assignments : ArrayLike of int, shape (N,)
+        Leaf id of every point, in ``0..n_leaves - 1``.
+    n_leaves : int
+        Number of leaves K.
+    confidence : ArrayLike of float, shape (N,), optional
+        Confidence of every point; by default the point order.
+    per_leaf : int, default 16
+        Most points per leaf.
+    max_total : int, default MAX_THUMBNAILS
+        Most points in all.
 
     Returns
     -------
-    dict of leaf id to list of point indices, most confident first
+    dict of int to list of int
+        Leaf id -> point indices, most confident first; the largest leaves first, empty leaves left
+        out (an empty dict when ``per_leaf`` or ``max_total`` is below 1).
+
+    Examples
+    --------
+    >>> thumbnail_points([0, 0, 1, 2, 3, 3, 3], 4, [0.1, 0.9, 0.5, 0.5, 0.2, 0.8, 0.3], per_leaf=2)
+    {3: [5, 6], 0: [1, 0], 1: [2], 2: [3]}
     """
     leaf = np.asarray(assignments, dtype=np.int64)
     if per_leaf < 1 or max_total < 1:
@@ -241,8 +290,40 @@ def report_data(
     thumbnails: dict[int, list[int]] | None = None,
     images: ImageSource | None = None,
 ) -> dict:
-    """The JSON the page reads (see ``report.js``): merges, names, points, majority classes, purities,
-    top compositions, colours and thumbnails."""
+    """The JSON the page reads (see ``report.js``).
+
+    It holds the merges, names, points, majority classes, purities, top compositions, colours and
+    thumbnails.  Every user-supplied name passes through :func:`l2h.annotate.one_line`.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree.
+    stats : LeafStats, optional
+        Points, classes and groups per leaf; without it only the tree is shown.
+    title : str, optional
+        Page title; by default ``"L2H tree: <K> leaves"``.
+    thumbnails : dict of int to list of int, optional
+        Leaf id -> point indices (see :func:`thumbnail_points`); needs ``images``.
+    images : ImageSource, optional
+        Where the thumbnails come from (see :func:`load_images`).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable data (``K``, ``names``, ``merges``, ``size``, ``maj``, ``pur``,
+        ``classes``, ``groups``, ``colors``, ``clade``, ``thumbs``, ...).
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> from l2h.annotate import leaf_stats
+    >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+    >>> stats = leaf_stats(tree, np.array([0, 0, 1, 2, 3, 3, 3]), np.array([0, 0, 0, 1, 1, 1, 0]))
+    >>> data = report_data(tree, stats, title="toy")
+    >>> data["title"], data["K"], data["size"]
+    ('toy', 4, [2, 1, 1, 3, 3, 4, 7])
+    """
     stats = stats or LeafStats()
     k = tree.n_leaves
     data: dict = {
