@@ -43,6 +43,8 @@ def connect(
         machine's cores.
     timeout : float, optional
         Seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 10 s).
+    threads_per_worker : int, default 1
+        Task threads of each worker of a local cluster (``workers``); unused with ``scheduler``.
 
     Returns
     -------
