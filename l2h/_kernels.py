@@ -143,9 +143,10 @@ def _dd_sum(poly, scale, n, tmp_hi, tmp_lo):
     folded into entry 0).  Every level is an elementwise loop over contiguous arrays, which LLVM
     vectorises (a sequential or lane-array accumulation stays scalar in Numba: 5-8x slower).  With
     non-negative terms each addition is accurate to about 2**-104 relative, so the result is the
-    exact sum to about ``log2(n) * 2**-104``.  Scratch: ``tmp_hi``/``tmp_lo``, length >= (n + 1) // 2.
+    exact sum to about ``log2(n) * 2**-104``.  Scratch: ``tmp_hi``/``tmp_lo``, length >= (n + 1) // 2
+    (shorter scratch falls back to the sequential sum, same accuracy).
     """
-    if n < 2 * _LANES:
+    if n < 2 * _LANES or tmp_hi.shape[0] < (n + 1) // 2 or tmp_lo.shape[0] < (n + 1) // 2:
         hi = 0.0
         lo = 0.0
         for j in range(n):

@@ -41,7 +41,7 @@ from types import ModuleType
 
 import numpy as np
 
-from l2h._numba import ensure_cache_dir
+from l2h._numba import ensure_cache_dir, load_numba_registries
 from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message, warn
 from l2h.hierarchy import Hierarchy
 
@@ -63,6 +63,7 @@ _PARALLEL_MIN_SOFT = 1 << 16
 # ---------------------------------------------------------------------------------------------- setup
 def _kernels() -> ModuleType:
     ensure_cache_dir()  # never inside the installed package: see l2h._numba
+    load_numba_registries()
     from l2h import _kernels
 
     return _kernels
