@@ -33,6 +33,7 @@ _LN2_LO = 1.90821492927058770002e-10
 _LANES = 16
 _TOUCH_MIN = 32  # gathers of more columns than this first stream the row into the cache
 _PREFETCH_AHEAD = 8  # points ahead whose row is prefetched in the visit loop
+_PREFETCH_ROW_BYTES = 16384  # rows up to this size are prefetched whole (8 rows ahead stay in L1/L2)
 _TOP_LANES = 64  # strided lanes whose maxima bound the top-T search
 _MAGIC = 6755399441055744.0  # 1.5 * 2**52: x + _MAGIC rounds x to an integer in the low bits
 _MAGIC_BITS = 0x4338000000000000  # the bit pattern of _MAGIC
@@ -445,10 +446,17 @@ def _visit_range(
     top_pos = np.empty(t_len, dtype=np.int64)
     lane_max = np.empty(_TOP_LANES)
     lane_bad = np.empty(_TOP_LANES)
+    line = max(1, 64 // logits.itemsize)  # entries per 64-byte cache line
+    whole_rows = k * logits.itemsize <= _PREFETCH_ROW_BYTES
     for ii in range(lo_i, hi_i):
         if ii + _PREFETCH_AHEAD < hi_i:  # rows are scattered over the file: fetch ahead of use
             nxt = pts[ii + _PREFETCH_AHEAD]
-            _prefetch(logits[order[nxt]], top_idx[nxt, ptr[nxt] if ptr[nxt] < t_len else 0])
+            row_ahead = logits[order[nxt]]
+            if whole_rows:  # most visits stream the row (refill or gather): fetch all of it
+                for j in range(0, k, line):
+                    _prefetch(row_ahead, j)
+            else:  # long rows: only the line of its stored best entry
+                _prefetch(row_ahead, top_idx[nxt, ptr[nxt] if ptr[nxt] < t_len else 0])
         x = pts[ii]  # bucket position: the per-point state of a cluster's points is contiguous
         m = rowmax[x]
         v = known[x]
