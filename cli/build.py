@@ -63,6 +63,17 @@ from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared
     show_default=True,
     help="What the file holds: logits, probabilities (turned into logs, zeros clipped), or log-probabilities.",
 )
+@click.option(
+    "--scratch",
+    default="auto",
+    show_default=True,
+    metavar="auto|none|DIR",
+    help="Out-of-core build: the first pass copies the logits, sorted by argmax in big row chunks, into an "
+    "unnamed file in DIR (as large as the logits; float64 ones with --input probs), so that the merges read "
+    "it sequentially; the copy is freed when the build ends, however it ends.  auto: only when the logits are "
+    "larger than the available memory, in $TMPDIR (the system temp folder) or, if that lacks room or is in "
+    "memory, in the --out folder; none: never (read the file in place).",
+)
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
@@ -89,6 +100,7 @@ def build(
     names_file: Path | None,
     key: str | None,
     input_kind: str,
+    scratch: str,
     quiet: bool,
     as_json: bool,
     scheduler: str | None = None,
@@ -100,6 +112,10 @@ def build(
             from l2h.io import InputError
 
             raise InputError(f"--input {input_kind} is not supported with --scheduler/--workers; give logits")
+        if scratch != "auto":
+            from l2h.io import InputError
+
+            raise InputError("--scratch is not supported with --scheduler/--workers (the workers hold the rows)")
         from l2h_cli._build_dask import build_on_cluster
 
         from l2h.io import tree_format_for
@@ -135,6 +151,7 @@ def build(
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)
+        scratch_dir = _scratch_dir(scratch, array, input_kind, out)
         with progress_reporter(quiet=quiet or as_json) as progress:
             tree = build_hierarchy(
                 array,
@@ -143,6 +160,7 @@ def build(
                 leaf_names=names,
                 progress=progress,
                 input=input_kind,
+                scratch_dir=scratch_dir,
             )
     elapsed = time.perf_counter() - started
     mark_kernels_compiled(flavour)
@@ -157,6 +175,26 @@ def build(
         echo_json(summary)
     elif not quiet:
         _print_summary(summary)
+
+
+def _scratch_dir(value: str, array, input_kind: str, out: Path) -> Path | None:
+    """The folder of the out-of-core copy for ``--scratch VALUE`` (None: no copy); ``auto`` warns when
+    the logits need one but neither $TMPDIR nor the --out folder has room."""
+    if value == "none":
+        return None
+    if value != "auto":
+        return Path(value)
+    if getattr(array, "ndim", 0) != 2:
+        return None  # the library names what is wrong with the array
+    import tempfile
+
+    from l2h._validation import warn
+    from l2h.scratch import auto_scratch_dir
+
+    folder, why = auto_scratch_dir(array.shape, array.dtype, input_kind, [tempfile.gettempdir(), out.parent])
+    if why:
+        warn(why)
+    return folder
 
 
 def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:

@@ -126,31 +126,60 @@ def _row_exp(row, shift, poly, bits):
 
 
 @numba.njit(cache=True, inline="always")
-def _masked_dd_sum(poly, scale, keep, lane_hi, lane_lo):
+def _masked_dd_sum(poly, scale, keep, tmp_hi, tmp_lo):
     """Σ_j keep[j] poly[j] scale[j] in double-double (:func:`_dd_sum` after zeroing the masked
     entries of ``poly``, which is scratch here; keep is 0 or 1, so the products are exact)."""
     for j in range(poly.shape[0]):
         poly[j] *= keep[j]
-    return _dd_sum(poly, scale, poly.shape[0], lane_hi, lane_lo)
+    return _dd_sum(poly, scale, poly.shape[0], tmp_hi, tmp_lo)
 
 
 @numba.njit(cache=True, inline="always")
-def _dd_sum(poly, scale, n, lane_hi, lane_lo):
-    """Σ_{j<n} poly[j] scale[j] in double-double, over 16 independent lanes (vectorised)."""
-    lane_hi[:] = 0.0
-    lane_lo[:] = 0.0
-    stop = n - n % _LANES
-    for j0 in range(0, stop, _LANES):
-        for q in range(_LANES):
-            lane_hi[q], lane_lo[q] = _dd_plus(lane_hi[q], lane_lo[q], poly[j0 + q] * scale[j0 + q])
-    hi = 0.0
-    lo = 0.0
-    for q in range(_LANES):
-        hi, lo = _dd_plus(hi, lo, lane_hi[q])
-        lo += lane_lo[q]
-    for j in range(stop, n):
-        hi, lo = _dd_plus(hi, lo, poly[j] * scale[j])
-    return _dd_plus(hi, 0.0, lo)
+def _dd_sum(poly, scale, n, tmp_hi, tmp_lo):
+    """Σ_{j<n} poly[j] scale[j] (non-negative terms) in double-double, by pairwise halving.
+
+    Level one adds term j and term j + n/2 with Knuth's two-sum into ``tmp_hi``/``tmp_lo``; each
+    further level adds the upper half of the double-doubles onto the lower half (an odd one out is
+    folded into entry 0).  Every level is an elementwise loop over contiguous arrays, which LLVM
+    vectorises (a sequential or lane-array accumulation stays scalar in Numba: 5-8x slower).  With
+    non-negative terms each addition is accurate to about 2**-104 relative, so the result is the
+    exact sum to about ``log2(n) * 2**-104``.  Scratch: ``tmp_hi``/``tmp_lo``, length >= (n + 1) // 2
+    (shorter scratch falls back to the sequential sum, same accuracy).
+    """
+    if n < 2 * _LANES or tmp_hi.shape[0] < (n + 1) // 2 or tmp_lo.shape[0] < (n + 1) // 2:
+        hi = 0.0
+        lo = 0.0
+        for j in range(n):
+            hi, lo = _dd_plus(hi, lo, poly[j] * scale[j])
+        return _dd_plus(hi, 0.0, lo)
+    h = n // 2
+    for j in range(h):
+        a = poly[j] * scale[j]
+        b = poly[j + h] * scale[j + h]
+        s = a + b
+        bp = s - a
+        tmp_lo[j] = (a - (s - bp)) + (b - bp)
+        tmp_hi[j] = s
+    if n % 2 == 1:
+        tmp_hi[0], tmp_lo[0] = _dd_plus(tmp_hi[0], tmp_lo[0], poly[n - 1] * scale[n - 1])
+    while h > 1:
+        half = h // 2
+        for j in range(half):
+            a_hi = tmp_hi[j]
+            b_hi = tmp_hi[j + half]
+            s = a_hi + b_hi
+            bp = s - a_hi
+            err = (a_hi - (s - bp)) + (b_hi - bp)
+            tmp_lo[j] = err + (tmp_lo[j] + tmp_lo[j + half])
+            tmp_hi[j] = s
+        if h % 2 == 1:
+            s = tmp_hi[0] + tmp_hi[h - 1]
+            bp = s - tmp_hi[0]
+            err = (tmp_hi[0] - (s - bp)) + (tmp_hi[h - 1] - bp)
+            tmp_lo[0] = err + (tmp_lo[0] + tmp_lo[h - 1])
+            tmp_hi[0] = s
+        h = half
+    return _dd_plus(tmp_hi[0], 0.0, tmp_lo[0])
 
 
 @numba.njit(cache=True, inline="always")
@@ -274,8 +303,8 @@ def scan_rows(block, row0, amax, rowmax, rest_hi, rest_lo, top_idx, bad, n_sub, 
         bits = np.empty(k, dtype=np.int64)
         scale = bits.view(np.float64)
         pen = np.zeros(k)
-        lane = np.empty(_LANES)
-        lane_lo = np.empty(_LANES)
+        lane = np.empty(k // 2 + 1)
+        lane_lo = np.empty(k // 2 + 1)
         lane_max = np.empty(_TOP_LANES)
         lane_bad = np.empty(_TOP_LANES)
         for i in range(b * n // n_sub, (b + 1) * n // n_sub):
@@ -410,8 +439,8 @@ def _visit_range(
     poly = np.empty(k)
     bits = np.empty(k, dtype=np.int64)
     scale = bits.view(np.float64)
-    lane = np.empty(_LANES)
-    lane_lo = np.empty(_LANES)
+    lane = np.empty(k // 2 + 1)
+    lane_lo = np.empty(k // 2 + 1)
     top_val = np.empty(t_len)
     top_pos = np.empty(t_len, dtype=np.int64)
     lane_max = np.empty(_TOP_LANES)

@@ -35,15 +35,22 @@ index on ties).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from l2h._numba import ensure_cache_dir
+from l2h._numba import ensure_cache_dir, load_numba_registries
 from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message, warn
 from l2h.hierarchy import Hierarchy
+
+if TYPE_CHECKING:
+    from l2h.scratch import ScratchCopy
 
 TIE_RTOL = 8 * 2.0**-52  # relative; see the module docstring and docs/algorithm.md
 
@@ -63,6 +70,7 @@ _PARALLEL_MIN_SOFT = 1 << 16
 # ---------------------------------------------------------------------------------------------- setup
 def _kernels() -> ModuleType:
     ensure_cache_dir()  # never inside the installed package: see l2h._numba
+    load_numba_registries()
     from l2h import _kernels
 
     return _kernels
@@ -136,13 +144,20 @@ def _log_chunk(x: np.ndarray, start: int) -> tuple[np.ndarray, int]:
 
 def _clip_log_zeros(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object, int]:
     """Log-probabilities with ``-inf`` (``log 0``) entries clipped to -708.4 and counted."""
+    return _convert_chunks(arr, chunk_rows, _clip_chunk, "log-probabilities")
 
-    def clip(x: np.ndarray, start: int) -> tuple[np.ndarray, int]:
-        zeros = x == -np.inf
-        x[zeros] = _LOG_TINY
-        return x, int(np.count_nonzero(zeros))
 
-    return _convert_chunks(arr, chunk_rows, clip, "log-probabilities")
+def _clip_chunk(x: np.ndarray, start: int) -> tuple[np.ndarray, int]:
+    """``-inf`` entries of a float64 block set to -708.4 in place; returns it and their number."""
+    zeros = x == -np.inf
+    x[zeros] = _LOG_TINY
+    return x, int(np.count_nonzero(zeros))
+
+
+def _float64_chunks(convert: Callable[[np.ndarray, int], tuple[np.ndarray, int]]):
+    """``convert`` on a float64 copy of each block (what :func:`_convert_chunks` hands it), for the
+    out-of-core first pass, which converts the rows as it copies them."""
+    return lambda block, start: convert(np.array(block, dtype=np.float64), start)
 
 
 def _convert_chunks(
@@ -289,9 +304,11 @@ class _BuildState:
         chunk_rows: int,
         progress: ProgressFn | None,
         aggregation: str = "cluster-mean",
+        scratch: ScratchCopy | None = None,
     ):
         self.kern = kern
         self.logits = logits
+        self.scratch = scratch
         self.chunk_rows = chunk_rows
         n, n_clusters = logits.shape
         self.n, self.n_clusters = n, n_clusters
@@ -303,14 +320,24 @@ class _BuildState:
         self.top_idx = np.zeros((n, t_len), dtype=np.int32)
         bad = np.zeros(n, dtype=np.uint8)
         prob_rows = np.zeros(256, dtype=np.int64)
-        for start in range(0, n, chunk_rows):
-            block = logits[start : start + chunk_rows]
+
+        def scan(block: np.ndarray, start: int) -> None:
             n_sub = max(1, min(256, block.shape[0] // 64))
             kern.scan_rows(
                 block, start, self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx, bad, n_sub, prob_rows
             )
-            if progress is not None:
-                progress("scan", min(start + chunk_rows, n), n)
+
+        if scratch is None:
+            for start in range(0, n, chunk_rows):
+                scan(logits[start : start + chunk_rows], start)
+                if progress is not None:
+                    progress("scan", min(start + chunk_rows, n), n)
+        else:
+            # Out of core (l2h.scratch): the first pass also writes the rows, sorted by argmax within big
+            # chunks, into a scratch copy, and permutes the row arrays the same way; from here on
+            # "row x" means row x of the copy (self.logits), which every later reader uses.
+            row_arrays = (self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx)
+            self.logits = scratch.fill(logits, scan, row_arrays, chunk_rows, progress)
         n_bad = int(np.count_nonzero(bad))
         if n_bad:
             raise ValueError(nonfinite_message("logits", n_bad, int(np.argmax(bad))))
@@ -437,34 +464,41 @@ class _BuildState:
         self.pos[members] = np.arange(members.size)
         self.keep[members] = 0.0
         self.pen[members] = -np.inf
-        if pts.size >= _PARALLEL_MIN_POINTS:
-            visit, n_blocks = kern.visit_group, _n_parts(pts.size)
-        else:
-            visit, n_blocks = kern.visit_group_serial, 1
-        visit(
-            self.logits,
-            self.order,
-            pts,
-            node,
-            self.node_slot[node],
-            self.grp,
-            members,
-            self.pos,
-            self.head,
-            self.size,
-            self.keep,
-            self.pen,
-            self.b_rowmax,
-            self.base,
-            self.top_idx,
-            self.ptr,
-            self.known,
-            self.out_hi,
-            self.out_lo,
-            self.tgt,
-            self.val,
-            n_blocks,
-        )
+
+        def visit_range(a: int, b: int) -> None:  # the points pts[a:b] (values do not depend on the cut)
+            if b - a >= _PARALLEL_MIN_POINTS:
+                visit, n_blocks = kern.visit_group, _n_parts(b - a)
+            else:
+                visit, n_blocks = kern.visit_group_serial, 1
+            visit(
+                self.logits,
+                self.order,  # the row read for bucket position q: order[q] (a row of the scratch copy with one)
+                pts[a:b],
+                node,
+                self.node_slot[node],
+                self.grp,
+                members,
+                self.pos,
+                self.head,
+                self.size,
+                self.keep,
+                self.pen,
+                self.b_rowmax,
+                self.base,
+                self.top_idx,
+                self.ptr,
+                self.known,
+                self.out_hi,
+                self.out_lo,
+                self.tgt[a:b],
+                self.val[a:b],
+                n_blocks,
+            )
+
+        if self.scratch is None:
+            visit_range(0, pts.size)
+        else:  # piece by piece, each piece's rows asked from the disk one piece ahead
+            self.scratch.visit_windows(pts, members, visit_range)
         self.keep[members] = 1.0
         self.pen[members] = 0.0
         return int(pts.size)
@@ -727,6 +761,7 @@ def build_hierarchy(
     chunk_rows: int | None = None,
     input: str = "logits",
     client: object | None = None,
+    scratch_dir: str | os.PathLike[str] | None = "auto",
 ) -> Hierarchy:
     """Build the L2H hierarchy over the K clusters of a flat model from its logits.
 
@@ -759,7 +794,8 @@ def build_hierarchy(
     leaf_names : sequence of str, optional
         K distinct names for the leaves (default ``"0".."K-1"``).
     progress : callable, optional
-        ``progress(phase, done, total)``, called per row chunk in phase ``"scan"`` and every few
+        ``progress(phase, done, total)``, called per row chunk in phase ``"scan"`` (and per chunk
+        copied in phase ``"scratch"`` when out of core, ``done`` and ``total`` in rows) and every few
         merges in phase ``"merge"`` (and ``"relate"`` for all-pairs).
     chunk_rows : int, optional
         Rows per chunk of the first pass (default: about 64 MB of logits).
@@ -774,6 +810,16 @@ def build_hierarchy(
         ``dask.array``, a path / fsspec URL of a ``.npy``, a folder of ``.npy`` shards or a Zarr
         array, or a list of ``.npy`` paths.  The tree is the same as the single-machine build's
         (see :func:`l2h.distributed.build_distributed`).
+    scratch_dir : str or path-like or None
+        Out-of-core build (:mod:`l2h.scratch`): the first pass also writes a copy of the logits,
+        sorted by argmax within big row chunks, into an unnamed file in this folder, so that the
+        merges read it sequentially instead of reading scattered rows of the file; the copy needs
+        as much free disk as the logits (float64 for ``input="probs"``, which then converts into it
+        in the same pass) and is freed when the build ends, however it ends.  ``"auto"`` (default):
+        in the system temp folder (``$TMPDIR``), only when the logits are larger than the available
+        memory (``MemAvailable``, capped by a memory cgroup's limit), with an :class:`L2HWarning`
+        when that folder lacks the room; ``None`` or ``"none"``: never.  The tree is the same, bit
+        for bit, with or without the copy.
 
     Returns
     -------
@@ -823,23 +869,51 @@ def build_hierarchy(
     chunk_rows = int(chunk_rows)
 
     kernels = _kernels()
-    work, _keep, n_clipped = INPUTS[input](arr, chunk_rows)
-    try:
-        state = _BuildState(kernels, work, chunk_rows, progress, aggregation)
-    except ValueError:
-        if input != "log-probs":
-            raise
-        # log 0 = -inf in log-probabilities: clip those entries (one conversion pass) and rescan
-        work, _keep, n_clipped = _clip_log_zeros(arr, chunk_rows)
-        state = _BuildState(kernels, work, chunk_rows, progress, aggregation)
-    if input == "logits" and state.looks_like_probs:
-        warn(
-            "every row of the logits lies in [0, 1] and sums to 1: they look like probabilities; "
-            "if so, pass --input probs (input='probs')"
+    copy = _scratch_copy(scratch_dir, arr, input)
+    with copy if copy is not None else contextlib.nullcontext():
+        if copy is None:
+            work, _keep, n_clipped = INPUTS[input](arr, chunk_rows)
+        else:  # the first pass converts the rows (if need be) as it copies them
+            work, _keep, n_clipped = arr, None, 0
+        try:
+            state = _BuildState(kernels, work, chunk_rows, progress, aggregation, scratch=copy)
+        except ValueError:
+            if input != "log-probs":
+                raise
+            # log 0 = -inf in log-probabilities: clip those entries (one conversion pass) and rescan
+            if copy is None:
+                work, _keep, n_clipped = _clip_log_zeros(arr, chunk_rows)
+            else:
+                copy.dtype, copy.convert = np.dtype(np.float64), _float64_chunks(_clip_chunk)
+            state = _BuildState(kernels, work, chunk_rows, progress, aggregation, scratch=copy)
+        if copy is not None:
+            n_clipped = copy.n_clipped
+        if input == "logits" and state.looks_like_probs:
+            warn(
+                "every row of the logits lies in [0, 1] and sums to 1: they look like probabilities; "
+                "if so, pass --input probs (input='probs')"
+            )
+        return _build_from_run(
+            state, n, aggregation, strategy, names, progress, {"input": input, "clipped_zeros": n_clipped}
         )
-    return _build_from_run(
-        state, n, aggregation, strategy, names, progress, {"input": input, "clipped_zeros": n_clipped}
-    )
+
+
+def _scratch_copy(scratch_dir: str | os.PathLike[str] | None, arr: np.ndarray, input: str) -> ScratchCopy | None:
+    """The out-of-core copy ``build_hierarchy(scratch_dir=...)`` asks for (None: read the input in place)."""
+    if scratch_dir is None or (isinstance(scratch_dir, str) and scratch_dir in ("none", "")):
+        return None
+    from l2h import scratch
+
+    if isinstance(scratch_dir, str) and scratch_dir == "auto":
+        folder, why = scratch.auto_scratch_dir(arr.shape, arr.dtype, input)
+        if folder is None:
+            if why:
+                warn(why)
+            return None
+    else:
+        folder = Path(os.fspath(scratch_dir))
+    convert = _float64_chunks(_log_chunk) if input == "probs" else None
+    return scratch.ScratchCopy(folder, scratch.kernel_dtype(arr.dtype, input), convert)
 
 
 def _build_from_run(

@@ -1,0 +1,548 @@
+"""Out-of-core builds: a bucket-ordered scratch copy of the logits, so that every read after the first
+pass is sequential.
+
+When the logits file is larger than the memory, the merges' row reads (the points of ``D_{G*}``, spread
+over the whole file) become random reads, each one dragging a readahead window from the disk.  With a
+scratch copy the first pass reads the file once, in big row chunks (up to 1 GiB, a sixteenth of the
+available memory); after the scan of a chunk, which gives its rows' argmaxes, the chunk's rows are
+appended to the scratch file sorted stably by argmax, and the original file's pages are dropped from
+the page cache (the cache then holds the copy).  ``D_c`` is one contiguous run per chunk (a few dozen
+runs per cluster), which the merges read in order, asking the kernel for exactly those runs ahead of
+use (``madvise(MADV_WILLNEED)``; the mapping's own read-around is switched off).
+
+Why the trees are the same bit for bit: the build state is kept in the copy's row order (every
+per-row array of the first pass is permuted with its chunk), and inside ``D_c`` ascending position in
+the copy is ascending row index (chunks in row order, a stable sort inside each chunk).  So the
+bucket order of the points, every visit, every sum and every decision are those of the in-memory
+build; only the row numbers the kernels read through differ.
+
+The copy is an unnamed file (``O_TMPFILE``, or created and unlinked at once): it disappears when the
+build ends, whether it succeeds, fails or is interrupted (Ctrl-C, SIGTERM, even SIGKILL).  Its space is
+reserved before the first write (``posix_fallocate``), so a full disk is one clear error up front.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import tempfile
+import threading
+import typing
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ProgressFn = Callable[[str, int, int], None]
+ScanFn = Callable[[np.ndarray, int], None]
+ConvertFn = Callable[[np.ndarray, int], tuple[np.ndarray, int]]
+
+MIN_CHUNK_BYTES = 64 << 20
+MAX_CHUNK_BYTES = 1 << 30
+_WRITE_BYTES = 32 << 20  # sorted rows are gathered and written this many bytes at a time
+_WINDOW_BYTES = 64 << 20  # the merges ask for the next runs this far ahead of the visit
+_MEMORY_FILESYSTEMS = {"tmpfs", "ramfs", "devtmpfs", "hugetlbfs"}
+
+
+# ---------------------------------------------------------------------------------------------- memory, disk
+def available_memory() -> int:
+    """Bytes of memory this process can still fill: ``MemAvailable``, capped by the memory cgroup's
+    limit minus its non-reclaimable use (cgroup v1 and v2); 0 where unknown."""
+    avail = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    room = _cgroup_room()
+    if room is not None:
+        avail = min(avail, room) if avail else room
+    return max(0, avail)
+
+
+def _cgroup_room() -> int | None:
+    """The memory cgroup's limit minus its anonymous use (page cache counts as reclaimable), or None."""
+    try:
+        with open("/proc/self/cgroup", encoding="ascii") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    best = None
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, rel = parts
+        if "memory" in controllers.split(","):
+            base = Path("/sys/fs/cgroup/memory") / rel.lstrip("/")
+            limit, stat = base / "memory.limit_in_bytes", base / "memory.stat"
+            usage, cache_key = base / "memory.usage_in_bytes", "total_cache"
+        elif controllers == "":
+            base = Path("/sys/fs/cgroup") / rel.lstrip("/")
+            limit, stat = base / "memory.max", base / "memory.stat"
+            usage, cache_key = base / "memory.current", "file"
+        else:
+            continue
+        try:
+            text = limit.read_text().strip()
+            if text == "max":
+                continue
+            cap = int(text)
+            if cap >= 1 << 60:
+                continue
+            used = int(usage.read_text())
+            cache = 0
+            for row in stat.read_text().splitlines():
+                key, _, value = row.partition(" ")
+                if key == cache_key:
+                    cache = int(value)
+            room = max(0, cap - (used - cache))
+        except (OSError, ValueError):
+            continue
+        best = room if best is None else min(best, room)
+    return best
+
+
+def free_bytes(directory: str | os.PathLike[str]) -> int:
+    """Bytes an unprivileged writer can still use in ``directory``'s filesystem.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        An existing folder.
+    """
+    st = os.statvfs(directory)
+    return st.f_bavail * st.f_frsize
+
+
+def filesystem_type(directory: str | os.PathLike[str]) -> str:
+    """The type (``ext4``, ``tmpfs``...) of the filesystem holding ``directory`` ('' where unknown).
+
+    Parameters
+    ----------
+    directory : str or path-like
+        A folder (its real path is matched against ``/proc/self/mounts``).
+    """
+    path = os.path.realpath(directory)
+    best, kind = "", ""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                mount = fields[1].replace("\\040", " ")
+                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+                    best, kind = mount, fields[2]
+    except OSError:
+        pass
+    return kind
+
+
+def kernel_dtype(dtype: np.dtype, input: str = "logits") -> np.dtype:
+    """The dtype the kernels read for an input of ``dtype`` (as :func:`l2h.merge._kernel_array`).
+
+    Parameters
+    ----------
+    dtype : dtype
+        The input's dtype.
+    input : {"logits", "probs", "log-probs"}
+        What it holds; probabilities become float64 logs.
+    """
+    dtype = np.dtype(dtype)
+    if input != "logits" and input != "log-probs":
+        return np.dtype(np.float64)
+    if dtype in (np.float32, np.float64):
+        return dtype
+    small = dtype.itemsize <= 2 and dtype.kind in "fiu"
+    return np.dtype(np.float32) if small else np.dtype(np.float64)
+
+
+def copy_bytes(shape: tuple[int, int], dtype: np.dtype, input: str = "logits") -> int:
+    """Size in bytes of the scratch copy (and of what the kernels read) for logits of this shape.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        (N, K).
+    dtype : dtype
+        The input's dtype.
+    input : {"logits", "probs", "log-probs"}
+        What it holds.
+
+    Examples
+    --------
+    >>> copy_bytes((1000, 10), np.float32), copy_bytes((1000, 10), np.float32, "probs")
+    (40000, 80000)
+    """
+    return int(shape[0]) * int(shape[1]) * kernel_dtype(dtype, input).itemsize
+
+
+def auto_scratch_dir(
+    shape: tuple[int, int], dtype: np.dtype, input: str = "logits", candidates: Sequence[str | os.PathLike[str]] = ()
+) -> tuple[Path | None, str]:
+    """Where an automatic out-of-core build puts its copy: ``(folder, why)``.
+
+    The folder is None when the logits fit in the available memory (no copy needed) or when no
+    candidate folder (default: the system temp folder, ``$TMPDIR``) is a disk filesystem with room for
+    the copy; ``why`` then says which (empty when the logits fit).
+
+    Parameters
+    ----------
+    shape : (int, int)
+        (N, K) of the logits.
+    dtype : dtype
+        Their dtype.
+    input : {"logits", "probs", "log-probs"}
+        What they hold (probabilities are copied as float64 logs).
+    candidates : sequence of path-like
+        Folders to try, in order (default: the system temp folder).
+
+    Returns
+    -------
+    (Path or None, str)
+        The folder and, when it is None although a copy was needed, the reason in one line.
+    """
+    need = copy_bytes(shape, dtype, input)
+    avail = available_memory()
+    if avail == 0 or need <= avail:
+        return None, ""
+    folders = [Path(c) for c in candidates] or [Path(tempfile.gettempdir())]
+    tried = []
+    for folder in folders:
+        try:
+            if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+                tried.append(f"{folder} (not a writable folder)")
+                continue
+            kind = filesystem_type(folder)
+            if kind in _MEMORY_FILESYSTEMS:
+                tried.append(f"{folder} ({kind}, in memory)")
+                continue
+            free = free_bytes(folder)
+        except OSError as exc:
+            tried.append(f"{folder} ({exc.strerror or exc})")
+            continue
+        if free >= need + _margin(need):
+            return folder, ""
+        tried.append(f"{folder} ({_gb(free)} free)")
+    why = (
+        f"the logits ({_gb(need)}) are larger than the available memory ({_gb(avail)}) but no folder has room for "
+        f"a scratch copy: {'; '.join(tried)}; reading the file in place (slow random reads); "
+        "free disk space or pass --scratch DIR (scratch_dir=)"
+    )
+    return None, why
+
+
+def _margin(need: int) -> int:
+    return min(1 << 30, max(16 << 20, need // 100))
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+# ---------------------------------------------------------------------------------------------- the copy
+def _whole_file_map(arr: np.ndarray) -> tuple[str, int] | None:
+    """``(path, byte offset)`` when ``arr`` is a C-contiguous memory map of a whole region of a file
+    (what ``np.load(path, mmap_mode=...)`` returns), else None (slices and views are read as arrays)."""
+    if not isinstance(arr, np.memmap) or not isinstance(arr.base, mmap.mmap) or not arr.flags.c_contiguous:
+        return None
+    name = getattr(arr, "filename", None)
+    if not name:
+        return None
+    return str(name), int(getattr(arr, "offset", 0))
+
+
+class ScratchCopy:
+    """A bucket-ordered copy of the logits in an unnamed file of ``directory`` (see the module docstring).
+
+    Use as a context manager: the file is closed (and so freed) on exit.  :meth:`fill` runs the first
+    pass and returns the copy, memory-mapped, which the build reads from then on; :meth:`visit_windows`
+    asks the kernel for the rows of a merge ahead of its visit.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        dtype: np.dtype | None = None,
+        convert: ConvertFn | None = None,
+        chunk_bytes: int | None = None,
+    ):
+        self.directory = Path(directory)
+        self.dtype = dtype  # of the rows the kernels read (None: kernel_dtype of the source's)
+        self.convert = convert
+        if not self.directory.is_dir():
+            raise ValueError(f"scratch folder {self.directory} is not an existing folder")
+        self.chunk_bytes = chunk_bytes
+        self._file: typing.IO[bytes] | None = None
+        self.rows: np.ndarray | None = None
+        self.n_clipped = 0
+        self.bounds: np.ndarray = np.zeros(1, dtype=np.int64)  # first row of each chunk, then n
+        self.chunk_offsets: np.ndarray | None = None  # (n_chunks, K + 1): cluster c's run in chunk b
+        self._advice = False
+
+    def __enter__(self) -> ScratchCopy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the copy (the mapping handed out by :meth:`fill` keeps its pages until it is dropped)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    # ------------------------------------------------------------------------------------------ first pass
+    def _open(self, nbytes: int) -> int:
+        """A fresh unnamed file of ``nbytes`` reserved bytes in the folder; returns its descriptor."""
+        self.close()
+        where = self.directory
+        try:
+            free = free_bytes(where)
+        except OSError as exc:
+            raise _os_error(exc.errno, f"scratch folder {where}: {exc.strerror}") from None
+        if free < nbytes + _margin(nbytes):
+            raise _os_error(
+                errno.ENOSPC,
+                f"scratch folder {where} has {_gb(free)} free but the scratch copy of the logits needs "
+                f"{_gb(nbytes)}; free space, pass another folder (--scratch DIR) or --scratch none",
+            )
+        try:
+            self._file = tempfile.TemporaryFile(dir=where, prefix="l2h-scratch-")
+        except OSError as exc:
+            raise _os_error(
+                exc.errno, f"scratch folder {where}: cannot create the scratch copy: {exc.strerror}"
+            ) from None
+        fd = self._file.fileno()
+        try:
+            os.posix_fallocate(fd, 0, max(1, nbytes))
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                self.close()
+                raise _os_error(
+                    errno.ENOSPC,
+                    f"scratch folder {where}: no space left for the scratch copy of the logits ({_gb(nbytes)})",
+                ) from None
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                self.close()
+                raise _os_error(exc.errno, f"scratch folder {where}: {exc.strerror}") from None
+            os.ftruncate(fd, nbytes)
+        return fd
+
+    def fill(
+        self,
+        source: np.ndarray,
+        scan: ScanFn,
+        row_arrays: Sequence[np.ndarray],
+        chunk_rows: int,
+        progress: ProgressFn | None = None,
+    ) -> np.ndarray:
+        """The first pass: read ``source`` in chunks, ``scan(block, row0)`` each ``chunk_rows`` rows of
+        it, then sort the chunk's rows stably by argmax (``row_arrays[0]``, filled by the scan), permute
+        every array of ``row_arrays`` (per-row state) the same way and append the rows to the copy.
+
+        :attr:`convert` ``(block, row0) -> (block, count)`` turns raw rows into the kernels' rows of
+        :attr:`dtype` (counts add up in :attr:`n_clipped`); None: a plain cast.  Returns the copy,
+        memory-mapped read-only, in the order the permuted arrays now describe."""
+        n, k = source.shape
+        dtype, convert = np.dtype(self.dtype or kernel_dtype(source.dtype)), self.convert
+        row_bytes = k * dtype.itemsize
+        nbytes = n * row_bytes
+        fd = self._open(nbytes)
+        budget = self.chunk_bytes or min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, available_memory() // 16))
+        big = max(chunk_rows, (budget // max(1, row_bytes * chunk_rows)) * chunk_rows)
+        bounds = list(range(0, n, big)) + [n]
+        self.bounds = np.asarray(bounds, dtype=np.int64)
+        n_chunks = len(bounds) - 1
+        amax = row_arrays[0]
+        self.chunk_offsets = np.zeros((n_chunks, k + 1), dtype=np.int64)
+        self.n_clipped = 0
+        wbuf = np.empty((max(1, min(big, _WRITE_BYTES // row_bytes)), k), dtype=dtype)
+        reader = _ChunkReader(source, bounds)
+        try:
+            for b, (start, stop, raw) in enumerate(reader):
+                block = self._convert(raw, start, dtype, convert)
+                for s in range(start, stop, chunk_rows):
+                    scan(block[s - start : s - start + chunk_rows], s)
+                    if progress is not None:
+                        progress("scan", min(s + chunk_rows, stop), n)
+                perm = np.argsort(amax[start:stop], kind="stable")
+                for arr in row_arrays:
+                    arr[start:stop] = arr[start:stop][perm]
+                self.chunk_offsets[b, 1:] = np.cumsum(np.bincount(amax[start:stop], minlength=k))
+                for w in range(0, stop - start, wbuf.shape[0]):
+                    take = perm[w : w + wbuf.shape[0]]
+                    out = wbuf[: take.size]
+                    np.take(block, take, axis=0, out=out)
+                    _pwrite_all(fd, out, (start + w) * row_bytes, self.directory)
+                del block, raw
+                reader.release(b)
+                if progress is not None:
+                    progress("scratch", stop, n)
+        finally:
+            reader.close()
+        assert self._file is not None
+        rows = np.memmap(self._file, dtype=dtype, mode="r", shape=(n, k))
+        self._advise(rows)
+        self.rows = rows
+        return rows
+
+    def _convert(self, raw: np.ndarray, start: int, dtype: np.dtype, convert: ConvertFn | None) -> np.ndarray:
+        if convert is None:
+            return np.ascontiguousarray(raw, dtype=dtype)
+        block, count = convert(raw, start)
+        self.n_clipped += int(count)
+        return np.ascontiguousarray(block, dtype=dtype)
+
+    def _advise(self, rows: np.ndarray) -> None:
+        """No read-around on the mapping: the merges say which runs they need (:meth:`visit_windows`)."""
+        self._advice = False
+        mm = rows.base if isinstance(rows.base, mmap.mmap) else None
+        if mm is None or not hasattr(mm, "madvise"):
+            return
+        try:
+            mm.madvise(mmap.MADV_RANDOM)
+        except (OSError, ValueError, AttributeError):
+            return
+        self._advice = hasattr(os, "posix_fadvise")
+
+    # ------------------------------------------------------------------------------------------ merges
+    def runs(self, members: np.ndarray) -> np.ndarray:
+        """Row ranges ``[start, stop)`` of the copy holding the points of clusters ``members``, in the
+        order the merges visit them (cluster by cluster, chunk by chunk), adjacent ones joined."""
+        assert self.chunk_offsets is not None
+        offs = self.chunk_offsets
+        lo = offs[:, members] + self.bounds[:-1, None]  # (n_chunks, m)
+        hi = offs[:, members + 1] + self.bounds[:-1, None]
+        lo, hi = lo.T.ravel(), hi.T.ravel()
+        keep = hi > lo
+        lo, hi = lo[keep], hi[keep]
+        if lo.size > 1:
+            cut = np.flatnonzero(lo[1:] != hi[:-1]) + 1
+            lo, hi = lo[np.r_[0, cut]], hi[np.r_[cut - 1, hi.size - 1]]
+        return np.stack([lo, hi], axis=1)
+
+    def visit_windows(self, pts: np.ndarray, members: np.ndarray, visit: Callable[[int, int], None]) -> None:
+        """Run ``visit(a, b)`` over consecutive pieces of ``pts`` (the bucket positions of the clusters
+        ``members``, in visit order), each piece's rows asked from the kernel one piece ahead."""
+        if not self._advice or self.rows is None or self._file is None:
+            visit(0, pts.size)
+            return
+        row_bytes = self.rows.shape[1] * self.rows.dtype.itemsize
+        runs = self.runs(members)
+        ends = np.cumsum(runs[:, 1] - runs[:, 0])  # visited points up to the end of each run
+        step = max(1, _WINDOW_BYTES // row_bytes)
+        fd = self._file.fileno()
+        asked = 0
+        for a in range(0, pts.size, step):
+            b = min(pts.size, a + step)
+            want = int(np.searchsorted(ends, min(pts.size, b + step), side="left")) + 1  # this piece and the next
+            for lo, hi in runs[asked:want]:
+                os.posix_fadvise(fd, int(lo) * row_bytes, int(hi - lo) * row_bytes, os.POSIX_FADV_WILLNEED)
+            asked = max(asked, want)
+            visit(a, b)
+
+
+def _os_error(code: int | None, message: str) -> OSError:
+    """An ``OSError`` with ``errno`` set whose text is ``message`` alone (no ``[Errno N]`` prefix)."""
+    exc = OSError(message)
+    exc.errno = code
+    return exc
+
+
+def _pwrite_all(fd: int, block: np.ndarray, offset: int, where: Path) -> None:
+    view = memoryview(block).cast("B")  # type: ignore[arg-type]
+    done = 0
+    while done < view.nbytes:
+        try:
+            done += os.pwrite(fd, view[done:], offset + done)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise _os_error(
+                    exc.errno, f"scratch folder {where}: no space left while writing the scratch copy"
+                ) from None
+            raise _os_error(
+                exc.errno, f"scratch folder {where}: writing the scratch copy failed: {exc.strerror}"
+            ) from None
+
+
+class _ChunkReader:
+    """The source's row chunks ``bounds[b]:bounds[b + 1]`` in order.
+
+    A whole-file memory map is read with ``pread`` into two reused buffers, the next chunk on a
+    background thread while the current one is scanned, and each chunk's pages are dropped from the
+    page cache once copied (``POSIX_FADV_DONTNEED``).  Any other array is sliced."""
+
+    def __init__(self, source: np.ndarray, bounds: Sequence[int]):
+        self.source = source
+        self.bounds = list(bounds)
+        self.row_bytes = source.shape[1] * source.dtype.itemsize
+        where = _whole_file_map(source)
+        self.fd: int | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        if where is not None and hasattr(os, "preadv"):
+            try:
+                self.fd = os.open(where[0], os.O_RDONLY)
+            except OSError:
+                self.fd = None
+        if self.fd is not None:
+            assert where is not None
+            self.offset = where[1]
+            big = max(b - a for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=False))
+            n_buf = 2 if len(self.bounds) > 2 else 1
+            self.buffers = [np.empty((big, source.shape[1]), dtype=source.dtype) for _ in range(n_buf)]
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="l2h-scratch-read")
+
+    def __iter__(self):
+        n_chunks = len(self.bounds) - 1
+        if self.fd is None:
+            for b in range(n_chunks):
+                yield self.bounds[b], self.bounds[b + 1], self.source[self.bounds[b] : self.bounds[b + 1]]
+            return
+        pending: Future | None = self._submit(0)
+        for b in range(n_chunks):
+            assert pending is not None
+            block = pending.result()
+            pending = self._submit(b + 1) if b + 1 < n_chunks else None
+            yield self.bounds[b], self.bounds[b + 1], block
+
+    def _submit(self, b: int) -> Future:
+        assert self._pool is not None
+        started = threading.Event()
+        future = self._pool.submit(self._read, b, started)
+        started.wait()  # the reader holds the GIL until it is inside pread: let it get there first
+        return future
+
+    def _read(self, b: int, started: threading.Event) -> np.ndarray:
+        assert self.fd is not None
+        a, z = self.bounds[b], self.bounds[b + 1]
+        out = self.buffers[b % len(self.buffers)][: z - a]
+        view = memoryview(out).cast("B")  # type: ignore[arg-type]
+        pos = self.offset + a * self.row_bytes
+        done = 0
+        started.set()
+        while done < view.nbytes:
+            got = os.preadv(self.fd, [view[done : done + (1 << 30)]], pos + done)
+            if got <= 0:
+                raise OSError(errno.EIO, f"logits file ended early at byte {pos + done}")
+            done += got
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(self.fd, pos, view.nbytes, os.POSIX_FADV_DONTNEED)
+        return out
+
+    def release(self, b: int) -> None:
+        """Chunk ``b`` is consumed (its buffer may be refilled)."""
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
