@@ -711,6 +711,22 @@ def extract_columns(logits, order, q0, q1, columns, out):
                     out[e, q] = logits[order[q], c]
 
 
+@numba.njit(cache=True)
+def extract_columns_rows(block, row0, inv, columns, out):
+    """:func:`extract_columns` reading the rows in file order: ``out[e, inv[row0 + i]] = block[i,
+    columns[e]]`` (``inv`` is the inverse of ``order``).  For rows read from disk (out of core), where
+    a sequential read matters more than scattered writes to memory."""
+    n = block.shape[0]
+    n_cols = columns.shape[0]
+    for a in range(0, n, _T_ROWS):
+        b = min(n, a + _T_ROWS)
+        for e0 in range(0, n_cols, _T_COLS):
+            for i in range(a, b):
+                q = inv[row0 + i]
+                for e in range(e0, min(n_cols, e0 + _T_COLS)):
+                    out[e, q] = block[i, columns[e]]
+
+
 @numba.njit(cache=True, inline="always")
 def _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, n, w, e_buf, poly, bits):
     """``w[j] = in_g / (total · outside)`` for the points at bucket positions ``q0 + j``, j < n:

@@ -562,7 +562,15 @@ class _BuildState:
         else:
             self._cols_keep = tempfile.TemporaryFile()
             cols = np.memmap(self._cols_keep, dtype=dtype, mode="w+", shape=shape)
-        self.kern.extract_columns(self.logits, self.order, 0, self.n, self.empty, cols)
+        if self.scratch is None:
+            self.kern.extract_columns(self.logits, self.order, 0, self.n, self.empty, cols)
+        else:  # rows on disk: read them in file order (sequentially), scatter into bucket order
+            inv = np.empty(self.n, dtype=np.int64)
+            inv[self.order] = np.arange(self.n)
+            for start in range(0, self.n, self.chunk_rows):
+                self.kern.extract_columns_rows(
+                    self.logits[start : start + self.chunk_rows], start, inv, self.empty, cols
+                )
         self._b_amax = self.amax[self.order]
         self._b_rest_hi = self.rest_hi[self.order]
         self._b_rest_lo = self.rest_lo[self.order]

@@ -241,6 +241,12 @@ def test_extract_columns_transposes_into_bucket_order():
         out = np.full((columns.size, n), np.nan, dtype=np.float32)
         K.extract_columns(logits, order, 0, n, columns, out)
         np.testing.assert_array_equal(out, logits[order][:, columns].T)
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = np.arange(n)
+        out2 = np.full((columns.size, n), np.nan, dtype=np.float32)
+        for start in range(0, n, 97):  # row chunks, in file order
+            K.extract_columns_rows(logits[start : start + 97], start, inv, columns, out2)
+        np.testing.assert_array_equal(out2, out)
 
 
 def _soft_case(seed: int, n: int, k: int, n_members: int, spread: float):
