@@ -164,8 +164,10 @@ def worker(kind: str, path: str, repeats: int, out: str | None) -> None:
         print(json.dumps({"times": times, "first": None, "peak_rss": peak}))
         return
     scans = []
+    cpus = []
     for r in range(repeats + (1 if kind == "l2h" else 0)):
         scan_end = []
+        c0 = time.process_time()
         t0 = time.perf_counter()
         if kind == "floor":
             result = np.load(path, mmap_mode="c").argmax(1)
@@ -184,15 +186,17 @@ def worker(kind: str, path: str, repeats: int, out: str | None) -> None:
                 warnings.simplefilter("ignore")
                 result = build_hierarchy(np.load(path, mmap_mode="r"), progress=progress).merges
         dt = time.perf_counter() - t0
+        cpu = time.process_time() - c0  # CPU seconds of every thread: robust to other load
         if kind == "l2h" and r == 0:
             first = dt  # includes loading the cached kernels
         else:
             times.append(dt)
+            cpus.append(cpu)
             if scan_end:
                 scans.append(scan_end[0] - t0)
     if out and kind not in ("floor", "argmax-copy"):
         np.save(out, result)
-    print(json.dumps({"times": times, "first": first, "scan": scans, "peak_rss": peak_rss()}))
+    print(json.dumps({"times": times, "cpu": cpus, "first": first, "scan": scans, "peak_rss": peak_rss()}))
 
 
 def peak_rss() -> int:
@@ -244,6 +248,7 @@ def main() -> None:
     ap.add_argument("--no-copy", action="store_true", help="skip the copying argmax column")
     ap.add_argument("--no-compile", action="store_true", help="skip timing a cold kernel compile")
     ap.add_argument("--delete", action="store_true", help="delete the generated files afterwards")
+    ap.add_argument("--markdown", action="store_true", help="also print the rows as a README table")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -301,6 +306,30 @@ def main() -> None:
                 f"{r['peak_rss'] / 2**30:>12.2f} {r['peak_rss'] / file_size:>8.2f} "
                 f"{med[kind] / med['floor']:>7.2f}x {speed:>9} {same if kind == 'l2h' else '':>11}"
             )
+    if args.markdown:
+        print_markdown(rows)
+
+
+def print_markdown(rows: list) -> None:
+    """The README's table: per size the CLI end to end, the library call split into first pass and
+    merges, CPU seconds, the honest floor, the ratios to it and the peak RSS."""
+    print()
+    print(
+        "| N × K (file) | `l2h build` CLI | library: scan + merges | library CPU s | honest floor "
+        "| CLI / floor | library / floor | peak RSS |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, file_size, med, res, _same in rows:
+        lib = res["l2h"]
+        scan = statistics.median(lib["scan"]) if lib.get("scan") else float("nan")
+        cpu = statistics.median(lib["cpu"]) if lib.get("cpu") else float("nan")
+        cli = f"{med['cli']:.2f} s" if "cli" in med else "not run"
+        cli_ratio = f"{med['cli'] / med['floor']:.1f}×" if "cli" in med else "-"
+        print(
+            f"| {label} ({file_size / 2**30:.2f} GiB) | {cli} | {med['l2h']:.2f} s = {scan:.2f} + "
+            f"{med['l2h'] - scan:.2f} | {cpu:.2f} | {med['floor']:.3f} s | {cli_ratio} | "
+            f"{med['l2h'] / med['floor']:.1f}× | {lib['peak_rss'] / 2**30:.2f} GiB |"
+        )
 
 
 if __name__ == "__main__":
