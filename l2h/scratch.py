@@ -363,8 +363,32 @@ class ScratchCopy:
         amax = row_arrays[0]
         self.chunk_offsets = np.zeros((n_chunks, k + 1), dtype=np.int64)
         self.n_clipped = 0
-        wbuf = np.empty((max(1, min(big, _WRITE_BYTES // row_bytes)), k), dtype=dtype)
+        piece = max(1, min(big, _WRITE_BYTES // row_bytes))
+        wbuf = np.empty((piece, k), dtype=dtype)
+
+        def write(block: np.ndarray, perm: np.ndarray, start: int) -> None:  # on the writer thread
+            for w in range(0, perm.size, piece):
+                take = perm[w : w + piece]
+                out = wbuf[: take.size]
+                np.take(block, take, axis=0, out=out, mode="clip")  # "raise" would buffer
+                _pwrite_all(fd, out, (start + w) * row_bytes, self.directory)
+            # Write back now (the pages stay cached, clean): dirty pages piling up would make the
+            # reader's page allocations wait on writeback, and a memory cgroup reclaim stall on them.
+            os.fdatasync(fd)
+
+        # Three stages overlap: the reader thread reads chunk b + 1 while this thread scans chunk b and
+        # the writer thread writes chunk b - 1 (sorted) into the copy.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="l2h-scratch-write")
+        writes: list[tuple[Future, int]] = []
         reader = _ChunkReader(source, bounds)
+
+        def report(wait: bool) -> None:
+            while writes and (wait or writes[0][0].done()):
+                future, stop = writes.pop(0)
+                future.result()
+                if progress is not None:
+                    progress("scratch", stop, n)
+
         try:
             for b, (start, stop, raw) in enumerate(reader):
                 block = self._convert(raw, start, dtype, convert)
@@ -376,16 +400,14 @@ class ScratchCopy:
                 for arr in row_arrays:
                     arr[start:stop] = arr[start:stop][perm]
                 self.chunk_offsets[b, 1:] = np.cumsum(np.bincount(amax[start:stop], minlength=k))
-                for w in range(0, stop - start, wbuf.shape[0]):
-                    take = perm[w : w + wbuf.shape[0]]
-                    out = wbuf[: take.size]
-                    np.take(block, take, axis=0, out=out)
-                    _pwrite_all(fd, out, (start + w) * row_bytes, self.directory)
+                future = writer.submit(write, block, perm, start)
+                writes.append((future, stop))
+                reader.release(b, future)
                 del block, raw
-                reader.release(b)
-                if progress is not None:
-                    progress("scratch", stop, n)
+                report(wait=False)
+            report(wait=True)
         finally:
+            writer.shutdown(wait=True)  # an exception here: the writes already queued still finish
             reader.close()
         assert self._file is not None
         rows = np.memmap(self._file, dtype=dtype, mode="r", shape=(n, k))
@@ -486,6 +508,7 @@ class _ChunkReader:
         where = _whole_file_map(source)
         self.fd: int | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._users: dict[int, Future] = {}
         if where is not None and hasattr(os, "preadv"):
             try:
                 self.fd = os.open(where[0], os.O_RDONLY)
@@ -495,7 +518,7 @@ class _ChunkReader:
             assert where is not None
             self.offset = where[1]
             big = max(b - a for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=False))
-            n_buf = 2 if len(self.bounds) > 2 else 1
+            n_buf = min(3, len(self.bounds) - 1)  # read b + 1 | scan b | write b - 1
             self.buffers = [np.empty((big, source.shape[1]), dtype=source.dtype) for _ in range(n_buf)]
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="l2h-scratch-read")
 
@@ -509,7 +532,11 @@ class _ChunkReader:
         for b in range(n_chunks):
             assert pending is not None
             block = pending.result()
-            pending = self._submit(b + 1) if b + 1 < n_chunks else None
+            if b + 1 < n_chunks:
+                user = self._users.pop(b + 1 - len(self.buffers), None)
+                if user is not None:
+                    user.result()  # the buffer's previous chunk is written: refill it
+                pending = self._submit(b + 1)
             yield self.bounds[b], self.bounds[b + 1], block
 
     def _submit(self, b: int) -> Future:
@@ -536,8 +563,9 @@ class _ChunkReader:
             os.posix_fadvise(self.fd, pos, view.nbytes, os.POSIX_FADV_DONTNEED)
         return out
 
-    def release(self, b: int) -> None:
-        """Chunk ``b`` is consumed (its buffer may be refilled)."""
+    def release(self, b: int, done: Future) -> None:
+        """Chunk ``b``'s buffer may be refilled once ``done`` has finished."""
+        self._users[b] = done
 
     def close(self) -> None:
         if self._pool is not None:
