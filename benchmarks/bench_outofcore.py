@@ -32,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -131,32 +132,47 @@ class Cgroup:
                     time.sleep(0.1)
 
 
-def run_child(cmd: list[str], group: Cgroup, path: Path) -> dict:
-    """Run ``cmd`` cold (file evicted) in the cgroup; wall, I/O, peak RSS and its stderr."""
+def run_child(cmd: list[str], group: Cgroup, path: Path, timeout: float | None = None) -> dict:
+    """Run ``cmd`` cold (file evicted) in the cgroup: wall, I/O, peak RSS and its stderr.  Past
+    ``timeout`` seconds the child is killed and the run marked as such (its counts so far kept)."""
     evict(path)
     group.reset_peak()
     before = io_counts()
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, preexec_fn=group.join)
-        out = proc.stdout.read() if proc.stdout is not None else b""
-        _, status, usage = os.wait4(proc.pid, 0)
+    killed = False
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, preexec_fn=group.join)
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if timeout is not None and time.perf_counter() - start > timeout:
+                    proc.kill()
+                    killed = True
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.05)
+        except BaseException:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            raise
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         log = err.read().decode(errors="replace")
     after = io_counts()
-    if proc.returncode != 0:
+    if proc.returncode != 0 and not killed:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{log[-3000:]}")
     return {
         "wall": wall,
+        "killed": killed,
         "read": after["read_bytes"] - before["read_bytes"],
         "write": after["write_bytes"] - before["write_bytes"],
         "cancelled": after["cancelled_write_bytes"] - before["cancelled_write_bytes"],
         "rss": usage.ru_maxrss * 1024,
         "cgroup_peak": group.peak(),
         "phases": phase_ends(log),
-        "stdout": out.decode(errors="replace"),
     }
 
 
@@ -178,7 +194,9 @@ def main() -> None:
     parser.add_argument("--scratch-dir", type=Path, default=Path(tempfile.gettempdir()), help="folder of the copy")
     parser.add_argument("--delete", action="store_true", help="delete the generated logits file at the end")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw runs here")
+    parser.add_argument("--timeout", type=float, default=None, help="kill a run after this many seconds")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (child, cgroup) on SIGTERM too
     n, k = (int(v) for v in args.size.lower().split("x"))
 
     path = make_logits(n, k, args.seed)
@@ -204,17 +222,17 @@ def main() -> None:
                         scratch = args.scratch_dir if mode == "scratch" else "none"
                         cmd = [*l2h, "--out", str(tree), "--scratch", str(scratch)]
                         trees[mode] = tree
-                    run = run_child(cmd, group, path)
+                    run = run_child(cmd, group, path, args.timeout)
                     runs[mode].append(run)
                     print(
                         f"[{r + 1}/{args.repeats}] {mode:8s} {run['wall']:8.1f} s  read {run['read'] / 1e9:6.1f} GB  "
-                        f"written {run['write'] / 1e9:6.1f} GB  phases {run['phases']}",
+                        f"written {run['write'] / 1e9:6.1f} GB  phases {run['phases']}"
+                        + (" (killed)" if run["killed"] else ""),
                         flush=True,
                     )
-            if len(trees) == 2:
+            if len(trees) == 2 and not any(r["killed"] for rs in runs.values() for r in rs):
                 a, b = (np.load(t) for t in trees.values())
-                same = bool(np.array_equal(a, b))
-                print("same tree with and without the copy:", same)
+                print("same tree with and without the copy:", bool(np.array_equal(a, b)))
     finally:
         group.remove()
         if args.delete:
@@ -237,6 +255,8 @@ def main() -> None:
         peak = max((r["cgroup_peak"] or 0) for r in rs)
         first = statistics.median(r["phases"].get("scratch", r["phases"].get("scan", float("nan"))) for r in rs)
         ratio = f"{wall / floor:7.2f}" if floor else "      -"
+        if any(r["killed"] for r in rs):  # killed at --timeout: lower bounds
+            ratio = f">{wall / floor:6.1f}" if floor else "      -"
         print(
             f"| {mode:8s} | {wall:8.1f} | {ratio} | {read / 1e9:8.1f} | {read / size:11.2f} | {write / 1e9:10.1f} | "
             f"{rss / 1e9:11.2f} | {peak / 1e9 if peak else float('nan'):14.2f} | {first:11.1f} |"

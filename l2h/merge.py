@@ -497,7 +497,7 @@ class _BuildState:
         if self.scratch is None:
             visit_range(0, pts.size)
         else:  # piece by piece, each piece's rows asked from the disk one piece ahead
-            self.scratch.visit_windows(pts, members, visit_range)
+            self.scratch.visit_windows(self.order[pts], visit_range)
         self.keep[members] = 1.0
         self.pen[members] = 0.0
         return int(pts.size)

@@ -6,9 +6,14 @@ over the whole file) become random reads, each one dragging a readahead window f
 scratch copy the first pass reads the file once, in big row chunks (up to 1 GiB, a sixteenth of the
 available memory); after the scan of a chunk, which gives its rows' argmaxes, the chunk's rows are
 appended to the scratch file sorted stably by argmax, and the original file's pages are dropped from
-the page cache (the cache then holds the copy).  ``D_c`` is one contiguous run per chunk (a few dozen
-runs per cluster), which the merges read in order, asking the kernel for exactly those runs ahead of
-use (``madvise(MADV_WILLNEED)``; the mapping's own read-around is switched off).
+the page cache (the cache then holds the copy).  Three stages overlap: a thread reads chunk b + 1
+while chunk b is scanned and another thread writes chunk b - 1, written back at once (``fdatasync``:
+dirty pages piling up would stall the reads, and a memory cgroup's reclaim).
+
+``D_c`` is then one contiguous run per chunk (a few dozen runs per cluster), which the merges read in
+order, asking the kernel for exactly those runs one 64 MB piece ahead of use
+(``posix_fadvise(WILLNEED)``), with the mapping's read-around switched off during the visits only
+(passes that read the copy in row order, such as the empty clusters' columns, keep it and stream).
 
 Why the trees are the same bit for bit: the build state is kept in the copy's row order (every
 per-row array of the first pass is permuted with its chunk), and inside ``D_c`` ascending position in
@@ -283,7 +288,6 @@ class ScratchCopy:
         self.rows: np.ndarray | None = None
         self.n_clipped = 0
         self.bounds: np.ndarray = np.zeros(1, dtype=np.int64)  # first row of each chunk, then n
-        self.chunk_offsets: np.ndarray | None = None  # (n_chunks, K + 1): cluster c's run in chunk b
         self._advice = False
 
     def __enter__(self) -> ScratchCopy:
@@ -359,9 +363,7 @@ class ScratchCopy:
         big = max(chunk_rows, (budget // max(1, row_bytes * chunk_rows)) * chunk_rows)
         bounds = list(range(0, n, big)) + [n]
         self.bounds = np.asarray(bounds, dtype=np.int64)
-        n_chunks = len(bounds) - 1
         amax = row_arrays[0]
-        self.chunk_offsets = np.zeros((n_chunks, k + 1), dtype=np.int64)
         self.n_clipped = 0
         piece = max(1, min(big, _WRITE_BYTES // row_bytes))
         wbuf = np.empty((piece, k), dtype=dtype)
@@ -399,7 +401,6 @@ class ScratchCopy:
                 perm = np.argsort(amax[start:stop], kind="stable")
                 for arr in row_arrays:
                     arr[start:stop] = arr[start:stop][perm]
-                self.chunk_offsets[b, 1:] = np.cumsum(np.bincount(amax[start:stop], minlength=k))
                 future = writer.submit(write, block, perm, start)
                 writes.append((future, stop))
                 reader.release(b, future)
@@ -411,7 +412,7 @@ class ScratchCopy:
             reader.close()
         assert self._file is not None
         rows = np.memmap(self._file, dtype=dtype, mode="r", shape=(n, k))
-        self._advise(rows)
+        self._advice = hasattr(os, "posix_fadvise")
         self.rows = rows
         return rows
 
@@ -422,53 +423,53 @@ class ScratchCopy:
         self.n_clipped += int(count)
         return np.ascontiguousarray(block, dtype=dtype)
 
-    def _advise(self, rows: np.ndarray) -> None:
-        """No read-around on the mapping: the merges say which runs they need (:meth:`visit_windows`)."""
-        self._advice = False
-        mm = rows.base if isinstance(rows.base, mmap.mmap) else None
-        if mm is None or not hasattr(mm, "madvise"):
-            return
-        try:
-            mm.madvise(mmap.MADV_RANDOM)
-        except (OSError, ValueError, AttributeError):
-            return
-        self._advice = hasattr(os, "posix_fadvise")
-
     # ------------------------------------------------------------------------------------------ merges
-    def runs(self, members: np.ndarray) -> np.ndarray:
-        """Row ranges ``[start, stop)`` of the copy holding the points of clusters ``members``, in the
-        order the merges visit them (cluster by cluster, chunk by chunk), adjacent ones joined."""
-        assert self.chunk_offsets is not None
-        offs = self.chunk_offsets
-        lo = offs[:, members] + self.bounds[:-1, None]  # (n_chunks, m)
-        hi = offs[:, members + 1] + self.bounds[:-1, None]
-        lo, hi = lo.T.ravel(), hi.T.ravel()
-        keep = hi > lo
-        lo, hi = lo[keep], hi[keep]
-        if lo.size > 1:
-            cut = np.flatnonzero(lo[1:] != hi[:-1]) + 1
-            lo, hi = lo[np.r_[0, cut]], hi[np.r_[cut - 1, hi.size - 1]]
-        return np.stack([lo, hi], axis=1)
+    @staticmethod
+    def runs(rows: np.ndarray) -> np.ndarray:
+        """The maximal ranges ``[start, stop)`` of consecutive rows in ``rows`` (in their order)."""
+        if rows.size == 0:
+            return np.zeros((0, 2), dtype=np.int64)
+        cut = np.flatnonzero(np.diff(rows) != 1) + 1
+        starts = rows[np.r_[0, cut]]
+        stops = rows[np.r_[cut - 1, rows.size - 1]] + 1
+        return np.stack([starts, stops], axis=1)
 
-    def visit_windows(self, pts: np.ndarray, members: np.ndarray, visit: Callable[[int, int], None]) -> None:
-        """Run ``visit(a, b)`` over consecutive pieces of ``pts`` (the bucket positions of the clusters
-        ``members``, in visit order), each piece's rows asked from the kernel one piece ahead."""
+    def visit_windows(self, rows: np.ndarray, visit: Callable[[int, int], None]) -> None:
+        """Run ``visit(a, b)`` over consecutive pieces of a merge's points (``rows``: the row of the
+        copy each one reads, in visit order), each piece's rows asked from the disk one piece ahead
+        (``POSIX_FADV_WILLNEED`` on their runs: a cluster's points are one run per chunk)."""
         if not self._advice or self.rows is None or self._file is None:
-            visit(0, pts.size)
+            visit(0, rows.size)
             return
         row_bytes = self.rows.shape[1] * self.rows.dtype.itemsize
-        runs = self.runs(members)
-        ends = np.cumsum(runs[:, 1] - runs[:, 0])  # visited points up to the end of each run
         step = max(1, _WINDOW_BYTES // row_bytes)
         fd = self._file.fileno()
-        asked = 0
-        for a in range(0, pts.size, step):
-            b = min(pts.size, a + step)
-            want = int(np.searchsorted(ends, min(pts.size, b + step), side="left")) + 1  # this piece and the next
-            for lo, hi in runs[asked:want]:
+
+        def ask(a: int) -> None:
+            for lo, hi in self.runs(rows[a : a + step]):
                 os.posix_fadvise(fd, int(lo) * row_bytes, int(hi - lo) * row_bytes, os.POSIX_FADV_WILLNEED)
-            asked = max(asked, want)
-            visit(a, b)
+
+        # No read-around while visiting: a fault on a page evicted since it was asked for would
+        # otherwise read a whole readahead window (8 MB here) around it.  Other passes over the copy
+        # (in row order) keep the default, which streams.
+        mm = self.rows.base if isinstance(self.rows.base, mmap.mmap) else None
+        _madvise(mm, "MADV_RANDOM")
+        try:
+            ask(0)
+            for a in range(0, rows.size, step):
+                if a + step < rows.size:
+                    ask(a + step)
+                visit(a, min(rows.size, a + step))
+        finally:
+            _madvise(mm, "MADV_NORMAL")
+
+
+def _madvise(mm: mmap.mmap | None, advice: str) -> None:
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, advice):
+        try:
+            mm.madvise(getattr(mmap, advice))
+        except (OSError, ValueError):
+            pass
 
 
 def _os_error(code: int | None, message: str) -> OSError:
