@@ -33,6 +33,7 @@ _LN2_LO = 1.90821492927058770002e-10
 _LANES = 16
 _TOUCH_MIN = 32  # gathers of more columns than this first stream the row into the cache
 _PREFETCH_AHEAD = 8  # points ahead whose row is prefetched in the visit loop
+_PREFETCH_ROW_BYTES = 16384  # rows up to this size are prefetched whole (8 rows ahead stay in L1/L2)
 _TOP_LANES = 64  # strided lanes whose maxima bound the top-T search
 _MAGIC = 6755399441055744.0  # 1.5 * 2**52: x + _MAGIC rounds x to an integer in the low bits
 _MAGIC_BITS = 0x4338000000000000  # the bit pattern of _MAGIC
@@ -143,9 +144,10 @@ def _dd_sum(poly, scale, n, tmp_hi, tmp_lo):
     folded into entry 0).  Every level is an elementwise loop over contiguous arrays, which LLVM
     vectorises (a sequential or lane-array accumulation stays scalar in Numba: 5-8x slower).  With
     non-negative terms each addition is accurate to about 2**-104 relative, so the result is the
-    exact sum to about ``log2(n) * 2**-104``.  Scratch: ``tmp_hi``/``tmp_lo``, length >= (n + 1) // 2.
+    exact sum to about ``log2(n) * 2**-104``.  Scratch: ``tmp_hi``/``tmp_lo``, length >= (n + 1) // 2
+    (shorter scratch falls back to the sequential sum, same accuracy).
     """
-    if n < 2 * _LANES:
+    if n < 2 * _LANES or tmp_hi.shape[0] < (n + 1) // 2 or tmp_lo.shape[0] < (n + 1) // 2:
         hi = 0.0
         lo = 0.0
         for j in range(n):
@@ -444,10 +446,17 @@ def _visit_range(
     top_pos = np.empty(t_len, dtype=np.int64)
     lane_max = np.empty(_TOP_LANES)
     lane_bad = np.empty(_TOP_LANES)
+    line = max(1, 64 // logits.itemsize)  # entries per 64-byte cache line
+    whole_rows = k * logits.itemsize <= _PREFETCH_ROW_BYTES
     for ii in range(lo_i, hi_i):
         if ii + _PREFETCH_AHEAD < hi_i:  # rows are scattered over the file: fetch ahead of use
             nxt = pts[ii + _PREFETCH_AHEAD]
-            _prefetch(logits[order[nxt]], top_idx[nxt, ptr[nxt] if ptr[nxt] < t_len else 0])
+            row_ahead = logits[order[nxt]]
+            if whole_rows:  # most visits stream the row (refill or gather): fetch all of it
+                for j in range(0, k, line):
+                    _prefetch(row_ahead, j)
+            else:  # long rows: only the line of its stored best entry
+                _prefetch(row_ahead, top_idx[nxt, ptr[nxt] if ptr[nxt] < t_len else 0])
         x = pts[ii]  # bucket position: the per-point state of a cluster's points is contiguous
         m = rowmax[x]
         v = known[x]
@@ -685,61 +694,141 @@ def reduce_targets(tgt, val, n, n_parts, part_hi, part_lo, stamp, part_list, rp_
     return n_touched
 
 
+_SOFT_TILE = 512  # bucket positions whose soft-membership terms are formed together (vectorised)
+_T_ROWS = 256  # rows per tile of the transposition
+_T_COLS = 256  # columns per tile of the transposition
+
+
 @numba.njit(cache=True)
-def extract_columns(block, row0, columns, out):
-    """``out[e, row0 + i] = block[i, columns[e]]``: the columns of the empty clusters, transposed
-    (one pass over the rows; each later soft-membership pass then reads one contiguous column)."""
+def extract_columns(logits, order, q0, q1, columns, out):
+    """``out[e, q] = logits[order[q], columns[e]]`` for bucket positions ``q0 <= q < q1``: the
+    columns of the empty clusters, transposed into bucket order, so that a soft-membership pass
+    streams each column contiguously in the order it sums the points.
+
+    Tiled (256 rows by 256 columns): a tile's rows stay in the cache (and their pages in the TLB)
+    while its columns are written, 1 KB of each output column at a time.  One thread: the copy is
+    bound by memory, and a second thread slowed it down on two shared cores.
+    """
+    n_cols = columns.shape[0]
+    for a in range(q0, q1, _T_ROWS):
+        b = min(q1, a + _T_ROWS)
+        for e0 in range(0, n_cols, _T_COLS):
+            for e in range(e0, min(n_cols, e0 + _T_COLS)):
+                c = columns[e]
+                for q in range(a, b):
+                    out[e, q] = logits[order[q], c]
+
+
+@numba.njit(cache=True)
+def extract_columns_rows(block, row0, inv, columns, out):
+    """:func:`extract_columns` reading the rows in file order: ``out[e, inv[row0 + i]] = block[i,
+    columns[e]]`` (``inv`` is the inverse of ``order``).  For rows read from disk (out of core), where
+    a sequential read matters more than scattered writes to memory."""
     n = block.shape[0]
-    for i0 in range(0, n, 64):
-        i1 = min(n, i0 + 64)
-        for e in range(columns.shape[0]):
-            c = columns[e]
-            for i in range(i0, i1):
-                out[e, row0 + i] = block[i, c]
+    n_cols = columns.shape[0]
+    for a in range(0, n, _T_ROWS):
+        b = min(n, a + _T_ROWS)
+        for e0 in range(0, n_cols, _T_COLS):
+            for i in range(a, b):
+                q = inv[row0 + i]
+                for e in range(e0, min(n_cols, e0 + _T_COLS)):
+                    out[e, q] = block[i, columns[e]]
 
 
 @numba.njit(cache=True, inline="always")
-def _soft_cluster(cols, col_of, members, order, offsets, c, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
-    """``rp(c)`` of :func:`visit_soft` for one non-empty cluster c (its points in bucket order)."""
-    size_g = members.shape[0]
+def _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, n, w, e_buf, poly, bits):
+    """``w[j] = in_g / (total · outside)`` for the points at bucket positions ``q0 + j``, j < n:
+    ``in_g = Σ_{c∈G} e_c`` (summed in member order), ``total = 1 + rest`` and ``outside = total - in_g``
+    computed as ``1 + ((rest_hi - in_g) + rest_lo)``.
+
+    ``e_c`` is :func:`_exp_poly` (vectorised) where the logit is at most 700 below the row maximum,
+    and libm's ``exp`` below (a rare scalar fallback), which keeps the subnormal results of weights
+    708 to 745 below the maximum, as plain float64 would.
+    """
+    tbuf = bits.view(np.float64)
+    for t in range(members.shape[0]):
+        col = cols[col_of[members[t]]]
+        low = 0
+        for j in range(n):
+            x = np.float64(col[q0 + j]) - rowmax[q0 + j]
+            p, tt = _exp_poly(x)
+            poly[j] = p if x >= -700.0 else 0.0
+            tbuf[j] = tt
+            low += x < -700.0
+        for j in range(n):
+            bits[j] = (bits[j] - _MAGIC_BITS + 1023) << 52
+        for j in range(n):
+            e_buf[j] = poly[j] * tbuf[j]
+        if low > 0:
+            for j in range(n):
+                x = np.float64(col[q0 + j]) - rowmax[q0 + j]
+                if x < -700.0:
+                    e_buf[j] = math.exp(x)
+        if t == 0:
+            for j in range(n):
+                w[j] = e_buf[j]
+        else:
+            for j in range(n):
+                w[j] = w[j] + e_buf[j]
+    for j in range(n):
+        in_g = w[j]
+        r_hi = rest_hi[q0 + j]
+        r_lo = rest_lo[q0 + j]
+        total = 1.0 + (r_hi + r_lo)
+        outside = 1.0 + ((r_hi - in_g) + r_lo)
+        w[j] = in_g / (total * outside)  # one division (divisions dominate this loop)
+
+
+@numba.njit(cache=True, inline="always")
+def _soft_block(cols, col_of, members, offsets, b_amax, q_start, q_end, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+    """``rp(c)`` of :func:`visit_soft` for the clusters whose points are the bucket positions
+    ``q_start .. q_end`` (whole clusters).  The segmented double-double sums are branch-free (a
+    cluster holds one or two points at large K, where a branch per cluster mispredicts): the sum
+    restarts at a cluster's first point and is stored at every point, the last store wins."""
+    w = np.empty(_SOFT_TILE)
+    e_buf = np.empty(_SOFT_TILE)
+    poly = np.empty(_SOFT_TILE)
+    bits = np.empty(_SOFT_TILE, dtype=np.int64)
     hi = 0.0
     lo = 0.0
-    for q in range(offsets[c], offsets[c + 1]):
-        x = order[q]
-        m = rowmax[x]
-        in_g = 0.0
-        for t in range(size_g):
-            in_g += math.exp(np.float64(cols[col_of[members[t]], x]) - m)
-        rest = rest_hi[x] + rest_lo[x]
-        total = 1.0 + rest
-        outside = 1.0 + ((rest_hi[x] - in_g) + rest_lo[x])
-        hi, lo = _dd_plus(hi, lo, (in_g / total) / outside)
-    rp_hi[c] = hi
-    rp_lo[c] = lo
+    for q0 in range(q_start, q_end, _SOFT_TILE):
+        n = min(_SOFT_TILE, q_end - q0)
+        _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, n, w, e_buf, poly, bits)
+        for j in range(n):
+            c = b_amax[q0 + j]
+            first = q0 + j == offsets[c]
+            hi = 0.0 if first else hi
+            lo = 0.0 if first else lo
+            hi, lo = _dd_plus(hi, lo, w[j])
+            rp_hi[c] = hi
+            rp_lo[c] = lo
 
 
 @numba.njit(cache=True, parallel=True)
-def visit_soft(cols, col_of, members, order, offsets, nonempty, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+def visit_soft(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
     """Step 3 for a group G (``members``, all empty clusters) with empty ``D_G``: every point x,
     weighted by ``w(x) = Σ_{c∈G} p_c(x)``, adds ``w(x) conf(x; G)`` to ``rp(a(x))``.
 
     As no point has its argmax in G, ``a(x; G) = a(x)`` and ``Σ_{j∉G} e_j = 1 + rest - Σ_{c∈G} e_c``
-    with no cancellation (the result is at least 1).  ``e_c(x)`` is read from ``cols[col_of[c], x]``
-    (the transposed empty columns of :func:`extract_columns`, row order).  The weights use libm's
-    ``exp``, which keeps subnormal results (G's logits 708 to 745 below the row maximum), as plain
-    float64 would.  Runs in parallel over the non-empty clusters ``nonempty``: each ``rp(c)`` is
-    summed in double-double over D_c in bucket order (ascending point index), so the result does not
-    depend on the thread count.  Writes ``rp_hi[c], rp_lo[c]`` for every c in ``nonempty``.
+    with no cancellation (the result is at least 1).  Everything is read in bucket order (position q
+    holds point ``order[q]``, whose argmax is ``b_amax[q]``): ``e_c`` from ``cols[col_of[c], q]`` (the
+    transposed empty columns of :func:`extract_columns`), ``rowmax``, ``rest_hi``/``rest_lo`` (the
+    first pass's ``Σ_{j≠a} e_j``), so a pass streams contiguous memory.  Each ``rp(c)`` is summed in
+    double-double over D_c in bucket order (ascending point index); the ``n_blocks`` blocks of
+    positions (cut at cluster boundaries) run in parallel and do not change any value.  Writes
+    ``rp_hi[c], rp_lo[c]`` for every cluster with points (the others must hold 0).
     """
-    for i in numba.prange(nonempty.shape[0]):
-        _soft_cluster(cols, col_of, members, order, offsets, nonempty[i], rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+    n = b_amax.shape[0]
+    for b in numba.prange(n_blocks):
+        q_start = 0 if b == 0 else offsets[b_amax[b * n // n_blocks]]
+        q_end = n if b == n_blocks - 1 else offsets[b_amax[(b + 1) * n // n_blocks]]
+        _soft_block(cols, col_of, members, offsets, b_amax, q_start, q_end, rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
 
 
 @numba.njit(cache=True)
-def visit_soft_serial(cols, col_of, members, order, offsets, nonempty, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+def visit_soft_serial(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
     """:func:`visit_soft` on one thread (few points: no parallel-region overhead; same values)."""
-    for i in range(nonempty.shape[0]):
-        _soft_cluster(cols, col_of, members, order, offsets, nonempty[i], rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+    _soft_block(cols, col_of, members, offsets, b_amax, 0, b_amax.shape[0], rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
 
 
 # ---------------------------------------------------------------------------------------------- decisions
@@ -804,36 +893,65 @@ def choose_g_dagger(
     """G† = argmax over groups H ≠ G* of ``rel(H) = mean_{c∈H} rp(c)``, first in list order (lowest
     node id) on ties within ``rtol`` (relative); returns ``(G†, rel(G†))``.
 
-    Only the groups of the ``touched`` clusters (ascending) can have ``rel > 0``: their double-double
-    sums are formed in ascending cluster order (as a dense pass over every cluster would: zeros add
-    nothing) and divided with :func:`dd_div`.  When no group has ``rel > 0``, every relatedness is 0
-    and G† is the first alive group other than G* (:func:`first_alive`).  Scratch: ``acc_hi``/``acc_lo``
-    (per slot, zero on entry and exit), ``slot_stamp`` (int64 per slot plus a counter in the last
-    entry), ``slots`` (int64, length >= n_touched).
+    Only the groups of the ``touched`` clusters (ascending) can have ``rel > 0``.  A plain float64
+    pass first bounds every such group's relatedness (``rp >= 0``, so the plain sum of m terms is
+    within ``(m + 1)`` units in the last place of the exact mean); only the groups that can reach the
+    tie band of the maximum then get their double-double sums, formed in ascending cluster order (as
+    a dense pass over every cluster would: zeros add nothing) and divided with :func:`dd_div`: the
+    same values and decision as computing every group exactly.  When no group has ``rel > 0``, every
+    relatedness is 0 and G† is the first alive group other than G* (:func:`first_alive`).  Scratch:
+    ``acc_hi``/``acc_lo`` (per slot, zero on entry and exit), ``slot_stamp`` (int64 per slot plus a
+    counter in the last entry), ``slots`` (int64, length >= n_touched).
     """
     call = slot_stamp[slot_stamp.shape[0] - 1] + 1
     slot_stamp[slot_stamp.shape[0] - 1] = call
     n_slots = 0
-    for i in range(n_touched):
+    for i in range(n_touched):  # plain sums (acc_hi) and term counts (acc_lo) per slot
         c = touched[i]
         s = grp[c]
         if slot_stamp[s] != call:
             slot_stamp[s] = call
             slots[n_slots] = s
             n_slots += 1
-        acc_hi[s], acc_lo[s] = _dd_plus(acc_hi[s], acc_lo[s], rp_hi[c])
-        acc_lo[s] += rp_lo[c]
+        acc_hi[s] += rp_hi[c]
+        acc_lo[s] += 1.0
+    # Bounds: approx (1 ± err) encloses the exact mean (err doubled for safety).
+    lower = 0.0
+    for i in range(n_slots):
+        s = slots[i]
+        approx = acc_hi[s] / np.float64(size[slot_node[s]])
+        err = 2.0 * (acc_lo[s] + 3.0) * 2.220446049250313e-16
+        acc_hi[s] = approx
+        acc_lo[s] = err
+        low = approx * (1.0 - err)
+        lower = low if low > lower else lower
+    bar = lower * (1.0 - 2.0 * rtol)
+    for i in range(n_slots):
+        s = slots[i]
+        if acc_hi[s] * (1.0 + acc_lo[s]) < bar or acc_hi[s] == 0.0:
+            slot_stamp[s] = 0  # cannot reach the tie band of the maximum (or is 0)
+        acc_hi[s] = 0.0
+        acc_lo[s] = 0.0
+    for i in range(n_touched):  # exact sums of the candidates
+        c = touched[i]
+        s = grp[c]
+        if slot_stamp[s] == call:
+            acc_hi[s], acc_lo[s] = _dd_plus(acc_hi[s], acc_lo[s], rp_hi[c])
+            acc_lo[s] += rp_lo[c]
     m = 0.0
     for i in range(n_slots):
         s = slots[i]
-        v = slot_node[s]
-        rel = dd_div(acc_hi[s], acc_lo[s], np.float64(size[v]))
-        acc_hi[s] = rel  # the accumulator now holds the relatedness (cleared below)
-        m = rel if rel > m else m
+        if slot_stamp[s] == call:
+            v = slot_node[s]
+            rel = dd_div(acc_hi[s], acc_lo[s], np.float64(size[v]))
+            acc_hi[s] = rel  # the accumulator now holds the relatedness (cleared below)
+            m = rel if rel > m else m
     best = -1
     best_rel = 0.0
     for i in range(n_slots):
         s = slots[i]
+        if slot_stamp[s] != call:
+            continue
         rel = acc_hi[s]
         acc_hi[s] = 0.0
         acc_lo[s] = 0.0
@@ -847,6 +965,16 @@ def choose_g_dagger(
         if best == g_star:
             best = first_alive(parent, g_star + 1)
     return best, best_rel
+
+
+@numba.njit(cache=True)
+def release_rp(touched, m, rp_hi, rp_lo):
+    """Zero ``rp_hi``/``rp_lo`` at the first ``m`` touched clusters (the state :func:`reduce_targets`
+    and :func:`visit_soft` expect on entry)."""
+    for i in range(m):
+        c = touched[i]
+        rp_hi[c] = 0.0
+        rp_lo[c] = 0.0
 
 
 @numba.njit(cache=True)

@@ -84,6 +84,45 @@ def ensure_cache_dir() -> Path:
     return folder
 
 
+def load_numba_registries() -> None:
+    """Load Numba's CPU implementation registries once, without its BLAS probe.
+
+    Numba loads its registries at the first compile or cache load in a process, and one of them
+    (``numba.np.arraymath``) imports ``scipy.linalg`` only to learn whether BLAS exists for
+    ``np.dot``, which no l2h kernel uses.  That import takes 0.3-0.5 s, a third of ``l2h build``'s
+    start-up.  When SciPy is installed (a dependency of l2h, so BLAS does exist) the probe is answered
+    with placeholder modules that are removed right after, so a later ``import scipy.linalg`` loads
+    the real one.  Idempotent; a no-op when ``scipy.linalg`` is imported already.
+    """
+    global _REGISTRIES_LOADED
+    if _REGISTRIES_LOADED:
+        return
+    _REGISTRIES_LOADED = True
+    import importlib.util
+    import types
+
+    from numba.core.registry import cpu_target
+
+    names = ("scipy.linalg", "scipy.linalg.cython_blas")
+    if "scipy.linalg" in sys.modules or importlib.util.find_spec("scipy") is None:
+        cpu_target.target_context.refresh()
+        return
+    placeholders = {name: types.ModuleType(name) for name in names}
+    sys.modules.update(placeholders)
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        for name, module in placeholders.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+        scipy = sys.modules.get("scipy")
+        if scipy is not None and vars(scipy).get("linalg") is placeholders["scipy.linalg"]:  # no lazy import
+            delattr(scipy, "linalg")
+
+
+_REGISTRIES_LOADED = False
+
+
 def _kernel_sources() -> list[Path]:
     here = Path(__file__).resolve().parent
     return sorted(here.glob("_kernels*.py"))

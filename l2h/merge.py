@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from l2h._numba import ensure_cache_dir
+from l2h._numba import ensure_cache_dir, load_numba_registries
 from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message, warn
 from l2h.hierarchy import Hierarchy
 
@@ -70,6 +70,7 @@ _PARALLEL_MIN_SOFT = 1 << 16
 # ---------------------------------------------------------------------------------------------- setup
 def _kernels() -> ModuleType:
     ensure_cache_dir()  # never inside the installed package: see l2h._numba
+    load_numba_registries()
     from l2h import _kernels
 
     return _kernels
@@ -347,7 +348,7 @@ class _BuildState:
         self.order, self.offsets = kern.bucket_points(self.amax, n_clusters)
         # The merge state is kept in bucket order (position q holds point order[q]): the points of a
         # cluster, visited together, then have contiguous state.  The row-order arrays above stay for
-        # the soft-membership passes.
+        # the soft-membership passes (which copy what they need into bucket order at the first one).
         self.b_rowmax = self.rowmax[self.order]
         self.top_idx = self.top_idx[self.order]
         self.ptr = np.zeros(n, dtype=np.int64)
@@ -528,28 +529,32 @@ class _BuildState:
         non-empty cluster (listed in ``self.touched``); returns their number."""
         if self._cols is None:
             self._make_empty_columns()
-        soft = self.kern.visit_soft if self.n * members.size >= _PARALLEL_MIN_SOFT else self.kern.visit_soft_serial
+        if self.n * members.size >= _PARALLEL_MIN_SOFT:
+            soft, n_blocks = self.kern.visit_soft, _n_parts(self.n)
+        else:
+            soft, n_blocks = self.kern.visit_soft_serial, 1
         soft(
             self._cols,
             self.col_of,
             members,
-            self.order,
             self.offsets,
-            self.nonempty,
-            self.rowmax,
-            self.rest_hi,
-            self.rest_lo,
+            self._b_amax,
+            self.b_rowmax,
+            self._b_rest_hi,
+            self._b_rest_lo,
             self.rp_hi,
             self.rp_lo,
+            n_blocks,
         )
         m = self.nonempty.size
         self.touched[:m] = self.nonempty
         return m
 
     def _make_empty_columns(self) -> None:
-        """One pass over the rows: the empty clusters' columns, transposed (in memory up to 1 GiB or
-        a quarter of the available memory, in an anonymous temp file beyond), so that every soft pass
-        reads contiguous columns."""
+        """One pass over the rows: the empty clusters' columns, transposed into bucket order (in
+        memory up to 1 GiB or a quarter of the available memory, in an anonymous temp file beyond),
+        so that every soft pass streams contiguous columns; and the first pass's ``Σ_{j≠a} e_j`` in
+        bucket order."""
         shape = (self.empty.size, self.n)
         dtype = self.logits.dtype
         if self.empty.size * self.n * dtype.itemsize <= max(_IN_MEMORY_CONVERSION_BYTES, _available_memory() // 4):
@@ -557,8 +562,18 @@ class _BuildState:
         else:
             self._cols_keep = tempfile.TemporaryFile()
             cols = np.memmap(self._cols_keep, dtype=dtype, mode="w+", shape=shape)
-        for start in range(0, self.n, self.chunk_rows):
-            self.kern.extract_columns(self.logits[start : start + self.chunk_rows], start, self.empty, cols)
+        if self.scratch is None:
+            self.kern.extract_columns(self.logits, self.order, 0, self.n, self.empty, cols)
+        else:  # rows on disk: read them in file order (sequentially), scatter into bucket order
+            inv = np.empty(self.n, dtype=np.int64)
+            inv[self.order] = np.arange(self.n)
+            for start in range(0, self.n, self.chunk_rows):
+                self.kern.extract_columns_rows(
+                    self.logits[start : start + self.chunk_rows], start, inv, self.empty, cols
+                )
+        self._b_amax = self.amax[self.order]
+        self._b_rest_hi = self.rest_hi[self.order]
+        self._b_rest_lo = self.rest_lo[self.order]
         self._cols = cols
 
     def rp(self, node: int) -> int:
@@ -591,9 +606,8 @@ class _BuildState:
         return out
 
     def release_rp(self, m: int) -> None:
-        idx = self.touched[:m]
-        self.rp_hi[idx] = 0.0
-        self.rp_lo[idx] = 0.0
+        """Zero the ``rp`` sums left by :meth:`rp` (``m`` touched clusters)."""
+        self.kern.release_rp(self.touched, m, self.rp_hi, self.rp_lo)
 
     def rp_dense(self, node: int) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`rp` as dense (K,) arrays (all-pairs)."""

@@ -229,3 +229,127 @@ def test_choose_g_dagger_matches_a_dense_pass():
         dense = np.array([float(sum(map(Fraction, rp[node_of == v])) / int(size[v])) for v in others])
         j = merge._first_max(dense)
         assert (best, rel) == (others[j], dense[j])
+
+
+# ---------------------------------------------------------------------------------------------- soft membership
+def test_extract_columns_transposes_into_bucket_order():
+    rng = np.random.default_rng(8)
+    for n, k in [(1, 3), (300, 7), (1000, 600)]:
+        logits = rng.normal(size=(n, k)).astype(np.float32)
+        order = rng.permutation(n).astype(np.int64)
+        columns = np.sort(rng.permutation(k)[: max(1, k // 2)]).astype(np.int64)
+        out = np.full((columns.size, n), np.nan, dtype=np.float32)
+        K.extract_columns(logits, order, 0, n, columns, out)
+        np.testing.assert_array_equal(out, logits[order][:, columns].T)
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = np.arange(n)
+        out2 = np.full((columns.size, n), np.nan, dtype=np.float32)
+        for start in range(0, n, 97):  # row chunks, in file order
+            K.extract_columns_rows(logits[start : start + 97], start, inv, columns, out2)
+        np.testing.assert_array_equal(out2, out)
+
+
+def _soft_case(seed: int, n: int, k: int, n_members: int, spread: float):
+    """Bucket-ordered inputs of visit_soft (the points' clusters ascending), a group of empty
+    clusters, and G's logits ``spread`` below the row maxima on average (some beyond -700)."""
+    rng = np.random.default_rng(seed)
+    n_empty = max(n_members, k // 2)
+    empty = np.sort(rng.permutation(k)[:n_empty])
+    nonempty = np.setdiff1d(np.arange(k), empty)
+    b_amax = np.sort(rng.choice(nonempty, n)).astype(np.int64)
+    counts = np.bincount(b_amax, minlength=k)
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(counts)
+    col_of = np.full(k, -1, dtype=np.int64)
+    col_of[empty] = np.arange(empty.size)
+    rowmax = rng.normal(size=n) * 3.0
+    cols = rowmax[None, :] - rng.uniform(0, 2 * spread, size=(empty.size, n))
+    rest_hi = rng.uniform(0, 5, n) * 10.0 ** rng.integers(-12, 2, n)
+    rest_lo = rest_hi * rng.uniform(-1e-17, 1e-17, n)
+    members = rng.choice(empty, n_members, replace=False).astype(np.int64)
+    return cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, k
+
+
+def _slow_soft(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, k):
+    """The soft-membership rp with libm exponentials and exact (Fraction) per-cluster sums."""
+    in_g = np.zeros(b_amax.size)
+    for c in members:  # member order, as the kernel sums them
+        in_g = in_g + np.array([math.exp(v) for v in cols[col_of[c]].astype(np.float64) - rowmax])
+    total = 1.0 + (rest_hi + rest_lo)
+    outside = 1.0 + ((rest_hi - in_g) + rest_lo)
+    terms = in_g / (total * outside)
+    return np.array([float(sum(map(Fraction, terms[b_amax == c]), Fraction(0))) for c in range(k)])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_soft_pass_matches_libm_and_exact_sums(seed):
+    # G's logits 0-700 below the maxima (vectorised exponentials, ~1 ulp) and beyond: 700-745 below
+    # (libm's subnormals, exactly) and below -745 (0)
+    spread = [5.0, 400.0, 372.0, 30.0][seed]
+    args = _soft_case(seed, 3000, 90, 1 + seed % 3, spread)
+    if seed == 2:  # all in the subnormal band
+        cols, rowmax = args[0], args[5]
+        cols[:] = rowmax[None, :] - np.random.default_rng(0).uniform(700.0, 746.0, cols.shape)
+    k = args[-1]
+    expected = _slow_soft(*args)
+    results = []
+    for kernel, n_blocks in [(K.visit_soft_serial, 1), (K.visit_soft, 1), (K.visit_soft, 7), (K.visit_soft, 64)]:
+        rp_hi, rp_lo = np.zeros(k), np.zeros(k)
+        kernel(*args[:-1], rp_hi, rp_lo, n_blocks)
+        results.append((rp_hi.copy(), rp_lo.copy()))
+        got = rp_hi + rp_lo
+        if seed == 2:
+            np.testing.assert_array_equal(got, expected)  # libm's own values: exact
+            assert np.any((got > 0) & (got < 1e-300))
+        else:
+            np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0)  # exp within ~1 ulp of libm
+        assert np.all(got[np.bincount(args[4], minlength=k) == 0] == 0.0)
+    for hi, lo in results[1:]:  # every block count and the serial kernel: the same bits
+        np.testing.assert_array_equal(hi, results[0][0])
+        np.testing.assert_array_equal(lo, results[0][1])
+
+
+def test_choose_g_dagger_near_ties_and_large_groups():
+    # many groups of several touched clusters whose means differ by a few ulps: the plain-float
+    # pre-filter must keep every group that reaches the tie band, the decision is the exact one
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        k = int(rng.integers(50, 400))
+        node_of = rng.integers(0, int(rng.integers(2, 40)), k)
+        nodes, slot_of_node = np.unique(node_of, return_index=True)
+        if nodes.size < 2:
+            continue
+        grp = slot_of_node[np.searchsorted(nodes, node_of)]
+        slot_node = np.full(k, -1, dtype=np.int64)
+        slot_node[slot_of_node] = nodes
+        size = np.bincount(node_of, minlength=nodes.max() + 1)
+        g_star = int(rng.choice(nodes))
+        base = rng.uniform(0.1, 1.0) * 10.0 ** rng.integers(-300, 5)
+        ulps = rng.integers(-12, 13, k).astype(np.float64)
+        rp = base * (1.0 + ulps * 2.0**-52) * rng.choice([1.0, 1.0, 0.5, 0.0], k)
+        rp[node_of == g_star] = 0.0
+        touched = np.flatnonzero(rp != 0.0).astype(np.int64)
+        parent = np.arange(nodes.max() + 2, dtype=np.int64)
+        alive = np.zeros(nodes.max() + 1, dtype=bool)
+        alive[nodes] = True
+        parent[: nodes.max() + 1][~alive] = np.flatnonzero(~alive) + 1
+        acc_hi, acc_lo = np.zeros(k), np.zeros(k)
+        best, rel = K.choose_g_dagger(
+            touched, touched.size, rp, np.zeros(k), grp, slot_node, size, parent, g_star, merge.TIE_RTOL,
+            acc_hi, acc_lo, np.zeros(k + 1, dtype=np.int64), np.zeros(k, dtype=np.int64),
+        )  # fmt: skip
+        assert not acc_hi.any() and not acc_lo.any()  # scratch left zero
+        others = nodes[nodes != g_star]
+        dense = np.array([float(sum(map(Fraction, rp[node_of == v]), Fraction(0)) / int(size[v])) for v in others])
+        if dense.max() == 0.0:
+            assert (best, rel) == (others[0], 0.0)
+        else:
+            j = merge._first_max(dense)
+            assert (best, rel) == (others[j], dense[j])
+
+
+def test_release_rp_zeroes_the_touched_clusters():
+    rp_hi, rp_lo = np.arange(10.0), -np.arange(10.0)
+    touched = np.array([1, 4, 7, 0, 0], dtype=np.int64)
+    K.release_rp(touched, 3, rp_hi, rp_lo)
+    assert rp_hi.tolist() == [0, 0, 2, 3, 0, 5, 6, 0, 8, 9] and rp_lo.tolist() == [-v for v in rp_hi.tolist()]

@@ -428,6 +428,18 @@ def test_many_empty_clusters_at_large_k(seed, monkeypatch):
     assert len(tree.info["empty_clusters"]) >= 300
 
 
+@pytest.mark.parametrize("n, k, n_empty", [(2000, 1500, 1200), pytest.param(2500, 3000, 2500, marks=pytest.mark.slow)])
+def test_mostly_empty_clusters_at_larger_k(n, k, n_empty):
+    # 4/5 of the clusters empty: every empty singleton goes first, each by one soft pass over all
+    # points (bucket-ordered transposed columns, vectorised exponentials)
+    from tests._reference import reference_l2h_large
+
+    logits, empty = _many_empty(7, n, k, n_empty)
+    tree = build_quiet(logits.astype(np.float32))
+    assert set(empty.tolist()) <= set(tree.info["empty_clusters"])
+    np.testing.assert_array_equal(tree.merges, reference_l2h_large(logits.astype(np.float32)))
+
+
 def test_many_empty_clusters_small_against_the_spec_twin():
     logits, _ = _many_empty(5, 300, 30, 18)
     for aggregation in AGGREGATIONS:

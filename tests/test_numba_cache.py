@@ -108,3 +108,21 @@ def test_warmup_json(tmp_path):
     assert Path(summary["cache_dir"]).is_dir()
     for flavour in ("float32", "float64"):
         assert _numba.kernels_compiled(flavour)
+
+
+def test_registries_load_without_scipy_linalg():
+    """Loading the kernels skips numba's scipy.linalg BLAS probe (start-up time), and leaves no
+    placeholder behind: scipy.linalg and numba's np.dot work afterwards."""
+    code = (
+        "import sys, numpy as np, numba\n"
+        "from l2h.merge import _kernels\n"
+        "k = _kernels()\n"
+        "k.bucket_points(np.zeros(3, dtype=np.int64), 2)\n"
+        "print('scipy.linalg' in sys.modules)\n"
+        "import scipy.linalg\n"
+        "print(scipy.linalg.norm(np.ones(4)))\n"
+        "f = numba.njit(lambda a: np.dot(a, a))\n"
+        "print(f(np.ones(3)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "2.0", "3.0"]
