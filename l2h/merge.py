@@ -20,7 +20,9 @@ How it runs (the numeric kernels live in :mod:`l2h._kernels`):
    one pass over the points, reading only the group's columns.
 
 Memory: O(N) per-point state (about 115 bytes per point with T = 4 stored top entries) plus O(K)
-per group; the logits are only read.
+per group; the logits are only read.  Logits larger than the memory: the first pass also writes a
+copy of the rows sorted by argmax within big chunks, and the build reads that copy from then on, in
+its row order (:mod:`l2h.scratch`, ``scratch_dir``; same tree, bit for bit).
 
 Float ties: every aggregated value (score, relatedness) is a sum accumulated in double-double and
 divided with a correctly rounded division, so it is the correctly rounded float64 value of its
@@ -498,7 +500,7 @@ class _BuildState:
         if self.scratch is None:
             visit_range(0, pts.size)
         else:  # piece by piece, each piece's rows asked from the disk one piece ahead
-            self.scratch.visit_windows(pts, members, visit_range)
+            self.scratch.visit_windows(self.order[pts], visit_range)
         self.keep[members] = 1.0
         self.pen[members] = 0.0
         return int(pts.size)

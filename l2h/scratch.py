@@ -6,9 +6,14 @@ over the whole file) become random reads, each one dragging a readahead window f
 scratch copy the first pass reads the file once, in big row chunks (up to 1 GiB, a sixteenth of the
 available memory); after the scan of a chunk, which gives its rows' argmaxes, the chunk's rows are
 appended to the scratch file sorted stably by argmax, and the original file's pages are dropped from
-the page cache (the cache then holds the copy).  ``D_c`` is one contiguous run per chunk (a few dozen
-runs per cluster), which the merges read in order, asking the kernel for exactly those runs ahead of
-use (``madvise(MADV_WILLNEED)``; the mapping's own read-around is switched off).
+the page cache (the cache then holds the copy).  Three stages overlap: a thread reads chunk b + 1
+while chunk b is scanned and another thread writes chunk b - 1, written back at once (``fdatasync``:
+dirty pages piling up would stall the reads, and a memory cgroup's reclaim).
+
+``D_c`` is then one contiguous run per chunk (a few dozen runs per cluster), which the merges read in
+order, asking the kernel for exactly those runs one 64 MB piece ahead of use
+(``posix_fadvise(WILLNEED)``), with the mapping's read-around switched off during the visits only
+(passes that read the copy in row order, such as the empty clusters' columns, keep it and stream).
 
 Why the trees are the same bit for bit: the build state is kept in the copy's row order (every
 per-row array of the first pass is permuted with its chunk), and inside ``D_c`` ascending position in
@@ -283,7 +288,6 @@ class ScratchCopy:
         self.rows: np.ndarray | None = None
         self.n_clipped = 0
         self.bounds: np.ndarray = np.zeros(1, dtype=np.int64)  # first row of each chunk, then n
-        self.chunk_offsets: np.ndarray | None = None  # (n_chunks, K + 1): cluster c's run in chunk b
         self._advice = False
 
     def __enter__(self) -> ScratchCopy:
@@ -359,12 +363,34 @@ class ScratchCopy:
         big = max(chunk_rows, (budget // max(1, row_bytes * chunk_rows)) * chunk_rows)
         bounds = list(range(0, n, big)) + [n]
         self.bounds = np.asarray(bounds, dtype=np.int64)
-        n_chunks = len(bounds) - 1
         amax = row_arrays[0]
-        self.chunk_offsets = np.zeros((n_chunks, k + 1), dtype=np.int64)
         self.n_clipped = 0
-        wbuf = np.empty((max(1, min(big, _WRITE_BYTES // row_bytes)), k), dtype=dtype)
+        piece = max(1, min(big, _WRITE_BYTES // row_bytes))
+        wbuf = np.empty((piece, k), dtype=dtype)
+
+        def write(block: np.ndarray, perm: np.ndarray, start: int) -> None:  # on the writer thread
+            for w in range(0, perm.size, piece):
+                take = perm[w : w + piece]
+                out = wbuf[: take.size]
+                np.take(block, take, axis=0, out=out, mode="clip")  # "raise" would buffer
+                _pwrite_all(fd, out, (start + w) * row_bytes, self.directory)
+            # Write back now (the pages stay cached, clean): dirty pages piling up would make the
+            # reader's page allocations wait on writeback, and a memory cgroup reclaim stall on them.
+            os.fdatasync(fd)
+
+        # Three stages overlap: the reader thread reads chunk b + 1 while this thread scans chunk b and
+        # the writer thread writes chunk b - 1 (sorted) into the copy.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="l2h-scratch-write")
+        writes: list[tuple[Future, int]] = []
         reader = _ChunkReader(source, bounds)
+
+        def report(wait: bool) -> None:
+            while writes and (wait or writes[0][0].done()):
+                future, stop = writes.pop(0)
+                future.result()
+                if progress is not None:
+                    progress("scratch", stop, n)
+
         try:
             for b, (start, stop, raw) in enumerate(reader):
                 block = self._convert(raw, start, dtype, convert)
@@ -375,21 +401,18 @@ class ScratchCopy:
                 perm = np.argsort(amax[start:stop], kind="stable")
                 for arr in row_arrays:
                     arr[start:stop] = arr[start:stop][perm]
-                self.chunk_offsets[b, 1:] = np.cumsum(np.bincount(amax[start:stop], minlength=k))
-                for w in range(0, stop - start, wbuf.shape[0]):
-                    take = perm[w : w + wbuf.shape[0]]
-                    out = wbuf[: take.size]
-                    np.take(block, take, axis=0, out=out)
-                    _pwrite_all(fd, out, (start + w) * row_bytes, self.directory)
+                future = writer.submit(write, block, perm, start)
+                writes.append((future, stop))
+                reader.release(b, future)
                 del block, raw
-                reader.release(b)
-                if progress is not None:
-                    progress("scratch", stop, n)
+                report(wait=False)
+            report(wait=True)
         finally:
+            writer.shutdown(wait=True)  # an exception here: the writes already queued still finish
             reader.close()
         assert self._file is not None
         rows = np.memmap(self._file, dtype=dtype, mode="r", shape=(n, k))
-        self._advise(rows)
+        self._advice = hasattr(os, "posix_fadvise")
         self.rows = rows
         return rows
 
@@ -400,53 +423,53 @@ class ScratchCopy:
         self.n_clipped += int(count)
         return np.ascontiguousarray(block, dtype=dtype)
 
-    def _advise(self, rows: np.ndarray) -> None:
-        """No read-around on the mapping: the merges say which runs they need (:meth:`visit_windows`)."""
-        self._advice = False
-        mm = rows.base if isinstance(rows.base, mmap.mmap) else None
-        if mm is None or not hasattr(mm, "madvise"):
-            return
-        try:
-            mm.madvise(mmap.MADV_RANDOM)
-        except (OSError, ValueError, AttributeError):
-            return
-        self._advice = hasattr(os, "posix_fadvise")
-
     # ------------------------------------------------------------------------------------------ merges
-    def runs(self, members: np.ndarray) -> np.ndarray:
-        """Row ranges ``[start, stop)`` of the copy holding the points of clusters ``members``, in the
-        order the merges visit them (cluster by cluster, chunk by chunk), adjacent ones joined."""
-        assert self.chunk_offsets is not None
-        offs = self.chunk_offsets
-        lo = offs[:, members] + self.bounds[:-1, None]  # (n_chunks, m)
-        hi = offs[:, members + 1] + self.bounds[:-1, None]
-        lo, hi = lo.T.ravel(), hi.T.ravel()
-        keep = hi > lo
-        lo, hi = lo[keep], hi[keep]
-        if lo.size > 1:
-            cut = np.flatnonzero(lo[1:] != hi[:-1]) + 1
-            lo, hi = lo[np.r_[0, cut]], hi[np.r_[cut - 1, hi.size - 1]]
-        return np.stack([lo, hi], axis=1)
+    @staticmethod
+    def runs(rows: np.ndarray) -> np.ndarray:
+        """The maximal ranges ``[start, stop)`` of consecutive rows in ``rows`` (in their order)."""
+        if rows.size == 0:
+            return np.zeros((0, 2), dtype=np.int64)
+        cut = np.flatnonzero(np.diff(rows) != 1) + 1
+        starts = rows[np.r_[0, cut]]
+        stops = rows[np.r_[cut - 1, rows.size - 1]] + 1
+        return np.stack([starts, stops], axis=1)
 
-    def visit_windows(self, pts: np.ndarray, members: np.ndarray, visit: Callable[[int, int], None]) -> None:
-        """Run ``visit(a, b)`` over consecutive pieces of ``pts`` (the bucket positions of the clusters
-        ``members``, in visit order), each piece's rows asked from the kernel one piece ahead."""
+    def visit_windows(self, rows: np.ndarray, visit: Callable[[int, int], None]) -> None:
+        """Run ``visit(a, b)`` over consecutive pieces of a merge's points (``rows``: the row of the
+        copy each one reads, in visit order), each piece's rows asked from the disk one piece ahead
+        (``POSIX_FADV_WILLNEED`` on their runs: a cluster's points are one run per chunk)."""
         if not self._advice or self.rows is None or self._file is None:
-            visit(0, pts.size)
+            visit(0, rows.size)
             return
         row_bytes = self.rows.shape[1] * self.rows.dtype.itemsize
-        runs = self.runs(members)
-        ends = np.cumsum(runs[:, 1] - runs[:, 0])  # visited points up to the end of each run
         step = max(1, _WINDOW_BYTES // row_bytes)
         fd = self._file.fileno()
-        asked = 0
-        for a in range(0, pts.size, step):
-            b = min(pts.size, a + step)
-            want = int(np.searchsorted(ends, min(pts.size, b + step), side="left")) + 1  # this piece and the next
-            for lo, hi in runs[asked:want]:
+
+        def ask(a: int) -> None:
+            for lo, hi in self.runs(rows[a : a + step]):
                 os.posix_fadvise(fd, int(lo) * row_bytes, int(hi - lo) * row_bytes, os.POSIX_FADV_WILLNEED)
-            asked = max(asked, want)
-            visit(a, b)
+
+        # No read-around while visiting: a fault on a page evicted since it was asked for would
+        # otherwise read a whole readahead window (8 MB here) around it.  Other passes over the copy
+        # (in row order) keep the default, which streams.
+        mm = self.rows.base if isinstance(self.rows.base, mmap.mmap) else None
+        _madvise(mm, "MADV_RANDOM")
+        try:
+            ask(0)
+            for a in range(0, rows.size, step):
+                if a + step < rows.size:
+                    ask(a + step)
+                visit(a, min(rows.size, a + step))
+        finally:
+            _madvise(mm, "MADV_NORMAL")
+
+
+def _madvise(mm: mmap.mmap | None, advice: str) -> None:
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, advice):
+        try:
+            mm.madvise(getattr(mmap, advice))
+        except (OSError, ValueError):
+            pass
 
 
 def _os_error(code: int | None, message: str) -> OSError:
@@ -486,6 +509,7 @@ class _ChunkReader:
         where = _whole_file_map(source)
         self.fd: int | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._users: dict[int, Future] = {}
         if where is not None and hasattr(os, "preadv"):
             try:
                 self.fd = os.open(where[0], os.O_RDONLY)
@@ -495,7 +519,7 @@ class _ChunkReader:
             assert where is not None
             self.offset = where[1]
             big = max(b - a for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=False))
-            n_buf = 2 if len(self.bounds) > 2 else 1
+            n_buf = min(3, len(self.bounds) - 1)  # read b + 1 | scan b | write b - 1
             self.buffers = [np.empty((big, source.shape[1]), dtype=source.dtype) for _ in range(n_buf)]
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="l2h-scratch-read")
 
@@ -509,7 +533,11 @@ class _ChunkReader:
         for b in range(n_chunks):
             assert pending is not None
             block = pending.result()
-            pending = self._submit(b + 1) if b + 1 < n_chunks else None
+            if b + 1 < n_chunks:
+                user = self._users.pop(b + 1 - len(self.buffers), None)
+                if user is not None:
+                    user.result()  # the buffer's previous chunk is written: refill it
+                pending = self._submit(b + 1)
             yield self.bounds[b], self.bounds[b + 1], block
 
     def _submit(self, b: int) -> Future:
@@ -536,8 +564,9 @@ class _ChunkReader:
             os.posix_fadvise(self.fd, pos, view.nbytes, os.POSIX_FADV_DONTNEED)
         return out
 
-    def release(self, b: int) -> None:
-        """Chunk ``b`` is consumed (its buffer may be refilled)."""
+    def release(self, b: int, done: Future) -> None:
+        """Chunk ``b``'s buffer may be refilled once ``done`` has finished."""
+        self._users[b] = done
 
     def close(self) -> None:
         if self._pool is not None:

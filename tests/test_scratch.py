@@ -125,10 +125,12 @@ def test_state_is_the_in_memory_state_in_copy_order(tmp_path):
         for name in ("b_rowmax", "top_idx", "known", "out_hi", "out_lo", "counts"):
             np.testing.assert_array_equal(getattr(state, name), getattr(plain, name))
         np.testing.assert_array_equal(state.rowmax[state.order], plain.rowmax[plain.order])
-        runs = copy.runs(np.array([2, 5]))
-        rows = np.concatenate([np.arange(a, b) for a, b in runs])
+        # a cluster's points are one run of the copy per chunk (chunks of 16 rows here), in visit order
         pts = kern.gather_positions(np.array([2, 5]), state.offsets)
-        np.testing.assert_array_equal(rows, state.order[pts])  # the runs the merges ask for, in visit order
+        runs = copy.runs(state.order[pts])
+        np.testing.assert_array_equal(np.concatenate([np.arange(a, b) for a, b in runs]), state.order[pts])
+        assert runs.shape[0] <= 2 * 19 and np.all(runs[:, 1] > runs[:, 0])
+        assert np.array_equal(copy.runs(np.array([3, 4, 5, 9, 2, 3])), [[3, 6], [9, 10], [2, 4]])
         del state
 
 
