@@ -60,6 +60,11 @@ ProgressFn = Callable[[str, int, int], None]
 
 _TOP = 4  # stored top entries per point (4 beat 2 and 8 on CPU time at 100k and 1.28M x 1000)
 _IN_MEMORY_CONVERSION_BYTES = 1 << 30  # larger non-float32/64 inputs are converted into a temp file
+# In-memory logits: the empty clusters' columns are transposed into a window of this many bytes,
+# refilled as the soft merges use them up (ascending cluster order), instead of all at once: fresh
+# memory costs a page fault per page, which on a VM cost more than the transposition itself (4-5 s
+# for the 1.7 GB of K = 50 000, N = 10 000).
+_COLUMN_WINDOW_BYTES = 64 << 20
 # Below this many points a merge runs on one thread: a parallel region per small merge costs more
 # than it saves, and stalls badly when another process holds a core.  At ImageNet scale (1.28 M x
 # 1000) the merges above it carry 93% of the visit work.
@@ -299,6 +304,9 @@ class _BuildState:
       tie rule is applied, kernels ``seg_first_min`` and ``choose_g_dagger``), then :meth:`merge`.
     """
 
+    #: soft merges in batches (kernels.soft_merges); False for a state that holds no points (Dask's driver)
+    _fuse_soft = True
+
     def __init__(
         self,
         kern: ModuleType,
@@ -418,6 +426,11 @@ class _BuildState:
         self.acc_lo = np.zeros(n_clusters)
         self.slot_stamp = np.zeros(n_clusters + 1, dtype=np.int64)
         self.slots = np.zeros(n_clusters, dtype=np.int64)
+        # Until two groups with points merge, every group holds at most one non-empty cluster: the
+        # soft-membership phase (which comes first: empty groups score 0) then needs no per-group sums.
+        self._mixed = False
+        self._soft_touched = False  # the touched clusters are the non-empty ones (a soft pass's)
+        self._released = False  # the last G† choice already zeroed the rp sums
         self._init_scores("cluster-mean")
 
     def _init_scores(self, aggregation: str) -> None:
@@ -426,6 +439,7 @@ class _BuildState:
         n_clusters = self.n_clusters
         n_nodes = 2 * n_clusters - 1
         self.score_fn = AGGREGATIONS[aggregation]
+        self.agg_code = list(AGGREGATIONS).index(aggregation)  # kernels.node_score's code
         self.node_score = np.zeros(n_nodes)
         self.node_score[:n_clusters] = self.score(np.arange(n_clusters))
         leaves = 1 << max(1, int(n_nodes - 1).bit_length())
@@ -509,6 +523,7 @@ class _BuildState:
         """Sum ``val`` per ``tgt`` over the first ``n`` visited points into ``rp_hi``/``rp_lo``
         (double-double, ``_n_parts(n)`` parts folded in order); returns the number of touched
         clusters, listed ascending in ``self.touched``."""
+        self._soft_touched = False
         return int(
             self.kern.reduce_targets(
                 self.tgt,
@@ -526,11 +541,10 @@ class _BuildState:
             )
         )
 
-    def soft_rp(self, members: np.ndarray) -> int:
-        """``rp`` of a group with empty ``D_G`` (soft membership) into ``rp_hi``/``rp_lo`` at every
-        non-empty cluster (listed in ``self.touched``); returns their number."""
-        if self._cols is None:
-            self._make_empty_columns()
+    def soft_rp(self, node: int, members: np.ndarray) -> int:
+        """``rp`` of a group ``node`` (``members``) with empty ``D_G`` (soft membership) into
+        ``rp_hi``/``rp_lo`` at every non-empty cluster (listed in ``self.touched``); returns their number."""
+        self._ensure_columns(node, members)
         if self.n * members.size >= _PARALLEL_MIN_SOFT:
             soft, n_blocks = self.kern.visit_soft, _n_parts(self.n)
         else:
@@ -550,15 +564,37 @@ class _BuildState:
         )
         m = self.nonempty.size
         self.touched[:m] = self.nonempty
+        self._soft_touched = True
         return m
 
-    def _make_empty_columns(self) -> None:
-        """One pass over the rows: the empty clusters' columns, transposed into bucket order (in
-        memory up to 1 GiB or a quarter of the available memory, in an anonymous temp file beyond),
-        so that every soft pass streams contiguous columns; and the first pass's ``Σ_{j≠a} e_j`` in
-        bucket order."""
-        shape = (self.empty.size, self.n)
+    def _ensure_columns(self, node: int, members: np.ndarray) -> None:
+        """Make sure the columns of group ``node``'s ``members`` (empty clusters) are transposed."""
+        if self._cols is None:
+            self._make_empty_columns(node, members)
+        elif (self.col_of[members] < 0).any():
+            self._refill_window(node, members)
+
+    def _make_empty_columns(self, node: int, members: np.ndarray) -> None:
+        """The empty clusters' columns transposed into bucket order, so that every soft pass streams
+        contiguous columns (and the first pass's ``Σ_{j≠a} e_j`` in bucket order).
+
+        In-memory logits: a window of ``_COLUMN_WINDOW_BYTES`` (all the columns when they fit),
+        refilled by :meth:`_refill_window`.  Out of core (scratch copy on disk): all at once in one
+        sequential pass over the rows (a refill would be a pass over the disk), in memory up to 1 GiB
+        or a quarter of the available memory, in an anonymous temp file beyond."""
+        self._b_amax = self.amax[self.order]
+        self._b_rest_hi = self.rest_hi[self.order]
+        self._b_rest_lo = self.rest_lo[self.order]
         dtype = self.logits.dtype
+        column_bytes = max(1, self.n * dtype.itemsize)
+        if self.scratch is None and self.empty.size * column_bytes > _COLUMN_WINDOW_BYTES:
+            width = min(self.empty.size, max(members.size, _COLUMN_WINDOW_BYTES // column_bytes, 1))
+            self._cols = np.empty((width, self.n), dtype=dtype)
+            self._window = np.zeros(0, dtype=np.int64)  # the clusters whose columns it holds
+            self.col_of[:] = -1
+            self._refill_window(node, members)
+            return
+        shape = (self.empty.size, self.n)
         if self.empty.size * self.n * dtype.itemsize <= max(_IN_MEMORY_CONVERSION_BYTES, _available_memory() // 4):
             cols = np.empty(shape, dtype=dtype)
         else:
@@ -573,10 +609,19 @@ class _BuildState:
                 self.kern.extract_columns_rows(
                     self.logits[start : start + self.chunk_rows], start, inv, self.empty, cols
                 )
-        self._b_amax = self.amax[self.order]
-        self._b_rest_hi = self.rest_hi[self.order]
-        self._b_rest_lo = self.rest_lo[self.order]
         self._cols = cols
+
+    def _refill_window(self, node: int, members: np.ndarray) -> None:
+        """Refill the window of transposed columns with group ``node``'s ``members`` and those of the
+        next groups without points in node order (the order of the soft merges' G*), as many as fit."""
+        if members.size > self._cols.shape[0]:
+            self._cols = np.empty((members.size, self.n), dtype=self._cols.dtype)
+        self.col_of[self._window] = -1
+        window = np.empty(self._cols.shape[0], dtype=np.int64)
+        n = self.kern.upcoming_empty_columns(node, self.parent, self.node_count, self.nxt, self.head, self.size, window)
+        self._window = window[:n]
+        self.col_of[self._window] = np.arange(n)
+        self.kern.extract_columns(self.logits, self.order, 0, self.n, self._window, self._cols)
 
     def rp(self, node: int) -> int:
         """Step 3 for G = ``node``: ``rp(c)`` for every cluster c (double-double) in ``rp_hi``/``rp_lo``,
@@ -584,13 +629,14 @@ class _BuildState:
         :meth:`release_rp` once the values have been used."""
         members = self.members(node)
         if self.node_count[node] == 0:
-            return self.soft_rp(members)
+            return self.soft_rp(node, members)
         return self.reduce_rp(self.visit_points(node, members))
 
     def load_rp(self, hi: np.ndarray, lo: np.ndarray) -> int:
         """Take dense ``rp`` sums (K,) computed elsewhere (the Dask driver adds its shards' sums) as
         the result of :meth:`rp`; returns the number of touched clusters."""
         nz = np.flatnonzero((hi != 0.0) | (lo != 0.0))
+        self._soft_touched = False
         self.rp_hi[nz] = hi[nz]
         self.rp_lo[nz] = lo[nz]
         self.touched[: nz.size] = nz
@@ -609,6 +655,9 @@ class _BuildState:
 
     def release_rp(self, m: int) -> None:
         """Zero the ``rp`` sums left by :meth:`rp` (``m`` touched clusters)."""
+        if self._released:  # choose_g_dagger_singletons did it
+            self._released = False
+            return
         self.kern.release_rp(self.touched, m, self.rp_hi, self.rp_lo)
 
     def rp_dense(self, node: int) -> tuple[np.ndarray, np.ndarray]:
@@ -627,6 +676,13 @@ class _BuildState:
     def choose_g_dagger(self, g_star: int, m: int) -> tuple[int, float]:
         """G† and ``rel(G†)`` from the ``rp`` left by :meth:`rp` (``m`` touched clusters), ties to
         list order within ``TIE_RTOL`` (O(m))."""
+        if self._soft_touched and not self._mixed:
+            state = (self.grp, self.slot_node, self.size, self.parent)
+            best, rel = self.kern.choose_g_dagger_singletons(
+                self.touched, m, self.rp_hi, self.rp_lo, *state, g_star, TIE_RTOL
+            )
+            self._released = True
+            return int(best), float(rel)
         best, rel = self.kern.choose_g_dagger(
             self.touched,
             m,
@@ -648,6 +704,8 @@ class _BuildState:
     def merge(self, a: int, b: int, new: int) -> None:
         """Merge groups ``a`` (G*) and ``b`` into node ``new``: member lists, node statistics, score."""
         kern = self.kern
+        if self.node_count[a] > 0 and self.node_count[b] > 0:
+            self._mixed = True
         kern.merge_groups(
             a,
             b,
@@ -668,6 +726,57 @@ class _BuildState:
         self.node_score[new] = score
         kern.seg_merge(self.seg, a, b, new, score)
 
+    def soft_merges(self, t: int, t_end: int, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> int:
+        """Run merges ``t, t + 1, ...`` (before ``t_end``) of the soft-membership phase in one kernel
+        call (``kernels.soft_merges``: the same steps as :func:`_lowest_score`'s); returns the next
+        merge index, ``t`` itself when the next merge is not a small soft merge."""
+        if not self._fuse_soft or self._mixed or self.empty.size == 0 or self.nonempty.size == 0:
+            return t
+        if self.node_count[self.choose_g_star()] != 0:
+            return t
+        g_star = self.choose_g_star()
+        self._ensure_columns(g_star, self.members(g_star))
+        self._released = False
+        ne_node = self.slot_node[self.grp[self.nonempty]]  # each non-empty cluster's group (one per group)
+        return int(
+            self.kern.soft_merges(
+                t,
+                t_end,
+                _PARALLEL_MIN_SOFT,
+                TIE_RTOL,
+                self.agg_code,
+                self.seg,
+                self._cols,
+                self.col_of,
+                self.offsets,
+                self._b_amax,
+                self.b_rowmax,
+                self._b_rest_hi,
+                self._b_rest_lo,
+                self.rp_hi,
+                self.rp_lo,
+                self.nonempty,
+                self.nxt,
+                self.head,
+                self.tail,
+                self.size,
+                self.grp,
+                self.slot_node,
+                self.node_slot,
+                self.parent,
+                self.node_count,
+                self.node_conf,
+                self.node_cmean,
+                self.node_score,
+                merges,
+                scores,
+                rels,
+                ne_node,
+                self.size[ne_node],
+                np.empty(ne_node.size),
+            )
+        )
+
 
 # ---------------------------------------------------------------------------------------------- strategies
 def _lowest_score(state: _BuildState, progress: ProgressFn | None):
@@ -677,16 +786,22 @@ def _lowest_score(state: _BuildState, progress: ProgressFn | None):
     scores = np.zeros(n_clusters - 1)
     rels = np.zeros(n_clusters - 1)
     every = max(1, (n_clusters - 1) // 200)
-    for t in range(n_clusters - 1):
-        g_star = state.choose_g_star()
-        m = state.rp(g_star)
-        g_dag, rel = state.choose_g_dagger(g_star, m)
-        state.release_rp(m)
-        merges[t] = g_star, g_dag
-        scores[t], rels[t] = state.node_score[g_star], rel
-        state.merge(g_star, g_dag, n_clusters + t)
-        if progress is not None and ((t + 1) % every == 0 or t == n_clusters - 2):
-            progress("merge", t + 1, n_clusters - 1)
+    t = 0
+    while t < n_clusters - 1:
+        # Small soft merges run in batches inside one kernel call (same steps, same results).
+        t_next = state.soft_merges(t, min(n_clusters - 1, (t // every + 1) * every), merges, scores, rels)
+        if t_next == t:
+            g_star = state.choose_g_star()
+            m = state.rp(g_star)
+            g_dag, rel = state.choose_g_dagger(g_star, m)
+            state.release_rp(m)
+            merges[t] = g_star, g_dag
+            scores[t], rels[t] = state.node_score[g_star], rel
+            state.merge(g_star, g_dag, n_clusters + t)
+            t_next = t + 1
+        if progress is not None and (t_next % every == 0 or t_next == n_clusters - 1):
+            progress("merge", t_next, n_clusters - 1)
+        t = t_next
     return merges, scores, rels
 
 

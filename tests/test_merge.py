@@ -440,6 +440,90 @@ def test_mostly_empty_clusters_at_larger_k(n, k, n_empty):
     np.testing.assert_array_equal(tree.merges, reference_l2h_large(logits.astype(np.float32)))
 
 
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+def test_soft_phase_batches_and_column_window_change_nothing(aggregation, monkeypatch):
+    # The soft merges run in batches inside one kernel (kernels.soft_merges) with G† chosen by the
+    # one-cluster-per-group kernel, and their columns are transposed into a refilled window: each
+    # way must give the merges, scores and relatedness of one merge at a time with the general G†
+    # choice and every column transposed at once.
+    logits, empty = _many_empty(3, 700, 160, 120)
+    logits[::5, empty[::7]] -= 800.0  # some soft weights underflow: relatedness 0, list-order ties
+    logits = logits.astype(np.float32)
+
+    def build():
+        tree = build_quiet(logits, aggregation=aggregation)
+        return tree.merges, tree.scores, tree.relatedness
+
+    fused = build()
+    monkeypatch.setattr(merge, "_COLUMN_WINDOW_BYTES", 1)  # one group's columns per refill
+    windowed = build()
+    monkeypatch.setattr(merge, "_COLUMN_WINDOW_BYTES", 50 * 700 * 4)
+    monkeypatch.setattr(merge._BuildState, "_fuse_soft", False)
+    general_choice = merge._BuildState.choose_g_dagger
+
+    def choose_general(self, g_star, m):
+        self._soft_touched = False  # force the general kernel
+        return general_choice(self, g_star, m)
+
+    monkeypatch.setattr(merge._BuildState, "choose_g_dagger", choose_general)
+    one_by_one = build()
+    for a, b, c in zip(fused, windowed, one_by_one, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    if aggregation == "cluster-mean":
+        from tests._reference import reference_l2h_large
+
+        np.testing.assert_array_equal(fused[0], reference_l2h_large(logits))
+
+
+def test_g_dagger_singletons_kernels_agree_with_the_general_one():
+    # random relatedness sums with many exact ties; every touched cluster alone in its group
+    kern = merge._kernels()
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        k = int(rng.integers(2, 400))
+        n_t = int(rng.integers(1, k + 1))
+        touched = np.sort(rng.permutation(k)[:n_t]).astype(np.int64)
+        rp_hi = np.zeros(k)
+        rp_lo = np.zeros(k)
+        values = rng.choice([0.0, 0.25, 0.5, 1.0 / 3.0, 1e-300, 2.0], size=n_t) if trial % 2 else rng.random(n_t)
+        rp_hi[touched] = values
+        rp_lo[touched] = values * rng.choice([0.0, 1e-17, -1e-17], size=n_t)
+        grp = rng.permutation(k).astype(np.int64)  # cluster -> slot, one cluster per slot
+        slot_node = rng.permutation(2 * k)[:k].astype(np.int64)
+        size = rng.integers(1, 4, size=2 * k).astype(np.int64)
+        parent = np.arange(2 * k + 1, dtype=np.int64)
+        g_star = int(rng.integers(0, 2 * k))
+        expected = kern.choose_g_dagger(
+            touched,
+            n_t,
+            rp_hi,
+            rp_lo,
+            grp,
+            slot_node,
+            size,
+            parent,
+            g_star,
+            merge.TIE_RTOL,
+            np.zeros(k),
+            np.zeros(k),
+            np.zeros(k + 1, dtype=np.int64),
+            np.zeros(k, dtype=np.int64),
+        )
+        ne_node = slot_node[grp[touched]]
+        hi, lo = rp_hi.copy(), rp_lo.copy()
+        compact = kern._g_dagger_compact(
+            touched, hi, lo, ne_node, size[ne_node].copy(), np.empty(n_t), parent, g_star, merge.TIE_RTOL
+        )
+        assert compact[:2] == expected and not hi.any() and not lo.any()
+        if compact[2] >= 0:
+            assert ne_node[compact[2]] == expected[0]
+        single = kern.choose_g_dagger_singletons(
+            touched, n_t, rp_hi, rp_lo, grp, slot_node, size, parent, g_star, merge.TIE_RTOL
+        )
+        assert single == expected and not rp_hi.any() and not rp_lo.any()
+
+
 def test_many_empty_clusters_small_against_the_spec_twin():
     logits, _ = _many_empty(5, 300, 30, 18)
     for aggregation in AGGREGATIONS:
