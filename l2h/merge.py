@@ -614,14 +614,16 @@ class _BuildState:
     def _refill_window(self, node: int, members: np.ndarray) -> None:
         """Refill the window of transposed columns with group ``node``'s ``members`` and those of the
         next groups without points in node order (the order of the soft merges' G*), as many as fit."""
-        if members.size > self._cols.shape[0]:
-            self._cols = np.empty((members.size, self.n), dtype=self._cols.dtype)
+        cols = self._cols
+        assert cols is not None
+        if members.size > cols.shape[0]:
+            cols = self._cols = np.empty((members.size, self.n), dtype=cols.dtype)
         self.col_of[self._window] = -1
-        window = np.empty(self._cols.shape[0], dtype=np.int64)
+        window = np.empty(cols.shape[0], dtype=np.int64)
         n = self.kern.upcoming_empty_columns(node, self.parent, self.node_count, self.nxt, self.head, self.size, window)
         self._window = window[:n]
         self.col_of[self._window] = np.arange(n)
-        self.kern.extract_columns(self.logits, self.order, 0, self.n, self._window, self._cols)
+        self.kern.extract_columns(self.logits, self.order, 0, self.n, self._window, cols)
 
     def rp(self, node: int) -> int:
         """Step 3 for G = ``node``: ``rp(c)`` for every cluster c (double-double) in ``rp_hi``/``rp_lo``,
