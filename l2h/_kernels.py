@@ -804,6 +804,31 @@ def _soft_block(cols, col_of, members, offsets, b_amax, q_start, q_end, rowmax, 
             rp_lo[c] = lo
 
 
+@numba.njit(cache=True, inline="always")
+def _soft_block_ranked(cols, col_of, members, first, b_rank, rowmax, rest_hi, rest_lo, r_hi, r_lo):
+    """:func:`_soft_block` over all the positions, the sums stored by rank among the non-empty
+    clusters (``b_rank[q]``: the rank of position q's cluster; ``first[q]``: q is its cluster's first
+    position): the same values, in a small dense array that the G† choice then streams."""
+    n = b_rank.shape[0]
+    w = np.empty(_SOFT_TILE)
+    e_buf = np.empty(_SOFT_TILE)
+    poly = np.empty(_SOFT_TILE)
+    bits = np.empty(_SOFT_TILE, dtype=np.int64)
+    hi = 0.0
+    lo = 0.0
+    for q0 in range(0, n, _SOFT_TILE):
+        m = min(_SOFT_TILE, n - q0)
+        _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, m, w, e_buf, poly, bits)
+        for j in range(m):
+            c = b_rank[q0 + j]
+            restart = first[q0 + j]
+            hi = 0.0 if restart else hi
+            lo = 0.0 if restart else lo
+            hi, lo = _dd_plus(hi, lo, w[j])
+            r_hi[c] = hi
+            r_lo[c] = lo
+
+
 @numba.njit(cache=True, parallel=True)
 def visit_soft(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
     """Step 3 for a group G (``members``, all empty clusters) with empty ``D_G``: every point x,
@@ -1105,18 +1130,18 @@ def node_score(agg, count, conf_hi, conf_lo, cmean_hi, cmean_lo):
 
 
 @numba.njit(cache=True)
-def _g_dagger_compact(nonempty, rp_hi, rp_lo, ne_node, ne_size, approx, parent, g_star, rtol):
-    """:func:`choose_g_dagger_singletons` with the group (node) and size of each non-empty cluster's
-    group given in arrays aligned with ``nonempty`` (kept by :func:`soft_merges`), so the first pass
-    streams contiguous arrays.  A plain float64 quotient first bounds each relatedness (one term and
+def _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g_star, rtol):
+    """:func:`choose_g_dagger_singletons` with the touched clusters' sums (``r_hi``/``r_lo``), groups
+    (``ne_node``) and group sizes (``ne_size``) in dense arrays aligned by rank (kept by
+    :func:`soft_merges`), so every pass streams contiguous arrays.  A plain float64 quotient first bounds each relatedness (one term and
     one division: within 2 ulps of the exact value, bounded with 8 as in :func:`choose_g_dagger`);
     only those that can reach the tie band of the maximum get :func:`dd_div`.  Returns ``(G†,
-    rel(G†), its index in nonempty or -1)`` and zeroes the rp sums."""
-    n = nonempty.shape[0]
+    rel(G†), its rank or -1)``."""
+    n = r_hi.shape[0]
     err = 8.0 * 2.220446049250313e-16
     lower = 0.0
     for i in range(n):
-        q = rp_hi[nonempty[i]] / np.float64(ne_size[i])
+        q = r_hi[i] / np.float64(ne_size[i])
         approx[i] = q
         low = q * (1.0 - err)
         lower = low if low > lower else lower
@@ -1124,8 +1149,7 @@ def _g_dagger_compact(nonempty, rp_hi, rp_lo, ne_node, ne_size, approx, parent, 
     m = 0.0
     for i in range(n):
         if approx[i] != 0.0 and approx[i] * (1.0 + err) >= bar:
-            c = nonempty[i]
-            rel = dd_div(rp_hi[c], 0.0 + rp_lo[c], np.float64(ne_size[i]))
+            rel = dd_div(r_hi[i], 0.0 + r_lo[i], np.float64(ne_size[i]))
             approx[i] = -rel  # marks a candidate (rel > 0 as approx > 0), value kept exactly
             m = rel if rel > m else m
     bound = m - rtol * abs(m)
@@ -1140,10 +1164,6 @@ def _g_dagger_compact(nonempty, rp_hi, rp_lo, ne_node, ne_size, approx, parent, 
                 best = v
                 best_rel = rel
                 best_i = i
-    for i in range(n):
-        c = nonempty[i]
-        rp_hi[c] = 0.0
-        rp_lo[c] = 0.0
     if best < 0:  # every relatedness is 0: list order
         best = first_alive(parent, 0)
         if best == g_star:
@@ -1164,14 +1184,13 @@ def soft_merges(
     seg,
     cols,
     col_of,
-    offsets,
-    b_amax,
+    first,
+    b_rank,
     rowmax,
     rest_hi,
     rest_lo,
-    rp_hi,
-    rp_lo,
-    nonempty,
+    r_hi,
+    r_lo,
     nxt,
     head,
     tail,
@@ -1199,9 +1218,9 @@ def soft_merges(
     pass has ``max_terms`` exponentials or more (those go through the parallel kernel) or whose
     columns are not in ``cols`` (``col_of`` -1: the caller refills its window); returns the
     next merge index.  The caller guarantees that no two groups with points have merged yet, and
-    gives per non-empty cluster its group (``ne_node``) and the group's size (``ne_size``), kept up to
-    date here; ``approx``: scratch of the same length."""
-    n = b_amax.shape[0]
+    gives per non-empty cluster (by rank) its group (``ne_node``) and the group's size (``ne_size``),
+    kept up to date here; ``r_hi``/``r_lo``/``approx``: scratch of the same length."""
+    n = b_rank.shape[0]
     n_clusters = grp.shape[0]
     while t < t_end:
         g = seg_first_min(seg, rtol)
@@ -1213,8 +1232,8 @@ def soft_merges(
             missing |= col_of[c] < 0
         if missing:  # not in the window of transposed columns: the caller refills it
             break
-        _soft_block(cols, col_of, members, offsets, b_amax, 0, n, rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
-        best, rel, best_i = _g_dagger_compact(nonempty, rp_hi, rp_lo, ne_node, ne_size, approx, parent, g, rtol)
+        _soft_block_ranked(cols, col_of, members, first, b_rank, rowmax, rest_hi, rest_lo, r_hi, r_lo)
+        best, rel, best_i = _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g, rtol)
         new = n_clusters + t
         if best_i >= 0:  # G† holds the non-empty cluster nonempty[best_i]
             ne_node[best_i] = new

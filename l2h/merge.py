@@ -585,6 +585,10 @@ class _BuildState:
         self._b_amax = self.amax[self.order]
         self._b_rest_hi = self.rest_hi[self.order]
         self._b_rest_lo = self.rest_lo[self.order]
+        # For kernels.soft_merges: per position, its cluster's rank among the non-empty clusters and
+        # whether it is the cluster's first position.
+        self._b_rank = (np.cumsum(self.counts > 0) - 1)[self._b_amax]
+        self._b_first = np.arange(self.n) == self.offsets[self._b_amax]
         dtype = self.logits.dtype
         column_bytes = max(1, self.n * dtype.itemsize)
         if self.scratch is None and self.empty.size * column_bytes > _COLUMN_WINDOW_BYTES:
@@ -750,14 +754,13 @@ class _BuildState:
                 self.seg,
                 self._cols,
                 self.col_of,
-                self.offsets,
-                self._b_amax,
+                self._b_first,
+                self._b_rank,
                 self.b_rowmax,
                 self._b_rest_hi,
                 self._b_rest_lo,
-                self.rp_hi,
-                self.rp_lo,
-                self.nonempty,
+                np.empty(ne_node.size),
+                np.empty(ne_node.size),
                 self.nxt,
                 self.head,
                 self.tail,
