@@ -998,38 +998,26 @@ def choose_g_dagger_singletons(touched, n_touched, rp_hi, rp_lo, grp, slot_node,
     which holds in the soft-membership phase: the touched clusters are then the non-empty ones, and
     no two groups with points have merged yet (a soft merge joins an empty group to another group).
 
-    A group's relatedness is then its one cluster's ``rp`` divided by the group's size: computed
-    exactly (:func:`dd_div` of the one-term double-double sum, the same value as
-    :func:`choose_g_dagger`) for every touched cluster, with no per-slot accumulators (whose random
-    accesses cost most of the general kernel at large K).  Same decision and value.  Also zeroes
-    ``rp_hi``/``rp_lo`` at the touched clusters (:func:`release_rp`'s job).
+    A group's relatedness is then its one cluster's ``rp`` divided by the group's size, so no
+    per-slot accumulators are needed (their random accesses cost most of the general kernel at
+    large K): one pass gathers each touched cluster's sums, group and group size into dense arrays
+    (and zeroes ``rp_hi``/``rp_lo`` there, :func:`release_rp`'s job), then :func:`_g_dagger_compact`
+    decides.  Same decision and value as :func:`choose_g_dagger`.
     """
-    m = 0.0
+    r_hi = np.empty(n_touched)
+    r_lo = np.empty(n_touched)
+    ne_node = np.empty(n_touched, dtype=np.int64)
+    ne_size = np.empty(n_touched, dtype=np.int64)
     for i in range(n_touched):
         c = touched[i]
-        hi = rp_hi[c]
-        if hi != 0.0:
-            rel = dd_div(hi, 0.0 + rp_lo[c], np.float64(size[slot_node[grp[c]]]))
-            m = rel if rel > m else m
-    bound = m - rtol * abs(m)
-    best = -1
-    best_rel = 0.0
-    for i in range(n_touched):
-        c = touched[i]
-        hi = rp_hi[c]
-        if hi != 0.0 and m > 0.0:
-            v = slot_node[grp[c]]
-            if best < 0 or v < best:
-                rel = dd_div(hi, 0.0 + rp_lo[c], np.float64(size[v]))
-                if rel >= bound:
-                    best = v
-                    best_rel = rel
+        r_hi[i] = rp_hi[c]
+        r_lo[i] = rp_lo[c]
         rp_hi[c] = 0.0
         rp_lo[c] = 0.0
-    if best < 0:  # every relatedness is 0: list order
-        best = first_alive(parent, 0)
-        if best == g_star:
-            best = first_alive(parent, g_star + 1)
+        v = slot_node[grp[c]]
+        ne_node[i] = v
+        ne_size[i] = size[v]
+    best, best_rel, _ = _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, np.empty(n_touched), parent, g_star, rtol)
     return best, best_rel
 
 
@@ -1131,12 +1119,13 @@ def node_score(agg, count, conf_hi, conf_lo, cmean_hi, cmean_lo):
 
 @numba.njit(cache=True)
 def _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g_star, rtol):
-    """:func:`choose_g_dagger_singletons` with the touched clusters' sums (``r_hi``/``r_lo``), groups
-    (``ne_node``) and group sizes (``ne_size``) in dense arrays aligned by rank (kept by
-    :func:`soft_merges`), so every pass streams contiguous arrays.  A plain float64 quotient first bounds each relatedness (one term and
-    one division: within 2 ulps of the exact value, bounded with 8 as in :func:`choose_g_dagger`);
-    only those that can reach the tie band of the maximum get :func:`dd_div`.  Returns ``(G†,
-    rel(G†), its rank or -1)``."""
+    """The G† choice when each group holds at most one touched cluster, from dense arrays: the
+    touched clusters' sums (``r_hi``/``r_lo``), groups (``ne_node``) and group sizes (``ne_size``),
+    so every pass streams contiguous memory.  A plain float64 quotient first bounds each relatedness
+    (one term and one division: within 2 ulps of the exact value, bounded with 8 as in
+    :func:`choose_g_dagger`); only those that can reach the tie band of the maximum get
+    :func:`dd_div`.  Same decision and value as :func:`choose_g_dagger`.  Returns ``(G†, rel(G†),
+    the index of G†'s touched cluster or -1)``."""
     n = r_hi.shape[0]
     err = 8.0 * 2.220446049250313e-16
     lower = 0.0

@@ -61,10 +61,11 @@ ProgressFn = Callable[[str, int, int], None]
 _TOP = 4  # stored top entries per point (4 beat 2 and 8 on CPU time at 100k and 1.28M x 1000)
 _IN_MEMORY_CONVERSION_BYTES = 1 << 30  # larger non-float32/64 inputs are converted into a temp file
 # In-memory logits: the empty clusters' columns are transposed into a window of this many bytes,
-# refilled as the soft merges use them up (ascending cluster order), instead of all at once: fresh
-# memory costs a page fault per page, which on a VM cost more than the transposition itself (4-5 s
-# for the 1.7 GB of K = 50 000, N = 10 000).
-_COLUMN_WINDOW_BYTES = 64 << 20
+# refilled as the soft merges use them up (in G* order), instead of all at once: fresh memory costs a
+# page fault per page, which on a VM cost more than the transposition itself (4-5 s for the 1.7 GB
+# of K = 50 000, N = 10 000), while each refill reads every row again (a TLB miss per page of each
+# row).  256 MB balanced the two at 10 000 x 50 000 and 100 000 x 21 841 (64 MB: 17 refills, 2.4 s).
+_COLUMN_WINDOW_BYTES = 256 << 20
 # Below this many points a merge runs on one thread: a parallel region per small merge costs more
 # than it saves, and stalls badly when another process holds a core.  At ImageNet scale (1.28 M x
 # 1000) the merges above it carry 93% of the visit work.
