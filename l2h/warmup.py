@@ -3,7 +3,7 @@
 Numba compiles a kernel for each argument type the first time it runs, then caches the machine
 code (see :mod:`l2h._numba` for where).  :func:`compile_kernels` runs small builds that reach every
 kernel with float32 and with float64 logits: enough points for the parallel merge visits, an empty
-cluster for the soft-membership pass, confident rows for the exact recomputations, every
+cluster for the soft-membership passes (batched, and over enough points for the parallel pass), confident rows for the exact recomputations, every
 aggregation and strategy; then every metric once (the metrics' kernels).
 """
 
@@ -81,6 +81,10 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
                         aggregation=aggregation,
                         strategy=strategy,
                     )
+            # soft passes over >= 65 536 points run on every thread (kernels.visit_soft): 66 000 x 3,
+            # one empty cluster
+            wide = np.ascontiguousarray(warmup_logits(flavour, n_points=66_000, n_clusters=3))
+            build_hierarchy(wide)
         tree.assign(logits, k=3)
         mark_kernels_compiled(flavour)
         done.append(flavour)
