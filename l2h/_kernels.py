@@ -1241,3 +1241,129 @@ def soft_merges(
         seg_merge(seg, g, best, new, score)
         t += 1
     return t
+
+
+@numba.njit(cache=True)
+def hard_merges(
+    t,
+    t_end,
+    max_points,
+    rtol,
+    agg,
+    seg,
+    logits,
+    order,
+    offsets,
+    pos,
+    keep,
+    pen,
+    rowmax,
+    base,
+    top_idx,
+    ptr,
+    known,
+    out_hi,
+    out_lo,
+    tgt,
+    val,
+    part_hi,
+    part_lo,
+    stamp,
+    part_list,
+    rp_hi,
+    rp_lo,
+    seen,
+    touched,
+    acc_hi,
+    acc_lo,
+    slot_stamp,
+    slots,
+    nxt,
+    head,
+    tail,
+    size,
+    grp,
+    slot_node,
+    node_slot,
+    parent,
+    node_count,
+    node_conf,
+    node_cmean,
+    node_score_,
+    merges,
+    scores,
+    rels,
+    mixed,
+):
+    """Merges ``t, t + 1, ...`` (before ``t_end``) whose G* has points, fewer than ``max_points`` of
+    them, in one call: each exactly the step of ``l2h.merge._lowest_score`` for such a G* (the
+    serial visit of its points, :func:`reduce_targets`, :func:`choose_g_dagger`, :func:`merge_groups`,
+    the new score), without a round trip through Python per merge (about 100 µs: seconds at
+    K = 21 841).  Stops before a G* without points or with ``max_points`` points or more; returns the
+    next merge index.  ``mixed[0]`` is set to 1 (merges of two groups with points)."""
+    n_clusters = grp.shape[0]
+    while t < t_end:
+        g = seg_first_min(seg, rtol)
+        if node_count[g] == 0:
+            break
+        members = walk_members(nxt, head[g], size[g])
+        pts = gather_positions(members, offsets)
+        n = pts.shape[0]
+        if n >= max_points:
+            break
+        for i in range(members.shape[0]):
+            c = members[i]
+            pos[c] = i
+            keep[c] = 0.0
+            pen[c] = -np.inf
+        visit_group_serial(
+            logits,
+            order,
+            pts,
+            g,
+            node_slot[g],
+            grp,
+            members,
+            pos,
+            head,
+            size,
+            keep,
+            pen,
+            rowmax,
+            base,
+            top_idx,
+            ptr,
+            known,
+            out_hi,
+            out_lo,
+            tgt[:n],
+            val[:n],
+            1,
+        )
+        for c in members:
+            keep[c] = 1.0
+            pen[c] = 0.0
+        m = reduce_targets(
+            tgt, val, n, max(1, min(64, n // 2048)), part_hi, part_lo, stamp, part_list, rp_hi, rp_lo, seen, touched
+        )
+        best, rel = choose_g_dagger(
+            touched, m, rp_hi, rp_lo, grp, slot_node, size, parent, g, rtol, acc_hi, acc_lo, slot_stamp, slots
+        )
+        release_rp(touched, m, rp_hi, rp_lo)
+        new = n_clusters + t
+        merges[t, 0] = g
+        merges[t, 1] = best
+        scores[t] = node_score_[g]
+        rels[t] = rel
+        if node_count[best] > 0:
+            mixed[0] = 1
+        merge_groups(
+            g, best, new, nxt, head, tail, size, grp, slot_node, node_slot, parent, node_count, node_conf, node_cmean
+        )
+        score = node_score(
+            agg, node_count[new], node_conf[0, new], node_conf[1, new], node_cmean[0, new], node_cmean[1, new]
+        )
+        node_score_[new] = score
+        seg_merge(seg, g, best, new, score)
+        t += 1
+    return t

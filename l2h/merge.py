@@ -307,6 +307,8 @@ class _BuildState:
 
     #: soft merges in batches (kernels.soft_merges); False for a state that holds no points (Dask's driver)
     _fuse_soft = True
+    #: small merges of groups with points in batches (kernels.hard_merges); False for Dask's driver too
+    _fuse_hard = True
 
     def __init__(
         self,
@@ -783,6 +785,72 @@ class _BuildState:
             )
         )
 
+    def hard_merges(self, t: int, t_end: int, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> int:
+        """Run merges ``t, t + 1, ...`` (before ``t_end``) whose G* has points, fewer than
+        ``_PARALLEL_MIN_POINTS``, in one kernel call (``kernels.hard_merges``: the same steps as
+        :func:`_lowest_score`'s); returns the next merge index, ``t`` itself when there is none."""
+        if not self._fuse_hard or self.scratch is not None:
+            return t  # out of core, the visits read the disk piece by piece (l2h.scratch)
+        mixed = np.zeros(1, dtype=np.int64)
+        t_next = int(
+            self.kern.hard_merges(
+                t,
+                t_end,
+                _PARALLEL_MIN_POINTS,
+                TIE_RTOL,
+                self.agg_code,
+                self.seg,
+                self.logits,
+                self.order,
+                self.offsets,
+                self.pos,
+                self.keep,
+                self.pen,
+                self.b_rowmax,
+                self.base,
+                self.top_idx,
+                self.ptr,
+                self.known,
+                self.out_hi,
+                self.out_lo,
+                self.tgt,
+                self.val,
+                self.part_hi,
+                self.part_lo,
+                self.stamp,
+                self.part_list,
+                self.rp_hi,
+                self.rp_lo,
+                self.seen,
+                self.touched,
+                self.acc_hi,
+                self.acc_lo,
+                self.slot_stamp,
+                self.slots,
+                self.nxt,
+                self.head,
+                self.tail,
+                self.size,
+                self.grp,
+                self.slot_node,
+                self.node_slot,
+                self.parent,
+                self.node_count,
+                self.node_conf,
+                self.node_cmean,
+                self.node_score,
+                merges,
+                scores,
+                rels,
+                mixed,
+            )
+        )
+        if mixed[0]:
+            self._mixed = True
+        if t_next > t:
+            self._soft_touched = False
+        return t_next
+
 
 # ---------------------------------------------------------------------------------------------- strategies
 def _lowest_score(state: _BuildState, progress: ProgressFn | None):
@@ -794,8 +862,11 @@ def _lowest_score(state: _BuildState, progress: ProgressFn | None):
     every = max(1, (n_clusters - 1) // 200)
     t = 0
     while t < n_clusters - 1:
-        # Small soft merges run in batches inside one kernel call (same steps, same results).
-        t_next = state.soft_merges(t, min(n_clusters - 1, (t // every + 1) * every), merges, scores, rels)
+        # Small merges run in batches inside one kernel call (same steps, same results).
+        t_end = min(n_clusters - 1, (t // every + 1) * every)
+        t_next = state.soft_merges(t, t_end, merges, scores, rels)
+        if t_next == t:
+            t_next = state.hard_merges(t, t_end, merges, scores, rels)
         if t_next == t:
             g_star = state.choose_g_star()
             m = state.rp(g_star)

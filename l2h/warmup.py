@@ -3,8 +3,9 @@
 Numba compiles a kernel for each argument type the first time it runs, then caches the machine
 code (see :mod:`l2h._numba` for where).  :func:`compile_kernels` runs small builds that reach every
 kernel with float32 and with float64 logits: enough points for the parallel merge visits, an empty
-cluster for the soft-membership passes (batched, and over enough points for the parallel pass), confident rows for the exact recomputations, every
-aggregation and strategy; then every metric once (the metrics' kernels).
+cluster for the soft-membership passes (batched, and over enough points for the parallel pass),
+confident rows for the exact recomputations, every aggregation and strategy; then every metric once
+(the metrics' kernels).
 """
 
 from __future__ import annotations

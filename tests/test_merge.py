@@ -459,6 +459,7 @@ def test_soft_phase_batches_and_column_window_change_nothing(aggregation, monkey
     windowed = build()
     monkeypatch.setattr(merge, "_COLUMN_WINDOW_BYTES", 50 * 700 * 4)
     monkeypatch.setattr(merge._BuildState, "_fuse_soft", False)
+    monkeypatch.setattr(merge._BuildState, "_fuse_hard", False)
     general_choice = merge._BuildState.choose_g_dagger
 
     def choose_general(self, g_star, m):
@@ -474,6 +475,28 @@ def test_soft_phase_batches_and_column_window_change_nothing(aggregation, monkey
         from tests._reference import reference_l2h_large
 
         np.testing.assert_array_equal(fused[0], reference_l2h_large(logits))
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+def test_hard_merge_batches_change_nothing(aggregation, monkeypatch):
+    # Merges whose G* has points run in batches inside one kernel (kernels.hard_merges) up to
+    # 4096 points, one at a time through Python beyond (the parallel visit): the same merges,
+    # scores and relatedness as every merge one at a time.  Confident rows (exact recomputation of
+    # the outside sums), repeated rows (ties) and groups on both sides of the 4096-point cut.
+    logits = random_logits(11, 9000, 40) * 3.0
+    logits[:1500] *= 25.0
+    logits[6000:7000] = logits[5000:6000]
+    logits = logits.astype(np.float32)
+
+    def build():
+        tree = build_quiet(logits, aggregation=aggregation)
+        return tree.merges, tree.scores, tree.relatedness
+
+    batched = build()
+    monkeypatch.setattr(merge._BuildState, "_fuse_hard", False)
+    one_by_one = build()
+    for a, b in zip(batched, one_by_one, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_g_dagger_singletons_kernels_agree_with_the_general_one():

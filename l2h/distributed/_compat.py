@@ -46,7 +46,8 @@ def shard_rp(state: Any, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 class _Driver(_merge._BuildState):
     """The group bookkeeping and decisions of a build state without points: ``rp`` asks the shards."""
 
-    _fuse_soft = False  # its rp comes from the shards, never from a local soft pass
+    _fuse_soft = False  # its rp comes from the shards, never from a local pass
+    _fuse_hard = False
 
     def __init__(self, kernels, n_clusters, counts, conf_hi, conf_lo, fetch, on_merge):
         self.kern = kernels
