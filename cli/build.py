@@ -147,7 +147,7 @@ def build(
     # On a terminal the progress bar would sit frozen while Numba compiles: say why first.  Pipes and
     # logs get no extra line, so a bad input (NaN rows are found by the first kernel) stays one line.
     if not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
-        err.print(f"compiling kernels ({flavour}), first run only, ~15 s", highlight=False)
+        err.print(f"compiling kernels ({flavour}), first run only, about a minute", highlight=False)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)

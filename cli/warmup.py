@@ -14,7 +14,7 @@ from l2h_cli._common import echo_json, stderr_console, stdout_console
 def warmup(quiet: bool, as_json: bool) -> None:
     """Compile every Numba kernel for float32 and float64 logits and store them in the cache.
 
-    The first `l2h build` otherwise spends 15-20 s compiling.  The cache folder is printed; it is
+    The first `l2h build` otherwise spends about a minute compiling (2 cores).  The cache folder is printed; it is
     per user (NUMBA_CACHE_DIR overrides it), so run this as the user who will run l2h, e.g. as the
     last step of a Docker image build.
     """
@@ -23,7 +23,7 @@ def warmup(quiet: bool, as_json: bool) -> None:
 
     before = {flavour: kernels_compiled(flavour) for flavour in ("float32", "float64")}
     if not (quiet or as_json) and not all(before.values()):
-        stderr_console().print("compiling kernels, first run only, ~15 s per dtype", highlight=False)
+        stderr_console().print("compiling kernels, first run only, a few minutes on 2 cores", highlight=False)
     started = time.perf_counter()
     compiled = compile_kernels()
     summary = {

@@ -12,7 +12,8 @@ The cache goes, in this order, to
 3. ``<tempdir>/l2h-numba-cache-<uid>`` when that folder cannot be created or written (a read-only
    or missing home, e.g. in a container).
 
-The first run compiles the kernels (15–20 s on 2 cores, once per dtype: float32 and float64);
+The first run compiles the kernels (about 40 s for one dtype on 2 cores: float32 and float64 each
+have their own);
 :func:`kernels_compiled` tells the CLI whether to say so before it starts, and ``l2h warmup``
 compiles everything ahead of time (for Docker images).
 """
