@@ -780,11 +780,14 @@ def _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, n, w, e_buf
 
 
 @numba.njit(cache=True, inline="always")
-def _soft_block(cols, col_of, members, offsets, b_amax, q_start, q_end, rowmax, rest_hi, rest_lo, rp_hi, rp_lo):
+def _soft_block(cols, col_of, members, first, idx, q_start, q_end, rowmax, rest_hi, rest_lo, out_hi, out_lo):
     """``rp(c)`` of :func:`visit_soft` for the clusters whose points are the bucket positions
-    ``q_start .. q_end`` (whole clusters).  The segmented double-double sums are branch-free (a
-    cluster holds one or two points at large K, where a branch per cluster mispredicts): the sum
-    restarts at a cluster's first point and is stored at every point, the last store wins."""
+    ``q_start .. q_end`` (whole clusters; ``first[q]``: q is its cluster's first position), stored at
+    ``out_hi/out_lo[idx[q]]`` for the positions q of c: ``idx = b_amax`` stores by cluster, a rank
+    per cluster (``kernels.soft_merges``) stores into a small dense array.  The segmented
+    double-double sums are branch-free (a cluster holds one or two points at large K, where a branch
+    per cluster mispredicts): the sum restarts at a cluster's first point and is stored at every
+    point, the last store wins."""
     w = np.empty(_SOFT_TILE)
     e_buf = np.empty(_SOFT_TILE)
     poly = np.empty(_SOFT_TILE)
@@ -795,42 +798,17 @@ def _soft_block(cols, col_of, members, offsets, b_amax, q_start, q_end, rowmax, 
         n = min(_SOFT_TILE, q_end - q0)
         _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, n, w, e_buf, poly, bits)
         for j in range(n):
-            c = b_amax[q0 + j]
-            first = q0 + j == offsets[c]
-            hi = 0.0 if first else hi
-            lo = 0.0 if first else lo
-            hi, lo = _dd_plus(hi, lo, w[j])
-            rp_hi[c] = hi
-            rp_lo[c] = lo
-
-
-@numba.njit(cache=True, inline="always")
-def _soft_block_ranked(cols, col_of, members, first, b_rank, rowmax, rest_hi, rest_lo, r_hi, r_lo):
-    """:func:`_soft_block` over all the positions, the sums stored by rank among the non-empty
-    clusters (``b_rank[q]``: the rank of position q's cluster; ``first[q]``: q is its cluster's first
-    position): the same values, in a small dense array that the G† choice then streams."""
-    n = b_rank.shape[0]
-    w = np.empty(_SOFT_TILE)
-    e_buf = np.empty(_SOFT_TILE)
-    poly = np.empty(_SOFT_TILE)
-    bits = np.empty(_SOFT_TILE, dtype=np.int64)
-    hi = 0.0
-    lo = 0.0
-    for q0 in range(0, n, _SOFT_TILE):
-        m = min(_SOFT_TILE, n - q0)
-        _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, m, w, e_buf, poly, bits)
-        for j in range(m):
-            c = b_rank[q0 + j]
-            restart = first[q0 + j]
+            q = q0 + j
+            restart = first[q]
             hi = 0.0 if restart else hi
             lo = 0.0 if restart else lo
             hi, lo = _dd_plus(hi, lo, w[j])
-            r_hi[c] = hi
-            r_lo[c] = lo
+            out_hi[idx[q]] = hi
+            out_lo[idx[q]] = lo
 
 
 @numba.njit(cache=True, parallel=True)
-def visit_soft(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
+def visit_soft(cols, col_of, members, offsets, b_amax, first, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
     """Step 3 for a group G (``members``, all empty clusters) with empty ``D_G``: every point x,
     weighted by ``w(x) = Σ_{c∈G} p_c(x)``, adds ``w(x) conf(x; G)`` to ``rp(a(x))``.
 
@@ -838,7 +816,8 @@ def visit_soft(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo,
     with no cancellation (the result is at least 1).  Everything is read in bucket order (position q
     holds point ``order[q]``, whose argmax is ``b_amax[q]``): ``e_c`` from ``cols[col_of[c], q]`` (the
     transposed empty columns of :func:`extract_columns`), ``rowmax``, ``rest_hi``/``rest_lo`` (the
-    first pass's ``Σ_{j≠a} e_j``), so a pass streams contiguous memory.  Each ``rp(c)`` is summed in
+    first pass's ``Σ_{j≠a} e_j``), so a pass streams contiguous memory; ``first[q]``: position q is
+    the first of its cluster (``q == offsets[b_amax[q]]``, precomputed).  Each ``rp(c)`` is summed in
     double-double over D_c in bucket order (ascending point index); the ``n_blocks`` blocks of
     positions (cut at cluster boundaries) run in parallel and do not change any value.  Writes
     ``rp_hi[c], rp_lo[c]`` for every cluster with points (the others must hold 0).
@@ -847,13 +826,14 @@ def visit_soft(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo,
     for b in numba.prange(n_blocks):
         q_start = 0 if b == 0 else offsets[b_amax[b * n // n_blocks]]
         q_end = n if b == n_blocks - 1 else offsets[b_amax[(b + 1) * n // n_blocks]]
-        _soft_block(cols, col_of, members, offsets, b_amax, q_start, q_end, rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+        _soft_block(cols, col_of, members, first, b_amax, q_start, q_end, rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
 
 
 @numba.njit(cache=True)
-def visit_soft_serial(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
+def visit_soft_serial(cols, col_of, members, offsets, b_amax, first, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
     """:func:`visit_soft` on one thread (few points: no parallel-region overhead; same values)."""
-    _soft_block(cols, col_of, members, offsets, b_amax, 0, b_amax.shape[0], rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+    n = b_amax.shape[0]
+    _soft_block(cols, col_of, members, first, b_amax, 0, n, rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
 
 
 # ---------------------------------------------------------------------------------------------- decisions
@@ -1163,6 +1143,29 @@ def _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g_star, rtol
     return best, best_rel, best_i
 
 
+@numba.njit(cache=True, inline="always")
+def _record_merge(
+    t, g, best, rel, agg, seg, merges, scores, rels, nxt, head, tail, size, grp, slot_node, node_slot, parent,
+    node_count, node_conf, node_cmean, node_score_,
+):  # fmt: skip
+    """Merge ``t`` of G* = ``g`` with G† = ``best`` inside a batch: record it, :func:`merge_groups`,
+    the new group's score (:func:`node_score`) into ``node_score_`` and the segment tree (what
+    ``_BuildState.merge`` does from Python)."""
+    new = grp.shape[0] + t
+    merges[t, 0] = g
+    merges[t, 1] = best
+    scores[t] = node_score_[g]
+    rels[t] = rel
+    merge_groups(
+        g, best, new, nxt, head, tail, size, grp, slot_node, node_slot, parent, node_count, node_conf, node_cmean
+    )
+    score = node_score(
+        agg, node_count[new], node_conf[0, new], node_conf[1, new], node_cmean[0, new], node_cmean[1, new]
+    )
+    node_score_[new] = score
+    seg_merge(seg, g, best, new, score)
+
+
 @numba.njit(cache=True)
 def soft_merges(
     t,
@@ -1210,7 +1213,6 @@ def soft_merges(
     gives per non-empty cluster (by rank) its group (``ne_node``) and the group's size (``ne_size``),
     kept up to date here; ``r_hi``/``r_lo``/``approx``: scratch of the same length."""
     n = b_rank.shape[0]
-    n_clusters = grp.shape[0]
     while t < t_end:
         g = seg_first_min(seg, rtol)
         if node_count[g] != 0 or n * size[g] >= max_terms:
@@ -1221,24 +1223,15 @@ def soft_merges(
             missing |= col_of[c] < 0
         if missing:  # not in the window of transposed columns: the caller refills it
             break
-        _soft_block_ranked(cols, col_of, members, first, b_rank, rowmax, rest_hi, rest_lo, r_hi, r_lo)
+        _soft_block(cols, col_of, members, first, b_rank, 0, n, rowmax, rest_hi, rest_lo, r_hi, r_lo)
         best, rel, best_i = _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g, rtol)
-        new = n_clusters + t
-        if best_i >= 0:  # G† holds the non-empty cluster nonempty[best_i]
-            ne_node[best_i] = new
+        if best_i >= 0:  # G† holds the non-empty cluster of rank best_i
+            ne_node[best_i] = grp.shape[0] + t
             ne_size[best_i] = size[g] + size[best]
-        merges[t, 0] = g
-        merges[t, 1] = best
-        scores[t] = node_score_[g]
-        rels[t] = rel
-        merge_groups(
-            g, best, new, nxt, head, tail, size, grp, slot_node, node_slot, parent, node_count, node_conf, node_cmean
-        )
-        score = node_score(
-            agg, node_count[new], node_conf[0, new], node_conf[1, new], node_cmean[0, new], node_cmean[1, new]
-        )
-        node_score_[new] = score
-        seg_merge(seg, g, best, new, score)
+        _record_merge(
+            t, g, best, rel, agg, seg, merges, scores, rels, nxt, head, tail, size, grp, slot_node, node_slot, parent,
+            node_count, node_conf, node_cmean, node_score_,
+        )  # fmt: skip
         t += 1
     return t
 
@@ -1301,7 +1294,6 @@ def hard_merges(
     the new score), without a round trip through Python per merge (about 100 µs: seconds at
     K = 21 841).  Stops before a G* without points or with ``max_points`` points or more; returns the
     next merge index.  ``mixed[0]`` is set to 1 (merges of two groups with points)."""
-    n_clusters = grp.shape[0]
     while t < t_end:
         g = seg_first_min(seg, rtol)
         if node_count[g] == 0:
@@ -1350,20 +1342,11 @@ def hard_merges(
             touched, m, rp_hi, rp_lo, grp, slot_node, size, parent, g, rtol, acc_hi, acc_lo, slot_stamp, slots
         )
         release_rp(touched, m, rp_hi, rp_lo)
-        new = n_clusters + t
-        merges[t, 0] = g
-        merges[t, 1] = best
-        scores[t] = node_score_[g]
-        rels[t] = rel
         if node_count[best] > 0:
             mixed[0] = 1
-        merge_groups(
-            g, best, new, nxt, head, tail, size, grp, slot_node, node_slot, parent, node_count, node_conf, node_cmean
-        )
-        score = node_score(
-            agg, node_count[new], node_conf[0, new], node_conf[1, new], node_cmean[0, new], node_cmean[1, new]
-        )
-        node_score_[new] = score
-        seg_merge(seg, g, best, new, score)
+        _record_merge(
+            t, g, best, rel, agg, seg, merges, scores, rels, nxt, head, tail, size, grp, slot_node, node_slot, parent,
+            node_count, node_conf, node_cmean, node_score_,
+        )  # fmt: skip
         t += 1
     return t

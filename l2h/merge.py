@@ -566,6 +566,7 @@ class _BuildState:
             members,
             self.offsets,
             self._b_amax,
+            self._b_first,
             self.b_rowmax,
             self._b_rest_hi,
             self._b_rest_lo,
@@ -596,10 +597,10 @@ class _BuildState:
         self._b_amax = self.amax[self.order]
         self._b_rest_hi = self.rest_hi[self.order]
         self._b_rest_lo = self.rest_lo[self.order]
-        # For kernels.soft_merges: per position, its cluster's rank among the non-empty clusters and
-        # whether it is the cluster's first position.
-        self._b_rank = (np.cumsum(self.counts > 0) - 1)[self._b_amax]
+        # Per position: whether it is its cluster's first, and (for kernels.soft_merges) its cluster's
+        # rank among the non-empty clusters.
         self._b_first = np.arange(self.n) == self.offsets[self._b_amax]
+        self._b_rank = (np.cumsum(self.counts > 0) - 1)[self._b_amax]
         dtype = self.logits.dtype
         column_bytes = max(1, self.n * dtype.itemsize)
         if self.scratch is None and self.empty.size * column_bytes > _COLUMN_WINDOW_BYTES:
@@ -743,17 +744,37 @@ class _BuildState:
         self.node_score[new] = score
         kern.seg_merge(self.seg, a, b, new, score)
 
+    def _batch_state(self, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The group lists, node statistics and merge records that the batched-merge kernels
+        (``soft_merges``, ``hard_merges``) update, in their argument order."""
+        return (
+            self.nxt,
+            self.head,
+            self.tail,
+            self.size,
+            self.grp,
+            self.slot_node,
+            self.node_slot,
+            self.parent,
+            self.node_count,
+            self.node_conf,
+            self.node_cmean,
+            self.node_score,
+            merges,
+            scores,
+            rels,
+        )
+
     def soft_merges(self, t: int, t_end: int, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> int:
         """Run merges ``t, t + 1, ...`` (before ``t_end``) of the soft-membership phase in one kernel
         call (``kernels.soft_merges``: the same steps as :func:`_lowest_score`'s); returns the next
         merge index, ``t`` itself when the next merge is not a small soft merge."""
         if not self._fuse_soft or self._mixed or self.empty.size == 0 or self.nonempty.size == 0:
             return t
-        if self.node_count[self.choose_g_star()] != 0:
-            return t
         g_star = self.choose_g_star()
+        if self.node_count[g_star] != 0:
+            return t
         self._ensure_columns(g_star, self.members(g_star))
-        self._released = False
         ne_node = self.slot_node[self.grp[self.nonempty]]  # each non-empty cluster's group (one per group)
         return int(
             self.kern.soft_merges(
@@ -772,21 +793,7 @@ class _BuildState:
                 self._b_rest_lo,
                 np.empty(ne_node.size),
                 np.empty(ne_node.size),
-                self.nxt,
-                self.head,
-                self.tail,
-                self.size,
-                self.grp,
-                self.slot_node,
-                self.node_slot,
-                self.parent,
-                self.node_count,
-                self.node_conf,
-                self.node_cmean,
-                self.node_score,
-                merges,
-                scores,
-                rels,
+                *self._batch_state(merges, scores, rels),
                 ne_node,
                 self.size[ne_node],
                 np.empty(ne_node.size),
@@ -835,28 +842,12 @@ class _BuildState:
                 self.acc_lo,
                 self.slot_stamp,
                 self.slots,
-                self.nxt,
-                self.head,
-                self.tail,
-                self.size,
-                self.grp,
-                self.slot_node,
-                self.node_slot,
-                self.parent,
-                self.node_count,
-                self.node_conf,
-                self.node_cmean,
-                self.node_score,
-                merges,
-                scores,
-                rels,
+                *self._batch_state(merges, scores, rels),
                 mixed,
             )
         )
         if mixed[0]:
             self._mixed = True
-        if t_next > t:
-            self._soft_touched = False
         return t_next
 
 

@@ -267,10 +267,11 @@ def _soft_case(seed: int, n: int, k: int, n_members: int, spread: float):
     rest_hi = rng.uniform(0, 5, n) * 10.0 ** rng.integers(-12, 2, n)
     rest_lo = rest_hi * rng.uniform(-1e-17, 1e-17, n)
     members = rng.choice(empty, n_members, replace=False).astype(np.int64)
-    return cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, k
+    first = np.arange(n) == offsets[b_amax]
+    return cols, col_of, members, offsets, b_amax, first, rowmax, rest_hi, rest_lo, k
 
 
-def _slow_soft(cols, col_of, members, offsets, b_amax, rowmax, rest_hi, rest_lo, k):
+def _slow_soft(cols, col_of, members, offsets, b_amax, first, rowmax, rest_hi, rest_lo, k):
     """The soft-membership rp with libm exponentials and exact (Fraction) per-cluster sums."""
     in_g = np.zeros(b_amax.size)
     for c in members:  # member order, as the kernel sums them
@@ -288,7 +289,7 @@ def test_soft_pass_matches_libm_and_exact_sums(seed):
     spread = [5.0, 400.0, 372.0, 30.0][seed]
     args = _soft_case(seed, 3000, 90, 1 + seed % 3, spread)
     if seed == 2:  # all in the subnormal band
-        cols, rowmax = args[0], args[5]
+        cols, rowmax = args[0], args[6]
         cols[:] = rowmax[None, :] - np.random.default_rng(0).uniform(700.0, 746.0, cols.shape)
     k = args[-1]
     expected = _slow_soft(*args)
