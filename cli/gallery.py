@@ -47,6 +47,7 @@ def gallery(
     """Draw one row per leaf (or per node at --level k) of its most confident examples, each row
     labelled with its majority class and purity."""
     from l2h.files import OutputSet
+    from l2h.report import image_inputs
     from l2h.plot import check_figure_path
 
     try:
@@ -57,7 +58,7 @@ def gallery(
         raise click.ClickException("gallery needs the points' leaves: give --logits or --assignments")
     inputs = {
         "TREE": tree_path,
-        "--images": images_path,
+        "--images": None if images_path is None else image_inputs(images_path),
         "--logits": logits_path,
         "--assignments": assignments_path,
         "--labels": labels_path,

@@ -48,6 +48,7 @@ def report(
     """Write one self-contained HTML file (no network request) to explore the tree: fold and zoom,
     rectangular or radial, per-node composition, search, level-k cut and example images."""
     from l2h.files import OutputSet
+    from l2h.report import image_inputs
 
     if images_path is not None and logits_path is None and assignments_path is None:
         raise click.ClickException("--images needs the points' leaves: give --logits or --assignments")
@@ -59,7 +60,7 @@ def report(
         "--class-names": class_names_path,
         "--leaf-names": leaf_names_path,
         "--groups": groups_path,
-        "--images": images_path,
+        "--images": None if images_path is None else image_inputs(images_path),
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
         from l2h.report import build_report, load_images

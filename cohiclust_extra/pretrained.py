@@ -168,12 +168,14 @@ def image_source(
             files = [f for _, fs in per_class for f in fs]
             labels = np.concatenate([np.full(len(fs), k, dtype=np.int64) for k, (_, fs) in enumerate(per_class)])
             paths = [str(f) for f in files]
-            return ImageSource(paths, lambda t: ImageFiles(paths, t), labels=labels, class_names=names)
+            return ImageSource(
+                paths, lambda t: ImageFiles(paths, t), labels=labels, class_names=names, inputs=list(files)
+            )
         files = _list_images(path)
         if not files:
             raise LogitsError(f"--images {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         paths = [str(f) for f in files]
-        return ImageSource(paths, lambda t: ImageFiles(paths, t))
+        return ImageSource(paths, lambda t: ImageFiles(paths, t), inputs=list(files))
     if path.suffix.lower() == ".npy":
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -202,7 +204,7 @@ def image_source(
         paths.append(str(file))
     if not paths:
         raise LogitsError(f"--images {path} lists no image paths")
-    return ImageSource(paths, lambda t: ImageFiles(paths, t), inputs=[path])
+    return ImageSource(paths, lambda t: ImageFiles(paths, t), inputs=[path, *map(Path, paths)])
 
 
 def _dataset_source(name: str, data_dir: Any, split: str, labels_path: Any) -> ImageSource:

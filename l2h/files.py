@@ -268,7 +268,9 @@ class OutputSet:
     ----------
     inputs : mapping of str to path, list of paths or None
         The command's input files by option name (``{"--logits": path}``); None values are ignored,
-        and so are paths that do not exist (their readers report them).
+        and so are paths that do not exist (their readers report them).  An input that reads many
+        files (an image folder, a list of image paths) registers each of them, see
+        :func:`l2h.report.image_inputs`.
     outputs : mapping of str to path, list of paths or None
         The files the command may write, by option name.  A folder of outputs registers each file
         it may write (a list).  None values are ignored.
@@ -348,9 +350,9 @@ class OutputSet:
                     continue  # missing or unreadable inputs are their reader's to report
                 hit = by_dest.get(Path(os.path.realpath(in_path))) or by_inode.get((st.st_dev, st.st_ino))
                 if hit is not None:
-                    name = in_label if in_label.startswith("-") else f"{in_label}"
+                    what = f"the {in_label} file" if len(in_paths) == 1 else f"one of the {in_label} files"
                     how = _how(hit.path, in_path)
-                    raise _input_error(f"{hit.label} {hit.path} is the {name} file{how}; choose another output path")
+                    raise _input_error(f"{hit.label} {hit.path} is {what}{how}; choose another output path")
         self._targets = {Path(os.path.abspath(t.path)): t for t in targets}
 
     # ------------------------------------------------------------------ staging

@@ -40,7 +40,15 @@ from numpy.typing import ArrayLike
 from l2h.annotate import LeafStats, NodeCounts, clade_keys, group_colors, one_line
 from l2h.hierarchy import Hierarchy
 
-__all__ = ["IMAGE_SUFFIXES", "ImageSource", "build_report", "load_images", "report_data", "thumbnail_points"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageSource",
+    "build_report",
+    "image_inputs",
+    "load_images",
+    "report_data",
+    "thumbnail_points",
+]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 PILLOW_HINT = 'thumbnails need Pillow; install it with: pip install "l2h[plot]"'
@@ -117,6 +125,42 @@ class ImageSource:
         return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _folder_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _listed_images(path: Path, lines: list[str]) -> list[Path]:
+    base = path.parent
+    return [Path(line) if Path(line).is_absolute() else base / line for line in lines]
+
+
+def image_inputs(path: str | os.PathLike[str]) -> list[Path]:
+    """Every file that :func:`load_images` reads from ``path``, for the output guard.
+
+    ``path`` itself and, for a folder, its image files; for a list of paths, the files it names.
+    Best effort: a source that cannot be read gives just ``[path]`` (its reader reports why).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = pathlib.Path(tmp, "a.png").write_bytes(b"")
+    ...     [p.name for p in image_inputs(tmp)[1:]]
+    ['a.png']
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            return [path, *_folder_images(path)]
+        if path.is_file() and path.suffix.lower() != ".npy":
+            from l2h.io import read_names
+
+            return [path, *_listed_images(path, read_names(path, name="--images"))]
+    except (OSError, ValueError):
+        pass
+    return [path]
+
+
 def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     """The images of ``n_points`` points from ``path``.
 
@@ -158,7 +202,7 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     if not path.exists():
         raise InputError(f"--images {path} not found")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = _folder_images(path)
         if len(files) != n_points:
             raise InputError(f"--images folder {path} holds {len(files)} image files but there are {n_points} points")
         return ImageSource(n_points, paths=files)
@@ -188,9 +232,7 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     lines = read_names(path, name="--images")
     if len(lines) != n_points:
         raise InputError(f"--images list {path} names {len(lines)} images but there are {n_points} points")
-    base = path.parent
-    paths = [Path(line) if Path(line).is_absolute() else base / line for line in lines]
-    return ImageSource(n_points, paths=paths)
+    return ImageSource(n_points, paths=_listed_images(path, lines))
 
 
 def thumbnail_points(
