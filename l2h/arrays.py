@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from l2h._system import available_memory
 from l2h._validation import InputError, check_array
 
 __all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names"]
@@ -194,21 +195,6 @@ def _load_npz(path: Path, key: str | None, name: str) -> np.ndarray:
 
 #: Share of the available memory one inflated ``.npz`` member may take.
 MEMORY_SHARE = 0.8
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (``MemAvailable`` on Linux), or None when unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def _check_npz_member_size(archive: Any, key: str, path: Path, name: str) -> None:
