@@ -47,8 +47,8 @@ def gallery(
     """Draw one row per leaf (or per node at --level k) of its most confident examples, each row
     labelled with its majority class and purity."""
     from l2h.files import OutputSet
-    from l2h.report import image_inputs
     from l2h.plot import check_figure_path
+    from l2h.report import image_inputs
 
     try:
         check_figure_path(out)

@@ -37,7 +37,8 @@ def test_npz_bomb_inside_a_memory_cgroup_is_refused(tmp_path):
     assert bomb.stat().st_size < 8 << 20
     with memory_cgroup(LIMIT) as procs:
         script = "from l2h_cli.main import main; main()"
-        done = run_in_cgroup(procs, [sys.executable, "-c", script, "build", str(bomb), "--out", str(tmp_path / "t.nwk")])
+        args = [sys.executable, "-c", script, "build", str(bomb), "--out", str(tmp_path / "t.nwk")]
+        done = run_in_cgroup(procs, args)
     assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
