@@ -91,6 +91,14 @@ from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared
     metavar="N",
     help="Run on a local Dask cluster of N worker processes (extra l2h[dask]).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
+)
 def build(
     logits: Path,
     out: Path,
@@ -105,6 +113,7 @@ def build(
     as_json: bool,
     scheduler: str | None = None,
     workers: int | None = None,
+    timeout: float = 10.0,
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
     if scheduler is not None or workers is not None:  # slice dask: the build on a Dask cluster
@@ -123,8 +132,8 @@ def build(
         kind = tree_format_for(out, fmt, format_hint="--format")
         build_on_cluster(
             logits=logits, out=out, kind=kind, aggregation=aggregation, strategy=strategy, names_file=names_file,
-            key=key, quiet=quiet, as_json=as_json, scheduler=scheduler, workers=workers, summarize=_summary,
-            print_summary=_print_summary,
+            key=key, quiet=quiet, as_json=as_json, scheduler=scheduler, workers=workers, timeout=timeout,
+            summarize=_summary, print_summary=_print_summary,
         )  # fmt: skip
         return
     import numpy as np

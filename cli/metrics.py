@@ -82,6 +82,14 @@ def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option(
     "--workers", type=int, default=None, metavar="N", help="The same on a local Dask cluster of N worker processes."
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
+)
 def metrics(
     tree_path: Path,
     logits_path: Path | None,
@@ -97,6 +105,7 @@ def metrics(
     as_json: bool,
     scheduler: str | None = None,
     workers: int | None = None,
+    timeout: float = 10.0,
 ) -> None:
     """Score a hierarchy against ground-truth labels.
 
@@ -120,7 +129,7 @@ def metrics(
             tree_path=tree_path, logits_path=logits_path, assignments_path=assignments_path, labels_path=labels_path,
             levels=levels, groups_path=groups_path, coarse_path=coarse_path, distances_out=distances_out,
             class_names_path=class_names_path, leaf_names_path=leaf_names_path, key=key, scheduler=scheduler,
-            workers=workers,
+            workers=workers, timeout=timeout,
         )  # fmt: skip
         if as_json:
             echo_json(scores_to_json(result))

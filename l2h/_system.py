@@ -1,4 +1,4 @@
-"""What this process may use of the machine: memory (memory cgroups included) and cores.
+"""What this process may use of the machine: memory (memory cgroups included), cores and time.
 
 Every guard that sizes work by memory (the ``.npz`` inflation check, the out-of-core scratch
 chunks, the in-memory conversion of the merge, the agglomerative backend choice) asks
@@ -10,9 +10,15 @@ OOM kill.
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
-__all__ = ["available_memory", "cgroup_memory_room", "usable_cores"]
+__all__ = ["available_memory", "cgroup_memory_room", "usable_cores", "within_deadline"]
+
+_T = TypeVar("_T")
 
 _UNLIMITED = 1 << 60  # cgroup v1 writes "no limit" as a huge page-aligned number
 
@@ -196,3 +202,35 @@ def _cpu_quota() -> int | None:
     if quota is not None and quota > 0 and period:
         return max(1, -(-quota // period))
     return None
+
+
+def within_deadline(call: Callable[[], _T], seconds: float) -> _T:
+    """``call()`` in a helper thread; :class:`TimeoutError` if it has not returned after ``seconds``.
+
+    The caller's thread waits in short slices, so Ctrl-C (``KeyboardInterrupt``) stops the wait at
+    once; a call that never returns is left behind in its daemon thread.
+
+    Examples
+    --------
+    >>> within_deadline(lambda: 42, 1.0)
+    42
+    """
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="l2h-deadline", daemon=True).start()
+    deadline = time.monotonic() + seconds
+    while not done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no answer within {seconds:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from l2h._system import available_memory
+from l2h._text import typed_url
 from l2h._validation import InputError, check_array
 
 __all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names"]
@@ -69,6 +70,11 @@ def check_input_file(path: str | os.PathLike[str], name: str = "input") -> os.st
     except FileNotFoundError:
         if os.path.islink(path):
             raise InputError(f"{name} file {path} is a dangling symlink (its target does not exist)") from None
+        url = typed_url(path)
+        if url is not None:
+            raise InputError(
+                f"{name} file not found: {url} (a URL: read it on a Dask cluster with --scheduler or --workers)"
+            ) from None
         raise InputError(f"{name} file not found: {path}") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:

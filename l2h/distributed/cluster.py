@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from l2h._system import within_deadline
 from l2h.distributed.shards import INSTALL_HINT
 from l2h.io import InputError
 
@@ -85,16 +86,53 @@ def connect(
                 raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {exc}") from None
         return client, _closer(client, cluster)
 
-    address = str(scheduler)
-    with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
-        try:
-            client = distributed.Client(address, timeout=timeout)
-        except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, bad address...
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ClusterError(
-                f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})"
-            ) from None
+    address = check_scheduler_address(str(scheduler))
+
+    def start() -> object:
+        with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
+            return distributed.Client(address, timeout=timeout)
+
+    try:
+        client = within_deadline(start, timeout)
+    except TimeoutError:
+        raise ClusterError(
+            f"the Dask scheduler at {address} did not answer within {timeout:g} s "
+            "(a scheduler that accepts connections but never replies; raise the wait with --timeout)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, bad address...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})") from None
     return client, _closer(client, None)
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` if it names a scheduler that could exist, else :class:`InputError` at once.
+
+    Refused without a connection attempt: a port outside 1..65535, a missing host or port.
+
+    Examples
+    --------
+    >>> check_scheduler_address("tcp://127.0.0.1:8786")
+    'tcp://127.0.0.1:8786'
+    >>> check_scheduler_address("tcp://127.0.0.1:99999")
+    Traceback (most recent call last):
+        ...
+    l2h._validation.InputError: --scheduler tcp://127.0.0.1:99999: the port must be 1 to 65535; got 99999
+    """
+    scheme, sep, rest = address.rpartition("://")
+    if sep and scheme not in ("tcp", "tls", "inproc", "ws", "wss", "ucx"):
+        raise InputError(f"--scheduler {address}: unknown protocol {scheme!r}; expected tcp://HOST:PORT")
+    if scheme == "inproc":
+        return address
+    host, colon, port = rest.rpartition(":")
+    if colon and port.isdigit():
+        if not 1 <= int(port) <= 65535:
+            raise InputError(f"--scheduler {address}: the port must be 1 to 65535; got {port}")
+    elif colon:
+        raise InputError(f"--scheduler {address}: the port must be a number; got {port!r}")
+    if colon and not host.strip("[]"):
+        raise InputError(f"--scheduler {address}: no host; expected tcp://HOST:PORT")
+    return address
 
 
 def _closer(client, cluster) -> Callable[[], None]:
