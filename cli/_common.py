@@ -22,6 +22,19 @@ def stderr_console() -> Console:
     return Console(stderr=True, soft_wrap=True)
 
 
+def print_line(text: object, *, err: bool = False) -> None:
+    """One line for the user (success lines, notes), printed the one safe way.
+
+    Control and bidirectional characters (an ESC in a file name) become visible escapes
+    (:func:`l2h._text.printable`), as in error lines, and Rich neither interprets markup (``[/]``,
+    ``[link=...]``) nor highlights anything.
+    """
+    from l2h._text import printable
+
+    console = stderr_console() if err else stdout_console()
+    console.print(printable(text), markup=False, highlight=False)
+
+
 def echo_json(payload: Any) -> None:
     """Machine-readable result on stdout (one JSON document)."""
     sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")

@@ -23,6 +23,19 @@ def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Call
     )
 
 
+def max_pixels_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--max-pixels``: the pixel budget of one image, checked from its header before decoding."""
+    from l2h._images import DEFAULT_MAX_PIXELS
+
+    return click.option(
+        "--max-pixels",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_PIXELS,
+        show_default=True,
+        help="Largest image (width x height) decoded; a larger one (a decompression bomb?) is refused.",
+    )(function)
+
+
 def points_and_confidence(  # noqa: ANN201
     tree,  # noqa: ANN001
     tree_path: Path,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from l2h_cli._common import stdout_console
+from l2h_cli._common import print_line
 from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
-from l2h_cli._views import FILE, images_option, points_and_confidence
+from l2h_cli._views import FILE, images_option, max_pixels_option, points_and_confidence
 
 
 @click.command("gallery", short_help="Draw a grid of the most confident examples per leaf.")
@@ -27,6 +27,7 @@ from l2h_cli._views import FILE, images_option, points_and_confidence
 )
 @click.option("--tile", type=click.IntRange(min=8, max=256), default=48, show_default=True, help="Pixels per example.")
 @click.option("--dpi", type=click.IntRange(min=30, max=1200), default=100, show_default=True, help="PNG resolution.")
+@max_pixels_option
 def gallery(
     tree_path: Path,
     images_path: Path,
@@ -43,6 +44,7 @@ def gallery(
     max_rows: int,
     tile: int,
     dpi: int,
+    max_pixels: int,
 ) -> None:
     """Draw one row per leaf (or per node at --level k) of its most confident examples, each row
     labelled with its majority class and purity."""
@@ -76,9 +78,9 @@ def gallery(
         if level is not None and level > tree.n_leaves:
             raise click.ClickException(f"--level must be at most the number of leaves ({tree.n_leaves}); got {level}")
         leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
-        images = load_images(images_path, len(leaf))
+        images = load_images(images_path, len(leaf), max_pixels)
         fig = plot_gallery(
             tree, stats, images, leaf, confidence, level=level, per_row=per_row, max_rows=max_rows, tile=tile
         )
         outputs.write_bytes(out, figure_bytes(fig, check_figure_path(out), dpi))
-    stdout_console().print(f"gallery -> {out}", highlight=False, markup=False)
+    print_line(f"gallery -> {out}")

@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 
 import click
-from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
+from l2h_cli._common import echo_json, print_line, progress_reporter, stderr_console
+from l2h_cli._views import max_pixels_option
 
 from cohiclust_extra.data import DATASETS  # declared where dispatched (data.LOADERS); importing it needs no torch
 
@@ -69,6 +70,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from the rows already written.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@max_pixels_option
 def logits(
     spec: str,
     weights: str,
@@ -86,6 +88,7 @@ def logits(
     resume: bool,
     quiet: bool,
     as_json: bool,
+    max_pixels: int,
 ) -> None:
     """Write the logits of a pretrained classifier over a set of images.
 
@@ -106,7 +109,9 @@ def logits(
     from cohiclust_extra.pretrained import compute_logits, image_source
 
     started = time.perf_counter()
-    source = image_source(images, dataset, data_dir=data_dir, split=split, labels_path=labels_path)
+    source = image_source(
+        images, dataset, data_dir=data_dir, split=split, labels_path=labels_path, max_pixels=max_pixels
+    )
     err = stderr_console()
 
     def note(text: str) -> None:
@@ -134,12 +139,7 @@ def logits(
     if as_json:
         echo_json(summary)
     elif not quiet:
-        from l2h._text import printable
-
-        stdout_console().print(
-            f"{summary['n_rows']:,} images x {summary['n_columns']} logits ({printable(summary['model'])}, "
-            f"{summary['device']}, {summary['seconds']:.1f} s) -> {printable(out)}; also "
-            + ", ".join(summary["files"][1:]),
-            highlight=False,
-            markup=False,
+        print_line(
+            f"{summary['n_rows']:,} images x {summary['n_columns']} logits ({summary['model']}, "
+            f"{summary['device']}, {summary['seconds']:.1f} s) -> {out}; also " + ", ".join(summary["files"][1:])
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from l2h_cli._common import stdout_console
+from l2h_cli._common import print_line
 from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
-from l2h_cli._views import FILE, images_option, points_and_confidence
+from l2h_cli._views import FILE, images_option, max_pixels_option, points_and_confidence
 
 
 @click.command("report", short_help="Write one offline HTML page to explore the tree.")
@@ -30,6 +30,7 @@ from l2h_cli._views import FILE, images_option, points_and_confidence
     help="Most thumbnails in the file (bounds its size: about 1-2 KB each); fewer per leaf when needed.",
 )
 @click.option("--title", default=None, help="Title of the page (default: 'L2H tree: K leaves').")
+@max_pixels_option
 def report(
     tree_path: Path,
     out: Path,
@@ -44,6 +45,7 @@ def report(
     per_leaf: int,
     max_thumbnails: int,
     title: str | None,
+    max_pixels: int,
 ) -> None:
     """Write one self-contained HTML file (no network request) to explore the tree: fold and zoom,
     rectangular or radial, per-node composition, search, level-k cut and example images."""
@@ -71,7 +73,7 @@ def report(
         leaf = confidence = images = None
         if images_path is not None:
             leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
-            images = load_images(images_path, len(leaf))
+            images = load_images(images_path, len(leaf), max_pixels)
         page = build_report(
             tree,
             stats,
@@ -84,4 +86,4 @@ def report(
         )
         outputs.write_text(out, page)
     size = len(page.encode("utf-8"))
-    stdout_console().print(f"report -> {out} ({size / 1e6:.1f} MB)", highlight=False, markup=False)
+    print_line(f"report -> {out} ({size / 1e6:.1f} MB)")

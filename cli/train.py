@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from l2h_cli._common import echo_json, stderr_console, stdout_console
+from l2h_cli._common import echo_json, print_line, stderr_console, stdout_console
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
 from cohiclust_extra.config import AUGMENTS
@@ -332,7 +332,9 @@ class _EpochProgress:
             return
         if event == "message" or (event == "resume" and self.resume_note):
             text = payload["text"] if event == "message" else self.resume_note
-            self.err.print(f"[yellow]note:[/] {text}", highlight=False)
+            from l2h._text import markup_safe
+
+            self.err.print(f"[yellow]note:[/] {markup_safe(text)}", highlight=False)
         elif event == "epoch_start":
             self.total = payload["total"]
             if self.bar is not None:
@@ -360,9 +362,13 @@ class _EpochProgress:
 
 def _print_summary(model: str, result: dict, elapsed: float) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from l2h._text import printable
 
     out = result["out_dir"]
-    table = Table(title=f"{model} run -> {out} ({elapsed:.1f} s)", show_header=False, title_justify="left")
+    title = Text(printable(f"{model} run -> {out} ({elapsed:.1f} s)"))  # Text: no markup in a path
+    table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
     metrics = result["metrics"]
@@ -438,7 +444,4 @@ def predict(
     if as_json:
         echo_json(summary)
     else:
-        stdout_console().print(
-            f"{summary['n_points']:,} points x {summary['n_columns']} logits -> {summary['out_dir']}/logits.npy",
-            highlight=False,
-        )
+        print_line(f"{summary['n_points']:,} points x {summary['n_columns']} logits -> {summary['out_dir']}/logits.npy")

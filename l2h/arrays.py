@@ -482,7 +482,8 @@ def _check_dtype(arr: np.ndarray, path: Path, name: str) -> np.ndarray:
 
 
 def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str]:
-    """Read one name per line (blank trailing lines ignored; surrounding whitespace stripped).
+    """Read one name per line (a line ends at ``\\n`` only; blank trailing lines ignored; spaces and tabs
+    around a name stripped).
 
     Parameters
     ----------
@@ -506,7 +507,8 @@ def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first name
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{name} file {path} cannot be read as UTF-8 text: {exc}") from None
-    lines = [line.strip() for line in text.splitlines()]
+    # A line ends at "\n" (or "\r\n") only: U+2028, U+0085, VT, FF and FS are characters of a name.
+    lines = [line.removesuffix("\r").strip(" \t") for line in text.split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     for i, line in enumerate(lines, start=1):

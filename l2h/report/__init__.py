@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from l2h._images import DEFAULT_MAX_PIXELS, check_max_pixels, open_image
 from l2h.annotate import LeafStats, NodeCounts, clade_keys, group_colors, one_line
 from l2h.hierarchy import Hierarchy
 
@@ -71,6 +72,7 @@ class ImageSource:
     array: np.ndarray | None = None
     paths: list[Path] | None = None
     scale: float = 1.0
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     def image(self, i: int, size: int = THUMB_SIZE):  # noqa: ANN201 - a PIL image
         """Point ``i`` as a PIL image no larger than ``size`` (small array images are kept as they are)."""
@@ -86,7 +88,7 @@ class ImageSource:
             image = Image.fromarray(pixels)
         else:
             assert self.paths is not None
-            with Image.open(self.paths[i]) as opened:
+            with open_image(self.paths[i], self.max_pixels) as opened:
                 opened.draft("RGB", (size * 2, size * 2))  # JPEG: decode at a reduced scale
                 image = opened.convert("RGB")
         if max(image.size) > size:
@@ -161,7 +163,7 @@ def image_inputs(path: str | os.PathLike[str]) -> list[Path]:
     return [path]
 
 
-def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
+def load_images(path: str | os.PathLike[str], n_points: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageSource:
     """The images of ``n_points`` points from ``path``.
 
     ``path`` is an ``.npy`` of images (N x H x W, or N x H x W x C with C = 1, 3 or 4; any numeric
@@ -175,6 +177,8 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
         The ``.npy`` file, list of paths or image folder.
     n_points : int
         Number of points; the source must hold exactly that many images.
+    max_pixels : int, default 64 000 000
+        Largest image file (width x height) decoded; checked from each file's header.
 
     Returns
     -------
@@ -198,6 +202,7 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     """
     from l2h.io import InputError
 
+    max_pixels = check_max_pixels(max_pixels)
     path = Path(path)
     if not path.exists():
         raise InputError(f"--images {path} not found")
@@ -205,7 +210,7 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
         files = _folder_images(path)
         if len(files) != n_points:
             raise InputError(f"--images folder {path} holds {len(files)} image files but there are {n_points} points")
-        return ImageSource(n_points, paths=files)
+        return ImageSource(n_points, paths=files, max_pixels=max_pixels)
     if path.suffix.lower() == ".npy":
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -232,7 +237,7 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     lines = read_names(path, name="--images")
     if len(lines) != n_points:
         raise InputError(f"--images list {path} names {len(lines)} images but there are {n_points} points")
-    return ImageSource(n_points, paths=_listed_images(path, lines))
+    return ImageSource(n_points, paths=_listed_images(path, lines), max_pixels=max_pixels)
 
 
 def thumbnail_points(
