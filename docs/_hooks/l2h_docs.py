@@ -51,17 +51,39 @@ def _module_summary(name: str) -> str:
     return doc.strip().split("\n\n")[0].replace("\n", " ")
 
 
-#: Names that a package exposes lazily (module ``__getattr__``), which static analysis cannot see:
-#: {package: [dotted path of the object]}.
-LAZY: dict[str, list[str]] = {"l2h": ["l2h.merge.build_hierarchy"]}
+def _module_tree(name: str) -> Any:
+    import ast
+
+    parts = name.split(".")
+    path = ROOT.joinpath(*parts).with_suffix(".py")
+    if not path.exists():
+        path = ROOT.joinpath(*parts, "__init__.py")
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def lazy_names(name: str) -> dict[str, str]:
+    """``{name: dotted path}`` of what the module's ``__getattr__`` imports on first use (static analysis
+    cannot see those), for the names its ``__all__`` lists."""
+    import ast
+
+    listed = _all_names(name)
+    found = {}
+    for node in _module_tree(name).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.ImportFrom) and sub.module:
+                    for alias in sub.names:
+                        if f'"{alias.asname or alias.name}"' in listed:
+                            found[alias.asname or alias.name] = f"{sub.module}.{alias.name}"
+    return found
 
 
 def _api_page(name: str) -> str:
-    page = f"# `{name}`\n\n::: {name}\n    options:\n      show_submodules: false\n"
-    for target in LAZY.get(name, []):
-        short = target.rsplit(".", 1)[1]
-        if f'"{short}"' not in _all_names(name):
-            continue
+    page = (
+        f"::: {name}\n    options:\n      show_submodules: false\n      show_root_heading: true\n"
+        "      show_root_full_path: true\n      heading_level: 1\n"
+    )
+    for target in lazy_names(name).values():
         page += f"\n::: {target}\n    options:\n      show_root_heading: true\n      show_root_full_path: false\n"
     return page
 
@@ -70,11 +92,7 @@ def _all_names(name: str) -> str:
     """The source text of the module's ``__all__`` (empty when it has none)."""
     import ast
 
-    parts = name.split(".")
-    path = ROOT.joinpath(*parts).with_suffix(".py")
-    if not path.exists():
-        path = ROOT.joinpath(*parts, "__init__.py")
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    for node in _module_tree(name).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
             return ast.unparse(node.value).replace("'", '"')
     return ""
@@ -88,6 +106,46 @@ def _api_index(names: list[str]) -> str:
         "names of the top-level package; the other modules are imported by their full name.\n\n"
         f"| module | what it holds |\n|---|---|\n{rows}\n"
     )
+
+
+#: The guide section that explains each command (checked by ``mkdocs build --strict``).
+GUIDES: dict[str, str] = {
+    "l2h build": "build.md",
+    "l2h metrics": "metrics.md",
+    "l2h cut": "metrics.md",
+    "l2h agglomerative": "metrics.md#agglomerative-baseline",
+    "l2h compare": "compare.md#l2h-compare-tree-reference-taxonomy",
+    "l2h logits": "compare.md#l2h-logits-a-pretrained-classifiers-outputs-pip-install-l2htrain-timm-l2hmodels",
+    "l2h report": "views.md#html-report-l2h-report",
+    "l2h gallery": "views.md#gallery-l2h-gallery",
+    "l2h plot": "views.md#pictures-l2h-plot-pip-install-l2hplot",
+    "l2h show": "views.md#terminal-l2h-show",
+    "l2h export": "views.md#itol",
+    "l2h export itol": "views.md#itol",
+    "l2h train": "train.md",
+    "l2h train cohiclust": "train.md",
+    "l2h train cc": "train.md",
+    "l2h predict": "train.md",
+    "l2h warmup": "build.md#the-first-run-compiles-the-kernels",
+}
+
+_FENCED_SHELL = re.compile(r"^```(?:bash|sh|console)\s*$(.*?)^```\s*$", re.M | re.S)
+
+
+def guide_examples(paths: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """``{command path: [(page, command line), ...]}``: the ``l2h`` lines of the guides' shell blocks,
+    each under the longest command path it starts with."""
+    found: dict[str, list[tuple[str, str]]] = {path: [] for path in paths}
+    by_length = sorted(paths, key=len, reverse=True)
+    for page in sorted(DOCS.glob("*.md")):
+        for block in _FENCED_SHELL.findall(page.read_text(encoding="utf-8")):
+            for line in re.sub(r"\\\n\s*", "", block).splitlines():
+                line = line.strip()
+                for path in by_length:
+                    if line == path or line.startswith(path + " "):
+                        found[path].append((page.name, line))
+                        break
+    return found
 
 
 def cli_commands() -> list[tuple[str, Any]]:
@@ -123,9 +181,18 @@ def _help_text(path: str, command: Any) -> str:
     return ctx.get_help()
 
 
-def _cli_page(path: str, command: Any) -> str:
+def _cli_page(path: str, command: Any, examples: list[tuple[str, str]]) -> str:
     summary = (command.get_short_help_str(limit=200) or "").strip()
-    return f"# `{path}`\n\n{summary}\n\n```text\n{_help_text(path, command)}\n```\n"
+    page = f"# `{path}`\n\n{summary}\n\n"
+    if path in GUIDES:
+        page += f"The guide: [{GUIDES[path].split('#')[0].removesuffix('.md')}](../{GUIDES[path]}).\n\n"
+    page += f"```text\n{_help_text(path, command)}\n```\n"
+    if examples:
+        page += "\n## Examples from the guides\n"
+        for name in dict.fromkeys(name for name, _ in examples):
+            lines = "\n".join(line for page_name, line in examples if page_name == name)
+            page += f"\nFrom [{name.removesuffix('.md')}](../{name}):\n\n```bash\n{lines}\n```\n"
+    return page
 
 
 def _cli_index(commands: list[tuple[str, Any]]) -> str:
@@ -159,8 +226,10 @@ def on_files(files: Any, config: Any) -> Any:
         files.append(File.generated(config, f"api/{name}.md", content=_api_page(name)))
     commands = cli_commands()
     files.append(File.generated(config, "cli/index.md", content=_cli_index(commands)))
+    examples = guide_examples([path for path, _ in commands])
     for path, command in commands:
-        files.append(File.generated(config, f"cli/{path.replace(' ', '_')}.md", content=_cli_page(path, command)))
+        page = _cli_page(path, command, examples[path])
+        files.append(File.generated(config, f"cli/{path.replace(' ', '_')}.md", content=page))
     for folder, suffixes in MOUNTS.items():
         for source in sorted((ROOT / folder).iterdir()):
             if source.is_file() and source.suffix in suffixes:
