@@ -148,6 +148,17 @@ def guide_examples(paths: list[str]) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+def _title(link: str) -> str:
+    """The heading a guide link points at: the section's for ``page.md#anchor``, else the page's title."""
+    page, _, anchor = link.partition("#")
+    headings = re.findall(r"^#+ (.+)$", (DOCS / page).read_text(encoding="utf-8"), flags=re.M)
+    for heading in headings:
+        plain = re.sub(r"[^\w\s-]", "", heading.replace("`", "")).strip().lower()
+        if anchor and re.sub(r"[-\s]+", "-", plain) == anchor:
+            return heading.replace("`", "")
+    return headings[0].replace("`", "") if headings else page
+
+
 def cli_commands() -> list[tuple[str, Any]]:
     """``(command path, click command)`` for every ``l2h`` command and sub-command, sorted."""
     import click
@@ -173,11 +184,11 @@ def _help_text(path: str, command: Any) -> str:
     import click
     from l2h_cli.main import cli
 
-    ctx = click.Context(cli, info_name="l2h", terminal_width=100, max_content_width=100)
+    ctx = click.Context(cli, info_name="l2h", terminal_width=80, max_content_width=80)
     for part in path.split()[1:]:
         group = ctx.command
         sub = group.get_command(ctx, part)  # type: ignore[attr-defined]
-        ctx = click.Context(sub, info_name=part, parent=ctx, terminal_width=100, max_content_width=100)
+        ctx = click.Context(sub, info_name=part, parent=ctx, terminal_width=80, max_content_width=80)
     return ctx.get_help()
 
 
@@ -185,13 +196,13 @@ def _cli_page(path: str, command: Any, examples: list[tuple[str, str]]) -> str:
     summary = (command.get_short_help_str(limit=200) or "").strip()
     page = f"# `{path}`\n\n{summary}\n\n"
     if path in GUIDES:
-        page += f"The guide: [{GUIDES[path].split('#')[0].removesuffix('.md')}](../{GUIDES[path]}).\n\n"
+        page += f"Explained with examples in [{_title(GUIDES[path])}](../{GUIDES[path]}).\n\n"
     page += f"```text\n{_help_text(path, command)}\n```\n"
     if examples:
         page += "\n## Examples from the guides\n"
         for name in dict.fromkeys(name for name, _ in examples):
             lines = "\n".join(line for page_name, line in examples if page_name == name)
-            page += f"\nFrom [{name.removesuffix('.md')}](../{name}):\n\n```bash\n{lines}\n```\n"
+            page += f"\nFrom [{_title(name)}](../{name}):\n\n```bash\n{lines}\n```\n"
     return page
 
 
@@ -211,8 +222,9 @@ def _cli_index(commands: list[tuple[str, Any]]) -> str:
 def on_config(config: Any) -> Any:
     """Append the generated sections to the navigation."""
     nav = config["nav"]
-    nav.append({"Commands": ["cli/index.md"] + [f"cli/{p.replace(' ', '_')}.md" for p, _ in cli_commands()]})
-    nav.append({"API reference": ["api/index.md"] + [f"api/{n}.md" for n in public_modules()]})
+    commands = [{path: f"cli/{path.replace(' ', '_')}.md"} for path, _ in cli_commands()]
+    nav.append({"Commands": [{"Overview": "cli/index.md"}, *commands]})
+    nav.append({"API reference": [{"Overview": "api/index.md"}, *({n: f"api/{n}.md"} for n in public_modules())]})
     return config
 
 
