@@ -7,7 +7,8 @@ reference documents (a public object with a docstring, in a public module) becom
 it, resolved the way Sphinx does (the enclosing class, then the module, then the package); any other
 target (a private helper, another library's object) becomes plain code.  ``~`` shows only the last
 part of the name, as in Sphinx.  A ``.. math::`` directive becomes a ``$$ ... $$`` display formula
-(pymdownx.arithmatex; MathJax draws it in the browser).
+(pymdownx.arithmatex; MathJax draws it in the browser).  A module docstring's own section of
+definitions (the package's "Public API") becomes a list.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from typing import Any
 import griffe
 
 _MATH = re.compile(r"^([ \t]*)\.\. math::[ \t]*(.*(?:\n\1[ \t]+\S.*)*)", re.M)
+_STANDARD = "|".join(
+    ("Parameters", "Returns", "Yields", "Receives", "Raises", "Warns", "Warnings", "Other Parameters")
+    + ("Attributes", "Methods", "See Also", "Notes", "References", "Examples")
+)
+_HEAD = r"^[A-Z][A-Za-z ]+\n-{3,}\n"
+_DEFINITIONS = re.compile(rf"^(?!(?:{_STANDARD})\n)([A-Z][A-Za-z ]+)\n-{{3,}}\n(.*?)(?={_HEAD}|\Z)", re.M | re.S)
 _ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|attr|data|exc|obj|const):`(~?)\.?([\w.]+)(\(\))?`")
 
 
@@ -65,7 +72,10 @@ class SphinxRoles(griffe.Extension):
         for obj in _walk(pkg):
             if obj.docstring is not None:
                 text = _ROLE.sub(lambda m, obj=obj: _rewrite(m, obj, pkg), obj.docstring.value)
-                obj.docstring.value = _MATH.sub(_math, text)
+                text = _MATH.sub(_math, text)
+                if obj.is_module:
+                    text = _DEFINITIONS.sub(_definitions, text)
+                obj.docstring.value = text
 
 
 def _walk(obj: Any) -> Any:
@@ -73,6 +83,17 @@ def _walk(obj: Any) -> Any:
     for member in obj.members.values():
         if not member.is_alias:
             yield from _walk(member)
+
+
+def _definitions(match: re.Match[str]) -> str:
+    """A module docstring's own section of numpydoc definitions (``name`` then indented text, as the
+    package's "Public API") -> a bold title and a list, instead of an admonition of run-on lines."""
+    title, body = match.groups()
+    items = re.findall(r"^(\S.*)\n((?:[ \t]+\S.*\n?)+)", body, flags=re.M)
+    if not items:
+        return match.group(0)
+    lines = [f"- `{term.strip()}`: {' '.join(text.split())}" for term, text in items]
+    return f"**{title}**\n\n" + "\n".join(lines) + "\n\n"
 
 
 def _math(match: re.Match[str]) -> str:
