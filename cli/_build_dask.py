@@ -32,6 +32,7 @@ def build_on_cluster(
     workers: int | None,
     summarize,
     timeout: float = 10.0,
+    force_workers: bool = False,
     print_summary,
 ) -> None:
     """Check the shards (headers only), connect, build, then write ``out`` (nothing on failure)."""
@@ -51,7 +52,7 @@ def build_on_cluster(
         shards = open_shards(source, key=key, timeout=timeout)  # bad shards fail here, before a cluster is touched
         names = read_names(names_file, name="--leaf-names") if names_file else None
         started = time.perf_counter()
-        client, close = connect(scheduler=scheduler, workers=workers, timeout=timeout)
+        client, close = connect(scheduler=scheduler, workers=workers, timeout=timeout, force_workers=force_workers)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", L2HWarning)

@@ -40,6 +40,7 @@ def metrics_on_cluster(
     scheduler: str | None,
     workers: int | None,
     timeout: float = 10.0,
+    force_workers: bool = False,
 ) -> tuple[dict[str, Any], bool, float]:
     """Score on the cluster; returns the result (as :func:`l2h.metrics.evaluate`), whether levels are
     scored against coarse labels, and the seconds taken.  Writes ``--class-distances`` if asked."""
@@ -72,7 +73,7 @@ def metrics_on_cluster(
         require_distributed()  # the install hint before anything else
         pieces = plan_pieces(points, labels, kind=kind, n_leaves=tree.n_leaves, key=key, timeout=timeout)
         names_given = read_names(class_names_path, name="--class-names") if class_names_path else None
-        client, close = connect(scheduler=scheduler, workers=workers, timeout=timeout)
+        client, close = connect(scheduler=scheduler, workers=workers, timeout=timeout, force_workers=force_workers)
         try:
             counts = count_labels(points, labels, client, kind=kind, n_leaves=tree.n_leaves, key=key, pieces=pieces)
         finally:

@@ -99,6 +99,11 @@ from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared
     metavar="SECONDS",
     help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
 )
+@click.option(
+    "--force-workers",
+    is_flag=True,
+    help="Start --workers N even when N is more than the cores this process may use.",
+)
 def build(
     logits: Path,
     out: Path,
@@ -114,6 +119,7 @@ def build(
     scheduler: str | None = None,
     workers: int | None = None,
     timeout: float = 10.0,
+    force_workers: bool = False,
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
     if scheduler is not None or workers is not None:  # slice dask: the build on a Dask cluster
@@ -133,6 +139,7 @@ def build(
         build_on_cluster(
             logits=logits, out=out, kind=kind, aggregation=aggregation, strategy=strategy, names_file=names_file,
             key=key, quiet=quiet, as_json=as_json, scheduler=scheduler, workers=workers, timeout=timeout,
+            force_workers=force_workers,
             summarize=_summary, print_summary=_print_summary,
         )  # fmt: skip
         return

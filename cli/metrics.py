@@ -90,6 +90,11 @@ def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) 
     metavar="SECONDS",
     help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
 )
+@click.option(
+    "--force-workers",
+    is_flag=True,
+    help="Start --workers N even when N is more than the cores this process may use.",
+)
 def metrics(
     tree_path: Path,
     logits_path: Path | None,
@@ -106,6 +111,7 @@ def metrics(
     scheduler: str | None = None,
     workers: int | None = None,
     timeout: float = 10.0,
+    force_workers: bool = False,
 ) -> None:
     """Score a hierarchy against ground-truth labels.
 
@@ -129,7 +135,7 @@ def metrics(
             tree_path=tree_path, logits_path=logits_path, assignments_path=assignments_path, labels_path=labels_path,
             levels=levels, groups_path=groups_path, coarse_path=coarse_path, distances_out=distances_out,
             class_names_path=class_names_path, leaf_names_path=leaf_names_path, key=key, scheduler=scheduler,
-            workers=workers, timeout=timeout,
+            workers=workers, timeout=timeout, force_workers=force_workers,
         )  # fmt: skip
         if as_json:
             echo_json(scores_to_json(result))

@@ -64,6 +64,40 @@ def memory_cgroup(limit_bytes: int) -> Iterator[Path]:
     pytest.skip("no writable memory cgroup (v1 or v2) here")
 
 
+@contextlib.contextmanager
+def pids_cgroup(max_pids: int) -> Iterator[Path]:
+    """A new pids cgroup (v1) allowing ``max_pids`` tasks (threads count); yields its ``cgroup.procs``."""
+    if os.geteuid() != 0:
+        pytest.skip("a pids cgroup needs root")
+    try:
+        rel = next(
+            line.split(":", 2)[2]
+            for line in Path("/proc/self/cgroup").read_text().splitlines()
+            if "pids" in line.split(":", 2)[1].split(",")
+        )
+    except (OSError, StopIteration):
+        pytest.skip("no pids cgroup (v1) here")
+    folder = Path("/sys/fs/cgroup/pids") / rel.lstrip("/") / f"l2h-test-{uuid.uuid4().hex[:8]}"
+    try:
+        folder.mkdir()
+        (folder / "pids.max").write_text(str(max_pids))
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        pytest.skip(f"cannot create a pids cgroup: {exc}")
+    try:
+        yield folder / "cgroup.procs"
+    finally:
+        for _ in range(50):  # the children of a failed start may take a moment to leave
+            try:
+                folder.rmdir()
+                break
+            except OSError:
+                import time
+
+                time.sleep(0.2)
+
+
 def run_in_cgroup(procs: Path, args: list[str], **kwargs) -> subprocess.CompletedProcess:
     """Run ``args`` as a child process that joins the cgroup of ``procs`` before it starts."""
 

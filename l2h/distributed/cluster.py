@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO
 
-from l2h._system import within_deadline
+from l2h._system import usable_cores, within_deadline
 from l2h.distributed.shards import INSTALL_HINT
 from l2h.io import InputError
 
@@ -31,6 +36,7 @@ def connect(
     *,
     timeout: float | None = None,
     threads_per_worker: int = 1,
+    force_workers: bool = False,
 ) -> tuple[object, Callable[[], None]]:
     """A ``distributed.Client`` and a function that closes it (and the local cluster it started).
 
@@ -46,6 +52,8 @@ def connect(
         Seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 10 s).
     threads_per_worker : int, default 1
         Task threads of each worker of a local cluster (``workers``); unused with ``scheduler``.
+    force_workers : bool, default False
+        Start more local workers than this process has cores (refused otherwise).
 
     Returns
     -------
@@ -69,9 +77,15 @@ def connect(
     if workers is not None:
         if int(workers) < 1:
             raise InputError(f"--workers must be at least 1; got {workers}")
-        cores = os.cpu_count() or 1
+        cores = usable_cores()
+        if int(workers) > cores and not force_workers:
+            raise InputError(
+                f"--workers {workers} is more than the {cores} cores this process may use; "
+                "give --force-workers to start them anyway"
+            )
         numba_threads = max(1, cores // int(workers))
-        with dask.config.set({"distributed.worker.daemon": False}):
+        log = tempfile.TemporaryFile(mode="w+b")  # unnamed: gone when closed, however l2h ends
+        with dask.config.set({"distributed.worker.daemon": False}), _stderr_of_children(log):
             try:
                 cluster = distributed.LocalCluster(
                     n_workers=int(workers),
@@ -83,8 +97,10 @@ def connect(
                 )
                 client = distributed.Client(cluster, timeout=max(timeout, 60.0))
             except Exception as exc:  # noqa: BLE001
-                raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {exc}") from None
-        return client, _closer(client, cluster)
+                why = _last_error_line(log) or str(exc).strip().split("\n")[0] or type(exc).__name__
+                log.close()
+                raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {why}") from None
+        return client, _closer(client, cluster, log)
 
     address = check_scheduler_address(str(scheduler))
 
@@ -135,14 +151,40 @@ def check_scheduler_address(address: str) -> str:
     return address
 
 
-def _closer(client, cluster) -> Callable[[], None]:
+@contextlib.contextmanager
+def _stderr_of_children(log: IO[bytes]) -> Iterator[None]:
+    """Processes started inside the block write their stderr (tracebacks of workers that fail to
+    start, their logs) into ``log`` instead of the user's terminal; this process keeps its own."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _last_error_line(log: IO[bytes]) -> str:
+    """The last ``SomethingError: message`` line the children wrote (why they failed), or ""."""
+    try:
+        log.seek(0)
+        text = log.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+    lines = [line.strip() for line in text.split("\n") if re.match(r"^[A-Za-z_.]*(Error|Exception):", line.strip())]
+    return lines[-1] if lines else ""
+
+
+def _closer(client, cluster, log: IO[bytes] | None = None) -> Callable[[], None]:
     done: list[bool] = []
 
     def close() -> None:
         if done:
             return
         done.append(True)
-        for thing in (client, cluster):
+        for thing in (client, cluster, log):
             if thing is None:
                 continue
             try:
