@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import click
-from l2h_cli._common import echo_json, print_line, progress_reporter, stderr_console
+from l2h_cli._common import echo_json, print_line, progress_reporter, quiet_library_warnings, stderr_console
 from l2h_cli._views import max_pixels_option
 
 from cohiclust_extra.data import DATASETS  # declared where dispatched (data.LOADERS); importing it needs no torch
@@ -120,7 +120,7 @@ def logits(
 
             err.print(f"[yellow]note:[/] {markup_safe(text)}", highlight=False)
 
-    with progress_reporter(quiet or as_json) as progress:
+    with quiet_library_warnings(quiet), progress_reporter(quiet or as_json) as progress:
         summary = compute_logits(
             spec,
             weights,

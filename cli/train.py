@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from l2h_cli._common import echo_json, print_line, stderr_console, stdout_console
+from l2h_cli._common import echo_json, print_line, quiet_library_warnings, stderr_console, stdout_console
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
 from cohiclust_extra.config import AUGMENTS
@@ -272,7 +272,7 @@ def _train_and_report(
     rank = _rank()
     started = time.perf_counter()
     try:
-        with _EpochProgress(quiet or as_json or rank != 0, resume_note) as progress:
+        with quiet_library_warnings(quiet), _EpochProgress(quiet or as_json or rank != 0, resume_note) as progress:
             result = run_training(
                 config,
                 opts["out"],
