@@ -354,8 +354,14 @@ def _folder_shards(fs, inner: str, path: str, ndim: int, name: str, timeout: flo
         raise InputError(f"cannot list {name} folder {path}: {_reason(exc, timeout)}") from None
     names = sorted(e.rstrip("/").rsplit("/", 1)[-1] for e in entries)
     npys = [n for n in names if n.endswith(".npy") and not n.startswith(".")]
+    others = [n for n in names if not n.endswith(".npy") and not n.startswith(".")]
     if not npys:
-        raise InputError(f"{name} folder {path} holds no .npy shards")
+        listed = f" (it holds {_some(others)})" if others else ""
+        raise InputError(f"{name} folder {path} holds no .npy shards{listed}")
+    if others:
+        from l2h._validation import warn
+
+        warn(f"{name} folder {path}: {_some(others)} {'is' if len(others) == 1 else 'are'} not .npy, ignored")
     _check_numbering(npys, path, name)
     base = path.rstrip("/")
     shards = []
@@ -366,6 +372,13 @@ def _folder_shards(fs, inner: str, path: str, ndim: int, name: str, timeout: flo
             raise InputError(f"{name} shard {full} is missing (a broken link?)")
         shards.append(_npy_shard(f_fs, f_inner, full, ndim, name, timeout))
     return shards
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    from l2h._text import printable
+
+    listed = ", ".join(printable(n) for n in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _check_numbering(npys: list[str], path: str, name: str) -> None:
