@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from l2h_cli._common import stdout_console
+from l2h_cli._common import print_line
 from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
-
-from l2h._text import markup_safe
 
 _FIGURE = click.Path(path_type=Path, dir_okay=False)
 
@@ -92,10 +90,9 @@ def plot(
         )
         if heatmap_out is not None:
             _stage_figure(outputs, heatmap_out, plot_class_distances(tree, stats), dpi)
-    console = stdout_console()
-    console.print(f"dendrogram -> {markup_safe(out)}", highlight=False)
+    print_line(f"dendrogram -> {out}")
     if heatmap_out is not None:
-        console.print(f"class distances -> {markup_safe(heatmap_out)}", highlight=False)
+        print_line(f"class distances -> {heatmap_out}")
 
 
 def _stage_figure(outputs, path: Path, fig, dpi: int) -> None:
