@@ -663,7 +663,10 @@ def _resume_point(plan: _Plan, fingerprint: str, n: int, resume: bool, say: Call
         return None, 0
     if memmap.shape[0] != n or memmap.dtype != np.float32:
         return None, 0
-    _reserve(partial, memmap.offset + memmap.nbytes, plan.out)
+    try:
+        _reserve(partial, memmap.offset + memmap.nbytes, plan.out)
+    except DiskFullError as exc:  # not a DiskFullError: the rows already written are the user's to keep
+        raise LogitsError(f"{exc}; the rows written so far stay in {partial} for --resume") from None
     start = int(state.get("rows_done", 0))
     say(f"resuming at row {start:,} of {n:,}")
     return memmap, start
