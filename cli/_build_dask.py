@@ -31,7 +31,7 @@ def build_on_cluster(
     scheduler: str | None,
     workers: int | None,
     summarize,
-    timeout: float = 10.0,
+    timeout: float | None = None,
     force_workers: bool = False,
     print_summary,
 ) -> None:

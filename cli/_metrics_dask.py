@@ -39,7 +39,7 @@ def metrics_on_cluster(
     key: str | None,
     scheduler: str | None,
     workers: int | None,
-    timeout: float = 10.0,
+    timeout: float | None = None,
     force_workers: bool = False,
 ) -> tuple[dict[str, Any], bool, float]:
     """Score on the cluster; returns the result (as :func:`l2h.metrics.evaluate`), whether levels are

@@ -94,8 +94,8 @@ from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
+    default=None,
+    show_default="10",
     metavar="SECONDS",
     help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
 )
@@ -118,7 +118,7 @@ def build(
     as_json: bool,
     scheduler: str | None = None,
     workers: int | None = None,
-    timeout: float = 10.0,
+    timeout: float | None = None,
     force_workers: bool = False,
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""

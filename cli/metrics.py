@@ -85,8 +85,8 @@ def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
+    default=None,
+    show_default="10",
     metavar="SECONDS",
     help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
 )
@@ -110,7 +110,7 @@ def metrics(
     as_json: bool,
     scheduler: str | None = None,
     workers: int | None = None,
-    timeout: float = 10.0,
+    timeout: float | None = None,
     force_workers: bool = False,
 ) -> None:
     """Score a hierarchy against ground-truth labels.

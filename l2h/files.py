@@ -577,6 +577,18 @@ def sweep_stale_siblings(dest: PathLike, before: float) -> list[Path]:
     A stale backup whose output is missing holds the only copy of the old output (a run killed
     between moving it aside and renaming the new file in): it is put back, not deleted.
 
+    Parameters
+    ----------
+    dest : str or os.PathLike
+        The output about to be written.
+    before : float
+        Start of this run (``time.time()``): newer files are left alone.
+
+    Returns
+    -------
+    list of Path
+        The files removed (or put back).
+
     Examples
     --------
     >>> import pathlib, tempfile, time

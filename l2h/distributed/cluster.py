@@ -108,8 +108,8 @@ def connect(
         with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
             return distributed.Client(address, timeout=timeout)
 
-    try:
-        client = within_deadline(start, timeout)
+    try:  # the client's own timeout first (nothing listening), then ours (a peer that never replies)
+        client = within_deadline(start, 1.5 * timeout + 1.0)
     except TimeoutError:
         raise ClusterError(
             f"the Dask scheduler at {address} did not answer within {timeout:g} s "
@@ -125,6 +125,21 @@ def check_scheduler_address(address: str) -> str:
     """``address`` if it names a scheduler that could exist, else :class:`InputError` at once.
 
     Refused without a connection attempt: a port outside 1..65535, a missing host or port.
+
+    Parameters
+    ----------
+    address : str
+        The ``--scheduler`` value (``tcp://HOST:PORT``).
+
+    Returns
+    -------
+    str
+        ``address``, unchanged.
+
+    Raises
+    ------
+    InputError
+        One line naming the address and what is wrong with it.
 
     Examples
     --------

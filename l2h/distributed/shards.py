@@ -274,6 +274,18 @@ def storage_options(url: str, timeout: float) -> dict[str, Any]:
 
     HTTP(S) (aiohttp) and S3 (botocore) get both; other protocols keep their own defaults.
 
+    Parameters
+    ----------
+    url : str
+        The path or URL to read.
+    timeout : float
+        Seconds to wait for a connection, then for each piece of data.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for ``fsspec.open`` / ``url_to_fs`` (empty for local paths).
+
     Examples
     --------
     >>> storage_options("s3://bucket/x.npy", 5.0)["config_kwargs"]

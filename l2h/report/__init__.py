@@ -142,6 +142,16 @@ def image_inputs(path: str | os.PathLike[str]) -> list[Path]:
     ``path`` itself and, for a folder, its image files; for a list of paths, the files it names.
     Best effort: a source that cannot be read gives just ``[path]`` (its reader reports why).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``--images`` value: an ``.npy``, a list of paths or a folder.
+
+    Returns
+    -------
+    list of Path
+        ``path`` first, then the image files it stands for.
+
     Examples
     --------
     >>> import pathlib, tempfile
