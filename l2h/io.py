@@ -24,7 +24,7 @@ from l2h._validation import InputError
 from l2h.arrays import ARRAY_SUFFIXES, check_input_file, load_array, read_names
 from l2h.files import _output_mode, check_output_path, save_npy_atomic, write_atomic  # noqa: F401
 from l2h.hierarchy import Hierarchy, read_tree
-from l2h.treeio import JSON_FORMAT, JSON_VERSION, TREE_FORMATS, _quote, tree_format_for  # noqa: F401
+from l2h.treeio import JSON_FORMAT, JSON_VERSION, TREE_FORMATS, tree_format_for
 
 __all__ = [
     "ARRAY_SUFFIXES",

@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -48,8 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from l2h._validation import L2HWarning
-from l2h.io import InputError
+from l2h import newick
+from l2h._validation import InputError, L2HWarning
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
@@ -349,25 +348,11 @@ class Taxonomy:
 
     def to_newick(self) -> str:
         """Newick text (internal names kept, no branch lengths); written without recursion."""
-        from l2h.io import _quote
-
         kids_order, starts, counts = self._children_csr
         kids, first, count = kids_order.tolist(), starts.tolist(), counts.tolist()
-        names = self.names
-        out: list[str] = []
-        stack: list[tuple[int, int]] = [(self.root, 0)]  # (node, index of the next child to write)
-        while stack:
-            v, i = stack.pop()
-            if count[v] == 0:
-                out.append(_quote(names[v]))
-                continue
-            if i == count[v]:
-                out.append(")" + (_quote(names[v]) if names[v] else ""))
-                continue
-            out.append("(" if i == 0 else ",")
-            stack.append((v, i + 1))
-            stack.append((kids[first[v] + i], 0))
-        return "".join(out) + ";"
+        children = [kids[first[v] : first[v] + count[v]] for v in range(self.n_nodes)]
+        labels = [newick.quote(name) if name or not count[v] else "" for v, name in enumerate(self.names)]
+        return newick.format_nodes(self.root, children, labels)
 
     def __repr__(self) -> str:
         return f"Taxonomy(n_leaves={self.n_leaves}, n_nodes={self.n_nodes}, info={dict(self.info)!r})"
@@ -676,107 +661,16 @@ def parse_newick_taxonomy(text: str, *, source: str = "Newick") -> Taxonomy:
     return tax
 
 
-_TOKEN = re.compile(r"""\s+|\[[^\]]*\]|'(?:[^']|'')*'|"(?:[^"]|"")*"|[(),;:]|[^\s(),;:\[\]'"]+|(?P<bad>.)""", re.DOTALL)
-
-
 def _newick_parents(text: str, source: str) -> tuple[list[int], list[str], list[int]]:
-    """Parse Newick iteratively into ``(parent, names, leaves)``; leaves in order of appearance.
-
-    A regular expression cuts the text into tokens (white space, ``[comments]``, quoted labels,
-    punctuation, bare words); a loop with an explicit stack of open clades builds the tree.
-    """
-    if not text.strip():
-        raise InputError(f"{source} is empty")
-    tokens: list[tuple[str, int]] = []
-    for match in _TOKEN.finditer(text):
-        tok = match.group()
-        first = tok[0]
-        if first.isspace():
-            continue
-        if first == "[":
-            continue
-        if match.group("bad") is not None:
-            if first in "'\"":
-                raise InputError(f"{source}: unclosed quoted label at character {match.start()}")
-            raise InputError(f"{source}: unclosed comment '[' at character {match.start()}")
-        tokens.append((tok, match.start()))
-    parent: list[int] = []
-    names: list[str] = []
-    is_leaf: list[bool] = []
-    stack: list[int] = []
-    root_done = False
-    last = -1  # the node whose label and length may follow
-    expect_node = True
-    n_tok = len(tokens)
-    i = 0
-    while True:
-        if i >= n_tok:
-            if stack:
-                raise InputError(f"{source} ended inside a clade (missing ')')")
-            raise InputError(f"{source} does not parse: missing the final ';'")
-        tok, where = tokens[i]
-        if expect_node:
-            if not stack:
-                if root_done:
-                    raise InputError(f"{source}: more than one tree (text after the root's clade at character {where})")
-                root_done = True
-            parent.append(stack[-1] if stack else -1)
-            names.append("")
-            v = len(parent) - 1
-            if tok == "(":
-                is_leaf.append(False)
-                stack.append(v)
-                i += 1
-                continue
-            is_leaf.append(True)
-            last = v
-            expect_node = False
-            # fall through: the leaf's label (if any) is this token
-        if tok == ",":
-            if not stack:
-                raise InputError(f"{source}: ',' outside any clade at character {where}")
-            expect_node = True
-            i += 1
-        elif tok == ")":
-            if not stack:
-                raise InputError(f"{source}: unbalanced ')' at character {where}")
-            last = stack.pop()
-            i += 1
-        elif tok == ";":
-            if stack:
-                raise InputError(f"{source} ended inside a clade (missing ')')")
-            i += 1
-            break
-        elif tok == ":":
-            if i + 1 >= n_tok or not _is_number(tokens[i + 1][0]):
-                shown = tokens[i + 1][0] if i + 1 < n_tok else ""
-                raise InputError(f"{source}: bad branch length {shown!r} at character {where}")
-            i += 2
-        elif tok == "(":
-            raise InputError(f"{source}: unexpected '(' at character {where}")
-        else:  # a label
-            if names[last]:
-                raise InputError(f"{source}: unexpected {tok!r} at character {where}")
-            if tok[0] in "'\"":
-                tok = tok[1:-1].replace(tok[0] * 2, tok[0])
-            names[last] = tok
-            i += 1
-    if i != n_tok:
-        raise InputError(f"{source}: text after the final ';' at character {tokens[i][1]}")
-    leaves = [v for v, leaf in enumerate(is_leaf) if leaf]
+    """Parse Newick (:func:`l2h.newick.parse`) into ``(parent, names, leaves)``; leaves in text order."""
+    tree = newick.parse(text, source)
+    leaves = tree.leaves
     seen: set[str] = set()
     for v in leaves:
-        if not names[v]:
+        name = tree.names[v]
+        if not name:
             raise InputError(f"{source} has an unnamed leaf")
-        if names[v] in seen:
-            raise InputError(f"{source} has the leaf {names[v]!r} more than once")
-        seen.add(names[v])
-    return parent, names, leaves
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        if name in seen:
+            raise InputError(f"{source} has the leaf {name!r} more than once")
+        seen.add(name)
+    return tree.parents, tree.names, leaves
