@@ -49,6 +49,7 @@ import numpy as np
 
 from l2h import newick
 from l2h._validation import InputError, L2HWarning
+from l2h.groups import content_lines, parse_groups
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
@@ -426,7 +427,7 @@ def taxonomy_format_for(
         return "newick"
     if has_leaves:
         return "edges"
-    lines = _content_lines(text)
+    lines = content_lines(text)
     if suffix == ".tsv" or any("\t" in line for _, line in lines):
         return "groups"
     if lines and all(len(line.split()) == 2 for _, line in lines):
@@ -439,11 +440,6 @@ def taxonomy_format_for(
 
 def _strip_comments(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-
-
-def _content_lines(text: str) -> list[tuple[int, str]]:
-    rows = [(n, line.rstrip("\r\n")) for n, line in enumerate(text.splitlines(), start=1)]
-    return [(n, line) for n, line in rows if line.strip() and not line.lstrip().startswith("#")]
 
 
 def read_taxonomy(
@@ -556,7 +552,7 @@ def _edge_parents(text: str, source: str) -> tuple[list[int], list[str], list[in
         return v
 
     seen_edges: set[tuple[int, int]] = set()
-    for lineno, line in _content_lines(text):
+    for lineno, line in content_lines(text):
         cells = line.split("\t") if "\t" in line else line.split()
         cells = [c.strip() for c in cells]
         if len(cells) != 2 or not cells[0] or not cells[1]:
@@ -586,45 +582,13 @@ def _edge_parents(text: str, source: str) -> tuple[list[int], list[str], list[in
 
 
 def _group_parents(text: str, source: str, class_names: Sequence[str] | None) -> tuple[list[int], list[str], list[int]]:
-    rows = _content_lines(text)
-    if not rows:
-        raise InputError(f"{source} is empty: it holds no classes")
-    tabbed = ["\t" in line for _, line in rows]
-    pairs: list[tuple[str, str]] = []
-    if all(tabbed):
-        by_name = None if class_names is None else {name: c for c, name in enumerate(class_names)}
-        seen: set[str] = set()
-        for lineno, line in rows:
-            cells = [cell.strip() for cell in line.split("\t")]
-            if len(cells) != 2 or not cells[0] or not cells[1]:
-                raise InputError(f"{source}, line {lineno}: expected 'class<TAB>group'; got {line.strip()!r}")
-            name = cells[0]
-            if by_name is not None and name not in by_name:
-                if name.isdigit() and int(name) < len(by_name):
-                    name = class_names[int(name)]  # type: ignore[index]
-                else:
-                    raise InputError(f"{source}, line {lineno}: unknown class {name!r} (not in the class names)")
-            if name in seen:
-                raise InputError(f"{source}, line {lineno}: class {name!r} is listed twice")
-            seen.add(name)
-            pairs.append((name, cells[1]))
-    elif not any(tabbed):
-        if class_names is not None and len(rows) != len(class_names):
-            raise InputError(
-                f"{source} has {len(rows)} lines but there are {len(class_names)} class names "
-                "(one group per class id, or 'class<TAB>group' lines)"
-            )
-        for i, (_, line) in enumerate(rows):
-            pairs.append((class_names[i] if class_names is not None else str(i), line.strip()))
-    else:
-        lineno = rows[tabbed.index(False)][0]
-        raise InputError(f"{source}, line {lineno}: expected 'class<TAB>group' like the other lines")
+    rows = parse_groups(text, source, class_names)
     # nodes: the root, the groups, then the classes (leaves)
     groups: dict[str, int] = {}
-    for _, group in pairs:
+    for group in rows.groups:
         groups.setdefault(group, 1 + len(groups))
-    names = [""] + list(groups) + [name for name, _ in pairs]
-    parent = [-1] + [0] * len(groups) + [groups[group] for _, group in pairs]
+    names = [""] + list(groups) + list(rows.names)
+    parent = [-1] + [0] * len(groups) + [groups[group] for group in rows.groups]
     first_leaf = 1 + len(groups)
     return parent, names, list(range(first_leaf, len(names)))
 
