@@ -25,34 +25,18 @@ from cohiclust_extra.backbones import build_backbone
 from cohiclust_extra.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from cohiclust_extra.config import TrainConfig, default_augment
 from cohiclust_extra.data import Dataset, DatasetError, load_dataset
-from cohiclust_extra.distributed import Dist, DistributedError, gather, use_global_batch_norm
+from cohiclust_extra.device import resolve_device
+from cohiclust_extra.distributed import Dist, DistributedError, gather, setup, use_global_batch_norm
 from cohiclust_extra.loader import epoch_seed, inference_loader, train_loader
 from cohiclust_extra.losses import cluster_contrastive_loss, cohi_loss, nt_xent
 from cohiclust_extra.models import CCModel, CoHiClustModel
 from cohiclust_extra.tree import leaf_to_prune, level_log_probs, native_hierarchy, split_balance_loss
 
-__all__ = ["resolve_device", "build_model", "train", "predict", "export_outputs"]
+__all__ = ["build_model", "export_outputs", "predict", "train"]
 
 # progress(event, payload): event is "epoch_start" {epoch, total, phase, steps}, "step" {step, steps, losses},
 # "epoch_end" {row}, "message" {text}, "resume" {epoch, out_dir} (once --resume found a checkpoint of this model)
 ProgressFn = Callable[[str, dict], None]
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device that is absent is an error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA device is available")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-        raise ValueError("--device mps was asked for but MPS is not available")
-    if name not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device must be auto, cpu, cuda or mps; got {name!r}")
-    return torch.device(name)
 
 
 def build_model(config: TrainConfig, sample_shape: tuple[int, ...], n_clusters: int | None = None) -> torch.nn.Module:
@@ -215,8 +199,6 @@ def train(
     dict
         ``{"epochs_done", "finished", "metrics" (or None), "out_dir"}``.
     """
-    from cohiclust_extra.distributed import setup
-
     out = Path(out_dir)
     own_group = dist is None
     if dist is None:
