@@ -20,6 +20,8 @@ from numpy.typing import ArrayLike
 from l2h import treeio
 from l2h._validation import InputError, check_array, check_finite_rows, check_leaf_names, check_logits_array
 
+__all__ = ["Hierarchy", "read_tree"]
+
 
 def _as_float_vector(values: object, length: int, name: str) -> np.ndarray:
     if values is None:

@@ -164,7 +164,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> No
     ...     pathlib.Path(tmp, "empty.svg").read_bytes()[:5]
     b'<?xml'
     """
-    from l2h.io import write_atomic
+    from l2h.files import write_atomic
 
     fmt = check_figure_path(path)
     write_atomic(path, figure_bytes(fig, fmt, dpi))
