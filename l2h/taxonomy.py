@@ -123,100 +123,13 @@ class Taxonomy:
             raise ValueError(f"names has {len(names)} entries but parent has {m}")
         if m and (par.min() < -1 or par.max() >= m):
             raise ValueError(f"parent ids must be in -1..{m - 1}")
-        if leaves is None:
-            has_child = np.zeros(m, dtype=bool)
-            has_child[par[par >= 0]] = True
-            leaf_nodes = np.flatnonzero(~has_child)
-        else:
-            leaf_nodes = np.asarray(leaves, dtype=np.int64).reshape(-1)
-            if leaf_nodes.size and (leaf_nodes.min() < 0 or leaf_nodes.max() >= m):
-                raise ValueError(f"leaf node ids must be in 0..{m - 1}")
-            if np.unique(leaf_nodes).size != leaf_nodes.size:
-                raise InputError(f"{source}: a leaf is listed twice")
-        if leaf_nodes.size == 0:
-            raise InputError(f"{source} is empty: it holds no leaves")
-
-        # Walk up from every leaf, marking the nodes above it (each node is walked once).
-        state = [0] * m  # 0 unseen, 1 on the current walk, 2 done
-        is_leaf_arr = np.zeros(m, dtype=bool)
-        is_leaf_arr[leaf_nodes] = True
-        is_leaf = is_leaf_arr.tolist()
-        roots: list[int] = []
-        par_list = par.tolist()
-        for leaf in leaf_nodes.tolist():
-            if state[leaf] == 2:
-                below = _a_leaf_below(leaf, leaf_nodes, par_list)
-                raise InputError(
-                    f"{source}: leaf {names[leaf]!r} is an ancestor of the leaf {names[below]!r}; a class "
-                    "cannot hold other classes"
-                )
-            path = []
-            node = leaf
-            while True:
-                if state[node] == 1:
-                    raise InputError(f"{source} has a cycle through {names[node]!r}")
-                if node != leaf and is_leaf[node]:
-                    raise InputError(
-                        f"{source}: leaf {names[node]!r} is an ancestor of the leaf {names[leaf]!r}; a class "
-                        "cannot hold other classes"
-                    )
-                if state[node] == 2:
-                    break
-                state[node] = 1
-                path.append(node)
-                up = par_list[node]
-                if up < 0:
-                    roots.append(node)
-                    break
-                node = up
-            for v in path:
-                state[v] = 2
-        if len(roots) > 1:
-            shown = ", ".join(repr(names[r]) for r in roots[:3])
-            raise InputError(
-                f"{source} has {len(roots)} roots above its leaves ({shown}{', ...' if len(roots) > 3 else ''}); "
-                "a taxonomy needs a single root"
-            )
-        used = np.asarray(state, dtype=np.int8) == 2
-        root = roots[0]
-
-        # Children among the used nodes (the leaves' own descendants are cut off).
-        child_par = np.where(used & (par >= 0), par, -1)
-        n_children = np.bincount(child_par[child_par >= 0], minlength=m)
-        order = np.argsort(child_par, kind="stable")
-        starts = np.searchsorted(child_par[order], np.arange(m))
-        # Breadth-first order from the root; contract unary nodes on the way.
-        keep = used & ((n_children >= 2) | is_leaf_arr)
-        new_parent_of = np.full(m, -1, dtype=np.int64)  # nearest kept ancestor (node id), -1 if none
-        bfs: list[int] = []
-        queue = deque([root])
-        n_children_l = n_children.tolist()
-        starts_l = starts.tolist()
-        order_l = order.tolist()
-        keep_l = keep.tolist()
-        npo = new_parent_of.tolist()
-        while queue:
-            v = queue.popleft()
-            bfs.append(v)
-            target = v if keep_l[v] else npo[v]
-            s = starts_l[v]
-            for c in order_l[s : s + n_children_l[v]]:
-                npo[c] = target
-                queue.append(c)
-        new_parent_of = np.asarray(npo, dtype=np.int64)
-        internal = [v for v in bfs if keep_l[v] and not is_leaf[v]]
-        n_leaves = int(leaf_nodes.size)
-        new_id = np.full(m, -1, dtype=np.int64)
-        new_id[leaf_nodes] = np.arange(n_leaves)
-        new_id[internal] = n_leaves + np.arange(len(internal))
-        kept_nodes = np.concatenate([leaf_nodes, np.asarray(internal, dtype=np.int64)])
-        up = new_parent_of[kept_nodes]
-        parent_out = np.where(up >= 0, new_id[np.maximum(up, 0)], -1)
+        leaf_nodes = _leaf_nodes(par, leaves, source)
+        used, root = _nodes_above_leaves(par, names, leaf_nodes, source)
+        parent_out, kept_nodes, n_contracted = _contracted(par, used, root, leaf_nodes)
         names_out = tuple(str(names[v]) for v in kept_nodes.tolist())
-        n_contracted = int(np.count_nonzero(used & ~keep))
         meta = {"source": source, "contracted": n_contracted}
         meta.update(info or {})
-        return cls(parent=parent_out, names=names_out, n_leaves=n_leaves, info=meta)
+        return cls(parent=parent_out, names=names_out, n_leaves=int(leaf_nodes.size), info=meta)
 
     @classmethod
     def from_hierarchy(cls, tree: Hierarchy) -> Taxonomy:
@@ -357,6 +270,121 @@ class Taxonomy:
 
     def __repr__(self) -> str:
         return f"Taxonomy(n_leaves={self.n_leaves}, n_nodes={self.n_nodes}, info={dict(self.info)!r})"
+
+
+def _leaf_nodes(par: np.ndarray, leaves: Sequence[int] | np.ndarray | None, source: str) -> np.ndarray:
+    """The leaf nodes: ``leaves`` checked, or the nodes without children in node order."""
+    m = par.shape[0]
+    if leaves is None:
+        has_child = np.zeros(m, dtype=bool)
+        has_child[par[par >= 0]] = True
+        leaf_nodes = np.flatnonzero(~has_child)
+    else:
+        leaf_nodes = np.asarray(leaves, dtype=np.int64).reshape(-1)
+        if leaf_nodes.size and (leaf_nodes.min() < 0 or leaf_nodes.max() >= m):
+            raise ValueError(f"leaf node ids must be in 0..{m - 1}")
+        if np.unique(leaf_nodes).size != leaf_nodes.size:
+            raise InputError(f"{source}: a leaf is listed twice")
+    if leaf_nodes.size == 0:
+        raise InputError(f"{source} is empty: it holds no leaves")
+    return leaf_nodes
+
+
+def _nodes_above_leaves(
+    par: np.ndarray, names: Sequence[str], leaf_nodes: np.ndarray, source: str
+) -> tuple[np.ndarray, int]:
+    """Which nodes lie on a leaf's path to the root (the leaves included), and the one root.
+
+    Walks up from every leaf, each node once.  Raises on a cycle, a leaf above another leaf, or
+    several roots.
+    """
+    m = par.shape[0]
+    state = [0] * m  # 0 unseen, 1 on the current walk, 2 done
+    is_leaf_arr = np.zeros(m, dtype=bool)
+    is_leaf_arr[leaf_nodes] = True
+    is_leaf = is_leaf_arr.tolist()
+    roots: list[int] = []
+    par_list = par.tolist()
+    for leaf in leaf_nodes.tolist():
+        if state[leaf] == 2:
+            below = _a_leaf_below(leaf, leaf_nodes, par_list)
+            raise InputError(
+                f"{source}: leaf {names[leaf]!r} is an ancestor of the leaf {names[below]!r}; a class "
+                "cannot hold other classes"
+            )
+        path = []
+        node = leaf
+        while True:
+            if state[node] == 1:
+                raise InputError(f"{source} has a cycle through {names[node]!r}")
+            if node != leaf and is_leaf[node]:
+                raise InputError(
+                    f"{source}: leaf {names[node]!r} is an ancestor of the leaf {names[leaf]!r}; a class "
+                    "cannot hold other classes"
+                )
+            if state[node] == 2:
+                break
+            state[node] = 1
+            path.append(node)
+            up = par_list[node]
+            if up < 0:
+                roots.append(node)
+                break
+            node = up
+        for v in path:
+            state[v] = 2
+    if len(roots) > 1:
+        shown = ", ".join(repr(names[r]) for r in roots[:3])
+        raise InputError(
+            f"{source} has {len(roots)} roots above its leaves ({shown}{', ...' if len(roots) > 3 else ''}); "
+            "a taxonomy needs a single root"
+        )
+    return np.asarray(state, dtype=np.int8) == 2, roots[0]
+
+
+def _contracted(
+    par: np.ndarray, used: np.ndarray, root: int, leaf_nodes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Renumber the used nodes (leaves first, then internal nodes breadth-first), contracting unary ones.
+
+    Returns the new parent array, the old id of every new node, and how many nodes were contracted.
+    """
+    m = par.shape[0]
+    is_leaf_arr = np.zeros(m, dtype=bool)
+    is_leaf_arr[leaf_nodes] = True
+    is_leaf = is_leaf_arr.tolist()
+    # Children among the used nodes (the leaves' own descendants are cut off).
+    child_par = np.where(used & (par >= 0), par, -1)
+    n_children = np.bincount(child_par[child_par >= 0], minlength=m)
+    order = np.argsort(child_par, kind="stable")
+    starts = np.searchsorted(child_par[order], np.arange(m))
+    # Breadth-first order from the root; contract unary nodes on the way.
+    keep = used & ((n_children >= 2) | is_leaf_arr)
+    bfs: list[int] = []
+    queue = deque([root])
+    n_children_l = n_children.tolist()
+    starts_l = starts.tolist()
+    order_l = order.tolist()
+    keep_l = keep.tolist()
+    npo = [-1] * m  # nearest kept ancestor (node id), -1 if none
+    while queue:
+        v = queue.popleft()
+        bfs.append(v)
+        target = v if keep_l[v] else npo[v]
+        s = starts_l[v]
+        for c in order_l[s : s + n_children_l[v]]:
+            npo[c] = target
+            queue.append(c)
+    new_parent_of = np.asarray(npo, dtype=np.int64)
+    internal = [v for v in bfs if keep_l[v] and not is_leaf[v]]
+    n_leaves = int(leaf_nodes.size)
+    new_id = np.full(m, -1, dtype=np.int64)
+    new_id[leaf_nodes] = np.arange(n_leaves)
+    new_id[internal] = n_leaves + np.arange(len(internal))
+    kept_nodes = np.concatenate([leaf_nodes, np.asarray(internal, dtype=np.int64)])
+    up = new_parent_of[kept_nodes]
+    parent_out = np.where(up >= 0, new_id[np.maximum(up, 0)], -1)
+    return parent_out, kept_nodes, int(np.count_nonzero(used & ~keep))
 
 
 def _a_leaf_below(node: int, leaf_nodes: np.ndarray, par_list: list[int]) -> int:
