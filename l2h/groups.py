@@ -49,6 +49,16 @@ class ClassGroups:
 def content_lines(text: str) -> list[tuple[int, str]]:
     """``(line number, line)`` of every line that is not blank and does not start with ``#``.
 
+    Parameters
+    ----------
+    text : str
+        The file's content.
+
+    Returns
+    -------
+    list of (int, str)
+        1-based line numbers and the lines, without their line ends.
+
     Examples
     --------
     >>> content_lines("# header\\ncat\\n\\ndog\\n")

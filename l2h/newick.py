@@ -242,6 +242,15 @@ def _shown(tok: str) -> str:
 def quote(name: str) -> str:
     """``name`` as a Newick label: bare when safe, else in single quotes with ``'`` doubled.
 
+    Parameters
+    ----------
+    name : str
+        A node name.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> quote("cat"), quote("it's a dog")
@@ -254,6 +263,15 @@ def quote(name: str) -> str:
 
 def format_length(value: float) -> str:
     """A branch length as the shortest text that reads back exactly (``1`` for ``1.0``).
+
+    Parameters
+    ----------
+    value : float
+        The length.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
