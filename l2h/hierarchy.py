@@ -441,6 +441,149 @@ class Hierarchy:
             info=self.info,
         )
 
+    # ------------------------------------------------------------------ views (notebooks)
+    def _leaf_stats(
+        self,
+        logits: ArrayLike | None,
+        labels: ArrayLike | None,
+        assignments: ArrayLike | None,
+        class_names: Sequence[str] | None,
+        class_groups: Sequence[str | None] | None,
+    ) -> Any:
+        from l2h.annotate import leaf_stats
+
+        if logits is not None and assignments is not None:
+            raise ValueError("give the points' logits or their assignments, not both")
+        leaf = self.assign(logits) if logits is not None else assignments
+        return leaf_stats(self, leaf, labels, class_names=class_names, class_groups=class_groups)
+
+    def report(
+        self,
+        logits: ArrayLike | None = None,
+        labels: ArrayLike | None = None,
+        *,
+        assignments: ArrayLike | None = None,
+        class_names: Sequence[str] | None = None,
+        class_groups: Sequence[str | None] | None = None,
+        title: str | None = None,
+    ) -> Any:
+        """The interactive report (as ``l2h report`` writes it), shown inline by a notebook.
+
+        Parameters
+        ----------
+        logits : array_like, shape (N, K), optional
+            The points' logits: each point goes to its ``argmax`` leaf.
+        labels : array_like of int, shape (N,), optional
+            Class id of every point (needs ``logits`` or ``assignments``).
+        assignments : array_like of int, shape (N,), optional
+            Leaf of every point, instead of ``logits``.
+        class_names : sequence of str, optional
+            Name of every class id.
+        class_groups : sequence of str, optional
+            Group of every class id (e.g. a superclass): colours and group composition.
+        title : str, optional
+            Page title.
+
+        Returns
+        -------
+        l2h.report.notebook.ReportPage
+            ``.html`` is the self-contained page, ``.save(path)`` writes it; in a notebook it is
+            shown in a sandboxed frame (offline: no network request).
+
+        Examples
+        --------
+        >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+        >>> page = tree.report(assignments=[0, 1, 2, 3, 3], labels=[0, 0, 1, 1, 1])
+        >>> page.html.startswith("<!DOCTYPE html>"), page._repr_html_().startswith("<iframe")
+        (True, True)
+        """
+        from l2h.report import build_report
+        from l2h.report.notebook import ReportPage
+
+        stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
+        return ReportPage(build_report(self, stats, title=title))
+
+    def _repr_html_(self) -> str:
+        # A notebook cell shows the interactive report of the tree alone (see :meth:`report`).
+        return str(self.report()._repr_html_())
+
+    def plot(
+        self,
+        logits: ArrayLike | None = None,
+        labels: ArrayLike | None = None,
+        *,
+        assignments: ArrayLike | None = None,
+        class_names: Sequence[str] | None = None,
+        class_groups: Sequence[str | None] | None = None,
+        k: int | None = 100,
+        **kwargs: Any,
+    ) -> Any:
+        """A dendrogram picture (:func:`l2h.plot.plot_dendrogram`; extra ``plot``).
+
+        Parameters
+        ----------
+        logits, labels, assignments, class_names, class_groups
+            As in :meth:`report`: tip labels with majority class and purity, colours by group.
+        k : int or None, default 100
+            Trees with more leaves are folded to their ``k`` groups (:meth:`cut`); None draws all.
+        **kwargs
+            Passed to :func:`l2h.plot.plot_dendrogram` (``layout``, ``ax``, ``title``, ``width``, ...).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from l2h.plot import plot_dendrogram
+
+        stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
+        return plot_dendrogram(self, stats, k=k, **kwargs)
+
+    def show(
+        self,
+        logits: ArrayLike | None = None,
+        labels: ArrayLike | None = None,
+        *,
+        assignments: ArrayLike | None = None,
+        class_names: Sequence[str] | None = None,
+        class_groups: Sequence[str | None] | None = None,
+        max_depth: int | None = None,
+        ascii: bool = False,
+        file: Any = None,
+    ) -> None:
+        """Print the tree as indented text (as ``l2h show``), large trees folded to about 60 rows.
+
+        Parameters
+        ----------
+        logits, labels, assignments, class_names, class_groups
+            As in :meth:`report`.
+        max_depth : int, optional
+            Fold rows below this depth (default: what fits in about 60 rows).
+        ascii : bool, default False
+            Plain ASCII guides.
+        file : text stream, optional
+            Where to print (default ``sys.stdout``).
+
+        Examples
+        --------
+        >>> Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=list("abcd")).show(ascii=True)
+        Hierarchy: 4 leaves
+        n6 (4 leaves)
+        |-- n4 (2 leaves)
+        |   |-- a
+        |   `-- b
+        `-- n5 (2 leaves)
+            |-- c
+            `-- d
+        """
+        from rich.console import Console
+
+        from l2h.render import default_max_depth, render_tree
+
+        stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
+        depth = default_max_depth(self) if max_depth is None else max_depth
+        console = Console(file=file, highlight=False, soft_wrap=True)
+        console.print(render_tree(self, stats, max_depth=depth, ascii=ascii))
+
     def __repr__(self) -> str:
         """One short line at any K: the size and the short scalar provenance (method, aggregation, ...)."""
         parts = [f"n_leaves={self.n_leaves}"]

@@ -9,7 +9,7 @@ Paper-ready by default: :func:`save_figure` embeds TrueType fonts in PDF (``pdf.
 Type 3) and keeps text as ``<text>`` in SVG (``svg.fonttype none``); no title unless asked; the axis
 shows merge heights when the tree has them and is left out for L2H trees (whose heights are only the
 merge order); :func:`plot_dendrogram` draws into a given ``ax`` for multi-panel figures, folds the
-tree to its top ``max_leaves`` groups and has a radial layout for large trees.  The dendrogram is
+tree to its top ``k`` groups and has a radial layout for large trees.  The dendrogram is
 laid out with explicit loops over the merges (no recursion, unlike scipy's ``dendrogram``), so a
 100 000-deep caterpillar draws like any other tree.
 
@@ -59,6 +59,13 @@ LAYOUTS = ("rectangular", "radial")
 #: matplotlib settings :func:`save_figure` applies: TrueType (Type 42) fonts in PDF/PS, text kept as
 #: ``<text>`` in SVG.  Use them with ``matplotlib.rc_context(PAPER_RC)`` when saving a figure yourself.
 PAPER_RC: dict[str, Any] = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}
+
+
+class _Unset:
+    """The default of a renamed keyword: tells "not given" from None."""
+
+
+_UNSET = _Unset()
 
 
 def _matplotlib():
@@ -305,20 +312,21 @@ def plot_dendrogram(
     stats: LeafStats | None = None,
     *,
     ax: Axes | None = None,
-    max_leaves: int | None = 100,
+    k: int | None = 100,
     layout: str = "rectangular",
     title: str | None = None,
     axis: bool | None = None,
     width: float | None = None,
     font_size: float | None = None,
+    max_leaves: int | None | _Unset = _UNSET,
 ) -> Figure:
     """Dendrogram of ``tree``, root on the left (or in the centre), one labelled row per tip.
 
     With labels in ``stats`` every tip label reads ``name  majority-class purity%  n=points`` and is
     coloured by its group (the group of its majority class, or that class without groups), clades
     whose leaves all share a group have branches of that colour, and a legend lists the groups (up
-    to 40).  Trees with more than ``max_leaves`` leaves are cut to their top ``max_leaves`` groups
-    (the level-``max_leaves`` cut); each folded subtree is a triangle labelled with its number of
+    to 40).  Trees with more than ``k`` leaves are cut to their top ``k`` groups
+    (the level-``k`` cut, :meth:`l2h.Hierarchy.cut`); each folded subtree is a triangle labelled with its number of
     leaves and its majority class.
 
     Parameters
@@ -328,8 +336,8 @@ def plot_dendrogram(
     ax : matplotlib.axes.Axes, optional
         Draw into this axes (e.g. one panel of a larger figure); by default a new figure is made.
         Returned is the axes' figure.
-    max_leaves : int or None
-        Most tips drawn (default 100); None draws every leaf.
+    k : int or None
+        Most tips drawn: the tree folded to its ``k`` groups (default 100); None draws every leaf.
     layout : {"rectangular", "radial"}
         ``radial`` puts the root in the centre and the tips on a circle (large trees).
     title : str, optional
@@ -341,6 +349,8 @@ def plot_dendrogram(
         Figure width in inches (new figures only); the height follows the number of tips.
     font_size : float, optional
         Tip label size in points (default: 8, smaller for many tips in the radial layout).
+    max_leaves : int or None, optional
+        Former name of ``k``.
 
     Returns
     -------
@@ -351,20 +361,22 @@ def plot_dendrogram(
     >>> import numpy as np
     >>> from l2h import Hierarchy
     >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
-    >>> fig = plot_dendrogram(tree, max_leaves=2)
+    >>> fig = plot_dendrogram(tree, k=2)
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['n4: 2 leaves', 'n5: 2 leaves']
     """
     _, Figure = _matplotlib()
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
-    if max_leaves is not None and (isinstance(max_leaves, bool) or int(max_leaves) < 1):
-        raise ValueError(f"max_leaves must be a positive integer or None; got {max_leaves!r}")
+    if not isinstance(max_leaves, _Unset):  # the former name of k
+        k = max_leaves
+    if k is not None and (isinstance(k, bool) or int(k) < 1):
+        raise ValueError(f"k must be a positive integer or None; got {k!r}")
     stats = stats or LeafStats()
-    geometry = dendrogram_layout(tree, max_leaves, heights=None)
+    geometry = dendrogram_layout(tree, k, heights=None)
     show_axis = geometry.heights if axis is None else bool(axis)
     if axis and not geometry.heights:
-        geometry = dendrogram_layout(tree, max_leaves, heights=True)
+        geometry = dendrogram_layout(tree, k, heights=True)
     m = len(geometry.tips)
     radial = layout == "radial"
     made = ax is None
