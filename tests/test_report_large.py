@@ -208,15 +208,17 @@ def test_group_composition_scores_and_points_in_the_data():
     assert data["heights"] == tree.heights.tolist()
     points = np.frombuffer(base64.b64decode(data["points"]), dtype="<i4")
     np.testing.assert_array_equal(points, np.argsort(leaf, kind="stable"))
-    T = data["gcompTop"]
+    T = data["gcompTop"]  # noqa: N806
     for v in range(tree.n_nodes):  # independent count of every node's groups
         mask = np.isin(leaf, tree.leaves_under(v))
         counts: dict[int, int] = {}
         for c in labels[mask].tolist():
             g = -1 if groups[c] is None else data["groups"].index(groups[c])
             counts[g] = counts.get(g, 0) + 1
-        expected = sorted(counts.items(), key=lambda item: (-item[1], item[0] if item[0] >= 0 else len(data["groups"])))
-        got = [(g, n) for g, n in zip(data["gcompC"][v * T : (v + 1) * T], data["gcompN"][v * T : (v + 1) * T]) if n]
+        last = len(data["groups"])  # "no group" sorts after every group on ties
+        expected = sorted(counts.items(), key=lambda item: (-item[1], item[0] if item[0] >= 0 else last))
+        block = slice(v * T, (v + 1) * T)
+        got = [(g, n) for g, n in zip(data["gcompC"][block], data["gcompN"][block], strict=True) if n]
         assert got == expected[:T]
         assert data["gmaj"][v] == (expected[0][0] if expected else -1)
     with pytest.raises(ValueError, match="assignments has 5 entries"):
