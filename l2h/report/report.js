@@ -548,7 +548,7 @@
 
   initialFolds(); kText(); minimapDraw(); draw(); fit(true); legend();
   window.l2hReport = { select: select, toggle: toggle, search: search, open: open, K: K, setK: setK, focus: focus,
-                       exportText: exportText, view: view,
+                       exportText: exportText, view: view, parentOf: function (v) { return parent[v]; },
                        visibleTips: function () { return lastLayout.tips.length; } };
   document.body.dataset.ready = "1";
 })();
