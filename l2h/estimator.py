@@ -1,6 +1,6 @@
 """A scikit-learn-style estimator around :func:`l2h.build_hierarchy`.
 
-:class:`L2H` follows scikit-learn's conventions (no work in ``__init__``, ``get_params`` /
+``L2H`` follows scikit-learn's conventions (no work in ``__init__``, ``get_params`` /
 ``set_params``, fitted attributes end in ``_``, a :class:`NotFittedError` before ``fit``) without
 importing scikit-learn: it is only needed to run its estimator checks.
 
@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = ["L2H", "NotFittedError"]
 
+_Self = TypeVar("_Self", bound="L2H")
+
 
 class NotFittedError(ValueError, AttributeError):
-    """Raised when a method that needs a fitted :class:`L2H` is called before ``fit``.
+    """Raised when a method that needs a fitted ``L2H`` is called before ``fit``.
 
     Like scikit-learn's, it is both a ``ValueError`` and an ``AttributeError``.
     """
@@ -43,12 +45,12 @@ class L2H:
     strategy : {"lowest-score", "all-pairs"}, default "lowest-score"
         How the merged pair is chosen.
     n_clusters : int or None, default None
-        Number of groups of ``labels_`` and :meth:`predict`: the cut after ``K - n_clusters``
+        Number of groups of ``labels_`` and ``predict``: the cut after ``K - n_clusters``
         merges.  ``None`` keeps the K leaves (every point's ``argmax``).
     leaf_names : sequence of str or None, default None
         K names for the leaves (default ``"0".."K-1"``).
     input : {"logits", "probs", "log-probs"}, default "logits"
-        What the array passed to :meth:`fit` holds.
+        What the array passed to ``fit`` holds.
 
     Attributes
     ----------
@@ -67,7 +69,7 @@ class L2H:
     n_clusters_ : int
         Number of groups in ``labels_``.
     n_features_in_ : int
-        Number of columns seen in :meth:`fit` (K).
+        Number of columns seen in ``fit`` (K).
     labels_ : ndarray of int64, shape (N,)
         Group of every training point, ``0..n_clusters_ - 1`` (:meth:`l2h.Hierarchy.cut` numbering).
 
@@ -106,7 +108,7 @@ class L2H:
         """The constructor's parameters as a dict (``deep`` is accepted for scikit-learn)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> L2H:
+    def set_params(self: _Self, **params: Any) -> _Self:
         """Set constructor parameters; returns ``self``.
 
         Raises
@@ -150,13 +152,13 @@ class L2H:
             raise ValueError(f"n_clusters must be between 1 and the number of clusters K = {k}; got {n}")
         return int(n)
 
-    def fit(self, X: ArrayLike, y: object = None) -> L2H:  # noqa: N803 - scikit-learn's name
+    def fit(self: _Self, X: ArrayLike, y: object = None) -> _Self:  # noqa: N803 - scikit-learn's name
         """Build the tree from logits ``X`` of shape (N, K); ``y`` is ignored.
 
         Returns
         -------
-        L2H
-            ``self``, fitted.
+        self
+            The estimator, fitted.
         """
         from l2h._validation import check_finite_rows
         from l2h.merge import build_hierarchy
@@ -183,7 +185,7 @@ class L2H:
         return self
 
     def fit_predict(self, X: ArrayLike, y: object = None) -> np.ndarray:  # noqa: N803
-        """:meth:`fit`, then return ``labels_``."""
+        """``fit``, then return ``labels_``."""
         return self.fit(X).labels_
 
     def predict(self, X: ArrayLike) -> np.ndarray:  # noqa: N803
