@@ -14,6 +14,7 @@ definitions (the package's "Public API") becomes a list.
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 import griffe
@@ -69,13 +70,31 @@ class SphinxRoles(griffe.Extension):
     """Rewrite the Sphinx roles of every docstring of the package once it is loaded."""
 
     def on_package(self, *, pkg: Any, **kwargs: Any) -> None:
+        lazy = _lazy_names(pkg)
         for obj in _walk(pkg):
             if obj.docstring is not None:
-                text = _ROLE.sub(lambda m, obj=obj: _rewrite(m, obj, pkg), obj.docstring.value)
+                text = _ROLE.sub(lambda m, obj=obj: _rewrite(m, obj, pkg, lazy), obj.docstring.value)
                 text = _MATH.sub(_math, text)
                 if obj.is_module:
                     text = _DEFINITIONS.sub(_definitions, text)
                 obj.docstring.value = text
+
+
+def _lazy_names(pkg: Any) -> dict[str, str]:
+    """``{"l2h.build_hierarchy": "l2h.merge.build_hierarchy", ...}``: what each module's ``__getattr__``
+    imports on first use (``from MODULE import NAME``), which static analysis does not see."""
+    import ast
+
+    found = {}
+    for obj in _walk(pkg):
+        getattr_ = obj.members.get("__getattr__") if obj.is_module else None
+        if getattr_ is None or getattr_.is_alias or not getattr_.source:
+            continue
+        for node in ast.walk(ast.parse(textwrap.dedent(getattr_.source))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    found[f"{obj.path}.{alias.asname or alias.name}"] = f"{node.module}.{alias.name}"
+    return found
 
 
 def _walk(obj: Any) -> Any:
@@ -103,12 +122,12 @@ def _math(match: re.Match[str]) -> str:
     return f"{indent}$$\n" + "".join(f"{indent}{line}\n" for line in lines) + f"{indent}$$"
 
 
-def _rewrite(match: re.Match[str], obj: Any, pkg: Any) -> str:
+def _rewrite(match: re.Match[str], obj: Any, pkg: Any, lazy: dict[str, str]) -> str:
     tilde, target, call = match.groups()
     text = (target.rsplit(".", 1)[-1] if tilde else target) + (call or "")
     candidates = [target] + [f"{scope}.{target}" for scope in _scopes(obj)]
     for candidate in candidates:
-        found = _lookup(pkg, candidate)
+        found = _lookup(pkg, lazy.get(candidate, candidate))
         if found is not None and _documented(found):
             return f"[`{text}`][{found.path}]"
     return f"`{text}`"

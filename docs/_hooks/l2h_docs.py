@@ -83,9 +83,25 @@ def _api_page(name: str) -> str:
         f"::: {name}\n    options:\n      show_submodules: false\n      show_root_heading: true\n"
         "      show_root_full_path: true\n      heading_level: 1\n"
     )
-    for target in lazy_names(name).values():
-        page += f"\n::: {target}\n    options:\n      show_root_heading: true\n      show_root_full_path: false\n"
+    for short, target in lazy_names(name).items():
+        # documented on its own module's page: one anchor per object, so cross-references are unique
+        module, attr = target.rsplit(".", 1)
+        summary = _object_summary(module, attr)
+        page += (
+            f"\n## `{short}` {{ #{name}.{short} }}\n\n{summary}\n\n"
+            f"Imported on first use from [`{target}`][{target}], where it is documented.\n"
+        )
     return page
+
+
+def _object_summary(module: str, attr: str) -> str:
+    """The first paragraph of the docstring of ``module.attr`` (a top-level function or class)."""
+    import ast
+
+    for node in _module_tree(module).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == attr:
+            return " ".join((ast.get_docstring(node) or "").strip().split("\n\n")[0].split())
+    return ""
 
 
 def _all_names(name: str) -> str:

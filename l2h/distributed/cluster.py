@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import IO
 
 from l2h._system import usable_cores, within_deadline
+from l2h._validation import InputError
 from l2h.distributed.shards import INSTALL_HINT
-from l2h.io import InputError
+
+__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "check_scheduler_address", "connect", "require_distributed"]
 
 CONNECT_TIMEOUT_S = 10.0
 

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from l2h._system import within_deadline
-from l2h.io import InputError
+from l2h._validation import InputError
+
+__all__ = ["KINDS", "NETWORK_TIMEOUT_S", "Shard", "open_shards", "split_shards", "storage_options", "total_rows"]
 
 KINDS = ("npy", "zarr", "array", "delayed")
 #: Seconds a remote (fsspec) read may wait to connect, and then for each piece of data.
