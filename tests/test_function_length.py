@@ -12,7 +12,6 @@ LIMIT = 100
 # module does not matter: remove a name once its function is short.
 STILL_LONG = {
     "_common_options",  # cli/train.py
-    "compute_logits",  # cohiclust_extra/pretrained.py
     "_visit_range",  # l2h/_kernels.py
     "hard_merges",  # l2h/_kernels.py
     "build_tanglegram",  # l2h/report/tanglegram.py
