@@ -126,9 +126,17 @@ def small_tmpfs(size: str) -> Iterator[Path]:
             folder.rmdir()
 
 
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection and never sends a byte."""
+
+    def __init__(self, port: int, connections: list[socket.socket]) -> None:
+        self.port = port
+        self.connections = connections  # accepted so far (a client is waiting once one is here)
+
+
 @contextlib.contextmanager
-def silent_server() -> Iterator[int]:
-    """A TCP server on 127.0.0.1 that accepts every connection and never sends a byte; yields its port."""
+def silent_server() -> Iterator[SilentServer]:
+    """A :class:`SilentServer` for the duration of the block."""
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.bind(("127.0.0.1", 0))
     server.listen(64)
@@ -147,7 +155,7 @@ def silent_server() -> Iterator[int]:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield server.getsockname()[1]
+        yield SilentServer(server.getsockname()[1], held)
     finally:
         stop.set()
         thread.join(2)

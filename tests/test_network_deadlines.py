@@ -45,8 +45,8 @@ def _one_line(done: subprocess.CompletedProcess) -> str:
 
 @pytest.mark.parametrize("command", ["build", "metrics"])
 def test_a_silent_scheduler_fails_in_one_line_within_the_timeout(case, command):
-    with silent_server() as port:
-        address = f"tcp://127.0.0.1:{port}"
+    with silent_server() as server:
+        address = f"tcp://127.0.0.1:{server.port}"
         if command == "build":
             args = ["build", case / "lg.npy", "--out", case / "out.nwk"]
         else:
@@ -66,11 +66,14 @@ def test_an_impossible_port_is_refused_at_once(case):
 
 
 def test_ctrl_c_stops_the_wait_for_a_silent_scheduler(case):
-    with silent_server() as port:
-        args = ["build", case / "lg.npy", "--out", case / "out.nwk", "--scheduler", f"tcp://127.0.0.1:{port}"]
+    with silent_server() as server:
+        args = ["build", case / "lg.npy", "--out", case / "out.nwk", "--scheduler", f"tcp://127.0.0.1:{server.port}"]
         child = subprocess.Popen([*ENTRY, *map(str, args), "--timeout", "600"], stderr=subprocess.PIPE, text=True)
-        time.sleep(6.0)  # imported and waiting on the scheduler
-        assert child.poll() is None
+        waited = time.monotonic()
+        while not server.connections and time.monotonic() - waited < 120:  # connected: waiting for a reply
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert server.connections and child.poll() is None
         child.send_signal(signal.SIGINT)
         try:
             _, err = child.communicate(timeout=15)
@@ -86,8 +89,8 @@ def test_ctrl_c_stops_the_wait_for_a_silent_scheduler(case):
 def test_a_silent_http_server_fails_in_one_line_within_the_timeout(case, where):
     pytest.importorskip("fsspec")
     pytest.importorskip("aiohttp")
-    with silent_server() as port:
-        url = f"http://127.0.0.1:{port}/x.npy"
+    with silent_server() as server:
+        url = f"http://127.0.0.1:{server.port}/x.npy"
         if where == "logits":
             args = ["build", url, "--out", case / "out.nwk"]
         else:
