@@ -127,8 +127,6 @@ def build(
             print_summary=_print_summary,
         )  # fmt: skip
         return
-    import numpy as np
-
     from l2h.files import OutputSet
     from l2h.io import load_array, read_names, tree_format_for
 
@@ -140,9 +138,10 @@ def build(
     check_input_path(logits, "logits")
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--leaf-names") if names_file else None
-    from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
+    from l2h._numba import kernels_compiled, mark_kernels_compiled
+    from l2h.build.inputs import kernel_dtype
 
-    flavour = kernel_dtype(array.dtype if input_kind != "probs" else np.dtype(np.float64))  # probs: float64 logs
+    flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
     # On a terminal the progress bar would sit frozen while Numba compiles: say why first.  Pipes and
     # logs get no extra line, so a bad input (NaN rows are found by the first kernel) stays one line.
@@ -189,7 +188,7 @@ def _scratch_dir(value: str, array, input_kind: str, out: Path) -> Path | None:
     import tempfile
 
     from l2h._validation import warn
-    from l2h.scratch import auto_scratch_dir
+    from l2h.build.scratch import auto_scratch_dir
 
     folder, why = auto_scratch_dir(array.shape, array.dtype, input_kind, [tempfile.gettempdir(), out.parent])
     if why:

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from l2h._validation import InputError
+
 PathLike = str | os.PathLike[str]
 # One output label (e.g. "--out") names a file or, for a folder of outputs, every file it may write.
 PathSpec = PathLike | Iterable[PathLike] | None
@@ -35,8 +37,6 @@ __all__ = ["OutputSet", "check_output_path", "save_npy_atomic", "write_atomic"]
 
 
 def _input_error(message: str) -> ValueError:
-    from l2h.io import InputError  # l2h.io imports this module: import it when an error is raised
-
     return InputError(message)
 
 
