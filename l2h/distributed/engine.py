@@ -572,8 +572,7 @@ def build_distributed(
         A client of the cluster (:func:`l2h.distributed.connect` makes one).  Each worker gets one
         actor holding the state of its shards; workers must be able to read the shards' paths.
     aggregation, strategy, leaf_names, progress, chunk_rows, input
-        As in :func:`l2h.build_hierarchy` (``input`` other than ``"logits"`` needs an ``l2h.merge``
-        that has it).
+        As in :func:`l2h.build_hierarchy`.
     max_shard_rows : int, optional
         Cut longer shards into row ranges (default: the input's rows over the number of workers,
         so that one big file is spread over all workers).
