@@ -22,8 +22,8 @@ from llvmlite.binding import llvm_version_info
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from l2h.build.exact import n_parts
 from l2h.build.aggregations import CLUSTER_MEAN, SUM
+from l2h.build.exact import n_parts
 
 # Below these bounds the incremental masked sum is not trusted and the row is rescanned exactly:
 # double-double cancellation keeps ~30 digits, so 1e-12 of the point's non-argmax mass still leaves
