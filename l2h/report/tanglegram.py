@@ -150,7 +150,7 @@ def tanglegram_layout(tree: Hierarchy, reference: Taxonomy, rounds: int = 4) -> 
     (learned, reference)
         Leaf ``i`` is the tree's leaf ``i`` on both sides.
     """
-    from l2h.io import InputError
+    from l2h._validation import InputError
 
     names = list(tree.leaf_names)
     known = set(reference.leaf_names)
