@@ -42,6 +42,8 @@ import numpy as np
 
 from l2h.build.inputs import kernel_dtype
 
+__all__ = ["ScratchCopy", "auto_scratch_dir", "available_memory", "copy_bytes", "filesystem_type", "free_bytes"]
+
 ProgressFn = Callable[[str, int, int], None]
 ScanFn = Callable[[np.ndarray, int], None]
 ConvertFn = Callable[[np.ndarray, int], tuple[np.ndarray, int]]

@@ -20,6 +20,8 @@ from l2h.build.api import build_local
 from l2h.build.strategies import STRATEGIES
 from l2h.hierarchy import Hierarchy
 
+__all__ = ["FLAVOURS", "compile_kernels", "warmup_logits"]
+
 FLAVOURS = ("float32", "float64")
 
 

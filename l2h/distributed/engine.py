@@ -43,6 +43,8 @@ from l2h.distributed.cluster import ClusterError, require_distributed
 from l2h.distributed.shards import Shard, open_shards, split_shards
 from l2h.hierarchy import Hierarchy
 
+__all__ = ["WORKER_WAIT_S", "Host", "InProcessCluster", "build_distributed"]
+
 WORKER_WAIT_S = 10.0  # how long a build waits for a worker to (re)appear when none is left
 
 
