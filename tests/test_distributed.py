@@ -259,3 +259,46 @@ def test_cli_keeps_fsspec_urls_typed_as_input():
     assert raw_source(Path("memory://x/y.npy")) == "memory://x/y.npy"
     assert raw_source(Path("file:///tmp/a.npy")) == "file:///tmp/a.npy"
     assert raw_source(Path("shards/part")) == "shards/part"
+
+
+# ---------------------------------------------------------------------------------------------- fetching ahead
+def test_visit_fetched_ahead_then_merged_as_g_dagger_is_undone():
+    """A shard that visited a group ahead of its turn, then applies a merge where that group is G†,
+    holds exactly the per-point state of a shard that never visited it."""
+    from l2h.distributed.engine import _ShardState
+
+    logits = random_logits(5, 400, 12)
+    (shard,) = open_shards(logits)
+    options = {"chunk_rows": None, "input": "logits"}
+    visited, untouched = _ShardState(shard, options), _ShardState(shard, options)
+    counts = visited.run.counts.copy()
+    for state in (visited, untouched):
+        state.start(counts)
+    b, a = (int(c) for c in np.argsort(-counts)[:2])  # two clusters with points
+    first = visited.rp(a)
+    assert first[0].size > 0 and untouched.rp(a)[0].size > 0  # the same earlier history on both
+    visited.rp(b, speculative=True)
+    arrays = ("out_hi", "out_lo", "known", "ptr", "top_idx", "base")
+    assert any(not np.array_equal(getattr(visited.run, n), getattr(untouched.run, n)) for n in arrays)
+    merges = [(a, b, logits.shape[1])]
+    for state in (visited, untouched):
+        state.advance(merges, 1)
+    for name in arrays:
+        assert getattr(visited.run, name).tobytes() == getattr(untouched.run, name).tobytes(), name
+    assert visited.pending == {}
+
+
+@pytest.mark.parametrize("fail", [{}, {5: 0, 30: 2}, {1: 1, 2: 0}])
+def test_fetch_ahead_identical_with_lost_hosts(fail):
+    """Groups fetched ahead save round trips, some are dropped (merged as G† first), hosts are lost
+    while fetched-ahead visits are pending: the tree is the single-machine one."""
+    logits = random_logits(7, 900, 48)
+    ref = quiet(build_hierarchy, logits)
+    stats: dict = {}
+    cluster = InProcessCluster(3, fail=dict(fail))
+    tree = quiet(build_distributed, logits, cluster, max_shard_rows=200, stats=stats)
+    assert_identical(tree, ref)
+    assert stats["n_rp"] == logits.shape[1] - 1
+    assert stats["n_rp_ahead_used"] > 0 and stats["n_rp_ahead_dropped"] > 0
+    assert len(stats["step_seconds"]) == stats["n_rp"] - stats["n_rp_ahead_used"]
+    assert len(stats["lost_hosts"]) == len(fail)
