@@ -10,15 +10,15 @@ Layout
   single-machine decision code.  Per merge it sends ``G*`` (and the merges made since that host's
   last call) to the hosts that hold points of ``G*`` (all of them for a soft-membership group) and
   gets back each shard's per-cluster partial sums ``rp`` in double-double, sparse.  It adds them in
-  shard order and chooses ``G†``.
+  shard order and chooses ``G†``.  :mod:`l2h.distributed._compat` is the one place that knows the
+  names of the :mod:`l2h.merge` seams.
 * Fetching ahead: in the same round trip the driver also asks for the ``rp`` of the next
   lowest-scored groups with points (``AHEAD_GROUPS``, ``AHEAD_POINTS``), which are usually G* of the
   next merges; those merges then need no round trip.  This changes no value: ``rp`` of a group
   depends only on its clusters and on the state of its own points, which only visits of that
   group change, and groups are disjoint.  A group fetched ahead but merged as G† before its turn
   was never G*: each shard saved the state of its points before that visit and puts it back when
-  it applies that merge, so later visits see exactly the single-machine state.  :mod:`l2h.distributed._compat` is the one place that knows the
-  names of the :mod:`l2h.merge` seams.
+  it applies that merge, so later visits see exactly the single-machine state.
 * Faults: the driver logs every ``rp`` request.  When a host is lost (its worker died) its shards
   are reloaded by another host, which rebuilds their state by replaying the merges and the logged
   requests (the per-point state depends only on the sequence of visits), and the request is
