@@ -51,9 +51,11 @@ from l2h.io import InputError
 
 WORKER_WAIT_S = 10.0  # how long a build waits for a worker to (re)appear when none is left
 # Per round trip, the driver also asks for the rp of up to this many of the next lowest-scored
-# groups (together at most this many points), which are likely G* of the next merges.
-AHEAD_GROUPS = 32
-AHEAD_POINTS = 1 << 16
+# groups (together at most this many points), which are likely G* of the next merges.  At
+# 100 000 x 1 000: 32 groups, 40 round trips for 999 merges (207 groups fetched but merged as G†
+# first); 64: 24 (334); 128: 16 (454).
+AHEAD_GROUPS = 64
+AHEAD_POINTS = 1 << 17
 
 
 # ---------------------------------------------------------------------------------------------- worker side
