@@ -24,6 +24,7 @@ pushed below each row's best).
 
     python benchmarks/bench_build.py --sizes 100000x1000 1281167x1000 --repeats 3
     python benchmarks/bench_build.py --sizes 100000x21841 --empty-frac 0 0.1 --no-numpy
+    python benchmarks/bench_build.py --threads 1 2 --no-numpy --no-cli --no-copy   # the cores table
 """
 
 from __future__ import annotations
@@ -342,7 +343,10 @@ def print_cores(rows: list, threads: list[int]) -> None:
             t1, t2 = threads
             for name, i in (("scan", 1), ("merges", 2)):
                 a, b = split[t1][i], split[t2][i]
-                par = max(0.0, (a - b) / (1 / t1 - 1 / t2))
+                if not b < a:
+                    print(f"{'':>16} {name}: no speed-up measured (load average {os.getloadavg()[0]:.1f}): no fit")
+                    continue
+                par = (a - b) / (1 / t1 - 1 / t2)
                 ser = max(0.0, a - par / t1)
                 model = ", ".join(f"{w} threads {ser + par / w:.2f} s" for w in (16, 64))
                 print(f"{'':>16} {name}: serial {ser:.2f} s + parallel {par:.2f} s / threads -> {model}")
