@@ -288,15 +288,20 @@ def test_visit_fetched_ahead_then_merged_as_g_dagger_is_undone():
     assert visited.pending == {}
 
 
-@pytest.mark.parametrize("fail", [{}, {5: 0, 30: 2}, {1: 1, 2: 0}])
-def test_fetch_ahead_identical_with_lost_hosts(fail):
+@pytest.mark.parametrize(
+    "fail, aggregation",
+    [({}, "cluster-mean"), ({5: 0, 30: 2}, "cluster-mean"), ({1: 1, 2: 0}, "sum"), ({9: 2}, "mean")],
+)
+def test_fetch_ahead_identical_with_lost_hosts(fail, aggregation):
     """Groups fetched ahead save round trips, some are dropped (merged as G† first), hosts are lost
     while fetched-ahead visits are pending: the tree is the single-machine one."""
     logits = random_logits(7, 900, 48)
-    ref = quiet(build_hierarchy, logits)
+    ref = quiet(build_hierarchy, logits, aggregation=aggregation)
     stats: dict = {}
     cluster = InProcessCluster(3, fail=dict(fail))
-    tree = quiet(build_distributed, logits, cluster, max_shard_rows=200, stats=stats)
+    tree = quiet(
+        build_distributed, logits, cluster, aggregation=aggregation, max_shard_rows=200, stats=stats
+    )  # fmt: skip
     assert_identical(tree, ref)
     assert stats["n_rp"] == logits.shape[1] - 1
     assert stats["n_rp_ahead_used"] > 0 and stats["n_rp_ahead_dropped"] > 0
