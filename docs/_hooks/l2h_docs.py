@@ -83,9 +83,25 @@ def _api_page(name: str) -> str:
         f"::: {name}\n    options:\n      show_submodules: false\n      show_root_heading: true\n"
         "      show_root_full_path: true\n      heading_level: 1\n"
     )
-    for target in lazy_names(name).values():
-        page += f"\n::: {target}\n    options:\n      show_root_heading: true\n      show_root_full_path: false\n"
+    for short, target in lazy_names(name).items():
+        # documented on its own module's page: one anchor per object, so cross-references are unique
+        module, attr = target.rsplit(".", 1)
+        summary = _object_summary(module, attr)
+        page += (
+            f"\n## `{short}` {{ #{name}.{short} }}\n\n{summary}\n\n"
+            f"Imported on first use from [`{target}`][{target}], where it is documented.\n"
+        )
     return page
+
+
+def _object_summary(module: str, attr: str) -> str:
+    """The first paragraph of the docstring of ``module.attr`` (a top-level function or class)."""
+    import ast
+
+    for node in _module_tree(module).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == attr:
+            return " ".join((ast.get_docstring(node) or "").strip().split("\n\n")[0].split())
+    return ""
 
 
 def _all_names(name: str) -> str:
@@ -148,6 +164,17 @@ def guide_examples(paths: list[str]) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+def _title(link: str) -> str:
+    """The heading a guide link points at: the section's for ``page.md#anchor``, else the page's title."""
+    page, _, anchor = link.partition("#")
+    headings = re.findall(r"^#+ (.+)$", (DOCS / page).read_text(encoding="utf-8"), flags=re.M)
+    for heading in headings:
+        plain = re.sub(r"[^\w\s-]", "", heading.replace("`", "")).strip().lower()
+        if anchor and re.sub(r"[-\s]+", "-", plain) == anchor:
+            return heading.replace("`", "")
+    return headings[0].replace("`", "") if headings else page
+
+
 def cli_commands() -> list[tuple[str, Any]]:
     """``(command path, click command)`` for every ``l2h`` command and sub-command, sorted."""
     import click
@@ -173,11 +200,11 @@ def _help_text(path: str, command: Any) -> str:
     import click
     from l2h_cli.main import cli
 
-    ctx = click.Context(cli, info_name="l2h", terminal_width=100, max_content_width=100)
+    ctx = click.Context(cli, info_name="l2h", terminal_width=80, max_content_width=80)
     for part in path.split()[1:]:
         group = ctx.command
         sub = group.get_command(ctx, part)  # type: ignore[attr-defined]
-        ctx = click.Context(sub, info_name=part, parent=ctx, terminal_width=100, max_content_width=100)
+        ctx = click.Context(sub, info_name=part, parent=ctx, terminal_width=80, max_content_width=80)
     return ctx.get_help()
 
 
@@ -185,13 +212,13 @@ def _cli_page(path: str, command: Any, examples: list[tuple[str, str]]) -> str:
     summary = (command.get_short_help_str(limit=200) or "").strip()
     page = f"# `{path}`\n\n{summary}\n\n"
     if path in GUIDES:
-        page += f"The guide: [{GUIDES[path].split('#')[0].removesuffix('.md')}](../{GUIDES[path]}).\n\n"
+        page += f"Explained with examples in [{_title(GUIDES[path])}](../{GUIDES[path]}).\n\n"
     page += f"```text\n{_help_text(path, command)}\n```\n"
     if examples:
         page += "\n## Examples from the guides\n"
         for name in dict.fromkeys(name for name, _ in examples):
             lines = "\n".join(line for page_name, line in examples if page_name == name)
-            page += f"\nFrom [{name.removesuffix('.md')}](../{name}):\n\n```bash\n{lines}\n```\n"
+            page += f"\nFrom [{_title(name)}](../{name}):\n\n```bash\n{lines}\n```\n"
     return page
 
 
@@ -211,8 +238,9 @@ def _cli_index(commands: list[tuple[str, Any]]) -> str:
 def on_config(config: Any) -> Any:
     """Append the generated sections to the navigation."""
     nav = config["nav"]
-    nav.append({"Commands": ["cli/index.md"] + [f"cli/{p.replace(' ', '_')}.md" for p, _ in cli_commands()]})
-    nav.append({"API reference": ["api/index.md"] + [f"api/{n}.md" for n in public_modules()]})
+    commands = [{path: f"cli/{path.replace(' ', '_')}.md"} for path, _ in cli_commands()]
+    nav.append({"Commands": [{"Overview": "cli/index.md"}, *commands]})
+    nav.append({"API reference": [{"Overview": "api/index.md"}, *({n: f"api/{n}.md"} for n in public_modules())]})
     return config
 
 
