@@ -307,3 +307,18 @@ def test_fetch_ahead_identical_with_lost_hosts(fail, aggregation):
     assert stats["n_rp_ahead_used"] > 0 and stats["n_rp_ahead_dropped"] > 0
     assert len(stats["step_seconds"]) == stats["n_rp"] - stats["n_rp_ahead_used"]
     assert len(stats["lost_hosts"]) == len(fail)
+
+
+@pytest.mark.parametrize("fail", [{}, {3: 1}])
+def test_fetch_ahead_soft_membership_groups(fail):
+    """Groups without points (soft membership) are fetched ahead too: fewer round trips than
+    merges in the soft phase, same tree."""
+    logits = random_logits(8, 600, 40)
+    logits[:, :10] -= 40.0  # 10 empty clusters (and a few more by chance)
+    ref = quiet(build_hierarchy, logits)
+    stats: dict = {}
+    tree = quiet(build_distributed, logits, InProcessCluster(2, fail=dict(fail)), max_shard_rows=150, stats=stats)
+    assert_identical(tree, ref)
+    n_empty = len(ref.info["empty_clusters"])
+    assert n_empty >= 10
+    assert len(stats["step_seconds"]) < n_empty  # at least n_empty soft merges among the 39

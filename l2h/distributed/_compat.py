@@ -105,25 +105,34 @@ def driver_state(
     return _Driver(kernels, n_clusters, counts, conf_hi, conf_lo, fetch, on_merge)
 
 
-def lowest_groups(state: Any, node: int, max_groups: int, max_points: int) -> list[int]:
-    """Groups with points other than ``node``, lowest score first (the likely G* of the next
-    merges), at most ``max_groups`` of them holding at most ``max_points`` points together."""
+def lowest_groups(
+    state: Any, node: int, max_groups: int, max_points: int, max_soft: int, rows_per_worker: int
+) -> list[int]:
+    """Groups other than ``node``, lowest score first (the likely G* of the next merges; ties in
+    list order), at most ``max_groups`` of them: groups with points holding at most ``max_points``
+    points together, and groups without (soft membership: one pass over every row per member
+    cluster) costing at most ``max_soft`` exponentials per worker together."""
     n_nodes = state.node_score.size
     leaves = state.seg.size // 2
     scores = state.seg[leaves : leaves + n_nodes]  # alive nodes' scores, +inf elsewhere
     look = min(n_nodes, 4 * max_groups + 1)
     low = np.argpartition(scores, look - 1)[:look] if look < n_nodes else np.arange(n_nodes)
-    low = low[np.argsort(scores[low], kind="stable")]
+    low = low[np.lexsort((low, scores[low]))]
     out: list[int] = []
-    points = 0
+    points = soft = 0
     for g in low.tolist():
-        count = int(state.node_count[g])
         if not np.isfinite(scores[g]) or len(out) == max_groups:
             break
-        if g == node or count == 0 or points + count > max_points:
+        count = int(state.node_count[g])
+        if g == node:
+            continue
+        if count > 0 and points + count <= max_points:
+            points += count
+        elif count == 0 and soft + rows_per_worker * int(state.size[g]) <= max_soft:
+            soft += rows_per_worker * int(state.size[g])
+        else:
             continue
         out.append(g)
-        points += count
     return out
 
 

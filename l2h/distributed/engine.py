@@ -13,12 +13,13 @@ Layout
   shard order and chooses ``G†``.  :mod:`l2h.distributed._compat` is the one place that knows the
   names of the :mod:`l2h.merge` seams.
 * Fetching ahead: in the same round trip the driver also asks for the ``rp`` of the next
-  lowest-scored groups with points (``AHEAD_GROUPS``, ``AHEAD_POINTS``), which are usually G* of the
-  next merges; those merges then need no round trip.  This changes no value: ``rp`` of a group
-  depends only on its clusters and on the state of its own points, which only visits of that
-  group change, and groups are disjoint.  A group fetched ahead but merged as G† before its turn
-  was never G*: each shard saved the state of its points before that visit and puts it back when
-  it applies that merge, so later visits see exactly the single-machine state.
+  lowest-scored groups (``AHEAD_GROUPS``, ``AHEAD_POINTS``, ``AHEAD_SOFT``), which are usually G*
+  of the next merges; those merges then need no round trip.  This changes no value: ``rp`` of a
+  group depends only on its clusters and on the state of its own points, which only visits of
+  that group change, and groups are disjoint (a soft-membership pass reads only first-pass
+  values).  A group fetched ahead but merged as G† before its turn was never G*: each shard saved
+  the state of its points before that visit and puts it back when it applies that merge, so
+  later visits see exactly the single-machine state.
 * Faults: the driver logs every ``rp`` request.  When a host is lost (its worker died) its shards
   are reloaded by another host, which rebuilds their state by replaying the merges and the logged
   requests (the per-point state depends only on the sequence of visits), and the request is
@@ -56,6 +57,7 @@ WORKER_WAIT_S = 10.0  # how long a build waits for a worker to (re)appear when n
 # first); 64: 24 (334); 128: 16 (454).
 AHEAD_GROUPS = 64
 AHEAD_POINTS = 1 << 17
+AHEAD_SOFT = 1 << 22  # exponentials per worker of the soft-membership groups fetched ahead
 
 
 # ---------------------------------------------------------------------------------------------- worker side
@@ -473,8 +475,8 @@ class _Cluster:
             return self.ahead.pop(node)
         started = time.perf_counter()
         nodes = [(node, soft, False)]
-        if not soft and self.propose is not None:
-            nodes += [(int(g), False, True) for g in self.propose(node) if int(g) not in self.ahead]
+        if self.propose is not None:
+            nodes += [(int(g), bool(s), True) for g, s in self.propose(node) if int(g) not in self.ahead]
         parts = self.request(nodes)
         self.step_seconds.append(time.perf_counter() - started)
         for g, _, _ in nodes[1:]:
@@ -668,7 +670,13 @@ def build_distributed(
             _merge._kernels(), n_clusters, counts, conf_hi, conf_lo, cluster.fetch, cluster.on_merge
         )
         if strategy == "lowest-score":  # all-pairs asks for every group's rp anyway
-            cluster.propose = lambda node: _compat.lowest_groups(state, node, AHEAD_GROUPS, AHEAD_POINTS)
+            per_worker = math.ceil(n / n_workers)
+
+            def propose(node: int) -> list[tuple[int, bool]]:
+                groups = _compat.lowest_groups(state, node, AHEAD_GROUPS, AHEAD_POINTS, AHEAD_SOFT, per_worker)
+                return [(g, bool(state.node_count[g] == 0)) for g in groups]
+
+            cluster.propose = propose
         cluster.start()
         clipped = sum(int(info.get("clipped", 0)) for info in summaries.values())
         probs = bool(summaries) and all(info.get("probs", False) for info in summaries.values())
