@@ -110,6 +110,14 @@ def _notes(quiet: bool) -> Iterator[None]:
     help="Leaf id of every point in --baseline-tree (with --labels).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the triplet sample and random trees.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write an offline HTML tanglegram: TREE and the reference facing each other, leaves "
+    "matched as scored, clades the other tree lacks in red.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of a table.")
 @click.option("--quiet", "-q", is_flag=True, help="No notes on stderr.")
 def compare(
@@ -127,6 +135,7 @@ def compare(
     baseline_path: Path | None,
     baseline_assignments_path: Path | None,
     seed: int,
+    report_path: Path | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -152,6 +161,11 @@ def compare(
     from l2h.compare import compare as run_compare
     from l2h.compare import result_to_json
     from l2h.taxonomy import read_taxonomy
+
+    if report_path is not None:
+        from l2h.files import check_output_path
+
+        check_output_path(report_path, name="--report")
 
     started = time.perf_counter()
     with _notes(quiet):  # notes go to stderr, so --json output stays clean
@@ -189,11 +203,23 @@ def compare(
             result = run_compare(tree, reference, random_trees=random_trees, seed=seed)
             if baseline is not None:
                 result["baseline_tree"] = run_compare(baseline, reference, seed=seed)
+        if report_path is not None:  # the pair just scored: the same leaf mapping
+            _write_tanglegram(report_path, tree, reference_t if points else reference, result, tree_path, quiet)
     elapsed = time.perf_counter() - started
     if as_json:
         echo_json(result_to_json(result))
     else:
         _print_table(result, tree_path, reference_path, baseline_path, points, elapsed)
+
+
+def _write_tanglegram(path: Path, tree: Any, reference: Any, result: Any, tree_path: Path, quiet: bool) -> None:
+    from l2h.files import write_atomic
+    from l2h.report.tanglegram import build_tanglegram
+
+    page = build_tanglegram(tree, reference, scores=result, learned_title=f"TREE {tree_path.name}")
+    write_atomic(path, page)
+    if not quiet:
+        stderr_console().print(f"tanglegram -> {path}", highlight=False, markup=False)
 
 
 def _name_leaves(tree: Any, class_names: list[str], path: Path) -> Any:
