@@ -107,7 +107,7 @@ def build(
     workers: int | None = None,
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
-    if scheduler is not None or workers is not None:  # slice dask: the build on a Dask cluster
+    if scheduler is not None or workers is not None:  # the build on a Dask cluster
         if input_kind != "logits":
             from l2h.io import InputError
 

@@ -113,7 +113,7 @@ def metrics(
     from l2h.files import OutputSet
     from l2h.metrics import contingency_table, evaluate, scores_to_json
 
-    if scheduler is not None or workers is not None:  # slice metrics: the table summed on a Dask cluster
+    if scheduler is not None or workers is not None:  # the table summed on a Dask cluster
         from l2h_cli._metrics_dask import metrics_on_cluster
 
         result, coarse_levels, elapsed = metrics_on_cluster(

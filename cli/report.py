@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from l2h_cli._common import stdout_console
 from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
-from l2h_cli._views import FILE, images_option, points_and_confidence
+from l2h_cli._views import FILE, images_option, max_probability
 
 
 @click.command("report", short_help="Write one offline HTML page to explore the tree.")
@@ -77,7 +77,10 @@ def report(
         )
         confidence = images = None
         if images_path is not None:
-            leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
+            if logits_path is not None:  # the leaves are known: one more pass for the confidence only
+                from l2h.io import load_array
+
+                confidence = max_probability(load_array(logits_path, key=key, name="logits"))
             images = load_images(images_path, len(leaf))
         page = build_report(
             tree,

@@ -15,7 +15,6 @@ STILL_LONG = {
     "compute_logits",  # cohiclust_extra/pretrained.py
     "_visit_range",  # l2h/_kernels.py
     "hard_merges",  # l2h/_kernels.py
-    "build_tanglegram",  # l2h/report/tanglegram.py
 }
 
 
