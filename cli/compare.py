@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 import warnings
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stderr_console, stdout_console
-from l2h_cli._inputs import check_leaf_ids, read_labels, read_tree_file
+from l2h_cli._inputs import check_leaf_ids, point_leaves, read_labels, read_leaf_names, read_tree_file
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -109,6 +110,11 @@ def _notes(quiet: bool) -> Iterator[None]:
     default=None,
     help="Leaf id of every point in --baseline-tree (with --labels).",
 )
+@click.option(
+    "--leaves-are-classes",
+    is_flag=True,
+    help="TREE's leaves 0..K-1 are the classes 0..K-1 of the reference (a tree built from a classifier's logits).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the triplet sample and random trees.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of a table.")
 @click.option("--quiet", "-q", is_flag=True, help="No notes on stderr.")
@@ -126,16 +132,20 @@ def compare(
     random_trees: int,
     baseline_path: Path | None,
     baseline_assignments_path: Path | None,
+    leaves_are_classes: bool,
     seed: int,
     as_json: bool,
     quiet: bool,
 ) -> None:
     """Compare TREE with a reference taxonomy (--reference).
 
-    Leaves are classes when TREE was built from a classifier's logits (leaf names are class names,
-    or leaf j is class j with --class-names); with --logits/--assignments and --labels each leaf
-    takes its majority class and the scores are over leaves. Reports cophenetic correlations,
-    triplet agreement, Robinson-Foulds shares and per-depth NMI/ARI/ACC.
+    TREE's leaves must be matched to the reference's classes.  A tree built from a clustering
+    model's logits has leaves 0..K-1 that are cluster ids: give the points (--logits or
+    --assignments, with --labels) and each leaf takes its majority class (purity reported), or name
+    cluster j on line j of --leaf-names.  A tree built from a classifier's logits has leaf j =
+    class j: say so with --leaves-are-classes (and --class-names when the reference names classes).
+    Reports cophenetic correlations, triplet agreement, Robinson-Foulds shares and per-depth
+    NMI/ARI/ACC.
     """
     from l2h.io import InputError, read_names
 
@@ -144,15 +154,19 @@ def compare(
         raise InputError("give at most one of --logits and --assignments")
     if points != (labels_path is not None):
         raise InputError("--logits/--assignments and --labels go together (each leaf takes its majority class)")
+    if leaves_are_classes and points:
+        raise InputError(
+            "--leaves-are-classes and --labels exclude each other: with points each leaf takes its majority class"
+        )
     if baseline_assignments_path is not None and (baseline_path is None or labels_path is None):
         raise InputError("--baseline-assignments needs --baseline-tree and --labels")
     if baseline_path is not None and points and baseline_assignments_path is None:
         raise InputError("with --labels, --baseline-tree needs --baseline-assignments (its leaf of every point)")
 
-    from l2h.compare import compare as run_compare
     from l2h.compare import result_to_json
     from l2h.taxonomy import read_taxonomy
 
+    command = _Command(tree_path, reference_path, reference_format, leaves_path)
     started = time.perf_counter()
     with _notes(quiet):  # notes go to stderr, so --json output stays clean
         class_names = read_names(class_names_path, name="--class-names") if class_names_path else None
@@ -163,32 +177,48 @@ def compare(
             leaves=leaves,
             class_names=class_names,
         )
-        tree = read_tree_file(tree_path, leaf_names_path)
-        baseline = read_tree_file(baseline_path, None) if baseline_path else None
+        tree = _read_tree(tree_path, leaf_names_path)
+        baseline = _read_tree(baseline_path, None) if baseline_path else None
         if points:
-            check_leaf_ids(tree, tree_path, leaf_names_path)
             labels = read_labels(labels_path)  # type: ignore[arg-type]
-            label_names = _label_names(labels, class_names, labels_path)  # type: ignore[arg-type]
-            leaf = _points_leaves(tree, tree_path, logits_path, assignments_path, key, labels.shape[0])
-            tree, reference_t = _majority(tree, reference, leaf, label_names, "TREE")
-            result = run_compare(tree, reference_t, random_trees=random_trees, seed=seed)
+            result = _by_majority(
+                tree,
+                tree_path,
+                reference,
+                logits_path,
+                assignments_path,
+                key,
+                labels,
+                class_names,
+                leaf_names_path,
+                random_trees,
+                seed,
+            )
             if baseline is not None:
-                check_leaf_ids(baseline, baseline_path, None)  # type: ignore[arg-type]
-                base_leaf = _points_leaves(
-                    baseline, baseline_path, None, baseline_assignments_path, None, labels.shape[0]
+                result["baseline_tree"] = _by_majority(
+                    baseline,
+                    baseline_path,
+                    reference,
+                    None,
+                    baseline_assignments_path,
+                    None,
+                    labels,
+                    class_names,
+                    None,
+                    0,
+                    seed,  # type: ignore[arg-type]
                 )
-                baseline, reference_b = _majority(baseline, reference, base_leaf, label_names, "--baseline-tree")
-                result["baseline_tree"] = run_compare(baseline, reference_b, seed=seed)
         else:
-            if class_names is not None:  # leaf j is class j: the ids must be the tree's own
-                check_leaf_ids(tree, tree_path, leaf_names_path)
-                tree = _name_leaves(tree, class_names, tree_path)
-                if baseline is not None:
-                    check_leaf_ids(baseline, baseline_path, None)  # type: ignore[arg-type]
-                    baseline = _name_leaves(baseline, class_names, baseline_path)  # type: ignore[arg-type]
-            result = run_compare(tree, reference, random_trees=random_trees, seed=seed)
+            tree = _as_classes(
+                tree, tree_path, reference, class_names, class_names_path, leaf_names_path, leaves_are_classes, command
+            )
             if baseline is not None:
-                result["baseline_tree"] = run_compare(baseline, reference, seed=seed)
+                baseline = _as_classes(
+                    baseline, baseline_path, reference, class_names, class_names_path, None, leaves_are_classes, command
+                )  # type: ignore[arg-type]
+            result = _compare_classes(tree, reference, random_trees, seed)
+            if baseline is not None:
+                result["baseline_tree"] = _compare_classes(baseline, reference, 0, seed)
     elapsed = time.perf_counter() - started
     if as_json:
         echo_json(result_to_json(result))
@@ -196,82 +226,129 @@ def compare(
         _print_table(result, tree_path, reference_path, baseline_path, points, elapsed)
 
 
-def _name_leaves(tree: Any, class_names: list[str], path: Path) -> Any:
-    from l2h.io import InputError
+class _Command:
+    """The command line so far, to print the one that works in an error."""
 
-    if len(class_names) != tree.n_leaves:
-        raise InputError(
-            f"--class-names has {len(class_names)} names but tree {path} has {tree.n_leaves} leaves "
-            "(leaf j is class j: one name per leaf)"
-        )
-    return tree.with_leaf_names(class_names)
+    def __init__(self, tree_path: Path, reference_path: Path, reference_format: str, leaves_path: Path | None) -> None:
+        parts = ["l2h", "compare", str(tree_path), "--reference", str(reference_path)]
+        if reference_format != "auto":
+            parts += ["--reference-format", reference_format]
+        if leaves_path is not None:
+            parts += ["--leaves", str(leaves_path)]
+        self.parts = parts
 
-
-def _label_names(labels: np.ndarray, class_names: list[str] | None, labels_path: Path) -> tuple[np.ndarray, list[str]]:
-    """Class codes 0..C-1 of every point and the name of every code."""
-    from l2h.io import InputError
-    from l2h.metrics import encode_labels
-
-    if labels.dtype.kind in "US":
-        if class_names is not None:
-            raise InputError("--class-names only applies to integer labels; these labels are names already")
-        codes, classes = encode_labels(labels)
-        return codes, [str(c) for c in classes]
-    codes, classes = encode_labels(labels)
-    if class_names is None:
-        return codes, [str(c) for c in classes]
-    ids = np.asarray(classes, dtype=np.int64)
-    if ids.min() < 0 or ids.max() >= len(class_names):
-        raise InputError(
-            f"--class-names has {len(class_names)} names but labels file {labels_path} holds the id {int(ids.max())}"
-        )
-    return codes, [class_names[int(c)] for c in ids]
+    def __call__(self, *extra: object) -> str:
+        return "`" + shlex.join([*self.parts, *(str(e) for e in extra)]) + "`"
 
 
-def _points_leaves(
-    tree: Any, tree_path: Path, logits_path: Path | None, assignments_path: Path | None, key: str | None, n: int
-) -> np.ndarray:
-    from l2h.io import InputError, load_array
-    from l2h.metrics import check_assignments
+def _read_tree(path: Path, leaf_names_path: Path | None) -> Any:
+    """TREE with --leaf-names applied: a Newick's named leaves are matched to them, numbered leaves renamed."""
+    from l2h.compare import leaves_are_ids
 
-    if logits_path is not None:
-        logits = load_array(logits_path, key=key, name="logits")
-        if logits.ndim == 2 and logits.shape[1] != tree.n_leaves:
+    if leaf_names_path is None:
+        return read_tree_file(path)
+    names = read_leaf_names(leaf_names_path)
+    tree = read_tree_file(path)
+    if leaves_are_ids(tree):
+        if len(names) != tree.n_leaves:
+            from l2h.io import InputError
+
             raise InputError(
-                f"tree {tree_path} has {tree.n_leaves} leaves but logits {logits_path} have {logits.shape[1]} columns"
+                f"--leaf-names file {leaf_names_path} has {len(names)} names but tree {path} has {tree.n_leaves} "
+                "leaves (line j names cluster j)"
             )
-        leaf = tree.assign(logits)
-        source = f"logits {logits_path}"
-    else:
-        assignments = load_array(assignments_path, name="assignments")  # type: ignore[arg-type]
-        try:
-            leaf = check_assignments(assignments, tree.n_leaves)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"assignments file {assignments_path}: {exc}") from None
-        source = f"assignments {assignments_path}"
-    if leaf.shape[0] != n:
-        raise InputError(f"the labels hold {n} points but {source} give {leaf.shape[0]}")
-    return leaf
+        return tree.with_leaf_names(names)
+    return read_tree_file(path, leaf_names_path)
 
 
-def _majority(tree: Any, reference: Any, leaf: np.ndarray, label_names: tuple[np.ndarray, list[str]], what: str):
-    """The tree over its leaves that hold points, and the reference expanded over them."""
-    from l2h import L2HWarning
-    from l2h.compare import majority_classes, reference_for_leaves, restrict_hierarchy
+def _as_classes(
+    tree: Any,
+    path: Path,
+    reference: Any,
+    class_names: list[str] | None,
+    class_names_path: Path | None,
+    leaf_names_path: Path | None,
+    leaves_are_classes: bool,
+    command: _Command,
+) -> Any:
+    """TREE with its leaves named as the reference's classes, or an error that says how to name them."""
+    from l2h.compare import leaves_are_ids
     from l2h.io import InputError
 
-    codes, names = label_names
-    majority = majority_classes(leaf, codes, tree.n_leaves, len(names))
-    classes = [None if c < 0 else names[c] for c in majority.tolist()]
-    empty = int(np.count_nonzero(majority < 0))
-    if empty:
-        warnings.warn(L2HWarning(f"{empty} leaves of {what} hold no points and are left out"), stacklevel=2)
-    expanded, kept = reference_for_leaves(reference, classes, list(tree.leaf_names))
-    if kept.size < 2:
-        raise InputError(f"{what}: fewer than 2 leaves hold points; nothing to compare")
-    if kept.size < tree.n_leaves:
-        tree = restrict_hierarchy(tree, kept)
-    return tree, expanded
+    if class_names is not None:
+        # the majority command keeps --class-names only where they are the reference's names
+        named = ("--class-names", class_names_path) if set(class_names) & set(reference.leaf_names) else ()
+        by_majority = command("--logits", "LOGITS.npy", "--labels", "LABELS.npy", *named)
+        if not leaves_are_classes:
+            raise InputError(
+                f"--class-names names class ids, but nothing says that the leaves of {path} are classes: give each "
+                f"cluster its majority class with {by_majority}"
+                + (
+                    f", or if leaf j is class j, {command('--class-names', class_names_path, '--leaves-are-classes')}"
+                    if len(class_names) == tree.n_leaves
+                    else f" (the tree has {tree.n_leaves} leaves but --class-names names {len(class_names)} classes)"
+                )
+            )
+        check_leaf_ids(tree, path, leaf_names_path)
+        if len(class_names) != tree.n_leaves:
+            raise InputError(
+                f"--class-names has {len(class_names)} names but tree {path} has {tree.n_leaves} leaves (leaf j is "
+                f"class j: one name per leaf); if the leaves are clusters, give each its majority class with "
+                f"{by_majority}"
+            )
+        return tree.with_leaf_names(class_names)
+    if leaves_are_classes or leaf_names_path is not None or not leaves_are_ids(tree):
+        return tree
+    majority = command("--logits", "LOGITS.npy", "--labels", "LABELS.npy")
+    ids = {str(j) for j in range(tree.n_leaves)}
+    if ids <= set(reference.leaf_names):
+        raise InputError(
+            f"the leaves of {path} are cluster ids 0..{tree.n_leaves - 1} and the reference's classes are numbered "
+            f"too, so matching them would pair cluster j with class j by accident: give each cluster its majority "
+            f"class with {majority}, or if leaf j is class j (a classifier's logits), {command('--leaves-are-classes')}"
+        )
+    raise InputError(
+        f"the leaves of {path} are cluster ids 0..{tree.n_leaves - 1}, not the reference's classes: give each cluster "
+        f"its majority class with {majority}, or name cluster j on line j with {command('--leaf-names', 'NAMES.txt')}"
+    )
+
+
+def _compare_classes(tree: Any, reference: Any, random_trees: int, seed: int) -> dict:
+    from l2h.compare import compare as run_compare
+
+    return run_compare(tree, reference, leaves_are_classes=True, random_trees=random_trees, seed=seed)
+
+
+def _by_majority(
+    tree: Any,
+    tree_path: Path,
+    reference: Any,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    key: str | None,
+    labels: np.ndarray,
+    class_names: list[str] | None,
+    leaf_names_path: Path | None,
+    random_trees: int,
+    seed: int,
+) -> dict:
+    """Scores of a tree over clusters, each leaf standing for its points' majority class."""
+    from l2h.compare import compare_clusters
+    from l2h.io import InputError
+
+    check_leaf_ids(tree, tree_path, leaf_names_path)
+    leaf, source = point_leaves(tree, tree_path, logits_path, assignments_path, key)
+    if leaf.shape[0] != labels.shape[0]:
+        raise InputError(f"the labels hold {labels.shape[0]} points but {source} give {leaf.shape[0]}")
+    if class_names is not None:
+        if labels.dtype.kind in "US":
+            raise InputError("--class-names only applies to integer labels; these labels are names already")
+        high = int(labels.max())
+        if labels.min() < 0 or high >= len(class_names):
+            raise InputError(f"--class-names has {len(class_names)} names but the labels hold the id {high}")
+    return compare_clusters(
+        tree, reference, leaf, labels, class_names=class_names, random_trees=random_trees, seed=seed
+    )
 
 
 # ---------------------------------------------------------------------------------------------- table
@@ -313,6 +390,8 @@ def _print_table(
         table.add_column(name, justify="right")
     for label, key in _ROWS:
         table.add_row(label, *(_fmt(scores[key]) for _, scores in columns))
+    if points:
+        table.add_row("leaf purity (majority class)", *(_fmt(scores.get("purity")) for _, scores in columns))
     for d, level in result["levels"].items():
         for metric in ("nmi", "ari", "acc"):
             values = [_fmt(scores["levels"].get(d, {}).get(metric)) for _, scores in columns]
