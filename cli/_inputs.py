@@ -52,7 +52,12 @@ DEPRECATED = {
     "--names": "--leaf-names",
     "--label-names": "--class-names",
     "--coarse-labels": "--groups",
+    "--levels": "--k",
+    "--level": "--k",
+    "--max-leaves": "--k",
 }
+#: Resolution of every .png picture the CLI draws (plot, gallery).
+DPI = 150
 
 
 def deprecation_note(old: str, new: str, extra: str = "") -> None:
@@ -60,12 +65,18 @@ def deprecation_note(old: str, new: str, extra: str = "") -> None:
     click.echo(f"note: {old} is deprecated; use {new} instead{extra}", err=True)
 
 
+def _given(dest: str) -> bool:
+    """Whether the user gave the parameter ``dest`` (not just its default)."""
+    source = click.get_current_context().get_parameter_source(dest)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
+
+
 def _merge_alias(func: Callable[..., Any], alias_dest: str, dest: str, old: str, new: str) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         value = kwargs.pop(alias_dest, None)
-        if value is not None:
-            if kwargs.get(dest) is not None:
+        if value is not None and value != ():
+            if kwargs.get(dest) is not None and _given(dest):
                 raise click.UsageError(f"give {new} only (the deprecated {old} is the same input)")
             deprecation_note(old, new)
             kwargs[dest] = value
@@ -180,8 +191,74 @@ def json_option(help: str = "Print a machine-readable result on stdout.") -> Dec
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
+def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta["l2h.quiet"] = True  # read by the CLI's warning printer (l2h_cli.main)
+    return value
+
+
 def quiet_option(help: str = "No progress and no summary.") -> Decorator:
-    return click.option("--quiet", "-q", is_flag=True, help=help)
+    """``-q/--quiet``: nothing on stderr but errors (results on stdout stay)."""
+    return click.option("--quiet", "-q", is_flag=True, callback=_remember_quiet, help=help)
+
+
+def out_option(help: str, required: bool = False, kind: click.ParamType = FILE) -> Decorator:
+    """``-o/--out``: where a command writes."""
+    if required:
+        return click.option("--out", "-o", "out", type=kind, required=True, help=help)
+    return click.option("--out", "-o", "out", type=kind, default=None, help=help)
+
+
+def dpi_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--dpi",
+        type=click.IntRange(min=30, max=1200),
+        default=DPI,
+        show_default=True,
+        help="Resolution of .png pictures (dots per inch).",
+    )(func)
+
+
+def k_option(help: str, default: int | None = None, old: str | None = None) -> Decorator:
+    """``--k``: a number of groups (the tree cut into k), with a hidden deprecated spelling ``old``."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        kind = click.IntRange(min=1)
+        if old is not None:
+            func = deprecated_alias(old, "k", "--k", type=kind)(func)
+        if default is None:
+            return click.option("--k", "k", type=kind, default=None, help=help)(func)
+        return click.option("--k", "k", type=kind, default=default, show_default=True, help=help)(func)
+
+    return decorate
+
+
+def parse_k_list(ctx: click.Context, param: click.Parameter, value: Any) -> tuple[int, ...]:
+    """``--k 20,10`` (or ``--k 20 --k 10``) -> ``(20, 10)``; the range is checked against the tree later."""
+    if not value:
+        return ()
+    parts = [value] if isinstance(value, str) else list(value)
+    ks = []
+    for text in parts:
+        for part in str(text).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                ks.append(int(part))
+            except ValueError:
+                raise click.BadParameter(f"expected comma-separated integers like 20,10; got {part!r}") from None
+    return tuple(ks)
+
+
+def k_list_option(help: str) -> Decorator:
+    """``--k K[,K...]`` (repeatable): several numbers of groups; ``--levels`` is its deprecated spelling."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = deprecated_alias("--levels", "k", "--k", type=str, callback=parse_k_list)(func)
+        return click.option("--k", "k", multiple=True, callback=parse_k_list, metavar="K[,K...]", help=help)(func)
+
+    return decorate
 
 
 def stack(*decorators: Decorator) -> Decorator:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stage_tree, stdout_console
-from l2h_cli._inputs import TREE_FORMAT_CHOICES, check_input_path
+from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias
 
 from l2h._text import markup_safe
 from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where dispatched
@@ -19,7 +19,9 @@ from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where 
 
 @click.command("agglomerative")
 @click.argument("embeddings", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--k", "k", type=int, required=True, help="Number of clusters (leaves of the tree).")
+@click.option(
+    "--clusters", "n_clusters", type=int, required=False, help="Number of clusters: the leaves of the tree.  [required]"
+)
 @click.option(
     "--out",
     "-o",
@@ -29,12 +31,14 @@ from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where 
     help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).",
 )
 @click.option(
-    "--assignments",
+    "--assignments-out",
     "assignments_out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="Output .npy with every point's cluster id (int64), for `l2h metrics --assignments`.",
+    type=FILE,
+    required=False,
+    help="Write every point's cluster id (int64 .npy) here, the input of `l2h metrics --assignments`.  [required]",
 )
+@deprecated_alias("--k", "n_clusters", "--clusters", type=int)
+@deprecated_alias("--assignments", "assignments_out", "--assignments-out (the file written)")
 @click.option(
     "--format",
     "fmt",
@@ -55,9 +59,9 @@ from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where 
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def agglomerative(
     embeddings: Path,
-    k: int,
+    n_clusters: int | None,
     out: Path,
-    assignments_out: Path,
+    assignments_out: Path | None,
     fmt: str | None,
     method: str,
     backend: str,
@@ -73,12 +77,16 @@ def agglomerative(
     from l2h.files import OutputSet
     from l2h.io import load_array, tree_format_for
 
+    if n_clusters is None:
+        raise click.UsageError("Missing option '--clusters' (the number of clusters: leaves of the tree).")
+    if assignments_out is None:
+        raise click.UsageError("Missing option '--assignments-out' (where every point's cluster id is written).")
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix before any work
     if assignments_out.suffix.lower() != ".npy":
-        raise click.BadParameter(f"expected a .npy file; got {assignments_out}", param_hint="--assignments")
+        raise click.BadParameter(f"expected a .npy file; got {assignments_out}", param_hint="--assignments-out")
 
     with OutputSet(
-        inputs={"embeddings": embeddings}, outputs={"--out": out, "--assignments": assignments_out}
+        inputs={"embeddings": embeddings}, outputs={"--out": out, "--assignments-out": assignments_out}
     ) as outputs:
         from l2h.agglomerative import agglomerative_hierarchy
 
@@ -92,7 +100,9 @@ def agglomerative(
                 err=True,
             )
         started = time.perf_counter()
-        tree, assignments = run_interruptible(agglomerative_hierarchy, array, k, method=method, backend=backend)
+        tree, assignments = run_interruptible(
+            agglomerative_hierarchy, array, n_clusters, method=method, backend=backend
+        )
         elapsed = time.perf_counter() - started
         stage_tree(outputs, out, tree, kind)
         outputs.save_npy(assignments_out, assignments)

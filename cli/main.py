@@ -74,6 +74,8 @@ class LazyGroup(click.Group):
             click.echo(exc.ctx.get_help() if exc.ctx else "")
             result = 0
         except click.ClickException as exc:
+            if isinstance(exc, click.exceptions.NoSuchOption):
+                _suggest_visible_options(exc)
             if not standalone:
                 raise
             from l2h._text import printable
@@ -89,6 +91,22 @@ class LazyGroup(click.Group):
         if not standalone:
             return result
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _suggest_visible_options(exc: click.exceptions.NoSuchOption) -> None:
+    """ "Did you mean" names only options that ``--help`` shows: never a hidden, deprecated spelling."""
+    import difflib
+
+    if exc.ctx is None:
+        return
+    visible = [
+        opt
+        for param in exc.ctx.command.get_params(exc.ctx)
+        if isinstance(param, click.Option) and not param.hidden
+        for opt in (*param.opts, *param.secondary_opts)
+        if opt.startswith("--")
+    ]
+    exc.possibilities = difflib.get_close_matches(exc.option_name, visible) or None  # type: ignore[misc]
 
 
 def _one_line(message: str) -> str:
@@ -119,6 +137,9 @@ def _show_warning_on_one_line(
 ) -> None:
     from l2h._text import printable
 
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get("l2h.quiet"):
+        return
     text = " ".join(str(message).split())
     click.echo(f"warning: {printable(text)}", err=True)
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
-from l2h_cli._views import FILE, images_option, points_and_confidence
+from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, out_option, quiet_option, tree_argument
+from l2h_cli._views import images_option, points_and_confidence
 
 
 @click.command("report", short_help="Write one offline HTML page to explore the tree.")
 @tree_argument
-@click.option("--out", "-o", "out", type=FILE, required=True, help="The HTML file to write.")
+@out_option("The HTML file to write.", required=True)
 @leaf_data_options()
 @images_option()
 @click.option(
@@ -30,6 +30,7 @@ from l2h_cli._views import FILE, images_option, points_and_confidence
     help="Most thumbnails in the file (bounds its size: about 1-2 KB each); fewer per leaf when needed.",
 )
 @click.option("--title", default=None, help="Title of the page (default: 'L2H tree: K leaves').")
+@quiet_option("No line on where the report was written.")
 def report(
     tree_path: Path,
     out: Path,
@@ -44,6 +45,7 @@ def report(
     per_leaf: int,
     max_thumbnails: int,
     title: str | None,
+    quiet: bool,
 ) -> None:
     """Write one self-contained HTML file (no network request) to explore the tree: fold and zoom,
     rectangular or radial, per-node composition, search, level-k cut and example images."""
@@ -82,5 +84,7 @@ def report(
             max_thumbnails=max_thumbnails,
         )
         outputs.write_text(out, page)
+    if quiet:
+        return
     size = len(page.encode("utf-8"))
     stdout_console().print(f"report -> {out} ({size / 1e6:.1f} MB)", highlight=False, markup=False)

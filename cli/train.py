@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from l2h_cli._common import echo_json, stderr_console, stdout_console
+from l2h_cli._inputs import json_option, quiet_option
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
 from cohiclust_extra.config import AUGMENTS
@@ -36,7 +39,12 @@ def _check_dataset(name: str | None) -> None:
         raise click.ClickException(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
 
 
-def _common_options(func):
+def _common_options(epochs_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options both models take; ``--epochs`` is described in each model's terms."""
+    return functools.partial(_add_common_options, epochs_help=epochs_help)
+
+
+def _add_common_options(func: Callable[..., Any], epochs_help: str) -> Callable[..., Any]:
     options = [
         click.option(
             "--dataset",
@@ -60,17 +68,13 @@ def _common_options(func):
         ),
         click.option(
             "--out",
+            "-o",
             "out",
             type=click.Path(path_type=Path, file_okay=False),
             required=True,
             help="Run folder (created): config, checkpoint, history, logits, tree, metrics.",
         ),
-        click.option(
-            "--epochs",
-            type=click.IntRange(min=0),
-            default=None,
-            help="Training epochs (CoHiClust: tree epochs after pre-training). [default: per dataset]",
-        ),
+        click.option("--epochs", type=click.IntRange(min=0), default=None, help=epochs_help),
         click.option(
             "--batch-size",
             type=int,
@@ -132,8 +136,8 @@ def _common_options(func):
             help="Continue the run in --out from its last checkpoint, with its saved settings (--epochs extends it).",
         ),
         click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet)."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress and no summary."),
-        click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout."),
+        quiet_option(),
+        json_option("Print the metrics as JSON on stdout."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -146,7 +150,7 @@ def train() -> None:
 
 
 @train.command("cohiclust", short_help="Train CoHiClust: a soft binary tree head with CoHiLoss.")
-@_common_options
+@_common_options("Epochs of the tree head (CoHiLoss, R1, R2), after --pretrain-epochs. [default: per dataset]")
 @click.option(
     "--pretrain-epochs",
     type=click.IntRange(min=0),
@@ -167,7 +171,9 @@ def cohiclust(**kwargs: Any) -> None:
 
 
 @train.command("cc", short_help="Train Contrastive Clustering; its tree is L2H over its logits.")
-@_common_options
+@_common_options(
+    "Epochs of Contrastive Clustering: instance and cluster heads trained together. [default: per dataset]"
+)
 @click.option("--clusters", type=int, default=None, help="Number of clusters M. [default: number of classes]")
 def cc(**kwargs: Any) -> None:
     """Train Contrastive Clustering (instance + cluster heads); its tree is L2H over its logits."""
@@ -388,15 +394,28 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
     default=None,
     help="Labels (.npy) for npy features.",
 )
-@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["all", "train", "test"]),
+    default="all",
+    show_default=True,
+    help="Which part of the dataset to score.",
+)
 @click.option(
     "--out",
+    "-o",
     "out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="Output folder (default RUN_DIR/predict-<dataset>-<split>).",
 )
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option(
+    "--device",
+    type=click.Choice(DEVICES),
+    default="auto",
+    show_default=True,
+    help="Where to run the model (auto: CUDA, then MPS, then CPU).",
+)
 @click.option(
     "--num-workers",
     type=click.IntRange(min=0),
@@ -405,7 +424,8 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
     help="DataLoader worker processes that read and decode the data.",
 )
 @click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet).")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@json_option()
+@quiet_option("No summary line.")
 def predict(
     run_dir: Path,
     dataset: str | None,
@@ -417,6 +437,7 @@ def predict(
     num_workers: int,
     download: bool,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Write logits of a trained model (l2h train) for new data."""
     _check_dataset(dataset)
@@ -437,7 +458,7 @@ def predict(
     )
     if as_json:
         echo_json(summary)
-    else:
+    elif not quiet:
         stdout_console().print(
             f"{summary['n_points']:,} points x {summary['n_columns']} logits -> {summary['out_dir']}/logits.npy",
             highlight=False,

@@ -47,7 +47,7 @@ TAXONOMY="$HERE/digits_taxonomy.nwk"
 
 # 2. The trees.
 l2h build "$HERE/digits_logits.npy" --out "$OUT/gmm_l2h.nwk" -q
-l2h agglomerative "$OUT/digits_pca30.npy" --k 20 --out "$OUT/ward.nwk" --assignments "$OUT/ward_leaves.npy" -q
+l2h agglomerative "$OUT/digits_pca30.npy" --clusters 20 --out "$OUT/ward.nwk" --assignments-out "$OUT/ward_leaves.npy" -q
 l2h build "$OUT/lr_logits.npy" --out "$OUT/lr_l2h.nwk" -q
 
 # 3. Compared with the taxonomy (each with 100 random trees; the Ward tree next to the GMM's).
