@@ -60,6 +60,11 @@ DEPRECATED = {
 DPI = 150
 
 
+def examples(*lines: str) -> str:
+    """A command's epilog: one or two example command lines, printed as written after the options."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def deprecation_note(old: str, new: str, extra: str = "") -> None:
     """The one stderr line a deprecated spelling prints."""
     click.echo(f"note: {old} is deprecated; use {new} instead{extra}", err=True)

@@ -11,13 +11,16 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stage_tree, stdout_console
-from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias
+from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias, examples
 
 from l2h._text import markup_safe
 from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where dispatched
 
 
-@click.command("agglomerative")
+@click.command(
+    "agglomerative",
+    epilog=examples("l2h agglomerative features.npy --clusters 20 -o ward.nwk --assignments-out ward_leaves.npy"),
+)
 @click.argument("embeddings", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--clusters", "n_clusters", type=int, required=False, help="Number of clusters: the leaves of the tree.  [required]"

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
-from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias
+from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias, examples
 
 from l2h._text import markup_safe
 from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared where dispatched (no numba import)
 
 
-@click.command("build", short_help="Build the L2H tree of a model's clusters from its logits.")
+@click.command(
+    "build",
+    short_help="Build the L2H tree of a model's clusters from its logits.",
+    epilog=examples("l2h build logits.npy -o tree.nwk", "l2h build logits.npy -o tree.json --leaf-names classes.txt"),
+)
 # Paths are checked by the library, not by click: a bad file is bad data (the reader names what is wrong), not a
 # usage error.
 @click.argument("logits", type=click.Path(path_type=Path))

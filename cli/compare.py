@@ -13,7 +13,7 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stderr_console, stdout_console
-from l2h_cli._inputs import check_leaf_ids, point_leaves, read_labels, read_leaf_names, read_tree_file
+from l2h_cli._inputs import check_leaf_ids, examples, point_leaves, read_labels, read_leaf_names, read_tree_file
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -41,7 +41,14 @@ def _notes(quiet: bool) -> Iterator[None]:
                         stderr_console().print(f"[yellow]note:[/] {_safe(warning.message)}", highlight=False)
 
 
-@click.command("compare", short_help="Score a tree against a reference taxonomy.")
+@click.command(
+    "compare",
+    short_help="Score a tree against a reference taxonomy.",
+    epilog=examples(
+        "l2h compare tree.nwk --reference taxonomy.nwk --logits logits.npy --labels labels.npy",
+        "l2h compare classifier_tree.nwk --reference taxonomy.nwk --leaves-are-classes",
+    ),
+)
 @click.argument("tree_path", metavar="TREE", type=_FILE)
 @click.option(
     "--reference",

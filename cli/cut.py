@@ -10,6 +10,7 @@ from l2h_cli._common import echo_json, stdout_console
 from l2h_cli._inputs import (
     assignments_option,
     check_leaf_ids,
+    examples,
     json_option,
     key_option,
     leaf_names_option,
@@ -24,7 +25,11 @@ from l2h_cli._inputs import (
 from l2h._text import markup_safe
 
 
-@click.command("cut", short_help="Cut a tree into k groups; place points in them.")
+@click.command(
+    "cut",
+    short_help="Cut a tree into k groups; place points in them.",
+    epilog=examples("l2h cut tree.nwk --k 5", "l2h cut tree.nwk --k 5 --logits logits.npy -o groups.npy"),
+)
 @tree_argument
 @click.option("--k", "k", type=click.IntRange(min=1), required=True, help="Number of groups (1..number of leaves).")
 @logits_option("Logits of points to place (N x K); each point goes to the group of its argmax leaf.")

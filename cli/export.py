@@ -6,17 +6,21 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stderr_console, stdout_console
-from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
+from l2h_cli._inputs import examples, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
 
 from l2h._text import markup_safe
 
 
-@click.group("export")
+@click.group("export", epilog=examples("l2h export itol tree.nwk --logits logits.npy --labels labels.npy -o itol/"))
 def export() -> None:
     """Export a hierarchy for other tools (iTOL)."""
 
 
-@export.command("itol", short_help="Write an iTOL bundle: tree.nwk plus annotation files.")
+@export.command(
+    "itol",
+    short_help="Write an iTOL bundle: tree.nwk plus annotation files.",
+    epilog=examples("l2h export itol tree.nwk --logits logits.npy --labels labels.npy -o itol/"),
+)
 @tree_argument
 # No file_okay=False: an existing file at --out is bad data (exit 1, one line), not a usage error.
 @click.option(

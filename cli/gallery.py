@@ -8,6 +8,7 @@ import click
 from l2h_cli._common import stdout_console
 from l2h_cli._inputs import (
     dpi_option,
+    examples,
     k_option,
     leaf_data_options,
     load_tree_and_stats,
@@ -18,7 +19,11 @@ from l2h_cli._inputs import (
 from l2h_cli._views import images_option, points_and_confidence
 
 
-@click.command("gallery", short_help="Draw a grid of the most confident examples per leaf.")
+@click.command(
+    "gallery",
+    short_help="Draw a grid of the most confident examples per leaf.",
+    epilog=examples("l2h gallery tree.nwk --images images.npy --logits logits.npy --labels labels.npy -o gallery.png"),
+)
 @tree_argument
 @images_option(required=True)
 @out_option("The picture: .png, .svg or .pdf.", required=True)

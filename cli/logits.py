@@ -7,13 +7,18 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
+from l2h_cli._inputs import examples
 
 from cohiclust_extra.data import DATASETS  # declared where dispatched (data.LOADERS); importing it needs no torch
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-@click.command("logits", short_help="Logits of a pretrained torchvision or timm model.")
+@click.command(
+    "logits",
+    short_help="Logits of a pretrained torchvision or timm model.",
+    epilog=examples("l2h logits --model torchvision:resnet50 --images photos/ -o logits.npy"),
+)
 @click.option(
     "--model",
     "spec",

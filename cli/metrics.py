@@ -15,6 +15,7 @@ from l2h_cli._inputs import (
     class_names_option,
     deprecated_alias,
     encode_labels_with_names,
+    examples,
     groups_option,
     json_option,
     k_list_option,
@@ -34,7 +35,14 @@ from l2h._text import markup_safe
 from l2h.io import InputError
 
 
-@click.command("metrics", short_help="Score a hierarchy against ground-truth labels.")
+@click.command(
+    "metrics",
+    short_help="Score a hierarchy against ground-truth labels.",
+    epilog=examples(
+        "l2h metrics tree.nwk --logits logits.npy --labels labels.npy",
+        "l2h metrics tree.nwk --logits logits.npy --labels labels.npy --k 20,10 --groups superclasses.tsv",
+    ),
+)
 @tree_argument
 @logits_option(shards=True)
 @assignments_option(shards=True)

@@ -9,6 +9,7 @@ from l2h_cli._common import stdout_console
 from l2h_cli._inputs import (
     FILE,
     dpi_option,
+    examples,
     k_option,
     leaf_data_options,
     load_tree_and_stats,
@@ -20,7 +21,13 @@ from l2h_cli._inputs import (
 from l2h._text import markup_safe
 
 
-@click.command("plot", short_help="Draw the dendrogram picture (and a class-distance heatmap).")
+@click.command(
+    "plot",
+    short_help="Draw the dendrogram picture (and a class-distance heatmap).",
+    epilog=examples(
+        "l2h plot tree.nwk -o tree.png", "l2h plot tree.nwk --logits logits.npy --labels labels.npy --k 50 -o tree.pdf"
+    ),
+)
 @tree_argument
 @out_option("Dendrogram picture: .png, .svg or .pdf.", required=True)
 @click.option(

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, out_option, quiet_option, tree_argument
+from l2h_cli._inputs import examples, leaf_data_options, load_tree_and_stats, out_option, quiet_option, tree_argument
 from l2h_cli._views import images_option, points_and_confidence
 
 
-@click.command("report", short_help="Write one offline HTML page to explore the tree.")
+@click.command(
+    "report",
+    short_help="Write one offline HTML page to explore the tree.",
+    epilog=examples("l2h report tree.nwk --logits logits.npy --labels labels.npy -o report.html"),
+)
 @tree_argument
 @out_option("The HTML file to write.", required=True)
 @leaf_data_options()

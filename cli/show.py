@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._inputs import k_option, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
+from l2h_cli._inputs import examples, k_option, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
 
 
 class _DepthType(click.ParamType):
@@ -30,7 +30,11 @@ class _DepthType(click.ParamType):
         return number
 
 
-@click.command("show", short_help="Print the tree: points per node, majority class, purity.")
+@click.command(
+    "show",
+    short_help="Print the tree: points per node, majority class, purity.",
+    epilog=examples("l2h show tree.nwk", "l2h show tree.nwk --logits logits.npy --labels labels.npy --k 10"),
+)
 @tree_argument
 @leaf_data_options()
 @click.option(

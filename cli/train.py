@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from l2h_cli._common import echo_json, stderr_console, stdout_console
-from l2h_cli._inputs import json_option, quiet_option
+from l2h_cli._inputs import examples, json_option, quiet_option
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
 from cohiclust_extra.config import AUGMENTS
@@ -144,12 +144,23 @@ def _add_common_options(func: Callable[..., Any], epochs_help: str) -> Callable[
     return func
 
 
-@click.group("train")
+@click.group(
+    "train",
+    epilog=examples(
+        "l2h train cc --dataset cifar10 -o runs/cc", "l2h train cohiclust --dataset digits -o runs/cohiclust"
+    ),
+)
 def train() -> None:
     """Train a CoHiClust or CC model (needs the train extra)."""
 
 
-@train.command("cohiclust", short_help="Train CoHiClust: a soft binary tree head with CoHiLoss.")
+@train.command(
+    "cohiclust",
+    short_help="Train CoHiClust: a soft binary tree head with CoHiLoss.",
+    epilog=examples(
+        "l2h train cohiclust --dataset digits -o runs/cohiclust", "l2h train cohiclust -o runs/cohiclust --resume"
+    ),
+)
 @_common_options("Epochs of the tree head (CoHiLoss, R1, R2), after --pretrain-epochs. [default: per dataset]")
 @click.option(
     "--pretrain-epochs",
@@ -170,7 +181,11 @@ def cohiclust(**kwargs: Any) -> None:
     _run("cohiclust", kwargs)
 
 
-@train.command("cc", short_help="Train Contrastive Clustering; its tree is L2H over its logits.")
+@train.command(
+    "cc",
+    short_help="Train Contrastive Clustering; its tree is L2H over its logits.",
+    epilog=examples("l2h train cc --dataset cifar10 --epochs 100 -o runs/cc"),
+)
 @_common_options(
     "Epochs of Contrastive Clustering: instance and cluster heads trained together. [default: per dataset]"
 )
@@ -383,7 +398,7 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
     stdout_console().print(table)
 
 
-@click.command("predict")
+@click.command("predict", epilog=examples("l2h predict runs/cc --dataset cifar10 --split test -o runs/cc/test"))
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--dataset", metavar=_DATASET_METAVAR, default=None, help="Data to score (default: the run's).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Where that dataset lies.")
