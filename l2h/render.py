@@ -247,6 +247,23 @@ def fold_cut(tree: Hierarchy, k: int | None) -> int:
     The k groups are the nodes left after the first ``K - k`` merges; every node created by those
     merges (ids below ``2K - k``) is inside a group.
 
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree to draw.
+    k : int or None
+        Number of groups (``1..K``); None: no fold.
+
+    Returns
+    -------
+    int
+        The smallest unfolded node id.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is outside ``1..K``.
+
     Examples
     --------
     >>> from l2h import Hierarchy
