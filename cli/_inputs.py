@@ -10,7 +10,9 @@ command imports another command's module.  Old spellings (``--tree``, ``--names`
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
-from l2h.io import TREE_FORMATS
+from l2h.io import TREE_FORMATS, InputError, load_array, read_names, read_tree, tree_format_for
+from l2h.itol import read_class_groups
+from l2h.metrics import check_assignments, encode_labels
+from l2h.render import LeafStats, leaf_stats
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
@@ -145,13 +150,17 @@ def assignments_option(
     return click.option("--assignments", "assignments_path", type=kind, default=None, help=help)
 
 
-def labels_option(required: bool = False, shards: bool = False) -> Decorator:
+def labels_option(
+    required: bool = False,
+    shards: bool = False,
+    help: str = "Ground truth per point: integer .npy, or a text file with one label (id or name) per line.",
+) -> Decorator:
     return click.option(
         "--labels",
         "labels_path",
         type=FILE_OR_SHARDS if shards else FILE,
         required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
-        help="Ground truth per point: integer .npy, or a text file with one label (id or name) per line.",
+        help=help,
     )
 
 
@@ -185,6 +194,17 @@ def leaf_names_option(help: str | None = None) -> Decorator:
         default=None,
         help=help
         or "Text file with K lines, line j naming cluster (leaf) j; matches a Newick's named leaves to cluster ids.",
+    )
+
+
+def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--images",
+        "images_path",
+        type=click.Path(path_type=Path),
+        required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
+        help="The points' images: a folder (files sorted by path), a paths.txt (one per line, e.g. from "
+        "`l2h logits`), or an .npy of images N x H x W [x C]. Needs --logits or --assignments.",
     )
 
 
@@ -303,8 +323,6 @@ def read_labels(path: Path, name: str = "labels") -> np.ndarray:
     Text lines that all parse as integers give integer labels; otherwise the lines are class names.
     Array files must hold integers (integer-valued floats are accepted).
     """
-    from l2h.io import InputError, load_array
-    from l2h.metrics import encode_labels
 
     check_input_path(path, name)
     if path.suffix.lower() in ARRAY_FILE_SUFFIXES:
@@ -320,7 +338,6 @@ def read_labels(path: Path, name: str = "labels") -> np.ndarray:
         except (TypeError, ValueError) as exc:
             raise InputError(f"{name} file {path}: {exc}") from None
         return array
-    from l2h.io import read_names
 
     lines = read_names(path, name=name)
     if not lines:
@@ -338,8 +355,6 @@ def _refuse_string_npy(path: Path, name: str) -> None:
     except Exception:  # noqa: BLE001 - load_array reports unreadable files with its own message
         return
     if dtype.kind in "US":
-        from l2h.io import InputError
-
         raise InputError(
             f"{name} file {path} holds strings (dtype {dtype}); a .npy of labels must hold integer "
             "class ids (put class names in a text file, one per line)"
@@ -353,7 +368,6 @@ def check_leaf_ids(tree: Hierarchy, tree_path: Path, leaf_names_path: Path | Non
     numbered in the order they appear, so leaf ``j`` would no longer be logits column ``j``.  The
     JSON and linkage formats keep the ids, and ``--leaf-names`` restores them.
     """
-    from l2h.io import InputError, tree_format_for
 
     if leaf_names_path is not None or tree_format_for(tree_path) != "newick":
         return
@@ -370,8 +384,6 @@ def check_leaf_ids(tree: Hierarchy, tree_path: Path, leaf_names_path: Path | Non
 
 def check_input_path(path: Path | None, name: str) -> None:
     """A symlink loop is reported as one, not as a missing file (the readers see ``exists() == False``)."""
-    import errno
-    import os
 
     if path is None:
         return
@@ -379,8 +391,6 @@ def check_input_path(path: Path | None, name: str) -> None:
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            from l2h.io import InputError
-
             raise InputError(f"{name} file {path}: symlink loop") from None
 
 
@@ -390,7 +400,6 @@ def read_tree_file(tree_path: Path, leaf_names_path: Path | None = None) -> Hier
     The format comes from the suffix alone: these commands have no ``--format`` option, so the
     unknown-suffix error does not offer one.
     """
-    from l2h.io import read_tree
 
     check_input_path(tree_path, "tree")
     leaf_names = read_leaf_names(leaf_names_path) if leaf_names_path else None
@@ -399,7 +408,6 @@ def read_tree_file(tree_path: Path, leaf_names_path: Path | None = None) -> Hier
 
 def read_leaf_names(path: Path) -> list[str]:
     """The ``--leaf-names`` file: line j names cluster (leaf) j."""
-    from l2h.io import read_names
 
     check_input_path(path, "--leaf-names")
     return read_names(path, name="--leaf-names")
@@ -411,8 +419,6 @@ def encode_labels_with_names(labels: np.ndarray, class_names_path: Path | None) 
     Without ``--class-names`` the distinct labels are numbered in sorted order; with it, the labels
     must be integer class ids and line i of the file names class id i (extra names are fine).
     """
-    from l2h.io import InputError, read_names
-    from l2h.metrics import encode_labels
 
     if class_names_path is None:
         codes, classes = encode_labels(labels)
@@ -433,7 +439,6 @@ def encode_labels_with_names(labels: np.ndarray, class_names_path: Path | None) 
 
 def read_groups(groups_path: Path, class_names: list[str], codes: np.ndarray) -> tuple[str | None, ...]:
     """The ``--groups`` file: the group of every class id (classes with points must have one)."""
-    from l2h.itol import read_class_groups
 
     check_input_path(groups_path, "groups")
     present = np.flatnonzero(np.bincount(codes, minlength=len(class_names)))
@@ -444,8 +449,6 @@ def point_leaves(
     tree: Hierarchy, tree_path: Path, logits_path: Path | None, assignments_path: Path | None, key: str | None
 ) -> tuple[np.ndarray, str]:
     """Every point's leaf from ``--logits`` (argmax) or ``--assignments``, and a phrase naming the source."""
-    from l2h.io import InputError, load_array
-    from l2h.metrics import check_assignments
 
     if logits_path is not None:
         check_input_path(logits_path, "logits")
@@ -479,8 +482,6 @@ def load_tree_and_stats(
     groups_path: Path | None = None,
 ) -> tuple[Hierarchy, LeafStats]:
     """Read the tree and build its :class:`~l2h.render.LeafStats` from the given files (the views)."""
-    from l2h.io import InputError
-    from l2h.render import LeafStats, leaf_stats
 
     if logits_path is not None and assignments_path is not None:
         raise click.UsageError("give at most one of --logits and --assignments")

@@ -3,24 +3,12 @@ data options and loaders are the views' shared ones in :mod:`l2h_cli._inputs`.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import click
+import numpy as np
+from l2h_cli._inputs import point_leaves
 
-FILE = click.Path(path_type=Path, dir_okay=False)
-
-
-def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return click.option(
-        "--images",
-        "images_path",
-        type=click.Path(path_type=Path),
-        required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
-        help="The points' images: a folder (files sorted by path), a paths.txt (one per line, e.g. from "
-        "`l2h logits`), or an .npy of images N x H x W [x C]. Needs --logits or --assignments.",
-    )
+from l2h.io import load_array
 
 
 def points_and_confidence(  # noqa: ANN201
@@ -31,10 +19,6 @@ def points_and_confidence(  # noqa: ANN201
     key: str | None,
 ):
     """Every point's leaf and, from logits, its largest softmax probability (None from assignments)."""
-    from l2h_cli._inputs import point_leaves
-
-    from l2h.io import load_array
-
     leaf, _ = point_leaves(tree, tree_path, logits_path, assignments_path, key)
     if logits_path is None:
         return leaf, None
@@ -43,7 +27,6 @@ def points_and_confidence(  # noqa: ANN201
 
 def max_probability(logits, chunk: int = 65536):  # noqa: ANN001, ANN201
     """Largest softmax probability of every row, in chunks (memory maps stay maps)."""
-    import numpy as np
 
     out = np.empty(logits.shape[0])
     for lo in range(0, logits.shape[0], chunk):

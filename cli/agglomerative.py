@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -11,10 +12,21 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stage_tree, stdout_console
-from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias, examples
+from l2h_cli._inputs import (
+    FILE,
+    TREE_FORMAT_CHOICES,
+    check_input_path,
+    deprecated_alias,
+    examples,
+    json_option,
+    quiet_option,
+)
+from rich.table import Table
 
-from l2h._text import markup_safe
-from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where dispatched
+from l2h.agglomerative import BACKENDS, METHODS, agglomerative_hierarchy  # option lists, declared where dispatched
+from l2h.files import OutputSet
+from l2h.io import load_array, tree_format_for
+from l2h.text import markup_safe
 
 
 @click.command(
@@ -58,8 +70,8 @@ from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where 
     help="fastcluster's memory-lean linkage_vector (auto: when installed) or scipy (O(N^2) memory).",
 )
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
-@click.option("--quiet", "-q", is_flag=True, help="No summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@quiet_option("No summary.")
+@json_option("Print a machine-readable summary on stdout.")
 def agglomerative(
     embeddings: Path,
     n_clusters: int | None,
@@ -77,8 +89,6 @@ def agglomerative(
     Ward linkage of the N x D embeddings, stopped at K clusters; writes the tree over those clusters
     (same formats as `l2h build`) and every point's cluster, for `l2h metrics --assignments`.
     """
-    from l2h.files import OutputSet
-    from l2h.io import load_array, tree_format_for
 
     if n_clusters is None:
         raise click.UsageError("Missing option '--clusters' (the number of clusters: leaves of the tree).")
@@ -91,8 +101,6 @@ def agglomerative(
     with OutputSet(
         inputs={"embeddings": embeddings}, outputs={"--out": out, "--assignments-out": assignments_out}
     ) as outputs:
-        from l2h.agglomerative import agglomerative_hierarchy
-
         check_input_path(embeddings, "embeddings")
         array = load_array(embeddings, key=key, name="embeddings")
         estimate = linkage_seconds(array.shape[0], array.shape[1] if array.ndim == 2 else 1)
@@ -181,7 +189,6 @@ def run_interruptible(func: Callable[..., Any], *args: Any, **kwargs: Any) -> An
 
 
 def _worker(sender: Any, func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills this process
     try:
@@ -196,7 +203,6 @@ def _worker(sender: Any, func: Callable[..., Any], args: tuple, kwargs: dict) ->
 
 
 def _print_summary(s: dict) -> None:
-    from rich.table import Table
 
     table = Table(
         title=f"{s['method'].capitalize()} baseline -> {markup_safe(s['out'])} ({s['format']}), "

@@ -13,14 +13,34 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stderr_console, stdout_console
-from l2h_cli._inputs import check_leaf_ids, examples, point_leaves, read_labels, read_leaf_names, read_tree_file
+from l2h_cli._inputs import (
+    FILE,
+    assignments_option,
+    check_leaf_ids,
+    examples,
+    json_option,
+    key_option,
+    labels_option,
+    leaf_names_option,
+    logits_option,
+    point_leaves,
+    quiet_option,
+    read_labels,
+    read_leaf_names,
+    read_tree_file,
+)
+from rich.table import Table
 
-_FILE = click.Path(path_type=Path, dir_okay=False)
+from l2h import L2HWarning
+from l2h.compare import compare as run_compare
+from l2h.compare import compare_clusters, leaves_are_ids, result_to_json
+from l2h.io import InputError, read_names
+from l2h.taxonomy import read_taxonomy
+from l2h.text import markup_safe
 
 
 def _safe(text: object) -> str:
     """A user-supplied name made safe for Rich markup (control characters shown as escapes)."""
-    from l2h._text import markup_safe
 
     return markup_safe(str(text))
 
@@ -28,7 +48,6 @@ def _safe(text: object) -> str:
 @contextmanager
 def _notes(quiet: bool) -> Iterator[None]:
     """Print the library's L2HWarnings (dropped leaves, DAGs) as one 'note:' line each on stderr."""
-    from l2h import L2HWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)
@@ -49,11 +68,11 @@ def _notes(quiet: bool) -> Iterator[None]:
         "l2h compare classifier_tree.nwk --reference taxonomy.nwk --leaves-are-classes",
     ),
 )
-@click.argument("tree_path", metavar="TREE", type=_FILE)
+@click.argument("tree_path", metavar="TREE", type=FILE)
 @click.option(
     "--reference",
     "reference_path",
-    type=_FILE,
+    type=FILE,
     required=True,
     help="Reference taxonomy: Newick of any arity, a 'parent child' edge list, or a class<TAB>group file.",
 )
@@ -67,34 +86,22 @@ def _notes(quiet: bool) -> Iterator[None]:
 @click.option(
     "--leaves",
     "leaves_path",
-    type=_FILE,
+    type=FILE,
     default=None,
     help="The classes as reference node names, one per line in class-id order (e.g. ImageNet's wnids).",
 )
 @click.option(
     "--class-names",
     "class_names_path",
-    type=_FILE,
+    type=FILE,
     default=None,
     help="Line i names class i: leaf j of TREE is class j (or the names of integer --labels).",
 )
-@click.option(
-    "--leaf-names",
-    "leaf_names_path",
-    type=_FILE,
-    default=None,
-    help="Match Newick leaves of TREE by these names (one per line, in cluster-id order).",
-)
-@click.option("--logits", "logits_path", type=_FILE, default=None, help="Points' logits: leaf = argmax.")
-@click.option("--assignments", "assignments_path", type=_FILE, default=None, help="Points' leaf ids (0..K-1).")
-@click.option(
-    "--labels",
-    "labels_path",
-    type=_FILE,
-    default=None,
-    help="Ground truth per point: with --logits/--assignments each leaf takes its majority class.",
-)
-@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits.")
+@leaf_names_option("Line j names cluster (leaf) j of TREE; a Newick's named leaves are matched to these names.")
+@logits_option("Points' logits (N x K): each point's leaf is their argmax, and each leaf takes its majority class.")
+@assignments_option()
+@labels_option(help="Ground truth per point: with --logits/--assignments each leaf takes its majority class.")
+@key_option
 @click.option(
     "--random-baseline",
     "random_trees",
@@ -106,14 +113,14 @@ def _notes(quiet: bool) -> Iterator[None]:
 @click.option(
     "--baseline-tree",
     "baseline_path",
-    type=_FILE,
+    type=FILE,
     default=None,
     help="Also score this tree (e.g. the Ward tree of `l2h agglomerative`), read like TREE.",
 )
 @click.option(
     "--baseline-assignments",
     "baseline_assignments_path",
-    type=_FILE,
+    type=FILE,
     default=None,
     help="Leaf id of every point in --baseline-tree (with --labels).",
 )
@@ -123,8 +130,8 @@ def _notes(quiet: bool) -> Iterator[None]:
     help="TREE's leaves 0..K-1 are the classes 0..K-1 of the reference (a tree built from a classifier's logits).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the triplet sample and random trees.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of a table.")
-@click.option("--quiet", "-q", is_flag=True, help="No notes on stderr.")
+@json_option("Print one JSON object on stdout instead of a table.")
+@quiet_option("No notes on stderr.")
 def compare(
     tree_path: Path,
     reference_path: Path,
@@ -154,24 +161,10 @@ def compare(
     Reports cophenetic correlations, triplet agreement, Robinson-Foulds shares and per-depth
     NMI/ARI/ACC.
     """
-    from l2h.io import InputError, read_names
 
-    points = logits_path is not None or assignments_path is not None
-    if logits_path is not None and assignments_path is not None:
-        raise InputError("give at most one of --logits and --assignments")
-    if points != (labels_path is not None):
-        raise InputError("--logits/--assignments and --labels go together (each leaf takes its majority class)")
-    if leaves_are_classes and points:
-        raise InputError(
-            "--leaves-are-classes and --labels exclude each other: with points each leaf takes its majority class"
-        )
-    if baseline_assignments_path is not None and (baseline_path is None or labels_path is None):
-        raise InputError("--baseline-assignments needs --baseline-tree and --labels")
-    if baseline_path is not None and points and baseline_assignments_path is None:
-        raise InputError("with --labels, --baseline-tree needs --baseline-assignments (its leaf of every point)")
-
-    from l2h.compare import result_to_json
-    from l2h.taxonomy import read_taxonomy
+    points = _check_modes(
+        logits_path, assignments_path, labels_path, leaves_are_classes, baseline_path, baseline_assignments_path
+    )
 
     command = _Command(tree_path, reference_path, reference_format, leaves_path)
     started = time.perf_counter()
@@ -233,6 +226,31 @@ def compare(
         _print_table(result, tree_path, reference_path, baseline_path, points, elapsed)
 
 
+def _check_modes(
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    labels_path: Path | None,
+    leaves_are_classes: bool,
+    baseline_path: Path | None,
+    baseline_assignments_path: Path | None,
+) -> bool:
+    """Refuse option sets that mix the two modes; True when the leaves are clusters (points given)."""
+    points = logits_path is not None or assignments_path is not None
+    if logits_path is not None and assignments_path is not None:
+        raise InputError("give at most one of --logits and --assignments")
+    if points != (labels_path is not None):
+        raise InputError("--logits/--assignments and --labels go together (each leaf takes its majority class)")
+    if leaves_are_classes and points:
+        raise InputError(
+            "--leaves-are-classes and --labels exclude each other: with points each leaf takes its majority class"
+        )
+    if baseline_assignments_path is not None and (baseline_path is None or labels_path is None):
+        raise InputError("--baseline-assignments needs --baseline-tree and --labels")
+    if baseline_path is not None and points and baseline_assignments_path is None:
+        raise InputError("with --labels, --baseline-tree needs --baseline-assignments (its leaf of every point)")
+    return points
+
+
 class _Command:
     """The command line so far, to print the one that works in an error."""
 
@@ -250,7 +268,6 @@ class _Command:
 
 def _read_tree(path: Path, leaf_names_path: Path | None) -> Any:
     """TREE with --leaf-names applied: a Newick's named leaves are matched to them, numbered leaves renamed."""
-    from l2h.compare import leaves_are_ids
 
     if leaf_names_path is None:
         return read_tree_file(path)
@@ -258,8 +275,6 @@ def _read_tree(path: Path, leaf_names_path: Path | None) -> Any:
     tree = read_tree_file(path)
     if leaves_are_ids(tree):
         if len(names) != tree.n_leaves:
-            from l2h.io import InputError
-
             raise InputError(
                 f"--leaf-names file {leaf_names_path} has {len(names)} names but tree {path} has {tree.n_leaves} "
                 "leaves (line j names cluster j)"
@@ -279,8 +294,6 @@ def _as_classes(
     command: _Command,
 ) -> Any:
     """TREE with its leaves named as the reference's classes, or an error that says how to name them."""
-    from l2h.compare import leaves_are_ids
-    from l2h.io import InputError
 
     if class_names is not None:
         # the majority command keeps --class-names only where they are the reference's names
@@ -321,7 +334,6 @@ def _as_classes(
 
 
 def _compare_classes(tree: Any, reference: Any, random_trees: int, seed: int) -> dict:
-    from l2h.compare import compare as run_compare
 
     return run_compare(tree, reference, leaves_are_classes=True, random_trees=random_trees, seed=seed)
 
@@ -340,8 +352,6 @@ def _by_majority(
     seed: int,
 ) -> dict:
     """Scores of a tree over clusters, each leaf standing for its points' majority class."""
-    from l2h.compare import compare_clusters
-    from l2h.io import InputError
 
     check_leaf_ids(tree, tree_path, leaf_names_path)
     leaf, source = point_leaves(tree, tree_path, logits_path, assignments_path, key)
@@ -377,7 +387,6 @@ def _fmt(value: Any) -> str:
 def _print_table(
     result: dict, tree_path: Path, reference_path: Path, baseline_path: Path | None, points: bool, elapsed: float
 ) -> None:
-    from rich.table import Table
 
     columns: list[tuple[str, dict]] = [(_safe(tree_path.name), result)]
     if "baseline_tree" in result:

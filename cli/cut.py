@@ -21,8 +21,10 @@ from l2h_cli._inputs import (
     read_tree_file,
     tree_argument,
 )
+from rich.table import Table
 
-from l2h._text import markup_safe
+from l2h.files import OutputSet
+from l2h.text import markup_safe
 
 
 @click.command(
@@ -62,8 +64,6 @@ def cut(
     if out is not None and out.suffix.lower() != ".npy":
         raise click.BadParameter(f"expected a .npy file; got {out}", param_hint="--out")
 
-    from l2h.files import OutputSet
-
     inputs = {"tree": tree_path, "--logits": logits_path, "--assignments": assignments_path}
     with OutputSet(inputs={**inputs, "--leaf-names": leaf_names_path}, outputs={"--out": out}) as outputs:
         tree = read_tree_file(tree_path, leaf_names_path)
@@ -100,7 +100,6 @@ def cut(
 
 
 def _print_groups(groups: list[dict], tree_path: Path, k: int, n_leaves: int, out: Path | None) -> None:
-    from rich.table import Table
 
     table = Table(title=f"{markup_safe(tree_path)}: {k} groups of {n_leaves} leaves", title_justify="left")
     table.add_column("group", justify="right")

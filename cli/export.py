@@ -8,7 +8,9 @@ import click
 from l2h_cli._common import stderr_console, stdout_console
 from l2h_cli._inputs import examples, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
 
-from l2h._text import markup_safe
+from l2h.files import OutputSet
+from l2h.itol import TREE_FILE, bundle_paths, itol_bundle, stage_itol_bundle
+from l2h.text import markup_safe
 
 
 @click.group("export", epilog=examples("l2h export itol tree.nwk --logits logits.npy --labels labels.npy -o itol/"))
@@ -46,8 +48,6 @@ def itol(
     quiet: bool,
 ) -> None:
     """Write an iTOL bundle: tree.nwk plus label, colour-strip, bar and clade-colour annotations."""
-    from l2h.files import OutputSet
-    from l2h.itol import bundle_paths, itol_bundle, stage_itol_bundle
 
     files = bundle_paths(out_dir)  # a folder (or one to create) that can hold the bundle, before any work
     inputs = {
@@ -73,7 +73,6 @@ def itol(
 
 def _print_bundle(tree, bundle, written: list[Path], out_dir: Path) -> None:  # noqa: ANN001 - l2h types
     """Where the bundle went, what was skipped, and how to upload it."""
-    from l2h.itol import TREE_FILE
 
     out = stdout_console()
     out.print(f"iTOL bundle -> {markup_safe(out_dir)}", highlight=False)

@@ -9,6 +9,7 @@ from l2h_cli._common import stdout_console
 from l2h_cli._inputs import (
     dpi_option,
     examples,
+    images_option,
     k_option,
     leaf_data_options,
     load_tree_and_stats,
@@ -16,7 +17,11 @@ from l2h_cli._inputs import (
     quiet_option,
     tree_argument,
 )
-from l2h_cli._views import images_option, points_and_confidence
+from l2h_cli._views import points_and_confidence
+
+from l2h.files import OutputSet
+from l2h.plot import check_figure_path, figure_bytes, plot_gallery
+from l2h.report import load_images
 
 
 @click.command(
@@ -56,8 +61,6 @@ def gallery(
 ) -> None:
     """Draw one row per leaf (or per group with --k) of its most confident examples, each row
     labelled with its majority class and purity."""
-    from l2h.files import OutputSet
-    from l2h.plot import check_figure_path
 
     try:
         check_figure_path(out)
@@ -76,9 +79,6 @@ def gallery(
         "--groups": groups_path,
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
-        from l2h.plot import figure_bytes, plot_gallery
-        from l2h.report import load_images
-
         tree, stats = load_tree_and_stats(
             tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
         )

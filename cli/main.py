@@ -78,7 +78,7 @@ class LazyGroup(click.Group):
                 _suggest_visible_options(exc)
             if not standalone:
                 raise
-            from l2h._text import printable
+            from l2h.text import printable
 
             # file names and values in the message are the user's: they must not drive the terminal
             click.echo(f"Error: {printable(_one_line(exc.format_message()))}", err=True)
@@ -135,7 +135,7 @@ def _quiet_library_warnings() -> Iterator[None]:
 def _show_warning_on_one_line(
     message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:
-    from l2h._text import printable
+    from l2h.text import printable
 
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.meta.get("l2h.quiet"):

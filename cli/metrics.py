@@ -30,9 +30,12 @@ from l2h_cli._inputs import (
     read_tree_file,
     tree_argument,
 )
+from rich.table import Table
 
-from l2h._text import markup_safe
+from l2h.files import OutputSet
 from l2h.io import InputError
+from l2h.metrics import contingency_table, evaluate, scores_to_json, write_class_distances
+from l2h.text import markup_safe
 
 
 @click.command(
@@ -100,9 +103,6 @@ def metrics(
         raise click.UsageError("give --groups only (the deprecated --coarse-labels is the same input)")
     if distances_out is not None and distances_out.suffix.lower() != ".csv":
         raise click.BadParameter(f"expected a .csv file; got {distances_out}", param_hint="--class-distances")
-
-    from l2h.files import OutputSet
-    from l2h.metrics import contingency_table, evaluate, scores_to_json
 
     if scheduler is not None or workers is not None:  # slice metrics: the table summed on a Dask cluster
         from l2h_cli._metrics_dask import metrics_on_cluster
@@ -176,7 +176,6 @@ def _coarse_labels(path: Path, codes: np.ndarray, names: list[str], direct: bool
 
 def _write_distances(path: Path, tree, table, names: list[str]) -> None:
     """Stream the class distance matrix (in row blocks) into ``path``, a file staged by OutputSet."""
-    from l2h.metrics import write_class_distances
 
     with open(path, "wb") as handle:
         write_class_distances(handle, tree, table, names)
@@ -187,7 +186,6 @@ def _fmt(value: float | None) -> str:
 
 
 def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, distances_out: Path | None) -> None:
-    from rich.table import Table
 
     console = stdout_console()
     table = Table(

@@ -18,7 +18,9 @@ from l2h_cli._inputs import (
     tree_argument,
 )
 
-from l2h._text import markup_safe
+from l2h.files import OutputSet
+from l2h.plot import check_figure_path, figure_bytes, plot_class_distances, plot_dendrogram
+from l2h.text import markup_safe
 
 
 @click.command(
@@ -72,7 +74,6 @@ def plot(
     quiet: bool,
 ) -> None:
     """Draw the dendrogram (leaves coloured by group) and, optionally, the class-distance heatmap."""
-    from l2h.plot import check_figure_path
 
     for option, path in (("--out", out), ("--class-distances", heatmap_out)):
         if path is not None:
@@ -82,9 +83,6 @@ def plot(
                 raise click.ClickException(f"{option}: {exc}") from None
     if heatmap_out is not None and labels_path is None:
         raise click.UsageError("--class-distances needs --labels (and --logits or --assignments)")
-
-    from l2h.files import OutputSet
-    from l2h.plot import plot_class_distances, plot_dendrogram
 
     inputs = {
         "tree": tree_path,
@@ -112,7 +110,6 @@ def plot(
 
 def _stage_figure(outputs, path: Path, fig, dpi: int) -> None:
     """Stage ``fig`` as ``path`` (format from the suffix), as :func:`l2h.plot.save_figure` writes it."""
-    from l2h.plot import check_figure_path, figure_bytes
 
     # figure_bytes: TrueType fonts in PDF and <text> in SVG (l2h.plot.PAPER_RC)
     outputs.write_bytes(path, figure_bytes(fig, check_figure_path(path), dpi))

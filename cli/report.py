@@ -6,8 +6,19 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._inputs import examples, leaf_data_options, load_tree_and_stats, out_option, quiet_option, tree_argument
-from l2h_cli._views import images_option, points_and_confidence
+from l2h_cli._inputs import (
+    examples,
+    images_option,
+    leaf_data_options,
+    load_tree_and_stats,
+    out_option,
+    quiet_option,
+    tree_argument,
+)
+from l2h_cli._views import points_and_confidence
+
+from l2h.files import OutputSet
+from l2h.report import build_report, load_images
 
 
 @click.command(
@@ -53,7 +64,6 @@ def report(
 ) -> None:
     """Write one self-contained HTML file (no network request) to explore the tree: fold and zoom,
     rectangular or radial, per-node composition, search, level-k cut and example images."""
-    from l2h.files import OutputSet
 
     if images_path is not None and logits_path is None and assignments_path is None:
         raise click.ClickException("--images needs the points' leaves: give --logits or --assignments")
@@ -68,8 +78,6 @@ def report(
         "--images": images_path,
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
-        from l2h.report import build_report, load_images
-
         tree, stats = load_tree_and_stats(
             tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
 from l2h_cli._inputs import examples, k_option, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
+
+from l2h.render import DEFAULT_FOLD_LEAVES, UNICODE_GUIDES, default_max_depth, render_tree, tree_lines, tree_title
 
 
 class _DepthType(click.ParamType):
@@ -75,7 +78,6 @@ def show(
     quiet: bool,
 ) -> None:
     """Print the tree: leaf names, points per node and majority class with purity."""
-    from l2h.render import DEFAULT_FOLD_LEAVES, default_max_depth, render_tree, tree_lines, tree_title
 
     tree, stats = load_tree_and_stats(
         tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
@@ -116,9 +118,6 @@ def _box_drawing_terminal() -> bool:
     Asked of stdout directly rather than of rich's console, which FORCE_COLOR or TTY_COMPATIBLE
     would make claim a terminal even when the output goes to a pipe or a file.
     """
-    import sys
-
-    from l2h.render import UNICODE_GUIDES
 
     stream = sys.stdout
     try:

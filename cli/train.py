@@ -13,6 +13,7 @@ from typing import Any
 import click
 from l2h_cli._common import echo_json, stderr_console, stdout_console
 from l2h_cli._inputs import examples, json_option, quiet_option
+from rich.table import Table
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
 from cohiclust_extra.config import AUGMENTS
@@ -380,7 +381,6 @@ class _EpochProgress:
 
 
 def _print_summary(model: str, result: dict, elapsed: float) -> None:
-    from rich.table import Table
 
     out = result["out_dir"]
     table = Table(title=f"{model} run -> {out} ({elapsed:.1f} s)", show_header=False, title_justify="left")
