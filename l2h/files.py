@@ -112,6 +112,15 @@ def save_npy_atomic(path: PathLike, array: ArrayLike) -> None:
 def npy_bytes(array: ArrayLike) -> bytes:
     """The bytes ``np.save`` writes for ``array`` (no pickles).
 
+    Parameters
+    ----------
+    array : ArrayLike
+        The array (object arrays are not allowed).
+
+    Returns
+    -------
+    bytes
+
     Examples
     --------
     >>> npy_bytes([1, 2])[:6]
