@@ -9,7 +9,7 @@ For each size NxK it makes (once, seeded, in chunks) float32 logits with a hidde
 * ``numpy``  : a plain vectorised NumPy implementation of the same procedure (skipped above
                ``--numpy-max`` elements, it is O(visits x K)),
 * ``cli``    : ``l2h build path --out tree.nwk --quiet`` end to end (interpreter start, imports,
-               cached kernels, build, write), the number the README's targets are stated for,
+               cached kernels, build, write), the number the targets in docs/performance.md are stated for,
 * ``floor``  : the honest one-pass floor: ``np.load(path, mmap_mode="c").argmax(1)`` reads the file
                once and copies nothing (a copy-on-write map is writable, so NumPy reduces it in place);
                every ratio is against it,
@@ -248,7 +248,7 @@ def main() -> None:
     ap.add_argument("--no-copy", action="store_true", help="skip the copying argmax column")
     ap.add_argument("--no-compile", action="store_true", help="skip timing a cold kernel compile")
     ap.add_argument("--delete", action="store_true", help="delete the generated files afterwards")
-    ap.add_argument("--markdown", action="store_true", help="also print the rows as a README table")
+    ap.add_argument("--markdown", action="store_true", help="also print the rows as docs/performance.md's table")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -311,7 +311,7 @@ def main() -> None:
 
 
 def print_markdown(rows: list) -> None:
-    """The README's table: per size the CLI end to end, the library call split into first pass and
+    """docs/performance.md's table: per size the CLI end to end, the library call split into first pass and
     merges, CPU seconds, the honest floor, the ratios to it and the peak RSS."""
     print()
     print(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's digits figures: CoHiClust and CC on scikit-learn's digits (CPU), on 1 process and on 2
+# The digits figures of docs/train.md: CoHiClust and CC on scikit-learn's digits (CPU), on 1 process and on 2
 # processes under torchrun (gloo), with the default --augment batch, plus --augment paper on 1 process.
 # One torch thread per process (OMP_NUM_THREADS=1, torchrun's default too). Prints one table row per run:
 # per-epoch wall and CPU seconds (medians over the run's epochs, rank 0's for 2 processes) and the metrics.

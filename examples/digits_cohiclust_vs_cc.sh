@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CoHiClust's native (pruned) tree vs the L2H tree built over CC's logits, on scikit-learn's digits (CPU).
 # Needs the train extra: pip install "l2h[train]".  About a minute on 2 idle CPU cores (much longer when
-# other processes keep the cores busy); deterministic on the CPU for one machine and library versions. The
-# README's digits table comes from benchmarks/train_digits.sh (one torch thread per process, 1 and 2 processes).
+# other processes keep the cores busy); deterministic on the CPU for one machine and library versions.
+# The digits table of docs/train.md comes from benchmarks/train_digits.sh (one torch thread per process, 1 and 2 processes).
 set -euo pipefail
 out="${1:-runs/digits}"
 mkdir -p "$out"

@@ -60,7 +60,7 @@ l2h compare "$OUT/lr_l2h.nwk" --reference "$TAXONOMY" --leaves-are-classes --ran
     > "$OUT/lr_compare.json"
 l2h compare "$OUT/lr_l2h.nwk" --reference "$TAXONOMY" --leaves-are-classes   # the table, as a user sees it
 
-# 4. One Markdown table (the one in the README).
+# 4. One Markdown table (the one in docs/compare.md).
 "$PYTHON" - "$OUT/gmm_compare.json" "$OUT/lr_compare.json" <<'PY'
 import json
 import sys

@@ -42,7 +42,7 @@ l2h agglomerative "$OUT/digits_pca30.npy" --clusters 20 --out "$OUT/ward_tree.nw
 l2h metrics "$OUT/ward_tree.nwk" --assignments "$OUT/ward_assignments.npy" "${COMMON[@]}" --json \
     > "$OUT/ward_metrics.json"
 
-# 4. Side by side, as a Markdown table (the one in the README).
+# 4. Side by side, as a Markdown table (the one in docs/metrics.md).
 "$PYTHON" - "$OUT/l2h_metrics.json" "$OUT/ward_metrics.json" <<'EOF'
 import json
 import sys

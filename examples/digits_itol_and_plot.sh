@@ -3,7 +3,7 @@
 #
 #   bash examples/digits_itol_and_plot.sh [OUT_DIR]      (default: a fresh temporary folder)
 #
-# Needs `pip install ".[plot]"` for the pictures. The README's pictures (examples/digits_tree.png,
+# Needs `pip install ".[plot]"` for the pictures. The pictures of docs/gallery.md (examples/digits_tree.png,
 # digits_gallery.png, digits_report.png, k1000_tree.png) come from examples/make_view_pictures.py.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,5 +1,5 @@
-"""Make the README's pictures of the views (run from the repository root; needs the plot extra, and
-selenium with Debian's chromium + chromium-driver for the report screenshot)::
+"""Make the pictures of the views in the README and docs/gallery.md (run from the repository root; needs
+the plot extra, and selenium with Debian's chromium + chromium-driver for the report screenshot)::
 
     python examples/make_view_pictures.py [OUT_DIR]   (default: examples/)
 

@@ -101,7 +101,7 @@ def load_array(path: str | os.PathLike[str], key: str | None = None, *, name: st
 
     ``.npy`` files are opened with ``mmap_mode="r"`` and ``allow_pickle=False``; ``.pt`` files need
     torch and are read with ``weights_only=True``; ``.npz`` members are checked against the available
-    memory before they are inflated.  Text files: see the README's "File formats" (BOM dropped, a
+    memory before they are inflated.  Text files: see docs/formats.md (BOM dropped, a
     header only when its line has no number, with an :class:`~l2h.L2HWarning`; files over 1 GB are
     streamed into a temporary memory map).
 

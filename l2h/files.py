@@ -292,6 +292,8 @@ class OutputSet:
         Output folders that may be missing: each is created (its parent must exist) when the first
         file is staged into it, and removed again if the set is abandoned.
 
+    Notes
+    -----
     On entry, every output's folder must exist and be writable, no output may be a directory, FIFO
     or other non-regular file, and no output may be (by path, through symlinks, or as a hard link:
     same ``st_dev`` and ``st_ino``) an input or another output; otherwise :class:`~l2h.InputError`

@@ -187,7 +187,7 @@ def test_empty_names_are_rejected_before_any_newick_is_written():
 def test_backslashes_round_trip_in_l2h_and_bare_ones_everywhere():
     # A bare backslash is read as itself by all three parsers. Inside quotes (a name that also needs
     # quoting), the `newick` package reads a backslash as an escape and ete3 3.1 one before a quote,
-    # so only l2h reads those back; the README says so.
+    # so only l2h reads those back; docs/views.md says so.
     bare = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=["a\\b", "b\\", "c", "d"])
     assert "a\\b:" in bare.to_newick()
     three_parsers_agree(bare)
