@@ -16,7 +16,7 @@ from l2h_cli._inputs import examples, json_option, quiet_option
 from rich.table import Table
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
-from cohiclust_extra.config import AUGMENTS
+from cohiclust_extra.config import AUGMENTS, TrainConfig, defaults_for
 from cohiclust_extra.data import DATASETS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -198,8 +198,6 @@ def cc(**kwargs: Any) -> None:
 
 def _run(model: str, opts: dict[str, Any]) -> None:
     _require_torch()
-    from cohiclust_extra.config import TrainConfig, defaults_for
-
     if opts["dataset"] is None and not opts["resume"]:
         raise click.UsageError("Missing option '--dataset'.")
     _check_dataset(opts["dataset"])
