@@ -27,7 +27,6 @@ from l2h.render import LeafStats, leaf_stats
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
-    from l2h.render import LeafStats
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 # The --format choices: the tree formats l2h.io dispatches on (its suffix -> format table), each once.
@@ -480,8 +479,12 @@ def load_tree_and_stats(
     leaf_names_path: Path | None = None,
     key: str | None = None,
     groups_path: Path | None = None,
-) -> tuple[Hierarchy, LeafStats]:
-    """Read the tree and build its :class:`~l2h.render.LeafStats` from the given files (the views)."""
+    *,
+    return_leaf: bool = False,
+) -> Any:
+    """Read the tree and build its :class:`~l2h.render.LeafStats` from the given files (the views):
+    ``(tree, stats)``, or ``(tree, stats, leaf)`` with ``return_leaf`` (every point's leaf; None
+    without points)."""
 
     if logits_path is not None and assignments_path is not None:
         raise click.UsageError("give at most one of --logits and --assignments")
@@ -497,11 +500,11 @@ def load_tree_and_stats(
 
     tree = read_tree_file(tree_path, leaf_names_path)
     if logits_path is None and assignments_path is None:
-        return tree, LeafStats()
+        return (tree, LeafStats(), None) if return_leaf else (tree, LeafStats())
     check_leaf_ids(tree, tree_path, leaf_names_path)  # points name leaves by id: a named Newick is ambiguous
     leaf, source = point_leaves(tree, tree_path, logits_path, assignments_path, key)
     if labels_path is None:
-        return tree, leaf_stats(tree, leaf)
+        return (tree, leaf_stats(tree, leaf), leaf) if return_leaf else (tree, leaf_stats(tree, leaf))
 
     labels = read_labels(labels_path)
     if labels.shape[0] != leaf.shape[0]:
@@ -510,4 +513,5 @@ def load_tree_and_stats(
         )
     codes, names, _ = encode_labels_with_names(labels, class_names_path)
     groups = read_groups(groups_path, names, codes) if groups_path is not None else None
-    return tree, leaf_stats(tree, leaf, codes, class_names=names, class_groups=groups)
+    stats = leaf_stats(tree, leaf, codes, class_names=names, class_groups=groups)
+    return (tree, stats, leaf) if return_leaf else (tree, stats)

@@ -32,9 +32,11 @@ from l2h_cli._inputs import (
 from rich.table import Table
 
 from l2h import L2HWarning
+from l2h.compare import clusters_as_classes, leaves_are_ids, result_to_json
 from l2h.compare import compare as run_compare
-from l2h.compare import compare_clusters, leaves_are_ids, result_to_json
+from l2h.files import check_output_path, write_atomic
 from l2h.io import InputError, read_names
+from l2h.report.tanglegram import build_tanglegram
 from l2h.taxonomy import read_taxonomy
 from l2h.text import markup_safe
 
@@ -130,6 +132,14 @@ def _notes(quiet: bool) -> Iterator[None]:
     help="TREE's leaves 0..K-1 are the classes 0..K-1 of the reference (a tree built from a classifier's logits).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the triplet sample and random trees.")
+@click.option(
+    "--report",
+    "report_path",
+    type=FILE,
+    default=None,
+    help="Also write an offline HTML tanglegram: TREE and the reference facing each other, leaves "
+    "matched as scored, clades the other tree lacks in red.",
+)
 @json_option("Print one JSON object on stdout instead of a table.")
 @quiet_option("No notes on stderr.")
 def compare(
@@ -148,6 +158,7 @@ def compare(
     baseline_assignments_path: Path | None,
     leaves_are_classes: bool,
     seed: int,
+    report_path: Path | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -166,6 +177,8 @@ def compare(
         logits_path, assignments_path, labels_path, leaves_are_classes, baseline_path, baseline_assignments_path
     )
 
+    if report_path is not None:
+        check_output_path(report_path, name="--report")
     command = _Command(tree_path, reference_path, reference_format, leaves_path)
     started = time.perf_counter()
     with _notes(quiet):  # notes go to stderr, so --json output stays clean
@@ -181,7 +194,7 @@ def compare(
         baseline = _read_tree(baseline_path, None) if baseline_path else None
         if points:
             labels = read_labels(labels_path)  # type: ignore[arg-type]
-            result = _by_majority(
+            result, scored = _by_majority(
                 tree,
                 tree_path,
                 reference,
@@ -195,7 +208,7 @@ def compare(
                 seed,
             )
             if baseline is not None:
-                result["baseline_tree"] = _by_majority(
+                result["baseline_tree"], _ = _by_majority(
                     baseline,
                     baseline_path,
                     reference,
@@ -217,8 +230,11 @@ def compare(
                     baseline, baseline_path, reference, class_names, class_names_path, None, leaves_are_classes, command
                 )  # type: ignore[arg-type]
             result = _compare_classes(tree, reference, random_trees, seed)
+            scored = (tree, reference)
             if baseline is not None:
                 result["baseline_tree"] = _compare_classes(baseline, reference, 0, seed)
+        if report_path is not None:  # the pair just scored: the same leaf mapping
+            _write_tanglegram(report_path, *scored, result, tree_path, quiet)
     elapsed = time.perf_counter() - started
     if as_json:
         echo_json(result_to_json(result))
@@ -333,6 +349,13 @@ def _as_classes(
     )
 
 
+def _write_tanglegram(path: Path, tree: Any, reference: Any, result: Any, tree_path: Path, quiet: bool) -> None:
+    page = build_tanglegram(tree, reference, scores=result, learned_title=f"TREE {tree_path.name}")
+    write_atomic(path, page)
+    if not quiet:
+        stderr_console().print(f"tanglegram -> {path}", highlight=False, markup=False)
+
+
 def _compare_classes(tree: Any, reference: Any, random_trees: int, seed: int) -> dict:
 
     return run_compare(tree, reference, leaves_are_classes=True, random_trees=random_trees, seed=seed)
@@ -350,7 +373,7 @@ def _by_majority(
     leaf_names_path: Path | None,
     random_trees: int,
     seed: int,
-) -> dict:
+) -> tuple[dict, tuple[Any, Any]]:
     """Scores of a tree over clusters, each leaf standing for its points' majority class."""
 
     check_leaf_ids(tree, tree_path, leaf_names_path)
@@ -363,9 +386,10 @@ def _by_majority(
         high = int(labels.max())
         if labels.min() < 0 or high >= len(class_names):
             raise InputError(f"--class-names has {len(class_names)} names but the labels hold the id {high}")
-    return compare_clusters(
-        tree, reference, leaf, labels, class_names=class_names, random_trees=random_trees, seed=seed
-    )
+    restricted, expanded, purity = clusters_as_classes(tree, reference, leaf, labels, class_names=class_names)
+    result = run_compare(restricted, expanded, leaves_are_classes=True, random_trees=random_trees, seed=seed)
+    result["purity"] = purity
+    return result, (restricted, expanded)
 
 
 # ---------------------------------------------------------------------------------------------- table

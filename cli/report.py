@@ -78,10 +78,18 @@ def report(
         "--images": images_path,
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
-        tree, stats = load_tree_and_stats(
-            tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
+        tree, stats, leaf = load_tree_and_stats(
+            tree_path,
+            logits_path,
+            assignments_path,
+            labels_path,
+            class_names_path,
+            leaf_names_path,
+            key,
+            groups_path,
+            return_leaf=True,
         )
-        leaf = confidence = images = None
+        confidence = images = None
         if images_path is not None:
             leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
             images = load_images(images_path, len(leaf))

@@ -7,7 +7,11 @@ the plot extra, and selenium with Debian's chromium + chromium-driver for the re
 * ``digits_gallery.png``: ``l2h gallery`` of the digits tree;
 * ``digits_tree.png``: ``l2h plot`` of the digits tree;
 * ``k1000_tree.png``: ``l2h plot`` of a K = 1000 tree (synthetic: 100 Gaussian classes in 20 groups of
-  5 neighbours, 1 000 prototype clusters), folded to its top 100 groups.
+  5 neighbours, 1 000 prototype clusters), folded to its top 100 groups;
+* ``k1000_report.png``: ``l2h report`` of that tree as it opens, after a search for ``class 42``, a
+  node selected (merge order, score, relatedness, class and group composition, downloads);
+* ``digits_tanglegram.png``: ``l2h compare --report`` of the digits tree against
+  ``digits_taxonomy.nwk`` (each of the 20 clusters under its majority digit).
 
 ``examples/digits_images.npy`` is scikit-learn's 8 x 8 digits (``load_digits().images``) as uint8
 (values x 255 / 16), in the order of ``digits_logits.npy`` and ``digits_labels.npy``.
@@ -44,15 +48,39 @@ def main() -> None:
     l2h("gallery", work / "digits.json", *images, "--out", out / "digits_gallery.png", *data, "--per-row", "10")
     l2h("report", work / "digits.json", "--out", work / "digits.html", *data, *images)
     screenshot(work / "digits.html", out / "digits_report.png", leaf=3)
+    l2h(
+        "compare", work / "digits.json", "--reference", HERE / "digits_taxonomy.nwk", "--logits",
+        HERE / "digits_logits.npy", "--labels", HERE / "digits_labels.npy", "--report", work / "tangle.html", "-q",
+    )  # fmt: skip
+    page_picture(work / "tangle.html", out / "digits_tanglegram.png", (1000, 560))
     k1000(work, out / "k1000_tree.png")
+    l2h(
+        "report", work / "k1000.json", "--out", work / "k1000.html", "--logits", work / "logits.npy", "--labels",
+        work / "labels.npy", "--class-names", work / "classes.txt", "--groups", work / "groups.txt",
+    )  # fmt: skip
+    screenshot(work / "k1000.html", out / "k1000_report.png", search="class 42")
 
 
-def screenshot(page: Path, png: Path, leaf: int) -> None:
+def page_picture(page: Path, png: Path, size: tuple[int, int]) -> None:
+    sys.path.insert(0, str(HERE.parent))
+    from tests._browser import chromium
+
+    with chromium() as driver:
+        driver.set_window_size(*size)
+        driver.get(page.resolve().as_uri())
+        driver.save_screenshot(str(png))
+
+
+def screenshot(page: Path, png: Path, leaf: int | None = None, search: str | None = None) -> None:
     sys.path.insert(0, str(HERE.parent))
     from tests._browser import chromium, open_report
 
     with chromium() as driver:
         open_report(driver, page)
+        if search is not None:
+            driver.execute_script("window.l2hReport.search(arguments[0])", search)
+            leaf = int(driver.execute_script("return +document.querySelector('#zoom g.node.match').dataset.node"))
+            leaf = int(driver.execute_script("return window.l2hReport.parentOf(arguments[0])", leaf))
         driver.execute_script(f"window.l2hReport.select({leaf})")
         driver.save_screenshot(str(png))
 

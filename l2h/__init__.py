@@ -7,6 +7,9 @@ Public API
 ----------
 build_hierarchy(logits, aggregation=..., strategy=...) -> Hierarchy
     Run L2H on an (N, K) logits array (memory maps welcome).
+L2H(aggregation=..., strategy=..., n_clusters=None)
+    The same as a scikit-learn-style estimator: ``fit(logits)``, ``children_``, ``distances_``,
+    ``n_leaves_``, ``labels_``, ``predict(logits)``.
 Hierarchy
     Frozen, array-backed binary tree (scipy linkage numbering): cut, assign, path lengths,
     Newick / JSON / scipy export.
@@ -20,6 +23,8 @@ L2HWarning
 l2h.metrics.evaluate(tree, labels, assignments=... | logits=..., levels=...) -> dict
     NMI, ARI, ACC, leaf purity, dendrogram purity, LHD and per-level scores, exact, from the
     leaf x class count table (also ``contingency_table``, ``class_distance_matrix``, ...).
+l2h.compare.compare(tree, reference) -> dict
+    Score a tree against a reference taxonomy (cophenetic correlation, triplets, RF, per-level).
 l2h.agglomerative.agglomerative_hierarchy(embeddings, k) -> (Hierarchy, assignments)
     Ward baseline cut into k clusters, in the same tree encoding.
 
@@ -27,9 +32,7 @@ iTOL annotation files are written by :mod:`l2h.itol`, terminal views by :mod:`l2
 pictures by :mod:`l2h.plot` (extra ``plot``).
 """
 
-from __future__ import annotations
-
-from typing import Any
+import importlib as _importlib
 
 from l2h._validation import InputError, L2HWarning
 from l2h.arrays import load_array
@@ -41,6 +44,7 @@ from l2h.taxonomy import read_taxonomy
 __version__ = "0.1.0"
 
 __all__ = [
+    "L2H",
     "Hierarchy",
     "InputError",
     "L2HWarning",
@@ -53,15 +57,26 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # build_hierarchy pulls in numba-backed code: import it on first use so `import l2h` stays quick.
+#: Submodules reached as attributes of ``l2h`` (imported on first use).
+_SUBMODULES = ("compare", "metrics")
+
+
+def __getattr__(name: str) -> object:
+    # build_hierarchy and L2H pull in numba-backed code, and metrics / compare are large: import them
+    # on first use so `import l2h` stays quick.
     if name == "build_hierarchy":
         from l2h.merge import build_hierarchy
 
         return build_hierarchy
+    if name == "L2H":
+        from l2h.estimator import L2H
+
+        return L2H
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"l2h.{name}")
     raise AttributeError(f"module 'l2h' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    # The lazily imported build_hierarchy is part of the API: tab completion and dir() show it.
-    return sorted(set(globals()) | set(__all__))
+    # the public API only: what __all__ lists and the public submodules, not the imports' leftovers
+    return sorted({*__all__, *_SUBMODULES})

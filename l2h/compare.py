@@ -61,6 +61,7 @@ __all__ = [
     "EXACT_TRIPLETS_MAX",
     "N_TRIPLET_SAMPLES",
     "RESULT_KEYS",
+    "clusters_as_classes",
     "compare",
     "compare_clusters",
     "leaves_are_ids",
@@ -680,6 +681,48 @@ def compare_clusters(
     >>> result["rf_learned_only"], result["purity"]
     (0.0, 1.0)
     """
+    restricted, expanded, purity = clusters_as_classes(tree, reference, assignments, labels, class_names=class_names)
+    result = compare(restricted, expanded, leaves_are_classes=True, random_trees=random_trees, seed=seed)
+    result["purity"] = purity
+    return result
+
+
+def clusters_as_classes(
+    tree: Hierarchy,
+    reference: Taxonomy,
+    assignments: ArrayLike,
+    labels: ArrayLike,
+    *,
+    class_names: Sequence[str] | None = None,
+) -> tuple[Hierarchy, Taxonomy, float]:
+    """The pair :func:`compare_clusters` scores: each leaf stands for its points' majority class.
+
+    Parameters
+    ----------
+    tree, reference, assignments, labels, class_names
+        As in :func:`compare_clusters`.
+
+    Returns
+    -------
+    (Hierarchy, Taxonomy, float)
+        The tree over its leaves that hold points (:func:`restrict_hierarchy`), the reference
+        expanded over those leaves (:func:`reference_for_leaves`), and the purity: the share of the
+        points whose class is their leaf's majority class.
+
+    Raises
+    ------
+    InputError
+        As :func:`compare_clusters`.
+
+    Examples
+    --------
+    >>> from l2h.taxonomy import parse_newick_taxonomy
+    >>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+    >>> tree = Hierarchy.from_merges([[0, 2], [1, 3], [4, 5]])
+    >>> sub, expanded, purity = clusters_as_classes(tree, ref, [0, 2, 1, 3], ["cat", "dog", "trout", "carp"])
+    >>> sorted(expanded.leaf_names) == list(sub.leaf_names), purity
+    (True, 1.0)
+    """
     from l2h.metrics import check_assignments, encode_labels
 
     try:
@@ -699,9 +742,8 @@ def compare_clusters(
     if kept.size < 2:
         raise InputError("fewer than 2 leaves of the tree hold points; nothing to compare")
     restricted = restrict_hierarchy(tree, kept) if kept.size < tree.n_leaves else tree
-    result = compare(restricted, expanded, leaves_are_classes=True, random_trees=random_trees, seed=seed)
-    result["purity"] = float(np.mean(majority[leaf] == codes)) if codes.size else math.nan
-    return result
+    purity = float(np.mean(majority[leaf] == codes)) if codes.size else math.nan
+    return restricted, expanded, purity
 
 
 def _class_names(classes: np.ndarray, class_names: Sequence[str] | None) -> list[str]:

@@ -8,6 +8,7 @@ the merge order: a caterpillar tree 100 000 levels deep is as usable as a balanc
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,25 @@ from numpy.typing import ArrayLike
 
 from l2h import treeio
 from l2h._validation import InputError, check_array, check_finite_rows, check_leaf_names, check_logits_array
+
+
+def _read_only_map(arr: np.ndarray) -> Any:
+    """The ``mmap`` under a read-only :class:`numpy.memmap` (None for anything else)."""
+    if isinstance(arr, np.memmap) and arr.mode == "r":
+        base = arr.base
+        while base is not None and not isinstance(base, mmap.mmap):
+            base = getattr(base, "base", None)
+        return base
+    return None
+
+
+def _dont_need(mm: mmap.mmap) -> None:
+    # read-only file pages: dropping them from this process loses nothing (the page cache keeps them)
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            mm.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
 
 
 def _as_float_vector(values: object, length: int, name: str) -> np.ndarray:
@@ -340,11 +360,17 @@ class Hierarchy:
             raise ValueError(f"logits have {arr.shape[1]} columns but the hierarchy has {self.n_leaves} leaves")
         groups = None if k is None else self.cut(k)  # a bad k fails before the data is read
         leaf = np.empty(arr.shape[0], dtype=np.int64)
-        for start in range(0, arr.shape[0], chunk_rows):
-            block = np.asarray(arr[start : start + chunk_rows])
+        # blocks of at most ~32 MB; a read-only memory map drops each block's pages once read, so
+        # the resident memory stays about one block whatever the file's size
+        step = max(1, min(chunk_rows, (32 << 20) // max(1, arr.shape[1] * arr.itemsize)))
+        drop = _read_only_map(arr)
+        for start in range(0, arr.shape[0], step):
+            block = np.asarray(arr[start : start + step])
             if not np.isfinite(block).all():
                 check_finite_rows(arr, "logits", chunk_rows)  # names the first bad row and the count
             leaf[start : start + block.shape[0]] = block.argmax(axis=1)
+            if drop is not None:
+                _dont_need(drop)
         return leaf if groups is None else groups[leaf]
 
     # ------------------------------------------------------------------ comparison and export
@@ -460,6 +486,149 @@ class Hierarchy:
             relatedness=self.relatedness,
             info=self.info,
         )
+
+    # ------------------------------------------------------------------ views (notebooks)
+    def _leaf_stats(
+        self,
+        logits: ArrayLike | None,
+        labels: ArrayLike | None,
+        assignments: ArrayLike | None,
+        class_names: Sequence[str] | None,
+        class_groups: Sequence[str | None] | None,
+    ) -> Any:
+        from l2h.annotate import leaf_stats
+
+        if logits is not None and assignments is not None:
+            raise ValueError("give the points' logits or their assignments, not both")
+        leaf = self.assign(logits) if logits is not None else assignments
+        return leaf_stats(self, leaf, labels, class_names=class_names, class_groups=class_groups)
+
+    def report(
+        self,
+        logits: ArrayLike | None = None,
+        labels: ArrayLike | None = None,
+        *,
+        assignments: ArrayLike | None = None,
+        class_names: Sequence[str] | None = None,
+        class_groups: Sequence[str | None] | None = None,
+        title: str | None = None,
+    ) -> Any:
+        """The interactive report (as ``l2h report`` writes it), shown inline by a notebook.
+
+        Parameters
+        ----------
+        logits : array_like, shape (N, K), optional
+            The points' logits: each point goes to its ``argmax`` leaf.
+        labels : array_like of int, shape (N,), optional
+            Class id of every point (needs ``logits`` or ``assignments``).
+        assignments : array_like of int, shape (N,), optional
+            Leaf of every point, instead of ``logits``.
+        class_names : sequence of str, optional
+            Name of every class id.
+        class_groups : sequence of str, optional
+            Group of every class id (e.g. a superclass): colours and group composition.
+        title : str, optional
+            Page title.
+
+        Returns
+        -------
+        l2h.report.notebook.ReportPage
+            ``.html`` is the self-contained page, ``.save(path)`` writes it; in a notebook it is
+            shown in a sandboxed frame (offline: no network request).
+
+        Examples
+        --------
+        >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
+        >>> page = tree.report(assignments=[0, 1, 2, 3, 3], labels=[0, 0, 1, 1, 1])
+        >>> page.html.startswith("<!DOCTYPE html>"), page._repr_html_().startswith("<iframe")
+        (True, True)
+        """
+        from l2h.report import build_report
+        from l2h.report.notebook import ReportPage
+
+        stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
+        return ReportPage(build_report(self, stats, title=title))
+
+    def _repr_html_(self) -> str:
+        # A notebook cell shows the interactive report of the tree alone (see :meth:`report`).
+        return str(self.report()._repr_html_())
+
+    def plot(
+        self,
+        logits: ArrayLike | None = None,
+        labels: ArrayLike | None = None,
+        *,
+        assignments: ArrayLike | None = None,
+        class_names: Sequence[str] | None = None,
+        class_groups: Sequence[str | None] | None = None,
+        k: int | None = 100,
+        **kwargs: Any,
+    ) -> Any:
+        """A dendrogram picture (:func:`l2h.plot.plot_dendrogram`; extra ``plot``).
+
+        Parameters
+        ----------
+        logits, labels, assignments, class_names, class_groups
+            As in :meth:`report`: tip labels with majority class and purity, colours by group.
+        k : int or None, default 100
+            Trees with more leaves are folded to their ``k`` groups (:meth:`cut`); None draws all.
+        **kwargs
+            Passed to :func:`l2h.plot.plot_dendrogram` (``layout``, ``ax``, ``title``, ``width``, ...).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from l2h.plot import plot_dendrogram
+
+        stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
+        return plot_dendrogram(self, stats, k=k, **kwargs)
+
+    def show(
+        self,
+        logits: ArrayLike | None = None,
+        labels: ArrayLike | None = None,
+        *,
+        assignments: ArrayLike | None = None,
+        class_names: Sequence[str] | None = None,
+        class_groups: Sequence[str | None] | None = None,
+        max_depth: int | None = None,
+        ascii: bool = False,
+        file: Any = None,
+    ) -> None:
+        """Print the tree as indented text (as ``l2h show``), large trees folded to about 60 rows.
+
+        Parameters
+        ----------
+        logits, labels, assignments, class_names, class_groups
+            As in :meth:`report`.
+        max_depth : int, optional
+            Fold rows below this depth (default: what fits in about 60 rows).
+        ascii : bool, default False
+            Plain ASCII guides.
+        file : text stream, optional
+            Where to print (default ``sys.stdout``).
+
+        Examples
+        --------
+        >>> Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=list("abcd")).show(ascii=True)
+        Hierarchy: 4 leaves
+        n6 (4 leaves)
+        |-- n4 (2 leaves)
+        |   |-- a
+        |   `-- b
+        `-- n5 (2 leaves)
+            |-- c
+            `-- d
+        """
+        from rich.console import Console
+
+        from l2h.render import default_max_depth, render_tree
+
+        stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
+        depth = default_max_depth(self) if max_depth is None else max_depth
+        console = Console(file=file, highlight=False, soft_wrap=True)
+        console.print(render_tree(self, stats, max_depth=depth, ascii=ascii))
 
     def __repr__(self) -> str:
         """One short line at any K: the size and the short scalar provenance (method, aggregation, ...)."""

@@ -9,7 +9,7 @@ Paper-ready by default: :func:`save_figure` embeds TrueType fonts in PDF (``pdf.
 Type 3) and keeps text as ``<text>`` in SVG (``svg.fonttype none``); no title unless asked; the axis
 shows merge heights when the tree has them and is left out for L2H trees (whose heights are only the
 merge order); :func:`plot_dendrogram` draws into a given ``ax`` for multi-panel figures, folds the
-tree to its top ``max_leaves`` groups and has a radial layout for large trees.  The dendrogram is
+tree to its top ``k`` groups and has a radial layout for large trees.  The dendrogram is
 laid out with explicit loops over the merges (no recursion, unlike scipy's ``dendrogram``), so a
 100 000-deep caterpillar draws like any other tree.
 
@@ -56,9 +56,20 @@ FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 INSTALL_HINT = 'pictures need matplotlib; install it with: pip install "l2h[plot]"'
 NEUTRAL = "#555555"
 LAYOUTS = ("rectangular", "radial")
+#: Smallest tip label drawn, in points; rows closer than that get every n-th label only.
+MIN_LABEL_PT = 4.5
+#: A label's font size may be this share of the distance between two rows (the rest is gap).
+LABEL_FILL = 0.8
 #: matplotlib settings :func:`save_figure` applies: TrueType (Type 42) fonts in PDF/PS, text kept as
 #: ``<text>`` in SVG.  Use them with ``matplotlib.rc_context(PAPER_RC)`` when saving a figure yourself.
 PAPER_RC: dict[str, Any] = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}
+
+
+class _Unset:
+    """The default of a renamed keyword: tells "not given" from None."""
+
+
+_UNSET = _Unset()
 
 
 def _matplotlib():
@@ -129,8 +140,12 @@ def figure_bytes(fig: Figure, fmt: str, dpi: int = 150) -> bytes:
     matplotlib, _ = _matplotlib()
     buffer = io.BytesIO()
     metadata = {"Software": "l2h"} if fmt == "png" else {"Creator": "l2h"} if fmt == "pdf" else None
+    # a constrained layout already fits everything in the figure: "tight" would draw it twice
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    bbox = None if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine) else "tight"
     with matplotlib.rc_context(PAPER_RC):
-        fig.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
+        fig.savefig(buffer, format=fmt, dpi=dpi, bbox_inches=bbox, metadata=metadata)
     return buffer.getvalue()
 
 
@@ -305,20 +320,21 @@ def plot_dendrogram(
     stats: LeafStats | None = None,
     *,
     ax: Axes | None = None,
-    max_leaves: int | None = 100,
+    k: int | None = 100,
     layout: str = "rectangular",
     title: str | None = None,
     axis: bool | None = None,
     width: float | None = None,
     font_size: float | None = None,
+    max_leaves: int | None | _Unset = _UNSET,
 ) -> Figure:
     """Dendrogram of ``tree``, root on the left (or in the centre), one labelled row per tip.
 
     With labels in ``stats`` every tip label reads ``name  majority-class purity%  n=points`` and is
     coloured by its group (the group of its majority class, or that class without groups), clades
     whose leaves all share a group have branches of that colour, and a legend lists the groups (up
-    to 40).  Trees with more than ``max_leaves`` leaves are cut to their top ``max_leaves`` groups
-    (the level-``max_leaves`` cut); each folded subtree is a triangle labelled with its number of
+    to 40).  Trees with more than ``k`` leaves are cut to their top ``k`` groups
+    (the level-``k`` cut, :meth:`l2h.Hierarchy.cut`); each folded subtree is a triangle labelled with its number of
     leaves and its majority class.
 
     Parameters
@@ -328,8 +344,8 @@ def plot_dendrogram(
     ax : matplotlib.axes.Axes, optional
         Draw into this axes (e.g. one panel of a larger figure); by default a new figure is made.
         Returned is the axes' figure.
-    max_leaves : int or None
-        Most tips drawn (default 100); None draws every leaf.
+    k : int or None
+        Most tips drawn: the tree folded to its ``k`` groups (default 100); None draws every leaf.
     layout : {"rectangular", "radial"}
         ``radial`` puts the root in the centre and the tips on a circle (large trees).
     title : str, optional
@@ -340,7 +356,10 @@ def plot_dendrogram(
     width : float, optional
         Figure width in inches (new figures only); the height follows the number of tips.
     font_size : float, optional
-        Tip label size in points (default: 8, smaller for many tips in the radial layout).
+        Largest tip label size in points (default 8).  Labels shrink to fit their rows; below
+        ``MIN_LABEL_PT`` only every n-th tip is labelled, so that no two labels overlap at any ``k``.
+    max_leaves : int or None, optional
+        Former name of ``k``.
 
     Returns
     -------
@@ -351,20 +370,22 @@ def plot_dendrogram(
     >>> import numpy as np
     >>> from l2h import Hierarchy
     >>> tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
-    >>> fig = plot_dendrogram(tree, max_leaves=2)
+    >>> fig = plot_dendrogram(tree, k=2)
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['n4: 2 leaves', 'n5: 2 leaves']
     """
     _, Figure = _matplotlib()
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
-    if max_leaves is not None and (isinstance(max_leaves, bool) or int(max_leaves) < 1):
-        raise ValueError(f"max_leaves must be a positive integer or None; got {max_leaves!r}")
+    if not isinstance(max_leaves, _Unset):  # the former name of k
+        k = max_leaves
+    if k is not None and (isinstance(k, bool) or int(k) < 1):
+        raise ValueError(f"k must be a positive integer or None; got {k!r}")
     stats = stats or LeafStats()
-    geometry = dendrogram_layout(tree, max_leaves, heights=None)
+    geometry = dendrogram_layout(tree, k, heights=None)
     show_axis = geometry.heights if axis is None else bool(axis)
     if axis and not geometry.heights:
-        geometry = dendrogram_layout(tree, max_leaves, heights=True)
+        geometry = dendrogram_layout(tree, k, heights=True)
     m = len(geometry.tips)
     radial = layout == "radial"
     made = ax is None
@@ -383,7 +404,7 @@ def plot_dendrogram(
     node_key = clade_keys(tree, keys)
     labels = _tip_labels(tree, stats, geometry.tips, counts)
     tip_colors = _tip_colors(tree, stats, geometry.tips, counts, node_key, colors)
-    size = font_size or (8.0 if not radial else max(3.0, min(8.0, 700.0 / max(m, 1))))
+    size = font_size or 8.0
     if radial:
         _draw_radial(ax, tree, geometry, node_key, colors, labels, tip_colors, size)
     else:
@@ -406,7 +427,37 @@ def plot_dendrogram(
             )
         else:
             ax.legend(handles=handles, title=legend_title, frameon=False, fontsize=7, loc="best")
+    if not radial:
+        _fit_tick_labels(ax, labels, tip_colors, size)
     return fig
+
+
+def _thin(labels: list[str], pitch: float, size: float) -> tuple[list[str], float]:
+    """Labels and font size for rows ``pitch`` points apart: the size shrinks to fit the rows, and
+    below :data:`MIN_LABEL_PT` only every n-th label is kept, so that no two labels overlap."""
+    font = min(size, LABEL_FILL * pitch)
+    if font >= min(size, MIN_LABEL_PT):
+        return labels, font
+    font = min(size, MIN_LABEL_PT)
+    stride = int(np.ceil(font / (LABEL_FILL * pitch)))
+    return [label if i % stride == 0 else "" for i, label in enumerate(labels)], font
+
+
+def _fit_tick_labels(ax, labels: list[str], tip_colors: list[str | None], size: float) -> None:
+    """Size (and, when the rows are too close, thin) the tip labels of the rectangular layout to
+    the height their axes get once the figure is laid out."""
+    fig = ax.figure
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+    height_pt = ax.get_position().height * fig.get_figheight() * 72.0
+    shown, font = _thin(labels, height_pt / max(len(labels), 1), size)
+    if shown is labels and font == size:
+        return
+    ax.set_yticks(np.arange(len(shown)), shown, fontsize=font)
+    for text, colour in zip(ax.get_yticklabels(), tip_colors, strict=True):
+        if colour is not None:
+            text.set_color(colour)
 
 
 def _tip_colors(tree, stats, tips, counts, node_key, colors) -> list[str | None]:
@@ -516,7 +567,14 @@ def _draw_radial(ax, tree, geometry, node_key, colors, labels, tip_colors, size)
             )
             poly_colors.append(_edge_color(node_key, colors, v))
         ax.add_collection(PolyCollection(polys, facecolors=poly_colors, edgecolors=poly_colors, alpha=0.55))
+    # the tips sit on a circle of radius 1.03 (data units), the axes span 3.2 units: the arc
+    # between two tips, in points, bounds the font size (and thins the labels below the minimum)
+    fig = ax.figure
+    side_pt = min(fig.get_figwidth() * ax.get_position().width, fig.get_figheight() * ax.get_position().height) * 72
+    labels, size = _thin(list(labels), 2 * np.pi * 1.03 / m * side_pt / 3.2, size)
     for i, (label, colour) in enumerate(zip(labels, tip_colors, strict=True)):
+        if not label:
+            continue
         t = angle(float(i))
         degrees = np.degrees(t) % 360
         flip = 90 < degrees < 270

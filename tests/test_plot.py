@@ -363,3 +363,58 @@ def test_cli_heatmap_suffix_and_labels_checked_before_anything_is_drawn(files):
     assert bad.exit_code == 1 and len(bad.output.strip().splitlines()) == 1
     assert "--class-distances" in bad.output and "cannot tell the picture format" in bad.output
     assert not (files / "t.png").exists()
+
+
+def _agg(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _overlaps(boxes) -> list:
+    boxes = sorted(boxes, key=lambda b: b.y0)
+    return [(a, b) for a, b in zip(boxes, boxes[1:], strict=False) if b.y0 < a.y1 - 0.01]
+
+
+@pytest.mark.parametrize("k", [10, 350, 1000])
+def test_tip_labels_never_overlap(k):
+    """Measured by matplotlib's own renderer: the drawn tip labels' boxes are disjoint at any k."""
+    from l2h.plot import MIN_LABEL_PT, plot_dendrogram
+
+    rng = np.random.default_rng(k)
+    tree = Hierarchy.from_merges(random_merges(1000, rng))
+    leaf = rng.integers(0, 1000, size=5_000)
+    stats = leaf_stats(tree, leaf, leaf % 37)
+    fig = plot_dendrogram(tree, stats, k=k)
+    renderer = _agg(fig)
+    texts = [t for t in fig.axes[0].get_yticklabels() if t.get_text() and t.get_visible()]
+    assert len(texts) >= min(k, 250)  # thinned, not emptied
+    assert min(t.get_fontsize() for t in texts) >= MIN_LABEL_PT
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    assert not _overlaps(boxes)
+    axes_box = fig.axes[0].get_window_extent(renderer)
+    assert min(b.y0 for b in boxes) >= axes_box.y0 - 2 and max(b.y1 for b in boxes) <= axes_box.y1 + 2
+
+
+@pytest.mark.parametrize("k", [1000])
+def test_radial_tip_labels_never_overlap(k):
+    """Rotated labels: neighbours are apart by at least a label's height where they start (their
+    closest point, on the circle)."""
+    from l2h.plot import MIN_LABEL_PT, plot_dendrogram
+
+    rng = np.random.default_rng(k)
+    tree = Hierarchy.from_merges(random_merges(1000, rng))
+    fig = plot_dendrogram(tree, k=k, layout="radial")
+    _agg(fig)
+    ax = fig.axes[0]
+    texts = [t for t in ax.texts if t.get_text()]
+    assert len(texts) >= min(k, 250) and min(t.get_fontsize() for t in texts) >= MIN_LABEL_PT
+    centre = ax.transData.transform((0, 0))
+    starts = np.array([ax.transData.transform(t.get_position()) for t in texts]) - centre
+    angles = np.sort(np.arctan2(starts[:, 1], starts[:, 0]))
+    radius = np.hypot(*starts[0])
+    gaps = np.diff(np.concatenate([angles, angles[:1] + 2 * np.pi])) * radius
+    height = max(t.get_fontsize() for t in texts) * fig.dpi / 72  # the em box in pixels
+    assert gaps.min() >= height * 0.999, (gaps.min(), height)

@@ -200,9 +200,10 @@ def test_report_in_headless_chromium(digits, tmp_path):
         driver.find_element(By.CSS_SELECTOR, "#matches li").click()
         assert driver.find_elements(By.CSS_SELECTOR, "#panel .thumbs img")  # a leaf shows its thumbnails
         driver.execute_script(
-            "var s = document.getElementById('level'); s.value = '4'; s.dispatchEvent(new Event('input'))"
+            "var s = document.getElementById('kRange'); s.value = '4'; s.dispatchEvent(new Event('input'))"
         )
-        assert driver.find_element(By.ID, "levelText").text == "k = 4 groups"
+        assert driver.find_element(By.ID, "kText").text == "k = 4 groups"
+        assert driver.find_element(By.ID, "k").get_attribute("value") == "4"
         assert len(driver.find_elements(By.CSS_SELECTOR, "#zoom circle.cut")) == 4
         from selenium.webdriver.support.ui import Select
 
@@ -214,15 +215,15 @@ def test_report_in_headless_chromium(digits, tmp_path):
         urls = requested_urls(driver)
         assert urls and all(u.startswith(("file:", "data:")) for u in urls), urls
 
-        # K = 1000: opens folded (80 tips), and the whole tree unfolds at the slider's end in well under a second
+        # K = 1000: opens folded (a pane of tips), and the whole tree unfolds at the slider's end in well under a second
         rng = np.random.default_rng(1)
         big = Hierarchy.from_merges(random_merges(1000, rng))
         leaf = rng.integers(0, 1000, size=20_000)
         (tmp_path / "big.html").write_text(build_report(big, leaf_stats(big, leaf, leaf % 100)))
         assert open_report(driver, tmp_path / "big.html") < 10
-        assert driver.execute_script("return window.l2hReport.visibleTips()") == 80
+        assert 20 <= driver.execute_script("return window.l2hReport.visibleTips()") <= 60
         took = driver.execute_script(
-            "var s = document.getElementById('level'), t = performance.now(); s.value = '1000';"
+            "var s = document.getElementById('kRange'), t = performance.now(); s.value = '1000';"
             "s.dispatchEvent(new Event('input')); return performance.now() - t;"
         )
         assert driver.execute_script("return window.l2hReport.visibleTips()") == 1000 and took < 5000

@@ -47,6 +47,8 @@ PILLOW_HINT = 'thumbnails need Pillow; install it with: pip install "l2h[plot]"'
 #: Most thumbnails in one report (about 1-2 KB each at 48 px): bounds the file size.
 MAX_THUMBNAILS = 4000
 THUMB_SIZE = 48
+#: Most points whose indices the page holds (4 bytes each, base64): above, no per-point downloads.
+MAX_POINTS = 5_000_000
 CLADE_SAMPLE = 32
 
 
@@ -71,8 +73,9 @@ class ImageSource:
         except ImportError:
             raise ImportError(PILLOW_HINT) from None
         if self.array is not None:
-            pixels = np.asarray(self.array[i], dtype=np.float64) * self.scale
-            pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+            pixels = np.asarray(self.array[i])
+            if pixels.dtype != np.uint8 or self.scale != 1.0:  # uint8 images are shown as they are
+                pixels = np.clip(np.rint(pixels.astype(np.float64) * self.scale), 0, 255).astype(np.uint8)
             if pixels.ndim == 3 and pixels.shape[2] == 1:
                 pixels = pixels[:, :, 0]
             image = Image.fromarray(pixels)
@@ -107,7 +110,7 @@ class ImageSource:
         image = self.image(i, size)
         buffer = io.BytesIO()
         if self.array is not None and max(np.shape(self.array)[1:3]) <= size:
-            image.save(buffer, format="PNG", optimize=True)
+            image.save(buffer, format="PNG", compress_level=6)  # optimize=True: 3x the time, a few % smaller
             mime = "image/png"
         else:
             if image.mode not in ("RGB", "L"):
@@ -251,21 +254,20 @@ def thumbnail_points(
 
 
 # ---------------------------------------------------------------------------------------------- data
-def _composition(tree: Hierarchy, stats: LeafStats, counts: NodeCounts, top: int = 6) -> dict[str, Any]:
-    """Majority class (-1 without points), purity and the ``top`` largest classes of every node
-    (``compC``/``compN``: ``top`` entries per node, largest first, count 0 past the classes present),
-    in blocks so that no (2K-1) x C table is ever held."""
-    assert stats.table is not None
-    n_top = min(top, stats.table.shape[1])
+def _top_counts(counts: NodeCounts, n_nodes: int, n_cols: int, top: int = 6) -> dict[str, Any]:
+    """Majority column (-1 without points), its share and the ``top`` largest columns of every node
+    (``C``/``N``: ``top`` entries per node, largest first, count 0 past the columns present), in
+    blocks so that no (2K-1) x C table is ever held."""
+    n_top = min(top, n_cols)
     majority, purity, comp_c, comp_n = [], [], [], []
-    block = max(1, 4_000_000 // max(stats.table.shape[1], 1))
-    for lo in range(0, tree.n_nodes, block):
-        table = counts.table(np.arange(lo, min(lo + block, tree.n_nodes)))
+    block = max(1, 4_000_000 // max(n_cols, 1))
+    for lo in range(0, n_nodes, block):
+        table = counts.table(np.arange(lo, min(lo + block, n_nodes)))
         assert table is not None
         total = table.sum(axis=1)
         idx = np.argpartition(-table, n_top - 1, axis=1)[:, :n_top]
         vals = np.take_along_axis(table, idx, axis=1)
-        order = np.lexsort((idx, -vals), axis=1)  # largest first, lower class id on ties
+        order = np.lexsort((idx, -vals), axis=1)  # largest first, lower column on ties
         idx = np.take_along_axis(idx, order, axis=1)
         vals = np.take_along_axis(vals, order, axis=1)
         share = np.divide(vals[:, 0], total, out=np.zeros(len(total)), where=total > 0)
@@ -276,10 +278,54 @@ def _composition(tree: Hierarchy, stats: LeafStats, counts: NodeCounts, top: int
     return {
         "maj": np.concatenate(majority).tolist(),
         "pur": np.concatenate(purity).tolist(),
-        "compTop": n_top,
-        "compC": np.concatenate(comp_c).tolist(),
-        "compN": np.concatenate(comp_n).tolist(),
+        "top": n_top,
+        "C": np.concatenate(comp_c).tolist(),
+        "N": np.concatenate(comp_n).tolist(),
     }
+
+
+def _composition(tree: Hierarchy, stats: LeafStats, counts: NodeCounts, top: int = 6) -> dict[str, Any]:
+    """Majority class, purity and top classes of every node (``maj``, ``pur``, ``compC``, ``compN``)."""
+    assert stats.table is not None
+    out = _top_counts(counts, tree.n_nodes, stats.table.shape[1], top)
+    return {"maj": out["maj"], "pur": out["pur"], "compTop": out["top"], "compC": out["C"], "compN": out["N"]}
+
+
+def _group_composition(tree: Hierarchy, stats: LeafStats, groups: list[str], top: int = 6) -> dict[str, Any]:
+    """The same per group of classes (``--groups``): ``gmaj``, ``gpur``, ``gcompC`` (indices into
+    ``groups``; -1 for classes without a group), ``gcompN``."""
+    assert stats.table is not None and stats.class_groups is not None
+    index = {g: i for i, g in enumerate(groups)}
+    n_classes = stats.table.shape[1]
+    none = len(groups)  # the last column: classes without a group
+    of_class = np.full(n_classes, none, dtype=np.int64)
+    for c, group in enumerate(stats.class_groups[:n_classes]):
+        if group is not None and group in index:
+            of_class[c] = index[group]
+    table = np.zeros((tree.n_leaves, len(groups) + 1), dtype=np.int64)
+    for g in np.unique(of_class).tolist():
+        table[:, g] = stats.table[:, of_class == g].sum(axis=1)
+    counts = NodeCounts(tree, LeafStats(stats.sizes, table))
+    out = _top_counts(counts, tree.n_nodes, table.shape[1], top)
+    return {
+        "gmaj": [-1 if g == none else g for g in out["maj"]],
+        "gpur": out["pur"],
+        "gcompTop": out["top"],
+        "gcompC": [-1 if g == none else g for g in out["C"]],
+        "gcompN": out["N"],
+    }
+
+
+def _points_by_leaf(assignments: ArrayLike, n_leaves: int) -> str:
+    """Point indices grouped by leaf (leaf 0's first, ascending within a leaf) as base64 of
+    little-endian int32: the page slices it with the points per leaf (``size``)."""
+    leaf = np.asarray(assignments, dtype=np.int64)
+    order = np.argsort(leaf, kind="stable").astype("<i4")
+    return base64.b64encode(order.tobytes()).decode("ascii")
+
+
+def _finite_or_none(values: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in values.tolist()]
 
 
 def report_data(
@@ -289,6 +335,7 @@ def report_data(
     title: str | None = None,
     thumbnails: dict[int, list[int]] | None = None,
     images: ImageSource | None = None,
+    assignments: ArrayLike | None = None,
 ) -> dict:
     """The JSON the page reads (see ``report.js``).
 
@@ -307,12 +354,16 @@ def report_data(
         Leaf id -> point indices (see :func:`thumbnail_points`); needs ``images``.
     images : ImageSource, optional
         Where the thumbnails come from (see :func:`load_images`).
+    assignments : array_like of int, shape (N,), optional
+        Leaf of every point: the page can then download the point indices under a node and the
+        level-``k`` assignment of the points (up to ``MAX_POINTS`` points).
 
     Returns
     -------
     dict
-        JSON-serialisable data (``K``, ``names``, ``merges``, ``size``, ``maj``, ``pur``,
-        ``classes``, ``groups``, ``colors``, ``clade``, ``thumbs``, ...).
+        JSON-serialisable data (``K``, ``names``, ``merges``, ``heights``, ``score``, ``rel``,
+        ``size``, ``maj``, ``pur``, ``classes``, ``groups``, ``colors``, ``clade``, group
+        composition ``gmaj``/``gcompC``/... with class groups, ``points``, ``thumbs``, ...).
 
     Examples
     --------
@@ -331,6 +382,9 @@ def report_data(
         "K": k,
         "names": [one_line(name) for name in tree.leaf_names],
         "merges": tree.merges.ravel().tolist(),
+        "heights": tree.heights.tolist(),
+        "score": _finite_or_none(tree.scores),
+        "rel": _finite_or_none(tree.relatedness),
         "size": None,
         "maj": None,
         "pur": None,
@@ -344,6 +398,8 @@ def report_data(
         "clade": None,
         "groupTitle": "group" if stats.class_groups is not None else "majority class",
         "thumbs": None,
+        "gmaj": None,
+        "points": None,
     }
     if stats.table is not None and stats.sizes is None:  # a hand-made LeafStats: points from the table
         stats = LeafStats(stats.table.sum(axis=1), stats.table, stats.class_names, stats.class_groups)
@@ -365,6 +421,14 @@ def report_data(
         data["classColor"] = [index.get(key, -1) if key is not None else -1 for key in class_key]
         keys = clade_keys(tree, stats.leaf_groups())
         data["clade"] = [index.get(key, -1) if key is not None else -1 for key in keys]
+        if stats.class_groups is not None:
+            data.update(_group_composition(tree, stats, groups))
+    if assignments is not None and stats.sizes is not None:
+        n_points = int(stats.sizes.sum())
+        if np.shape(assignments) != (n_points,):
+            raise ValueError(f"assignments has {np.size(assignments)} entries but the leaves hold {n_points} points")
+        if n_points <= MAX_POINTS:
+            data["points"] = _points_by_leaf(assignments, k)
     if thumbnails and images is not None:
         uris: list[str] = []
         points: list[int] = []
@@ -402,7 +466,8 @@ def build_report(
         Points, labels, class names and groups (:func:`l2h.annotate.leaf_stats`).
     title : str, optional
     assignments : array_like of int, shape (N,), optional
-        Leaf of every point; with ``images``, picks the thumbnails.
+        Leaf of every point: the page offers the point indices and k-group assignment of a node as
+        downloads; with ``images``, picks the thumbnails.
     confidence : array_like of float, shape (N,), optional
         How sure the model is of every point (e.g. its largest softmax probability): the most
         confident points of each leaf are shown.  Without it, the first points of each leaf.
@@ -420,7 +485,7 @@ def build_report(
     chosen = None
     if images is not None and assignments is not None:
         chosen = thumbnail_points(assignments, tree.n_leaves, confidence, per_leaf, max_thumbnails)
-    data = report_data(tree, stats, title=title, thumbnails=chosen, images=images)
+    data = report_data(tree, stats, title=title, thumbnails=chosen, images=images, assignments=assignments)
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     # inside <script>, "</" and "<!--" would end or confuse the block: JSON allows "\u003c" for "<"
     payload = payload.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

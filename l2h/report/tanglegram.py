@@ -1,0 +1,343 @@
+"""A learned tree and a reference taxonomy facing each other: one offline HTML tanglegram.
+
+The learned tree grows from the left, the reference from the right, and a line joins the two
+places of every leaf.  Children are rotated (never regrouped) to uncross the lines: a few rounds
+that order each tree's children by the mean position of their leaves on the other side.  A clade
+(the leaves under an internal node) that the other tree does not have is drawn in red and thicker:
+the learned tree's are the Robinson-Foulds ``rf_learned_only`` share of :func:`l2h.compare.compare`,
+the reference's its ``rf_reference_only``.  Lines take the colour of the leaf's top-level reference
+group.
+
+The page is one static SVG with its CSS: a Content-Security-Policy ``default-src 'none'`` lets
+nothing load and no script run, and every name is escaped.
+
+Examples
+--------
+>>> from l2h import Hierarchy
+>>> from l2h.taxonomy import parse_newick_taxonomy
+>>> tree = Hierarchy.from_merges([[0, 2], [1, 3], [4, 5]], leaf_names=["cat", "dog", "trout", "carp"])
+>>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+>>> page = build_tanglegram(tree, ref)
+>>> page.count('class="link"'), page.count('class="clade miss"')
+(4, 4)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from l2h.annotate import one_line, palette
+from l2h.hierarchy import Hierarchy
+from l2h.taxonomy import Taxonomy
+
+__all__ = ["build_tanglegram", "tanglegram_layout"]
+
+ROW = 14  # px between two leaves
+TREE_W = 300  # px of each tree
+GAP = 140  # px between the two label columns, where the lines run
+MAX_LABEL = 40  # characters of a label shown
+CHAR_W = 6.6  # px per character at the label size (11 px), for the label columns' width
+MATCH = "#444444"
+MISS = "#d1242f"
+
+_CSS = """
+* { box-sizing: border-box; }
+body { margin: 0; font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; }
+header { padding: 10px 14px; border-bottom: 1px solid #ddd; background: #fafafa; }
+header h1 { font-size: 16px; margin: 0 0 4px; }
+header p { margin: 2px 0; }
+.miss-key { color: #d1242f; font-weight: 600; }
+svg text.side { font-size: 13px; font-weight: 600; }
+svg text.node { font-size: 10px; fill: #666; }
+svg text { font-size: 11px; dominant-baseline: middle; }
+svg .clade { fill: none; stroke-width: 1.2; }
+svg .clade.miss { stroke-width: 2.4; }
+svg .link { stroke-width: 1; opacity: 0.75; }
+svg .pair:hover .link { stroke-width: 3; opacity: 1; }
+svg .pair:hover text { font-weight: 700; }
+main { padding: 6px 14px; }
+"""
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One tree laid out: every node's row (y, in rows) and height above the leaves (x, in levels)."""
+
+    tax: Taxonomy
+    y: np.ndarray  # float, per node
+    level: np.ndarray  # int, per node: 0 at the leaves, 1 + the highest child above
+    kids: list[list[int]]  # children of every node, in drawing order
+    miss: np.ndarray  # bool, per node: an internal node whose clade the other tree lacks
+
+
+def _clade_hashes(tax: Taxonomy, codes: np.ndarray) -> np.ndarray:
+    """XOR of random 64-bit leaf codes under every node: equal leaf sets give equal hashes."""
+    h = np.zeros(tax.n_nodes, dtype=np.uint64)
+    h[: tax.n_leaves] = codes
+    order = tax.bfs_order.tolist()
+    parent = tax.parent.tolist()
+    for v in reversed(order):
+        p = parent[v]
+        if p >= 0:
+            h[p] ^= h[v]
+    return h
+
+
+def _order(tax: Taxonomy, other_pos: np.ndarray) -> tuple[list[list[int]], np.ndarray]:
+    """Children sorted by the mean position of their leaves on the other side; leaf positions."""
+    n = tax.n_nodes
+    order = tax.bfs_order.tolist()
+    parent = tax.parent.tolist()
+    size = np.zeros(n)
+    total = np.zeros(n)
+    size[: tax.n_leaves] = 1
+    total[: tax.n_leaves] = other_pos
+    for v in reversed(order):
+        p = parent[v]
+        if p >= 0:
+            size[p] += size[v]
+            total[p] += total[v]
+    key = (total / np.maximum(size, 1)).tolist()
+    kids_order, starts, counts = (a.tolist() for a in tax._children_csr)
+    kids = [sorted(kids_order[starts[v] : starts[v] + counts[v]], key=lambda c: (key[c], c)) for v in range(n)]
+    pos = np.empty(tax.n_leaves)
+    stack = [tax.root]
+    i = 0
+    while stack:
+        v = stack.pop()
+        if v < tax.n_leaves:
+            pos[v] = i
+            i += 1
+        else:
+            stack.extend(reversed(kids[v]))
+    return kids, pos
+
+
+def _place(tax: Taxonomy, kids: list[list[int]], pos: np.ndarray, miss: np.ndarray) -> _Side:
+    n = tax.n_nodes
+    y = np.zeros(n)
+    level = np.zeros(n, dtype=np.int64)
+    y[: tax.n_leaves] = pos
+    for v in reversed(tax.bfs_order.tolist()):
+        if v >= tax.n_leaves:
+            ks = kids[v]
+            y[v] = (y[ks[0]] + y[ks[-1]]) / 2
+            level[v] = 1 + max(level[c] for c in ks)
+    return _Side(tax, y, level, kids, miss)
+
+
+def tanglegram_layout(tree: Hierarchy, reference: Taxonomy, rounds: int = 4) -> tuple[_Side, _Side]:
+    """Both trees over the same leaves, children rotated to uncross the lines, clades matched.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The learned tree; its leaf names must be reference leaves (as for :func:`l2h.compare.compare`).
+    reference : Taxonomy
+        The reference; leaves the tree lacks are left out, unary chains contracted.
+    rounds : int
+        Rounds of uncrossing (each orders one side by the other).
+
+    Returns
+    -------
+    (learned, reference)
+        Leaf ``i`` is the tree's leaf ``i`` on both sides.
+    """
+    from l2h.io import InputError
+
+    names = list(tree.leaf_names)
+    known = set(reference.leaf_names)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InputError(
+            f"{len(unknown)} of the tree's {len(names)} leaves are not in the reference ({unknown[0]!r}, ...); "
+            "map them as l2h compare does (its leaf names must be the reference's class names)"
+        )
+    learned = Taxonomy.from_hierarchy(tree)
+    ref = reference.restrict(names)
+    k = len(names)
+    codes = np.random.default_rng(0).integers(1, 2**63, size=k, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    h_learned = _clade_hashes(learned, codes)
+    h_ref = _clade_hashes(ref, codes)
+    in_ref = set(h_ref[k:].tolist())
+    in_learned = set(h_learned[k:].tolist())
+    miss_learned = np.zeros(learned.n_nodes, dtype=bool)
+    miss_learned[k:] = [h not in in_ref for h in h_learned[k:].tolist()]
+    miss_ref = np.zeros(ref.n_nodes, dtype=bool)
+    miss_ref[k:] = [h not in in_learned for h in h_ref[k:].tolist()]
+    ref_kids, ref_pos = _order(ref, np.arange(k, dtype=np.float64))
+    learned_kids, learned_pos = _order(learned, ref_pos)
+    for _ in range(rounds):
+        ref_kids, ref_pos = _order(ref, learned_pos)
+        learned_kids, learned_pos = _order(learned, ref_pos)
+    return (
+        _place(learned, learned_kids, learned_pos, miss_learned),
+        _place(ref, ref_kids, ref_pos, miss_ref),
+    )
+
+
+def _label(text: str) -> str:
+    text = one_line(text)
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "\u2026"
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return "n/a" if not np.isfinite(value) else f"{value:.3f}"
+    return html.escape(str(value))
+
+
+def build_tanglegram(
+    tree: Hierarchy,
+    reference: Taxonomy,
+    *,
+    scores: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    learned_title: str = "learned tree",
+    reference_title: str = "reference",
+) -> str:
+    """The tanglegram page of ``tree`` and ``reference`` (see the module docstring).
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The learned tree, its leaves named as reference leaves: pass the tree that
+        :func:`l2h.compare.compare` scores (``l2h compare`` maps cluster ids to classes first).
+    reference : Taxonomy
+        The reference taxonomy.
+    scores : mapping, optional
+        :func:`l2h.compare.compare`'s result, summarised in the header.
+    title : str, optional
+        Page title.
+    learned_title, reference_title : str
+        Captions of the two sides.
+
+    Returns
+    -------
+    str
+        One self-contained HTML page (no script, no network request).
+    """
+    left, right = tanglegram_layout(tree, reference)
+    k = tree.n_leaves
+    names = [_label(name) for name in tree.leaf_names]
+    label_w = CHAR_W * max(len(name) for name in names) + 8
+    x_left_leaf = TREE_W
+    x_right_leaf = TREE_W + 2 * label_w + GAP
+    width = int(x_right_leaf + TREE_W + 20)
+    height = int((k + 3) * ROW + 10)
+    top_left = max(int(left.level.max()), 1)
+    top_right = max(int(right.level.max()), 1)
+
+    def lx(v: int) -> float:
+        return 10 + (top_left - left.level[v]) / top_left * (x_left_leaf - 10)
+
+    def rx(v: int) -> float:
+        return x_right_leaf + right.level[v] / top_right * (TREE_W - 10)
+
+    def ry(side: _Side, v: int) -> float:
+        return 10 + 2 * ROW + side.y[v] * ROW
+
+    # line colour: the leaf's top-level group in the reference
+    ref_tax = right.tax
+    top_group = np.full(ref_tax.n_nodes, -1, dtype=np.int64)
+    root = ref_tax.root
+    groups = right.kids[root] if root >= ref_tax.n_leaves else [root]
+    for g, child in enumerate(groups):
+        top_group[child] = g
+    for v in ref_tax.bfs_order.tolist():
+        p = int(ref_tax.parent[v])
+        if p >= 0 and top_group[v] < 0:
+            top_group[v] = top_group[p]
+    colours = palette(max(len(groups), 1))
+
+    out: list[str] = []
+    for side, x in ((left, lx), (right, rx)):
+        parent = side.tax.parent.tolist()
+        first, last = side.tax.layout[1], side.tax.layout[2]
+        for v in range(side.tax.n_nodes):
+            # a clade is its bar (over its children) and its stem (from its parent): red when missed
+            miss = bool(side.miss[v])
+            xv, yv = x(v), ry(side, v)
+            d = ""
+            if parent[v] >= 0:
+                d += f"M{x(parent[v]):.1f},{yv:.1f}H{xv:.1f}"
+            if v >= side.tax.n_leaves:
+                kids = side.kids[v]
+                d += f"M{xv:.1f},{ry(side, kids[0]):.1f}V{ry(side, kids[-1]):.1f}"
+            if not d:
+                continue
+            name = one_line(side.tax.names[v]) if v >= side.tax.n_leaves and side.tax.names[v] else ""
+            if v < side.tax.n_leaves:
+                tip = one_line(side.tax.names[v])
+            else:
+                what = "not in the other tree" if miss else "also in the other tree"
+                tip = f"{name + ': ' if name else ''}{int(last[v] - first[v]):,} leaves, {what}"
+            out.append(
+                f'<path class="clade{" miss" if miss else ""}" stroke="{MISS if miss else MATCH}" d="{d}">'
+                f"<title>{html.escape(tip)}</title></path>"
+            )
+            if side is right and name and v >= side.tax.n_leaves and v != side.tax.root:
+                out.append(f'<text class="node" x="{xv + 3:.1f}" y="{yv - 6:.1f}">{html.escape(_label(name))}</text>')
+    for i in range(k):
+        y1, y2 = ry(left, i), ry(right, i)
+        colour = colours[top_group[i]] if top_group[i] >= 0 else MATCH
+        name = html.escape(names[i])
+        group = one_line(ref_tax.names[groups[top_group[i]]]) if top_group[i] >= 0 else ""
+        tip = html.escape(one_line(tree.leaf_names[i]) + (f" (reference group {group})" if group else ""))
+        out.append(
+            f'<g class="pair"><title>{tip}</title>'
+            f'<text x="{x_left_leaf + 4:.1f}" y="{y1:.1f}">{name}</text>'
+            f'<line class="link" stroke="{colour}" x1="{x_left_leaf + label_w:.1f}" y1="{y1:.1f}" '
+            f'x2="{x_right_leaf - label_w:.1f}" y2="{y2:.1f}"/>'
+            f'<text x="{x_right_leaf - 4:.1f}" y="{y2:.1f}" text-anchor="end">{name}</text></g>'
+        )
+    out.append(f'<text class="side" x="10" y="{10 + ROW / 2}">{html.escape(one_line(learned_title))}</text>')
+    out.append(
+        f'<text class="side" x="{width - 10}" y="{10 + ROW / 2}" text-anchor="end">'
+        f"{html.escape(one_line(reference_title))}</text>"
+    )
+    n_left = left.tax.n_nodes - k - 1
+    n_right = right.tax.n_nodes - k - 1
+    miss_left = int(left.miss[k:].sum()) - int(left.miss[left.tax.root])
+    miss_right = int(right.miss[k:].sum()) - int(right.miss[right.tax.root])
+    page_title = one_line(title or f"{learned_title} vs {reference_title}: {k:,} leaves")
+    summary = [
+        f'{k:,} leaves. <span class="miss-key">Red</span>: a clade the other tree does not have '
+        f"({miss_left:,} of the {learned_title}'s {n_left:,} clades, {miss_right:,} of the "
+        f"{reference_title}'s {n_right:,}; the root not counted). Lines: the leaf in both trees, "
+        "coloured by its top-level reference group."
+    ]
+    if scores:
+        shown = [
+            (key, scores[key])
+            for key in ("cophenetic_pearson", "cophenetic_spearman", "triplet_agreement", "rf_learned_only")
+            if key in scores
+        ]
+        summary.append(" \u00b7 ".join(f"{html.escape(key)} {_fmt(value)}" for key, value in shown))
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">{"".join(out)}</svg>'
+    )
+    csp = f"default-src 'none'; style-src '{_sha256(_CSS)}'; base-uri 'none'; form-action 'none'"
+    from l2h import __version__
+
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
+        f'<meta name="generator" content="l2h {__version__}">\n'
+        f"<title>{html.escape(page_title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<header><h1>{html.escape(page_title)}</h1>"
+        + "".join(f"<p>{line}</p>" for line in summary)
+        + f"</header>\n<main>{svg}</main>\n</body>\n</html>\n"
+    )
