@@ -23,7 +23,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-__all__ = ["Dist", "DistributedError", "setup", "gather", "GlobalBatchNorm"]
+from cohiclust_extra.device import resolve_device
+
+__all__ = ["Dist", "DistributedError", "GlobalBatchNorm", "gather", "setup", "use_global_batch_norm"]
 
 
 class DistributedError(RuntimeError):
@@ -105,8 +107,6 @@ def setup(device: str = "auto") -> tuple[Dist, torch.device]:
     Reads ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``.  The rendezvous
     waits ``L2H_DIST_TIMEOUT`` seconds (default 600) for every process.  Errors are one-line ``ValueError``.
     """
-    from cohiclust_extra.training import resolve_device
-
     world = _env_int("WORLD_SIZE", 1)
     if world < 1:
         raise ValueError(f"WORLD_SIZE must be at least 1; got {world}")

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from cohiclust_extra.data import IMAGE_SUFFIXES, DatasetError
+from cohiclust_extra.device import resolve_device
 
 __all__ = ["ImageSource", "LoadedModel", "compute_logits", "image_source", "load_model"]
 
@@ -505,21 +506,6 @@ def _timm_class_names(model: torch.nn.Module) -> list[str] | None:
     return names if len(names) == _n_outputs(model) else None
 
 
-def choose_device(device: str) -> torch.device:
-    """``auto`` -> CUDA, then MPS, then CPU; an explicit device that is not there is an error."""
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps is not None and mps.is_available())
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise LogitsError("--device cuda: no CUDA device is available")
-    if device == "mps" and not has_mps:
-        raise LogitsError("--device mps: no MPS device is available")
-    if device not in ("cpu", "cuda", "mps"):
-        raise LogitsError(f"--device must be auto, cpu, cuda or mps; got {device!r}")
-    return torch.device(device)
-
-
 # ---------------------------------------------------------------------------------------------- the run
 def _partial_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(f".{out.name}.partial.npy"), out.with_name(f".{out.name}.partial.json")
@@ -570,7 +556,7 @@ def compute_logits(
         raise LogitsError(f"--batch-size must be at least 1; got {batch_size}")
     if num_workers < 0:
         raise LogitsError(f"--num-workers must be at least 0; got {num_workers}")
-    torch_device = choose_device(device)
+    torch_device = resolve_device(device)
     partial, state_path = _partial_paths(out)
     files = {"--out": out, "paths": folder / "paths.txt"}
     if source.labels is not None:

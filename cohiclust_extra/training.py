@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,34 +26,18 @@ from cohiclust_extra.backbones import build_backbone
 from cohiclust_extra.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from cohiclust_extra.config import TrainConfig, default_augment
 from cohiclust_extra.data import Dataset, DatasetError, load_dataset
-from cohiclust_extra.distributed import Dist, DistributedError, gather, use_global_batch_norm
+from cohiclust_extra.device import resolve_device
+from cohiclust_extra.distributed import Dist, DistributedError, gather, setup, use_global_batch_norm
 from cohiclust_extra.loader import epoch_seed, inference_loader, train_loader
 from cohiclust_extra.losses import cluster_contrastive_loss, cohi_loss, nt_xent
 from cohiclust_extra.models import CCModel, CoHiClustModel
 from cohiclust_extra.tree import leaf_to_prune, level_log_probs, native_hierarchy, split_balance_loss
 
-__all__ = ["resolve_device", "build_model", "train", "predict", "export_outputs"]
+__all__ = ["build_model", "export_outputs", "predict", "train"]
 
 # progress(event, payload): event is "epoch_start" {epoch, total, phase, steps}, "step" {step, steps, losses},
 # "epoch_end" {row}, "message" {text}, "resume" {epoch, out_dir} (once --resume found a checkpoint of this model)
 ProgressFn = Callable[[str, dict], None]
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device that is absent is an error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA device is available")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-        raise ValueError("--device mps was asked for but MPS is not available")
-    if name not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device must be auto, cpu, cuda or mps; got {name!r}")
-    return torch.device(name)
 
 
 def build_model(config: TrainConfig, sample_shape: tuple[int, ...], n_clusters: int | None = None) -> torch.nn.Module:
@@ -215,8 +200,6 @@ def train(
     dict
         ``{"epochs_done", "finished", "metrics" (or None), "out_dir"}``.
     """
-    from cohiclust_extra.distributed import setup
-
     out = Path(out_dir)
     own_group = dist is None
     if dist is None:
@@ -264,6 +247,54 @@ def _train(
     download: bool,
     d: Dist,
 ) -> dict[str, Any]:
+    config, state = _resume_policy(config, out, resume, emit, d)
+    data, views, workers = _prepare_data(config, download, d)
+    d.barrier()  # every rank has looked at the run folder before rank 0 writes into it
+    if d.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    run = _start_run(config, data, out, dev, d, state, views, workers)
+    total_epochs = config.pretrain_epochs + config.epochs if config.model == "cohiclust" else config.epochs
+    for epoch in range(run.start_epoch, total_epochs):
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            return {"epochs_done": epoch, "finished": False, "metrics": None, "out_dir": str(out)}
+        pretraining = config.model == "cohiclust" and epoch < config.pretrain_epochs
+        phase = "cc" if config.model == "cc" else "pretrain" if pretraining else "tree"
+        emit("epoch_start", {"epoch": epoch + 1, "total": total_epochs, "phase": phase, "steps": run.steps})
+        run.model.train()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        sums, leaf_mass = _train_epoch(run, epoch, pretraining, emit)
+        row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase}
+        row.update({k: v / max(run.steps * config.accumulate, 1) for k, v in sums.items()})
+        if config.model == "cohiclust":
+            row.update(_prune(run, epoch, pretraining, leaf_mass))
+        row["seconds"] = round(time.perf_counter() - started, 4)
+        row["cpu_seconds"] = round(time.process_time() - cpu_started, 4)
+        run.history.append(row)
+        if d.is_main:
+            _save_epoch(run, epoch)
+        emit("epoch_end", {"row": row})
+
+    if config.model == "cohiclust" and run.model.tree.n_live > config.leaves:
+        emit(
+            "message",
+            {
+                "text": f"training ended with {run.model.tree.n_live} live leaves (> --leaves "
+                f"{config.leaves}): raise --epochs or lower the pruning start"
+            },
+        )
+    # rank 0 alone scores the whole dataset; the others are done (no collective follows: no timeout to wait out)
+    metrics = export_outputs(run.model, config, data, out, dev, workers) if d.is_main else None
+    return {"epochs_done": total_epochs, "finished": True, "metrics": metrics, "out_dir": str(out)}
+
+
+def _resume_policy(
+    config: TrainConfig, out: Path, resume: bool, emit: ProgressFn, d: Dist
+) -> tuple[TrainConfig, dict[str, Any] | None]:
+    """What the run folder allows: a fresh start, or a resume with the saved config and checkpoint state.
+
+    A folder with a checkpoint is never overwritten without ``resume``; one that holds only the
+    ``config.json`` of a run interrupted before its first checkpoint starts afresh.
+    """
     state = None
     has_checkpoint = (out / "checkpoint.pt").exists()
     dead_end = not has_checkpoint and (out / "config.json").is_file()
@@ -303,6 +334,15 @@ def _train(
             saved.num_workers = config.num_workers
         saved.cache_decoded = saved.cache_decoded or config.cache_decoded
         config = saved
+    return config, state
+
+
+def _prepare_data(config: TrainConfig, download: bool, d: Dist) -> tuple[Dataset, Any, int]:
+    """Load the dataset and complete ``config`` from it (batch, leaves or clusters, augmentation, ranks).
+
+    Returns the dataset, the per-sample view transform (``--augment paper``; else None) and the
+    number of loader workers.
+    """
     config.validate()
     _check_batch(config, d.world_size)
     data = load_dataset(
@@ -332,10 +372,44 @@ def _train(
     config.rank_batch_size = config.batch_size // (d.world_size * config.accumulate)
     workers = config.num_workers if config.num_workers is not None else (0 if data.in_memory else 4)
     config.validate()
-    d.barrier()  # every rank has looked at the run folder before rank 0 writes into it
-    if d.is_main:
-        out.mkdir(parents=True, exist_ok=True)
+    return data, views, workers
 
+
+@dataclass
+class _Run:
+    """What every epoch of a run uses."""
+
+    config: TrainConfig
+    data: Dataset
+    out: Path
+    dev: torch.device
+    d: Dist
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    precision: _Precision
+    views: Any
+    workers: int
+    augment: Callable[[torch.Tensor], torch.Tensor]
+    history: list[dict]
+    start_epoch: int
+    steps: int  # optimiser steps per epoch
+
+    @property
+    def pin(self) -> bool:
+        return self.dev.type == "cuda"
+
+
+def _start_run(
+    config: TrainConfig,
+    data: Dataset,
+    out: Path,
+    dev: torch.device,
+    d: Dist,
+    state: dict[str, Any] | None,
+    views: Any,
+    workers: int,
+) -> _Run:
+    """Build the model and optimiser (seeded), restore the checkpoint ``state`` if any, write config.json."""
     from l2h.io import write_atomic
 
     torch.manual_seed(config.seed)
@@ -345,128 +419,126 @@ def _train(
     history: list[dict] = []
     start_epoch = 0
     if state is not None:
-        try:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"checkpoint does not fit its config: {str(exc).splitlines()[0]}") from None
-        if state.get("scaler"):
-            precision.scaler.load_state_dict(state["scaler"])
-        history = list(state.get("history", []))
-        start_epoch = int(state["epoch"])
-        if not isinstance(state.get("rng"), dict) or "torch" not in state["rng"]:
-            raise CheckpointError(f"{out / 'checkpoint.pt'} has no RNG states: cannot resume it exactly")
+        history, start_epoch = _restore(state, model, optimizer, precision, out)
     if d.enabled:
         use_global_batch_norm(model)
         d.broadcast_model(model)
     if d.is_main:
         write_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-
     augment = make_augmenter(data.sample_shape, data.mean, data.std)
-    pin = dev.type == "cuda"
-    total_epochs = config.pretrain_epochs + config.epochs if config.model == "cohiclust" else config.epochs
-    micro = config.rank_batch_size
-    n_micro = (len(data) // d.world_size) // micro
-    steps = n_micro // config.accumulate
-    for epoch in range(start_epoch, total_epochs):
-        if stop_after_epoch is not None and epoch >= stop_after_epoch:
-            return {"epochs_done": epoch, "finished": False, "metrics": None, "out_dir": str(out)}
-        pretraining = config.model == "cohiclust" and epoch < config.pretrain_epochs
-        phase = "cc" if config.model == "cc" else "pretrain" if pretraining else "tree"
-        emit("epoch_start", {"epoch": epoch + 1, "total": total_epochs, "phase": phase, "steps": steps})
-        model.train()
-        started, cpu_started = time.perf_counter(), time.process_time()
-        torch.manual_seed(epoch_seed(config.seed, epoch, d.rank))  # this rank's augmentations in this epoch
-        loader = train_loader(
-            data,
-            micro,
-            seed=config.seed,
-            epoch=epoch,
-            world_size=d.world_size,
-            rank=d.rank,
-            workers=workers,
-            views=views,
-            pin=pin,
-        )
-        sums: dict[str, float] = {}
-        leaf_mass = None
-        try:
-            for index, batch in enumerate(loader):
-                if index >= steps * config.accumulate:
-                    break  # an incomplete accumulation group at the end of the epoch
-                if views is not None:
-                    xa, xb = (v.to(dev, non_blocking=pin) for v in batch)
-                else:
-                    x = data.to_float(batch.to(dev, non_blocking=pin))
-                    xa, xb = augment(x), augment(x)
-                loss, parts, mass = _step_losses(model, config, xa, xb, pretraining, precision, d)
-                if not math.isfinite(loss.item()):
-                    raise FloatingPointError(f"the loss became {loss.item()} at epoch {epoch + 1}; try a lower --lr")
-                if index % config.accumulate == 0:
-                    optimizer.zero_grad(set_to_none=True)
-                precision.scaler.scale(loss / config.accumulate).backward()
-                if (index + 1) % config.accumulate == 0:
-                    d.sum_gradients(model)
-                    precision.scaler.step(optimizer)
-                    precision.scaler.update()
-                parts = {"loss": loss.item(), **parts}
-                for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                if mass is not None:
-                    leaf_mass = mass if leaf_mass is None else leaf_mass + mass
-                if (index + 1) % config.accumulate == 0:
-                    emit("step", {"step": (index + 1) // config.accumulate, "steps": steps, "losses": parts})
-        except (RuntimeError, OSError) as exc:
-            if d.enabled and not isinstance(exc, (FloatingPointError, DatasetError)):
-                raise _lost_peer(exc, d, out, epoch) from None
-            raise
-        finally:
-            del loader
-        row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase}
-        row.update({k: v / max(steps * config.accumulate, 1) for k, v in sums.items()})
-        if config.model == "cohiclust":
-            tree_epoch = epoch - config.pretrain_epochs  # 0-based among tree epochs
-            pruned = ""
-            if (
-                not pretraining
-                and tree_epoch >= config.prune_start
-                and leaf_mass is not None
-                and model.tree.n_live > config.leaves
-            ):
-                pruned = str(prune_step(model, leaf_mass, d))
-            row["live_leaves"] = model.tree.n_live
-            row["pruned_leaf"] = pruned
-        row["seconds"] = round(time.perf_counter() - started, 4)
-        row["cpu_seconds"] = round(time.process_time() - cpu_started, 4)
-        history.append(row)
-        if d.is_main:
-            save_checkpoint(
-                out / "checkpoint.pt",
-                {
-                    "config": config.to_dict(),
-                    "epoch": epoch + 1,
-                    "sample_shape": list(data.sample_shape),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scaler": precision.scaler.state_dict() if precision.scaler.is_enabled() else {},
-                    "rng": _rng_state(dev),
-                    "history": history,
-                },
-            )
-            write_atomic(out / "history.csv", _history_csv(history))
-        emit("epoch_end", {"row": row})
+    n_micro = (len(data) // d.world_size) // config.rank_batch_size
+    return _Run(
+        config, data, out, dev, d, model, optimizer, precision, views, workers, augment, history, start_epoch,
+        steps=n_micro // config.accumulate,
+    )  # fmt: skip
 
-    if config.model == "cohiclust" and model.tree.n_live > config.leaves:
-        emit(
-            "message",
-            {
-                "text": f"training ended with {model.tree.n_live} live leaves (> --leaves "
-                f"{config.leaves}): raise --epochs or lower the pruning start"
-            },
-        )
-    # rank 0 alone scores the whole dataset; the others are done (no collective follows: no timeout to wait out)
-    metrics = export_outputs(model, config, data, out, dev, workers) if d.is_main else None
-    return {"epochs_done": total_epochs, "finished": True, "metrics": metrics, "out_dir": str(out)}
+
+def _restore(
+    state: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer, precision: _Precision, out: Path
+) -> tuple[list[dict], int]:
+    """Load a checkpoint's model, optimiser and scaler states; its history and the epoch to go on from."""
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"checkpoint does not fit its config: {str(exc).splitlines()[0]}") from None
+    if state.get("scaler"):
+        precision.scaler.load_state_dict(state["scaler"])
+    history = list(state.get("history", []))
+    start_epoch = int(state["epoch"])
+    if not isinstance(state.get("rng"), dict) or "torch" not in state["rng"]:
+        raise CheckpointError(f"{out / 'checkpoint.pt'} has no RNG states: cannot resume it exactly")
+    return history, start_epoch
+
+
+def _train_epoch(
+    run: _Run, epoch: int, pretraining: bool, emit: ProgressFn
+) -> tuple[dict[str, float], torch.Tensor | None]:
+    """One epoch of optimiser steps; the summed loss components and this rank's summed leaf mass."""
+    config, d, dev, pin = run.config, run.d, run.dev, run.pin
+    steps = run.steps
+    torch.manual_seed(epoch_seed(config.seed, epoch, d.rank))  # this rank's augmentations in this epoch
+    loader = train_loader(
+        run.data,
+        config.rank_batch_size,
+        seed=config.seed,
+        epoch=epoch,
+        world_size=d.world_size,
+        rank=d.rank,
+        workers=run.workers,
+        views=run.views,
+        pin=pin,
+    )
+    sums: dict[str, float] = {}
+    leaf_mass = None
+    try:
+        for index, batch in enumerate(loader):
+            if index >= steps * config.accumulate:
+                break  # an incomplete accumulation group at the end of the epoch
+            if run.views is not None:
+                xa, xb = (v.to(dev, non_blocking=pin) for v in batch)
+            else:
+                x = run.data.to_float(batch.to(dev, non_blocking=pin))
+                xa, xb = run.augment(x), run.augment(x)
+            loss, parts, mass = _step_losses(run.model, config, xa, xb, pretraining, run.precision, d)
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"the loss became {loss.item()} at epoch {epoch + 1}; try a lower --lr")
+            if index % config.accumulate == 0:
+                run.optimizer.zero_grad(set_to_none=True)
+            run.precision.scaler.scale(loss / config.accumulate).backward()
+            if (index + 1) % config.accumulate == 0:
+                d.sum_gradients(run.model)
+                run.precision.scaler.step(run.optimizer)
+                run.precision.scaler.update()
+            parts = {"loss": loss.item(), **parts}
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if mass is not None:
+                leaf_mass = mass if leaf_mass is None else leaf_mass + mass
+            if (index + 1) % config.accumulate == 0:
+                emit("step", {"step": (index + 1) // config.accumulate, "steps": steps, "losses": parts})
+    except (RuntimeError, OSError) as exc:
+        if d.enabled and not isinstance(exc, (FloatingPointError, DatasetError)):
+            raise _lost_peer(exc, d, run.out, epoch) from None
+        raise
+    finally:
+        del loader
+    return sums, leaf_mass
+
+
+def _prune(run: _Run, epoch: int, pretraining: bool, leaf_mass: torch.Tensor | None) -> dict[str, Any]:
+    """CoHiClust's pruning after a tree epoch; the history columns ``live_leaves`` and ``pruned_leaf``."""
+    config, model = run.config, run.model
+    tree_epoch = epoch - config.pretrain_epochs  # 0-based among tree epochs
+    pruned = ""
+    if (
+        not pretraining
+        and tree_epoch >= config.prune_start
+        and leaf_mass is not None
+        and model.tree.n_live > config.leaves
+    ):
+        pruned = str(prune_step(model, leaf_mass, run.d))
+    return {"live_leaves": model.tree.n_live, "pruned_leaf": pruned}
+
+
+def _save_epoch(run: _Run, epoch: int) -> None:
+    """The checkpoint after ``epoch`` and the history so far, each written atomically (rank 0)."""
+    from l2h.io import write_atomic
+
+    save_checkpoint(
+        run.out / "checkpoint.pt",
+        {
+            "config": run.config.to_dict(),
+            "epoch": epoch + 1,
+            "sample_shape": list(run.data.sample_shape),
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "scaler": run.precision.scaler.state_dict() if run.precision.scaler.is_enabled() else {},
+            "rng": _rng_state(run.dev),
+            "history": run.history,
+        },
+    )
+    write_atomic(run.out / "history.csv", _history_csv(run.history))
 
 
 def _check_batch(config: TrainConfig, world_size: int) -> None:

@@ -7,7 +7,7 @@ The terminal view (:mod:`l2h.render`), the iTOL bundle (:mod:`l2h.itol`), the pi
   purity, group of every leaf, and the same counts for every internal node (:meth:`LeafStats.node_counts`);
 * :func:`palette` / :func:`group_colors`: a colour per group, colour-blind safe (see :data:`GROUP_COLORS`);
 * :func:`clade_keys` / :func:`uniform_clades`: the group shared by all the leaves under a node;
-* :func:`leaf_order` / :func:`folded_nodes`: drawing order and the top-``m`` cut, without recursion
+* :func:`folded_nodes`: the top-``m`` cut in drawing order (:attr:`Hierarchy.leaf_order`), without recursion
   and in O(K) (trees may be 100 000 levels deep).
 
 Examples
@@ -41,7 +41,6 @@ __all__ = [
     "group_colors",
     "leaf_caption",
     "leaf_captions",
-    "leaf_order",
     "leaf_spans",
     "leaf_stats",
     "palette",
@@ -322,42 +321,6 @@ def purity_level(value: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- tree walks
-def leaf_order(tree: Hierarchy) -> np.ndarray:
-    """Leaves in left-to-right drawing order (children in merge-column order).
-
-    Like :attr:`Hierarchy.leaf_order` but with an explicit stack: O(K) time and memory at any depth.
-
-    Parameters
-    ----------
-    tree : Hierarchy
-        The tree.
-
-    Returns
-    -------
-    ndarray of int64, shape (K,)
-        Leaf ids in drawing order.
-
-    Examples
-    --------
-    >>> from l2h import Hierarchy
-    >>> leaf_order(Hierarchy.from_merges([[2, 1], [0, 3]])).tolist()
-    [0, 2, 1]
-    """
-    k = tree.n_leaves
-    left = tree.merges[:, 0].tolist()  # plain ints: indexing numpy rows one by one is slow
-    right = tree.merges[:, 1].tolist()
-    out: list[int] = []
-    stack = [tree.root]
-    while stack:
-        node = stack.pop()
-        if node < k:
-            out.append(node)
-        else:
-            stack.append(right[node - k])
-            stack.append(left[node - k])
-    return np.array(out, dtype=np.int64)
-
-
 def folded_nodes(tree: Hierarchy, m: int) -> np.ndarray:
     """The ``m`` nodes left after ``K - m`` merges (the level-``m`` cut), in drawing order.
 
@@ -576,7 +539,7 @@ def group_colors(tree: Hierarchy, stats: LeafStats) -> dict[str, str]:
     groups = stats.leaf_groups()
     seen: list[str] = []
     known: set[str] = set()
-    for leaf in leaf_order(tree):
+    for leaf in tree.leaf_order.tolist():
         g = groups[leaf] if len(groups) > leaf else None
         if g is not None and g not in known:
             known.add(g)
@@ -599,7 +562,7 @@ def leaf_spans(tree: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     order : ndarray of int64, shape (K,)
-        :func:`leaf_order`.
+        :attr:`Hierarchy.leaf_order` (a copy).
     start : ndarray of int64, shape (2K-1,)
         Position in ``order`` of the first leaf under every node.
 
@@ -611,7 +574,7 @@ def leaf_spans(tree: Hierarchy) -> tuple[np.ndarray, np.ndarray]:
     ([0, 2, 1], [0, 2, 1, 1, 0])
     """
     k = tree.n_leaves
-    order = leaf_order(tree)
+    order = tree.leaf_order.copy()
     first = [0] * tree.n_nodes
     for i, leaf in enumerate(order.tolist()):
         first[leaf] = i

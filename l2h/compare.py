@@ -52,9 +52,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h._validation import L2HWarning
+from l2h._validation import InputError, L2HWarning
 from l2h.hierarchy import Hierarchy
-from l2h.io import InputError
 from l2h.taxonomy import Taxonomy
 
 __all__ = [

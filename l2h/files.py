@@ -27,17 +27,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from l2h._validation import InputError
+
 PathLike = str | os.PathLike[str]
 # One output label (e.g. "--out") names a file or, for a folder of outputs, every file it may write.
 PathSpec = PathLike | Iterable[PathLike] | None
 
 __all__ = ["OutputSet", "check_output_path", "npy_bytes", "save_npy_atomic", "write_atomic"]
-
-
-def _input_error(message: str) -> ValueError:
-    from l2h.io import InputError  # l2h.io imports this module: import it when an error is raised
-
-    return InputError(message)
 
 
 def _folder_of(path: Path) -> Path:
@@ -77,7 +73,7 @@ def write_atomic(path: PathLike, data: str | bytes) -> None:
     """
     path = Path(path)
     if not _folder_of(path).is_dir():
-        raise _input_error(f"output folder does not exist: {_folder_of(path)}")
+        raise InputError(f"output folder does not exist: {_folder_of(path)}")
     with OutputSet(outputs={"output": path}) as outputs:
         outputs.write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
 
@@ -223,15 +219,15 @@ class _Target:
         except FileNotFoundError:
             st = None
         except NotADirectoryError:
-            raise _input_error(f"{label} {path}: a part of the path is not a folder") from None
+            raise InputError(f"{label} {path}: a part of the path is not a folder") from None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise _input_error(f"{label} {path}: symlink loop") from None
-            raise _input_error(f"{label} {path} cannot be checked: {_why(exc)}") from None
+                raise InputError(f"{label} {path}: symlink loop") from None
+            raise InputError(f"{label} {path} cannot be checked: {_why(exc)}") from None
         if st is not None and not stat.S_ISREG(st.st_mode):
             what = describe_file_type(st.st_mode)
             hint = "; expected a file path" if what == "a directory" else "; expected a regular file"
-            raise _input_error(f"{label} {path} is {what}{hint}")
+            raise InputError(f"{label} {path} is {what}{hint}")
         dest = Path(os.path.realpath(path))
         folder = dest.parent
         if not folder.is_dir():
@@ -240,7 +236,7 @@ class _Target:
                 return cls(label, path, dest, st)
             shown = _folder_of(path)
             why = "is not a folder" if os.path.lexists(shown) else "does not exist"
-            raise _input_error(f"{label} folder {why}: {shown}")
+            raise InputError(f"{label} folder {why}: {shown}")
         _check_writable(label, folder, _folder_of(path))
         return cls(label, path, dest, st)
 
@@ -248,7 +244,7 @@ class _Target:
 def _check_writable(label: str, folder: Path, shown: Path | None = None) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         reason = "read-only file system" if _read_only_fs(folder) else "no permission"
-        raise _input_error(f"{label} folder is not writable ({reason}): {shown or folder}")
+        raise InputError(f"{label} folder is not writable ({reason}): {shown or folder}")
 
 
 def _read_only_fs(folder: Path) -> bool:
@@ -351,7 +347,7 @@ class OutputSet:
                 if other.label == target.label and other.path == target.path:
                     continue  # registered twice: one file
                 how = _how(target.path, other.path)
-                raise _input_error(
+                raise InputError(
                     f"{target.label} {target.path} is the same file as {other.label} {other.path}{how}; "
                     "give each output its own path"
                 )
@@ -368,7 +364,7 @@ class OutputSet:
                 if hit is not None:
                     name = in_label if in_label.startswith("-") else f"{in_label}"
                     how = _how(hit.path, in_path)
-                    raise _input_error(f"{hit.label} {hit.path} is the {name} file{how}; choose another output path")
+                    raise InputError(f"{hit.label} {hit.path} is the {name} file{how}; choose another output path")
         self._targets = {Path(os.path.abspath(t.path)): t for t in targets}
 
     # ------------------------------------------------------------------ staging
@@ -388,7 +384,7 @@ class OutputSet:
         try:
             folder.mkdir()
         except OSError as exc:
-            raise _input_error(f"cannot create the {target.label} folder {folder}: {_why(exc)}") from None
+            raise InputError(f"cannot create the {target.label} folder {folder}: {_why(exc)}") from None
         self._created.append(folder)
 
     def _new_tmp(self, target: _Target) -> Path:
@@ -397,7 +393,7 @@ class OutputSet:
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{target.dest.suffix}", dir=target.dest.parent)
         except OSError as exc:
-            raise _input_error(f"cannot write {target.label} {target.path}: {_why(exc)}") from None
+            raise InputError(f"cannot write {target.label} {target.path}: {_why(exc)}") from None
         os.close(fd)
         self._replace_staged(target, _Staged(target, Path(tmp)))
         return Path(tmp)
@@ -419,7 +415,7 @@ class OutputSet:
                 handle.write(data)
         except OSError as exc:
             self._drop(target)
-            raise _input_error(f"cannot write {target.label} {target.path}: {_why(exc)}") from None
+            raise InputError(f"cannot write {target.label} {target.path}: {_why(exc)}") from None
 
     def write_text(self, path: PathLike, text: str) -> None:
         """Stage ``text`` (UTF-8) as the new content of the output ``path``."""
@@ -443,7 +439,7 @@ class OutputSet:
             writer(tmp)
         except OSError as exc:
             self._drop(target)
-            raise _input_error(f"cannot write {target.label} {target.path}: {_why(exc)}") from None
+            raise InputError(f"cannot write {target.label} {target.path}: {_why(exc)}") from None
         except BaseException:
             self._drop(target)
             raise
@@ -498,7 +494,7 @@ class OutputSet:
             failed = next((s for s in order if not s.committed), order[-1])
             self._roll_back(order)
             self.abort()
-            raise _input_error(
+            raise InputError(
                 f"cannot write {failed.target.label} {failed.target.path}: {_why(exc)}; no output was changed"
             ) from None
         except BaseException:

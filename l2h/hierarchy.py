@@ -21,6 +21,8 @@ from numpy.typing import ArrayLike
 from l2h import treeio
 from l2h._validation import InputError, check_array, check_finite_rows, check_leaf_names, check_logits_array
 
+__all__ = ["Hierarchy", "read_tree"]
+
 
 def _read_only_map(arr: np.ndarray) -> Any:
     """The ``mmap`` under a read-only :class:`numpy.memmap` (None for anything else)."""

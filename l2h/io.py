@@ -1,17 +1,21 @@
-"""Compatibility facade: the file functions under their historical names.
+"""Reading and writing l2h's files: the public I/O functions in one module.
 
-The code lives in three modules (this one re-exports them so that existing imports keep working):
+* input arrays and name lists: :func:`load_array`, :func:`read_names`, :func:`check_input_file`
+  (defined in :mod:`l2h.arrays`);
+* trees: :func:`read_tree`, :func:`write_tree` (the format its suffix names, written atomically),
+  :func:`to_newick` / :func:`from_newick`, :func:`to_json_dict` / :func:`from_json_text`,
+  :func:`tree_format_for` (the formats themselves are :mod:`l2h.treeio`'s);
+* atomic writes: :func:`write_atomic`, :func:`save_npy_atomic`, :func:`check_output_path`
+  (defined in :mod:`l2h.files`);
+* :class:`InputError`, the one-line error every reader raises.
 
-* :mod:`l2h.arrays`: reading input arrays and name lists (``load_array``, ``read_names``);
-* :mod:`l2h.treeio`: tree formats (Newick, JSON, linkage) as plain merges; :class:`l2h.Hierarchy`
-  builds from them (``read_tree``, ``Hierarchy.to_newick``, ...);
-* :mod:`l2h.files`: atomic writing (``write_atomic``, ``save_npy_atomic``, ``check_output_path``,
-  ``OutputSet``).
+Modules inside l2h import these from where they are defined; this module is for users.
 
-``write_tree`` (a tree written atomically in the format its suffix names) is defined here, as it
-joins the tree model and the writers.
-
-New code imports from those modules.
+Examples
+--------
+>>> tree = from_newick("((a,b),c);")
+>>> to_newick(tree, branch_lengths=False)
+'((a,b)n3,c)n4;'
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from typing import Any
 
 from l2h._validation import InputError
 from l2h.arrays import ARRAY_SUFFIXES, check_input_file, load_array, read_names
-from l2h.files import _output_mode, check_output_path, npy_bytes, save_npy_atomic, write_atomic  # noqa: F401
+from l2h.files import check_output_path, npy_bytes, save_npy_atomic, write_atomic
 from l2h.hierarchy import Hierarchy, read_tree
-from l2h.treeio import JSON_FORMAT, JSON_VERSION, TREE_FORMATS, _quote, tree_format_for  # noqa: F401
+from l2h.treeio import JSON_FORMAT, JSON_VERSION, TREE_FORMATS, tree_format_for
 
 __all__ = [
     "ARRAY_SUFFIXES",

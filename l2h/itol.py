@@ -54,7 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
-from l2h.annotate import (  # clade_keys, uniform_clades: re-exported, they lived here
+from l2h._validation import InputError
+from l2h.annotate import (  # clade_keys, uniform_clades: part of this module's API too
     LeafStats,
     clade_keys,
     group_colors,
@@ -63,8 +64,8 @@ from l2h.annotate import (  # clade_keys, uniform_clades: re-exported, they live
     uniform_clades,
 )
 from l2h.files import OutputSet
+from l2h.groups import parse_groups
 from l2h.hierarchy import Hierarchy
-from l2h.io import InputError
 
 __all__ = [
     "BUNDLE_FILES",
@@ -479,11 +480,8 @@ def read_class_groups(
 ) -> tuple[str | None, ...]:
     """Read a class -> group map (e.g. CIFAR-100's 20 superclasses).
 
-    Two layouts (blank lines and lines starting with ``#`` are ignored):
-
-    * two columns, ``class<TAB>group`` on every line; ``class`` is a class name (as shown, i.e. from
-      ``--label-names`` or the text labels) or an integer class id;
-    * one column: the group of class id ``i`` on line ``i + 1`` (one line per class).
+    The layouts are :mod:`l2h.groups`'s; a class is named as shown (from ``--label-names`` or the
+    text labels) or by its integer id.
 
     Parameters
     ----------
@@ -500,41 +498,15 @@ def read_class_groups(
     """
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: spreadsheets start with a BOM
+        text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets start with a BOM
     except FileNotFoundError:
         raise InputError(f"groups file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"groups file {path} cannot be read as UTF-8 text: {exc}") from None
-    rows = [(n, line.rstrip("\r\n")) for n, line in enumerate(raw, start=1)]
-    rows = [(n, line) for n, line in rows if line.strip() and not line.lstrip().startswith("#")]
-    if not rows:
-        raise InputError(f"groups file {path} is empty")
-    tabbed = ["\t" in line for _, line in rows]
+    rows = parse_groups(text, f"groups file {path}", class_names)
     groups: list[str | None] = [None] * len(class_names)
-    if all(tabbed):
-        by_name = {name: c for c, name in enumerate(class_names)}
-        for n, line in rows:
-            cells = [cell.strip() for cell in line.split("\t")]
-            if len(cells) != 2 or not cells[0] or not cells[1]:
-                raise InputError(f"groups file {path}, line {n}: expected 'class<TAB>group'; got {line!r}")
-            c = by_name.get(cells[0])
-            if c is None and cells[0].isdigit() and int(cells[0]) < len(class_names):
-                c = int(cells[0])
-            if c is None:
-                raise InputError(f"groups file {path}, line {n}: unknown class {cells[0]!r}")
-            if groups[c] is not None:
-                raise InputError(f"groups file {path}, line {n}: class {class_names[c]!r} is listed twice")
-            groups[c] = cells[1]
-    elif not any(tabbed):
-        if len(rows) != len(class_names):
-            raise InputError(
-                f"groups file {path} has {len(rows)} lines but there are {len(class_names)} classes "
-                "(one group per class id, or 'class<TAB>group' lines)"
-            )
-        groups = [line.strip() for _, line in rows]
-    else:
-        n = rows[tabbed.index(False)][0]
-        raise InputError(f"groups file {path}, line {n}: expected 'class<TAB>group' like the other lines")
+    for c, group in zip(rows.ids or (), rows.groups, strict=True):
+        groups[c] = group
     for c in required:
         if groups[int(c)] is None:
             raise InputError(f"groups file {path} has no group for class {class_names[int(c)]!r} (id {int(c)})")

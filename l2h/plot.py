@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h.annotate import LeafStats, NodeCounts, clade_keys, folded_nodes, group_colors, leaf_order, one_line, percent
+from l2h.annotate import LeafStats, NodeCounts, clade_keys, folded_nodes, group_colors, one_line, percent
 from l2h.hierarchy import Hierarchy
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> No
     ...     pathlib.Path(tmp, "empty.svg").read_bytes()[:5]
     b'<?xml'
     """
-    from l2h.io import write_atomic
+    from l2h.files import write_atomic
 
     fmt = check_figure_path(path)
     write_atomic(path, figure_bytes(fig, fmt, dpi))
@@ -270,7 +270,7 @@ def dendrogram_layout(tree: Hierarchy, max_leaves: int | None = None, heights: b
     m = k if max_leaves is None else max(1, min(int(max_leaves), k))
     if heights is None:
         heights = has_heights(tree)
-    tips = leaf_order(tree) if m == k else folded_nodes(tree, m)
+    tips = tree.leaf_order.copy() if m == k else folded_nodes(tree, m)
     first = k + (k - m)  # merges from this node id on are drawn
     merges = tree.merges
     height = tree.heights
@@ -621,7 +621,7 @@ def class_order(tree: Hierarchy, table: np.ndarray) -> np.ndarray:
     [1, 0]
     """
     position = np.empty(tree.n_leaves)
-    position[leaf_order(tree)] = np.arange(tree.n_leaves)
+    position[tree.leaf_order] = np.arange(tree.n_leaves)
     sizes = table.sum(axis=0)
     present = np.flatnonzero(sizes)
     mean_position = (position @ table[:, present]) / sizes[present]
@@ -759,7 +759,7 @@ def gallery_rows(
     """
     leaf = np.asarray(assignments, dtype=np.int64)
     k = tree.n_leaves
-    nodes = leaf_order(tree) if level is None else folded_nodes(tree, level)
+    nodes = tree.leaf_order if level is None else folded_nodes(tree, level)
     from l2h.annotate import leaf_spans
 
     order, start = leaf_spans(tree)

@@ -2,7 +2,7 @@
 
 What it shows about the nodes (points, majority class, purity, group) comes from
 :mod:`l2h.annotate`, shared with :mod:`l2h.itol`, :mod:`l2h.plot` and :mod:`l2h.report`
-(``LeafStats``, ``leaf_stats``, ``palette`` and ``group_colors`` are still importable from here).
+(``LeafStats``, ``leaf_stats``, ``palette`` and ``group_colors`` are part of this module's API too).
 :func:`tree_lines` lays the tree out as text lines (pure, testable); :func:`render_tree` wraps them
 for rich.  Long caterpillar chains (each merge adds a single leaf to the group built so far) are
 drawn as one node listing the leaves they add, so a K-leaf caterpillar does not indent K levels.
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from l2h.annotate import (  # LeafStats & co. lived here: re-exported so that old imports keep working
+from l2h.annotate import (  # LeafStats & co.: part of this module's API too
     LeafStats,
     group_colors,
     leaf_caption,

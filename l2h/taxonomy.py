@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -48,8 +47,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from l2h._validation import L2HWarning
-from l2h.io import InputError
+from l2h import newick
+from l2h._validation import InputError, L2HWarning
+from l2h.groups import content_lines, parse_groups
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
@@ -123,100 +123,13 @@ class Taxonomy:
             raise ValueError(f"names has {len(names)} entries but parent has {m}")
         if m and (par.min() < -1 or par.max() >= m):
             raise ValueError(f"parent ids must be in -1..{m - 1}")
-        if leaves is None:
-            has_child = np.zeros(m, dtype=bool)
-            has_child[par[par >= 0]] = True
-            leaf_nodes = np.flatnonzero(~has_child)
-        else:
-            leaf_nodes = np.asarray(leaves, dtype=np.int64).reshape(-1)
-            if leaf_nodes.size and (leaf_nodes.min() < 0 or leaf_nodes.max() >= m):
-                raise ValueError(f"leaf node ids must be in 0..{m - 1}")
-            if np.unique(leaf_nodes).size != leaf_nodes.size:
-                raise InputError(f"{source}: a leaf is listed twice")
-        if leaf_nodes.size == 0:
-            raise InputError(f"{source} is empty: it holds no leaves")
-
-        # Walk up from every leaf, marking the nodes above it (each node is walked once).
-        state = [0] * m  # 0 unseen, 1 on the current walk, 2 done
-        is_leaf_arr = np.zeros(m, dtype=bool)
-        is_leaf_arr[leaf_nodes] = True
-        is_leaf = is_leaf_arr.tolist()
-        roots: list[int] = []
-        par_list = par.tolist()
-        for leaf in leaf_nodes.tolist():
-            if state[leaf] == 2:
-                below = _a_leaf_below(leaf, leaf_nodes, par_list)
-                raise InputError(
-                    f"{source}: leaf {names[leaf]!r} is an ancestor of the leaf {names[below]!r}; a class "
-                    "cannot hold other classes"
-                )
-            path = []
-            node = leaf
-            while True:
-                if state[node] == 1:
-                    raise InputError(f"{source} has a cycle through {names[node]!r}")
-                if node != leaf and is_leaf[node]:
-                    raise InputError(
-                        f"{source}: leaf {names[node]!r} is an ancestor of the leaf {names[leaf]!r}; a class "
-                        "cannot hold other classes"
-                    )
-                if state[node] == 2:
-                    break
-                state[node] = 1
-                path.append(node)
-                up = par_list[node]
-                if up < 0:
-                    roots.append(node)
-                    break
-                node = up
-            for v in path:
-                state[v] = 2
-        if len(roots) > 1:
-            shown = ", ".join(repr(names[r]) for r in roots[:3])
-            raise InputError(
-                f"{source} has {len(roots)} roots above its leaves ({shown}{', ...' if len(roots) > 3 else ''}); "
-                "a taxonomy needs a single root"
-            )
-        used = np.asarray(state, dtype=np.int8) == 2
-        root = roots[0]
-
-        # Children among the used nodes (the leaves' own descendants are cut off).
-        child_par = np.where(used & (par >= 0), par, -1)
-        n_children = np.bincount(child_par[child_par >= 0], minlength=m)
-        order = np.argsort(child_par, kind="stable")
-        starts = np.searchsorted(child_par[order], np.arange(m))
-        # Breadth-first order from the root; contract unary nodes on the way.
-        keep = used & ((n_children >= 2) | is_leaf_arr)
-        new_parent_of = np.full(m, -1, dtype=np.int64)  # nearest kept ancestor (node id), -1 if none
-        bfs: list[int] = []
-        queue = deque([root])
-        n_children_l = n_children.tolist()
-        starts_l = starts.tolist()
-        order_l = order.tolist()
-        keep_l = keep.tolist()
-        npo = new_parent_of.tolist()
-        while queue:
-            v = queue.popleft()
-            bfs.append(v)
-            target = v if keep_l[v] else npo[v]
-            s = starts_l[v]
-            for c in order_l[s : s + n_children_l[v]]:
-                npo[c] = target
-                queue.append(c)
-        new_parent_of = np.asarray(npo, dtype=np.int64)
-        internal = [v for v in bfs if keep_l[v] and not is_leaf[v]]
-        n_leaves = int(leaf_nodes.size)
-        new_id = np.full(m, -1, dtype=np.int64)
-        new_id[leaf_nodes] = np.arange(n_leaves)
-        new_id[internal] = n_leaves + np.arange(len(internal))
-        kept_nodes = np.concatenate([leaf_nodes, np.asarray(internal, dtype=np.int64)])
-        up = new_parent_of[kept_nodes]
-        parent_out = np.where(up >= 0, new_id[np.maximum(up, 0)], -1)
+        leaf_nodes = _leaf_nodes(par, leaves, source)
+        used, root = _nodes_above_leaves(par, names, leaf_nodes, source)
+        parent_out, kept_nodes, n_contracted = _contracted(par, used, root, leaf_nodes)
         names_out = tuple(str(names[v]) for v in kept_nodes.tolist())
-        n_contracted = int(np.count_nonzero(used & ~keep))
         meta = {"source": source, "contracted": n_contracted}
         meta.update(info or {})
-        return cls(parent=parent_out, names=names_out, n_leaves=n_leaves, info=meta)
+        return cls(parent=parent_out, names=names_out, n_leaves=int(leaf_nodes.size), info=meta)
 
     @classmethod
     def from_hierarchy(cls, tree: Hierarchy) -> Taxonomy:
@@ -349,28 +262,129 @@ class Taxonomy:
 
     def to_newick(self) -> str:
         """Newick text (internal names kept, no branch lengths); written without recursion."""
-        from l2h.io import _quote
-
         kids_order, starts, counts = self._children_csr
         kids, first, count = kids_order.tolist(), starts.tolist(), counts.tolist()
-        names = self.names
-        out: list[str] = []
-        stack: list[tuple[int, int]] = [(self.root, 0)]  # (node, index of the next child to write)
-        while stack:
-            v, i = stack.pop()
-            if count[v] == 0:
-                out.append(_quote(names[v]))
-                continue
-            if i == count[v]:
-                out.append(")" + (_quote(names[v]) if names[v] else ""))
-                continue
-            out.append("(" if i == 0 else ",")
-            stack.append((v, i + 1))
-            stack.append((kids[first[v] + i], 0))
-        return "".join(out) + ";"
+        children = [kids[first[v] : first[v] + count[v]] for v in range(self.n_nodes)]
+        labels = [newick.quote(name) if name or not count[v] else "" for v, name in enumerate(self.names)]
+        return newick.format_nodes(self.root, children, labels)
 
     def __repr__(self) -> str:
         return f"Taxonomy(n_leaves={self.n_leaves}, n_nodes={self.n_nodes}, info={dict(self.info)!r})"
+
+
+def _leaf_nodes(par: np.ndarray, leaves: Sequence[int] | np.ndarray | None, source: str) -> np.ndarray:
+    """The leaf nodes: ``leaves`` checked, or the nodes without children in node order."""
+    m = par.shape[0]
+    if leaves is None:
+        has_child = np.zeros(m, dtype=bool)
+        has_child[par[par >= 0]] = True
+        leaf_nodes = np.flatnonzero(~has_child)
+    else:
+        leaf_nodes = np.asarray(leaves, dtype=np.int64).reshape(-1)
+        if leaf_nodes.size and (leaf_nodes.min() < 0 or leaf_nodes.max() >= m):
+            raise ValueError(f"leaf node ids must be in 0..{m - 1}")
+        if np.unique(leaf_nodes).size != leaf_nodes.size:
+            raise InputError(f"{source}: a leaf is listed twice")
+    if leaf_nodes.size == 0:
+        raise InputError(f"{source} is empty: it holds no leaves")
+    return leaf_nodes
+
+
+def _nodes_above_leaves(
+    par: np.ndarray, names: Sequence[str], leaf_nodes: np.ndarray, source: str
+) -> tuple[np.ndarray, int]:
+    """Which nodes lie on a leaf's path to the root (the leaves included), and the one root.
+
+    Walks up from every leaf, each node once.  Raises on a cycle, a leaf above another leaf, or
+    several roots.
+    """
+    m = par.shape[0]
+    state = [0] * m  # 0 unseen, 1 on the current walk, 2 done
+    is_leaf_arr = np.zeros(m, dtype=bool)
+    is_leaf_arr[leaf_nodes] = True
+    is_leaf = is_leaf_arr.tolist()
+    roots: list[int] = []
+    par_list = par.tolist()
+    for leaf in leaf_nodes.tolist():
+        if state[leaf] == 2:
+            below = _a_leaf_below(leaf, leaf_nodes, par_list)
+            raise InputError(
+                f"{source}: leaf {names[leaf]!r} is an ancestor of the leaf {names[below]!r}; a class "
+                "cannot hold other classes"
+            )
+        path = []
+        node = leaf
+        while True:
+            if state[node] == 1:
+                raise InputError(f"{source} has a cycle through {names[node]!r}")
+            if node != leaf and is_leaf[node]:
+                raise InputError(
+                    f"{source}: leaf {names[node]!r} is an ancestor of the leaf {names[leaf]!r}; a class "
+                    "cannot hold other classes"
+                )
+            if state[node] == 2:
+                break
+            state[node] = 1
+            path.append(node)
+            up = par_list[node]
+            if up < 0:
+                roots.append(node)
+                break
+            node = up
+        for v in path:
+            state[v] = 2
+    if len(roots) > 1:
+        shown = ", ".join(repr(names[r]) for r in roots[:3])
+        raise InputError(
+            f"{source} has {len(roots)} roots above its leaves ({shown}{', ...' if len(roots) > 3 else ''}); "
+            "a taxonomy needs a single root"
+        )
+    return np.asarray(state, dtype=np.int8) == 2, roots[0]
+
+
+def _contracted(
+    par: np.ndarray, used: np.ndarray, root: int, leaf_nodes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Renumber the used nodes (leaves first, then internal nodes breadth-first), contracting unary ones.
+
+    Returns the new parent array, the old id of every new node, and how many nodes were contracted.
+    """
+    m = par.shape[0]
+    is_leaf_arr = np.zeros(m, dtype=bool)
+    is_leaf_arr[leaf_nodes] = True
+    is_leaf = is_leaf_arr.tolist()
+    # Children among the used nodes (the leaves' own descendants are cut off).
+    child_par = np.where(used & (par >= 0), par, -1)
+    n_children = np.bincount(child_par[child_par >= 0], minlength=m)
+    order = np.argsort(child_par, kind="stable")
+    starts = np.searchsorted(child_par[order], np.arange(m))
+    # Breadth-first order from the root; contract unary nodes on the way.
+    keep = used & ((n_children >= 2) | is_leaf_arr)
+    bfs: list[int] = []
+    queue = deque([root])
+    n_children_l = n_children.tolist()
+    starts_l = starts.tolist()
+    order_l = order.tolist()
+    keep_l = keep.tolist()
+    npo = [-1] * m  # nearest kept ancestor (node id), -1 if none
+    while queue:
+        v = queue.popleft()
+        bfs.append(v)
+        target = v if keep_l[v] else npo[v]
+        s = starts_l[v]
+        for c in order_l[s : s + n_children_l[v]]:
+            npo[c] = target
+            queue.append(c)
+    new_parent_of = np.asarray(npo, dtype=np.int64)
+    internal = [v for v in bfs if keep_l[v] and not is_leaf[v]]
+    n_leaves = int(leaf_nodes.size)
+    new_id = np.full(m, -1, dtype=np.int64)
+    new_id[leaf_nodes] = np.arange(n_leaves)
+    new_id[internal] = n_leaves + np.arange(len(internal))
+    kept_nodes = np.concatenate([leaf_nodes, np.asarray(internal, dtype=np.int64)])
+    up = new_parent_of[kept_nodes]
+    parent_out = np.where(up >= 0, new_id[np.maximum(up, 0)], -1)
+    return parent_out, kept_nodes, int(np.count_nonzero(used & ~keep))
 
 
 def _a_leaf_below(node: int, leaf_nodes: np.ndarray, par_list: list[int]) -> int:
@@ -441,7 +455,7 @@ def taxonomy_format_for(
         return "newick"
     if has_leaves:
         return "edges"
-    lines = _content_lines(text)
+    lines = content_lines(text)
     if suffix == ".tsv" or any("\t" in line for _, line in lines):
         return "groups"
     if lines and all(len(line.split()) == 2 for _, line in lines):
@@ -454,11 +468,6 @@ def taxonomy_format_for(
 
 def _strip_comments(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-
-
-def _content_lines(text: str) -> list[tuple[int, str]]:
-    rows = [(n, line.rstrip("\r\n")) for n, line in enumerate(text.splitlines(), start=1)]
-    return [(n, line) for n, line in rows if line.strip() and not line.lstrip().startswith("#")]
 
 
 def read_taxonomy(
@@ -571,7 +580,7 @@ def _edge_parents(text: str, source: str) -> tuple[list[int], list[str], list[in
         return v
 
     seen_edges: set[tuple[int, int]] = set()
-    for lineno, line in _content_lines(text):
+    for lineno, line in content_lines(text):
         cells = line.split("\t") if "\t" in line else line.split()
         cells = [c.strip() for c in cells]
         if len(cells) != 2 or not cells[0] or not cells[1]:
@@ -601,45 +610,13 @@ def _edge_parents(text: str, source: str) -> tuple[list[int], list[str], list[in
 
 
 def _group_parents(text: str, source: str, class_names: Sequence[str] | None) -> tuple[list[int], list[str], list[int]]:
-    rows = _content_lines(text)
-    if not rows:
-        raise InputError(f"{source} is empty: it holds no classes")
-    tabbed = ["\t" in line for _, line in rows]
-    pairs: list[tuple[str, str]] = []
-    if all(tabbed):
-        by_name = None if class_names is None else {name: c for c, name in enumerate(class_names)}
-        seen: set[str] = set()
-        for lineno, line in rows:
-            cells = [cell.strip() for cell in line.split("\t")]
-            if len(cells) != 2 or not cells[0] or not cells[1]:
-                raise InputError(f"{source}, line {lineno}: expected 'class<TAB>group'; got {line.strip()!r}")
-            name = cells[0]
-            if by_name is not None and name not in by_name:
-                if name.isdigit() and int(name) < len(by_name):
-                    name = class_names[int(name)]  # type: ignore[index]
-                else:
-                    raise InputError(f"{source}, line {lineno}: unknown class {name!r} (not in the class names)")
-            if name in seen:
-                raise InputError(f"{source}, line {lineno}: class {name!r} is listed twice")
-            seen.add(name)
-            pairs.append((name, cells[1]))
-    elif not any(tabbed):
-        if class_names is not None and len(rows) != len(class_names):
-            raise InputError(
-                f"{source} has {len(rows)} lines but there are {len(class_names)} class names "
-                "(one group per class id, or 'class<TAB>group' lines)"
-            )
-        for i, (_, line) in enumerate(rows):
-            pairs.append((class_names[i] if class_names is not None else str(i), line.strip()))
-    else:
-        lineno = rows[tabbed.index(False)][0]
-        raise InputError(f"{source}, line {lineno}: expected 'class<TAB>group' like the other lines")
+    rows = parse_groups(text, source, class_names)
     # nodes: the root, the groups, then the classes (leaves)
     groups: dict[str, int] = {}
-    for _, group in pairs:
+    for group in rows.groups:
         groups.setdefault(group, 1 + len(groups))
-    names = [""] + list(groups) + [name for name, _ in pairs]
-    parent = [-1] + [0] * len(groups) + [groups[group] for _, group in pairs]
+    names = [""] + list(groups) + list(rows.names)
+    parent = [-1] + [0] * len(groups) + [groups[group] for group in rows.groups]
     first_leaf = 1 + len(groups)
     return parent, names, list(range(first_leaf, len(names)))
 
@@ -676,107 +653,16 @@ def parse_newick_taxonomy(text: str, *, source: str = "Newick") -> Taxonomy:
     return tax
 
 
-_TOKEN = re.compile(r"""\s+|\[[^\]]*\]|'(?:[^']|'')*'|"(?:[^"]|"")*"|[(),;:]|[^\s(),;:\[\]'"]+|(?P<bad>.)""", re.DOTALL)
-
-
 def _newick_parents(text: str, source: str) -> tuple[list[int], list[str], list[int]]:
-    """Parse Newick iteratively into ``(parent, names, leaves)``; leaves in order of appearance.
-
-    A regular expression cuts the text into tokens (white space, ``[comments]``, quoted labels,
-    punctuation, bare words); a loop with an explicit stack of open clades builds the tree.
-    """
-    if not text.strip():
-        raise InputError(f"{source} is empty")
-    tokens: list[tuple[str, int]] = []
-    for match in _TOKEN.finditer(text):
-        tok = match.group()
-        first = tok[0]
-        if first.isspace():
-            continue
-        if first == "[":
-            continue
-        if match.group("bad") is not None:
-            if first in "'\"":
-                raise InputError(f"{source}: unclosed quoted label at character {match.start()}")
-            raise InputError(f"{source}: unclosed comment '[' at character {match.start()}")
-        tokens.append((tok, match.start()))
-    parent: list[int] = []
-    names: list[str] = []
-    is_leaf: list[bool] = []
-    stack: list[int] = []
-    root_done = False
-    last = -1  # the node whose label and length may follow
-    expect_node = True
-    n_tok = len(tokens)
-    i = 0
-    while True:
-        if i >= n_tok:
-            if stack:
-                raise InputError(f"{source} ended inside a clade (missing ')')")
-            raise InputError(f"{source} does not parse: missing the final ';'")
-        tok, where = tokens[i]
-        if expect_node:
-            if not stack:
-                if root_done:
-                    raise InputError(f"{source}: more than one tree (text after the root's clade at character {where})")
-                root_done = True
-            parent.append(stack[-1] if stack else -1)
-            names.append("")
-            v = len(parent) - 1
-            if tok == "(":
-                is_leaf.append(False)
-                stack.append(v)
-                i += 1
-                continue
-            is_leaf.append(True)
-            last = v
-            expect_node = False
-            # fall through: the leaf's label (if any) is this token
-        if tok == ",":
-            if not stack:
-                raise InputError(f"{source}: ',' outside any clade at character {where}")
-            expect_node = True
-            i += 1
-        elif tok == ")":
-            if not stack:
-                raise InputError(f"{source}: unbalanced ')' at character {where}")
-            last = stack.pop()
-            i += 1
-        elif tok == ";":
-            if stack:
-                raise InputError(f"{source} ended inside a clade (missing ')')")
-            i += 1
-            break
-        elif tok == ":":
-            if i + 1 >= n_tok or not _is_number(tokens[i + 1][0]):
-                shown = tokens[i + 1][0] if i + 1 < n_tok else ""
-                raise InputError(f"{source}: bad branch length {shown!r} at character {where}")
-            i += 2
-        elif tok == "(":
-            raise InputError(f"{source}: unexpected '(' at character {where}")
-        else:  # a label
-            if names[last]:
-                raise InputError(f"{source}: unexpected {tok!r} at character {where}")
-            if tok[0] in "'\"":
-                tok = tok[1:-1].replace(tok[0] * 2, tok[0])
-            names[last] = tok
-            i += 1
-    if i != n_tok:
-        raise InputError(f"{source}: text after the final ';' at character {tokens[i][1]}")
-    leaves = [v for v, leaf in enumerate(is_leaf) if leaf]
+    """Parse Newick (:func:`l2h.newick.parse`) into ``(parent, names, leaves)``; leaves in text order."""
+    tree = newick.parse(text, source)
+    leaves = tree.leaves
     seen: set[str] = set()
     for v in leaves:
-        if not names[v]:
+        name = tree.names[v]
+        if not name:
             raise InputError(f"{source} has an unnamed leaf")
-        if names[v] in seen:
-            raise InputError(f"{source} has the leaf {names[v]!r} more than once")
-        seen.add(names[v])
-    return parent, names, leaves
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        if name in seen:
+            raise InputError(f"{source} has the leaf {name!r} more than once")
+        seen.add(name)
+    return tree.parents, tree.names, leaves

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from l2h import newick
 from l2h._validation import InputError, check_array
 
 __all__ = [
@@ -517,23 +518,6 @@ def merges_from_postorder(
 
 
 # ---------------------------------------------------------------------------------------------- Newick
-# Characters a name may hold and still be written bare: no white space, no Newick punctuation
-# ``( ) [ ] ' : ; ,`` and no ``"`` (ete3 and other readers take it as the start of a quoted name).
-_UNQUOTED_OK = re.compile(r"[^\s()\[\]'\":;,]+")
-
-
-def _quote(name: str) -> str:
-    """``name`` as a Newick label: bare when safe, else in single quotes with ``'`` doubled."""
-    if _UNQUOTED_OK.fullmatch(name):  # fullmatch: `$` would accept a trailing newline
-        return name
-    return "'" + name.replace("'", "''") + "'"
-
-
-def _format_length(value: float) -> str:
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
 def format_newick(
     merges: ArrayLike,
     heights: ArrayLike,
@@ -566,38 +550,22 @@ def format_newick(
     m = np.asarray(merges, dtype=np.int64).reshape(-1, 2)
     k = m.shape[0] + 1
     h = np.concatenate([np.zeros(k), np.asarray(heights, dtype=np.float64)]).tolist()
-    pairs = m.tolist()
-    parent = [-1] * (2 * k - 1)
-    for t, (a, b) in enumerate(pairs):
-        parent[a] = parent[b] = k + t
-    names = [_quote(str(s)) for s in leaf_names]
-
-    def suffix(node: int) -> str:
-        text = f"n{node}" if internal_labels and node >= k else ""
-        if branch_lengths and parent[node] >= 0:
-            text += ":" + _format_length(h[parent[node]] - h[node])
-        return text
-
-    out: list[str] = []
-    stack: list[int | str] = [2 * k - 2]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-        elif item < k:
-            out.append(names[item] + suffix(item))
-        else:
-            a, b = pairs[item - k]
-            out.append("(")
-            stack.extend((")" + suffix(item), b, ",", a))
-    return "".join(out) + ";"
+    children: list[list[int]] = [[] for _ in range(k)]
+    children += m.tolist()
+    labels = [newick.quote(str(s)) for s in leaf_names]
+    if internal_labels:
+        labels += [f"n{node}" for node in range(k, 2 * k - 1)]
+    else:
+        labels += [""] * (k - 1)
+    if branch_lengths:
+        parent = [-1] * (2 * k - 1)
+        for t, (a, b) in enumerate(children[k:]):
+            parent[a] = parent[b] = k + t
+        for node in range(2 * k - 2):
+            labels[node] += ":" + newick.format_length(h[parent[node]] - h[node])
+    return newick.format_nodes(2 * k - 2, children, labels)
 
 
-# One C-level pass splits the text into tokens: white space, comments, quoted labels, punctuation,
-# bare words, and any other single character (an unclosed quote or comment, reported as such).
-_TOKEN = re.compile(
-    r"""\s+|\[[^\]]*\]|'(?:[^']|'')*'|"(?:[^"]|"")*"|[(),:;]|[^\s(),:;\['"][^\s(),:;\[]*|.""", re.DOTALL
-)
 _NODE_LABEL = re.compile(r"n(\d{1,18})")
 
 
@@ -614,7 +582,8 @@ def parse_newick(text: str, leaf_names: Sequence[str] | None = None) -> TreeData
     Parameters
     ----------
     text : str
-        Newick text (comments ``[...]``, quoted labels and a byte-order mark are accepted).
+        Newick text, as :func:`l2h.newick.parse` reads it (comments ``[...]``, quoted labels and a
+        byte-order mark are accepted).
     leaf_names : sequence of str, optional
         The expected leaf names, in leaf-id order.
 
@@ -627,98 +596,8 @@ def parse_newick(text: str, leaf_names: Sequence[str] | None = None) -> TreeData
     InputError
         One line saying what is wrong and where.
     """
-    s = text.strip()
-    if s.startswith("\ufeff"):
-        s = s[1:].strip()
-    if not s:
-        raise InputError("Newick text is empty")
-    raw = _TOKEN.findall(s)
-    tokens: list[str] = []  # punctuation as itself; labels and lengths prefixed with "w"
-    where: list[int] = []  # index in raw, for positions in messages
-    for i, tok in enumerate(raw):
-        c = tok[0]
-        if c in "(),:;":
-            tokens.append(tok)
-        elif c.isspace():
-            continue
-        elif c == "[":
-            if len(tok) == 1:
-                raise InputError("Newick has an unclosed comment '['")
-            continue
-        elif c in "'\"":
-            if len(tok) == 1:
-                raise InputError("Newick has an unclosed quoted label")
-            tokens.append("w" + tok[1:-1].replace(c + c, c))
-        else:
-            tokens.append("w" + tok)
-        where.append(i)
-    tokens.append("")  # end marker
-
-    def position(j: int) -> int:
-        return sum(len(t) for t in raw[: where[j]])
-
-    def unexpected(j: int) -> str:
-        return f"{s[position(j)]!r} at position {position(j)}"
-
-    names: list[str] = [""]
-    lengths: list[float] = [math.nan]
-    kids: list[list[int]] = [[]]
-    stack: list[int] = []
-    node = 0
-    j = 0
-    while True:
-        while tokens[j] == "(":
-            j += 1
-            stack.append(node)
-            node = len(names)
-            names.append("")
-            lengths.append(math.nan)
-            kids.append([])
-            kids[stack[-1]].append(node)
-        # label and length of `node`, then close as many clades as end here
-        while True:
-            tok = tokens[j]
-            if tok[:1] == "w":
-                names[node] = tok[1:]
-                j += 1
-                tok = tokens[j]
-            if tok == ":":
-                j += 1
-                value = tokens[j][1:] if tokens[j][:1] == "w" else ""
-                if value:
-                    j += 1
-                try:
-                    lengths[node] = float(value)
-                except ValueError:
-                    at = position(j - 1) if value else position(j - 1) + 1
-                    raise InputError(f"Newick has a bad branch length {value!r} at character {at}") from None
-            if not stack:
-                break
-            tok = tokens[j]
-            if tok == ")":
-                j += 1
-                node = stack.pop()
-                continue
-            if tok == ",":
-                j += 1
-                node = len(names)
-                names.append("")
-                lengths.append(math.nan)
-                kids.append([])
-                kids[stack[-1]].append(node)
-                break
-            if not tok:
-                raise InputError("Newick ended inside a clade (missing ')')")
-            raise InputError(f"Newick has an unexpected character {unexpected(j)}")
-        if not stack:
-            break
-    if tokens[j] != ";":
-        where_text = f"unexpected {unexpected(j)}" if tokens[j] else "missing the final ';'"
-        raise InputError(f"Newick does not parse: {where_text}")
-    j += 1
-    if tokens[j]:
-        raise InputError(f"Newick has text after the final ';' at position {position(j)}")
-    return _tree_data_from_nodes(0, names, lengths, kids, leaf_names)
+    tree = newick.parse(text)
+    return _tree_data_from_nodes(0, tree.names, tree.lengths, tree.children, leaf_names)
 
 
 def _tree_data_from_nodes(

@@ -78,7 +78,7 @@ def test_newick_from_other_tools():
     [
         ("((a,b),c", "missing '\\)'"),
         ("((a,b),c)", "missing the final"),
-        ("((a,b),c));", "unexpected"),
+        ("((a,b),c));", "unbalanced '\\)' at character 9"),
         ("((a,b,c),d);", "3 children"),
         ("((a,a),c);", "more than once"),
         ("", "empty"),

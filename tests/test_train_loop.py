@@ -446,7 +446,7 @@ def test_cpu_run_uses_no_float64_no_pinning_no_async_copies(tmp_path, model):
 
 
 def test_absent_devices_are_one_line_errors(tmp_path):
-    from cohiclust_extra.training import resolve_device
+    from cohiclust_extra.device import resolve_device
 
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type in ("cuda", "mps", "cpu")

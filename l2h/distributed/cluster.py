@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from l2h._validation import InputError
 from l2h.distributed.shards import INSTALL_HINT
-from l2h.io import InputError
+
+__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "connect", "require_distributed"]
 
 CONNECT_TIMEOUT_S = 10.0
 

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from l2h.io import InputError
+from l2h._validation import InputError
+
+__all__ = ["KINDS", "Shard", "open_shards", "split_shards", "total_rows"]
 
 KINDS = ("npy", "zarr", "array", "delayed")
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<num>\d+)\.npy$")

@@ -18,8 +18,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from l2h._validation import InputError
 from l2h.distributed.shards import Shard, open_shards, total_rows
-from l2h.io import InputError
+
+__all__ = [
+    "POINT_KINDS",
+    "LabelCounts",
+    "count_labels",
+    "count_piece",
+    "merge_counts",
+    "plan_pieces",
+    "split_pieces",
+]
 
 POINT_KINDS = ("logits", "assignments")
 _CHUNK_ROWS = 65536

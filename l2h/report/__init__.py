@@ -155,7 +155,7 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     ...     load_images(path, 3).n
     3
     """
-    from l2h.io import InputError
+    from l2h._validation import InputError
 
     path = Path(path)
     if not path.exists():
@@ -186,7 +186,7 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
             top = float(np.nanmax(array)) if array.size else 1.0
             scale = 255.0 / top if top > 0 else 1.0
         return ImageSource(n_points, array=array, scale=scale)
-    from l2h.io import read_names
+    from l2h.arrays import read_names
 
     lines = read_names(path, name="--images")
     if len(lines) != n_points:
