@@ -125,7 +125,7 @@ def build(
     workers: int | None = None,
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
-    if scheduler is not None or workers is not None:  # slice dask: the build on a Dask cluster
+    if scheduler is not None or workers is not None:  # the build on a Dask cluster
         if input_kind != "logits":
             raise InputError(f"--input {input_kind} is not supported with --scheduler/--workers; give logits")
         if scratch != "auto":

@@ -104,7 +104,7 @@ def metrics(
     if distances_out is not None and distances_out.suffix.lower() != ".csv":
         raise click.BadParameter(f"expected a .csv file; got {distances_out}", param_hint="--class-distances")
 
-    if scheduler is not None or workers is not None:  # slice metrics: the table summed on a Dask cluster
+    if scheduler is not None or workers is not None:  # the table summed on a Dask cluster
         from l2h_cli._metrics_dask import metrics_on_cluster
 
         result, coarse_levels, elapsed = metrics_on_cluster(

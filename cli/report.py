@@ -15,9 +15,10 @@ from l2h_cli._inputs import (
     quiet_option,
     tree_argument,
 )
-from l2h_cli._views import points_and_confidence
+from l2h_cli._views import max_probability
 
 from l2h.files import OutputSet
+from l2h.io import load_array
 from l2h.report import build_report, load_images
 
 
@@ -91,7 +92,8 @@ def report(
         )
         confidence = images = None
         if images_path is not None:
-            leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
+            if logits_path is not None:  # the leaves are known: one more pass for the confidence only
+                confidence = max_probability(load_array(logits_path, key=key, name="logits"))
             images = load_images(images_path, len(leaf))
         page = build_report(
             tree,

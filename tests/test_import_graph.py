@@ -80,3 +80,14 @@ def test_the_graph_sees_function_local_imports() -> None:
     graph = import_graph("cohiclust_extra")
     assert "cohiclust_extra.nets" in graph["cohiclust_extra.backbones"]  # imported inside functions
     assert "cohiclust_extra.device" in graph["cohiclust_extra.training"]
+
+
+# Imports l2h.io for InputError until the build's own wing replaces it (issue 20).
+IO_IMPORTERS_STILL = {"l2h.distributed.engine"}
+
+
+def test_l2h_modules_import_from_the_real_homes_not_l2h_io() -> None:
+    """``l2h.io`` gathers the public I/O functions for users; l2h's own modules import their homes."""
+    graph = import_graph("l2h")
+    users = {name for name, targets in graph.items() if "l2h.io" in targets} - {"l2h"} - IO_IMPORTERS_STILL
+    assert not users, f"import these from l2h._validation / l2h.arrays / l2h.files / l2h.treeio instead: {users}"
