@@ -42,6 +42,25 @@ def shard_rp(state: Any, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return state.rp_sparse(node)
 
 
+def shard_save(state: Any, node: int) -> tuple[np.ndarray, ...]:
+    """The per-point state that a visit of ``node`` changes, for the node's points (bucket positions
+    first), so that :func:`shard_restore` can undo a visit that was made ahead and never used."""
+    pts = state.kern.gather_positions(state.members(node), state.offsets)
+    return (pts, *(arr[pts] for arr in _visited_arrays(state)))
+
+
+def shard_restore(state: Any, saved: tuple[np.ndarray, ...]) -> None:
+    """Put back the state saved by :func:`shard_save`."""
+    pts = saved[0]
+    for arr, old in zip(_visited_arrays(state), saved[1:], strict=True):
+        arr[pts] = old
+
+
+def _visited_arrays(state: Any) -> tuple[np.ndarray, ...]:
+    """The per-point arrays (bucket order) that ``kernels.visit_group`` writes besides its outputs."""
+    return (state.out_hi, state.out_lo, state.known, state.ptr, state.top_idx, state.base)
+
+
 # ---------------------------------------------------------------------------------------------- driver
 class _Driver(_merge._BuildState):
     """The group bookkeeping and decisions of a build state without points: ``rp`` asks the shards."""
@@ -84,6 +103,37 @@ def driver_state(
     """The driver's build state, from the whole input's first-pass sums; ``rp`` calls
     ``fetch(node, soft)`` for the shards' sparse partial sums and adds them in shard order."""
     return _Driver(kernels, n_clusters, counts, conf_hi, conf_lo, fetch, on_merge)
+
+
+def lowest_groups(
+    state: Any, node: int, max_groups: int, max_points: int, max_soft: int, rows_per_worker: int
+) -> list[int]:
+    """Groups other than ``node``, lowest score first (the likely G* of the next merges; ties in
+    list order), at most ``max_groups`` of them: groups with points holding at most ``max_points``
+    points together, and groups without (soft membership: one pass over every row per member
+    cluster) costing at most ``max_soft`` exponentials per worker together."""
+    n_nodes = state.node_score.size
+    leaves = state.seg.size // 2
+    scores = state.seg[leaves : leaves + n_nodes]  # alive nodes' scores, +inf elsewhere
+    look = min(n_nodes, 4 * max_groups + 1)
+    low = np.argpartition(scores, look - 1)[:look] if look < n_nodes else np.arange(n_nodes)
+    low = low[np.lexsort((low, scores[low]))]
+    out: list[int] = []
+    points = soft = 0
+    for g in low.tolist():
+        if not np.isfinite(scores[g]) or len(out) == max_groups:
+            break
+        count = int(state.node_count[g])
+        if g == node:
+            continue
+        if count > 0 and points + count <= max_points:
+            points += count
+        elif count == 0 and soft + rows_per_worker * int(state.size[g]) <= max_soft:
+            soft += rows_per_worker * int(state.size[g])
+        else:
+            continue
+        out.append(g)
+    return out
 
 
 def decide(

@@ -12,6 +12,14 @@ Layout
   gets back each shard's per-cluster partial sums ``rp`` in double-double, sparse.  It adds them in
   shard order and chooses ``G†``.  :mod:`l2h.distributed._compat` is the one place that knows the
   names of the :mod:`l2h.merge` seams.
+* Fetching ahead: in the same round trip the driver also asks for the ``rp`` of the next
+  lowest-scored groups (``AHEAD_GROUPS``, ``AHEAD_POINTS``, ``AHEAD_SOFT``), which are usually G*
+  of the next merges; those merges then need no round trip.  This changes no value: ``rp`` of a
+  group depends only on its clusters and on the state of its own points, which only visits of
+  that group change, and groups are disjoint (a soft-membership pass reads only first-pass
+  values).  A group fetched ahead but merged as G† before its turn was never G*: each shard saved
+  the state of its points before that visit and puts it back when it applies that merge, so
+  later visits see exactly the single-machine state.
 * Faults: the driver logs every ``rp`` request.  When a host is lost (its worker died) its shards
   are reloaded by another host, which rebuilds their state by replaying the merges and the logged
   requests (the per-point state depends only on the sequence of visits), and the request is
@@ -43,6 +51,13 @@ from l2h.hierarchy import Hierarchy
 from l2h.io import InputError
 
 WORKER_WAIT_S = 10.0  # how long a build waits for a worker to (re)appear when none is left
+# Per round trip, the driver also asks for the rp of up to this many of the next lowest-scored
+# groups (together at most this many points), which are likely G* of the next merges.  At
+# 100 000 x 1 000: 32 groups, 40 round trips for 999 merges (207 groups fetched but merged as G†
+# first); 64: 24 (334); 128: 16 (454).
+AHEAD_GROUPS = 64
+AHEAD_POINTS = 1 << 17
+AHEAD_SOFT = 1 << 22  # exponentials per worker of the soft-membership groups fetched ahead
 
 
 # ---------------------------------------------------------------------------------------------- worker side
@@ -78,6 +93,8 @@ class _ShardState:
         self.local_count = np.zeros(n_nodes, dtype=np.int64)
         self.local_count[: self.n_clusters] = self.run.counts
         self.applied = 0
+        # Speculative visits not yet settled: node -> the per-point state of its points before the visit.
+        self.pending: dict[int, Any] = {}
 
     def summary(self) -> dict:
         if self.run is None:
@@ -99,6 +116,11 @@ class _ShardState:
 
     def advance(self, merges: Sequence[tuple[int, int, int]], upto: int) -> None:
         for a, b, new in merges[self.applied : upto]:
+            # A speculative visit of G* was used; one of G† never was: its points get back their state.
+            self.pending.pop(a, None)
+            saved = self.pending.pop(b, None)
+            if saved is not None:
+                _compat.shard_restore(self.run, saved)
             self.run.merge(a, b, new)
             self.local_count[new] = self.local_count[a] + self.local_count[b]
         self.applied = max(self.applied, upto)
@@ -106,7 +128,11 @@ class _ShardState:
     def wants(self, node: int, soft: bool) -> bool:
         return self.n > 0 and (soft or self.local_count[node] > 0)
 
-    def rp(self, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def rp(self, node: int, speculative: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The shard's sparse ``rp`` partial sums for ``node``.  A ``speculative`` visit (``node`` is
+        not G* yet) first saves the state of the node's points, restored if it is merged as G†."""
+        if speculative:
+            self.pending[node] = _compat.shard_save(self.run, node)
         return _compat.shard_rp(self.run, node)
 
 
@@ -135,17 +161,22 @@ class Host:
         if first + len(delta) > have:
             self.merges.extend((int(a), int(b), int(c)) for a, b, c in delta[have - first :])
 
-    def step(self, first: int, delta: Sequence[tuple[int, int, int]], node: int, shards: Sequence[int]) -> list[tuple]:
-        """Apply the merges ``delta`` (merge numbers ``first, first + 1, ...``), then return, for each
-        shard in ``shards`` (the ones holding points of ``node``; all of them for a soft-membership
-        group), ``(shard, nz, hi, lo)``: the non-zero entries of its ``rp`` partial sums."""
+    def step(
+        self, first: int, delta: Sequence[tuple[int, int, int]], requests: Sequence[tuple[int, Sequence[int], bool]]
+    ) -> list[tuple]:
+        """Apply the merges ``delta`` (merge numbers ``first, first + 1, ...``), then, for each request
+        ``(node, shards, speculative)`` in order and each shard in ``shards`` (the ones holding points
+        of ``node``; all of them for a soft-membership group), return ``(node, shard, nz, hi, lo)``:
+        the non-zero entries of its ``rp`` partial sums.  Speculative requests are groups that may be
+        G* of a later merge (see :meth:`_ShardState.rp`)."""
         started = time.perf_counter()
         self._extend(first, delta)
         out: list[tuple] = []
-        for idx in sorted(shards):
-            state = self.shards[idx]
-            state.advance(self.merges, len(self.merges))
-            out.append((idx, *state.rp(node)))
+        for node, shards, speculative in requests:
+            for idx in sorted(shards):
+                state = self.shards[idx]
+                state.advance(self.merges, len(self.merges))
+                out.append((node, idx, *state.rp(node, speculative)))
         out.append((-1, time.perf_counter() - started))  # this host's compute time (benchmark)
         return out
 
@@ -155,11 +186,12 @@ class Host:
         options: dict,
         global_counts: np.ndarray | None,
         merges: Sequence[tuple[int, int, int]],
-        log: Sequence[tuple[int, int, bool]],
+        log: Sequence[tuple[int, int, bool, bool]],
     ) -> list[tuple[int, dict]]:
         """Take over shards of a lost host: load them, then replay every logged ``rp`` request
-        ``(merges applied before it, node, soft)`` so that their per-point state is the one the
-        lost host had (soft requests and shards without points of the node change nothing).
+        ``(merges applied before it, node, soft, speculative)`` so that their per-point state is the
+        one the lost host had (soft requests and shards without points of the node change nothing;
+        a speculative visit is undone again when its node is merged as G†).
         ``global_counts`` is None while the first pass is still running (nothing to replay)."""
         self._extend(0, merges)
         out = []
@@ -170,11 +202,11 @@ class Host:
                 if state.run is None:
                     raise ClusterError(f"shard {shard.source} changed while the build ran (NaN/inf rows appeared)")
                 state.start(global_counts)
-                for n_applied, node, soft in log:
+                for n_applied, node, soft, speculative in log:
                     if not soft:
                         state.advance(self.merges, n_applied)
                         if state.wants(node, False):
-                            state.rp(node)
+                            state.rp(node, speculative)
             self.shards[idx] = state
         return out
 
@@ -190,8 +222,9 @@ class _Lost(Exception):
 class InProcessCluster:
     """A stand-in for a Dask client that keeps ``n_hosts`` hosts in this process (tests, benchmarks).
 
-    ``fail`` maps a merge count to a host index that is "lost" just before that many merges were
-    made (fault-injection for the tests); a lost host's shards go to the next live one.
+    ``fail`` maps a merge count to a host index that is "lost" at the first ``rp`` request made
+    after that many merges (fault-injection for the tests); a lost host's shards go to the next
+    live one.
     """
 
     def __init__(self, n_hosts: int = 2, fail: dict[int, int] | None = None):
@@ -221,9 +254,10 @@ class _InProcessBackend:
         return getattr(self.hosts[host], method)(*args)
 
     def maybe_fail(self, n_merges: int) -> None:
-        victim = self.cluster.fail.pop(n_merges, None)
-        if victim is not None:
-            self.dead.add(victim)
+        # at the first request at or after that merge count (requests skip the merges they prefetched)
+        for count in sorted(self.cluster.fail):
+            if count <= n_merges:
+                self.dead.add(self.cluster.fail.pop(count))
 
     def mark_dead(self, host: int) -> None:
         self.dead.add(host)
@@ -364,12 +398,20 @@ class _Cluster:
         self.owner: dict[int, int] = {}
         self.merges: list[tuple[int, int, int]] = []
         self.sent: dict[int, int] = {}
-        self.log: list[tuple[int, int, bool]] = []
+        self.log: list[tuple[int, int, bool, bool]] = []  # (merges before it, node, soft, speculative)
         self.global_counts: np.ndarray | None = None
         self.lost_hosts: list[str] = []
         self.work_seconds: list[float] = []  # per request: the slowest host's compute time
         self.step_seconds: list[float] = []  # per request: the driver's wait
         self.has = np.zeros((0, 0), dtype=bool)
+        # Speculation: ``propose(node)`` names groups that may be G* of the next merges (the driver
+        # state's lowest scores); their rp comes back with G*'s in the same round trip and waits in
+        # ``ahead`` until they are G* (or are dropped when merged as G†; the shards undo the visit).
+        self.propose: Any = None
+        self.ahead: dict[int, dict[int, tuple]] = {}
+        self.n_fetched = 0
+        self.n_ahead_used = 0
+        self.n_ahead_dropped = 0
 
     # first pass -------------------------------------------------------------------------------------
     def load(self, progress) -> dict[int, dict]:
@@ -425,33 +467,50 @@ class _Cluster:
         return counts, conf_hi, conf_lo
 
     def fetch(self, node: int, soft: bool) -> dict[int, tuple]:
-        """The driver state's ``rp``: the shards' sparse partial sums for ``node``."""
+        """The driver state's ``rp``: the shards' sparse partial sums for ``node``, from the groups
+        fetched ahead when it is one of them, else in one round trip that also fetches ``propose``'s."""
+        self.n_fetched += 1
+        if node in self.ahead:
+            self.n_ahead_used += 1
+            return self.ahead.pop(node)
         started = time.perf_counter()
-        if soft:
-            wanted = [i for i, s in enumerate(self.shards) if s.rows > 0]
-        else:
-            wanted = np.flatnonzero(self.has[node]).tolist()
-        parts = self.request(node, soft, wanted)
+        nodes = [(node, soft, False)]
+        if self.propose is not None:
+            nodes += [(int(g), bool(s), True) for g, s in self.propose(node) if int(g) not in self.ahead]
+        parts = self.request(nodes)
         self.step_seconds.append(time.perf_counter() - started)
-        return parts
+        for g, _, _ in nodes[1:]:
+            self.ahead[g] = parts[g]
+        return parts[node]
 
     def on_merge(self, a: int, b: int, new: int) -> None:
         self.merges.append((int(a), int(b), int(new)))
         self.has[new] = self.has[a] | self.has[b]
+        if self.ahead.pop(int(b), None) is not None:  # fetched ahead, merged as G†: never used
+            self.n_ahead_dropped += 1
 
     # merges -----------------------------------------------------------------------------------------
-    def request(self, node: int, soft: bool, wanted: list[int]) -> dict[int, tuple]:
-        """Each wanted shard's sparse ``rp`` partial sums for ``node``; lost hosts' shards are moved
-        (state replayed up to the request before this one) and asked again."""
+    def _wanted(self, node: int, soft: bool) -> list[int]:
+        if soft:
+            return [i for i, s in enumerate(self.shards) if s.rows > 0]
+        return np.flatnonzero(self.has[node]).tolist()
+
+    def request(self, nodes: list[tuple[int, bool, bool]]) -> dict[int, dict[int, tuple]]:
+        """For each ``(node, soft, speculative)``, in one round trip per host, each wanted shard's
+        sparse ``rp`` partial sums (``{node: {shard: (shard, nz, hi, lo)}}``); lost hosts' shards are
+        moved (state replayed up to the request before this one) and asked again."""
         self.backend.maybe_fail(len(self.merges))
-        parts: dict[int, tuple] = {}
+        parts: dict[int, dict[int, tuple]] = {node: {} for node, _, _ in nodes}
         work = 0.0
-        todo = self._by_host(wanted)
+        todo: dict[int, list[tuple[int, list[int], bool]]] = {}
+        for node, soft, speculative in nodes:
+            for host, ids in self._by_host(self._wanted(node, soft)).items():
+                todo.setdefault(host, []).append((node, ids, speculative))
         while todo:
             calls = {}
-            for host, ids in todo.items():
+            for host, requests in todo.items():
                 first = self.sent.get(host, 0)
-                calls[host] = self.backend.call(host, "step", first, self.merges[first:], node, ids)
+                calls[host] = self.backend.call(host, "step", first, self.merges[first:], requests)
             todo = {}
             for host, call in calls.items():
                 try:
@@ -459,14 +518,18 @@ class _Cluster:
                         if part[0] < 0:
                             work = max(work, part[1])
                         else:
-                            parts[part[0]] = part
+                            parts[part[0]][part[1]] = part[1:]
                     self.sent[host] = len(self.merges)
                 except _Lost:
-                    for i in self._move(host, with_state=True):
-                        parts.pop(i, None)
-                        if i in wanted:
-                            todo.setdefault(self.owner[i], []).append(i)
-        self.log.append((len(self.merges), node, soft))
+                    moved = set(self._move(host, with_state=True))
+                    for node, soft, speculative in nodes:
+                        again = [i for i in self._wanted(node, soft) if i in moved]
+                        for i in again:
+                            parts[node].pop(i, None)
+                        for target, ids in self._by_host(again).items():
+                            todo.setdefault(target, []).append((node, ids, speculative))
+        for node, soft, speculative in nodes:
+            self.log.append((len(self.merges), node, soft, speculative))
         self.work_seconds.append(work)
         return parts
 
@@ -540,9 +603,11 @@ def build_distributed(
         Seconds to wait for a worker when none is left (a nanny may be restarting one) before
         failing with :class:`~l2h.distributed.ClusterError` (default ``WORKER_WAIT_S``, 10 s).
     stats : dict, optional
-        Filled with ``step_seconds`` (driver time per ``rp`` request, transfers included),
-        ``work_seconds`` (per request, the slowest host's compute time), ``lost_hosts``,
-        ``n_shards`` and ``n_hosts`` (for the benchmark).
+        Filled with ``step_seconds`` (driver time per round trip, transfers included),
+        ``work_seconds`` (per round trip, the slowest host's compute time), ``lost_hosts``,
+        ``n_shards``, ``n_hosts``, ``n_rp`` (groups whose ``rp`` the decisions used),
+        ``n_rp_ahead_used`` (of those, fetched ahead in an earlier round trip) and
+        ``n_rp_ahead_dropped`` (fetched ahead, never used) (for the benchmark).
 
     Returns
     -------
@@ -604,6 +669,14 @@ def build_distributed(
         state = _compat.driver_state(
             _merge._kernels(), n_clusters, counts, conf_hi, conf_lo, cluster.fetch, cluster.on_merge
         )
+        if strategy == "lowest-score":  # all-pairs asks for every group's rp anyway
+            per_worker = math.ceil(n / n_workers)
+
+            def propose(node: int) -> list[tuple[int, bool]]:
+                groups = _compat.lowest_groups(state, node, AHEAD_GROUPS, AHEAD_POINTS, AHEAD_SOFT, per_worker)
+                return [(g, bool(state.node_count[g] == 0)) for g in groups]
+
+            cluster.propose = propose
         cluster.start()
         clipped = sum(int(info.get("clipped", 0)) for info in summaries.values())
         probs = bool(summaries) and all(info.get("probs", False) for info in summaries.values())
@@ -615,6 +688,9 @@ def build_distributed(
                 lost_hosts=list(cluster.lost_hosts),
                 n_shards=len(shards),
                 n_hosts=len(set(cluster.owner.values())),
+                n_rp=cluster.n_fetched,
+                n_rp_ahead_used=cluster.n_ahead_used,
+                n_rp_ahead_dropped=cluster.n_ahead_dropped,
             )
         return tree
     finally:
