@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -117,18 +116,11 @@ def build_local(
 
 def _scratch_copy(scratch_dir: str | os.PathLike[str] | None, arr: np.ndarray, input: str) -> ScratchCopy | None:
     """The out-of-core copy ``build_hierarchy(scratch_dir=...)`` asks for (None: read the input in place)."""
-    if scratch_dir is None or (isinstance(scratch_dir, str) and scratch_dir in ("none", "")):
-        return None
     from l2h.build import scratch
 
-    if isinstance(scratch_dir, str) and scratch_dir == "auto":
-        folder, why = scratch.auto_scratch_dir(arr.shape, arr.dtype, input)
-        if folder is None:
-            if why:
-                warn(why)
-            return None
-    else:
-        folder = Path(os.fspath(scratch_dir))
+    folder = scratch.resolve_scratch_dir(scratch_dir, arr.shape, arr.dtype, input)
+    if folder is None:
+        return None
     convert = float64_chunks(log_chunk) if input == "probs" else None
     return scratch.ScratchCopy(folder, kernel_dtype(arr.dtype, input), convert)
 
