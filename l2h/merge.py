@@ -49,7 +49,6 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -1101,18 +1100,11 @@ def build_hierarchy(
 
 def _scratch_copy(scratch_dir: str | os.PathLike[str] | None, arr: np.ndarray, input: str) -> ScratchCopy | None:
     """The out-of-core copy ``build_hierarchy(scratch_dir=...)`` asks for (None: read the input in place)."""
-    if scratch_dir is None or (isinstance(scratch_dir, str) and scratch_dir in ("none", "")):
-        return None
     from l2h import scratch
 
-    if isinstance(scratch_dir, str) and scratch_dir == "auto":
-        folder, why = scratch.auto_scratch_dir(arr.shape, arr.dtype, input)
-        if folder is None:
-            if why:
-                warn(why)
-            return None
-    else:
-        folder = Path(os.fspath(scratch_dir))
+    folder = scratch.resolve_scratch_dir(scratch_dir, arr.shape, arr.dtype, input)
+    if folder is None:
+        return None
     convert = _float64_chunks(_log_chunk) if input == "probs" else None
     return scratch.ScratchCopy(folder, scratch.kernel_dtype(arr.dtype, input), convert)
 
