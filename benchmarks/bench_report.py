@@ -182,7 +182,7 @@ def bench_load(runs: int) -> None:
             print(
                 f"K={k:>6} images={'yes' if with_images else 'no ':3}  size {size:6.2f} MB  build {built:5.1f} s  "
                 f"load median {statistics.median(loads):5.2f} s (runs: {', '.join(f'{t:.2f}' for t in loads)})  "
-                f"fold to level {tips}: {redraw / 1000:.2f} s"
+                f"fold to k = {tips}: {redraw / 1000:.2f} s"
             )
 
 

@@ -8,12 +8,15 @@ from pathlib import Path
 
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console
 
+from l2h import L2HWarning
+from l2h.files import OutputSet
+from l2h.io import InputError, read_names
+from l2h.text import markup_safe, typed_url
+
 
 def raw_source(logits: Path) -> str:
     """The INPUT as typed: click's ``Path`` folds ``s3://bucket/x`` into ``s3:/bucket/x``; undo that
     for fsspec URLs (a local path of that shape that exists is kept as it is)."""
-    from l2h._text import typed_url
-
     return typed_url(logits) or str(logits)
 
 
@@ -36,10 +39,7 @@ def build_on_cluster(
     print_summary,
 ) -> None:
     """Check the shards (headers only), connect, build, then write ``out`` (nothing on failure)."""
-    from l2h import L2HWarning
     from l2h.distributed import build_distributed, connect, open_shards, require_distributed
-    from l2h.files import OutputSet
-    from l2h.io import InputError, read_names
 
     if scheduler is not None and workers is not None:
         raise InputError("give either --scheduler ADDRESS or --workers N, not both")
@@ -65,8 +65,6 @@ def build_on_cluster(
         elapsed = time.perf_counter() - started
         for warning in caught:
             if not quiet:
-                from l2h._text import markup_safe
-
                 stderr_console().print(f"[yellow]warning:[/] {markup_safe(str(warning.message))}", highlight=False)
         stage_tree(outputs, out, tree, kind)  # one atomic write (write_tree would nest a second one)
 

@@ -9,9 +9,14 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+
+from l2h.files import OutputSet
+from l2h.hierarchy import Hierarchy
+from l2h.io import tree_bytes
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -52,10 +57,10 @@ def print_line(text: object, *, err: bool = False) -> None:
     """One line for the user (success lines, notes), printed the one safe way.
 
     Control and bidirectional characters (an ESC in a file name) become visible escapes
-    (:func:`l2h._text.printable`), as in error lines, and Rich neither interprets markup (``[/]``,
+    (:func:`l2h.text.printable`), as in error lines, and Rich neither interprets markup (``[/]``,
     ``[link=...]``) nor highlights anything.
     """
-    from l2h._text import printable
+    from l2h.text import printable
 
     console = stderr_console() if err else stdout_console()
     console.print(printable(text), markup=False, highlight=False)
@@ -127,12 +132,6 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
     yield log
 
 
-def stage_tree(outputs: Any, path: Any, tree: Any, kind: str) -> None:
-    """Stage ``tree`` in ``outputs`` (an :class:`l2h.files.OutputSet`) as ``kind`` (newick, json, linkage),
-    the bytes :func:`l2h.io.write_tree` would write."""
-    if kind == "newick":
-        outputs.write_text(path, tree.to_newick() + "\n")
-    elif kind == "json":
-        outputs.write_text(path, tree.to_json() + "\n")
-    else:
-        outputs.save_npy(path, tree.to_scipy())
+def stage_tree(outputs: OutputSet, path: Path, tree: Hierarchy, kind: str) -> None:
+    """Stage ``tree`` in ``outputs`` as ``kind`` (newick, json, linkage): the bytes of :func:`l2h.io.write_tree`."""
+    outputs.write_bytes(path, tree_bytes(tree, kind))

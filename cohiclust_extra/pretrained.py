@@ -41,7 +41,7 @@ import torch
 from cohiclust_extra.data import IMAGE_SUFFIXES, DatasetError
 from cohiclust_extra.device import resolve_device
 from l2h._images import DEFAULT_MAX_PIXELS, ImageTooLarge, open_image
-from l2h._text import printable
+from l2h.text import printable
 
 __all__ = ["ImageSource", "LoadedModel", "compute_logits", "image_source", "load_model"]
 
@@ -95,7 +95,7 @@ def paths_text(paths: Sequence[str]) -> str:
 
 def _check_listable(path: str) -> None:
     if "\n" in path or "\r" in path:
-        from l2h._text import printable
+        from l2h.text import printable
 
         raise LogitsError(
             f"--images: the file name {printable(path)} holds a line break, which paths.txt (one path per line) "

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from l2h._text import printable
 from l2h._validation import InputError
+from l2h.text import printable
 
 __all__ = ["DEFAULT_MAX_PIXELS", "ImageTooLarge", "check_max_pixels", "check_pixels", "open_image"]
 

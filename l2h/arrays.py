@@ -19,8 +19,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from l2h._system import available_memory
-from l2h._text import typed_url
 from l2h._validation import InputError, check_array
+from l2h.text import typed_url
 
 __all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names"]
 

@@ -189,3 +189,25 @@ def _public_names(module: str) -> list[str]:
             assert isinstance(node.value, (ast.List, ast.Tuple))
             return [e.value for e in node.value.elts if isinstance(e, ast.Constant) and not e.value.startswith("_")]
     return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")]
+
+
+def test_readme_tour_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The README's commands after the quick start (score, show, report, cut the digits tree) run as
+    written, from the repository root, on the tree the quick start builds."""
+    import shlex
+    import shutil
+
+    from tests._cli import run
+
+    readme = README.read_text(encoding="utf-8")
+    tour = re.search(r"^Then score.*?^```bash\s*$(.*?)^```\s*$", readme, flags=re.M | re.S)
+    assert tour is not None, "README.md lost its tour after the quick start"
+    commands = [line for line in re.sub(r"\\\n\s*", "", tour.group(1)).splitlines() if line.strip()]
+    assert commands and all(line.startswith("l2h ") for line in commands)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("*.png"))
+    monkeypatch.chdir(tmp_path)
+    built = run("build", "examples/digits_logits.npy", "--out", "digits_tree.nwk", "--quiet")
+    assert built.exit_code == 0, built.output
+    for line in commands:
+        result = run(*shlex.split(line)[1:])
+        assert result.exit_code == 0, f"{line}\n{result.output[-2000:]}"

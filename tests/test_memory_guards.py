@@ -54,9 +54,13 @@ def test_available_memory_sees_the_cgroup_limit(tmp_path):
     assert 0 < int(done.stdout) <= LIMIT
 
 
-def test_every_guard_asks_the_one_function():
+def test_every_guard_asks_the_one_function(monkeypatch):
     import l2h.agglomerative
     import l2h.arrays
+    from l2h.build import points, scratch
 
-    assert l2h.arrays.available_memory is _system.available_memory
-    assert l2h.agglomerative.available_memory is _system.available_memory
+    assert l2h.arrays.available_memory is _system.available_memory  # the .npz inflation check
+    assert l2h.agglomerative.available_memory is _system.available_memory  # the backend choice
+    monkeypatch.setattr(_system, "available_memory", lambda: 12345)
+    assert scratch.available_memory() == 12345  # the out-of-core choice and chunk sizes
+    assert points._available_memory() == 12345  # the in-memory column conversion of the build

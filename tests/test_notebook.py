@@ -109,3 +109,26 @@ def test_inline_report_runs_offline_in_a_frame_in_chromium(tmp_path):
         assert driver.execute_script("return document.getElementById('cell').getBoundingClientRect().height") < 1300
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
+
+
+def test_injected_names_do_not_run_in_the_notebook_frame(tmp_path):
+    """Names that would run script if they were markup stay text inside the inline report."""
+    evil = ["<img src=x onerror=\"document.title='pwned'\">", "<script>document.title='pwned'</script>", "ok", "b"]
+    tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]], leaf_names=evil)
+    (tmp_path / "nb.html").write_text(f"<!DOCTYPE html><html><body>{tree._repr_html_()}</body></html>")
+    with chromium() as driver:
+        driver.get((tmp_path / "nb.html").resolve().as_uri())
+        driver.switch_to.frame(driver.find_element("css selector", "iframe"))
+        import time
+
+        for _ in range(200):
+            if driver.execute_script("return document.body && document.body.dataset.ready") == "1":
+                break
+            time.sleep(0.05)
+        assert driver.execute_script("return document.body.dataset.ready") == "1"
+        labels = driver.execute_script(
+            "return [...document.querySelectorAll('#zoom text.label')].map(t => t.textContent)"
+        )
+        assert any(label.startswith("<img src=x") for label in labels)  # shown as text
+        assert driver.execute_script("return document.title") != "pwned"
+        assert not driver.execute_script("return document.querySelectorAll('#zoom img, body > img').length")

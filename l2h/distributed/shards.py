@@ -389,7 +389,7 @@ def _folder_shards(fs, inner: str, path: str, ndim: int, name: str, timeout: flo
 
 
 def _some(names: list[str], shown: int = 3) -> str:
-    from l2h._text import printable
+    from l2h.text import printable
 
     listed = ", ".join(printable(n) for n in names[:shown])
     return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")

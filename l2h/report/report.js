@@ -322,7 +322,6 @@
   function csvField(text) { return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text; }
   function newickName(text) { return /^[^\s()\[\]'":;,]+$/.test(text) ? text : "'" + text.replace(/'/g, "''") + "'"; }
   function heightOf(u) { return u < K ? 0 : D.heights[u - K]; }
-  function lengthText(x) { var t = String(x); return t; }
   function exportText(kind, v) {
     if (v === undefined || v < 0) v = ROOT;
     if (kind === "points") return Array.prototype.join.call(nodePoints(v), "\n") + "\n";
@@ -350,7 +349,7 @@
     }
     // Newick of the subtree under v, as l2h writes trees: n<id> internal labels, height differences as lengths
     var out = [], stack = [v];
-    function suffix(u) { return (u >= K ? "n" + u : "") + (u !== v ? ":" + lengthText(heightOf(parent[u]) - heightOf(u)) : ""); }
+    function suffix(u) { return (u >= K ? "n" + u : "") + (u !== v ? ":" + String(heightOf(parent[u]) - heightOf(u)) : ""); }
     while (stack.length) {
       var item = stack.pop();
       if (typeof item === "string") out.push(item);

@@ -150,7 +150,7 @@ def tanglegram_layout(tree: Hierarchy, reference: Taxonomy, rounds: int = 4) -> 
     (learned, reference)
         Leaf ``i`` is the tree's leaf ``i`` on both sides.
     """
-    from l2h.io import InputError
+    from l2h._validation import InputError
 
     names = list(tree.leaf_names)
     known = set(reference.leaf_names)
@@ -229,115 +229,153 @@ def build_tanglegram(
         One self-contained HTML page (no script, no network request).
     """
     left, right = tanglegram_layout(tree, reference)
-    k = tree.n_leaves
-    names = [_label(name) for name in tree.leaf_names]
-    label_w = CHAR_W * max(len(name) for name in names) + 8
-    x_left_leaf = TREE_W
-    x_right_leaf = TREE_W + 2 * label_w + GAP
-    width = int(x_right_leaf + TREE_W + 20)
-    height = int((k + 3) * ROW + 10)
-    top_left = max(int(left.level.max()), 1)
-    top_right = max(int(right.level.max()), 1)
+    geo = _Geometry.of(left, right, [_label(name) for name in tree.leaf_names])
+    parts = _svg_tree(left, geo.lx, geo.ry) + _svg_tree(right, geo.rx, geo.ry, node_names=True)
+    parts += _svg_links(tree, left, right, geo)
+    parts.append(f'<text class="side" x="10" y="{10 + ROW / 2}">{html.escape(one_line(learned_title))}</text>')
+    parts.append(
+        f'<text class="side" x="{geo.width - 10}" y="{10 + ROW / 2}" text-anchor="end">'
+        f"{html.escape(one_line(reference_title))}</text>"
+    )
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{geo.width}" height="{geo.height}" '
+        f'viewBox="0 0 {geo.width} {geo.height}">{"".join(parts)}</svg>'
+    )
+    page_title = one_line(title or f"{learned_title} vs {reference_title}: {tree.n_leaves:,} leaves")
+    return _page(page_title, _summary(left, right, learned_title, reference_title, scores), svg)
 
-    def lx(v: int) -> float:
-        return 10 + (top_left - left.level[v]) / top_left * (x_left_leaf - 10)
 
-    def rx(v: int) -> float:
-        return x_right_leaf + right.level[v] / top_right * (TREE_W - 10)
+@dataclass(frozen=True)
+class _Geometry:
+    """Pixel positions: the learned tree's leaves end at ``x_left``, the reference's start at ``x_right``."""
 
+    left: _Side
+    right: _Side
+    names: list[str]
+    label_w: float
+    x_left: float
+    x_right: float
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, left: _Side, right: _Side, names: list[str]) -> _Geometry:
+        label_w = CHAR_W * max(len(name) for name in names) + 8
+        x_right = TREE_W + 2 * label_w + GAP
+        return cls(
+            left, right, names, label_w, TREE_W, x_right, int(x_right + TREE_W + 20), (len(names) + 3) * ROW + 10
+        )
+
+    def lx(self, v: int) -> float:
+        top = max(int(self.left.level.max()), 1)
+        return 10 + (top - self.left.level[v]) / top * (self.x_left - 10)
+
+    def rx(self, v: int) -> float:
+        top = max(int(self.right.level.max()), 1)
+        return self.x_right + self.right.level[v] / top * (TREE_W - 10)
+
+    @staticmethod
     def ry(side: _Side, v: int) -> float:
         return 10 + 2 * ROW + side.y[v] * ROW
 
-    # line colour: the leaf's top-level group in the reference
-    ref_tax = right.tax
-    top_group = np.full(ref_tax.n_nodes, -1, dtype=np.int64)
-    root = ref_tax.root
-    groups = right.kids[root] if root >= ref_tax.n_leaves else [root]
-    for g, child in enumerate(groups):
-        top_group[child] = g
-    for v in ref_tax.bfs_order.tolist():
-        p = int(ref_tax.parent[v])
-        if p >= 0 and top_group[v] < 0:
-            top_group[v] = top_group[p]
-    colours = palette(max(len(groups), 1))
 
-    out: list[str] = []
-    for side, x in ((left, lx), (right, rx)):
-        parent = side.tax.parent.tolist()
-        first, last = side.tax.layout[1], side.tax.layout[2]
-        for v in range(side.tax.n_nodes):
-            # a clade is its bar (over its children) and its stem (from its parent): red when missed
-            miss = bool(side.miss[v])
-            xv, yv = x(v), ry(side, v)
-            d = ""
-            if parent[v] >= 0:
-                d += f"M{x(parent[v]):.1f},{yv:.1f}H{xv:.1f}"
-            if v >= side.tax.n_leaves:
-                kids = side.kids[v]
-                d += f"M{xv:.1f},{ry(side, kids[0]):.1f}V{ry(side, kids[-1]):.1f}"
-            if not d:
-                continue
-            name = one_line(side.tax.names[v]) if v >= side.tax.n_leaves and side.tax.names[v] else ""
-            if v < side.tax.n_leaves:
-                tip = one_line(side.tax.names[v])
-            else:
-                what = "not in the other tree" if miss else "also in the other tree"
-                tip = f"{name + ': ' if name else ''}{int(last[v] - first[v]):,} leaves, {what}"
-            out.append(
-                f'<path class="clade{" miss" if miss else ""}" stroke="{MISS if miss else MATCH}" d="{d}">'
-                f"<title>{html.escape(tip)}</title></path>"
-            )
-            if side is right and name and v >= side.tax.n_leaves and v != side.tax.root:
-                out.append(f'<text class="node" x="{xv + 3:.1f}" y="{yv - 6:.1f}">{html.escape(_label(name))}</text>')
-    for i in range(k):
-        y1, y2 = ry(left, i), ry(right, i)
-        colour = colours[top_group[i]] if top_group[i] >= 0 else MATCH
-        name = html.escape(names[i])
-        group = one_line(ref_tax.names[groups[top_group[i]]]) if top_group[i] >= 0 else ""
+def _svg_tree(side: _Side, x: Any, ry: Any, node_names: bool = False) -> list[str]:
+    """Every node's bar (over its children) and stem (from its parent); red where the clade is missed."""
+    out = []
+    tax = side.tax
+    parent = tax.parent.tolist()
+    first, last = tax.layout[1], tax.layout[2]
+    for v in range(tax.n_nodes):
+        miss = bool(side.miss[v])
+        xv, yv = x(v), ry(side, v)
+        d = f"M{x(parent[v]):.1f},{yv:.1f}H{xv:.1f}" if parent[v] >= 0 else ""
+        if v >= tax.n_leaves:
+            kids = side.kids[v]
+            d += f"M{xv:.1f},{ry(side, kids[0]):.1f}V{ry(side, kids[-1]):.1f}"
+        if not d:
+            continue
+        name = one_line(tax.names[v]) if v >= tax.n_leaves and tax.names[v] else ""
+        if v < tax.n_leaves:
+            tip = one_line(tax.names[v])
+        else:
+            what = "not in the other tree" if miss else "also in the other tree"
+            tip = f"{name + ': ' if name else ''}{int(last[v] - first[v]):,} leaves, {what}"
+        out.append(
+            f'<path class="clade{" miss" if miss else ""}" stroke="{MISS if miss else MATCH}" d="{d}">'
+            f"<title>{html.escape(tip)}</title></path>"
+        )
+        if node_names and name and v != tax.root:
+            out.append(f'<text class="node" x="{xv + 3:.1f}" y="{yv - 6:.1f}">{html.escape(_label(name))}</text>')
+    return out
+
+
+def _top_groups(right: _Side) -> tuple[np.ndarray, list[int]]:
+    """Every reference node's top-level group (an index into the root's children, -1 for the root)."""
+    tax = right.tax
+    top = np.full(tax.n_nodes, -1, dtype=np.int64)
+    groups = right.kids[tax.root] if tax.root >= tax.n_leaves else [tax.root]
+    for g, child in enumerate(groups):
+        top[child] = g
+    for v in tax.bfs_order.tolist():
+        p = int(tax.parent[v])
+        if p >= 0 and top[v] < 0:
+            top[v] = top[p]
+    return top, groups
+
+
+def _svg_links(tree: Hierarchy, left: _Side, right: _Side, geo: _Geometry) -> list[str]:
+    """Per leaf: its two labels and the line between them, coloured by its top-level reference group."""
+    top, groups = _top_groups(right)
+    colours = palette(max(len(groups), 1))
+    out = []
+    for i, label in enumerate(geo.names):
+        y1, y2 = geo.ry(left, i), geo.ry(right, i)
+        g = int(top[i])
+        colour = colours[g] if g >= 0 else MATCH
+        group = one_line(right.tax.names[groups[g]]) if g >= 0 else ""
         tip = html.escape(one_line(tree.leaf_names[i]) + (f" (reference group {group})" if group else ""))
+        name = html.escape(label)
         out.append(
             f'<g class="pair"><title>{tip}</title>'
-            f'<text x="{x_left_leaf + 4:.1f}" y="{y1:.1f}">{name}</text>'
-            f'<line class="link" stroke="{colour}" x1="{x_left_leaf + label_w:.1f}" y1="{y1:.1f}" '
-            f'x2="{x_right_leaf - label_w:.1f}" y2="{y2:.1f}"/>'
-            f'<text x="{x_right_leaf - 4:.1f}" y="{y2:.1f}" text-anchor="end">{name}</text></g>'
+            f'<text x="{geo.x_left + 4:.1f}" y="{y1:.1f}">{name}</text>'
+            f'<line class="link" stroke="{colour}" x1="{geo.x_left + geo.label_w:.1f}" y1="{y1:.1f}" '
+            f'x2="{geo.x_right - geo.label_w:.1f}" y2="{y2:.1f}"/>'
+            f'<text x="{geo.x_right - 4:.1f}" y="{y2:.1f}" text-anchor="end">{name}</text></g>'
         )
-    out.append(f'<text class="side" x="10" y="{10 + ROW / 2}">{html.escape(one_line(learned_title))}</text>')
-    out.append(
-        f'<text class="side" x="{width - 10}" y="{10 + ROW / 2}" text-anchor="end">'
-        f"{html.escape(one_line(reference_title))}</text>"
-    )
-    n_left = left.tax.n_nodes - k - 1
-    n_right = right.tax.n_nodes - k - 1
+    return out
+
+
+def _summary(
+    left: _Side, right: _Side, learned_title: str, reference_title: str, scores: Mapping[str, Any] | None
+) -> list[str]:
+    """The header's lines (HTML): how many clades each side misses, and the scores when given."""
+    k = left.tax.n_leaves
+    n_left, n_right = left.tax.n_nodes - k - 1, right.tax.n_nodes - k - 1
     miss_left = int(left.miss[k:].sum()) - int(left.miss[left.tax.root])
     miss_right = int(right.miss[k:].sum()) - int(right.miss[right.tax.root])
-    page_title = one_line(title or f"{learned_title} vs {reference_title}: {k:,} leaves")
-    summary = [
+    learned, ref = html.escape(one_line(learned_title)), html.escape(one_line(reference_title))
+    lines = [
         f'{k:,} leaves. <span class="miss-key">Red</span>: a clade the other tree does not have '
-        f"({miss_left:,} of the {learned_title}'s {n_left:,} clades, {miss_right:,} of the "
-        f"{reference_title}'s {n_right:,}; the root not counted). Lines: the leaf in both trees, "
-        "coloured by its top-level reference group."
+        f"({miss_left:,} of the {learned}'s {n_left:,} clades, {miss_right:,} of the {ref}'s {n_right:,}; "
+        "the root not counted). Lines: the leaf in both trees, coloured by its top-level reference group."
     ]
     if scores:
-        shown = [
-            (key, scores[key])
-            for key in ("cophenetic_pearson", "cophenetic_spearman", "triplet_agreement", "rf_learned_only")
-            if key in scores
-        ]
-        summary.append(" \u00b7 ".join(f"{html.escape(key)} {_fmt(value)}" for key, value in shown))
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">{"".join(out)}</svg>'
-    )
-    csp = f"default-src 'none'; style-src '{_sha256(_CSS)}'; base-uri 'none'; form-action 'none'"
+        keys = ("cophenetic_pearson", "cophenetic_spearman", "triplet_agreement", "rf_learned_only")
+        lines.append(" \u00b7 ".join(f"{html.escape(key)} {_fmt(scores[key])}" for key in keys if key in scores))
+    return lines
+
+
+def _page(title: str, summary: list[str], svg: str) -> str:
+    """The HTML document: CSS by hash, no script, nothing to load."""
     from l2h import __version__
 
+    csp = f"default-src 'none'; style-src '{_sha256(_CSS)}'; base-uri 'none'; form-action 'none'"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
         f'<meta name="generator" content="l2h {__version__}">\n'
-        f"<title>{html.escape(page_title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<header><h1>{html.escape(page_title)}</h1>"
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<header><h1>{html.escape(title)}</h1>"
         + "".join(f"<p>{line}</p>" for line in summary)
         + f"</header>\n<main>{svg}</main>\n</body>\n</html>\n"
     )

@@ -34,11 +34,25 @@ import os
 import tempfile
 import threading
 import typing
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from l2h._validation import L2HWarning
+from l2h.build.inputs import kernel_dtype
+
+__all__ = [
+    "ScratchCopy",
+    "auto_scratch_dir",
+    "available_memory",
+    "copy_bytes",
+    "filesystem_type",
+    "free_bytes",
+    "resolve_scratch_dir",
+]
 
 ProgressFn = Callable[[str, int, int], None]
 ScanFn = Callable[[np.ndarray, int], None]
@@ -53,64 +67,11 @@ _MEMORY_FILESYSTEMS = {"tmpfs", "ramfs", "devtmpfs", "hugetlbfs"}
 
 # ---------------------------------------------------------------------------------------------- memory, disk
 def available_memory() -> int:
-    """Bytes of memory this process can still fill: ``MemAvailable``, capped by the memory cgroup's
-    limit minus its non-reclaimable use (cgroup v1 and v2); 0 where unknown."""
-    avail = 0
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    room = _cgroup_room()
-    if room is not None:
-        avail = min(avail, room) if avail else room
-    return max(0, avail)
+    """Bytes of memory this process can still fill (:func:`l2h._system.available_memory`: the host's
+    ``MemAvailable`` capped by every memory cgroup level, v1 and v2); 0 where unknown."""
+    from l2h._system import available_memory as system_available_memory
 
-
-def _cgroup_room() -> int | None:
-    """The memory cgroup's limit minus its anonymous use (page cache counts as reclaimable), or None."""
-    try:
-        with open("/proc/self/cgroup", encoding="ascii") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return None
-    best = None
-    for line in lines:
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        _, controllers, rel = parts
-        if "memory" in controllers.split(","):
-            base = Path("/sys/fs/cgroup/memory") / rel.lstrip("/")
-            limit, stat = base / "memory.limit_in_bytes", base / "memory.stat"
-            usage, cache_key = base / "memory.usage_in_bytes", "total_cache"
-        elif controllers == "":
-            base = Path("/sys/fs/cgroup") / rel.lstrip("/")
-            limit, stat = base / "memory.max", base / "memory.stat"
-            usage, cache_key = base / "memory.current", "file"
-        else:
-            continue
-        try:
-            text = limit.read_text().strip()
-            if text == "max":
-                continue
-            cap = int(text)
-            if cap >= 1 << 60:
-                continue
-            used = int(usage.read_text())
-            cache = 0
-            for row in stat.read_text().splitlines():
-                key, _, value = row.partition(" ")
-                if key == cache_key:
-                    cache = int(value)
-            room = max(0, cap - (used - cache))
-        except (OSError, ValueError):
-            continue
-        best = room if best is None else min(best, room)
-    return best
+    return system_available_memory() or 0
 
 
 def free_bytes(directory: str | os.PathLike[str]) -> int:
@@ -147,25 +108,6 @@ def filesystem_type(directory: str | os.PathLike[str]) -> str:
     except OSError:
         pass
     return kind
-
-
-def kernel_dtype(dtype: np.dtype, input: str = "logits") -> np.dtype:
-    """The dtype the kernels read for an input of ``dtype`` (as :func:`l2h.merge._kernel_array`).
-
-    Parameters
-    ----------
-    dtype : dtype
-        The input's dtype.
-    input : {"logits", "probs", "log-probs"}
-        What it holds; probabilities become float64 logs.
-    """
-    dtype = np.dtype(dtype)
-    if input != "logits" and input != "log-probs":
-        return np.dtype(np.float64)
-    if dtype in (np.float32, np.float64):
-        return dtype
-    small = dtype.itemsize <= 2 and dtype.kind in "fiu"
-    return np.dtype(np.float32) if small else np.dtype(np.float64)
 
 
 def copy_bytes(shape: tuple[int, int], dtype: np.dtype, input: str = "logits") -> int:
@@ -241,6 +183,46 @@ def auto_scratch_dir(
         "free disk space or pass --scratch DIR (scratch_dir=)"
     )
     return None, why
+
+
+def resolve_scratch_dir(
+    scratch_dir: str | os.PathLike[str] | None,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    input: str = "logits",
+    candidates: Sequence[str | os.PathLike[str]] = (),
+) -> Path | None:
+    """The folder of the out-of-core copy that ``scratch_dir`` asks for (None: read the input in place).
+
+    Parameters
+    ----------
+    scratch_dir : str, path-like or None
+        None, ``""`` or ``"none"``: no copy; ``"auto"``: :func:`auto_scratch_dir` (an
+        :class:`~l2h.L2HWarning` says why when a copy is needed but no folder has room); else the folder.
+    shape, dtype, input, candidates
+        As in :func:`auto_scratch_dir` (an ``"auto"`` for an array that is not 2-D gives None).
+
+    Returns
+    -------
+    Path or None
+
+    Examples
+    --------
+    >>> resolve_scratch_dir("none", (10, 3), np.dtype("float32")) is None
+    True
+    >>> resolve_scratch_dir("/data/tmp", (10, 3), np.dtype("float32"))
+    PosixPath('/data/tmp')
+    """
+    if scratch_dir is None or (isinstance(scratch_dir, str) and scratch_dir in ("none", "")):
+        return None
+    if not (isinstance(scratch_dir, str) and scratch_dir == "auto"):
+        return Path(os.fspath(scratch_dir))
+    if len(shape) != 2:
+        return None  # the build names what is wrong with the array
+    folder, why = auto_scratch_dir((int(shape[0]), int(shape[1])), dtype, input, candidates)
+    if folder is None and why:
+        warnings.warn(why, L2HWarning, stacklevel=2)
+    return folder
 
 
 def _margin(need: int) -> int:
