@@ -83,6 +83,16 @@ def typed_url(path: object) -> str | None:
     ``pathlib.Path("http://host/x")`` (and click's ``Path`` type) becomes ``http:/host/x``; messages
     and fsspec need the URL back.  A local path of that shape that exists is not a URL.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The path as parsed.
+
+    Returns
+    -------
+    str or None
+        The URL with its ``//`` back, or None when ``path`` is not a folded URL.
+
     Examples
     --------
     >>> from pathlib import Path
