@@ -31,12 +31,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from l2h._validation import InputError, L2HWarning
-from l2h.arrays import load_array
-from l2h.hierarchy import Hierarchy, read_tree
-from l2h.io import write_tree
-from l2h.taxonomy import read_taxonomy
-
 #: The package version; pyproject.toml reads it from here (``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
 
@@ -54,7 +48,28 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # build_hierarchy pulls in numba-backed code: import it on first use so `import l2h` stays quick.
+    # Every name is imported on first use, so `import l2h` (and `l2h --help`, which reads
+    # __version__) loads neither NumPy nor Numba.
+    if name in ("InputError", "L2HWarning"):
+        from l2h._validation import InputError, L2HWarning
+
+        return {"InputError": InputError, "L2HWarning": L2HWarning}[name]
+    if name in ("Hierarchy", "read_tree"):
+        from l2h.hierarchy import Hierarchy, read_tree
+
+        return {"Hierarchy": Hierarchy, "read_tree": read_tree}[name]
+    if name == "load_array":
+        from l2h.arrays import load_array
+
+        return load_array
+    if name == "write_tree":
+        from l2h.io import write_tree
+
+        return write_tree
+    if name == "read_taxonomy":
+        from l2h.taxonomy import read_taxonomy
+
+        return read_taxonomy
     if name == "build_hierarchy":
         from l2h.merge import build_hierarchy
 
@@ -63,5 +78,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    # The lazily imported build_hierarchy is part of the API: tab completion and dir() show it.
+    # The lazily imported names are the API: tab completion and dir() show them.
     return sorted(set(globals()) | set(__all__))
