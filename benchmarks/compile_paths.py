@@ -66,7 +66,12 @@ def paths(folder: Path) -> dict[str, Callable[[], None]]:
     np.save(folder / "labels.npy", labels)
     emb = np.random.default_rng(2).normal(size=(400, 6)).astype(np.float32)
     np.save(folder / "emb.npy", emb)
-    tree = folder / "t.nwk"
+    tree = folder / "t.nwk"  # a caterpillar over the 12 clusters (no kernel runs to make it)
+    k = x32.shape[1]
+    merges = [[0, 1]] + [[k + t, t + 2] for t in range(k - 2)]
+    from l2h import Hierarchy
+
+    tree.write_text(Hierarchy.from_merges(merges).to_newick())
     out: dict[str, Callable[[], None]] = {
         "cli build .npy float32": _cli("build", folder / "x32.npy", "--out", tree, "--quiet"),
         "cli build .npy float64": _cli("build", folder / "x64.npy", "--out", folder / "t64.nwk", "--quiet"),
