@@ -14,8 +14,6 @@ from typing import Any
 
 import click
 
-from l2h import __version__
-
 # verb -> "module:attribute"; a verb whose module is absent is simply not offered.
 COMMANDS: dict[str, str] = {
     "build": "l2h_cli.build:build",
@@ -210,7 +208,7 @@ def _module_exists(target: str) -> bool:
 
 
 @click.group(cls=LazyGroup, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="l2h")
+@click.version_option(None, "--version", package_name="l2h", prog_name="l2h")  # read when asked: --help imports no l2h
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:

@@ -23,12 +23,12 @@ def warmup(quiet: bool, as_json: bool) -> None:
     The cache folder is printed; it is per user (NUMBA_CACHE_DIR overrides it), so run this as the
     user who will run l2h, e.g. as the last step of a Docker image build.
     """
-    from l2h._numba import COMPILE_NOTICE, cache_dir, kernels_compiled
+    from l2h._numba import WARMUP_NOTICE, cache_dir, kernels_compiled
     from l2h.build.warmup import compile_kernels
 
     before = {flavour: kernels_compiled(flavour) for flavour in ("float32", "float64")}
     if not (quiet or as_json) and not all(before.values()):
-        stderr_console().print(f"compiling kernels: {COMPILE_NOTICE}", highlight=False, markup=False)
+        stderr_console().print(f"compiling kernels: {WARMUP_NOTICE}", highlight=False, markup=False)
     started = time.perf_counter()
     compiled = compile_kernels()
     summary = {

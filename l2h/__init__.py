@@ -34,6 +34,8 @@ pictures by :mod:`l2h.plot` (extra ``plot``).
 
 import importlib as _importlib
 
+from l2h._validation import InputError, L2HWarning
+
 #: The package version; pyproject.toml reads it from here (``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
 
@@ -56,12 +58,8 @@ _SUBMODULES = ("compare", "metrics")
 
 
 def __getattr__(name: str) -> object:
-    # Every name is imported on first use, so `import l2h` (and `l2h --help`, which reads
-    # __version__) loads neither NumPy nor Numba.
-    if name in ("InputError", "L2HWarning"):
-        from l2h._validation import InputError, L2HWarning
-
-        return {"InputError": InputError, "L2HWarning": L2HWarning}[name]
+    # The rest is imported on first use, so `import l2h` loads no Numba and none of the tree,
+    # file, metrics or build modules.
     if name in ("Hierarchy", "read_tree"):
         from l2h.hierarchy import Hierarchy, read_tree
 
