@@ -81,7 +81,7 @@ def paths(folder: Path) -> dict[str, Callable[[], None]]:
         "cli metrics": _cli(
             "metrics", tree, "--labels", folder / "labels.npy", "--logits", folder / "x32.npy", "--json"
         ),
-        "cli compare": _cli("compare", tree, "--reference", tree, "--json"),
+        "cli compare": _cli("compare", tree, "--reference", tree, "--leaves-are-classes", "--json"),
         "cli agglomerative": _cli(
             "agglomerative", folder / "emb.npy", "--k", 5, "--out", folder / "a.nwk", "--assignments", folder / "a.npy"
         ),
