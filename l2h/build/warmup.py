@@ -51,7 +51,8 @@ def warmup_logits(dtype: str = "float32", n_points: int = 6000, n_clusters: int 
     rng = np.random.default_rng(0)
     logits = rng.normal(scale=2.0, size=(n_points, n_clusters))
     logits[: n_points // 4] *= 20.0  # confident rows: 1 - p underflows, exact recomputation runs
-    logits[:, -1] -= 100.0  # never an argmax: an empty cluster, merged by soft membership
+    # never an argmax (5 below the row's maximum): an empty cluster, merged by soft membership
+    logits[:, -1] = logits[:, :-1].max(axis=1) - 5.0
     return np.ascontiguousarray(logits, dtype=dtype)
 
 
