@@ -166,9 +166,9 @@ class _Helpers:
             bits = (t.view(np.int64) - _MAGIC_BITS + 1023) << 52
             value = poly * bits.view(np.float64)
         keys = x.tolist()
-        self.poly.update(zip(keys, poly.tolist()))
-        self.bits.update(zip(keys, bits.tolist()))
-        self.value.update(zip(keys, value.tolist()))
+        self.poly.update(zip(keys, poly.tolist(), strict=True))
+        self.bits.update(zip(keys, bits.tolist(), strict=True))
+        self.value.update(zip(keys, value.tolist(), strict=True))
 
     def scan_rows(self, scan_rows: Any) -> Any:
         """The interpreted ``scan_rows``, after remembering the exponentials of its block."""
@@ -215,20 +215,20 @@ class _Helpers:
                 hi = s
             return _dd_plus(hi, 0.0, lo)
         h = n // 2
-        hi, lo = _two_sum(terms[:h], terms[h : 2 * h])
+        acc_hi, acc_lo = _two_sum(terms[:h], terms[h : 2 * h])
         if n % 2 == 1:
-            hi[0], lo[0] = _dd_plus(hi[0], lo[0], terms[n - 1])
+            acc_hi[0], acc_lo[0] = _dd_plus(acc_hi[0], acc_lo[0], terms[n - 1])
         while h > 1:
             half = h // 2
-            s, err = _two_sum(hi[:half], hi[half : 2 * half])
-            lo[:half] = err + (lo[:half] + lo[half : 2 * half])
-            hi[:half] = s
+            top, err = _two_sum(acc_hi[:half], acc_hi[half : 2 * half])
+            acc_lo[:half] = err + (acc_lo[:half] + acc_lo[half : 2 * half])
+            acc_hi[:half] = top
             if h % 2 == 1:
-                s0, e0 = _two_sum(hi[0], hi[h - 1])
-                lo[0] = e0 + (lo[0] + lo[h - 1])
-                hi[0] = s0
+                s0, e0 = _two_sum(acc_hi[0], acc_hi[h - 1])
+                acc_lo[0] = e0 + (acc_lo[0] + acc_lo[h - 1])
+                acc_hi[0] = s0
             h = half
-        return _dd_plus(hi[0], 0.0, lo[0])
+        return _dd_plus(acc_hi[0], 0.0, acc_lo[0])
 
     def masked_dd_sum(self, poly: np.ndarray, scale: np.ndarray, keep: np.ndarray, tmp_hi, tmp_lo) -> tuple:
         poly *= keep
