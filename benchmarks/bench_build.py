@@ -24,6 +24,7 @@ pushed below each row's best).
 
     python benchmarks/bench_build.py --sizes 100000x1000 1281167x1000 --repeats 3
     python benchmarks/bench_build.py --sizes 100000x21841 --empty-frac 0 0.1 --no-numpy
+    python benchmarks/bench_build.py --threads 1 2 --no-numpy --no-cli --no-copy   # the cores table
 """
 
 from __future__ import annotations
@@ -214,11 +215,13 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_worker(kind: str, path: Path, repeats: int, out: Path | None = None) -> dict:
+def run_worker(kind: str, path: Path, repeats: int, out: Path | None = None, threads: int | None = None) -> dict:
     cmd = [sys.executable, __file__, "--worker", kind, str(path), "--repeats", str(repeats)]
     if out is not None:
         cmd += ["--out", str(out)]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if threads is not None:
+        env["NUMBA_NUM_THREADS"] = str(threads)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -249,6 +252,9 @@ def main() -> None:
     ap.add_argument("--no-compile", action="store_true", help="skip timing a cold kernel compile")
     ap.add_argument("--delete", action="store_true", help="delete the generated files afterwards")
     ap.add_argument("--markdown", action="store_true", help="also print the rows as docs/performance.md's table")
+    ap.add_argument(
+        "--threads", nargs="+", type=int, help="also time the library with these NUMBA_NUM_THREADS (cores table)"
+    )
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -269,6 +275,8 @@ def main() -> None:
             print(f"{label}: data {path.name} ({path.stat().st_size / 2**30:.2f} GiB, made in {gen:.0f} s)", flush=True)
             res = {"floor": run_worker("floor", path, args.repeats)}  # also warms the page cache
             res["l2h"] = run_worker("l2h", path, args.repeats, DATA / "_merges_l2h.npy")
+            for t in args.threads or ():
+                res[f"l2h@{t}"] = run_worker("l2h", path, args.repeats, threads=t)
             if not args.no_cli:
                 res["cli"] = run_worker("cli", path, args.repeats)
             if not args.no_copy:
@@ -306,8 +314,42 @@ def main() -> None:
                 f"{r['peak_rss'] / 2**30:>12.2f} {r['peak_rss'] / file_size:>8.2f} "
                 f"{med[kind] / med['floor']:>7.2f}x {speed:>9} {same if kind == 'l2h' else '':>11}"
             )
+    if args.threads:
+        print_cores(rows, args.threads)
     if args.markdown:
         print_markdown(rows)
+
+
+def print_cores(rows: list, threads: list[int]) -> None:
+    """Per size and thread count: the library's first pass and merges (medians) and their speed-up
+    over the first thread count; with two counts, Amdahl's ``T(t) = S + P / t`` fitted per phase
+    (S: the part that stays serial) and extrapolated to 16 and 64 threads (memory bandwidth and
+    the page cache ignored: an upper bound on the speed-up)."""
+    print()
+    print(f"{'size':>16} {'threads':>7} {'library s':>9} {'scan s':>7} {'merges s':>8} {'speed-up':>22}")
+    for label, _file_size, _med, res, _same in rows:
+        split = {}
+        for t in threads:
+            r = res[f"l2h@{t}"]
+            total = statistics.median(r["times"])
+            scan = statistics.median(r["scan"]) if r.get("scan") else float("nan")
+            split[t] = (total, scan, total - scan)
+        base = split[threads[0]]
+        for t in threads:
+            total, scan, merges = split[t]
+            ups = f"{base[0] / total:.2f}x ({base[1] / scan:.2f}x, {base[2] / merges:.2f}x)"
+            print(f"{label:>16} {t:>7} {total:>9.2f} {scan:>7.2f} {merges:>8.2f} {ups:>22}")
+        if len(threads) == 2:
+            t1, t2 = threads
+            for name, i in (("scan", 1), ("merges", 2)):
+                a, b = split[t1][i], split[t2][i]
+                if not b < a:
+                    print(f"{'':>16} {name}: no speed-up measured (load average {os.getloadavg()[0]:.1f}): no fit")
+                    continue
+                par = (a - b) / (1 / t1 - 1 / t2)
+                ser = max(0.0, a - par / t1)
+                model = ", ".join(f"{w} threads {ser + par / w:.2f} s" for w in (16, 64))
+                print(f"{'':>16} {name}: serial {ser:.2f} s + parallel {par:.2f} s / threads -> {model}")
 
 
 def print_markdown(rows: list) -> None:

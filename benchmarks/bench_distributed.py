@@ -3,9 +3,13 @@
 On a local cluster of ``--workers`` worker processes (default 2, one task thread each) it measures,
 on memory-mapped synthetic float32 logits (``benchmarks/bench_build.py``'s generator):
 
-* the **per-merge overhead**: for every ``rp`` request the driver's wall time minus the slowest
-  host's compute time (the single-machine work, done in parallel), median and p99; also with the
-  hosts in the driver's process (no Dask), which isolates the engine's own bookkeeping;
+* the **per-merge overhead**: for every round trip the driver's wall time minus the slowest
+  host's compute time (the single-machine work, done in parallel), median and p99, and amortised
+  over the merges (the sum over round trips divided by K - 1: a round trip also fetches the next
+  groups' ``rp`` ahead, see :mod:`l2h.distributed.engine`); the same with fetching ahead turned
+  off (``AHEAD_GROUPS = 0``, one round trip per merge) in the same run; also with the hosts in the
+  driver's process (no Dask; amortised, and it includes the hosts' work, which runs one host
+  after the other there);
 * the **end-to-end ratio**: the Dask build (shard loading and first pass included, cluster start-up
   excluded) over the single-process ``build_hierarchy`` of the same file, best of ``--repeats``;
 * the **cost model inputs** from the single-process run: first-pass cost per logit, merge-phase
@@ -63,9 +67,18 @@ def _timed_single(path: Path):
     return tree, end - started, marks.get("scan", started) - started, end - marks.get("scan", started)
 
 
-def _timed_dask(path: Path, client):
-    from l2h.distributed import build_distributed
+def _timed_dask(path: Path, client, ahead: bool = True):
+    from l2h.distributed import build_distributed, engine
 
+    saved = engine.AHEAD_GROUPS
+    engine.AHEAD_GROUPS = saved if ahead else 0
+    try:
+        return _timed_dask_run(path, client, build_distributed)
+    finally:
+        engine.AHEAD_GROUPS = saved
+
+
+def _timed_dask_run(path: Path, client, build_distributed):
     stats: dict = {}
     marks: dict[str, float] = {}
 
@@ -106,6 +119,7 @@ def model(
     overhead: float,
     per_host: float,
     hosts: int,
+    trips_per_merge: float = 1.0,
 ) -> list[dict]:
     """Wall-time model (seconds) of a build at scale, from the measured constants.
 
@@ -113,10 +127,11 @@ def model(
     * visits: ``v N per_visit (K / K_measured) / W``: the visit cost is taken proportional to K
       (an upper bound: a visit reads a few stored entries, refills and the rare exact recomputation
       read the row);
-    * driver: ``(K - 1) o(W)`` serial round trips, with ``o(W) = o + (W - hosts) h``: the measured
-      per-merge overhead ``o`` on ``hosts`` workers plus the driver's measured cost ``h`` per extra
-      host contacted (empty actor calls to one host vs. to all at once); with rows sharded at
-      random every merge contacts every worker;
+    * driver: ``(K - 1) o(W)`` with ``o(W) = o + r (W - hosts) h``: the measured per-merge overhead
+      ``o`` on ``hosts`` workers (amortised over the merges a round trip serves), plus, per round
+      trip (``r`` of them per merge, as measured), the driver's measured cost ``h`` per extra host
+      contacted (empty actor calls to one host vs. to all at once); with rows sharded at random
+      every round trip contacts every worker;
     * network: every host returns the non-zero entries of its K-vector partial sums (at most
       ``min(K, points visited)``, 20 bytes each); the largest merges bring ``W K 20`` bytes.
     """
@@ -124,7 +139,7 @@ def model(
     for name, n, k, w in (("ImageNet-21k", 14_000_000, 21_841, 64), ("web-scale", 100_000_000, 10_000, 256)):
         scan = n * k * per_logit / w
         visit = visits_per_point * n * per_visit * (k / k_measured) / w
-        o_w = overhead + max(0, w - hosts) * per_host
+        o_w = overhead + trips_per_merge * max(0, w - hosts) * per_host
         driver = (k - 1) * o_w
         # network: on average a merge touches |D_G*| ~ v N / K points spread over all hosts
         nnz = min(k, max(1.0, visits_per_point * n / k / w))
@@ -169,17 +184,21 @@ def main() -> None:
 
     _, local = _timed_dask(path, InProcessCluster(args.workers))
     local_over = np.array(local["step_seconds"]) - np.array(local["work_seconds"])
+    local_amortised = float(local_over.sum()) / max(1, k - 1)
 
     t0 = time.perf_counter()
     client, close = connect(workers=args.workers)
     startup = time.perf_counter() - t0
     try:
         _timed_dask(warm, client)  # the workers load their kernels once
-        runs = [_timed_dask(path, client) for _ in range(args.repeats)]
+        runs, plain = [], []
+        for _ in range(args.repeats):  # side by side: with and without fetching ahead
+            runs.append(_timed_dask(path, client))
+            plain.append(_timed_dask(path, client, ahead=False))
         ping_1, ping_all = _pings(client)
     finally:
         close()
-    for dtree, _ in runs:
+    for dtree, _ in runs + plain:
         assert np.array_equal(dtree.linkage, tree.linkage), "the Dask tree differs"
         assert (
             dtree.scores.tobytes() == tree.scores.tobytes()
@@ -187,6 +206,9 @@ def main() -> None:
         )
     best = min(runs, key=lambda r: r[1]["wall"])[1]
     over = np.array(best["step_seconds"]) - np.array(best["work_seconds"])
+    best_plain = min(plain, key=lambda r: r[1]["wall"])[1]
+    over_plain = np.array(best_plain["step_seconds"]) - np.array(best_plain["work_seconds"])
+    amortised = float(over.sum()) / max(1, k - 1)
     result = {
         "N": n,
         "K": k,
@@ -199,11 +221,17 @@ def main() -> None:
         "dask_load_and_first_pass_s": round(best["load"], 3),
         "cluster_startup_s": round(startup, 2),
         "ratio_dask_over_single": round(best["wall"] / best_single, 2),
-        "overhead_per_merge_ms_median": round(1e3 * float(np.median(over)), 3),
-        "overhead_per_merge_ms_p99": round(1e3 * float(np.percentile(over, 99)), 3),
+        "dask_one_merge_per_round_trip_s": round(best_plain["wall"], 3),
+        "round_trips": len(best["step_seconds"]),
+        "rp_fetched_ahead_used": best["n_rp_ahead_used"],
+        "rp_fetched_ahead_dropped": best["n_rp_ahead_dropped"],
+        "overhead_per_merge_ms_amortised": round(1e3 * amortised, 3),
+        "overhead_per_round_trip_ms_median": round(1e3 * float(np.median(over)), 3),
+        "overhead_per_round_trip_ms_p99": round(1e3 * float(np.percentile(over, 99)), 3),
+        "one_merge_per_round_trip_overhead_ms_median": round(1e3 * float(np.median(over_plain)), 3),
+        "one_merge_per_round_trip_overhead_ms_amortised": round(1e3 * float(over_plain.sum()) / max(1, k - 1), 3),
         "driver_wait_per_merge_ms_median": round(1e3 * float(np.median(best["step_seconds"])), 3),
-        "overhead_in_process_ms_median": round(1e3 * float(np.median(local_over)), 3),
-        "overhead_in_process_ms_p99": round(1e3 * float(np.percentile(local_over, 99)), 3),
+        "overhead_in_process_ms_amortised": round(1e3 * local_amortised, 3),
         "shards": best["n_shards"],
         "visits_per_point": round(visits / n, 3),
         "ns_per_logit_first_pass": round(1e9 * scan_s / (n * k), 3),
@@ -215,8 +243,9 @@ def main() -> None:
     per_host = max(0.0, (ping_all - ping_1) / max(1, args.workers - 1))
     result["driver_ms_per_extra_host"] = round(1e3 * per_host, 3)
     result["model"] = model(
-        scan_s / (n * k), merge_s / visits, visits / n, k, float(np.median(over)), per_host, args.workers
-    )
+        scan_s / (n * k), merge_s / visits, visits / n, k, amortised, per_host, args.workers,
+        len(best["step_seconds"]) / max(1, k - 1),
+    )  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=1))
         return

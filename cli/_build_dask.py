@@ -9,6 +9,11 @@ from pathlib import Path
 
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console
 
+from l2h import L2HWarning
+from l2h.files import OutputSet
+from l2h.io import InputError, read_names
+from l2h.text import markup_safe
+
 _MANGLED_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):/(?P<rest>[^/].*)?$")
 
 
@@ -42,10 +47,7 @@ def build_on_cluster(
     print_summary,
 ) -> None:
     """Check the shards (headers only), connect, build, then write ``out`` (nothing on failure)."""
-    from l2h import L2HWarning
     from l2h.distributed import build_distributed, connect, open_shards, require_distributed
-    from l2h.files import OutputSet
-    from l2h.io import InputError, read_names
 
     if scheduler is not None and workers is not None:
         raise InputError("give either --scheduler ADDRESS or --workers N, not both")
@@ -71,8 +73,6 @@ def build_on_cluster(
         elapsed = time.perf_counter() - started
         for warning in caught:
             if not quiet:
-                from l2h._text import markup_safe
-
                 stderr_console().print(f"[yellow]warning:[/] {markup_safe(str(warning.message))}", highlight=False)
         stage_tree(outputs, out, tree, kind)  # one atomic write (write_tree would nest a second one)
 

@@ -7,9 +7,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+
+from l2h.files import OutputSet
+from l2h.hierarchy import Hierarchy
+from l2h.io import tree_bytes
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -88,12 +93,6 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
     yield log
 
 
-def stage_tree(outputs: Any, path: Any, tree: Any, kind: str) -> None:
-    """Stage ``tree`` in ``outputs`` (an :class:`l2h.files.OutputSet`) as ``kind`` (newick, json, linkage),
-    the bytes :func:`l2h.io.write_tree` would write."""
-    if kind == "newick":
-        outputs.write_text(path, tree.to_newick() + "\n")
-    elif kind == "json":
-        outputs.write_text(path, tree.to_json() + "\n")
-    else:
-        outputs.save_npy(path, tree.to_scipy())
+def stage_tree(outputs: OutputSet, path: Path, tree: Hierarchy, kind: str) -> None:
+    """Stage ``tree`` in ``outputs`` as ``kind`` (newick, json, linkage): the bytes of :func:`l2h.io.write_tree`."""
+    outputs.write_bytes(path, tree_bytes(tree, kind))

@@ -10,7 +10,9 @@ command imports another command's module.  Old spellings (``--tree``, ``--names`
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
-from l2h.io import TREE_FORMATS
+from l2h.io import TREE_FORMATS, InputError, load_array, read_names, read_tree, tree_format_for
+from l2h.itol import read_class_groups
+from l2h.metrics import check_assignments, encode_labels
+from l2h.render import LeafStats, leaf_stats
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
@@ -51,7 +56,17 @@ DEPRECATED = {
     "--names": "--leaf-names",
     "--label-names": "--class-names",
     "--coarse-labels": "--groups",
+    "--levels": "--k",
+    "--level": "--k",
+    "--max-leaves": "--k",
 }
+#: Resolution of every .png picture the CLI draws (plot, gallery).
+DPI = 150
+
+
+def examples(*lines: str) -> str:
+    """A command's epilog: one or two example command lines, printed as written after the options."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def deprecation_note(old: str, new: str, extra: str = "") -> None:
@@ -59,12 +74,18 @@ def deprecation_note(old: str, new: str, extra: str = "") -> None:
     click.echo(f"note: {old} is deprecated; use {new} instead{extra}", err=True)
 
 
+def _given(dest: str) -> bool:
+    """Whether the user gave the parameter ``dest`` (not just its default)."""
+    source = click.get_current_context().get_parameter_source(dest)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
+
+
 def _merge_alias(func: Callable[..., Any], alias_dest: str, dest: str, old: str, new: str) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         value = kwargs.pop(alias_dest, None)
-        if value is not None:
-            if kwargs.get(dest) is not None:
+        if value is not None and value != ():
+            if kwargs.get(dest) is not None and _given(dest):
                 raise click.UsageError(f"give {new} only (the deprecated {old} is the same input)")
             deprecation_note(old, new)
             kwargs[dest] = value
@@ -128,13 +149,17 @@ def assignments_option(
     return click.option("--assignments", "assignments_path", type=kind, default=None, help=help)
 
 
-def labels_option(required: bool = False, shards: bool = False) -> Decorator:
+def labels_option(
+    required: bool = False,
+    shards: bool = False,
+    help: str = "Ground truth per point: integer .npy, or a text file with one label (id or name) per line.",
+) -> Decorator:
     return click.option(
         "--labels",
         "labels_path",
         type=FILE_OR_SHARDS if shards else FILE,
         required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
-        help="Ground truth per point: integer .npy, or a text file with one label (id or name) per line.",
+        help=help,
     )
 
 
@@ -171,6 +196,17 @@ def leaf_names_option(help: str | None = None) -> Decorator:
     )
 
 
+def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--images",
+        "images_path",
+        type=click.Path(path_type=Path),
+        required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
+        help="The points' images: a folder (files sorted by path), a paths.txt (one per line, e.g. from "
+        "`l2h logits`), or an .npy of images N x H x W [x C]. Needs --logits or --assignments.",
+    )
+
+
 def key_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")(func)
 
@@ -179,8 +215,74 @@ def json_option(help: str = "Print a machine-readable result on stdout.") -> Dec
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
+def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta["l2h.quiet"] = True  # read by the CLI's warning printer (l2h_cli.main)
+    return value
+
+
 def quiet_option(help: str = "No progress and no summary.") -> Decorator:
-    return click.option("--quiet", "-q", is_flag=True, help=help)
+    """``-q/--quiet``: nothing on stderr but errors (results on stdout stay)."""
+    return click.option("--quiet", "-q", is_flag=True, callback=_remember_quiet, help=help)
+
+
+def out_option(help: str, required: bool = False, kind: click.ParamType = FILE) -> Decorator:
+    """``-o/--out``: where a command writes."""
+    if required:
+        return click.option("--out", "-o", "out", type=kind, required=True, help=help)
+    return click.option("--out", "-o", "out", type=kind, default=None, help=help)
+
+
+def dpi_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--dpi",
+        type=click.IntRange(min=30, max=1200),
+        default=DPI,
+        show_default=True,
+        help="Resolution of .png pictures (dots per inch).",
+    )(func)
+
+
+def k_option(help: str, default: int | None = None, old: str | None = None) -> Decorator:
+    """``--k``: a number of groups (the tree cut into k), with a hidden deprecated spelling ``old``."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        kind = click.IntRange(min=1)
+        if old is not None:
+            func = deprecated_alias(old, "k", "--k", type=kind)(func)
+        if default is None:
+            return click.option("--k", "k", type=kind, default=None, help=help)(func)
+        return click.option("--k", "k", type=kind, default=default, show_default=True, help=help)(func)
+
+    return decorate
+
+
+def parse_k_list(ctx: click.Context, param: click.Parameter, value: Any) -> tuple[int, ...]:
+    """``--k 20,10`` (or ``--k 20 --k 10``) -> ``(20, 10)``; the range is checked against the tree later."""
+    if not value:
+        return ()
+    parts = [value] if isinstance(value, str) else list(value)
+    ks = []
+    for text in parts:
+        for part in str(text).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                ks.append(int(part))
+            except ValueError:
+                raise click.BadParameter(f"expected comma-separated integers like 20,10; got {part!r}") from None
+    return tuple(ks)
+
+
+def k_list_option(help: str) -> Decorator:
+    """``--k K[,K...]`` (repeatable): several numbers of groups; ``--levels`` is its deprecated spelling."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = deprecated_alias("--levels", "k", "--k", type=str, callback=parse_k_list)(func)
+        return click.option("--k", "k", multiple=True, callback=parse_k_list, metavar="K[,K...]", help=help)(func)
+
+    return decorate
 
 
 def stack(*decorators: Decorator) -> Decorator:
@@ -220,8 +322,6 @@ def read_labels(path: Path, name: str = "labels") -> np.ndarray:
     Text lines that all parse as integers give integer labels; otherwise the lines are class names.
     Array files must hold integers (integer-valued floats are accepted).
     """
-    from l2h.io import InputError, load_array
-    from l2h.metrics import encode_labels
 
     check_input_path(path, name)
     if path.suffix.lower() in ARRAY_FILE_SUFFIXES:
@@ -237,7 +337,6 @@ def read_labels(path: Path, name: str = "labels") -> np.ndarray:
         except (TypeError, ValueError) as exc:
             raise InputError(f"{name} file {path}: {exc}") from None
         return array
-    from l2h.io import read_names
 
     lines = read_names(path, name=name)
     if not lines:
@@ -255,8 +354,6 @@ def _refuse_string_npy(path: Path, name: str) -> None:
     except Exception:  # noqa: BLE001 - load_array reports unreadable files with its own message
         return
     if dtype.kind in "US":
-        from l2h.io import InputError
-
         raise InputError(
             f"{name} file {path} holds strings (dtype {dtype}); a .npy of labels must hold integer "
             "class ids (put class names in a text file, one per line)"
@@ -270,7 +367,6 @@ def check_leaf_ids(tree: Hierarchy, tree_path: Path, leaf_names_path: Path | Non
     numbered in the order they appear, so leaf ``j`` would no longer be logits column ``j``.  The
     JSON and linkage formats keep the ids, and ``--leaf-names`` restores them.
     """
-    from l2h.io import InputError, tree_format_for
 
     if leaf_names_path is not None or tree_format_for(tree_path) != "newick":
         return
@@ -287,8 +383,6 @@ def check_leaf_ids(tree: Hierarchy, tree_path: Path, leaf_names_path: Path | Non
 
 def check_input_path(path: Path | None, name: str) -> None:
     """A symlink loop is reported as one, not as a missing file (the readers see ``exists() == False``)."""
-    import errno
-    import os
 
     if path is None:
         return
@@ -296,8 +390,6 @@ def check_input_path(path: Path | None, name: str) -> None:
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            from l2h.io import InputError
-
             raise InputError(f"{name} file {path}: symlink loop") from None
 
 
@@ -307,7 +399,6 @@ def read_tree_file(tree_path: Path, leaf_names_path: Path | None = None) -> Hier
     The format comes from the suffix alone: these commands have no ``--format`` option, so the
     unknown-suffix error does not offer one.
     """
-    from l2h.io import read_tree
 
     check_input_path(tree_path, "tree")
     leaf_names = read_leaf_names(leaf_names_path) if leaf_names_path else None
@@ -316,7 +407,6 @@ def read_tree_file(tree_path: Path, leaf_names_path: Path | None = None) -> Hier
 
 def read_leaf_names(path: Path) -> list[str]:
     """The ``--leaf-names`` file: line j names cluster (leaf) j."""
-    from l2h.io import read_names
 
     check_input_path(path, "--leaf-names")
     return read_names(path, name="--leaf-names")
@@ -328,8 +418,6 @@ def encode_labels_with_names(labels: np.ndarray, class_names_path: Path | None) 
     Without ``--class-names`` the distinct labels are numbered in sorted order; with it, the labels
     must be integer class ids and line i of the file names class id i (extra names are fine).
     """
-    from l2h.io import InputError, read_names
-    from l2h.metrics import encode_labels
 
     if class_names_path is None:
         codes, classes = encode_labels(labels)
@@ -350,7 +438,6 @@ def encode_labels_with_names(labels: np.ndarray, class_names_path: Path | None) 
 
 def read_groups(groups_path: Path, class_names: list[str], codes: np.ndarray) -> tuple[str | None, ...]:
     """The ``--groups`` file: the group of every class id (classes with points must have one)."""
-    from l2h.itol import read_class_groups
 
     check_input_path(groups_path, "groups")
     present = np.flatnonzero(np.bincount(codes, minlength=len(class_names)))
@@ -361,8 +448,6 @@ def point_leaves(
     tree: Hierarchy, tree_path: Path, logits_path: Path | None, assignments_path: Path | None, key: str | None
 ) -> tuple[np.ndarray, str]:
     """Every point's leaf from ``--logits`` (argmax) or ``--assignments``, and a phrase naming the source."""
-    from l2h.io import InputError, load_array
-    from l2h.metrics import check_assignments
 
     if logits_path is not None:
         check_input_path(logits_path, "logits")
@@ -400,8 +485,6 @@ def load_tree_and_stats(
     """Read the tree and build its :class:`~l2h.render.LeafStats` from the given files (the views):
     ``(tree, stats)``, or ``(tree, stats, leaf)`` with ``return_leaf`` (every point's leaf; None
     without points)."""
-    from l2h.io import InputError
-    from l2h.render import LeafStats, leaf_stats
 
     if logits_path is not None and assignments_path is not None:
         raise click.UsageError("give at most one of --logits and --assignments")

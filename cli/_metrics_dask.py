@@ -14,6 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from l2h.files import OutputSet
+from l2h.io import InputError, read_names
+from l2h.metrics import encode_label_values, evaluate_table, write_class_distances
+
 
 def _source(path: Path) -> str:
     """The path as typed (click folds ``s3://x`` into ``s3:/x``; the build's helper undoes that)."""
@@ -46,9 +50,6 @@ def metrics_on_cluster(
 
     from l2h.distributed import connect, require_distributed
     from l2h.distributed.table import count_labels, plan_pieces
-    from l2h.files import OutputSet
-    from l2h.io import InputError, read_names
-    from l2h.metrics import encode_label_values, evaluate_table, write_class_distances
 
     if scheduler is not None and workers is not None:
         raise InputError("give either --scheduler ADDRESS or --workers N, not both")

@@ -3,24 +3,13 @@ data options and loaders are the views' shared ones in :mod:`l2h_cli._inputs`.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import click
+import numpy as np
+from l2h_cli._inputs import point_leaves
 
-FILE = click.Path(path_type=Path, dir_okay=False)
-
-
-def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return click.option(
-        "--images",
-        "images_path",
-        type=click.Path(path_type=Path),
-        required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
-        help="The points' images: a folder (files sorted by path), a paths.txt (one per line, e.g. from "
-        "`l2h logits`), or an .npy of images N x H x W [x C]. Needs --logits or --assignments.",
-    )
+from l2h.hierarchy import _dont_need, _read_only_map
+from l2h.io import load_array
 
 
 def points_and_confidence(  # noqa: ANN201
@@ -31,10 +20,6 @@ def points_and_confidence(  # noqa: ANN201
     key: str | None,
 ):
     """Every point's leaf and, from logits, its largest softmax probability (None from assignments)."""
-    from l2h_cli._inputs import point_leaves
-
-    from l2h.io import load_array
-
     leaf, _ = point_leaves(tree, tree_path, logits_path, assignments_path, key)
     if logits_path is None:
         return leaf, None
@@ -44,9 +29,6 @@ def points_and_confidence(  # noqa: ANN201
 def max_probability(logits, chunk: int = 65536):  # noqa: ANN001, ANN201
     """Largest softmax probability of every row, in blocks of at most ~16 MB of float64 (memory maps
     stay maps, and a read-only one drops each block's pages once read)."""
-    import numpy as np
-
-    from l2h.hierarchy import _dont_need, _read_only_map
 
     out = np.empty(logits.shape[0])
     step = max(1, min(chunk, (16 << 20) // max(1, 8 * logits.shape[1])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -11,15 +12,31 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stage_tree, stdout_console
-from l2h_cli._inputs import TREE_FORMAT_CHOICES, check_input_path
+from l2h_cli._inputs import (
+    FILE,
+    TREE_FORMAT_CHOICES,
+    check_input_path,
+    deprecated_alias,
+    examples,
+    json_option,
+    quiet_option,
+)
+from rich.table import Table
 
-from l2h._text import markup_safe
-from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where dispatched
+from l2h.agglomerative import BACKENDS, METHODS, agglomerative_hierarchy  # option lists, declared where dispatched
+from l2h.files import OutputSet
+from l2h.io import load_array, tree_format_for
+from l2h.text import markup_safe
 
 
-@click.command("agglomerative")
+@click.command(
+    "agglomerative",
+    epilog=examples("l2h agglomerative features.npy --clusters 20 -o ward.nwk --assignments-out ward_leaves.npy"),
+)
 @click.argument("embeddings", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--k", "k", type=int, required=True, help="Number of clusters (leaves of the tree).")
+@click.option(
+    "--clusters", "n_clusters", type=int, required=False, help="Number of clusters: the leaves of the tree.  [required]"
+)
 @click.option(
     "--out",
     "-o",
@@ -29,12 +46,14 @@ from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where 
     help="Output tree file (.nwk/.newick, .json, or .npy for a scipy linkage).",
 )
 @click.option(
-    "--assignments",
+    "--assignments-out",
     "assignments_out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="Output .npy with every point's cluster id (int64), for `l2h metrics --assignments`.",
+    type=FILE,
+    required=False,
+    help="Write every point's cluster id (int64 .npy) here, the input of `l2h metrics --assignments`.  [required]",
 )
+@deprecated_alias("--k", "n_clusters", "--clusters", type=int)
+@deprecated_alias("--assignments", "assignments_out", "--assignments-out (the file written)")
 @click.option(
     "--format",
     "fmt",
@@ -51,13 +70,13 @@ from l2h.agglomerative import BACKENDS, METHODS  # option lists, declared where 
     help="fastcluster's memory-lean linkage_vector (auto: when installed) or scipy (O(N^2) memory).",
 )
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
-@click.option("--quiet", "-q", is_flag=True, help="No summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@quiet_option("No summary.")
+@json_option("Print a machine-readable summary on stdout.")
 def agglomerative(
     embeddings: Path,
-    k: int,
+    n_clusters: int | None,
     out: Path,
-    assignments_out: Path,
+    assignments_out: Path | None,
     fmt: str | None,
     method: str,
     backend: str,
@@ -70,18 +89,18 @@ def agglomerative(
     Ward linkage of the N x D embeddings, stopped at K clusters; writes the tree over those clusters
     (same formats as `l2h build`) and every point's cluster, for `l2h metrics --assignments`.
     """
-    from l2h.files import OutputSet
-    from l2h.io import load_array, tree_format_for
 
+    if n_clusters is None:
+        raise click.UsageError("Missing option '--clusters' (the number of clusters: leaves of the tree).")
+    if assignments_out is None:
+        raise click.UsageError("Missing option '--assignments-out' (where every point's cluster id is written).")
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix before any work
     if assignments_out.suffix.lower() != ".npy":
-        raise click.BadParameter(f"expected a .npy file; got {assignments_out}", param_hint="--assignments")
+        raise click.BadParameter(f"expected a .npy file; got {assignments_out}", param_hint="--assignments-out")
 
     with OutputSet(
-        inputs={"embeddings": embeddings}, outputs={"--out": out, "--assignments": assignments_out}
+        inputs={"embeddings": embeddings}, outputs={"--out": out, "--assignments-out": assignments_out}
     ) as outputs:
-        from l2h.agglomerative import agglomerative_hierarchy
-
         check_input_path(embeddings, "embeddings")
         array = load_array(embeddings, key=key, name="embeddings")
         estimate = linkage_seconds(array.shape[0], array.shape[1] if array.ndim == 2 else 1)
@@ -92,7 +111,9 @@ def agglomerative(
                 err=True,
             )
         started = time.perf_counter()
-        tree, assignments = run_interruptible(agglomerative_hierarchy, array, k, method=method, backend=backend)
+        tree, assignments = run_interruptible(
+            agglomerative_hierarchy, array, n_clusters, method=method, backend=backend
+        )
         elapsed = time.perf_counter() - started
         stage_tree(outputs, out, tree, kind)
         outputs.save_npy(assignments_out, assignments)
@@ -168,7 +189,6 @@ def run_interruptible(func: Callable[..., Any], *args: Any, **kwargs: Any) -> An
 
 
 def _worker(sender: Any, func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills this process
     try:
@@ -183,7 +203,6 @@ def _worker(sender: Any, func: Callable[..., Any], args: tuple, kwargs: dict) ->
 
 
 def _print_summary(s: dict) -> None:
-    from rich.table import Table
 
     table = Table(
         title=f"{s['method'].capitalize()} baseline -> {markup_safe(s['out'])} ({s['format']}), "

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import click
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
-from l2h_cli._inputs import FILE, TREE_FORMAT_CHOICES, check_input_path, deprecated_alias
+from l2h_cli._inputs import (
+    FILE,
+    TREE_FORMAT_CHOICES,
+    check_input_path,
+    deprecated_alias,
+    examples,
+    json_option,
+    quiet_option,
+)
+from rich.table import Table
 
-from l2h._text import markup_safe
+from l2h import L2HWarning, build_hierarchy
+from l2h.build.scratch import resolve_scratch_dir
+from l2h.files import OutputSet
+from l2h.io import InputError, load_array, read_names, tree_format_for
 from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared where dispatched (no numba import)
+from l2h.text import markup_safe
 
 
-@click.command("build", short_help="Build the L2H tree of a model's clusters from its logits.")
+@click.command(
+    "build",
+    short_help="Build the L2H tree of a model's clusters from its logits.",
+    epilog=examples("l2h build logits.npy -o tree.nwk", "l2h build logits.npy -o tree.json --leaf-names classes.txt"),
+)
 # Paths are checked by the library, not by click: a bad file is bad data (the reader names what is wrong), not a
 # usage error.
 @click.argument("logits", type=click.Path(path_type=Path))
@@ -75,8 +93,8 @@ from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared
     "memory, in the --out folder; none: never (read the file in place).",
 )
 @click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@quiet_option()
+@json_option("Print a machine-readable summary on stdout.")
 @click.option(
     "--scheduler",
     default=None,
@@ -109,16 +127,10 @@ def build(
     """Build the L2H hierarchy of a model's clusters from its logits."""
     if scheduler is not None or workers is not None:  # the build on a Dask cluster
         if input_kind != "logits":
-            from l2h.io import InputError
-
             raise InputError(f"--input {input_kind} is not supported with --scheduler/--workers; give logits")
         if scratch != "auto":
-            from l2h.io import InputError
-
             raise InputError("--scratch is not supported with --scheduler/--workers (the workers hold the rows)")
         from l2h_cli._build_dask import build_on_cluster
-
-        from l2h.io import tree_format_for
 
         kind = tree_format_for(out, fmt, format_hint="--format")
         build_on_cluster(
@@ -127,22 +139,17 @@ def build(
             print_summary=_print_summary,
         )  # fmt: skip
         return
-    import numpy as np
-
-    from l2h.files import OutputSet
-    from l2h.io import load_array, read_names, tree_format_for
 
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
     outputs = OutputSet(inputs={"logits": logits, "--leaf-names": names_file}, outputs={"--out": out})
 
-    from l2h import L2HWarning, build_hierarchy
-
     check_input_path(logits, "logits")
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--leaf-names") if names_file else None
-    from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
+    from l2h._numba import kernels_compiled, mark_kernels_compiled
+    from l2h.build.inputs import kernel_dtype
 
-    flavour = kernel_dtype(array.dtype if input_kind != "probs" else np.dtype(np.float64))  # probs: float64 logs
+    flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
     # On a terminal the progress bar would sit frozen while Numba compiles: say why first.  Pipes and
     # logs get no extra line, so a bad input (NaN rows are found by the first kernel) stays one line.
@@ -180,21 +187,8 @@ def build(
 def _scratch_dir(value: str, array, input_kind: str, out: Path) -> Path | None:
     """The folder of the out-of-core copy for ``--scratch VALUE`` (None: no copy); ``auto`` warns when
     the logits need one but neither $TMPDIR nor the --out folder has room."""
-    if value == "none":
-        return None
-    if value != "auto":
-        return Path(value)
-    if getattr(array, "ndim", 0) != 2:
-        return None  # the library names what is wrong with the array
-    import tempfile
-
-    from l2h._validation import warn
-    from l2h.scratch import auto_scratch_dir
-
-    folder, why = auto_scratch_dir(array.shape, array.dtype, input_kind, [tempfile.gettempdir(), out.parent])
-    if why:
-        warn(why)
-    return folder
+    shape = getattr(array, "shape", ())
+    return resolve_scratch_dir(value, shape, array.dtype, input_kind, [tempfile.gettempdir(), out.parent])
 
 
 def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
@@ -226,7 +220,6 @@ def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
 
 
 def _print_summary(s: dict) -> None:
-    from rich.table import Table
 
     table = Table(
         title=f"L2H hierarchy -> {markup_safe(s['out'])} ({s['format']})", show_header=False, title_justify="left"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 import warnings
 from collections.abc import Iterator
@@ -12,14 +13,36 @@ from typing import Any
 import click
 import numpy as np
 from l2h_cli._common import echo_json, stderr_console, stdout_console
-from l2h_cli._inputs import check_leaf_ids, read_labels, read_tree_file
+from l2h_cli._inputs import (
+    FILE,
+    assignments_option,
+    check_leaf_ids,
+    examples,
+    json_option,
+    key_option,
+    labels_option,
+    leaf_names_option,
+    logits_option,
+    point_leaves,
+    quiet_option,
+    read_labels,
+    read_leaf_names,
+    read_tree_file,
+)
+from rich.table import Table
 
-_FILE = click.Path(path_type=Path, dir_okay=False)
+from l2h import L2HWarning
+from l2h.compare import clusters_as_classes, leaves_are_ids, result_to_json
+from l2h.compare import compare as run_compare
+from l2h.files import check_output_path, write_atomic
+from l2h.io import InputError, read_names
+from l2h.report.tanglegram import build_tanglegram
+from l2h.taxonomy import read_taxonomy
+from l2h.text import markup_safe
 
 
 def _safe(text: object) -> str:
     """A user-supplied name made safe for Rich markup (control characters shown as escapes)."""
-    from l2h._text import markup_safe
 
     return markup_safe(str(text))
 
@@ -27,7 +50,6 @@ def _safe(text: object) -> str:
 @contextmanager
 def _notes(quiet: bool) -> Iterator[None]:
     """Print the library's L2HWarnings (dropped leaves, DAGs) as one 'note:' line each on stderr."""
-    from l2h import L2HWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)
@@ -40,12 +62,19 @@ def _notes(quiet: bool) -> Iterator[None]:
                         stderr_console().print(f"[yellow]note:[/] {_safe(warning.message)}", highlight=False)
 
 
-@click.command("compare", short_help="Score a tree against a reference taxonomy.")
-@click.argument("tree_path", metavar="TREE", type=_FILE)
+@click.command(
+    "compare",
+    short_help="Score a tree against a reference taxonomy.",
+    epilog=examples(
+        "l2h compare tree.nwk --reference taxonomy.nwk --logits logits.npy --labels labels.npy",
+        "l2h compare classifier_tree.nwk --reference taxonomy.nwk --leaves-are-classes",
+    ),
+)
+@click.argument("tree_path", metavar="TREE", type=FILE)
 @click.option(
     "--reference",
     "reference_path",
-    type=_FILE,
+    type=FILE,
     required=True,
     help="Reference taxonomy: Newick of any arity, a 'parent child' edge list, or a class<TAB>group file.",
 )
@@ -59,34 +88,22 @@ def _notes(quiet: bool) -> Iterator[None]:
 @click.option(
     "--leaves",
     "leaves_path",
-    type=_FILE,
+    type=FILE,
     default=None,
     help="The classes as reference node names, one per line in class-id order (e.g. ImageNet's wnids).",
 )
 @click.option(
     "--class-names",
     "class_names_path",
-    type=_FILE,
+    type=FILE,
     default=None,
     help="Line i names class i: leaf j of TREE is class j (or the names of integer --labels).",
 )
-@click.option(
-    "--leaf-names",
-    "leaf_names_path",
-    type=_FILE,
-    default=None,
-    help="Match Newick leaves of TREE by these names (one per line, in cluster-id order).",
-)
-@click.option("--logits", "logits_path", type=_FILE, default=None, help="Points' logits: leaf = argmax.")
-@click.option("--assignments", "assignments_path", type=_FILE, default=None, help="Points' leaf ids (0..K-1).")
-@click.option(
-    "--labels",
-    "labels_path",
-    type=_FILE,
-    default=None,
-    help="Ground truth per point: with --logits/--assignments each leaf takes its majority class.",
-)
-@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) of logits.")
+@leaf_names_option("Line j names cluster (leaf) j of TREE; a Newick's named leaves are matched to these names.")
+@logits_option("Points' logits (N x K): each point's leaf is their argmax, and each leaf takes its majority class.")
+@assignments_option()
+@labels_option(help="Ground truth per point: with --logits/--assignments each leaf takes its majority class.")
+@key_option
 @click.option(
     "--random-baseline",
     "random_trees",
@@ -98,28 +115,33 @@ def _notes(quiet: bool) -> Iterator[None]:
 @click.option(
     "--baseline-tree",
     "baseline_path",
-    type=_FILE,
+    type=FILE,
     default=None,
     help="Also score this tree (e.g. the Ward tree of `l2h agglomerative`), read like TREE.",
 )
 @click.option(
     "--baseline-assignments",
     "baseline_assignments_path",
-    type=_FILE,
+    type=FILE,
     default=None,
     help="Leaf id of every point in --baseline-tree (with --labels).",
+)
+@click.option(
+    "--leaves-are-classes",
+    is_flag=True,
+    help="TREE's leaves 0..K-1 are the classes 0..K-1 of the reference (a tree built from a classifier's logits).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the triplet sample and random trees.")
 @click.option(
     "--report",
     "report_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     default=None,
     help="Also write an offline HTML tanglegram: TREE and the reference facing each other, leaves "
     "matched as scored, clades the other tree lacks in red.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of a table.")
-@click.option("--quiet", "-q", is_flag=True, help="No notes on stderr.")
+@json_option("Print one JSON object on stdout instead of a table.")
+@quiet_option("No notes on stderr.")
 def compare(
     tree_path: Path,
     reference_path: Path,
@@ -134,6 +156,7 @@ def compare(
     random_trees: int,
     baseline_path: Path | None,
     baseline_assignments_path: Path | None,
+    leaves_are_classes: bool,
     seed: int,
     report_path: Path | None,
     as_json: bool,
@@ -141,32 +164,22 @@ def compare(
 ) -> None:
     """Compare TREE with a reference taxonomy (--reference).
 
-    Leaves are classes when TREE was built from a classifier's logits (leaf names are class names,
-    or leaf j is class j with --class-names); with --logits/--assignments and --labels each leaf
-    takes its majority class and the scores are over leaves. Reports cophenetic correlations,
-    triplet agreement, Robinson-Foulds shares and per-depth NMI/ARI/ACC.
+    TREE's leaves must be matched to the reference's classes.  A tree built from a clustering
+    model's logits has leaves 0..K-1 that are cluster ids: give the points (--logits or
+    --assignments, with --labels) and each leaf takes its majority class (purity reported), or name
+    cluster j on line j of --leaf-names.  A tree built from a classifier's logits has leaf j =
+    class j: say so with --leaves-are-classes (and --class-names when the reference names classes).
+    Reports cophenetic correlations, triplet agreement, Robinson-Foulds shares and per-depth
+    NMI/ARI/ACC.
     """
-    from l2h.io import InputError, read_names
 
-    points = logits_path is not None or assignments_path is not None
-    if logits_path is not None and assignments_path is not None:
-        raise InputError("give at most one of --logits and --assignments")
-    if points != (labels_path is not None):
-        raise InputError("--logits/--assignments and --labels go together (each leaf takes its majority class)")
-    if baseline_assignments_path is not None and (baseline_path is None or labels_path is None):
-        raise InputError("--baseline-assignments needs --baseline-tree and --labels")
-    if baseline_path is not None and points and baseline_assignments_path is None:
-        raise InputError("with --labels, --baseline-tree needs --baseline-assignments (its leaf of every point)")
-
-    from l2h.compare import compare as run_compare
-    from l2h.compare import result_to_json
-    from l2h.taxonomy import read_taxonomy
+    points = _check_modes(
+        logits_path, assignments_path, labels_path, leaves_are_classes, baseline_path, baseline_assignments_path
+    )
 
     if report_path is not None:
-        from l2h.files import check_output_path
-
         check_output_path(report_path, name="--report")
-
+    command = _Command(tree_path, reference_path, reference_format, leaves_path)
     started = time.perf_counter()
     with _notes(quiet):  # notes go to stderr, so --json output stays clean
         class_names = read_names(class_names_path, name="--class-names") if class_names_path else None
@@ -177,34 +190,51 @@ def compare(
             leaves=leaves,
             class_names=class_names,
         )
-        tree = read_tree_file(tree_path, leaf_names_path)
-        baseline = read_tree_file(baseline_path, None) if baseline_path else None
+        tree = _read_tree(tree_path, leaf_names_path)
+        baseline = _read_tree(baseline_path, None) if baseline_path else None
         if points:
-            check_leaf_ids(tree, tree_path, leaf_names_path)
             labels = read_labels(labels_path)  # type: ignore[arg-type]
-            label_names = _label_names(labels, class_names, labels_path)  # type: ignore[arg-type]
-            leaf = _points_leaves(tree, tree_path, logits_path, assignments_path, key, labels.shape[0])
-            tree, reference_t = _majority(tree, reference, leaf, label_names, "TREE")
-            result = run_compare(tree, reference_t, random_trees=random_trees, seed=seed)
+            result, scored = _by_majority(
+                tree,
+                tree_path,
+                reference,
+                logits_path,
+                assignments_path,
+                key,
+                labels,
+                class_names,
+                leaf_names_path,
+                random_trees,
+                seed,
+            )
             if baseline is not None:
-                check_leaf_ids(baseline, baseline_path, None)  # type: ignore[arg-type]
-                base_leaf = _points_leaves(
-                    baseline, baseline_path, None, baseline_assignments_path, None, labels.shape[0]
+                result["baseline_tree"], _ = _by_majority(
+                    baseline,
+                    baseline_path,
+                    reference,
+                    None,
+                    baseline_assignments_path,
+                    None,
+                    labels,
+                    class_names,
+                    None,
+                    0,
+                    seed,  # type: ignore[arg-type]
                 )
-                baseline, reference_b = _majority(baseline, reference, base_leaf, label_names, "--baseline-tree")
-                result["baseline_tree"] = run_compare(baseline, reference_b, seed=seed)
         else:
-            if class_names is not None:  # leaf j is class j: the ids must be the tree's own
-                check_leaf_ids(tree, tree_path, leaf_names_path)
-                tree = _name_leaves(tree, class_names, tree_path)
-                if baseline is not None:
-                    check_leaf_ids(baseline, baseline_path, None)  # type: ignore[arg-type]
-                    baseline = _name_leaves(baseline, class_names, baseline_path)  # type: ignore[arg-type]
-            result = run_compare(tree, reference, random_trees=random_trees, seed=seed)
+            tree = _as_classes(
+                tree, tree_path, reference, class_names, class_names_path, leaf_names_path, leaves_are_classes, command
+            )
             if baseline is not None:
-                result["baseline_tree"] = run_compare(baseline, reference, seed=seed)
+                baseline = _as_classes(
+                    baseline, baseline_path, reference, class_names, class_names_path, None, leaves_are_classes, command
+                )  # type: ignore[arg-type]
+            result = _compare_classes(tree, reference, random_trees, seed)
+            scored = (tree, reference)
+            if baseline is not None:
+                result["baseline_tree"] = _compare_classes(baseline, reference, 0, seed)
         if report_path is not None:  # the pair just scored: the same leaf mapping
-            _write_tanglegram(report_path, tree, reference_t if points else reference, result, tree_path, quiet)
+            _write_tanglegram(report_path, *scored, result, tree_path, quiet)
     elapsed = time.perf_counter() - started
     if as_json:
         echo_json(result_to_json(result))
@@ -212,92 +242,154 @@ def compare(
         _print_table(result, tree_path, reference_path, baseline_path, points, elapsed)
 
 
-def _write_tanglegram(path: Path, tree: Any, reference: Any, result: Any, tree_path: Path, quiet: bool) -> None:
-    from l2h.files import write_atomic
-    from l2h.report.tanglegram import build_tanglegram
+def _check_modes(
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    labels_path: Path | None,
+    leaves_are_classes: bool,
+    baseline_path: Path | None,
+    baseline_assignments_path: Path | None,
+) -> bool:
+    """Refuse option sets that mix the two modes; True when the leaves are clusters (points given)."""
+    points = logits_path is not None or assignments_path is not None
+    if logits_path is not None and assignments_path is not None:
+        raise InputError("give at most one of --logits and --assignments")
+    if points != (labels_path is not None):
+        raise InputError("--logits/--assignments and --labels go together (each leaf takes its majority class)")
+    if leaves_are_classes and points:
+        raise InputError(
+            "--leaves-are-classes and --labels exclude each other: with points each leaf takes its majority class"
+        )
+    if baseline_assignments_path is not None and (baseline_path is None or labels_path is None):
+        raise InputError("--baseline-assignments needs --baseline-tree and --labels")
+    if baseline_path is not None and points and baseline_assignments_path is None:
+        raise InputError("with --labels, --baseline-tree needs --baseline-assignments (its leaf of every point)")
+    return points
 
+
+class _Command:
+    """The command line so far, to print the one that works in an error."""
+
+    def __init__(self, tree_path: Path, reference_path: Path, reference_format: str, leaves_path: Path | None) -> None:
+        parts = ["l2h", "compare", str(tree_path), "--reference", str(reference_path)]
+        if reference_format != "auto":
+            parts += ["--reference-format", reference_format]
+        if leaves_path is not None:
+            parts += ["--leaves", str(leaves_path)]
+        self.parts = parts
+
+    def __call__(self, *extra: object) -> str:
+        return "`" + shlex.join([*self.parts, *(str(e) for e in extra)]) + "`"
+
+
+def _read_tree(path: Path, leaf_names_path: Path | None) -> Any:
+    """TREE with --leaf-names applied: a Newick's named leaves are matched to them, numbered leaves renamed."""
+
+    if leaf_names_path is None:
+        return read_tree_file(path)
+    names = read_leaf_names(leaf_names_path)
+    tree = read_tree_file(path)
+    if leaves_are_ids(tree):
+        if len(names) != tree.n_leaves:
+            raise InputError(
+                f"--leaf-names file {leaf_names_path} has {len(names)} names but tree {path} has {tree.n_leaves} "
+                "leaves (line j names cluster j)"
+            )
+        return tree.with_leaf_names(names)
+    return read_tree_file(path, leaf_names_path)
+
+
+def _as_classes(
+    tree: Any,
+    path: Path,
+    reference: Any,
+    class_names: list[str] | None,
+    class_names_path: Path | None,
+    leaf_names_path: Path | None,
+    leaves_are_classes: bool,
+    command: _Command,
+) -> Any:
+    """TREE with its leaves named as the reference's classes, or an error that says how to name them."""
+
+    if class_names is not None:
+        # the majority command keeps --class-names only where they are the reference's names
+        named = ("--class-names", class_names_path) if set(class_names) & set(reference.leaf_names) else ()
+        by_majority = command("--logits", "LOGITS.npy", "--labels", "LABELS.npy", *named)
+        if not leaves_are_classes:
+            raise InputError(
+                f"--class-names names class ids, but nothing says that the leaves of {path} are classes: give each "
+                f"cluster its majority class with {by_majority}"
+                + (
+                    f", or if leaf j is class j, {command('--class-names', class_names_path, '--leaves-are-classes')}"
+                    if len(class_names) == tree.n_leaves
+                    else f" (the tree has {tree.n_leaves} leaves but --class-names names {len(class_names)} classes)"
+                )
+            )
+        check_leaf_ids(tree, path, leaf_names_path)
+        if len(class_names) != tree.n_leaves:
+            raise InputError(
+                f"--class-names has {len(class_names)} names but tree {path} has {tree.n_leaves} leaves (leaf j is "
+                f"class j: one name per leaf); if the leaves are clusters, give each its majority class with "
+                f"{by_majority}"
+            )
+        return tree.with_leaf_names(class_names)
+    if leaves_are_classes or leaf_names_path is not None or not leaves_are_ids(tree):
+        return tree
+    majority = command("--logits", "LOGITS.npy", "--labels", "LABELS.npy")
+    ids = {str(j) for j in range(tree.n_leaves)}
+    if ids <= set(reference.leaf_names):
+        raise InputError(
+            f"the leaves of {path} are cluster ids 0..{tree.n_leaves - 1} and the reference's classes are numbered "
+            f"too, so matching them would pair cluster j with class j by accident: give each cluster its majority "
+            f"class with {majority}, or if leaf j is class j (a classifier's logits), {command('--leaves-are-classes')}"
+        )
+    raise InputError(
+        f"the leaves of {path} are cluster ids 0..{tree.n_leaves - 1}, not the reference's classes: give each cluster "
+        f"its majority class with {majority}, or name cluster j on line j with {command('--leaf-names', 'NAMES.txt')}"
+    )
+
+
+def _write_tanglegram(path: Path, tree: Any, reference: Any, result: Any, tree_path: Path, quiet: bool) -> None:
     page = build_tanglegram(tree, reference, scores=result, learned_title=f"TREE {tree_path.name}")
     write_atomic(path, page)
     if not quiet:
         stderr_console().print(f"tanglegram -> {path}", highlight=False, markup=False)
 
 
-def _name_leaves(tree: Any, class_names: list[str], path: Path) -> Any:
-    from l2h.io import InputError
+def _compare_classes(tree: Any, reference: Any, random_trees: int, seed: int) -> dict:
 
-    if len(class_names) != tree.n_leaves:
-        raise InputError(
-            f"--class-names has {len(class_names)} names but tree {path} has {tree.n_leaves} leaves "
-            "(leaf j is class j: one name per leaf)"
-        )
-    return tree.with_leaf_names(class_names)
+    return run_compare(tree, reference, leaves_are_classes=True, random_trees=random_trees, seed=seed)
 
 
-def _label_names(labels: np.ndarray, class_names: list[str] | None, labels_path: Path) -> tuple[np.ndarray, list[str]]:
-    """Class codes 0..C-1 of every point and the name of every code."""
-    from l2h.io import InputError
-    from l2h.metrics import encode_labels
+def _by_majority(
+    tree: Any,
+    tree_path: Path,
+    reference: Any,
+    logits_path: Path | None,
+    assignments_path: Path | None,
+    key: str | None,
+    labels: np.ndarray,
+    class_names: list[str] | None,
+    leaf_names_path: Path | None,
+    random_trees: int,
+    seed: int,
+) -> tuple[dict, tuple[Any, Any]]:
+    """Scores of a tree over clusters, each leaf standing for its points' majority class."""
 
-    if labels.dtype.kind in "US":
-        if class_names is not None:
+    check_leaf_ids(tree, tree_path, leaf_names_path)
+    leaf, source = point_leaves(tree, tree_path, logits_path, assignments_path, key)
+    if leaf.shape[0] != labels.shape[0]:
+        raise InputError(f"the labels hold {labels.shape[0]} points but {source} give {leaf.shape[0]}")
+    if class_names is not None:
+        if labels.dtype.kind in "US":
             raise InputError("--class-names only applies to integer labels; these labels are names already")
-        codes, classes = encode_labels(labels)
-        return codes, [str(c) for c in classes]
-    codes, classes = encode_labels(labels)
-    if class_names is None:
-        return codes, [str(c) for c in classes]
-    ids = np.asarray(classes, dtype=np.int64)
-    if ids.min() < 0 or ids.max() >= len(class_names):
-        raise InputError(
-            f"--class-names has {len(class_names)} names but labels file {labels_path} holds the id {int(ids.max())}"
-        )
-    return codes, [class_names[int(c)] for c in ids]
-
-
-def _points_leaves(
-    tree: Any, tree_path: Path, logits_path: Path | None, assignments_path: Path | None, key: str | None, n: int
-) -> np.ndarray:
-    from l2h.io import InputError, load_array
-    from l2h.metrics import check_assignments
-
-    if logits_path is not None:
-        logits = load_array(logits_path, key=key, name="logits")
-        if logits.ndim == 2 and logits.shape[1] != tree.n_leaves:
-            raise InputError(
-                f"tree {tree_path} has {tree.n_leaves} leaves but logits {logits_path} have {logits.shape[1]} columns"
-            )
-        leaf = tree.assign(logits)
-        source = f"logits {logits_path}"
-    else:
-        assignments = load_array(assignments_path, name="assignments")  # type: ignore[arg-type]
-        try:
-            leaf = check_assignments(assignments, tree.n_leaves)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"assignments file {assignments_path}: {exc}") from None
-        source = f"assignments {assignments_path}"
-    if leaf.shape[0] != n:
-        raise InputError(f"the labels hold {n} points but {source} give {leaf.shape[0]}")
-    return leaf
-
-
-def _majority(tree: Any, reference: Any, leaf: np.ndarray, label_names: tuple[np.ndarray, list[str]], what: str):
-    """The tree over its leaves that hold points, and the reference expanded over them."""
-    from l2h import L2HWarning
-    from l2h.compare import majority_classes, reference_for_leaves, restrict_hierarchy
-    from l2h.io import InputError
-
-    codes, names = label_names
-    majority = majority_classes(leaf, codes, tree.n_leaves, len(names))
-    classes = [None if c < 0 else names[c] for c in majority.tolist()]
-    empty = int(np.count_nonzero(majority < 0))
-    if empty:
-        warnings.warn(L2HWarning(f"{empty} leaves of {what} hold no points and are left out"), stacklevel=2)
-    expanded, kept = reference_for_leaves(reference, classes, list(tree.leaf_names))
-    if kept.size < 2:
-        raise InputError(f"{what}: fewer than 2 leaves hold points; nothing to compare")
-    if kept.size < tree.n_leaves:
-        tree = restrict_hierarchy(tree, kept)
-    return tree, expanded
+        high = int(labels.max())
+        if labels.min() < 0 or high >= len(class_names):
+            raise InputError(f"--class-names has {len(class_names)} names but the labels hold the id {high}")
+    restricted, expanded, purity = clusters_as_classes(tree, reference, leaf, labels, class_names=class_names)
+    result = run_compare(restricted, expanded, leaves_are_classes=True, random_trees=random_trees, seed=seed)
+    result["purity"] = purity
+    return result, (restricted, expanded)
 
 
 # ---------------------------------------------------------------------------------------------- table
@@ -319,7 +411,6 @@ def _fmt(value: Any) -> str:
 def _print_table(
     result: dict, tree_path: Path, reference_path: Path, baseline_path: Path | None, points: bool, elapsed: float
 ) -> None:
-    from rich.table import Table
 
     columns: list[tuple[str, dict]] = [(_safe(tree_path.name), result)]
     if "baseline_tree" in result:
@@ -339,6 +430,8 @@ def _print_table(
         table.add_column(name, justify="right")
     for label, key in _ROWS:
         table.add_row(label, *(_fmt(scores[key]) for _, scores in columns))
+    if points:
+        table.add_row("leaf purity (majority class)", *(_fmt(scores.get("purity")) for _, scores in columns))
     for d, level in result["levels"].items():
         for metric in ("nmi", "ari", "acc"):
             values = [_fmt(scores["levels"].get(d, {}).get(metric)) for _, scores in columns]

@@ -8,37 +8,39 @@ import click
 import numpy as np
 from l2h_cli._common import echo_json, stdout_console
 from l2h_cli._inputs import (
-    FILE,
     assignments_option,
     check_leaf_ids,
+    examples,
     json_option,
     key_option,
     leaf_names_option,
     logits_option,
+    out_option,
     point_leaves,
+    quiet_option,
     read_tree_file,
     tree_argument,
 )
+from rich.table import Table
 
-from l2h._text import markup_safe
+from l2h.files import OutputSet
+from l2h.text import markup_safe
 
 
-@click.command("cut", short_help="Cut a tree into k groups; place points in them.")
+@click.command(
+    "cut",
+    short_help="Cut a tree into k groups; place points in them.",
+    epilog=examples("l2h cut tree.nwk --k 5", "l2h cut tree.nwk --k 5 --logits logits.npy -o groups.npy"),
+)
 @tree_argument
-@click.option("--k", "k", type=int, required=True, help="Number of groups (1..number of leaves).")
+@click.option("--k", "k", type=click.IntRange(min=1), required=True, help="Number of groups (1..number of leaves).")
 @logits_option("Logits of points to place (N x K); each point goes to the group of its argmax leaf.")
 @assignments_option()
-@click.option(
-    "--out",
-    "-o",
-    "out",
-    type=FILE,
-    default=None,
-    help="Write every point's group id (int64 .npy); needs --logits or --assignments.",
-)
+@out_option("Write every point's group id (int64 .npy); needs --logits or --assignments.")
 @leaf_names_option()
 @key_option
 @json_option("Print the groups as JSON on stdout.")
+@quiet_option("No line on where the groups were written (the groups still go to stdout).")
 def cut(
     tree_path: Path,
     k: int,
@@ -48,6 +50,7 @@ def cut(
     leaf_names_path: Path | None,
     key: str | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Cut a tree into k groups; place points in them.
 
@@ -60,8 +63,6 @@ def cut(
         raise click.UsageError("--out writes per-point groups: give --logits or --assignments")
     if out is not None and out.suffix.lower() != ".npy":
         raise click.BadParameter(f"expected a .npy file; got {out}", param_hint="--out")
-
-    from l2h.files import OutputSet
 
     inputs = {"tree": tree_path, "--logits": logits_path, "--assignments": assignments_path}
     with OutputSet(inputs={**inputs, "--leaf-names": leaf_names_path}, outputs={"--out": out}) as outputs:
@@ -80,7 +81,7 @@ def cut(
     groups = []
     for g, node in enumerate(nodes):
         leaves = tree.leaves_under(int(node))
-        entry = {"group": g, "node": int(node), "leaves": [tree.leaf_names[i] for i in sorted(leaves)]}
+        entry = {"group": g, "node": tree.node_name(int(node)), "leaves": [tree.leaf_names[i] for i in sorted(leaves)]}
         if sizes is not None:
             entry["n_points"] = int(sizes[g])
         groups.append(entry)
@@ -95,11 +96,10 @@ def cut(
             }
         )
         return
-    _print_groups(groups, tree_path, k, tree.n_leaves, out)
+    _print_groups(groups, tree_path, k, tree.n_leaves, None if quiet else out)
 
 
 def _print_groups(groups: list[dict], tree_path: Path, k: int, n_leaves: int, out: Path | None) -> None:
-    from rich.table import Table
 
     table = Table(title=f"{markup_safe(tree_path)}: {k} groups of {n_leaves} leaves", title_justify="left")
     table.add_column("group", justify="right")
@@ -113,7 +113,7 @@ def _print_groups(groups: list[dict], tree_path: Path, k: int, n_leaves: int, ou
         shown = ", ".join(markup_safe(name) for name in names[:12])
         if len(names) > 12:
             shown += f", ... (+{len(names) - 12})"
-        cells = [str(entry["group"]), str(entry["node"]), str(len(names))]
+        cells = [str(entry["group"]), markup_safe(entry["node"]), str(len(names))]
         if "n_points" in entry:
             cells.append(f"{entry['n_points']:,}")
         table.add_row(*cells, shown)

@@ -6,17 +6,23 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stderr_console, stdout_console
-from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
+from l2h_cli._inputs import examples, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
 
-from l2h._text import markup_safe
+from l2h.files import OutputSet
+from l2h.itol import TREE_FILE, bundle_paths, itol_bundle, stage_itol_bundle
+from l2h.text import markup_safe
 
 
-@click.group("export")
+@click.group("export", epilog=examples("l2h export itol tree.nwk --logits logits.npy --labels labels.npy -o itol/"))
 def export() -> None:
     """Export a hierarchy for other tools (iTOL)."""
 
 
-@export.command("itol", short_help="Write an iTOL bundle: tree.nwk plus annotation files.")
+@export.command(
+    "itol",
+    short_help="Write an iTOL bundle: tree.nwk plus annotation files.",
+    epilog=examples("l2h export itol tree.nwk --logits logits.npy --labels labels.npy -o itol/"),
+)
 @tree_argument
 # No file_okay=False: an existing file at --out is bad data (exit 1, one line), not a usage error.
 @click.option(
@@ -28,6 +34,7 @@ def export() -> None:
     help="Folder for the bundle (created if missing; our files in it are replaced).",
 )
 @leaf_data_options()
+@quiet_option("Print nothing but errors.")
 def itol(
     tree_path: Path,
     out_dir: Path,
@@ -38,10 +45,9 @@ def itol(
     leaf_names_path: Path | None,
     key: str | None,
     groups_path: Path | None,
+    quiet: bool,
 ) -> None:
     """Write an iTOL bundle: tree.nwk plus label, colour-strip, bar and clade-colour annotations."""
-    from l2h.files import OutputSet
-    from l2h.itol import TREE_FILE, bundle_paths, itol_bundle, stage_itol_bundle
 
     files = bundle_paths(out_dir)  # a folder (or one to create) that can hold the bundle, before any work
     inputs = {
@@ -61,6 +67,13 @@ def itol(
         )
         bundle = itol_bundle(tree, stats)
         written = stage_itol_bundle(outputs, bundle, out_dir)
+    if not quiet:
+        _print_bundle(tree, bundle, written, out_dir)
+
+
+def _print_bundle(tree, bundle, written: list[Path], out_dir: Path) -> None:  # noqa: ANN001 - l2h types
+    """Where the bundle went, what was skipped, and how to upload it."""
+
     out = stdout_console()
     out.print(f"iTOL bundle -> {markup_safe(out_dir)}", highlight=False)
     for path in written:

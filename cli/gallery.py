@@ -6,27 +6,41 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
-from l2h_cli._views import FILE, images_option, points_and_confidence
+from l2h_cli._inputs import (
+    dpi_option,
+    examples,
+    images_option,
+    k_option,
+    leaf_data_options,
+    load_tree_and_stats,
+    out_option,
+    quiet_option,
+    tree_argument,
+)
+from l2h_cli._views import points_and_confidence
+
+from l2h.files import OutputSet
+from l2h.plot import check_figure_path, figure_bytes, plot_gallery
+from l2h.report import load_images
 
 
-@click.command("gallery", short_help="Draw a grid of the most confident examples per leaf.")
+@click.command(
+    "gallery",
+    short_help="Draw a grid of the most confident examples per leaf.",
+    epilog=examples("l2h gallery tree.nwk --images images.npy --logits logits.npy --labels labels.npy -o gallery.png"),
+)
 @tree_argument
 @images_option(required=True)
-@click.option("--out", "-o", "out", type=FILE, required=True, help="The picture: .png, .svg or .pdf.")
+@out_option("The picture: .png, .svg or .pdf.", required=True)
 @leaf_data_options()
-@click.option(
-    "--level",
-    type=click.IntRange(min=1),
-    default=None,
-    help="One row per group of the level-k cut (k groups) instead of one per leaf.",
-)
+@k_option("One row per group of the tree cut into k groups, instead of one per leaf.", old="--level")
 @click.option("--per-row", type=click.IntRange(min=1, max=100), default=12, show_default=True, help="Examples per row.")
 @click.option(
     "--max-rows", type=click.IntRange(min=1), default=60, show_default=True, help="Most rows (the largest are kept)."
 )
 @click.option("--tile", type=click.IntRange(min=8, max=256), default=48, show_default=True, help="Pixels per example.")
-@click.option("--dpi", type=click.IntRange(min=30, max=1200), default=100, show_default=True, help="PNG resolution.")
+@dpi_option
+@quiet_option("No line on where the picture was written.")
 def gallery(
     tree_path: Path,
     images_path: Path,
@@ -38,16 +52,15 @@ def gallery(
     leaf_names_path: Path | None,
     key: str | None,
     groups_path: Path | None,
-    level: int | None,
+    k: int | None,
     per_row: int,
     max_rows: int,
     tile: int,
     dpi: int,
+    quiet: bool,
 ) -> None:
-    """Draw one row per leaf (or per node at --level k) of its most confident examples, each row
+    """Draw one row per leaf (or per group with --k) of its most confident examples, each row
     labelled with its majority class and purity."""
-    from l2h.files import OutputSet
-    from l2h.plot import check_figure_path
 
     try:
         check_figure_path(out)
@@ -66,18 +79,16 @@ def gallery(
         "--groups": groups_path,
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
-        from l2h.plot import figure_bytes, plot_gallery
-        from l2h.report import load_images
-
         tree, stats = load_tree_and_stats(
             tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
         )
-        if level is not None and level > tree.n_leaves:
-            raise click.ClickException(f"--level must be at most the number of leaves ({tree.n_leaves}); got {level}")
+        if k is not None and k > tree.n_leaves:
+            raise click.ClickException(f"--k must be at most the number of leaves ({tree.n_leaves}); got {k}")
         leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
         images = load_images(images_path, len(leaf))
         fig = plot_gallery(
-            tree, stats, images, leaf, confidence, level=level, per_row=per_row, max_rows=max_rows, tile=tile
+            tree, stats, images, leaf, confidence, level=k, per_row=per_row, max_rows=max_rows, tile=tile
         )
         outputs.write_bytes(out, figure_bytes(fig, check_figure_path(out), dpi))
-    stdout_console().print(f"gallery -> {out}", highlight=False, markup=False)
+    if not quiet:
+        stdout_console().print(f"gallery -> {out}", highlight=False, markup=False)

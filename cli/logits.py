@@ -7,13 +7,19 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
+from l2h_cli._inputs import examples, json_option, quiet_option
 
 from cohiclust_extra.data import DATASETS  # declared where dispatched (data.LOADERS); importing it needs no torch
+from l2h.text import markup_safe, printable
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-@click.command("logits", short_help="Logits of a pretrained torchvision or timm model.")
+@click.command(
+    "logits",
+    short_help="Logits of a pretrained torchvision or timm model.",
+    epilog=examples("l2h logits --model torchvision:resnet50 --images photos/ -o logits.npy"),
+)
 @click.option(
     "--model",
     "spec",
@@ -67,8 +73,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 )
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where the model runs.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from the rows already written.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@quiet_option()
+@json_option("Print a machine-readable summary on stdout.")
 def logits(
     spec: str,
     weights: str,
@@ -111,8 +117,6 @@ def logits(
 
     def note(text: str) -> None:
         if not quiet:
-            from l2h._text import markup_safe
-
             err.print(f"[yellow]note:[/] {markup_safe(text)}", highlight=False)
 
     with progress_reporter(quiet or as_json) as progress:
@@ -134,8 +138,6 @@ def logits(
     if as_json:
         echo_json(summary)
     elif not quiet:
-        from l2h._text import printable
-
         stdout_console().print(
             f"{summary['n_rows']:,} images x {summary['n_columns']} logits ({printable(summary['model'])}, "
             f"{summary['device']}, {summary['seconds']:.1f} s) -> {printable(out)}; also "

@@ -74,9 +74,11 @@ class LazyGroup(click.Group):
             click.echo(exc.ctx.get_help() if exc.ctx else "")
             result = 0
         except click.ClickException as exc:
+            if isinstance(exc, click.exceptions.NoSuchOption):
+                _suggest_visible_options(exc)
             if not standalone:
                 raise
-            from l2h._text import printable
+            from l2h.text import printable
 
             # file names and values in the message are the user's: they must not drive the terminal
             click.echo(f"Error: {printable(_one_line(exc.format_message()))}", err=True)
@@ -89,6 +91,22 @@ class LazyGroup(click.Group):
         if not standalone:
             return result
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _suggest_visible_options(exc: click.exceptions.NoSuchOption) -> None:
+    """ "Did you mean" names only options that ``--help`` shows: never a hidden, deprecated spelling."""
+    import difflib
+
+    if exc.ctx is None:
+        return
+    visible = [
+        opt
+        for param in exc.ctx.command.get_params(exc.ctx)
+        if isinstance(param, click.Option) and not param.hidden
+        for opt in (*param.opts, *param.secondary_opts)
+        if opt.startswith("--")
+    ]
+    exc.possibilities = difflib.get_close_matches(exc.option_name, visible) or None  # type: ignore[misc]
 
 
 def _one_line(message: str) -> str:
@@ -117,8 +135,11 @@ def _quiet_library_warnings() -> Iterator[None]:
 def _show_warning_on_one_line(
     message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:
-    from l2h._text import printable
+    from l2h.text import printable
 
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get("l2h.quiet"):
+        return
     text = " ".join(str(message).split())
     click.echo(f"warning: {printable(text)}", err=True)
 

@@ -15,50 +15,42 @@ from l2h_cli._inputs import (
     class_names_option,
     deprecated_alias,
     encode_labels_with_names,
+    examples,
     groups_option,
     json_option,
+    k_list_option,
     key_option,
     labels_option,
     leaf_names_option,
     logits_option,
     point_leaves,
+    quiet_option,
     read_groups,
     read_labels,
     read_tree_file,
     tree_argument,
 )
+from rich.table import Table
 
-from l2h._text import markup_safe
+from l2h.files import OutputSet
 from l2h.io import InputError
+from l2h.metrics import contingency_table, evaluate, scores_to_json, write_class_distances
+from l2h.text import markup_safe
 
 
-def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...]:
-    """``"20,10"`` -> ``(20, 10)``; the range is checked against the tree later."""
-    if not value:
-        return ()
-    levels = []
-    for part in value.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            levels.append(int(part))
-        except ValueError:
-            raise click.BadParameter(f"expected comma-separated integers like 20,10; got {part!r}") from None
-    return tuple(levels)
-
-
-@click.command("metrics", short_help="Score a hierarchy against ground-truth labels.")
+@click.command(
+    "metrics",
+    short_help="Score a hierarchy against ground-truth labels.",
+    epilog=examples(
+        "l2h metrics tree.nwk --logits logits.npy --labels labels.npy",
+        "l2h metrics tree.nwk --logits logits.npy --labels labels.npy --k 20,10 --groups superclasses.tsv",
+    ),
+)
 @tree_argument
 @logits_option(shards=True)
 @assignments_option(shards=True)
 @labels_option(required=True, shards=True)
-@click.option(
-    "--levels",
-    callback=parse_levels,
-    default=None,
-    help="Also score the tree cut into these numbers of groups, e.g. 20,10.",
-)
+@k_list_option("Also score the tree cut into k groups, for each k given (e.g. --k 20,10).")
 @groups_option
 @deprecated_alias("--coarse-labels", "coarse_path", "--groups (a class -> group map)")
 @click.option(
@@ -72,6 +64,7 @@ def parse_levels(ctx: click.Context, param: click.Parameter, value: str | None) 
 @leaf_names_option()
 @key_option
 @json_option("Print one JSON object on stdout instead of tables.")
+@quiet_option("No notes on stderr (the scores still go to stdout).")
 @click.option(
     "--scheduler",
     default=None,
@@ -87,7 +80,7 @@ def metrics(
     logits_path: Path | None,
     assignments_path: Path | None,
     labels_path: Path,
-    levels: tuple[int, ...],
+    k: tuple[int, ...],
     groups_path: Path | None,
     coarse_path: Path | None,
     distances_out: Path | None,
@@ -95,13 +88,14 @@ def metrics(
     leaf_names_path: Path | None,
     key: str | None,
     as_json: bool,
+    quiet: bool = False,
     scheduler: str | None = None,
     workers: int | None = None,
 ) -> None:
     """Score a hierarchy against ground-truth labels.
 
     NMI, ARI, ACC and leaf purity of the leaves, dendrogram purity, LHD and the mean path length,
-    and the flat scores of the tree cut at --levels (against the labels, or against their --groups).
+    and the flat scores of the tree cut into each --k groups (against the labels, or against their --groups).
     """
     if (logits_path is None) == (assignments_path is None):
         raise click.UsageError("give exactly one of --logits and --assignments")
@@ -110,15 +104,12 @@ def metrics(
     if distances_out is not None and distances_out.suffix.lower() != ".csv":
         raise click.BadParameter(f"expected a .csv file; got {distances_out}", param_hint="--class-distances")
 
-    from l2h.files import OutputSet
-    from l2h.metrics import contingency_table, evaluate, scores_to_json
-
     if scheduler is not None or workers is not None:  # the table summed on a Dask cluster
         from l2h_cli._metrics_dask import metrics_on_cluster
 
         result, coarse_levels, elapsed = metrics_on_cluster(
             tree_path=tree_path, logits_path=logits_path, assignments_path=assignments_path, labels_path=labels_path,
-            levels=levels, groups_path=groups_path, coarse_path=coarse_path, distances_out=distances_out,
+            levels=k, groups_path=groups_path, coarse_path=coarse_path, distances_out=distances_out,
             class_names_path=class_names_path, leaf_names_path=leaf_names_path, key=key, scheduler=scheduler,
             workers=workers,
         )  # fmt: skip
@@ -158,7 +149,7 @@ def metrics(
         elif coarse_path is not None:
             coarse = _coarse_labels(coarse_path, codes, names, direct, leaf.shape[0])
 
-        result = evaluate(tree, codes, assignments=leaf, levels=levels, coarse_labels=coarse)
+        result = evaluate(tree, codes, assignments=leaf, levels=k, coarse_labels=coarse)
         if distances_out is not None:
             table = contingency_table(leaf, codes, n_leaves=tree.n_leaves, n_classes=len(names), sparse=True)
             outputs.write_with(distances_out, lambda tmp: _write_distances(tmp, tree, table, names))
@@ -185,7 +176,6 @@ def _coarse_labels(path: Path, codes: np.ndarray, names: list[str], direct: bool
 
 def _write_distances(path: Path, tree, table, names: list[str]) -> None:
     """Stream the class distance matrix (in row blocks) into ``path``, a file staged by OutputSet."""
-    from l2h.metrics import write_class_distances
 
     with open(path, "wb") as handle:
         write_class_distances(handle, tree, table, names)
@@ -196,7 +186,6 @@ def _fmt(value: float | None) -> str:
 
 
 def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, distances_out: Path | None) -> None:
-    from rich.table import Table
 
     console = stdout_console()
     table = Table(

@@ -6,32 +6,46 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
+from l2h_cli._inputs import (
+    FILE,
+    dpi_option,
+    examples,
+    k_option,
+    leaf_data_options,
+    load_tree_and_stats,
+    out_option,
+    quiet_option,
+    tree_argument,
+)
 
-from l2h._text import markup_safe
+from l2h.files import OutputSet
+from l2h.plot import check_figure_path, figure_bytes, plot_class_distances, plot_dendrogram
+from l2h.text import markup_safe
 
-_FIGURE = click.Path(path_type=Path, dir_okay=False)
 
-
-@click.command("plot", short_help="Draw the dendrogram picture (and a class-distance heatmap).")
+@click.command(
+    "plot",
+    short_help="Draw the dendrogram picture (and a class-distance heatmap).",
+    epilog=examples(
+        "l2h plot tree.nwk -o tree.png", "l2h plot tree.nwk --logits logits.npy --labels labels.npy --k 50 -o tree.pdf"
+    ),
+)
 @tree_argument
-@click.option("--out", "-o", "out", type=_FIGURE, required=True, help="Dendrogram picture: .png, .svg or .pdf.")
+@out_option("Dendrogram picture: .png, .svg or .pdf.", required=True)
 @click.option(
     "--class-distances",
     "heatmap_out",
-    type=_FIGURE,
+    type=FILE,
     default=None,
     help="Also draw the class-distance heatmap into this .png/.svg/.pdf (needs --labels).",
 )
 @leaf_data_options()
 @click.option("--title", default=None, help="Title of the dendrogram (default: none).")
-@click.option(
-    "--max-leaves",
-    type=click.IntRange(min=1),
+@k_option(
+    "Draw the tree cut into its top k groups; folded subtrees are triangles labelled with their size and "
+    "majority class.",
     default=100,
-    show_default=True,
-    help="Draw the tree cut to its top M groups; folded subtrees are triangles labelled with their "
-    "size and majority class.",
+    old="--max-leaves",
 )
 @click.option(
     "--layout",
@@ -40,9 +54,8 @@ _FIGURE = click.Path(path_type=Path, dir_okay=False)
     show_default=True,
     help="Root on the left, or in the centre with the tips on a circle (large trees).",
 )
-@click.option(
-    "--dpi", type=click.IntRange(min=30, max=1200), default=150, show_default=True, help="Resolution of .png pictures."
-)
+@dpi_option
+@quiet_option("No lines on where the pictures were written.")
 def plot(
     tree_path: Path,
     out: Path,
@@ -55,12 +68,12 @@ def plot(
     key: str | None,
     groups_path: Path | None,
     title: str | None,
-    max_leaves: int,
+    k: int,
     layout: str,
     dpi: int,
+    quiet: bool,
 ) -> None:
     """Draw the dendrogram (leaves coloured by group) and, optionally, the class-distance heatmap."""
-    from l2h.plot import check_figure_path
 
     for option, path in (("--out", out), ("--class-distances", heatmap_out)):
         if path is not None:
@@ -70,9 +83,6 @@ def plot(
                 raise click.ClickException(f"{option}: {exc}") from None
     if heatmap_out is not None and labels_path is None:
         raise click.UsageError("--class-distances needs --labels (and --logits or --assignments)")
-
-    from l2h.files import OutputSet
-    from l2h.plot import plot_class_distances, plot_dendrogram
 
     inputs = {
         "tree": tree_path,
@@ -87,11 +97,11 @@ def plot(
         tree, stats = load_tree_and_stats(
             tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
         )
-        _stage_figure(
-            outputs, out, plot_dendrogram(tree, stats, title=title, max_leaves=max_leaves, layout=layout), dpi
-        )
+        _stage_figure(outputs, out, plot_dendrogram(tree, stats, title=title, max_leaves=k, layout=layout), dpi)
         if heatmap_out is not None:
             _stage_figure(outputs, heatmap_out, plot_class_distances(tree, stats), dpi)
+    if quiet:
+        return
     console = stdout_console()
     console.print(f"dendrogram -> {markup_safe(out)}", highlight=False)
     if heatmap_out is not None:
@@ -100,7 +110,6 @@ def plot(
 
 def _stage_figure(outputs, path: Path, fig, dpi: int) -> None:
     """Stage ``fig`` as ``path`` (format from the suffix), as :func:`l2h.plot.save_figure` writes it."""
-    from l2h.plot import check_figure_path, figure_bytes
 
     # figure_bytes: TrueType fonts in PDF and <text> in SVG (l2h.plot.PAPER_RC)
     outputs.write_bytes(path, figure_bytes(fig, check_figure_path(path), dpi))

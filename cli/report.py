@@ -6,13 +6,29 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
-from l2h_cli._views import FILE, images_option, points_and_confidence
+from l2h_cli._inputs import (
+    examples,
+    images_option,
+    leaf_data_options,
+    load_tree_and_stats,
+    out_option,
+    quiet_option,
+    tree_argument,
+)
+from l2h_cli._views import max_probability
+
+from l2h.files import OutputSet
+from l2h.io import load_array
+from l2h.report import build_report, load_images
 
 
-@click.command("report", short_help="Write one offline HTML page to explore the tree.")
+@click.command(
+    "report",
+    short_help="Write one offline HTML page to explore the tree.",
+    epilog=examples("l2h report tree.nwk --logits logits.npy --labels labels.npy -o report.html"),
+)
 @tree_argument
-@click.option("--out", "-o", "out", type=FILE, required=True, help="The HTML file to write.")
+@out_option("The HTML file to write.", required=True)
 @leaf_data_options()
 @images_option()
 @click.option(
@@ -30,6 +46,7 @@ from l2h_cli._views import FILE, images_option, points_and_confidence
     help="Most thumbnails in the file (bounds its size: about 1-2 KB each); fewer per leaf when needed.",
 )
 @click.option("--title", default=None, help="Title of the page (default: 'L2H tree: K leaves').")
+@quiet_option("No line on where the report was written.")
 def report(
     tree_path: Path,
     out: Path,
@@ -44,10 +61,10 @@ def report(
     per_leaf: int,
     max_thumbnails: int,
     title: str | None,
+    quiet: bool,
 ) -> None:
     """Write one self-contained HTML file (no network request) to explore the tree: fold and zoom,
     rectangular or radial, per-node composition, search, level-k cut and example images."""
-    from l2h.files import OutputSet
 
     if images_path is not None and logits_path is None and assignments_path is None:
         raise click.ClickException("--images needs the points' leaves: give --logits or --assignments")
@@ -62,8 +79,6 @@ def report(
         "--images": images_path,
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
-        from l2h.report import build_report, load_images
-
         tree, stats, leaf = load_tree_and_stats(
             tree_path,
             logits_path,
@@ -77,7 +92,8 @@ def report(
         )
         confidence = images = None
         if images_path is not None:
-            leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
+            if logits_path is not None:  # the leaves are known: one more pass for the confidence only
+                confidence = max_probability(load_array(logits_path, key=key, name="logits"))
             images = load_images(images_path, len(leaf))
         page = build_report(
             tree,
@@ -90,5 +106,7 @@ def report(
             max_thumbnails=max_thumbnails,
         )
         outputs.write_text(out, page)
+    if quiet:
+        return
     size = len(page.encode("utf-8"))
     stdout_console().print(f"report -> {out} ({size / 1e6:.1f} MB)", highlight=False, markup=False)

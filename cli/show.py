@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from l2h_cli._common import stdout_console
-from l2h_cli._inputs import leaf_data_options, load_tree_and_stats, tree_argument
+from l2h_cli._inputs import examples, k_option, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
+
+from l2h.render import DEFAULT_FOLD_LEAVES, UNICODE_GUIDES, default_max_depth, render_tree, tree_lines, tree_title
 
 
 class _DepthType(click.ParamType):
@@ -30,7 +33,11 @@ class _DepthType(click.ParamType):
         return number
 
 
-@click.command("show", short_help="Print the tree: points per node, majority class, purity.")
+@click.command(
+    "show",
+    short_help="Print the tree: points per node, majority class, purity.",
+    epilog=examples("l2h show tree.nwk", "l2h show tree.nwk --logits logits.npy --labels labels.npy --k 10"),
+)
 @tree_argument
 @leaf_data_options()
 @click.option(
@@ -40,6 +47,7 @@ class _DepthType(click.ParamType):
     help="Fold everything below this many levels into one row per subtree; 'all' shows every level "
     "[default: the deepest level that fits in 60 rows when the tree has over 60 leaves, else all].",
 )
+@k_option("Fold the tree cut into k groups: one row per group (instead of --max-depth).")
 @click.option(
     "--min-chain",
     type=click.IntRange(min=0),
@@ -53,6 +61,7 @@ class _DepthType(click.ParamType):
     is_flag=True,
     help="Plain ASCII guides and no colour (automatic when stdout is not a terminal).",
 )
+@quiet_option("No footer on how the tree was folded.")
 def show(
     tree_path: Path,
     logits_path: Path | None,
@@ -63,35 +72,42 @@ def show(
     key: str | None,
     groups_path: Path | None,
     max_depth: int | str | None,
+    k: int | None,
     min_chain: int,
     ascii_only: bool,
+    quiet: bool,
 ) -> None:
     """Print the tree: leaf names, points per node and majority class with purity."""
-    from l2h.render import DEFAULT_FOLD_LEAVES, default_max_depth, render_tree, tree_lines, tree_title
 
     tree, stats = load_tree_and_stats(
         tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
     )
+    if k is not None and max_depth is not None:
+        raise click.UsageError("give one of --k and --max-depth (both fold the tree)")
+    if k is not None and k > tree.n_leaves:
+        raise click.ClickException(f"--k must be at most the number of leaves ({tree.n_leaves}); got {k}")
     footer = None
-    if max_depth == "all":
+    if max_depth == "all" or k is not None:
         depth = None
     elif max_depth is None and tree.n_leaves > DEFAULT_FOLD_LEAVES:
         depth = default_max_depth(tree, min_chain=min_chain)
         if depth is not None:
             footer = (
                 f"(folded below level {depth}: the default --max-depth for trees over {DEFAULT_FOLD_LEAVES} "
-                "leaves keeps the view within 60 rows; --max-depth N or --max-depth all to change)"
+                "leaves keeps the view within 60 rows; --max-depth N, --max-depth all or --k to change)"
             )
     else:
         depth = max_depth  # type: ignore[assignment]
+    if quiet:
+        footer = None
     if ascii_only or not _box_drawing_terminal():
-        lines = tree_lines(tree, stats, max_depth=depth, min_chain=min_chain, ascii=True)
+        lines = tree_lines(tree, stats, max_depth=depth, min_chain=min_chain, ascii=True, k=k)
         click.echo("\n".join([tree_title(tree, stats), *(line.plain for line in lines)]))
         if footer:
             click.echo(footer)
         return
     console = stdout_console()
-    console.print(render_tree(tree, stats, max_depth=depth, min_chain=min_chain))
+    console.print(render_tree(tree, stats, max_depth=depth, min_chain=min_chain, k=k))
     if footer:
         console.print(footer, style="dim", markup=False, highlight=False)
 
@@ -102,9 +118,6 @@ def _box_drawing_terminal() -> bool:
     Asked of stdout directly rather than of rich's console, which FORCE_COLOR or TTY_COMPATIBLE
     would make claim a terminal even when the output goes to a pipe or a file.
     """
-    import sys
-
-    from l2h.render import UNICODE_GUIDES
 
     stream = sys.stdout
     try:

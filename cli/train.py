@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from l2h_cli._common import echo_json, stderr_console, stdout_console
+from l2h_cli._inputs import examples, json_option, quiet_option
+from rich.table import Table
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
-from cohiclust_extra.config import AUGMENTS
+from cohiclust_extra.config import AUGMENTS, TrainConfig, defaults_for
 from cohiclust_extra.data import DATASETS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -36,7 +40,12 @@ def _check_dataset(name: str | None) -> None:
         raise click.ClickException(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
 
 
-def _common_options(func):
+def _common_options(epochs_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options both models take; ``--epochs`` is described in each model's terms."""
+    return functools.partial(_add_common_options, epochs_help=epochs_help)
+
+
+def _add_common_options(func: Callable[..., Any], epochs_help: str) -> Callable[..., Any]:
     options = [
         click.option(
             "--dataset",
@@ -60,17 +69,13 @@ def _common_options(func):
         ),
         click.option(
             "--out",
+            "-o",
             "out",
             type=click.Path(path_type=Path, file_okay=False),
             required=True,
             help="Run folder (created): config, checkpoint, history, logits, tree, metrics.",
         ),
-        click.option(
-            "--epochs",
-            type=click.IntRange(min=0),
-            default=None,
-            help="Training epochs (CoHiClust: tree epochs after pre-training). [default: per dataset]",
-        ),
+        click.option("--epochs", type=click.IntRange(min=0), default=None, help=epochs_help),
         click.option(
             "--batch-size",
             type=int,
@@ -132,21 +137,32 @@ def _common_options(func):
             help="Continue the run in --out from its last checkpoint, with its saved settings (--epochs extends it).",
         ),
         click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet)."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress and no summary."),
-        click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout."),
+        quiet_option(),
+        json_option("Print the metrics as JSON on stdout."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-@click.group("train")
+@click.group(
+    "train",
+    epilog=examples(
+        "l2h train cc --dataset cifar10 -o runs/cc", "l2h train cohiclust --dataset digits -o runs/cohiclust"
+    ),
+)
 def train() -> None:
     """Train a CoHiClust or CC model (needs the train extra)."""
 
 
-@train.command("cohiclust", short_help="Train CoHiClust: a soft binary tree head with CoHiLoss.")
-@_common_options
+@train.command(
+    "cohiclust",
+    short_help="Train CoHiClust: a soft binary tree head with CoHiLoss.",
+    epilog=examples(
+        "l2h train cohiclust --dataset digits -o runs/cohiclust", "l2h train cohiclust -o runs/cohiclust --resume"
+    ),
+)
+@_common_options("Epochs of the tree head (CoHiLoss, R1, R2), after --pretrain-epochs. [default: per dataset]")
 @click.option(
     "--pretrain-epochs",
     type=click.IntRange(min=0),
@@ -166,8 +182,14 @@ def cohiclust(**kwargs: Any) -> None:
     _run("cohiclust", kwargs)
 
 
-@train.command("cc", short_help="Train Contrastive Clustering; its tree is L2H over its logits.")
-@_common_options
+@train.command(
+    "cc",
+    short_help="Train Contrastive Clustering; its tree is L2H over its logits.",
+    epilog=examples("l2h train cc --dataset cifar10 --epochs 100 -o runs/cc"),
+)
+@_common_options(
+    "Epochs of Contrastive Clustering: instance and cluster heads trained together. [default: per dataset]"
+)
 @click.option("--clusters", type=int, default=None, help="Number of clusters M. [default: number of classes]")
 def cc(**kwargs: Any) -> None:
     """Train Contrastive Clustering (instance + cluster heads); its tree is L2H over its logits."""
@@ -176,8 +198,6 @@ def cc(**kwargs: Any) -> None:
 
 def _run(model: str, opts: dict[str, Any]) -> None:
     _require_torch()
-    from cohiclust_extra.config import TrainConfig, defaults_for
-
     if opts["dataset"] is None and not opts["resume"]:
         raise click.UsageError("Missing option '--dataset'.")
     _check_dataset(opts["dataset"])
@@ -359,7 +379,6 @@ class _EpochProgress:
 
 
 def _print_summary(model: str, result: dict, elapsed: float) -> None:
-    from rich.table import Table
 
     out = result["out_dir"]
     table = Table(title=f"{model} run -> {out} ({elapsed:.1f} s)", show_header=False, title_justify="left")
@@ -377,7 +396,7 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
     stdout_console().print(table)
 
 
-@click.command("predict")
+@click.command("predict", epilog=examples("l2h predict runs/cc --dataset cifar10 --split test -o runs/cc/test"))
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--dataset", metavar=_DATASET_METAVAR, default=None, help="Data to score (default: the run's).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Where that dataset lies.")
@@ -388,15 +407,28 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
     default=None,
     help="Labels (.npy) for npy features.",
 )
-@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["all", "train", "test"]),
+    default="all",
+    show_default=True,
+    help="Which part of the dataset to score.",
+)
 @click.option(
     "--out",
+    "-o",
     "out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="Output folder (default RUN_DIR/predict-<dataset>-<split>).",
 )
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option(
+    "--device",
+    type=click.Choice(DEVICES),
+    default="auto",
+    show_default=True,
+    help="Where to run the model (auto: CUDA, then MPS, then CPU).",
+)
 @click.option(
     "--num-workers",
     type=click.IntRange(min=0),
@@ -405,7 +437,8 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
     help="DataLoader worker processes that read and decode the data.",
 )
 @click.option("--download", is_flag=True, help="Download CIFAR/STL-10 when missing (needs internet).")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@json_option()
+@quiet_option("No summary line.")
 def predict(
     run_dir: Path,
     dataset: str | None,
@@ -417,6 +450,7 @@ def predict(
     num_workers: int,
     download: bool,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Write logits of a trained model (l2h train) for new data."""
     _check_dataset(dataset)
@@ -437,7 +471,7 @@ def predict(
     )
     if as_json:
         echo_json(summary)
-    else:
+    elif not quiet:
         stdout_console().print(
             f"{summary['n_points']:,} points x {summary['n_columns']} logits -> {summary['out_dir']}/logits.npy",
             highlight=False,

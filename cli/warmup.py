@@ -6,11 +6,16 @@ import time
 
 import click
 from l2h_cli._common import echo_json, stderr_console, stdout_console
+from l2h_cli._inputs import examples, json_option, quiet_option
 
 
-@click.command("warmup", short_help="Compile the Numba kernels ahead of the first build.")
-@click.option("--quiet", "-q", is_flag=True, help="No output.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.command(
+    "warmup",
+    short_help="Compile the Numba kernels ahead of the first build.",
+    epilog=examples("l2h warmup"),
+)
+@quiet_option("No output.")
+@json_option("Print a machine-readable summary on stdout.")
 def warmup(quiet: bool, as_json: bool) -> None:
     """Compile every Numba kernel for float32 and float64 logits and store them in the cache.
 
@@ -19,7 +24,7 @@ def warmup(quiet: bool, as_json: bool) -> None:
     last step of a Docker image build.
     """
     from l2h._numba import cache_dir, kernels_compiled
-    from l2h.warmup import compile_kernels
+    from l2h.build.warmup import compile_kernels
 
     before = {flavour: kernels_compiled(flavour) for flavour in ("float32", "float64")}
     if not (quiet or as_json) and not all(before.values()):

@@ -27,7 +27,7 @@ features = PCA(n_components=30, whiten=True, random_state=0).fit_transform(load_
 np.save(sys.argv[1], features.astype(np.float32))
 EOF
 
-COMMON=(--labels "$HERE/digits_labels.npy" --class-names "$HERE/digits_class_names.txt" --levels 10,5,2)
+COMMON=(--labels "$HERE/digits_labels.npy" --class-names "$HERE/digits_class_names.txt" --k 10,5,2)
 
 # 2. L2H: the tree of the mixture's 20 clusters, from its logits alone; then its scores.
 l2h build "$HERE/digits_logits.npy" --out "$OUT/l2h_tree.nwk" -q
@@ -37,8 +37,8 @@ l2h metrics "$OUT/l2h_tree.nwk" --logits "$HERE/digits_logits.npy" "${COMMON[@]}
     > "$OUT/l2h_metrics.json"
 
 # 3. Ward baseline: 20 clusters of the same features and the tree over them; the same scores.
-l2h agglomerative "$OUT/digits_pca30.npy" --k 20 --out "$OUT/ward_tree.nwk" \
-    --assignments "$OUT/ward_assignments.npy" -q
+l2h agglomerative "$OUT/digits_pca30.npy" --clusters 20 --out "$OUT/ward_tree.nwk" \
+    --assignments-out "$OUT/ward_assignments.npy" -q
 l2h metrics "$OUT/ward_tree.nwk" --assignments "$OUT/ward_assignments.npy" "${COMMON[@]}" --json \
     > "$OUT/ward_metrics.json"
 

@@ -56,7 +56,7 @@ def one_line(text: object) -> str:
 
     Tabs and line breaks become spaces, other control and bidi characters visible escapes
     (``\\x1b``), so that a name cannot drive a terminal or break a TAB-separated file.  Rich markup is
-    *not* escaped here (see ``l2h._text.markup_safe``).
+    *not* escaped here (see ``l2h.text.markup_safe``).
 
     Parameters
     ----------
@@ -73,7 +73,7 @@ def one_line(text: object) -> str:
     >>> one_line("big\\tcat\\nfamily")
     'big cat family'
     """
-    from l2h._text import printable
+    from l2h.text import printable
 
     return printable(" ".join(str(text).replace("\t", " ").splitlines()))
 

@@ -60,7 +60,10 @@ __all__ = [
     "EXACT_TRIPLETS_MAX",
     "N_TRIPLET_SAMPLES",
     "RESULT_KEYS",
+    "clusters_as_classes",
     "compare",
+    "compare_clusters",
+    "leaves_are_ids",
     "lca_depths",
     "majority_classes",
     "random_hierarchy",
@@ -512,14 +515,46 @@ def _shown(names: Sequence[str], limit: int = 3) -> str:
     return ", ".join(repr(x) for x in names[:limit]) + (", ..." if len(names) > limit else "")
 
 
+def leaves_are_ids(tree: Hierarchy) -> bool:
+    """Whether the tree's leaves are unnamed: leaf ``j`` is called ``"j"`` (cluster ids ``0..K-1``).
+
+    Such leaves say nothing about which class each cluster is: pairing them with a reference whose
+    classes are numbered too would match cluster ``j`` with class ``j`` by accident.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        Any tree.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> leaves_are_ids(Hierarchy.from_merges([[0, 1], [3, 2]]))
+    True
+    >>> leaves_are_ids(Hierarchy.from_merges([[0, 1], [3, 2]], leaf_names=["a", "b", "c"]))
+    False
+    """
+    return tuple(tree.leaf_names) == tuple(str(j) for j in range(tree.n_leaves))
+
+
 def compare(
     tree: Hierarchy,
     reference: Taxonomy,
     *,
+    leaves_are_classes: bool = False,
     random_trees: int = 0,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Score a learned hierarchy against a reference taxonomy (see the module docstring).
+
+    The tree's leaves are matched to the reference's by name.  A tree whose leaves are unnamed
+    cluster ids (:func:`leaves_are_ids`) is refused unless ``leaves_are_classes`` says that leaf
+    ``j`` is the class the reference calls ``"j"``: matching numbers alone would pair clusters with
+    classes by accident.  For a tree over clusters use :func:`compare_clusters`, or name the leaves
+    first (:meth:`Hierarchy.with_leaf_names`).
 
     Parameters
     ----------
@@ -528,6 +563,9 @@ def compare(
     reference : Taxonomy
         The reference; leaves the tree does not have are dropped (an :class:`~l2h.L2HWarning` says
         how many) and unary chains contracted again.
+    leaves_are_classes : bool, default False
+        Accept a tree whose leaves are the ids ``0..K-1`` (leaf ``j`` is class ``j``, as in a tree
+        built from a classifier's logits).
     random_trees : int
         When positive, also score this many uniformly random binary trees on the same leaves and
         add their mean scores (and ``n_trees``) as ``result["random_baseline"]``.
@@ -539,14 +577,35 @@ def compare(
     dict
         The keys of :data:`RESULT_KEYS` (NaN where a score is undefined), plus ``random_baseline``
         when asked.
+
+    Raises
+    ------
+    InputError
+        If the tree's leaves are cluster ids and ``leaves_are_classes`` is False, or if a leaf is
+        not in the reference.
+
+    Examples
+    --------
+    >>> from l2h.taxonomy import parse_newick_taxonomy
+    >>> ref = parse_newick_taxonomy("((0,1),(2,3));")
+    >>> tree = Hierarchy.from_merges([[0, 2], [1, 3], [4, 5]])
+    >>> compare(tree, ref, leaves_are_classes=True)["rf_learned_only"]
+    1.0
     """
+    if not leaves_are_classes and leaves_are_ids(tree) and not reference.info.get("expanded"):
+        raise InputError(
+            f"the tree's leaves are cluster ids 0..{tree.n_leaves - 1}, which would be matched to the "
+            "reference's classes by number alone; give each cluster its majority class with "
+            "compare_clusters(tree, reference, assignments, labels), name the leaves with "
+            "tree.with_leaf_names(names), or pass leaves_are_classes=True if leaf j is class j"
+        )
     names = list(tree.leaf_names)
     ref_names = set(reference.leaf_names)
     unknown = [name for name in names if name not in ref_names]
     if unknown:
         raise InputError(
             f"{len(unknown)} of the tree's {len(names)} leaves are not in the reference ({_shown(unknown)}); "
-            "leaf names must be the reference's class names (or pass --class-names)"
+            "leaf names must be the reference's class names"
         )
     present = set(names)
     dropped = [name for name in reference.leaf_names if name not in present]
@@ -565,6 +624,137 @@ def compare(
         runs = [tree_scores(random_hierarchy(names, rng), ref, seed=seed + 1 + r) for r in range(random_trees)]
         result["random_baseline"] = average_scores(runs)
     return result
+
+
+def compare_clusters(
+    tree: Hierarchy,
+    reference: Taxonomy,
+    assignments: ArrayLike,
+    labels: ArrayLike,
+    *,
+    class_names: Sequence[str] | None = None,
+    random_trees: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Score a tree over clusters: every leaf stands for the majority class of its points.
+
+    The reference is expanded so that each class holds the leaves whose majority it is
+    (:func:`reference_for_leaves`), leaves without points are left out (an
+    :class:`~l2h.L2HWarning` says how many), and :func:`compare` scores the rest.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree over K clusters (its leaf names are kept as they are).
+    reference : Taxonomy
+        The reference over class names.
+    assignments : ArrayLike of int, shape (n_points,)
+        The leaf (cluster id ``0..K-1``) of every point.
+    labels : ArrayLike, shape (n_points,)
+        The class of every point: reference leaf names, or integer class ids.
+    class_names : sequence of str, optional
+        For integer labels: ``class_names[i]`` is the reference's name of class id ``i`` (without
+        it the ids themselves, as text, are the names).
+    random_trees, seed
+        As in :func:`compare`.
+
+    Returns
+    -------
+    dict
+        :func:`compare`'s result over the leaves that hold points, plus ``purity``: the share of
+        the points whose class is their leaf's majority class.
+
+    Raises
+    ------
+    InputError
+        If the arrays disagree in length, a class is not in the reference, ``class_names`` misses
+        a class id, or fewer than 2 leaves hold points.
+
+    Examples
+    --------
+    >>> from l2h.taxonomy import parse_newick_taxonomy
+    >>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+    >>> tree = Hierarchy.from_merges([[0, 2], [1, 3], [4, 5]])
+    >>> labels = ["cat", "dog", "trout", "carp", "cat"]
+    >>> result = compare_clusters(tree, ref, [0, 2, 1, 3, 0], labels)
+    >>> result["rf_learned_only"], result["purity"]
+    (0.0, 1.0)
+    """
+    restricted, expanded, purity = clusters_as_classes(tree, reference, assignments, labels, class_names=class_names)
+    result = compare(restricted, expanded, leaves_are_classes=True, random_trees=random_trees, seed=seed)
+    result["purity"] = purity
+    return result
+
+
+def clusters_as_classes(
+    tree: Hierarchy,
+    reference: Taxonomy,
+    assignments: ArrayLike,
+    labels: ArrayLike,
+    *,
+    class_names: Sequence[str] | None = None,
+) -> tuple[Hierarchy, Taxonomy, float]:
+    """The pair :func:`compare_clusters` scores: each leaf stands for its points' majority class.
+
+    Parameters
+    ----------
+    tree, reference, assignments, labels, class_names
+        As in :func:`compare_clusters`.
+
+    Returns
+    -------
+    (Hierarchy, Taxonomy, float)
+        The tree over its leaves that hold points (:func:`restrict_hierarchy`), the reference
+        expanded over those leaves (:func:`reference_for_leaves`), and the purity: the share of the
+        points whose class is their leaf's majority class.
+
+    Raises
+    ------
+    InputError
+        As :func:`compare_clusters`.
+
+    Examples
+    --------
+    >>> from l2h.taxonomy import parse_newick_taxonomy
+    >>> ref = parse_newick_taxonomy("((cat,dog)mammal,(trout,carp)fish);")
+    >>> tree = Hierarchy.from_merges([[0, 2], [1, 3], [4, 5]])
+    >>> sub, expanded, purity = clusters_as_classes(tree, ref, [0, 2, 1, 3], ["cat", "dog", "trout", "carp"])
+    >>> sorted(expanded.leaf_names) == list(sub.leaf_names), purity
+    (True, 1.0)
+    """
+    from l2h.metrics import check_assignments, encode_labels
+
+    try:
+        leaf = check_assignments(assignments, tree.n_leaves)
+        codes, classes = encode_labels(labels)
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(exc)) from None
+    if leaf.shape[0] != codes.shape[0]:
+        raise InputError(f"{codes.shape[0]} labels but {leaf.shape[0]} assignments: give one of each per point")
+    names = _class_names(classes, class_names)
+    majority = majority_classes(leaf, codes, tree.n_leaves, len(names))
+    empty = int(np.count_nonzero(majority < 0))
+    if empty:
+        warnings.warn(L2HWarning(f"{empty} leaves of the tree hold no points and are left out"), stacklevel=2)
+    leaf_classes = [None if c < 0 else names[c] for c in majority.tolist()]
+    expanded, kept = reference_for_leaves(reference, leaf_classes, list(tree.leaf_names))
+    if kept.size < 2:
+        raise InputError("fewer than 2 leaves of the tree hold points; nothing to compare")
+    restricted = restrict_hierarchy(tree, kept) if kept.size < tree.n_leaves else tree
+    purity = float(np.mean(majority[leaf] == codes)) if codes.size else math.nan
+    return restricted, expanded, purity
+
+
+def _class_names(classes: np.ndarray, class_names: Sequence[str] | None) -> list[str]:
+    """The reference name of every class code: the labels themselves, or ``class_names[label]``."""
+    if class_names is None:
+        return [str(c) for c in classes.tolist()]
+    if classes.dtype.kind in "US":
+        raise InputError("class_names only applies to integer labels; these labels are names already")
+    ids = classes.astype(np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= len(class_names)):
+        raise InputError(f"class_names has {len(class_names)} names but the labels hold the id {int(ids.max())}")
+    return [str(class_names[int(c)]) for c in ids.tolist()]
 
 
 def average_scores(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

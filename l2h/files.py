@@ -33,7 +33,7 @@ PathLike = str | os.PathLike[str]
 # One output label (e.g. "--out") names a file or, for a folder of outputs, every file it may write.
 PathSpec = PathLike | Iterable[PathLike] | None
 
-__all__ = ["OutputSet", "check_output_path", "save_npy_atomic", "write_atomic"]
+__all__ = ["OutputSet", "check_output_path", "npy_bytes", "save_npy_atomic", "write_atomic"]
 
 
 def _folder_of(path: Path) -> Path:
@@ -102,10 +102,26 @@ def save_npy_atomic(path: PathLike, array: ArrayLike) -> None:
     ...     np.load(pathlib.Path(tmp, "a.npy")).tolist()
     [1, 2, 3]
     """
-    write_atomic(path, _npy_bytes(array))
+    write_atomic(path, npy_bytes(array))
 
 
-def _npy_bytes(array: ArrayLike) -> bytes:
+def npy_bytes(array: ArrayLike) -> bytes:
+    """The bytes ``np.save`` writes for ``array`` (no pickles).
+
+    Parameters
+    ----------
+    array : ArrayLike
+        The array (object arrays are not allowed).
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> npy_bytes([1, 2])[:6]
+    b'\\x93NUMPY'
+    """
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(array), allow_pickle=False)
     return buffer.getvalue()
@@ -409,7 +425,7 @@ class OutputSet:
 
     def save_npy(self, path: PathLike, array: ArrayLike) -> None:
         """Stage ``np.save(array)`` (no pickles) as the output ``path``."""
-        self.write_bytes(path, _npy_bytes(array))
+        self.write_bytes(path, npy_bytes(array))
 
     def write_with(self, path: PathLike, writer: Callable[[Path], Any]) -> None:
         """Stage the output ``path`` by calling ``writer(tmp_path)``.

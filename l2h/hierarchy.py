@@ -449,6 +449,26 @@ class Hierarchy:
         """Read a binary Newick tree; see :func:`l2h.treeio.parse_newick` (any depth)."""
         return cls.from_tree_data(treeio.parse_newick(text, leaf_names=leaf_names))
 
+    def node_name(self, node: int) -> str:
+        """How every view names a node: a leaf by its name, an internal node as ``n<id>``.
+
+        Parameters
+        ----------
+        node : int
+            A node id (``0..K-1`` leaves, ``K..2K-2`` internal nodes, scipy numbering).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> tree = Hierarchy.from_merges([[0, 1], [3, 2]], leaf_names=["a", "b", "c"])
+        >>> tree.node_name(2), tree.node_name(4)
+        ('c', 'n4')
+        """
+        return self.leaf_names[node] if node < self.n_leaves else f"n{node}"
+
     def with_leaf_names(self, leaf_names: Sequence[str]) -> Hierarchy:
         """A copy with other leaf names.
 

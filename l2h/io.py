@@ -26,7 +26,7 @@ from typing import Any
 
 from l2h._validation import InputError
 from l2h.arrays import ARRAY_SUFFIXES, check_input_file, load_array, read_names
-from l2h.files import check_output_path, save_npy_atomic, write_atomic
+from l2h.files import check_output_path, npy_bytes, save_npy_atomic, write_atomic
 from l2h.hierarchy import Hierarchy, read_tree
 from l2h.treeio import JSON_FORMAT, JSON_VERSION, TREE_FORMATS, tree_format_for
 
@@ -46,6 +46,7 @@ __all__ = [
     "save_npy_atomic",
     "to_json_dict",
     "to_newick",
+    "tree_bytes",
     "tree_format_for",
     "write_atomic",
     "write_tree",
@@ -176,10 +177,33 @@ def write_tree(hierarchy: Hierarchy, path: str | os.PathLike[str], fmt: str | No
         The format written.
     """
     kind = tree_format_for(path, fmt)
-    if kind == "newick":
-        write_atomic(path, hierarchy.to_newick() + "\n")
-    elif kind == "json":
-        write_atomic(path, hierarchy.to_json() + "\n")
-    else:
-        save_npy_atomic(path, hierarchy.to_scipy())
+    write_atomic(path, tree_bytes(hierarchy, kind))
     return kind
+
+
+def tree_bytes(hierarchy: Hierarchy, fmt: str) -> bytes:
+    """The bytes of ``hierarchy`` as a tree file: what :func:`write_tree` writes.
+
+    Parameters
+    ----------
+    hierarchy : Hierarchy
+    fmt : {"newick", "json", "linkage"}
+        The format (:func:`l2h.treeio.tree_format_for` names it from a path).
+
+    Returns
+    -------
+    bytes
+        One line of Newick or JSON (UTF-8, with a final newline), or a scipy linkage ``.npy``.
+
+    Examples
+    --------
+    >>> tree_bytes(Hierarchy.from_merges([[0, 1]], leaf_names=["a", "b"]), "newick")
+    b'(a:1,b:1)n2;\\n'
+    """
+    if fmt == "newick":
+        return (hierarchy.to_newick() + "\n").encode("utf-8")
+    if fmt == "json":
+        return (hierarchy.to_json() + "\n").encode("utf-8")
+    if fmt == "linkage":
+        return npy_bytes(hierarchy.to_scipy())
+    raise ValueError(f"fmt must be one of newick, json, linkage; got {fmt!r}")

@@ -5,9 +5,9 @@ A bundle is a folder holding
 ``tree.nwk``
     The tree, leaves named by their iTOL IDs (see :func:`itol_ids`), internal nodes ``n<node id>``.
 ``itol_labels.txt`` (``LABELS``)
-    Every leaf shown as its most frequent class and that class's share in percent (``dog 93%``),
-    as in the L2H paper's figures; without labels, only written when some leaf ID had to differ
-    from the leaf's name (it then shows the original name).
+    Every leaf shown as its name (the cluster id), its most frequent class and that class's share in
+    percent (``7: dog 93%``), as in the L2H paper's figures; without labels, only written when some
+    leaf ID had to differ from the leaf's name (it then shows the original name).
 ``itol_colorstrip.txt`` (``DATASET_COLORSTRIP``)
     A strip coloured by the leaf's group (the group of its majority class, ``--groups``) or, without
     groups, by the majority class; with a legend.
@@ -38,10 +38,10 @@ Examples
 LABELS
 SEPARATOR TAB
 DATA
-0 | cat 100%
-1 | cat 100%
-2 | car 100%
-3 | car 66%
+0 | 0: cat 100%
+1 | 1: cat 100%
+2 | 2: car 100%
+3 | 3: car 66%
 """
 
 from __future__ import annotations
@@ -345,7 +345,9 @@ def itol_bundle(tree: Hierarchy, stats: LeafStats | None = None) -> ItolBundle:
     skipped: dict[str, str] = {}
     renamed = any(i != name for i, name in zip(ids, tree.leaf_names, strict=True))
     if stats.has_labels:
-        files[LABELS_FILE] = labels_text(ids, leaf_captions(stats))
+        # the leaf's own name (its cluster id) first: iTOL shows the label instead of the ID
+        captions = leaf_captions(stats)
+        files[LABELS_FILE] = labels_text(ids, [f"{n}: {c}" for n, c in zip(tree.leaf_names, captions, strict=True)])
     elif renamed:
         files[LABELS_FILE] = labels_text(ids, tree.leaf_names)
     else:

@@ -46,8 +46,13 @@ if TYPE_CHECKING:  # rich is a core dependency, but imported only when rendering
     from rich.text import Text
 
 __all__ = [
+    "ASCII_GUIDES",
+    "DEFAULT_FOLD_LEAVES",
+    "UNICODE_GUIDES",
     "LeafStats",
+    "count_rows",
     "default_max_depth",
+    "fold_cut",
     "group_colors",
     "leaf_caption",
     "leaf_stats",
@@ -80,12 +85,13 @@ class _Item:
         return [depth + 1 + i for i in range(len(self.chain))] + [depth + len(self.chain)]
 
 
-def _chain_from(tree: Hierarchy, node: int, limit: int | None = None) -> list[int]:
+def _chain_from(tree: Hierarchy, node: int, limit: int | None = None, cut: int = 0) -> list[int]:
     """Internal nodes of the caterpillar run starting at ``node`` (each has one leaf child and one
-    internal child), at most ``limit`` of them; the run's last internal child is not included."""
+    internal child), at most ``limit`` of them and none below ``cut`` (a node id); the run's last
+    internal child is not included."""
     k = tree.n_leaves
     run: list[int] = []
-    while node >= k and (limit is None or len(run) < limit):
+    while node >= max(k, cut) and (limit is None or len(run) < limit):
         a, b = tree.merges[node - k]
         if (a < k) == (b < k):
             break
@@ -94,16 +100,20 @@ def _chain_from(tree: Hierarchy, node: int, limit: int | None = None) -> list[in
     return run
 
 
-def _expand(tree: Hierarchy, node: int, depth: int, max_depth: int | None, min_chain: int) -> _Item:
-    """The row for ``node`` and the nodes shown below it (one level, so deep trees need no recursion)."""
+def _expand(tree: Hierarchy, node: int, depth: int, max_depth: int | None, min_chain: int, cut: int = 0) -> _Item:
+    """The row for ``node`` and the nodes shown below it (one level, so deep trees need no recursion).
+
+    Internal nodes deeper than ``max_depth``, or with an id below ``cut`` (the groups of a k-cut and
+    what lies under them), are folded into one "more" row.
+    """
     k = tree.n_leaves
     if node < k:
         return _Item("leaf", node)
-    if max_depth is not None and depth >= max_depth:
+    if (max_depth is not None and depth >= max_depth) or node < cut:
         return _Item("more", node)
     # with max_depth, a chain stops where its leaves would be deeper than max_depth (the rest is "more")
     limit = None if max_depth is None else max_depth - depth
-    run = _chain_from(tree, node, limit) if min_chain > 0 else []
+    run = _chain_from(tree, node, limit, cut) if min_chain > 0 else []
     if len(run) >= min_chain > 0:
         children = []
         for v in run:
@@ -113,10 +123,6 @@ def _expand(tree: Hierarchy, node: int, depth: int, max_depth: int | None, min_c
         children.append(int(b if a < k else a))
         return _Item("chain", node, tuple(children), tuple(run))
     return _Item("node", node, tuple(int(c) for c in tree.merges[node - k]))
-
-
-def _node_id(tree: Hierarchy, node: int) -> str:
-    return tree.leaf_names[node] if node < tree.n_leaves else f"n{node}"
 
 
 _one_line = one_line  # names: one line, control characters as visible escapes
@@ -183,6 +189,7 @@ def tree_lines(
     max_depth: int | None = None,
     min_chain: int = 3,
     ascii: bool = False,
+    k: int | None = None,
 ) -> list[Text]:
     """The tree as styled text lines, root first, children in drawing order.
 
@@ -198,6 +205,8 @@ def tree_lines(
         Caterpillar runs of at least this many merges are drawn as one row; 0 disables.
     ascii : bool
         Plain ASCII guides (``|--``, ``\\`--``) instead of box-drawing characters.
+    k : int, optional
+        Fold the tree cut into ``k`` groups: each group is one row (a leaf, or ``n<id> ...``).
 
     Returns
     -------
@@ -210,6 +219,7 @@ def tree_lines(
         raise ValueError(f"max_depth must be >= 0; got {max_depth}")
     if min_chain < 0:
         raise ValueError(f"min_chain must be >= 0; got {min_chain}")
+    cut = fold_cut(tree, k)
     stats = stats or LeafStats()
     sizes, table = stats.node_counts(tree)
     guides = ASCII_GUIDES if ascii else UNICODE_GUIDES
@@ -217,7 +227,7 @@ def tree_lines(
     stack: list[tuple[int, int, str, str]] = [(tree.root, 0, "", "")]  # node, depth, prefix, branch
     while stack:
         node, depth, prefix, branch = stack.pop()
-        item = _expand(tree, node, depth, max_depth, min_chain)
+        item = _expand(tree, node, depth, max_depth, min_chain, cut)
         line = Text()
         line.append(prefix + branch, style="dim")  # only the guides: a Text-wide style would dim the row
         for text, style in _describe(tree, item, stats, sizes, table):
@@ -229,6 +239,43 @@ def tree_lines(
         for i in range(last, -1, -1):  # pushed in reverse so they pop in drawing order
             stack.append((item.children[i], depths[i], below, guides[1] if i == last else guides[0]))
     return lines
+
+
+def fold_cut(tree: Hierarchy, k: int | None) -> int:
+    """The smallest node id shown unfolded when the tree is cut into ``k`` groups (0: no fold).
+
+    The k groups are the nodes left after the first ``K - k`` merges; every node created by those
+    merges (ids below ``2K - k``) is inside a group.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+        The tree to draw.
+    k : int or None
+        Number of groups (``1..K``); None: no fold.
+
+    Returns
+    -------
+    int
+        The smallest unfolded node id.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is outside ``1..K``.
+
+    Examples
+    --------
+    >>> from l2h import Hierarchy
+    >>> fold_cut(Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]]), 2)
+    6
+    """
+    if k is None:
+        return 0
+    n = tree.n_leaves
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and the number of leaves ({n}); got {k}")
+    return 2 * n - k
 
 
 def count_rows(tree: Hierarchy, max_depth: int | None, min_chain: int = 3, cap: int | None = None) -> int:
@@ -308,6 +355,7 @@ def render_tree(
     max_depth: int | None = None,
     min_chain: int = 3,
     ascii: bool = False,
+    k: int | None = None,
 ) -> RenderableType:
     """A rich renderable of :func:`tree_lines` with a one-line title.
 
@@ -323,6 +371,8 @@ def render_tree(
         Caterpillar runs of at least this many merges are drawn as one row; 0 disables.
     ascii : bool, default False
         Plain ASCII guides instead of box-drawing characters.
+    k : int, optional
+        Fold the tree cut into ``k`` groups (see :func:`tree_lines`).
 
     Returns
     -------
@@ -352,7 +402,7 @@ def render_tree(
     from rich.console import Group
     from rich.text import Text
 
-    lines = tree_lines(tree, stats, max_depth=max_depth, min_chain=min_chain, ascii=ascii)
+    lines = tree_lines(tree, stats, max_depth=max_depth, min_chain=min_chain, ascii=ascii, k=k)
     return Group(Text(tree_title(tree, stats), style="bold"), *lines)
 
 

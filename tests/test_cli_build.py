@@ -255,9 +255,9 @@ def test_failed_build_keeps_an_existing_output(tmp_path, logits_file):
 
 
 def test_bad_output_paths_fail_before_any_work(tmp_path, logits_file, monkeypatch):
-    import l2h.io
+    import l2h_cli.build
 
-    monkeypatch.setattr(l2h.io, "load_array", lambda *a, **k: pytest.fail("input read before the output check"))
+    monkeypatch.setattr(l2h_cli.build, "load_array", lambda *a, **k: pytest.fail("input read before the output check"))
     (tmp_path / "dir.nwk").mkdir()
     for out, message in (
         (tmp_path / "dir.nwk", "is a directory; expected a file path"),

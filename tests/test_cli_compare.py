@@ -11,7 +11,7 @@ import pytest
 import l2h.compare as cmp
 from l2h import read_taxonomy
 from l2h.hierarchy import Hierarchy
-from l2h.io import write_tree
+from l2h.io import InputError, write_tree
 from tests._cli import error_line, run
 from tests._trees import random_merges
 
@@ -55,7 +55,10 @@ def test_classes_mode_json(files: dict[str, Path]) -> None:
     assert doc == want
     assert list(doc["levels"]) == ["1"] and doc["levels"]["1"]["n_groups"] == 3
     # leaf j = class j through --class-names gives the same scores
-    by_id = run("compare", files["ids"], "--reference", files["groups"], "--class-names", files["names"], "--json")
+    by_id = run(
+        "compare", files["ids"], "--reference", files["groups"], "--class-names", files["names"],
+        "--leaves-are-classes", "--json",
+    )  # fmt: skip
     assert by_id.exit_code == 0, by_id.output
     assert flat(json.loads(by_id.stdout)) == pytest.approx(flat(doc))
 
@@ -97,6 +100,7 @@ def test_majority_mode(tmp_path: Path) -> None:
         read_taxonomy(tmp_path / "ref.nwk"), ["abcd"[j % 4] for j in range(12)], [str(j) for j in range(12)]
     )
     assert kept.size == 12
+    assert doc.pop("purity") == pytest.approx(48 / 60)  # one point in five is not its leaf's majority
     assert flat(doc) == pytest.approx(flat(cmp.result_to_json(cmp.compare(tree, expanded))))
     assert doc["n_classes"] == 12
 
@@ -142,12 +146,10 @@ def test_bad_reference_files(files: dict[str, Path], text: str, extra: tuple, me
 
 def test_named_newick_with_class_names_needs_leaf_names(files: dict[str, Path]) -> None:
     # tree.nwk names its leaves: leaf ids are then the order of appearance, not class ids
-    result = run("compare", files["tree"], "--reference", files["groups"], "--class-names", files["names"])
+    args = ("compare", files["tree"], "--reference", files["groups"], "--class-names", files["names"])
+    result = run(*args, "--leaves-are-classes")
     assert result.exit_code == 1 and "--leaf-names" in error_line(result)
-    result = run(
-        "compare", files["tree"], "--reference", files["groups"], "--class-names", files["names"],
-        "--leaf-names", files["names"], "--json",
-    )  # fmt: skip
+    result = run(*args, "--leaves-are-classes", "--leaf-names", files["names"], "--json")
     assert result.exit_code == 0, result.output
 
 
@@ -167,5 +169,128 @@ def test_bad_arguments(files: dict[str, Path]) -> None:
     short.write_text("\n".join(NAMES + ["extra"]) + "\n")
     ref = files["dir"] / "ref.nwk"
     ref.write_text("(" + ",".join(NAMES + ["extra"]) + ");")
-    result = run("compare", files["ids"], "--reference", ref, "--class-names", short)
+    result = run("compare", files["ids"], "--reference", ref, "--class-names", short, "--leaves-are-classes")
     assert result.exit_code == 1 and "one name per leaf" in error_line(result)
+    result = run(
+        "compare", files["ids"], "--reference", ref, "--labels", short, "--logits", short, "--leaves-are-classes"
+    )
+    assert result.exit_code == 1 and "exclude each other" in error_line(result)
+
+
+# ---------------------------------------------------------------------------------------------- mis-pairing (issue 21)
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DIGITS_LOGITS, DIGITS_LABELS = EXAMPLES / "digits_logits.npy", EXAMPLES / "digits_labels.npy"
+TAXONOMY, DIGIT_NAMES = EXAMPLES / "digits_taxonomy.nwk", EXAMPLES / "digits_class_names.txt"
+
+
+@pytest.fixture(scope="module")
+def digits_trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Trees built from the digits' clustering logits: all 20 clusters, and the first 10 columns."""
+    root = tmp_path_factory.mktemp("digits")
+    np.save(root / "l10.npy", np.load(DIGITS_LOGITS)[:, :10])
+    for name, logits in (("t10", root / "l10.npy"), ("t20", DIGITS_LOGITS)):
+        result = run("build", logits, "--out", root / f"{name}.nwk", "--quiet")
+        assert result.exit_code == 0, result.output
+    return {"t10": root / "t10.nwk", "t20": root / "t20.nwk", "l10": root / "l10.npy"}
+
+
+def suggested(message: str) -> list[list[str]]:
+    """The commands an error suggests (between backticks), split like a shell would."""
+    import re
+    import shlex
+
+    return [shlex.split(cmd) for cmd in re.findall(r"`([^`]+)`", message)]
+
+
+def run_suggestion(words: list[str], logits: Path) -> object:
+    assert words[:2] == ["l2h", "compare"]
+    fill = {"LOGITS.npy": str(logits), "LABELS.npy": str(DIGITS_LABELS)}
+    return run(*[fill.get(w, w) for w in words[1:]], "--json")
+
+
+def test_ten_clusters_are_not_paired_with_ten_digits(digits_trees: dict[str, Path]) -> None:
+    # K = 10 clusters and digits 0..9: matching numbers alone would score an arbitrary pairing
+    result = run("compare", digits_trees["t10"], "--reference", TAXONOMY)
+    line = error_line(result)
+    assert result.exit_code == 1 and "cluster ids 0..9" in line
+    commands = suggested(line)
+    assert [c[-4:] for c in commands[:1]] == [["--logits", "LOGITS.npy", "--labels", "LABELS.npy"]]
+    assert commands[1][-1] == "--leaves-are-classes"
+    for words in commands:  # every suggested command works as printed (placeholders filled)
+        out = run_suggestion(words, digits_trees["l10"])
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.stdout)["n_classes"] == 10
+    by_majority = json.loads(run_suggestion(commands[0], digits_trees["l10"]).stdout)
+    assert 0 < by_majority["purity"] <= 1
+
+
+def test_twenty_clusters_error_names_the_command_that_works(digits_trees: dict[str, Path]) -> None:
+    for extra in ((), ("--class-names", DIGIT_NAMES)):
+        result = run("compare", digits_trees["t20"], "--reference", TAXONOMY, *extra)
+        line = error_line(result)
+        assert result.exit_code == 1 and "majority class" in line, line
+        majority = suggested(line)[0]
+        assert "--class-names" not in majority  # the taxonomy numbers its digits: names would not match
+        out = run_suggestion(majority, DIGITS_LOGITS)
+        assert out.exit_code == 0, out.output
+        doc = json.loads(out.stdout)
+        assert doc["n_classes"] == 20 and doc["purity"] > 0.5
+    # a reference that names its classes: the suggestion keeps --class-names, and it works
+    named = digits_trees["t20"].parent / "named.nwk"
+    names = DIGIT_NAMES.read_text().splitlines()
+    named.write_text(
+        "((" + ",".join(f"'{n}'" for n in names[:5]) + "),(" + ",".join(f"'{n}'" for n in names[5:]) + "));"
+    )
+    line = error_line(run("compare", digits_trees["t20"], "--reference", named, "--class-names", DIGIT_NAMES))
+    majority = suggested(line)[0]
+    assert "--class-names" in majority
+    assert run_suggestion(majority, DIGITS_LOGITS).exit_code == 0
+
+
+def test_numbered_leaves_against_named_classes(digits_trees: dict[str, Path], tmp_path: Path) -> None:
+    ref = tmp_path / "ref.nwk"
+    ref.write_text("((a,b),(c,d));")
+    line = error_line(run("compare", digits_trees["t10"], "--reference", ref))
+    assert "not the reference's classes" in line and "--leaf-names NAMES.txt" in line
+    # --leaf-names names cluster j on line j, also for a tree whose Newick numbers its leaves
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join("abcd"[j % 4] + ("" if j < 4 else str(j)) for j in range(10)) + "\n")
+    ref.write_text(
+        "((" + ",".join(names.read_text().split()[:5]) + "),(" + ",".join(names.read_text().split()[5:]) + "));"
+    )
+    result = run("compare", digits_trees["t10"], "--reference", ref, "--leaf-names", names, "--json")
+    assert result.exit_code == 0, result.output
+    tree = Hierarchy.from_newick(digits_trees["t10"].read_text()).with_leaf_names(names.read_text().split())
+    want = cmp.result_to_json(cmp.compare(tree, read_taxonomy(ref)))
+    assert json.loads(result.stdout) == want
+
+
+def test_library_refuses_numbered_leaves() -> None:
+    from l2h.taxonomy import parse_newick_taxonomy
+
+    ref = parse_newick_taxonomy("((0,1),(2,3));")
+    tree = Hierarchy.from_merges([[0, 2], [1, 3], [4, 5]])
+    with pytest.raises(InputError, match="cluster ids 0..3.*compare_clusters.*leaves_are_classes=True"):
+        cmp.compare(tree, ref)
+    assert cmp.compare(tree, ref, leaves_are_classes=True)["rf_learned_only"] == 1.0
+    named = tree.with_leaf_names(["0", "1", "2", "3"])
+    with pytest.raises(InputError):  # names that spell the ids are still ids
+        cmp.compare(named, ref)
+
+
+def test_compare_clusters_matches_the_expanded_reference() -> None:
+    from l2h.taxonomy import parse_newick_taxonomy
+
+    ref = parse_newick_taxonomy("((cat,dog),(trout,carp));")
+    rng = np.random.default_rng(3)
+    tree = Hierarchy.from_merges(random_merges(6, rng))
+    leaf = np.array([0, 0, 1, 2, 3, 4, 5, 5, 5])
+    labels = np.array([0, 1, 0, 1, 2, 3, 3, 3, 2])  # majorities: 0, 0, 1, 2, 3, 3 (lowest id on ties)
+    names = ["cat", "dog", "trout", "carp"]
+    got = cmp.compare_clusters(tree, ref, leaf, labels, class_names=names)
+    assert got["purity"] == pytest.approx(7 / 9)
+    expanded, kept = cmp.reference_for_leaves(ref, [names[c] for c in (0, 0, 1, 2, 3, 3)], list(tree.leaf_names))
+    want = cmp.compare(tree, expanded)
+    assert {k: v for k, v in got.items() if k != "purity"} == want
+    by_name = cmp.compare_clusters(tree, ref, leaf, np.array(names)[labels])
+    assert by_name == got

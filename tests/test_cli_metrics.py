@@ -44,7 +44,7 @@ def case(tmp_path):
 
 def test_metrics_json_has_exactly_the_keys_and_matches_library(case):
     tree, leaf, labels, p, _ = case
-    result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--levels", "4,2", "--json")
+    result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--k", "4,2", "--json")
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     assert tuple(scores) == RESULT_KEYS
@@ -68,7 +68,7 @@ def test_metrics_assignments_json_tree_and_text_labels_agree(case):
 
 def test_metrics_table_output(case):
     _, _, _, p, _ = case
-    result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--levels", "3")
+    result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--k", "3")
     assert result.exit_code == 0, result.output
     for word in ("NMI", "ARI", "ACC", "LP", "DP", "LHD", "mean path", "Levels", "vs labels"):
         assert word in result.stdout
@@ -83,7 +83,7 @@ def test_metrics_groups_and_the_deprecated_per_point_coarse_labels(case):
     tabbed = tmp / "groups.tsv"
     tabbed.write_text("".join(f"{c}\tgroup {g}\n" for c, g in enumerate(coarse_map)))
     expected = evaluate(tree, labels, assignments=leaf, levels=[2], coarse_labels=coarse_map[labels])
-    base = ["metrics", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"], "--levels", "2"]
+    base = ["metrics", p["tree"], "--assignments", p["assignments"], "--labels", p["labels"], "--k", "2"]
     for flag, coarse in (("--groups", per_class), ("--groups", tabbed), ("--coarse-labels", per_point)):
         result = run(*base, flag, coarse, "--json")
         assert result.exit_code == 0, result.output
@@ -133,7 +133,7 @@ def test_metrics_on_digits_end_to_end(tmp_path):
         EXAMPLES / "digits_logits.npy",
         "--labels",
         EXAMPLES / "digits_labels.npy",
-        "--levels",
+        "--k",
         "10",
         "--json",
     )
@@ -189,14 +189,14 @@ def test_newick_that_does_not_parse(case):
 @pytest.mark.parametrize("levels", ["0", f"{K + 1}", f"3,{K + 5}"])
 def test_levels_outside_range(case, levels):
     _, _, _, p, _ = case
-    result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--levels", levels)
+    result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--k", levels)
     assert result.exit_code == 1
     assert f"is outside 1..{K} (the number of leaves)" in error_line(result)
 
 
 def test_levels_not_integers_is_a_usage_error(case):
     _, _, _, p, _ = case
-    result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--levels", "a,3")
+    result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--k", "a,3")
     assert result.exit_code == 1 and "expected comma-separated integers like 20,10; got 'a'" in result.output
 
 
@@ -228,7 +228,7 @@ def test_coarse_labels_of_the_wrong_length(case):
         p["logits"],
         "--labels",
         p["labels"],
-        "--levels",
+        "--k",
         "2",
         "--coarse-labels",
         coarse,
@@ -334,7 +334,9 @@ def test_agglomerative_writes_tree_and_assignments_scored_by_metrics(tmp_path):
     np.save(tmp_path / "labels.npy", labels)
     for suffix in (".nwk", ".json", ".npy"):
         out, assign = tmp_path / f"ward{suffix}", tmp_path / f"ward_assign{suffix}.npy"
-        result = run("agglomerative", tmp_path / "emb.npy", "--k", 6, "--out", out, "--assignments", assign, "--json")
+        result = run(
+            "agglomerative", tmp_path / "emb.npy", "--clusters", 6, "--out", out, "--assignments-out", assign, "--json"
+        )
         assert result.exit_code == 0, result.output
         summary = json.loads(result.stdout)
         assert summary["n_clusters"] == 6 and summary["n_points"] == 200
@@ -348,30 +350,30 @@ def test_agglomerative_writes_tree_and_assignments_scored_by_metrics(tmp_path):
 def test_agglomerative_bad_input(tmp_path):
     np.save(tmp_path / "emb.npy", np.zeros((10, 2)))
     np.save(tmp_path / "flat.npy", np.zeros(10))
-    base = ["--out", tmp_path / "t.nwk", "--assignments", tmp_path / "a.npy"]
-    result = run("agglomerative", tmp_path / "emb.npy", "--k", 11, *base)
+    base = ["--out", tmp_path / "t.nwk", "--assignments-out", tmp_path / "a.npy"]
+    result = run("agglomerative", tmp_path / "emb.npy", "--clusters", 11, *base)
     assert result.exit_code == 1 and "k must be between 2 and the number of points (10); got 11" in error_line(result)
-    result = run("agglomerative", tmp_path / "flat.npy", "--k", 2, *base)
+    result = run("agglomerative", tmp_path / "flat.npy", "--clusters", 2, *base)
     assert result.exit_code == 1 and "embeddings must be 2-D (n_points, n_dims); got shape (10,)" in error_line(result)
     result = run(
         "agglomerative",
         tmp_path / "emb.npy",
-        "--k",
+        "--clusters",
         2,
         "--out",
         tmp_path / "t.txt",
-        "--assignments",
+        "--assignments-out",
         tmp_path / "a.npy",
     )
     assert result.exit_code == 1 and error_line(result).endswith("use .nwk/.newick, .json or .npy, or --format")
     result = run(
         "agglomerative",
         tmp_path / "emb.npy",
-        "--k",
+        "--clusters",
         2,
         "--out",
         tmp_path / "t.nwk",
-        "--assignments",
+        "--assignments-out",
         tmp_path / "a.txt",
     )
     assert result.exit_code == 1 and "expected a .npy file" in result.output
@@ -395,7 +397,7 @@ def test_json_is_strict_and_dp_is_null_without_same_label_pairs(tmp_path):
         tmp_path / "a.npy",
         "--labels",
         tmp_path / "y.npy",
-        "--levels",
+        "--k",
         "2",
     )
     result = run(*args, "--json")
@@ -495,7 +497,7 @@ def test_per_class_coarse_map_needs_class_ids(case):
         p["assignments"],
         "--labels",
         negative,
-        "--levels",
+        "--k",
         "2",
         "--coarse-labels",
         coarse,
@@ -526,7 +528,7 @@ def test_missing_point_files_and_output_folder(case):
         p["logits"],
         "--labels",
         p["labels"],
-        "--levels",
+        "--k",
         "2",
         "--groups",
         tmp / "nope.txt",
@@ -552,7 +554,7 @@ def test_agglomerative_refuses_sizes_that_do_not_fit(tmp_path, monkeypatch):
     monkeypatch.setattr(agg, "_available_memory", lambda: 2**20)  # 1 MiB: not even scipy's 72 MB of distances
     monkeypatch.setattr(agg, "_import_fastcluster", lambda: None)
     out, assign = tmp_path / "t.nwk", tmp_path / "a.npy"
-    result = run("agglomerative", tmp_path / "emb.npy", "--k", 5, "--out", out, "--assignments", assign)
+    result = run("agglomerative", tmp_path / "emb.npy", "--clusters", 5, "--out", out, "--assignments-out", assign)
     assert result.exit_code == 1
     line = error_line(result)
     assert "Ward with scipy on 3,000 points needs about 0.1 GiB" in line and "pip install 'l2h[metrics]'" in line

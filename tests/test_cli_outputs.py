@@ -73,16 +73,23 @@ def test_cut_out_linked_to_logits_is_refused(case, tmp_path, link):
 @pytest.mark.parametrize(
     ("out", "assignments", "message"),
     [
-        ("a.nwk", "E.npy", "Error: --assignments {d}/E.npy is the embeddings file"),
+        ("a.nwk", "E.npy", "Error: --assignments-out {d}/E.npy is the embeddings file"),
         ("E.npy", "a.npy", "Error: --out {d}/E.npy is the embeddings file"),
-        ("s.npy", "s.npy", "Error: --assignments {d}/s.npy is the same file as --out {d}/s.npy"),
+        ("s.npy", "s.npy", "Error: --assignments-out {d}/s.npy is the same file as --out {d}/s.npy"),
     ],
 )
 def test_agglomerative_outputs_never_replace_inputs_or_each_other(case, tmp_path, out, assignments, message):
     (tmp_path / "s.npy").write_bytes(b"tree")  # an earlier tree that must survive
     before = _snapshot(tmp_path)
     result = run(
-        "agglomerative", case["emb"], "--k", 4, "--out", tmp_path / out, "--assignments", tmp_path / assignments
+        "agglomerative",
+        case["emb"],
+        "--clusters",
+        4,
+        "--out",
+        tmp_path / out,
+        "--assignments-out",
+        tmp_path / assignments,
     )
     _refused(result, message.format(d=tmp_path))
     assert _snapshot(tmp_path) == before
@@ -134,8 +141,10 @@ def test_plot_out_equal_to_class_distances_is_refused(case, tmp_path):
 def test_agglomerative_missing_folder_of_the_second_output_writes_nothing(case, tmp_path):
     before = _snapshot(tmp_path)
     out = tmp_path / "agg.json"
-    result = run("agglomerative", case["emb"], "--k", 4, "--out", out, "--assignments", tmp_path / "nodir" / "a.npy")
-    _refused(result, f"Error: --assignments folder does not exist: {tmp_path / 'nodir'}")
+    result = run(
+        "agglomerative", case["emb"], "--clusters", 4, "--out", out, "--assignments-out", tmp_path / "nodir" / "a.npy"
+    )
+    _refused(result, f"Error: --assignments-out folder does not exist: {tmp_path / 'nodir'}")
     assert _snapshot(tmp_path) == before
 
 
@@ -165,9 +174,9 @@ def test_full_disk_leaves_every_output_as_it_was(case, tmp_path):
         (disk / "agg.nwk").write_text("old tree\n")
         (disk / "a.npy").write_text("old assignments\n")
         result = run(
-            "agglomerative", emb, "--k", 3, "--out", disk / "agg.nwk", "--assignments", disk / "a.npy",
+            "agglomerative", emb, "--clusters", 3, "--out", disk / "agg.nwk", "--assignments-out", disk / "a.npy",
         )  # fmt: skip
-        _refused(result, f"Error: cannot write --assignments {disk / 'a.npy'}: No space left on device")
+        _refused(result, f"Error: cannot write --assignments-out {disk / 'a.npy'}: No space left on device")
         assert (disk / "agg.nwk").read_text() == "old tree\n"
         assert (disk / "a.npy").read_text() == "old assignments\n"
         assert sorted(p.name for p in disk.iterdir()) == ["a.npy", "agg.nwk"]  # no temporary files
@@ -211,7 +220,7 @@ def test_cut_json_keeps_the_names_exact(hostile_tree):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["metrics", "{tree}", "--logits", "{logits}", "--labels", "{labels}", "--levels", "abc"], "'--levels'"),
+        (["metrics", "{tree}", "--logits", "{logits}", "--labels", "{labels}", "--k", "abc"], "'--k'"),
         (["plot", "{tree}", "--out", "{tmp}/p.png", "--dpi", "100000"], "'--dpi': 100000 is not in the range"),
         (["cut", "{tree}", "--k", "2", "--logits", "{logits}", "--out", "."], "is a directory"),
         (["cut", "{tree}", "--k", "2", "--logits", "{logits}", "--assignments", "{logits}"], "at most one of"),
@@ -221,7 +230,10 @@ def test_cut_json_keeps_the_names_exact(hostile_tree):
         (["build", "{logits}"], "Missing option '--out'"),
         (["cut", "{tree}", "--k", "2", "--bogus"], "No such option"),
         (["nosuchverb"], "No such command"),
-        (["agglomerative", "{tmp}/E.npy", "--k", "2", "--out", "a.nwk", "--assignments", "a.txt"], "expected a .npy"),
+        (
+            ["agglomerative", "{tmp}/E.npy", "--clusters", "2", "--out", "a.nwk", "--assignments-out", "a.txt"],
+            "expected a .npy",
+        ),
         (["build", "{logits}", "--out", "{tmp}/t.nwk", "--aggregation", "max"], "'--aggregation'"),
     ],
 )
@@ -317,7 +329,7 @@ def test_agglomerative_warns_up_front_and_stops_on_a_real_sigint(tmp_path):
     emb = tmp_path / "big.npy"
     np.save(emb, np.random.default_rng(0).normal(size=(20_000, 24)))  # minutes of O(N^2 D) linkage
     code = "import sys; from l2h_cli.main import main; sys.argv[0] = 'l2h'; main()"
-    args = ["agglomerative", str(emb), "--k", "5", "--out", str(tmp_path / "t.nwk"), "--assignments"]
+    args = ["agglomerative", str(emb), "--clusters", "5", "--out", str(tmp_path / "t.nwk"), "--assignments-out"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args, str(tmp_path / "a.npy")],
         stdout=subprocess.PIPE,
@@ -377,7 +389,7 @@ def fifo(tmp_path):
         + ["{fifo}"],
         ["export", "itol", "{fifo}.nwk", "--out", "{tmp}/b"],
         ["compare", "{tree}", "--reference", "{fifo}.nwk"],
-        ["agglomerative", "{fifo}.npy", "--k", "2", "--out", "{tmp}/a.nwk", "--assignments", "{tmp}/a.npy"],
+        ["agglomerative", "{fifo}.npy", "--clusters", "2", "--out", "{tmp}/a.nwk", "--assignments-out", "{tmp}/a.npy"],
     ],
     ids=lambda args: " ".join(a for a in args if not a.startswith("{")),
 )

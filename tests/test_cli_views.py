@@ -62,16 +62,16 @@ def itol_sizes(monkeypatch, tree, logits, out, *extra) -> tuple[object, dict[str
 
 def plot_sizes(monkeypatch, tree, logits, out, *extra) -> tuple[object, dict[str, int]]:
     pytest.importorskip("matplotlib")
-    import l2h.plot
+    import l2h_cli.plot
 
     seen = {}
-    real = l2h.plot.plot_dendrogram
+    real = l2h_cli.plot.plot_dendrogram
 
     def spy(tree, stats, **kwargs):
         seen.update(zip(tree.leaf_names, stats.sizes.tolist(), strict=True))
         return real(tree, stats, **kwargs)
 
-    monkeypatch.setattr(l2h.plot, "plot_dendrogram", spy)
+    monkeypatch.setattr(l2h_cli.plot, "plot_dendrogram", spy)
     result = run("plot", tree, "--out", out / "tree.svg", "--logits", logits, *extra)
     return result, seen
 

@@ -184,3 +184,139 @@ def test_old_and_new_spelling_together_is_one_error(files):
     ]
     result = run("cut", "--k", 2)
     assert result.stderr == "Error: Missing argument 'TREE'.\n"
+
+
+# ---------------------------------------------------------------------------------------------- issue 21 item 2
+# Commands that write files (each has -o/--out) and those that only print; a new command must be listed.
+WRITERS = {
+    "build", "cut", "plot", "gallery", "report", "export itol", "agglomerative", "logits",
+    "train cohiclust", "train cc", "predict",
+}  # fmt: skip
+PRINTERS = {"metrics", "compare", "show", "warmup"}  # metrics' --class-distances is a second, optional output
+
+
+def _visible_options(command: click.Command) -> list[click.Option]:
+    return [p for p in command.params if isinstance(p, click.Option) and not p.hidden]
+
+
+def _hidden_spellings(command: click.Command) -> set[str]:
+    return {o for p in command.params if isinstance(p, click.Option) and p.hidden for o in p.opts}
+
+
+def test_every_command_is_classified():
+    assert {name for name, _ in COMMANDS} == WRITERS | PRINTERS
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_has_quiet_and_writers_have_out(name, command):
+    opts = {o for p in _visible_options(command) for o in p.opts}
+    assert {"--quiet", "-q"} <= opts, name
+    if name in WRITERS:
+        assert {"--out", "-o"} <= opts, name
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_k_is_a_number_of_groups_and_assignments_an_input(name, command):
+    for param in _visible_options(command):
+        if "--k" in param.opts:
+            assert "groups" in (param.help or ""), (name, param.help)
+        if "--assignments" in param.opts:
+            assert not re.search(r"\b(write|output)", (param.help or "").lower()), (name, param.help)
+        for old in ("--level", "--levels", "--max-leaves"):
+            assert old not in param.opts, (name, old)
+        if param.name == "dpi":
+            from l2h_cli._inputs import DPI
+
+            assert param.default == DPI, name
+
+
+def test_agglomerative_names_its_leaves_and_its_output_apart():
+    command = dict(COMMANDS)["agglomerative"]
+    opts = {o for p in _visible_options(command) for o in p.opts}
+    assert {"--clusters", "--assignments-out"} <= opts
+    assert not {"--k", "--assignments"} & opts
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_did_you_mean_never_offers_a_hidden_spelling(name, command):
+    hidden = _hidden_spellings(command)
+    near_misses = {o + "x" for o in hidden} | {o[:-1] for o in hidden if len(o) > 4}
+    near_misses |= {o + "s" for p in _visible_options(command) for o in p.opts if o.startswith("--")}
+    for typo in sorted(near_misses):
+        result = run(*name.split(), typo)
+        assert result.exit_code != 0
+        suggested = set(re.findall(r"'(--[\w-]+)'", result.output.split("Did you mean", 1)[-1]))
+        if "Did you mean" in result.output:
+            assert not suggested & hidden, (name, typo, result.output)
+
+
+def test_the_issues_suggestions_are_fixed():
+    result = run("gallery", "--k")  # answered "Did you mean '--key'?" when gallery had no --k
+    assert "No such option" not in result.output
+    result = run("build", "--labels", "x")
+    assert "--names" not in result.output  # a hidden, deprecated spelling
+
+
+def test_new_spellings_and_their_aliases(files):
+    tree = files / "t.json"
+    new = run(
+        "metrics", tree, "--logits", files / "logits.npy", "--labels", files / "labels.npy", "--k", "3,2", "--json"
+    )
+    old = run(
+        "metrics", tree, "--logits", files / "logits.npy", "--labels", files / "labels.npy", "--levels", "3,2", "--json"
+    )  # fmt: skip
+    assert new.exit_code == old.exit_code == 0, old.output
+    assert new.stdout == old.stdout and list(json_levels(new.stdout)) == ["3", "2"]
+    assert old.stderr.splitlines() == ["note: --levels is deprecated; use --k instead"]
+    repeated = run(
+        "metrics",
+        tree,
+        "--logits",
+        files / "logits.npy",
+        "--labels",
+        files / "labels.npy",
+        "--k",
+        3,
+        "--k",
+        2,
+        "--json",
+    )
+    assert repeated.stdout == new.stdout
+    both = run(
+        "metrics", tree, "--logits", files / "logits.npy", "--labels", files / "labels.npy", "--k", 3, "--levels", 2
+    )
+    assert both.exit_code == 1 and "give --k only" in both.output
+
+
+def json_levels(text: str) -> dict:
+    import json
+
+    return json.loads(text)["levels"]
+
+
+def test_cut_and_show_name_nodes_alike(files):
+    tree = files / "t.json"
+    cut = run("cut", tree, "--k", 2, "--json")
+    import json
+
+    nodes = [g["node"] for g in json.loads(cut.stdout)["groups"]]
+    assert all(re.fullmatch(r"n\d+|\d+", n) for n in nodes)
+    table = run("cut", tree, "--k", 2)
+    shown = run("show", tree, "--k", 2, "--ascii")
+    for node in nodes:
+        if node.startswith("n"):
+            assert node in table.stdout and f"{node} ..." in shown.stdout
+
+
+def test_show_folds_at_k_groups(files):
+    from l2h import read_tree
+
+    tree = read_tree(files / "t.json")
+    for k in range(1, tree.n_leaves + 1):
+        result = run("show", files / "t.json", "--k", k, "--ascii", "--min-chain", 0)
+        assert result.exit_code == 0, result.output
+        rows = result.stdout.splitlines()[1:]
+        folded = [r for r in rows if r.rstrip().endswith("...") or "..." in r]
+        leaves = [r for r in rows if re.search(r"-- \d+$", r) or re.fullmatch(r"\d+", r.strip())]
+        assert len(folded) + len(leaves) == k, (k, result.stdout)
+    assert run("show", files / "t.json", "--k", 2, "--max-depth", 1).exit_code == 1

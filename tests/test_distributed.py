@@ -259,3 +259,66 @@ def test_cli_keeps_fsspec_urls_typed_as_input():
     assert raw_source(Path("memory://x/y.npy")) == "memory://x/y.npy"
     assert raw_source(Path("file:///tmp/a.npy")) == "file:///tmp/a.npy"
     assert raw_source(Path("shards/part")) == "shards/part"
+
+
+# ---------------------------------------------------------------------------------------------- fetching ahead
+def test_visit_fetched_ahead_then_merged_as_g_dagger_is_undone():
+    """A shard that visited a group ahead of its turn, then applies a merge where that group is G†,
+    holds exactly the per-point state of a shard that never visited it."""
+    from l2h.distributed.engine import _ShardState
+
+    logits = random_logits(5, 400, 12)
+    (shard,) = open_shards(logits)
+    options = {"chunk_rows": None, "input": "logits"}
+    visited, untouched = _ShardState(shard, options), _ShardState(shard, options)
+    counts = visited.run.groups.counts.copy()
+    for state in (visited, untouched):
+        state.start(counts)
+    b, a = (int(c) for c in np.argsort(-counts)[:2])  # two clusters with points
+    first = visited.rp(a)
+    assert first[0].size > 0 and untouched.rp(a)[0].size > 0  # the same earlier history on both
+    visited.rp(b, speculative=True)
+    arrays = ("out_hi", "out_lo", "known", "ptr", "top_idx", "base")
+    assert any(not np.array_equal(getattr(visited.run, n), getattr(untouched.run, n)) for n in arrays)
+    merges = [(a, b, logits.shape[1])]
+    for state in (visited, untouched):
+        state.advance(merges, 1)
+    for name in arrays:
+        assert getattr(visited.run, name).tobytes() == getattr(untouched.run, name).tobytes(), name
+    assert visited.pending == {}
+
+
+@pytest.mark.parametrize(
+    "fail, aggregation",
+    [({}, "cluster-mean"), ({5: 0, 30: 2}, "cluster-mean"), ({1: 1, 2: 0}, "sum"), ({9: 2}, "mean")],
+)
+def test_fetch_ahead_identical_with_lost_hosts(fail, aggregation):
+    """Groups fetched ahead save round trips, some are dropped (merged as G† first), hosts are lost
+    while fetched-ahead visits are pending: the tree is the single-machine one."""
+    logits = random_logits(7, 900, 48)
+    ref = quiet(build_hierarchy, logits, aggregation=aggregation)
+    stats: dict = {}
+    cluster = InProcessCluster(3, fail=dict(fail))
+    tree = quiet(
+        build_distributed, logits, cluster, aggregation=aggregation, max_shard_rows=200, stats=stats
+    )  # fmt: skip
+    assert_identical(tree, ref)
+    assert stats["n_rp"] == logits.shape[1] - 1
+    assert stats["n_rp_ahead_used"] > 0 and stats["n_rp_ahead_dropped"] > 0
+    assert len(stats["step_seconds"]) == stats["n_rp"] - stats["n_rp_ahead_used"]
+    assert len(stats["lost_hosts"]) == len(fail)
+
+
+@pytest.mark.parametrize("fail", [{}, {3: 1}])
+def test_fetch_ahead_soft_membership_groups(fail):
+    """Groups without points (soft membership) are fetched ahead too: fewer round trips than
+    merges in the soft phase, same tree."""
+    logits = random_logits(8, 600, 40)
+    logits[:, :10] -= 40.0  # 10 empty clusters (and a few more by chance)
+    ref = quiet(build_hierarchy, logits)
+    stats: dict = {}
+    tree = quiet(build_distributed, logits, InProcessCluster(2, fail=dict(fail)), max_shard_rows=150, stats=stats)
+    assert_identical(tree, ref)
+    n_empty = len(ref.info["empty_clusters"])
+    assert n_empty >= 10
+    assert len(stats["step_seconds"]) < n_empty  # at least n_empty soft merges among the 39

@@ -1,4 +1,4 @@
-"""l2h.files.OutputSet and l2h._text on real file systems: symlinks, hard links, FIFOs, a full tmpfs."""
+"""l2h.files.OutputSet and l2h.text on real file systems: symlinks, hard links, FIFOs, a full tmpfs."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from l2h._text import markup_safe, printable
 from l2h.files import OutputSet, check_output_path, write_atomic
 from l2h.io import InputError
+from l2h.text import markup_safe, printable
 
 
 def _listing(folder: Path) -> list[str]:

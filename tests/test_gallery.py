@@ -67,14 +67,14 @@ def test_cli_writes_the_digits_gallery_and_refuses_bad_input(tmp_path):
     write_tree(tree, tmp_path / "t.json")
     data = ["--logits", EXAMPLES / "digits_logits.npy", "--labels", EXAMPLES / "digits_labels.npy"]
     images = ["--images", EXAMPLES / "digits_images.npy"]
-    ok = run("gallery", tmp_path / "t.json", *images, "--out", tmp_path / "g.png", *data, "--level", "5")
+    ok = run("gallery", tmp_path / "t.json", *images, "--out", tmp_path / "g.png", *data, "--k", "5")
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
     (tmp_path / "link.png").symlink_to(tmp_path / "t.json")
     for extra, message in (
         (["--out", tmp_path / "g.gif", *data], "cannot tell the picture format"),
         (["--out", tmp_path / "h.png"], "gallery needs the points' leaves"),
-        (["--out", tmp_path / "h.png", *data, "--level", "21"], "--level must be at most the number of leaves (20)"),
+        (["--out", tmp_path / "h.png", *data, "--k", "21"], "--k must be at most the number of leaves (20)"),
         (["--out", tmp_path / "link.png", *data], "TREE"),  # through the link, the output is the input tree
     ):
         result = run("gallery", tmp_path / "t.json", *images, *extra)

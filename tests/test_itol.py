@@ -51,10 +51,10 @@ def test_bundle_files_follow_the_templates_exactly(small):
         "LABELS",
         "SEPARATOR TAB",
         "DATA",
-        "a\tcat 100%",
-        "b\tcat 66%",
-        "c\tcar 100%",
-        "d\ttruck 75%",
+        "a\ta: cat 100%",  # the leaf's own name (its cluster id) stays in the label
+        "b\tb: cat 66%",
+        "c\tc: car 100%",
+        "d\td: truck 75%",
     ]
     assert files["itol_colorstrip.txt"].splitlines() == [
         "DATASET_COLORSTRIP",
@@ -118,7 +118,7 @@ def test_empty_leaf_is_labelled_and_left_out_of_strip_and_clades():
     tree = Hierarchy.from_merges([[0, 1], [2, 3], [4, 5]])
     stats = leaf_stats(tree, np.array([0, 1, 3]), np.array([0, 0, 1]))
     files = itol_bundle(tree, stats).files
-    assert "2\t(no points)" in files["itol_labels.txt"].splitlines()
+    assert "2\t2: (no points)" in files["itol_labels.txt"].splitlines()
     assert not any(line.startswith("2\t") for line in files["itol_colorstrip.txt"].splitlines())
     assert "2\t0" in files["itol_simplebar.txt"].splitlines()
     assert files["itol_tree_colors.txt"].splitlines()[3] == f"n4\trange\t{C1}\t0"
@@ -152,7 +152,7 @@ def test_renamed_leaves_get_a_labels_file_with_their_names_and_texts_lose_tabs()
     assert bundle.files["itol_labels.txt"].splitlines()[3:] == ["big_cat\tbig cat", "dog\tdog"]
     stats = leaf_stats(tree, np.array([0, 1]), np.array([0, 1]), class_names=["a\tb", "line\nbreak"])
     lines = itol_bundle(tree, stats).files["itol_labels.txt"].splitlines()
-    assert lines[3:] == ["big_cat\ta b 100%", "dog\tline break 100%"]
+    assert lines[3:] == ["big_cat\tbig cat: a b 100%", "dog\tdog: line break 100%"]
     for text in itol_bundle(tree, stats).files.values():
         for line in text.splitlines()[1:]:
             assert "," not in line.split("\t")[0]
@@ -547,7 +547,7 @@ def test_checker_accepts_the_fixture_and_rejects_broken_files(small):
     assert [r[0] for r in rows["itol_labels.txt"]] == ["a", "b", "c", "d"]
     leaves, internal = newick_node_ids(files["tree.nwk"])
     broken = [
-        ("itol_labels.txt", "a\tcat 100%", "zz\tcat 100%"),  # unknown ID
+        ("itol_labels.txt", "a\ta: cat 100%", "zz\ta: cat 100%"),  # unknown ID
         ("itol_colorstrip.txt", "SEPARATOR TAB", "SEPARATOR COMMA"),
         ("itol_colorstrip.txt", "LEGEND_SHAPES\t1\t1", "LEGEND_SHAPES\t1"),
         ("itol_simplebar.txt", "COLOR\t#", "COLOR\tblue #"),

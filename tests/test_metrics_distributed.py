@@ -151,7 +151,7 @@ def test_cluster_gives_exactly_the_single_machine_scores(cluster, tmp_path):
     np.save(tmp_path / "labels.npy", labels)
     _shards(tmp_path / "lg", logits, [0, 1000, 1000, 1001, 3000])
     _shards(tmp_path / "lb", labels, [0, 1500, 3000])
-    common = ["--levels", "5,2", "--json"]
+    common = ["--k", "5,2", "--json"]
     single = run("metrics", tmp_path / "tree.json", "--logits", tmp_path / "logits.npy", "--labels",
                  tmp_path / "labels.npy", "--class-distances", tmp_path / "one.csv", *common)  # fmt: skip
     sharded = run("metrics", tmp_path / "tree.json", "--logits", tmp_path / "lg", "--labels", tmp_path / "lb",

@@ -5,13 +5,20 @@ Layout
 * A :class:`Host` (one Dask actor per worker) holds the shards given to it.  For each shard it
   keeps a single-machine build state over the shard's rows (the same kernels), whose group
   bookkeeping follows the merges made so far.
-* The driver's build state (:func:`l2h.distributed._compat.driver_state`) holds only the group
-  bookkeeping, built from the per-cluster first-pass sums of all shards, and runs the
-  single-machine decision code.  Per merge it sends ``G*`` (and the merges made since that host's
-  last call) to the hosts that hold points of ``G*`` (all of them for a soft-membership group) and
-  gets back each shard's per-cluster partial sums ``rp`` in double-double, sparse.  It adds them in
-  shard order and chooses ``G†``.  :mod:`l2h.distributed._compat` is the one place that knows the
-  names of the :mod:`l2h.merge` seams.
+* The driver (:class:`_Driver`) holds only a :class:`~l2h.build.groups.Groups` (the group
+  bookkeeping), built from the per-cluster first-pass sums of all shards, and runs the
+  single-machine decision code (:func:`l2h.build.api.decide`).  Per merge it sends ``G*`` (and
+  the merges made since that host's last call) to the hosts that hold points of ``G*`` (all of
+  them for a soft-membership group) and gets back each shard's per-cluster partial sums ``rp`` in
+  double-double, sparse.  It adds them in shard order and chooses ``G†``.
+* Fetching ahead: in the same round trip the driver also asks for the ``rp`` of the next
+  lowest-scored groups (``AHEAD_GROUPS``, ``AHEAD_POINTS``, ``AHEAD_SOFT``), which are usually G*
+  of the next merges; those merges then need no round trip.  This changes no value: ``rp`` of a
+  group depends only on its clusters and on the state of its own points, which only visits of
+  that group change, and groups are disjoint (a soft-membership pass reads only first-pass
+  values).  A group fetched ahead but merged as G† before its turn was never G*: each shard saved
+  the state of its points before that visit and puts it back when it applies that merge, so
+  later visits see exactly the single-machine state.
 * Faults: the driver logs every ``rp`` request.  When a host is lost (its worker died) its shards
   are reloaded by another host, which rebuilds their state by replaying the merges and the logged
   requests (the per-point state depends only on the sequence of visits), and the request is
@@ -29,23 +36,67 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from l2h import merge as _merge
-from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message
-from l2h.distributed import _compat
+from l2h._validation import InputError, check_leaf_names, check_logits_array, nonfinite_message
+from l2h.build.api import check_options, decide, kernels
+from l2h.build.exact import dd_add
+from l2h.build.groups import Groups
+from l2h.build.inputs import INPUTS, clip_log_zeros, default_chunk_rows, warn_if_probabilities
+from l2h.build.points import Points
 from l2h.distributed.cluster import ClusterError, require_distributed
 from l2h.distributed.shards import Shard, open_shards, split_shards
 from l2h.hierarchy import Hierarchy
-from l2h.io import InputError
+
+__all__ = ["WORKER_WAIT_S", "Host", "InProcessCluster", "build_distributed"]
 
 WORKER_WAIT_S = 10.0  # how long a build waits for a worker to (re)appear when none is left
+# Per round trip, the driver also asks for the rp of up to this many of the next lowest-scored
+# groups (together at most this many points), which are likely G* of the next merges.  At
+# 100 000 x 1 000: 32 groups, 40 round trips for 999 merges (207 groups fetched but merged as G†
+# first); 64: 24 (334); 128: 16 (454).
+AHEAD_GROUPS = 64
+AHEAD_POINTS = 1 << 17
+AHEAD_SOFT = 1 << 22  # exponentials per worker of the soft-membership groups fetched ahead
 
 
 # ---------------------------------------------------------------------------------------------- worker side
+def _shard_points(arr: np.ndarray, chunk_rows: int, input: str) -> tuple[Points, int, object]:
+    """A single-machine build state over one shard's rows: ``(points, clipped zeros, keep-alive)``.
+    Raises ``ValueError`` on NaN/inf rows (like the single build)."""
+    work, keep, n_clipped = INPUTS[input](arr, chunk_rows)
+    try:
+        points = Points(kernels(), work, chunk_rows, None)
+    except ValueError:
+        if input != "log-probs":
+            raise
+        work, keep, n_clipped = clip_log_zeros(arr, chunk_rows)
+        points = Points(kernels(), work, chunk_rows, None)
+    return points, int(n_clipped), keep
+
+
+def _save_visited(points: Points, node: int) -> tuple[np.ndarray, ...]:
+    """The per-point state that a visit of ``node`` changes, for the node's points (bucket positions
+    first), so that :func:`_restore_visited` can undo a visit that was made ahead and never used."""
+    pts = points.kern.gather_positions(points.groups.members(node), points.offsets)
+    return (pts, *(arr[pts] for arr in _visited_arrays(points)))
+
+
+def _restore_visited(points: Points, saved: tuple[np.ndarray, ...]) -> None:
+    """Put back the state saved by :func:`_save_visited`."""
+    pts = saved[0]
+    for arr, old in zip(_visited_arrays(points), saved[1:], strict=True):
+        arr[pts] = old
+
+
+def _visited_arrays(points: Points) -> tuple[np.ndarray, ...]:
+    """The per-point arrays (bucket order) that ``kernels.visit_group`` writes besides its outputs."""
+    return (points.out_hi, points.out_lo, points.known, points.ptr, points.top_idx, points.base)
+
+
 class _ShardState:
     """One shard's per-point state (a single-machine build state over its rows) and its own counts."""
 
@@ -55,13 +106,13 @@ class _ShardState:
         self.n_clusters = int(arr.shape[1])
         self.bad = (0, -1)
         self.clipped, self.probs = 0, False
+        self.run: Any = None  # the shard's Points (None: it holds NaN/inf rows)
         chunk_rows = options.get("chunk_rows")
         if chunk_rows is None:
-            chunk_rows = max(256, (64 << 20) // (self.n_clusters * max(arr.dtype.itemsize, 4)))
+            chunk_rows = default_chunk_rows(self.n_clusters, arr.dtype.itemsize)
         try:
-            self.run, self.clipped, self.probs, self._keep = _compat.shard_state(
-                _merge._kernels(), arr, chunk_rows, options.get("input", "logits")
-            )
+            self.run, self.clipped, self._keep = _shard_points(arr, chunk_rows, options.get("input", "logits"))
+            self.probs = self.run.looks_like_probs
         except ValueError:  # NaN/inf rows: count them here, the driver names the first one overall
             n_bad, first = 0, -1
             for start in range(0, self.n, chunk_rows):
@@ -76,13 +127,16 @@ class _ShardState:
             return
         n_nodes = 2 * self.n_clusters - 1
         self.local_count = np.zeros(n_nodes, dtype=np.int64)
-        self.local_count[: self.n_clusters] = self.run.counts
+        self.local_count[: self.n_clusters] = self.run.groups.counts
         self.applied = 0
+        # Speculative visits not yet settled: node -> the per-point state of its points before the visit.
+        self.pending: dict[int, Any] = {}
 
     def summary(self) -> dict:
         if self.run is None:
             return {"rows": self.n, "bad": self.bad}
-        counts, conf_hi, conf_lo = _compat.first_pass_sums(self.run, self.n_clusters)
+        groups, k = self.run.groups, self.n_clusters
+        counts, conf_hi, conf_lo = groups.counts.copy(), groups.node_conf[0, :k].copy(), groups.node_conf[1, :k].copy()
         return {
             "rows": self.n,
             "bad": self.bad,
@@ -95,10 +149,15 @@ class _ShardState:
 
     def start(self, global_counts: np.ndarray) -> None:
         # Soft membership is decided by the whole input's counts, not by this shard's.
-        self.run.node_count[: self.n_clusters] = global_counts
+        self.run.groups.node_count[: self.n_clusters] = global_counts
 
     def advance(self, merges: Sequence[tuple[int, int, int]], upto: int) -> None:
         for a, b, new in merges[self.applied : upto]:
+            # A speculative visit of G* was used; one of G† never was: its points get back their state.
+            self.pending.pop(a, None)
+            saved = self.pending.pop(b, None)
+            if saved is not None:
+                _restore_visited(self.run, saved)
             self.run.merge(a, b, new)
             self.local_count[new] = self.local_count[a] + self.local_count[b]
         self.applied = max(self.applied, upto)
@@ -106,8 +165,12 @@ class _ShardState:
     def wants(self, node: int, soft: bool) -> bool:
         return self.n > 0 and (soft or self.local_count[node] > 0)
 
-    def rp(self, node: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _compat.shard_rp(self.run, node)
+    def rp(self, node: int, speculative: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The shard's sparse ``rp`` partial sums for ``node``.  A ``speculative`` visit (``node`` is
+        not G* yet) first saves the state of the node's points, restored if it is merged as G†."""
+        if speculative:
+            self.pending[node] = _save_visited(self.run, node)
+        return self.run.rp_sparse(node)
 
 
 class Host:
@@ -135,17 +198,22 @@ class Host:
         if first + len(delta) > have:
             self.merges.extend((int(a), int(b), int(c)) for a, b, c in delta[have - first :])
 
-    def step(self, first: int, delta: Sequence[tuple[int, int, int]], node: int, shards: Sequence[int]) -> list[tuple]:
-        """Apply the merges ``delta`` (merge numbers ``first, first + 1, ...``), then return, for each
-        shard in ``shards`` (the ones holding points of ``node``; all of them for a soft-membership
-        group), ``(shard, nz, hi, lo)``: the non-zero entries of its ``rp`` partial sums."""
+    def step(
+        self, first: int, delta: Sequence[tuple[int, int, int]], requests: Sequence[tuple[int, Sequence[int], bool]]
+    ) -> list[tuple]:
+        """Apply the merges ``delta`` (merge numbers ``first, first + 1, ...``), then, for each request
+        ``(node, shards, speculative)`` in order and each shard in ``shards`` (the ones holding points
+        of ``node``; all of them for a soft-membership group), return ``(node, shard, nz, hi, lo)``:
+        the non-zero entries of its ``rp`` partial sums.  Speculative requests are groups that may be
+        G* of a later merge (see :meth:`_ShardState.rp`)."""
         started = time.perf_counter()
         self._extend(first, delta)
         out: list[tuple] = []
-        for idx in sorted(shards):
-            state = self.shards[idx]
-            state.advance(self.merges, len(self.merges))
-            out.append((idx, *state.rp(node)))
+        for node, shards, speculative in requests:
+            for idx in sorted(shards):
+                state = self.shards[idx]
+                state.advance(self.merges, len(self.merges))
+                out.append((node, idx, *state.rp(node, speculative)))
         out.append((-1, time.perf_counter() - started))  # this host's compute time (benchmark)
         return out
 
@@ -155,11 +223,12 @@ class Host:
         options: dict,
         global_counts: np.ndarray | None,
         merges: Sequence[tuple[int, int, int]],
-        log: Sequence[tuple[int, int, bool]],
+        log: Sequence[tuple[int, int, bool, bool]],
     ) -> list[tuple[int, dict]]:
         """Take over shards of a lost host: load them, then replay every logged ``rp`` request
-        ``(merges applied before it, node, soft)`` so that their per-point state is the one the
-        lost host had (soft requests and shards without points of the node change nothing).
+        ``(merges applied before it, node, soft, speculative)`` so that their per-point state is the
+        one the lost host had (soft requests and shards without points of the node change nothing;
+        a speculative visit is undone again when its node is merged as G†).
         ``global_counts`` is None while the first pass is still running (nothing to replay)."""
         self._extend(0, merges)
         out = []
@@ -170,11 +239,11 @@ class Host:
                 if state.run is None:
                     raise ClusterError(f"shard {shard.source} changed while the build ran (NaN/inf rows appeared)")
                 state.start(global_counts)
-                for n_applied, node, soft in log:
+                for n_applied, node, soft, speculative in log:
                     if not soft:
                         state.advance(self.merges, n_applied)
                         if state.wants(node, False):
-                            state.rp(node)
+                            state.rp(node, speculative)
             self.shards[idx] = state
         return out
 
@@ -190,8 +259,9 @@ class _Lost(Exception):
 class InProcessCluster:
     """A stand-in for a Dask client that keeps ``n_hosts`` hosts in this process (tests, benchmarks).
 
-    ``fail`` maps a merge count to a host index that is "lost" just before that many merges were
-    made (fault-injection for the tests); a lost host's shards go to the next live one.
+    ``fail`` maps a merge count to a host index that is "lost" at the first ``rp`` request made
+    after that many merges (fault-injection for the tests); a lost host's shards go to the next
+    live one.
     """
 
     def __init__(self, n_hosts: int = 2, fail: dict[int, int] | None = None):
@@ -221,9 +291,10 @@ class _InProcessBackend:
         return getattr(self.hosts[host], method)(*args)
 
     def maybe_fail(self, n_merges: int) -> None:
-        victim = self.cluster.fail.pop(n_merges, None)
-        if victim is not None:
-            self.dead.add(victim)
+        # at the first request at or after that merge count (requests skip the merges they prefetched)
+        for count in sorted(self.cluster.fail):
+            if count <= n_merges:
+                self.dead.add(self.cluster.fail.pop(count))
 
     def mark_dead(self, host: int) -> None:
         self.dead.add(host)
@@ -364,12 +435,20 @@ class _Cluster:
         self.owner: dict[int, int] = {}
         self.merges: list[tuple[int, int, int]] = []
         self.sent: dict[int, int] = {}
-        self.log: list[tuple[int, int, bool]] = []
+        self.log: list[tuple[int, int, bool, bool]] = []  # (merges before it, node, soft, speculative)
         self.global_counts: np.ndarray | None = None
         self.lost_hosts: list[str] = []
         self.work_seconds: list[float] = []  # per request: the slowest host's compute time
         self.step_seconds: list[float] = []  # per request: the driver's wait
         self.has = np.zeros((0, 0), dtype=bool)
+        # Speculation: ``propose(node)`` names groups that may be G* of the next merges (the driver
+        # state's lowest scores); their rp comes back with G*'s in the same round trip and waits in
+        # ``ahead`` until they are G* (or are dropped when merged as G†; the shards undo the visit).
+        self.propose: Any = None
+        self.ahead: dict[int, dict[int, tuple]] = {}
+        self.n_fetched = 0
+        self.n_ahead_used = 0
+        self.n_ahead_dropped = 0
 
     # first pass -------------------------------------------------------------------------------------
     def load(self, progress) -> dict[int, dict]:
@@ -419,39 +498,56 @@ class _Cluster:
         for idx in sorted(summaries):
             info = summaries[idx]
             counts += info["counts"]
-            conf_hi, conf_lo = _merge._dd_add(conf_hi, conf_lo, info["conf_hi"], info["conf_lo"])
+            conf_hi, conf_lo = dd_add(conf_hi, conf_lo, info["conf_hi"], info["conf_lo"])
             self.has[:n_clusters, idx] = info["counts"] > 0
         self.global_counts = counts
         return counts, conf_hi, conf_lo
 
     def fetch(self, node: int, soft: bool) -> dict[int, tuple]:
-        """The driver state's ``rp``: the shards' sparse partial sums for ``node``."""
+        """The driver state's ``rp``: the shards' sparse partial sums for ``node``, from the groups
+        fetched ahead when it is one of them, else in one round trip that also fetches ``propose``'s."""
+        self.n_fetched += 1
+        if node in self.ahead:
+            self.n_ahead_used += 1
+            return self.ahead.pop(node)
         started = time.perf_counter()
-        if soft:
-            wanted = [i for i, s in enumerate(self.shards) if s.rows > 0]
-        else:
-            wanted = np.flatnonzero(self.has[node]).tolist()
-        parts = self.request(node, soft, wanted)
+        nodes = [(node, soft, False)]
+        if self.propose is not None:
+            nodes += [(int(g), bool(s), True) for g, s in self.propose(node) if int(g) not in self.ahead]
+        parts = self.request(nodes)
         self.step_seconds.append(time.perf_counter() - started)
-        return parts
+        for g, _, _ in nodes[1:]:
+            self.ahead[g] = parts[g]
+        return parts[node]
 
     def on_merge(self, a: int, b: int, new: int) -> None:
         self.merges.append((int(a), int(b), int(new)))
         self.has[new] = self.has[a] | self.has[b]
+        if self.ahead.pop(int(b), None) is not None:  # fetched ahead, merged as G†: never used
+            self.n_ahead_dropped += 1
 
     # merges -----------------------------------------------------------------------------------------
-    def request(self, node: int, soft: bool, wanted: list[int]) -> dict[int, tuple]:
-        """Each wanted shard's sparse ``rp`` partial sums for ``node``; lost hosts' shards are moved
-        (state replayed up to the request before this one) and asked again."""
+    def _wanted(self, node: int, soft: bool) -> list[int]:
+        if soft:
+            return [i for i, s in enumerate(self.shards) if s.rows > 0]
+        return np.flatnonzero(self.has[node]).tolist()
+
+    def request(self, nodes: list[tuple[int, bool, bool]]) -> dict[int, dict[int, tuple]]:
+        """For each ``(node, soft, speculative)``, in one round trip per host, each wanted shard's
+        sparse ``rp`` partial sums (``{node: {shard: (shard, nz, hi, lo)}}``); lost hosts' shards are
+        moved (state replayed up to the request before this one) and asked again."""
         self.backend.maybe_fail(len(self.merges))
-        parts: dict[int, tuple] = {}
+        parts: dict[int, dict[int, tuple]] = {node: {} for node, _, _ in nodes}
         work = 0.0
-        todo = self._by_host(wanted)
+        todo: dict[int, list[tuple[int, list[int], bool]]] = {}
+        for node, soft, speculative in nodes:
+            for host, ids in self._by_host(self._wanted(node, soft)).items():
+                todo.setdefault(host, []).append((node, ids, speculative))
         while todo:
             calls = {}
-            for host, ids in todo.items():
+            for host, requests in todo.items():
                 first = self.sent.get(host, 0)
-                calls[host] = self.backend.call(host, "step", first, self.merges[first:], node, ids)
+                calls[host] = self.backend.call(host, "step", first, self.merges[first:], requests)
             todo = {}
             for host, call in calls.items():
                 try:
@@ -459,14 +555,18 @@ class _Cluster:
                         if part[0] < 0:
                             work = max(work, part[1])
                         else:
-                            parts[part[0]] = part
+                            parts[part[0]][part[1]] = part[1:]
                     self.sent[host] = len(self.merges)
                 except _Lost:
-                    for i in self._move(host, with_state=True):
-                        parts.pop(i, None)
-                        if i in wanted:
-                            todo.setdefault(self.owner[i], []).append(i)
-        self.log.append((len(self.merges), node, soft))
+                    moved = set(self._move(host, with_state=True))
+                    for node, soft, speculative in nodes:
+                        again = [i for i in self._wanted(node, soft) if i in moved]
+                        for i in again:
+                            parts[node].pop(i, None)
+                        for target, ids in self._by_host(again).items():
+                            todo.setdefault(target, []).append((node, ids, speculative))
+        for node, soft, speculative in nodes:
+            self.log.append((len(self.merges), node, soft, speculative))
         self.work_seconds.append(work)
         return parts
 
@@ -503,6 +603,74 @@ class _Cluster:
         return moving
 
 
+def _proposer(groups: Groups, rows_per_worker: int) -> Callable[[int], list[tuple[int, bool]]]:
+    """The cluster's ``propose``: the groups worth fetching ahead with ``node``, ``(group, soft)``."""
+
+    def propose(node: int) -> list[tuple[int, bool]]:
+        found = _lowest_groups(groups, node, AHEAD_GROUPS, AHEAD_POINTS, AHEAD_SOFT, rows_per_worker)
+        return [(g, bool(groups.node_count[g] == 0)) for g in found]
+
+    return propose
+
+
+def _lowest_groups(
+    groups: Groups, node: int, max_groups: int, max_points: int, max_soft: int, rows_per_worker: int
+) -> list[int]:
+    """Groups other than ``node``, lowest score first (the likely G* of the next merges; ties in
+    list order), at most ``max_groups`` of them: groups with points holding at most ``max_points``
+    points together, and groups without (soft membership: one pass over every row per member
+    cluster) costing at most ``max_soft`` exponentials per worker together."""
+    n_nodes = groups.node_score.size
+    leaves = groups.seg.size // 2
+    scores = groups.seg[leaves : leaves + n_nodes]  # alive nodes' scores, +inf elsewhere
+    look = min(n_nodes, 4 * max_groups + 1)
+    low = np.argpartition(scores, look - 1)[:look] if look < n_nodes else np.arange(n_nodes)
+    low = low[np.lexsort((low, scores[low]))]
+    out: list[int] = []
+    points = soft = 0
+    for g in low.tolist():
+        if not np.isfinite(scores[g]) or len(out) == max_groups:
+            break
+        count = int(groups.node_count[g])
+        if g == node:
+            continue
+        if count > 0 and points + count <= max_points:
+            points += count
+        elif count == 0 and soft + rows_per_worker * int(groups.size[g]) <= max_soft:
+            soft += rows_per_worker * int(groups.size[g])
+        else:
+            continue
+        out.append(g)
+    return out
+
+
+class _Driver:
+    """The driver's build (see :mod:`l2h.build.strategies`): group bookkeeping and decisions without
+    points; ``rp`` asks the shards for their sparse partial sums and adds them in shard order."""
+
+    def __init__(self, groups: Groups, cluster: _Cluster):
+        self.groups = groups
+        self.cluster = cluster
+
+    def rp(self, node: int) -> int:
+        groups = self.groups
+        soft = bool(groups.node_count[node] == 0)
+        hi = np.zeros(groups.n_clusters)
+        lo = np.zeros(groups.n_clusters)
+        parts = self.cluster.fetch(node, soft)
+        for idx in sorted(parts):  # shard order: the same sums whatever host holds a shard
+            nz, p_hi, p_lo = parts[idx][1:4]
+            hi[nz], lo[nz] = dd_add(hi[nz], lo[nz], p_hi, p_lo)
+        return groups.load_rp(hi, lo)
+
+    def merge(self, a: int, b: int, new: int) -> None:
+        self.groups.merge(a, b, new)
+        self.cluster.on_merge(a, b, new)
+
+    def batch(self, t: int, t_end: int, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> int:
+        return t  # its rp comes from the shards: no batched merges
+
+
 # ---------------------------------------------------------------------------------------------- API
 def build_distributed(
     source: object,
@@ -511,7 +679,7 @@ def build_distributed(
     aggregation: str = "cluster-mean",
     strategy: str = "lowest-score",
     leaf_names: Sequence[str] | None = None,
-    progress: _merge.ProgressFn | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
     chunk_rows: int | None = None,
     input: str = "logits",
     max_shard_rows: int | None = None,
@@ -529,8 +697,7 @@ def build_distributed(
         A client of the cluster (:func:`l2h.distributed.connect` makes one).  Each worker gets one
         actor holding the state of its shards; workers must be able to read the shards' paths.
     aggregation, strategy, leaf_names, progress, chunk_rows, input
-        As in :func:`l2h.build_hierarchy` (``input`` other than ``"logits"`` needs an ``l2h.merge``
-        that has it).
+        As in :func:`l2h.build_hierarchy`.
     max_shard_rows : int, optional
         Cut longer shards into row ranges (default: the input's rows over the number of workers,
         so that one big file is spread over all workers).
@@ -540,9 +707,11 @@ def build_distributed(
         Seconds to wait for a worker when none is left (a nanny may be restarting one) before
         failing with :class:`~l2h.distributed.ClusterError` (default ``WORKER_WAIT_S``, 10 s).
     stats : dict, optional
-        Filled with ``step_seconds`` (driver time per ``rp`` request, transfers included),
-        ``work_seconds`` (per request, the slowest host's compute time), ``lost_hosts``,
-        ``n_shards`` and ``n_hosts`` (for the benchmark).
+        Filled with ``step_seconds`` (driver time per round trip, transfers included),
+        ``work_seconds`` (per round trip, the slowest host's compute time), ``lost_hosts``,
+        ``n_shards``, ``n_hosts``, ``n_rp`` (groups whose ``rp`` the decisions used),
+        ``n_rp_ahead_used`` (of those, fetched ahead in an earlier round trip) and
+        ``n_rp_ahead_dropped`` (fetched ahead, never used) (for the benchmark).
 
     Returns
     -------
@@ -568,27 +737,14 @@ def build_distributed(
     >>> bool((tree.linkage == build_hierarchy(logits).linkage).all())
     True
     """
-    if aggregation not in _merge.AGGREGATIONS:
-        raise ValueError(f"aggregation must be one of {', '.join(map(repr, _merge.AGGREGATIONS))}; got {aggregation!r}")
-    if strategy not in _merge.STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(map(repr, _merge.STRATEGIES))}; got {strategy!r}")
-    if chunk_rows is not None and int(chunk_rows) < 1:
-        raise ValueError(f"chunk_rows must be a positive integer; got {chunk_rows}")
-    if isinstance(source, (list, tuple)) and source and all(isinstance(s, Shard) for s in source):
-        shards = list(source)
-    else:
-        shards = open_shards(source, key=key)
+    check_options(aggregation, strategy, input, chunk_rows)
+    shards = _shards(source, key)
     n = sum(s.rows for s in shards)
     n_clusters = int(shards[0].cols or 0)
     # the single-machine checks and messages, on a zero-byte stand-in of the concatenated array
     check_logits_array(np.lib.stride_tricks.as_strided(np.zeros(1, np.dtype(shards[0].dtype)), (n, n_clusters), (0, 0)))
     names = check_leaf_names(leaf_names, n_clusters)
-
-    if isinstance(client, InProcessCluster):
-        backend: Any = _InProcessBackend(client)
-    else:
-        require_distributed()
-        backend = _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait))
+    backend = _backend(client, worker_wait)
     try:
         n_workers = max(1, backend.n_workers())
         if max_shard_rows is None:
@@ -596,18 +752,15 @@ def build_distributed(
         shards = split_shards(shards, int(max_shard_rows))
         cluster = _Cluster(backend, shards, {"chunk_rows": chunk_rows, "input": input})
         summaries = cluster.load(progress)
-        n_bad = sum(info["bad"][0] for info in summaries.values())
-        if n_bad:
-            first = min(shards[i].offset + info["bad"][1] for i, info in summaries.items() if info["bad"][0])
-            raise ValueError(nonfinite_message("logits", n_bad, first))
+        _check_finite(shards, summaries)
         counts, conf_hi, conf_lo = cluster.first_pass(summaries, n_clusters)
-        state = _compat.driver_state(
-            _merge._kernels(), n_clusters, counts, conf_hi, conf_lo, cluster.fetch, cluster.on_merge
-        )
+        driver = _Driver(Groups(kernels(), counts, conf_hi, conf_lo, aggregation), cluster)
+        if strategy == "lowest-score":  # all-pairs asks for every group's rp anyway
+            cluster.propose = _proposer(driver.groups, math.ceil(n / n_workers))
         cluster.start()
         clipped = sum(int(info.get("clipped", 0)) for info in summaries.values())
-        probs = bool(summaries) and all(info.get("probs", False) for info in summaries.values())
-        tree = _compat.decide(state, n, aggregation, strategy, names, progress, input, clipped, probs)
+        warn_if_probabilities(input, bool(summaries) and all(info.get("probs", False) for info in summaries.values()))
+        tree = decide(driver, n, strategy, names, progress, {"input": input, "clipped_zeros": clipped})
         if stats is not None:
             stats.update(
                 step_seconds=cluster.step_seconds,
@@ -615,7 +768,34 @@ def build_distributed(
                 lost_hosts=list(cluster.lost_hosts),
                 n_shards=len(shards),
                 n_hosts=len(set(cluster.owner.values())),
+                n_rp=cluster.n_fetched,
+                n_rp_ahead_used=cluster.n_ahead_used,
+                n_rp_ahead_dropped=cluster.n_ahead_dropped,
             )
         return tree
     finally:
         backend.close()
+
+
+def _shards(source: object, key: str | None) -> list[Shard]:
+    """``source`` as shards (a list of shards is taken as it is)."""
+    if isinstance(source, (list, tuple)) and source and all(isinstance(s, Shard) for s in source):
+        return list(source)
+    return open_shards(source, key=key)
+
+
+def _backend(client: object, worker_wait: float | None) -> Any:
+    """The hosts behind ``client``: in-process for an :class:`InProcessCluster`, Dask actors otherwise."""
+    if isinstance(client, InProcessCluster):
+        return _InProcessBackend(client)
+    require_distributed()
+    return _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait))
+
+
+def _check_finite(shards: list[Shard], summaries: dict[int, dict]) -> None:
+    """The single build's ``ValueError`` for NaN/inf rows, naming the first by its row in the
+    concatenated input."""
+    n_bad = sum(info["bad"][0] for info in summaries.values())
+    if n_bad:
+        first = min(shards[i].offset + info["bad"][1] for i, info in summaries.items() if info["bad"][0])
+        raise ValueError(nonfinite_message("logits", n_bad, first))

@@ -29,6 +29,15 @@ def printable(name: object) -> str:
     paragraph separators, the BOM and the bidirectional embedding/override/isolate marks are replaced
     by their visible escapes; a backslash stays a backslash.  Other characters, any script, are kept.
 
+    Parameters
+    ----------
+    name : object
+        Any value; it is turned into text with ``str``.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> printable("cat\\x1b[2Jdog")
@@ -43,6 +52,15 @@ def printable(name: object) -> str:
 
 def markup_safe(name: object) -> str:
     """``printable(name)`` with Rich markup escaped, for text printed through a Rich console.
+
+    Parameters
+    ----------
+    name : object
+        Any value; it is turned into text with ``str``.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

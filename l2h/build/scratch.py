@@ -34,11 +34,25 @@ import os
 import tempfile
 import threading
 import typing
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from l2h._validation import L2HWarning
+from l2h.build.inputs import kernel_dtype
+
+__all__ = [
+    "ScratchCopy",
+    "auto_scratch_dir",
+    "available_memory",
+    "copy_bytes",
+    "filesystem_type",
+    "free_bytes",
+    "resolve_scratch_dir",
+]
 
 ProgressFn = Callable[[str, int, int], None]
 ScanFn = Callable[[np.ndarray, int], None]
@@ -149,25 +163,6 @@ def filesystem_type(directory: str | os.PathLike[str]) -> str:
     return kind
 
 
-def kernel_dtype(dtype: np.dtype, input: str = "logits") -> np.dtype:
-    """The dtype the kernels read for an input of ``dtype`` (as :func:`l2h.merge._kernel_array`).
-
-    Parameters
-    ----------
-    dtype : dtype
-        The input's dtype.
-    input : {"logits", "probs", "log-probs"}
-        What it holds; probabilities become float64 logs.
-    """
-    dtype = np.dtype(dtype)
-    if input != "logits" and input != "log-probs":
-        return np.dtype(np.float64)
-    if dtype in (np.float32, np.float64):
-        return dtype
-    small = dtype.itemsize <= 2 and dtype.kind in "fiu"
-    return np.dtype(np.float32) if small else np.dtype(np.float64)
-
-
 def copy_bytes(shape: tuple[int, int], dtype: np.dtype, input: str = "logits") -> int:
     """Size in bytes of the scratch copy (and of what the kernels read) for logits of this shape.
 
@@ -241,6 +236,46 @@ def auto_scratch_dir(
         "free disk space or pass --scratch DIR (scratch_dir=)"
     )
     return None, why
+
+
+def resolve_scratch_dir(
+    scratch_dir: str | os.PathLike[str] | None,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    input: str = "logits",
+    candidates: Sequence[str | os.PathLike[str]] = (),
+) -> Path | None:
+    """The folder of the out-of-core copy that ``scratch_dir`` asks for (None: read the input in place).
+
+    Parameters
+    ----------
+    scratch_dir : str, path-like or None
+        None, ``""`` or ``"none"``: no copy; ``"auto"``: :func:`auto_scratch_dir` (an
+        :class:`~l2h.L2HWarning` says why when a copy is needed but no folder has room); else the folder.
+    shape, dtype, input, candidates
+        As in :func:`auto_scratch_dir` (an ``"auto"`` for an array that is not 2-D gives None).
+
+    Returns
+    -------
+    Path or None
+
+    Examples
+    --------
+    >>> resolve_scratch_dir("none", (10, 3), np.dtype("float32")) is None
+    True
+    >>> resolve_scratch_dir("/data/tmp", (10, 3), np.dtype("float32"))
+    PosixPath('/data/tmp')
+    """
+    if scratch_dir is None or (isinstance(scratch_dir, str) and scratch_dir in ("none", "")):
+        return None
+    if not (isinstance(scratch_dir, str) and scratch_dir == "auto"):
+        return Path(os.fspath(scratch_dir))
+    if len(shape) != 2:
+        return None  # the build names what is wrong with the array
+    folder, why = auto_scratch_dir((int(shape[0]), int(shape[1])), dtype, input, candidates)
+    if folder is None and why:
+        warnings.warn(why, L2HWarning, stacklevel=2)
+    return folder
 
 
 def _margin(need: int) -> int:
