@@ -147,13 +147,15 @@ def build(
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--leaf-names") if names_file else None
     from l2h._numba import kernels_compiled, mark_kernels_compiled
+    from l2h.build.small import use_small
     from l2h.build.inputs import kernel_dtype
 
     flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
     # On a terminal the progress bar would sit frozen while Numba compiles: say why first.  Pipes and
     # logs get no extra line, so a bad input (NaN rows are found by the first kernel) stays one line.
-    if not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
+    compiled = not use_small(getattr(array, "shape", ()))  # small inputs need no compilation
+    if compiled and not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
         err.print(f"compiling kernels ({flavour}), first run only, about a minute", highlight=False)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -170,7 +172,8 @@ def build(
                 scratch_dir=scratch_dir,
             )
     elapsed = time.perf_counter() - started
-    mark_kernels_compiled(flavour)
+    if compiled:
+        mark_kernels_compiled(flavour)
     for warning in caught:
         if not quiet:
             stderr_console().print(f"[yellow]warning:[/] {markup_safe(warning.message)}", highlight=False)

@@ -35,7 +35,7 @@ import numpy as np
 __all__ = ["KERNEL_PATHS", "SMALL_ENTRIES", "fma", "kernels", "use_small"]
 
 #: Logit entries (N × K) up to which ``auto`` builds without compiling (see docs/performance.md).
-SMALL_ENTRIES = 200_000
+SMALL_ENTRIES = 100_000
 #: The values of ``L2H_KERNELS``.
 KERNEL_PATHS = ("auto", "numba", "python")
 
