@@ -147,8 +147,8 @@ def build(
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--leaf-names") if names_file else None
     from l2h._numba import kernels_compiled, mark_kernels_compiled
-    from l2h.build.small import use_small
     from l2h.build.inputs import kernel_dtype
+    from l2h.build.small import use_small
 
     flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
