@@ -133,3 +133,36 @@ def test_fma_is_correctly_rounded() -> None:
     for i in range(0, 10_000, 97):
         exact = Fraction(float(a[i])) * Fraction(float(b[i])) + Fraction(float(c[i]))
         assert float(small.fma(a[i], b[i], c[i])) == float(exact)
+
+
+def test_forced_path_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("L2H_KERNELS", "python")
+    with small.forced("numba"):
+        assert not small.use_small((10, 10))
+        with small.forced("python"):
+            assert small.use_small((10**6, 10**3))
+        assert not small.use_small((10, 10))
+    assert small.use_small((10, 10))
+    with pytest.raises(ValueError, match="path must be one of"):
+        with small.forced("gpu"):
+            pass
+
+
+def test_warmup_compiles_through_small_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # l2h warmup's builds are small; they must take the compiled kernels all the same
+    from l2h.build import api, warmup
+
+    seen = []
+    real = api.kernels
+    monkeypatch.setattr(api, "kernels", lambda: seen.append(1) or real())
+    monkeypatch.delenv("L2H_KERNELS", raising=False)
+    monkeypatch.setattr(warmup, "_compile_metrics_kernels", lambda tree, logits: None)
+    monkeypatch.setattr(warmup, "warmup_logits", lambda dtype, n_points=0, n_clusters=4: warmup_small(dtype))
+    warmup.compile_kernels(["float64"])
+    assert seen
+
+
+def warmup_small(dtype: str) -> np.ndarray:
+    x = np.random.default_rng(0).normal(size=(40, 4))
+    x[:, -1] -= 50.0
+    return x.astype(dtype)

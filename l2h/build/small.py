@@ -23,16 +23,18 @@ entries, compiled above), ``numba`` (always compiled) or ``python`` (always this
 from __future__ import annotations
 
 import builtins
+import contextlib
 import math
 import os
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNEL_PATHS", "SMALL_ENTRIES", "fma", "kernels", "use_small"]
+__all__ = ["KERNEL_PATHS", "SMALL_ENTRIES", "fma", "forced", "kernel_path", "kernels", "use_small"]
 
 #: Logit entries (N × K) up to which ``auto`` builds without compiling (see docs/performance.md).
 SMALL_ENTRIES = 100_000
@@ -48,8 +50,33 @@ _INV_FACT = [1.0 / math.factorial(i) for i in range(14)]
 _MEMO_MAX = 1 << 20  # exponentials remembered for the scalar _exp (per process)
 
 
+_FORCED: list[str] = []  # paths set by forced(), innermost last
+
+
+@contextlib.contextmanager
+def forced(path: str) -> Iterator[None]:
+    """Within the block, builds take ``path`` (``"numba"`` or ``"python"``) whatever their size and
+    ``L2H_KERNELS`` say (``l2h warmup`` compiles through small builds).
+
+    Parameters
+    ----------
+    path : str
+        ``"numba"`` or ``"python"``.
+    """
+    if path not in KERNEL_PATHS:
+        raise ValueError(f"path must be one of {', '.join(map(repr, KERNEL_PATHS))}; got {path!r}")
+    _FORCED.append(path)
+    try:
+        yield
+    finally:
+        _FORCED.pop()
+
+
 def kernel_path() -> str:
-    """``L2H_KERNELS`` (``auto`` when unset); ``ValueError`` for another value."""
+    """The path builds take: :func:`forced`'s, else ``L2H_KERNELS`` (``auto`` when unset);
+    ``ValueError`` for an unknown value."""
+    if _FORCED:
+        return _FORCED[-1]
     value = os.environ.get("L2H_KERNELS", "auto").strip().lower() or "auto"
     if value not in KERNEL_PATHS:
         raise ValueError(f"L2H_KERNELS must be one of {', '.join(map(repr, KERNEL_PATHS))}; got {value!r}")

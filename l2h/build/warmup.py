@@ -17,6 +17,7 @@ import numpy as np
 from l2h._numba import mark_kernels_compiled
 from l2h.build.aggregations import AGGREGATIONS
 from l2h.build.api import build_local
+from l2h.build.small import forced
 from l2h.build.strategies import STRATEGIES
 from l2h.hierarchy import Hierarchy
 
@@ -69,6 +70,11 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
     list of str
         The flavours compiled.
     """
+    with forced("numba"):  # these builds are small: without this they would not compile anything
+        return _compile(flavours)
+
+
+def _compile(flavours: Sequence[str]) -> list[str]:
     import warnings
 
     from l2h._validation import L2HWarning
