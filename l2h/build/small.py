@@ -47,7 +47,7 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693147180369123816490
 _LN2_LO = 1.90821492927058770002e-10
 _INV_FACT = [1.0 / math.factorial(i) for i in range(14)]
-_MEMO_MAX = 1 << 20  # exponentials remembered for the scalar _exp (per process)
+_MEMO_MAX = 1 << 18  # exponentials remembered (per build; forgotten beyond this many)
 
 
 _FORCED: list[str] = []  # paths set by forced(), innermost last
@@ -181,12 +181,16 @@ class _Helpers:
         self.bits: dict[float, int] = {}
         self.value: dict[float, float] = {}
 
+    def forget(self) -> None:
+        """Drop every remembered exponential."""
+        self.poly.clear()
+        self.bits.clear()
+        self.value.clear()
+
     def remember(self, x: np.ndarray) -> None:
         """Form and remember ``exp(x)`` (as ``_row_exp`` and ``_exp`` do) for every entry of ``x``."""
         if len(self.value) > _MEMO_MAX:
-            self.poly.clear()
-            self.bits.clear()
-            self.value.clear()
+            self.forget()
         with np.errstate(all="ignore"):
             p, t = _exp_poly(x)
             poly = np.where(x >= -700.0, p, 0.0)
@@ -200,12 +204,14 @@ class _Helpers:
     def scan_rows(self, scan_rows: Any) -> Any:
         """The interpreted ``scan_rows``, after remembering the exponentials of its block."""
 
-        def scan(block: np.ndarray, *args: Any) -> None:
+        def scan(block: np.ndarray, row0: int, *args: Any) -> None:
+            if row0 == 0:  # a new build: forget the last one's exponentials
+                self.forget()
             rows = np.asarray(block, dtype=np.float64)
             if rows.size:
                 with np.errstate(invalid="ignore"):
                     self.remember((rows - rows.max(axis=1, keepdims=True)).ravel())
-            scan_rows(block, *args)
+            scan_rows(block, row0, *args)
 
         return scan
 
