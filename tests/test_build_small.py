@@ -103,7 +103,7 @@ def test_exponential_is_the_compiled_one() -> None:
     x[:4] = [0.0, -700.0, -700.0000001, -1e-300]
     poly = np.empty(x.size)
     bits = np.empty(x.size, dtype=np.int64)
-    _kernels._row_exp(x, 0.0, poly, bits)  # compiled through a jitted caller below
+    _kernels._row_exp(x, 0.0, poly, bits)  # the compiled helper (a dispatcher called from Python)
     helpers = small.kernels()
     mine_poly = np.empty(x.size)
     mine_bits = np.empty(x.size, dtype=np.int64)
