@@ -8,14 +8,16 @@ import warnings
 from pathlib import Path
 
 import click
+import numpy as np
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
 from l2h_cli._inputs import (
-    FILE,
     TREE_FORMAT_CHOICES,
     check_input_path,
     deprecated_alias,
     examples,
     json_option,
+    key_option,
+    leaf_names_option,
     quiet_option,
 )
 from rich.table import Table
@@ -65,13 +67,7 @@ from l2h.text import markup_safe
     show_default=True,
     help="Merge the lowest-scored group with its most related one, or the best of all pairs.",
 )
-@click.option(
-    "--leaf-names",
-    "names_file",
-    type=FILE,
-    default=None,
-    help="Text file with K lines, line j naming cluster (leaf) j; written into the tree.",
-)
+@leaf_names_option("Text file with K lines, line j naming cluster (leaf) j; written into the tree.", dest="names_file")
 @deprecated_alias("--names", "names_file", "--leaf-names")
 @click.option(
     "--input",
@@ -92,7 +88,7 @@ from l2h.text import markup_safe
     "larger than the available memory, in $TMPDIR (the system temp folder) or, if that lacks room or is in "
     "memory, in the --out folder; none: never (read the file in place).",
 )
-@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
+@key_option
 @quiet_option()
 @json_option("Print a machine-readable summary on stdout.")
 @click.option(
@@ -139,8 +135,6 @@ def build(
             print_summary=_print_summary,
         )  # fmt: skip
         return
-    import numpy as np
-
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
     outputs = OutputSet(inputs={"logits": logits, "--leaf-names": names_file}, outputs={"--out": out})
 
