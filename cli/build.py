@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import click
-import numpy as np
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
 from l2h_cli._inputs import (
     TREE_FORMAT_CHOICES,
@@ -23,10 +22,10 @@ from l2h_cli._inputs import (
 from rich.table import Table
 
 from l2h import L2HWarning, build_hierarchy
+from l2h.build.scratch import resolve_scratch_dir
 from l2h.files import OutputSet
 from l2h.io import InputError, load_array, read_names, tree_format_for
 from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared where dispatched (no numba import)
-from l2h.scratch import resolve_scratch_dir
 from l2h.text import markup_safe
 
 
@@ -135,15 +134,17 @@ def build(
             print_summary=_print_summary,
         )  # fmt: skip
         return
+
     kind = tree_format_for(out, fmt, format_hint="--format")  # fail on a bad suffix or folder before any work
     outputs = OutputSet(inputs={"logits": logits, "--leaf-names": names_file}, outputs={"--out": out})
 
     check_input_path(logits, "logits")
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--leaf-names") if names_file else None
-    from l2h._numba import kernel_dtype, kernels_compiled, mark_kernels_compiled
+    from l2h._numba import kernels_compiled, mark_kernels_compiled
+    from l2h.build.inputs import kernel_dtype
 
-    flavour = kernel_dtype(array.dtype if input_kind != "probs" else np.dtype(np.float64))  # probs: float64 logs
+    flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
     # On a terminal the progress bar would sit frozen while Numba compiles: say why first.  Pipes and
     # logs get no extra line, so a bad input (NaN rows are found by the first kernel) stays one line.

@@ -24,7 +24,7 @@ def warmup(quiet: bool, as_json: bool) -> None:
     last step of a Docker image build.
     """
     from l2h._numba import cache_dir, kernels_compiled
-    from l2h.warmup import compile_kernels
+    from l2h.build.warmup import compile_kernels
 
     before = {flavour: kernels_compiled(flavour) for flavour in ("float32", "float64")}
     if not (quiet or as_json) and not all(before.values()):

@@ -21,10 +21,12 @@ compiles everything ahead of time (for Docker images).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 _SUBDIR = ("l2h", "numba")
 
@@ -126,7 +128,7 @@ _REGISTRIES_LOADED = False
 
 def _kernel_sources() -> list[Path]:
     here = Path(__file__).resolve().parent
-    return sorted(here.glob("_kernels*.py"))
+    return [here / "build" / "_kernels.py"]
 
 
 def _marker(dtype_name: str) -> Path:
@@ -166,10 +168,9 @@ def mark_kernels_compiled(dtype_name: str = "float32") -> None:
         pass
 
 
-def kernel_dtype(dtype: object) -> str:
-    """The kernel flavour (``"float32"`` or ``"float64"``) that logits of ``dtype`` run through."""
-    import numpy as np
-
-    dt = np.dtype(dtype)  # type: ignore[call-overload]
-    small = dt.itemsize <= 2 and dt.kind in "fiu"
-    return "float32" if small or dt == np.float32 else "float64"
+def import_kernels(module: str) -> ModuleType:
+    """Import a Numba kernel module (``"l2h.build._kernels"``, ``"l2h._metrics_kernels"``) with the
+    cache pointed at :func:`cache_dir` and Numba's registries loaded (:func:`load_numba_registries`)."""
+    ensure_cache_dir()  # never inside the installed package: see the module docstring
+    load_numba_registries()
+    return importlib.import_module(module)

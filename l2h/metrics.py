@@ -99,13 +99,9 @@ _DISTANCE_BLOCK_CELLS = 1 << 24
 
 
 def _kernels() -> ModuleType:
-    from l2h._numba import ensure_cache_dir, load_numba_registries
+    from l2h._numba import import_kernels
 
-    ensure_cache_dir()  # never inside the installed package: see l2h._numba
-    load_numba_registries()
-    from l2h import _metrics_kernels
-
-    return _metrics_kernels
+    return import_kernels("l2h._metrics_kernels")
 
 
 # ---------------------------------------------------------------------------------------------- inputs

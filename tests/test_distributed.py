@@ -271,7 +271,7 @@ def test_visit_fetched_ahead_then_merged_as_g_dagger_is_undone():
     (shard,) = open_shards(logits)
     options = {"chunk_rows": None, "input": "logits"}
     visited, untouched = _ShardState(shard, options), _ShardState(shard, options)
-    counts = visited.run.counts.copy()
+    counts = visited.run.groups.counts.copy()
     for state in (visited, untouched):
         state.start(counts)
     b, a = (int(c) for c in np.argsort(-counts)[:2])  # two clusters with points

@@ -1,4 +1,7 @@
-"""The import graph between a package's modules has no circles (imports inside functions count too)."""
+"""The import graph between a package's modules has no circles (imports inside functions count too), and
+nothing in ``l2h`` imports upward: no module imports the package facade ``l2h`` (its ``__init__``, which
+imports the modules), and the build's wing ``l2h.build`` imports nothing above it (``l2h.merge``, which
+routes a Dask client, and ``l2h.distributed``, built on the wing)."""
 
 from __future__ import annotations
 
@@ -82,8 +85,7 @@ def test_the_graph_sees_function_local_imports() -> None:
     assert "cohiclust_extra.device" in graph["cohiclust_extra.training"]
 
 
-# Imports l2h.io for InputError until the build's own wing replaces it (issue 20).
-IO_IMPORTERS_STILL = {"l2h.distributed.engine"}
+IO_IMPORTERS_STILL: set[str] = set()
 
 
 def test_l2h_modules_import_from_the_real_homes_not_l2h_io() -> None:
@@ -91,3 +93,47 @@ def test_l2h_modules_import_from_the_real_homes_not_l2h_io() -> None:
     graph = import_graph("l2h")
     users = {name for name, targets in graph.items() if "l2h.io" in targets} - {"l2h"} - IO_IMPORTERS_STILL
     assert not users, f"import these from l2h._validation / l2h.arrays / l2h.files / l2h.treeio instead: {users}"
+
+
+def test_no_l2h_module_imports_the_package_facade() -> None:
+    upward = []
+    for path in sorted((ROOT / "l2h").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import) and any(alias.name == "l2h" for alias in node.names):
+                upward.append(module_name(path))
+            # the version string lives in the facade (pyproject.toml reads it there)
+            if isinstance(node, ast.ImportFrom) and node.module == "l2h" and node.level == 0:
+                names = {alias.name for alias in node.names} - {"__version__"}
+                # `from l2h import treeio` names a module, not the facade's re-exports
+                names = {n for n in names if not any((ROOT / "l2h" / f).exists() for f in (f"{n}.py", n))}
+                if names and path.name != "__init__.py":
+                    upward.append(module_name(path))
+    assert not upward, f"these modules import the package l2h itself: {sorted(set(upward))}"
+
+
+def test_the_build_imports_nothing_above_it() -> None:
+    graph = import_graph("l2h")
+    assert "l2h.build.exact" in graph["l2h.build.groups"]
+    above = ("l2h.merge", "l2h.distributed")
+    bad = {
+        name: sorted(t for t in targets if any(t == a or t.startswith(a + ".") for a in above))
+        for name, targets in graph.items()
+        if name == "l2h.build" or name.startswith("l2h.build.")
+    }
+    assert not any(bad.values()), bad
+
+
+def test_no_circles_through_the_builds() -> None:
+    """The build's wing, the Dask build and the public entry, with everything they import.  (Hierarchy's
+    convenience methods import the view modules, which import Hierarchy: those circles are not here.)"""
+    graph = import_graph("l2h")
+    mine = {n for n in graph if n in ("l2h.build", "l2h.merge") or n.startswith(("l2h.build.", "l2h.distributed"))}
+    reach, todo = set(mine), list(mine)
+    while todo:
+        for target in graph[todo.pop()]:
+            if target not in reach and target != "l2h.hierarchy":
+                reach.add(target)
+                todo.append(target)
+    sub = {n: graph[n] & reach for n in reach}
+    assert len(sub) > 15
+    assert find_cycle(sub) is None, " -> ".join(find_cycle(sub) or [])

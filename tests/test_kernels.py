@@ -1,4 +1,4 @@
-"""The numba building blocks of l2h._kernels against slow, obvious NumPy twins."""
+"""The numba building blocks of l2h.build._kernels against slow, obvious NumPy twins."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from l2h import merge
+from l2h.build import exact, points
+from l2h.build.api import kernels
 
-K = merge._kernels()
+K = kernels()
 
 
 @numba.njit
@@ -123,7 +125,7 @@ def test_parallel_and_serial_visits_match_the_reference(threshold, monkeypatch):
 
     logits = random_logits(21, 9000, 24)
     logits[::4] *= 40.0
-    monkeypatch.setattr(merge, "_PARALLEL_MIN_POINTS", threshold)
+    monkeypatch.setattr(points, "_PARALLEL_MIN_POINTS", threshold)
     tree = merge.build_hierarchy(logits)
     merges, scores, rels = reference_l2h(logits)
     np.testing.assert_array_equal(tree.merges, merges)
@@ -156,7 +158,7 @@ def test_reduce_targets_matches_exact_sums(n):
             tgt,
             val,
             n,
-            merge._n_parts(n),
+            exact.n_parts(n),
             scratch["part_hi"],
             scratch["part_lo"],
             scratch["stamp"],
@@ -181,7 +183,7 @@ def test_segment_tree_first_min_is_first_min():
         tree = np.full(2 * leaves, np.inf)
         for i, v in enumerate(values):
             K.seg_set(tree, i, v)
-        assert K.seg_first_min(tree, merge.TIE_RTOL) == merge._first_min(values)
+        assert K.seg_first_min(tree, exact.TIE_RTOL) == exact.first_min(values)
 
 
 def test_choose_g_dagger_matches_a_dense_pass():
@@ -218,7 +220,7 @@ def test_choose_g_dagger_matches_a_dense_pass():
             size,
             parent,
             g_star,
-            merge.TIE_RTOL,
+            exact.TIE_RTOL,
             np.zeros(k),
             np.zeros(k),
             np.zeros(k + 1, dtype=np.int64),
@@ -227,7 +229,7 @@ def test_choose_g_dagger_matches_a_dense_pass():
         others = nodes[nodes != g_star]
         # correctly rounded means of the exact sums (what the double-double sums and division give)
         dense = np.array([float(sum(map(Fraction, rp[node_of == v])) / int(size[v])) for v in others])
-        j = merge._first_max(dense)
+        j = exact.first_max(dense)
         assert (best, rel) == (others[j], dense[j])
 
 
@@ -336,7 +338,7 @@ def test_choose_g_dagger_near_ties_and_large_groups():
         parent[: nodes.max() + 1][~alive] = np.flatnonzero(~alive) + 1
         acc_hi, acc_lo = np.zeros(k), np.zeros(k)
         best, rel = K.choose_g_dagger(
-            touched, touched.size, rp, np.zeros(k), grp, slot_node, size, parent, g_star, merge.TIE_RTOL,
+            touched, touched.size, rp, np.zeros(k), grp, slot_node, size, parent, g_star, exact.TIE_RTOL,
             acc_hi, acc_lo, np.zeros(k + 1, dtype=np.int64), np.zeros(k, dtype=np.int64),
         )  # fmt: skip
         assert not acc_hi.any() and not acc_lo.any()  # scratch left zero
@@ -345,7 +347,7 @@ def test_choose_g_dagger_near_ties_and_large_groups():
         if dense.max() == 0.0:
             assert (best, rel) == (others[0], 0.0)
         else:
-            j = merge._first_max(dense)
+            j = exact.first_max(dense)
             assert (best, rel) == (others[j], dense[j])
 
 

@@ -10,6 +10,10 @@ from scipy.cluster import hierarchy as sch
 
 from l2h import merge
 from l2h._validation import L2HWarning
+from l2h.build import exact, inputs, points
+from l2h.build.api import kernels
+from l2h.build.groups import Groups
+from l2h.build.points import Points
 from l2h.merge import AGGREGATIONS, STRATEGIES, build_hierarchy
 from tests._reference import TIE_RTOL, reference_l2h
 
@@ -239,11 +243,11 @@ def test_real_ties_with_different_multiplicities(aggregation):
 
 
 def test_float_tie_rule_is_exact_to_a_few_ulps():
-    assert merge._first_min(np.array([1.0 + 2e-16, 1.0, 0.5 + 5e-16, 0.5])) == 2  # within 8 ulps
-    assert merge._first_min(np.array([0.5 + 1e-14, 0.5])) == 1  # 45 ulps apart: a real difference
-    assert merge._first_max(np.array([0.0, 0.0, 1e-300, 1e-300 * (1 + 1e-13)])) == 3
-    assert merge._first_max(np.array([0.0, 0.0])) == 0  # relative tolerance at 0 is exact
-    assert merge._first_min(np.array([3.0, 0.0, 1e-320])) == 1
+    assert exact.first_min(np.array([1.0 + 2e-16, 1.0, 0.5 + 5e-16, 0.5])) == 2  # within 8 ulps
+    assert exact.first_min(np.array([0.5 + 1e-14, 0.5])) == 1  # 45 ulps apart: a real difference
+    assert exact.first_max(np.array([0.0, 0.0, 1e-300, 1e-300 * (1 + 1e-13)])) == 3
+    assert exact.first_max(np.array([0.0, 0.0])) == 0  # relative tolerance at 0 is exact
+    assert exact.first_min(np.array([3.0, 0.0, 1e-320])) == 1
 
 
 def test_dd_division_is_correctly_rounded():
@@ -254,15 +258,15 @@ def test_dd_division_is_correctly_rounded():
     counts = rng.integers(1, 10**6, size=200).astype(np.float64)
     totals = values * counts
     lo = np.zeros(200)
-    ours = merge._dd_div(totals, lo, counts)
-    exact = [float(Fraction(t) / Fraction(int(n))) for t, n in zip(totals, counts, strict=True)]
-    np.testing.assert_array_equal(ours, exact)
+    ours = exact.dd_div(totals, lo, counts)
+    rational = [float(Fraction(t) / Fraction(int(n))) for t, n in zip(totals, counts, strict=True)]
+    np.testing.assert_array_equal(ours, rational)
     # a mean of n identical values is that value
     c = 0.7310585786300049
     hi, lo = 0.0, 0.0
     for _ in range(7):
-        hi, lo = merge._dd_add(np.array(hi), np.array(lo), np.array(c), np.array(0.0))
-    assert merge._dd_div(hi, lo, 7) == c
+        hi, lo = exact.dd_add(np.array(hi), np.array(lo), np.array(c), np.array(0.0))
+    assert exact.dd_div(hi, lo, 7) == c
 
 
 def test_subnormal_soft_membership_weights():
@@ -419,8 +423,8 @@ def test_many_empty_clusters_at_large_k(seed, monkeypatch):
 
     logits, empty = _many_empty(seed, 1200, 450, 300)
     if seed == 1:  # the transposed empty columns go to a temp file instead of memory
-        monkeypatch.setattr(merge, "_IN_MEMORY_CONVERSION_BYTES", 0)
-        monkeypatch.setattr(merge, "_available_memory", lambda: 0)
+        monkeypatch.setattr(points, "_IN_MEMORY_COLUMNS_BYTES", 0)
+        monkeypatch.setattr(points, "_available_memory", lambda: 0)
     tree = build_quiet(logits.astype(np.float32))
     assert set(empty.tolist()) <= set(tree.info["empty_clusters"])
     np.testing.assert_array_equal(tree.merges, reference_l2h_large(logits.astype(np.float32)))
@@ -455,18 +459,18 @@ def test_soft_phase_batches_and_column_window_change_nothing(aggregation, monkey
         return tree.merges, tree.scores, tree.relatedness
 
     fused = build()
-    monkeypatch.setattr(merge, "_COLUMN_WINDOW_BYTES", 1)  # one group's columns per refill
+    monkeypatch.setattr(points, "_COLUMN_WINDOW_BYTES", 1)  # one group's columns per refill
     windowed = build()
-    monkeypatch.setattr(merge, "_COLUMN_WINDOW_BYTES", 50 * 700 * 4)
-    monkeypatch.setattr(merge._BuildState, "_fuse_soft", False)
-    monkeypatch.setattr(merge._BuildState, "_fuse_hard", False)
-    general_choice = merge._BuildState.choose_g_dagger
+    monkeypatch.setattr(points, "_COLUMN_WINDOW_BYTES", 50 * 700 * 4)
+    monkeypatch.setattr(Points, "batch_soft", False)
+    monkeypatch.setattr(Points, "batch_hard", False)
+    general_choice = Groups.choose_g_dagger
 
     def choose_general(self, g_star, m):
-        self._soft_touched = False  # force the general kernel
+        self.soft_touched = False  # force the general kernel
         return general_choice(self, g_star, m)
 
-    monkeypatch.setattr(merge._BuildState, "choose_g_dagger", choose_general)
+    monkeypatch.setattr(Groups, "choose_g_dagger", choose_general)
     one_by_one = build()
     for a, b, c in zip(fused, windowed, one_by_one, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -493,7 +497,7 @@ def test_hard_merge_batches_change_nothing(aggregation, monkeypatch):
         return tree.merges, tree.scores, tree.relatedness
 
     batched = build()
-    monkeypatch.setattr(merge._BuildState, "_fuse_hard", False)
+    monkeypatch.setattr(Points, "batch_hard", False)
     one_by_one = build()
     for a, b in zip(batched, one_by_one, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -501,7 +505,7 @@ def test_hard_merge_batches_change_nothing(aggregation, monkeypatch):
 
 def test_g_dagger_singletons_kernels_agree_with_the_general_one():
     # random relatedness sums with many exact ties; every touched cluster alone in its group
-    kern = merge._kernels()
+    kern = kernels()
     rng = np.random.default_rng(0)
     for trial in range(200):
         k = int(rng.integers(2, 400))
@@ -588,7 +592,7 @@ def test_probs_input_from_a_memory_map_goes_through_a_temp_file(tmp_path, monkey
     probs = np.random.default_rng(0).dirichlet(np.ones(9), size=500).astype(np.float32)
     path = tmp_path / "p.npy"
     np.save(path, probs)
-    monkeypatch.setattr(merge, "_IN_MEMORY_CONVERSION_BYTES", 0)
+    monkeypatch.setattr(inputs, "_IN_MEMORY_CONVERSION_BYTES", 0)
     tree = build_quiet(np.load(path, mmap_mode="r"), input="probs", chunk_rows=64)
     expected = build_quiet(np.log(probs.astype(np.float64)))
     np.testing.assert_array_equal(tree.linkage, expected.linkage)

@@ -1,4 +1,4 @@
-"""Out-of-core builds (:mod:`l2h.scratch`, ``build_hierarchy(scratch_dir=...)``, ``l2h build --scratch``):
+"""Out-of-core builds (:mod:`l2h.build.scratch`, ``build_hierarchy(scratch_dir=...)``, ``l2h build --scratch``):
 the tree is the same bit for bit with and without the scratch copy, and the copy never outlives the build."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import warnings
 import numpy as np
 import pytest
 
-import l2h.scratch as scratch_mod
+import l2h.build.scratch as scratch_mod
 from l2h import L2HWarning, build_hierarchy, read_tree
-from l2h.merge import _BuildState, _kernels
-from l2h.scratch import ScratchCopy
+from l2h.build.api import kernels
+from l2h.build.points import Points
+from l2h.build.scratch import ScratchCopy
 from tests._cli import error_line, run
 
 
@@ -116,14 +117,15 @@ def test_state_is_the_in_memory_state_in_copy_order(tmp_path):
     """The seam itself: the copy holds row order[q] of the input at position row_index[q], and every
     bucket-order array is the in-memory build's."""
     x = _logits(300, 7, seed=8)
-    kern = _kernels()
-    plain = _BuildState(kern, x, 16, None)
+    kern = kernels()
+    plain = Points(kern, x, 16, None)
     with ScratchCopy(tmp_path) as copy:
-        state = _BuildState(kern, x, 16, None, scratch=copy)
+        state = Points(kern, x, 16, None, scratch=copy)
         np.testing.assert_array_equal(np.asarray(state.logits)[state.order], x[plain.order])
         np.testing.assert_array_equal(state.offsets, plain.offsets)
-        for name in ("b_rowmax", "top_idx", "known", "out_hi", "out_lo", "counts"):
+        for name in ("b_rowmax", "top_idx", "known", "out_hi", "out_lo"):
             np.testing.assert_array_equal(getattr(state, name), getattr(plain, name))
+        np.testing.assert_array_equal(state.groups.counts, plain.groups.counts)
         np.testing.assert_array_equal(state.rowmax[state.order], plain.rowmax[plain.order])
         # a cluster's points are one run of the copy per chunk (chunks of 16 rows here), in visit order
         pts = kern.gather_positions(np.array([2, 5]), state.offsets)

@@ -5,13 +5,12 @@ Layout
 * A :class:`Host` (one Dask actor per worker) holds the shards given to it.  For each shard it
   keeps a single-machine build state over the shard's rows (the same kernels), whose group
   bookkeeping follows the merges made so far.
-* The driver's build state (:func:`l2h.distributed._compat.driver_state`) holds only the group
-  bookkeeping, built from the per-cluster first-pass sums of all shards, and runs the
-  single-machine decision code.  Per merge it sends ``G*`` (and the merges made since that host's
-  last call) to the hosts that hold points of ``G*`` (all of them for a soft-membership group) and
-  gets back each shard's per-cluster partial sums ``rp`` in double-double, sparse.  It adds them in
-  shard order and chooses ``G†``.  :mod:`l2h.distributed._compat` is the one place that knows the
-  names of the :mod:`l2h.merge` seams.
+* The driver (:class:`_Driver`) holds only a :class:`~l2h.build.groups.Groups` (the group
+  bookkeeping), built from the per-cluster first-pass sums of all shards, and runs the
+  single-machine decision code (:func:`l2h.build.api.decide`).  Per merge it sends ``G*`` (and
+  the merges made since that host's last call) to the hosts that hold points of ``G*`` (all of
+  them for a soft-membership group) and gets back each shard's per-cluster partial sums ``rp`` in
+  double-double, sparse.  It adds them in shard order and chooses ``G†``.
 * Fetching ahead: in the same round trip the driver also asks for the ``rp`` of the next
   lowest-scored groups (``AHEAD_GROUPS``, ``AHEAD_POINTS``, ``AHEAD_SOFT``), which are usually G*
   of the next merges; those merges then need no round trip.  This changes no value: ``rp`` of a
@@ -37,18 +36,22 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from l2h import merge as _merge
-from l2h._validation import check_leaf_names, check_logits_array, nonfinite_message
-from l2h.distributed import _compat
+from l2h._validation import InputError, check_leaf_names, check_logits_array, nonfinite_message
+from l2h.build.api import check_options, decide, kernels
+from l2h.build.exact import dd_add
+from l2h.build.groups import Groups
+from l2h.build.inputs import INPUTS, clip_log_zeros, default_chunk_rows, warn_if_probabilities
+from l2h.build.points import Points
 from l2h.distributed.cluster import ClusterError, require_distributed
 from l2h.distributed.shards import Shard, open_shards, split_shards
 from l2h.hierarchy import Hierarchy
-from l2h.io import InputError
+
+__all__ = ["WORKER_WAIT_S", "Host", "InProcessCluster", "build_distributed"]
 
 WORKER_WAIT_S = 10.0  # how long a build waits for a worker to (re)appear when none is left
 # Per round trip, the driver also asks for the rp of up to this many of the next lowest-scored
@@ -61,6 +64,39 @@ AHEAD_SOFT = 1 << 22  # exponentials per worker of the soft-membership groups fe
 
 
 # ---------------------------------------------------------------------------------------------- worker side
+def _shard_points(arr: np.ndarray, chunk_rows: int, input: str) -> tuple[Points, int, object]:
+    """A single-machine build state over one shard's rows: ``(points, clipped zeros, keep-alive)``.
+    Raises ``ValueError`` on NaN/inf rows (like the single build)."""
+    work, keep, n_clipped = INPUTS[input](arr, chunk_rows)
+    try:
+        points = Points(kernels(), work, chunk_rows, None)
+    except ValueError:
+        if input != "log-probs":
+            raise
+        work, keep, n_clipped = clip_log_zeros(arr, chunk_rows)
+        points = Points(kernels(), work, chunk_rows, None)
+    return points, int(n_clipped), keep
+
+
+def _save_visited(points: Points, node: int) -> tuple[np.ndarray, ...]:
+    """The per-point state that a visit of ``node`` changes, for the node's points (bucket positions
+    first), so that :func:`_restore_visited` can undo a visit that was made ahead and never used."""
+    pts = points.kern.gather_positions(points.groups.members(node), points.offsets)
+    return (pts, *(arr[pts] for arr in _visited_arrays(points)))
+
+
+def _restore_visited(points: Points, saved: tuple[np.ndarray, ...]) -> None:
+    """Put back the state saved by :func:`_save_visited`."""
+    pts = saved[0]
+    for arr, old in zip(_visited_arrays(points), saved[1:], strict=True):
+        arr[pts] = old
+
+
+def _visited_arrays(points: Points) -> tuple[np.ndarray, ...]:
+    """The per-point arrays (bucket order) that ``kernels.visit_group`` writes besides its outputs."""
+    return (points.out_hi, points.out_lo, points.known, points.ptr, points.top_idx, points.base)
+
+
 class _ShardState:
     """One shard's per-point state (a single-machine build state over its rows) and its own counts."""
 
@@ -70,13 +106,13 @@ class _ShardState:
         self.n_clusters = int(arr.shape[1])
         self.bad = (0, -1)
         self.clipped, self.probs = 0, False
+        self.run: Any = None  # the shard's Points (None: it holds NaN/inf rows)
         chunk_rows = options.get("chunk_rows")
         if chunk_rows is None:
-            chunk_rows = max(256, (64 << 20) // (self.n_clusters * max(arr.dtype.itemsize, 4)))
+            chunk_rows = default_chunk_rows(self.n_clusters, arr.dtype.itemsize)
         try:
-            self.run, self.clipped, self.probs, self._keep = _compat.shard_state(
-                _merge._kernels(), arr, chunk_rows, options.get("input", "logits")
-            )
+            self.run, self.clipped, self._keep = _shard_points(arr, chunk_rows, options.get("input", "logits"))
+            self.probs = self.run.looks_like_probs
         except ValueError:  # NaN/inf rows: count them here, the driver names the first one overall
             n_bad, first = 0, -1
             for start in range(0, self.n, chunk_rows):
@@ -91,7 +127,7 @@ class _ShardState:
             return
         n_nodes = 2 * self.n_clusters - 1
         self.local_count = np.zeros(n_nodes, dtype=np.int64)
-        self.local_count[: self.n_clusters] = self.run.counts
+        self.local_count[: self.n_clusters] = self.run.groups.counts
         self.applied = 0
         # Speculative visits not yet settled: node -> the per-point state of its points before the visit.
         self.pending: dict[int, Any] = {}
@@ -99,7 +135,8 @@ class _ShardState:
     def summary(self) -> dict:
         if self.run is None:
             return {"rows": self.n, "bad": self.bad}
-        counts, conf_hi, conf_lo = _compat.first_pass_sums(self.run, self.n_clusters)
+        groups, k = self.run.groups, self.n_clusters
+        counts, conf_hi, conf_lo = groups.counts.copy(), groups.node_conf[0, :k].copy(), groups.node_conf[1, :k].copy()
         return {
             "rows": self.n,
             "bad": self.bad,
@@ -112,7 +149,7 @@ class _ShardState:
 
     def start(self, global_counts: np.ndarray) -> None:
         # Soft membership is decided by the whole input's counts, not by this shard's.
-        self.run.node_count[: self.n_clusters] = global_counts
+        self.run.groups.node_count[: self.n_clusters] = global_counts
 
     def advance(self, merges: Sequence[tuple[int, int, int]], upto: int) -> None:
         for a, b, new in merges[self.applied : upto]:
@@ -120,7 +157,7 @@ class _ShardState:
             self.pending.pop(a, None)
             saved = self.pending.pop(b, None)
             if saved is not None:
-                _compat.shard_restore(self.run, saved)
+                _restore_visited(self.run, saved)
             self.run.merge(a, b, new)
             self.local_count[new] = self.local_count[a] + self.local_count[b]
         self.applied = max(self.applied, upto)
@@ -132,8 +169,8 @@ class _ShardState:
         """The shard's sparse ``rp`` partial sums for ``node``.  A ``speculative`` visit (``node`` is
         not G* yet) first saves the state of the node's points, restored if it is merged as G†."""
         if speculative:
-            self.pending[node] = _compat.shard_save(self.run, node)
-        return _compat.shard_rp(self.run, node)
+            self.pending[node] = _save_visited(self.run, node)
+        return self.run.rp_sparse(node)
 
 
 class Host:
@@ -461,7 +498,7 @@ class _Cluster:
         for idx in sorted(summaries):
             info = summaries[idx]
             counts += info["counts"]
-            conf_hi, conf_lo = _merge._dd_add(conf_hi, conf_lo, info["conf_hi"], info["conf_lo"])
+            conf_hi, conf_lo = dd_add(conf_hi, conf_lo, info["conf_hi"], info["conf_lo"])
             self.has[:n_clusters, idx] = info["counts"] > 0
         self.global_counts = counts
         return counts, conf_hi, conf_lo
@@ -566,6 +603,74 @@ class _Cluster:
         return moving
 
 
+def _proposer(groups: Groups, rows_per_worker: int) -> Callable[[int], list[tuple[int, bool]]]:
+    """The cluster's ``propose``: the groups worth fetching ahead with ``node``, ``(group, soft)``."""
+
+    def propose(node: int) -> list[tuple[int, bool]]:
+        found = _lowest_groups(groups, node, AHEAD_GROUPS, AHEAD_POINTS, AHEAD_SOFT, rows_per_worker)
+        return [(g, bool(groups.node_count[g] == 0)) for g in found]
+
+    return propose
+
+
+def _lowest_groups(
+    groups: Groups, node: int, max_groups: int, max_points: int, max_soft: int, rows_per_worker: int
+) -> list[int]:
+    """Groups other than ``node``, lowest score first (the likely G* of the next merges; ties in
+    list order), at most ``max_groups`` of them: groups with points holding at most ``max_points``
+    points together, and groups without (soft membership: one pass over every row per member
+    cluster) costing at most ``max_soft`` exponentials per worker together."""
+    n_nodes = groups.node_score.size
+    leaves = groups.seg.size // 2
+    scores = groups.seg[leaves : leaves + n_nodes]  # alive nodes' scores, +inf elsewhere
+    look = min(n_nodes, 4 * max_groups + 1)
+    low = np.argpartition(scores, look - 1)[:look] if look < n_nodes else np.arange(n_nodes)
+    low = low[np.lexsort((low, scores[low]))]
+    out: list[int] = []
+    points = soft = 0
+    for g in low.tolist():
+        if not np.isfinite(scores[g]) or len(out) == max_groups:
+            break
+        count = int(groups.node_count[g])
+        if g == node:
+            continue
+        if count > 0 and points + count <= max_points:
+            points += count
+        elif count == 0 and soft + rows_per_worker * int(groups.size[g]) <= max_soft:
+            soft += rows_per_worker * int(groups.size[g])
+        else:
+            continue
+        out.append(g)
+    return out
+
+
+class _Driver:
+    """The driver's build (see :mod:`l2h.build.strategies`): group bookkeeping and decisions without
+    points; ``rp`` asks the shards for their sparse partial sums and adds them in shard order."""
+
+    def __init__(self, groups: Groups, cluster: _Cluster):
+        self.groups = groups
+        self.cluster = cluster
+
+    def rp(self, node: int) -> int:
+        groups = self.groups
+        soft = bool(groups.node_count[node] == 0)
+        hi = np.zeros(groups.n_clusters)
+        lo = np.zeros(groups.n_clusters)
+        parts = self.cluster.fetch(node, soft)
+        for idx in sorted(parts):  # shard order: the same sums whatever host holds a shard
+            nz, p_hi, p_lo = parts[idx][1:4]
+            hi[nz], lo[nz] = dd_add(hi[nz], lo[nz], p_hi, p_lo)
+        return groups.load_rp(hi, lo)
+
+    def merge(self, a: int, b: int, new: int) -> None:
+        self.groups.merge(a, b, new)
+        self.cluster.on_merge(a, b, new)
+
+    def batch(self, t: int, t_end: int, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> int:
+        return t  # its rp comes from the shards: no batched merges
+
+
 # ---------------------------------------------------------------------------------------------- API
 def build_distributed(
     source: object,
@@ -574,7 +679,7 @@ def build_distributed(
     aggregation: str = "cluster-mean",
     strategy: str = "lowest-score",
     leaf_names: Sequence[str] | None = None,
-    progress: _merge.ProgressFn | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
     chunk_rows: int | None = None,
     input: str = "logits",
     max_shard_rows: int | None = None,
@@ -592,8 +697,7 @@ def build_distributed(
         A client of the cluster (:func:`l2h.distributed.connect` makes one).  Each worker gets one
         actor holding the state of its shards; workers must be able to read the shards' paths.
     aggregation, strategy, leaf_names, progress, chunk_rows, input
-        As in :func:`l2h.build_hierarchy` (``input`` other than ``"logits"`` needs an ``l2h.merge``
-        that has it).
+        As in :func:`l2h.build_hierarchy`.
     max_shard_rows : int, optional
         Cut longer shards into row ranges (default: the input's rows over the number of workers,
         so that one big file is spread over all workers).
@@ -633,27 +737,14 @@ def build_distributed(
     >>> bool((tree.linkage == build_hierarchy(logits).linkage).all())
     True
     """
-    if aggregation not in _merge.AGGREGATIONS:
-        raise ValueError(f"aggregation must be one of {', '.join(map(repr, _merge.AGGREGATIONS))}; got {aggregation!r}")
-    if strategy not in _merge.STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(map(repr, _merge.STRATEGIES))}; got {strategy!r}")
-    if chunk_rows is not None and int(chunk_rows) < 1:
-        raise ValueError(f"chunk_rows must be a positive integer; got {chunk_rows}")
-    if isinstance(source, (list, tuple)) and source and all(isinstance(s, Shard) for s in source):
-        shards = list(source)
-    else:
-        shards = open_shards(source, key=key)
+    check_options(aggregation, strategy, input, chunk_rows)
+    shards = _shards(source, key)
     n = sum(s.rows for s in shards)
     n_clusters = int(shards[0].cols or 0)
     # the single-machine checks and messages, on a zero-byte stand-in of the concatenated array
     check_logits_array(np.lib.stride_tricks.as_strided(np.zeros(1, np.dtype(shards[0].dtype)), (n, n_clusters), (0, 0)))
     names = check_leaf_names(leaf_names, n_clusters)
-
-    if isinstance(client, InProcessCluster):
-        backend: Any = _InProcessBackend(client)
-    else:
-        require_distributed()
-        backend = _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait))
+    backend = _backend(client, worker_wait)
     try:
         n_workers = max(1, backend.n_workers())
         if max_shard_rows is None:
@@ -661,26 +752,15 @@ def build_distributed(
         shards = split_shards(shards, int(max_shard_rows))
         cluster = _Cluster(backend, shards, {"chunk_rows": chunk_rows, "input": input})
         summaries = cluster.load(progress)
-        n_bad = sum(info["bad"][0] for info in summaries.values())
-        if n_bad:
-            first = min(shards[i].offset + info["bad"][1] for i, info in summaries.items() if info["bad"][0])
-            raise ValueError(nonfinite_message("logits", n_bad, first))
+        _check_finite(shards, summaries)
         counts, conf_hi, conf_lo = cluster.first_pass(summaries, n_clusters)
-        state = _compat.driver_state(
-            _merge._kernels(), n_clusters, counts, conf_hi, conf_lo, cluster.fetch, cluster.on_merge
-        )
+        driver = _Driver(Groups(kernels(), counts, conf_hi, conf_lo, aggregation), cluster)
         if strategy == "lowest-score":  # all-pairs asks for every group's rp anyway
-            per_worker = math.ceil(n / n_workers)
-
-            def propose(node: int) -> list[tuple[int, bool]]:
-                groups = _compat.lowest_groups(state, node, AHEAD_GROUPS, AHEAD_POINTS, AHEAD_SOFT, per_worker)
-                return [(g, bool(state.node_count[g] == 0)) for g in groups]
-
-            cluster.propose = propose
+            cluster.propose = _proposer(driver.groups, math.ceil(n / n_workers))
         cluster.start()
         clipped = sum(int(info.get("clipped", 0)) for info in summaries.values())
-        probs = bool(summaries) and all(info.get("probs", False) for info in summaries.values())
-        tree = _compat.decide(state, n, aggregation, strategy, names, progress, input, clipped, probs)
+        warn_if_probabilities(input, bool(summaries) and all(info.get("probs", False) for info in summaries.values()))
+        tree = decide(driver, n, strategy, names, progress, {"input": input, "clipped_zeros": clipped})
         if stats is not None:
             stats.update(
                 step_seconds=cluster.step_seconds,
@@ -695,3 +775,27 @@ def build_distributed(
         return tree
     finally:
         backend.close()
+
+
+def _shards(source: object, key: str | None) -> list[Shard]:
+    """``source`` as shards (a list of shards is taken as it is)."""
+    if isinstance(source, (list, tuple)) and source and all(isinstance(s, Shard) for s in source):
+        return list(source)
+    return open_shards(source, key=key)
+
+
+def _backend(client: object, worker_wait: float | None) -> Any:
+    """The hosts behind ``client``: in-process for an :class:`InProcessCluster`, Dask actors otherwise."""
+    if isinstance(client, InProcessCluster):
+        return _InProcessBackend(client)
+    require_distributed()
+    return _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait))
+
+
+def _check_finite(shards: list[Shard], summaries: dict[int, dict]) -> None:
+    """The single build's ``ValueError`` for NaN/inf rows, naming the first by its row in the
+    concatenated input."""
+    n_bad = sum(info["bad"][0] for info in summaries.values())
+    if n_bad:
+        first = min(shards[i].offset + info["bad"][1] for i, info in summaries.items() if info["bad"][0])
+        raise ValueError(nonfinite_message("logits", n_bad, first))

@@ -1,4 +1,4 @@
-"""Numba kernels of the L2H merge procedure (see :mod:`l2h.merge` for the maths and the wrappers).
+"""Numba kernels of the L2H build (see :mod:`l2h.build` for the maths and the wrappers).
 
 Pure functions over contiguous arrays: no validation, no globals, outputs allocated by the caller.
 Logits arrive as float32 or float64 ``(N, K)`` arrays (often memory maps) and every value is widened
@@ -6,7 +6,9 @@ to float64 before use.  ``e_j(x) = exp(L_j(x) - max_i L_i(x))`` always uses the 
 shift, so the same ``e_j`` is recomputed bit for bit whenever a row is revisited; per-point sums of
 ``e_j`` are kept as double-double (``hi + lo``) so that subtracting terms later cancels exactly.
 
-This module is imported only from inside :mod:`l2h.merge` functions, so ``import l2h`` stays fast.
+This module is imported only when a build runs (:func:`l2h.build.api.kernels`), so ``import l2h``
+stays fast.  The aggregation codes and the reduction's part count come from :mod:`l2h.build.aggregations`
+and :mod:`l2h.build.exact` (one definition for Python and the kernels).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from llvmlite import ir
 from llvmlite.binding import llvm_version_info
 from numba.core import cgutils, types
 from numba.extending import intrinsic
+
+from l2h.build.aggregations import CLUSTER_MEAN, SUM
+from l2h.build.exact import n_parts
 
 # Below these bounds the incremental masked sum is not trusted and the row is rescanned exactly:
 # double-double cancellation keeps ~30 digits, so 1e-12 of the point's non-argmax mass still leaves
@@ -41,6 +46,8 @@ _MAGIC_BITS = 0x4338000000000000  # the bit pattern of _MAGIC
 
 # LLVM >= 15 has opaque pointers (llvmlite 0.42+); older ones name the intrinsic by pointee type.
 _PREFETCH_INTRINSIC = "llvm.prefetch.p0" if llvm_version_info >= (15,) else "llvm.prefetch.p0i8"
+
+_n_parts = numba.njit(cache=True)(n_parts)  # the Python rule, compiled
 
 
 @intrinsic
@@ -655,7 +662,7 @@ def reduce_targets(tgt, val, n, n_parts, part_hi, part_lo, stamp, part_list, rp_
     The ``n`` visited points are cut into ``n_parts`` contiguous parts; each part is summed
     sequentially (:func:`_dd_plus`) and the parts are folded in order with a double-double addition,
     so the bits depend only on the visit order and ``n_parts`` (a function of ``n``, see
-    ``l2h.merge._n_parts``), never on threads.  Writes ``rp_hi``/``rp_lo`` at the touched clusters
+    ``l2h.build.exact.n_parts``), never on threads.  Writes ``rp_hi``/``rp_lo`` at the touched clusters
     (they must be zero there on entry), lists the touched clusters, ascending, in ``touched`` and
     returns how many.  Scratch: ``part_hi``/``part_lo`` (per cluster, zero on entry and exit),
     ``part_list`` (length >= n), and the stamp arrays ``stamp``/``seen`` (int64, one per cluster
@@ -846,7 +853,7 @@ def _two_prod_split(a):
 
 @numba.njit(cache=True)
 def dd_div(hi, lo, n):
-    """``(hi + lo) / n`` correctly rounded (scalar twin of ``l2h.merge._dd_div``, same operations)."""
+    """``(hi + lo) / n`` correctly rounded (scalar twin of ``l2h.build.exact.dd_div``, same operations)."""
     q = hi / n
     p = q * n
     a_hi, a_lo = _two_prod_split(q)
@@ -1044,7 +1051,7 @@ def seg_merge(tree, a, b, new, score):
 
 @numba.njit(cache=True, inline="always")
 def _dd_add2(a_hi, a_lo, b_hi, b_lo):
-    """Double-double ``(a_hi + a_lo) + (b_hi + b_lo)`` (the same operations as ``l2h.merge._dd_add``)."""
+    """Double-double ``(a_hi + a_lo) + (b_hi + b_lo)`` (the same operations as ``l2h.build.exact.dd_add``)."""
     s = a_hi + b_hi
     bp = s - a_hi
     err = (a_hi - (s - bp)) + (b_hi - bp)
@@ -1086,11 +1093,11 @@ def merge_groups(
 
 @numba.njit(cache=True)
 def node_score(agg, count, conf_hi, conf_lo, cmean_hi, cmean_lo):
-    """A group's score from its statistics, as ``l2h.merge.AGGREGATIONS`` computes it (``agg``: 0
-    cluster-mean, 1 sum, 2 mean; the same operations, so the same bits)."""
-    if agg == 0:
+    """A group's score from its statistics, as ``l2h.build.aggregations.AGGREGATIONS`` computes it
+    (``agg``: its code in ``aggregations.CODES``; the same operations, so the same bits)."""
+    if agg == CLUSTER_MEAN:
         return cmean_hi + cmean_lo
-    if agg == 1:
+    if agg == SUM:
         return conf_hi + conf_lo
     if count > 0:
         return dd_div(conf_hi, conf_lo, np.float64(count))
@@ -1150,7 +1157,7 @@ def _record_merge(
 ):  # fmt: skip
     """Merge ``t`` of G* = ``g`` with G† = ``best`` inside a batch: record it, :func:`merge_groups`,
     the new group's score (:func:`node_score`) into ``node_score_`` and the segment tree (what
-    ``_BuildState.merge`` does from Python)."""
+    ``Groups.merge`` does from Python)."""
     new = grp.shape[0] + t
     merges[t, 0] = g
     merges[t, 1] = best
@@ -1203,7 +1210,7 @@ def soft_merges(
     approx,
 ):
     """Merges ``t, t + 1, ...`` (before ``t_end``) of the soft-membership phase in one call, each
-    exactly the step of ``l2h.merge._lowest_score`` (G* from the segment tree, its soft pass on one
+    exactly the step of ``l2h.build.strategies._lowest_score`` (G* from the segment tree, its soft pass on one
     thread, G† by :func:`choose_g_dagger_singletons`, :func:`merge_groups`, the new score): the same
     merges, values and ties, without a round trip through Python per merge (about 40 µs, which at
     K = 50 000 with 42 000 empty clusters was seconds).  Stops before a G* with points or one whose
@@ -1289,7 +1296,7 @@ def hard_merges(
     mixed,
 ):
     """Merges ``t, t + 1, ...`` (before ``t_end``) whose G* has points, fewer than ``max_points`` of
-    them, in one call: each exactly the step of ``l2h.merge._lowest_score`` for such a G* (the
+    them, in one call: each exactly the step of ``l2h.build.strategies._lowest_score`` for such a G* (the
     serial visit of its points, :func:`reduce_targets`, :func:`choose_g_dagger`, :func:`merge_groups`,
     the new score), without a round trip through Python per merge (about 100 µs: seconds at
     K = 21 841).  Stops before a G* without points or with ``max_points`` points or more; returns the
@@ -1335,9 +1342,7 @@ def hard_merges(
         for c in members:
             keep[c] = 1.0
             pen[c] = 0.0
-        m = reduce_targets(
-            tgt, val, n, max(1, min(64, n // 2048)), part_hi, part_lo, stamp, part_list, rp_hi, rp_lo, seen, touched
-        )
+        m = reduce_targets(tgt, val, n, _n_parts(n), part_hi, part_lo, stamp, part_list, rp_hi, rp_lo, seen, touched)
         best, rel = choose_g_dagger(
             touched, m, rp_hi, rp_lo, grp, slot_node, size, parent, g, rtol, acc_hi, acc_lo, slot_stamp, slots
         )

@@ -42,6 +42,17 @@ from pathlib import Path
 import numpy as np
 
 from l2h._validation import L2HWarning
+from l2h.build.inputs import kernel_dtype
+
+__all__ = [
+    "ScratchCopy",
+    "auto_scratch_dir",
+    "available_memory",
+    "copy_bytes",
+    "filesystem_type",
+    "free_bytes",
+    "resolve_scratch_dir",
+]
 
 ProgressFn = Callable[[str, int, int], None]
 ScanFn = Callable[[np.ndarray, int], None]
@@ -150,25 +161,6 @@ def filesystem_type(directory: str | os.PathLike[str]) -> str:
     except OSError:
         pass
     return kind
-
-
-def kernel_dtype(dtype: np.dtype, input: str = "logits") -> np.dtype:
-    """The dtype the kernels read for an input of ``dtype`` (as :func:`l2h.merge._kernel_array`).
-
-    Parameters
-    ----------
-    dtype : dtype
-        The input's dtype.
-    input : {"logits", "probs", "log-probs"}
-        What it holds; probabilities become float64 logs.
-    """
-    dtype = np.dtype(dtype)
-    if input != "logits" and input != "log-probs":
-        return np.dtype(np.float64)
-    if dtype in (np.float32, np.float64):
-        return dtype
-    small = dtype.itemsize <= 2 and dtype.kind in "fiu"
-    return np.dtype(np.float32) if small else np.dtype(np.float64)
 
 
 def copy_bytes(shape: tuple[int, int], dtype: np.dtype, input: str = "logits") -> int:

@@ -15,7 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from l2h._numba import mark_kernels_compiled
+from l2h.build.aggregations import AGGREGATIONS
+from l2h.build.api import build_local
+from l2h.build.strategies import STRATEGIES
 from l2h.hierarchy import Hierarchy
+
+__all__ = ["FLAVOURS", "compile_kernels", "warmup_logits"]
 
 FLAVOURS = ("float32", "float64")
 
@@ -67,7 +72,6 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
     import warnings
 
     from l2h._validation import L2HWarning
-    from l2h.merge import AGGREGATIONS, STRATEGIES, build_hierarchy
 
     done = []
     for flavour in flavours:
@@ -77,7 +81,7 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
             for aggregation in AGGREGATIONS:
                 for strategy in STRATEGIES:
                     # all-pairs relates every pair of groups per merge: a few hundred points suffice
-                    tree = build_hierarchy(
+                    tree = build_local(
                         logits if strategy == "lowest-score" else logits[:600],
                         aggregation=aggregation,
                         strategy=strategy,
@@ -85,7 +89,7 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
             # soft passes over >= 65 536 points run on every thread (kernels.visit_soft): 66 000 x 3,
             # one empty cluster
             wide = np.ascontiguousarray(warmup_logits(flavour, n_points=66_000, n_clusters=3))
-            build_hierarchy(wide)
+            build_local(wide)
         tree.assign(logits, k=3)
         mark_kernels_compiled(flavour)
         done.append(flavour)
