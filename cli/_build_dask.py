@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 import warnings
 from pathlib import Path
@@ -12,22 +11,13 @@ from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_con
 from l2h import L2HWarning
 from l2h.files import OutputSet
 from l2h.io import InputError, read_names
-from l2h.text import markup_safe
-
-_MANGLED_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):/(?P<rest>[^/].*)?$")
+from l2h.text import markup_safe, typed_url
 
 
 def raw_source(logits: Path) -> str:
     """The INPUT as typed: click's ``Path`` folds ``s3://bucket/x`` into ``s3:/bucket/x``; undo that
     for fsspec URLs (a local path of that shape that exists is kept as it is)."""
-    text = str(logits)
-    match = _MANGLED_URL.match(text)
-    if match and not logits.exists():
-        rest = match.group("rest") or ""
-        if match.group("scheme") == "file":
-            return "file:///" + rest
-        return f"{match.group('scheme')}://{rest}"
-    return text
+    return typed_url(logits) or str(logits)
 
 
 def build_on_cluster(
@@ -44,6 +34,8 @@ def build_on_cluster(
     scheduler: str | None,
     workers: int | None,
     summarize,
+    timeout: float | None = None,
+    force_workers: bool = False,
     print_summary,
 ) -> None:
     """Check the shards (headers only), connect, build, then write ``out`` (nothing on failure)."""
@@ -57,10 +49,10 @@ def build_on_cluster(
         inputs={"logits": logits if local else None, "--leaf-names": names_file}, outputs={"--out": out}
     ) as outputs:
         require_distributed()  # the install hint before anything else
-        shards = open_shards(source, key=key)  # bad shards fail here, before a cluster is touched
+        shards = open_shards(source, key=key, timeout=timeout)  # bad shards fail here, before a cluster is touched
         names = read_names(names_file, name="--leaf-names") if names_file else None
         started = time.perf_counter()
-        client, close = connect(scheduler=scheduler, workers=workers)
+        client, close = connect(scheduler=scheduler, workers=workers, timeout=timeout, force_workers=force_workers)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", L2HWarning)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,43 @@ def stdout_console() -> Console:
 
 def stderr_console() -> Console:
     return Console(stderr=True, soft_wrap=True)
+
+
+@contextmanager
+def quiet_library_warnings(quiet: bool) -> Iterator[None]:
+    """With ``quiet``, warnings of the libraries l2h runs on (PyTorch's DataLoader, Pillow, Dask) are
+    dropped, here and in child processes; l2h's own warnings (:class:`l2h.L2HWarning`, about the
+    user's data) still print."""
+    if not quiet:
+        yield
+        return
+    from l2h import L2HWarning
+
+    saved = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = "ignore"  # DataLoader workers and other children started meanwhile
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("default", L2HWarning)
+            yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = saved
+
+
+def print_line(text: object, *, err: bool = False) -> None:
+    """One line for the user (success lines, notes), printed the one safe way.
+
+    Control and bidirectional characters (an ESC in a file name) become visible escapes
+    (:func:`l2h.text.printable`), as in error lines, and Rich neither interprets markup (``[/]``,
+    ``[link=...]``) nor highlights anything.
+    """
+    from l2h.text import printable
+
+    console = stderr_console() if err else stdout_console()
+    console.print(printable(text), markup=False, highlight=False)
 
 
 def echo_json(payload: Any) -> None:

@@ -213,6 +213,19 @@ def images_option(
     )
 
 
+def max_pixels_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--max-pixels``: the pixel budget of one image, checked from its header before decoding."""
+    from l2h._images import DEFAULT_MAX_PIXELS
+
+    return click.option(
+        "--max-pixels",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_PIXELS,
+        show_default=True,
+        help="Largest image (width x height) decoded; a larger one (a decompression bomb?) is refused.",
+    )(func)
+
+
 def key_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")(func)
 

@@ -44,6 +44,8 @@ def metrics_on_cluster(
     key: str | None,
     scheduler: str | None,
     workers: int | None,
+    timeout: float | None = None,
+    force_workers: bool = False,
 ) -> tuple[dict[str, Any], bool, float]:
     """Score on the cluster; returns the result (as :func:`l2h.metrics.evaluate`), whether levels are
     scored against coarse labels, and the seconds taken.  Writes ``--class-distances`` if asked."""
@@ -70,9 +72,9 @@ def metrics_on_cluster(
         tree = read_tree_file(tree_path, leaf_names_path)
         check_leaf_ids(tree, tree_path, leaf_names_path)
         require_distributed()  # the install hint before anything else
-        pieces = plan_pieces(points, labels, kind=kind, n_leaves=tree.n_leaves, key=key)  # headers only
+        pieces = plan_pieces(points, labels, kind=kind, n_leaves=tree.n_leaves, key=key, timeout=timeout)
         names_given = read_names(class_names_path, name="--class-names") if class_names_path else None
-        client, close = connect(scheduler=scheduler, workers=workers)
+        client, close = connect(scheduler=scheduler, workers=workers, timeout=timeout, force_workers=force_workers)
         try:
             counts = count_labels(points, labels, client, kind=kind, n_leaves=tree.n_leaves, key=key, pieces=pieces)
         finally:

@@ -104,6 +104,19 @@ from l2h.text import markup_safe
     metavar="N",
     help="Run on a local Dask cluster of N worker processes (extra l2h[dask]).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    show_default="10",
+    metavar="SECONDS",
+    help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
+)
+@click.option(
+    "--force-workers",
+    is_flag=True,
+    help="Start --workers N even when N is more than the cores this process may use.",
+)
 def build(
     logits: Path,
     out: Path,
@@ -118,6 +131,8 @@ def build(
     as_json: bool,
     scheduler: str | None = None,
     workers: int | None = None,
+    timeout: float | None = None,
+    force_workers: bool = False,
 ) -> None:
     """Build the L2H hierarchy of a model's clusters from its logits."""
     if scheduler is not None or workers is not None:  # the build on a Dask cluster
@@ -130,8 +145,9 @@ def build(
         kind = tree_format_for(out, fmt, format_hint="--format")
         build_on_cluster(
             logits=logits, out=out, kind=kind, aggregation=aggregation, strategy=strategy, names_file=names_file,
-            key=key, quiet=quiet, as_json=as_json, scheduler=scheduler, workers=workers, summarize=_summary,
-            print_summary=_print_summary,
+            key=key, quiet=quiet, as_json=as_json, scheduler=scheduler, workers=workers, timeout=timeout,
+            force_workers=force_workers,
+            summarize=_summary, print_summary=_print_summary,
         )  # fmt: skip
         return
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 import numpy as np
-from l2h_cli._common import echo_json, stdout_console
+from l2h_cli._common import echo_json, print_line, stdout_console
 from l2h_cli._inputs import (
     assignments_option,
     check_leaf_ids,
@@ -120,4 +120,4 @@ def _print_groups(groups: list[dict], tree_path: Path, k: int, n_leaves: int, ou
     console = stdout_console()
     console.print(table)
     if out is not None:
-        console.print(f"per-point groups -> {markup_safe(out)}", highlight=False)
+        print_line(f"per-point groups -> {out}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from l2h_cli._common import stderr_console, stdout_console
+from l2h_cli._common import print_line, stderr_console, stdout_console
 from l2h_cli._inputs import examples, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
 
 from l2h.files import OutputSet
@@ -75,9 +75,9 @@ def _print_bundle(tree, bundle, written: list[Path], out_dir: Path) -> None:  # 
     """Where the bundle went, what was skipped, and how to upload it."""
 
     out = stdout_console()
-    out.print(f"iTOL bundle -> {markup_safe(out_dir)}", highlight=False)
+    print_line(f"iTOL bundle -> {out_dir}")
     for path in written:
-        out.print(f"  {path.name}", highlight=False)
+        print_line(f"  {path.name}")
     err = stderr_console()
     for name, why in bundle.skipped.items():
         err.print(f"skipped {name}: {markup_safe(why)}", highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from l2h_cli._common import stdout_console
+from l2h_cli._common import print_line
 from l2h_cli._inputs import (
     dpi_option,
     examples,
@@ -13,6 +13,7 @@ from l2h_cli._inputs import (
     k_option,
     leaf_data_options,
     load_tree_and_stats,
+    max_pixels_option,
     out_option,
     quiet_option,
     tree_argument,
@@ -21,7 +22,7 @@ from l2h_cli._views import points_and_confidence
 
 from l2h.files import OutputSet
 from l2h.plot import check_figure_path, figure_bytes, plot_gallery
-from l2h.report import load_images
+from l2h.report import image_inputs, load_images
 
 
 @click.command(
@@ -41,6 +42,7 @@ from l2h.report import load_images
 @click.option("--tile", type=click.IntRange(min=8, max=256), default=48, show_default=True, help="Pixels per example.")
 @dpi_option
 @quiet_option("No line on where the picture was written.")
+@max_pixels_option
 def gallery(
     tree_path: Path,
     images_path: Path,
@@ -58,6 +60,7 @@ def gallery(
     tile: int,
     dpi: int,
     quiet: bool,
+    max_pixels: int,
 ) -> None:
     """Draw one row per leaf (or per group with --k) of its most confident examples, each row
     labelled with its majority class and purity."""
@@ -70,7 +73,7 @@ def gallery(
         raise click.ClickException("gallery needs the points' leaves: give --logits or --assignments")
     inputs = {
         "TREE": tree_path,
-        "--images": images_path,
+        "--images": None if images_path is None else image_inputs(images_path),
         "--logits": logits_path,
         "--assignments": assignments_path,
         "--labels": labels_path,
@@ -85,10 +88,10 @@ def gallery(
         if k is not None and k > tree.n_leaves:
             raise click.ClickException(f"--k must be at most the number of leaves ({tree.n_leaves}); got {k}")
         leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
-        images = load_images(images_path, len(leaf))
+        images = load_images(images_path, len(leaf), max_pixels)
         fig = plot_gallery(
             tree, stats, images, leaf, confidence, level=k, per_row=per_row, max_rows=max_rows, tile=tile
         )
         outputs.write_bytes(out, figure_bytes(fig, check_figure_path(out), dpi))
     if not quiet:
-        stdout_console().print(f"gallery -> {out}", highlight=False, markup=False)
+        print_line(f"gallery -> {out}")

@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import click
-from l2h_cli._common import echo_json, progress_reporter, stderr_console, stdout_console
-from l2h_cli._inputs import examples, images_option, json_option, labels_option, quiet_option
+from l2h_cli._common import echo_json, print_line, progress_reporter, quiet_library_warnings, stderr_console
+from l2h_cli._inputs import examples, images_option, json_option, labels_option, max_pixels_option, quiet_option
 
 from cohiclust_extra.data import DATASETS  # declared where dispatched (data.LOADERS); importing it needs no torch
-from l2h.text import markup_safe, printable
+from l2h.text import markup_safe
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -67,6 +67,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from the rows already written.")
 @quiet_option()
 @json_option("Print a machine-readable summary on stdout.")
+@max_pixels_option
 def logits(
     spec: str,
     weights: str,
@@ -84,6 +85,7 @@ def logits(
     resume: bool,
     quiet: bool,
     as_json: bool,
+    max_pixels: int,
 ) -> None:
     """Write the logits of a pretrained classifier over a set of images.
 
@@ -104,14 +106,16 @@ def logits(
     from cohiclust_extra.pretrained import compute_logits, image_source
 
     started = time.perf_counter()
-    source = image_source(images, dataset, data_dir=data_dir, split=split, labels_path=labels_path)
+    source = image_source(
+        images, dataset, data_dir=data_dir, split=split, labels_path=labels_path, max_pixels=max_pixels
+    )
     err = stderr_console()
 
     def note(text: str) -> None:
         if not quiet:
             err.print(f"[yellow]note:[/] {markup_safe(text)}", highlight=False)
 
-    with progress_reporter(quiet or as_json) as progress:
+    with quiet_library_warnings(quiet), progress_reporter(quiet or as_json) as progress:
         summary = compute_logits(
             spec,
             weights,
@@ -130,10 +134,7 @@ def logits(
     if as_json:
         echo_json(summary)
     elif not quiet:
-        stdout_console().print(
-            f"{summary['n_rows']:,} images x {summary['n_columns']} logits ({printable(summary['model'])}, "
-            f"{summary['device']}, {summary['seconds']:.1f} s) -> {printable(out)}; also "
-            + ", ".join(summary["files"][1:]),
-            highlight=False,
-            markup=False,
+        print_line(
+            f"{summary['n_rows']:,} images x {summary['n_columns']} logits ({summary['model']}, "
+            f"{summary['device']}, {summary['seconds']:.1f} s) -> {out}; also " + ", ".join(summary["files"][1:])
         )

@@ -75,6 +75,19 @@ from l2h.text import markup_safe
 @click.option(
     "--workers", type=int, default=None, metavar="N", help="The same on a local Dask cluster of N worker processes."
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    show_default="10",
+    metavar="SECONDS",
+    help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
+)
+@click.option(
+    "--force-workers",
+    is_flag=True,
+    help="Start --workers N even when N is more than the cores this process may use.",
+)
 def metrics(
     tree_path: Path,
     logits_path: Path | None,
@@ -91,6 +104,8 @@ def metrics(
     quiet: bool = False,
     scheduler: str | None = None,
     workers: int | None = None,
+    timeout: float | None = None,
+    force_workers: bool = False,
 ) -> None:
     """Score a hierarchy against ground-truth labels.
 
@@ -111,7 +126,7 @@ def metrics(
             tree_path=tree_path, logits_path=logits_path, assignments_path=assignments_path, labels_path=labels_path,
             levels=k, groups_path=groups_path, coarse_path=coarse_path, distances_out=distances_out,
             class_names_path=class_names_path, leaf_names_path=leaf_names_path, key=key, scheduler=scheduler,
-            workers=workers,
+            workers=workers, timeout=timeout, force_workers=force_workers,
         )  # fmt: skip
         if as_json:
             echo_json(scores_to_json(result))

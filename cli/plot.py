@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from l2h_cli._common import stdout_console
+from l2h_cli._common import print_line
 from l2h_cli._inputs import (
     FILE,
     dpi_option,
@@ -20,7 +20,6 @@ from l2h_cli._inputs import (
 
 from l2h.files import OutputSet
 from l2h.plot import check_figure_path, figure_bytes, plot_class_distances, plot_dendrogram
-from l2h.text import markup_safe
 
 
 @click.command(
@@ -102,10 +101,9 @@ def plot(
             _stage_figure(outputs, heatmap_out, plot_class_distances(tree, stats), dpi)
     if quiet:
         return
-    console = stdout_console()
-    console.print(f"dendrogram -> {markup_safe(out)}", highlight=False)
+    print_line(f"dendrogram -> {out}")
     if heatmap_out is not None:
-        console.print(f"class distances -> {markup_safe(heatmap_out)}", highlight=False)
+        print_line(f"class distances -> {heatmap_out}")
 
 
 def _stage_figure(outputs, path: Path, fig, dpi: int) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from l2h_cli._common import stdout_console
+from l2h_cli._common import print_line
 from l2h_cli._inputs import (
     examples,
     images_option,
     leaf_data_options,
     load_tree_and_stats,
+    max_pixels_option,
     out_option,
     quiet_option,
     tree_argument,
@@ -19,7 +20,7 @@ from l2h_cli._inputs import (
 from l2h.annotate import max_probability
 from l2h.files import OutputSet
 from l2h.io import load_array
-from l2h.report import build_report, load_images
+from l2h.report import build_report, image_inputs, load_images
 
 
 @click.command(
@@ -47,6 +48,7 @@ from l2h.report import build_report, load_images
 )
 @click.option("--title", default=None, help="Title of the page (default: 'L2H tree: K leaves').")
 @quiet_option("No line on where the report was written.")
+@max_pixels_option
 def report(
     tree_path: Path,
     out: Path,
@@ -62,6 +64,7 @@ def report(
     max_thumbnails: int,
     title: str | None,
     quiet: bool,
+    max_pixels: int,
 ) -> None:
     """Write one self-contained HTML file (no network request) to explore the tree: fold and zoom,
     rectangular or radial, per-node composition, search, level-k cut and example images."""
@@ -76,7 +79,7 @@ def report(
         "--class-names": class_names_path,
         "--leaf-names": leaf_names_path,
         "--groups": groups_path,
-        "--images": images_path,
+        "--images": None if images_path is None else image_inputs(images_path),
     }
     with OutputSet(inputs=inputs, outputs={"--out": out}) as outputs:
         tree, stats, leaf = load_tree_and_stats(
@@ -94,7 +97,7 @@ def report(
         if images_path is not None:
             if logits_path is not None:  # the leaves are known: one more pass for the confidence only
                 confidence = max_probability(load_array(logits_path, key=key, name="logits"))
-            images = load_images(images_path, len(leaf))
+            images = load_images(images_path, len(leaf), max_pixels)
         page = build_report(
             tree,
             stats,
@@ -109,4 +112,4 @@ def report(
     if quiet:
         return
     size = len(page.encode("utf-8"))
-    stdout_console().print(f"report -> {out} ({size / 1e6:.1f} MB)", highlight=False, markup=False)
+    print_line(f"report -> {out} ({size / 1e6:.1f} MB)")

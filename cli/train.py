@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from l2h_cli._common import echo_json, stderr_console, stdout_console
+from l2h_cli._common import echo_json, print_line, quiet_library_warnings, stderr_console, stdout_console
 from l2h_cli._inputs import examples, json_option, labels_option, quiet_option
 from rich.table import Table
+from rich.text import Text
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
 from cohiclust_extra.config import AUGMENTS, TrainConfig, defaults_for
 from cohiclust_extra.data import DATASETS
+from l2h.text import markup_safe, printable
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INSTALL_HINT = 'the training extra needs PyTorch: pip install "l2h[train]"'
@@ -286,7 +288,7 @@ def _train_and_report(
     rank = _rank()
     started = time.perf_counter()
     try:
-        with _EpochProgress(quiet or as_json or rank != 0, resume_note) as progress:
+        with quiet_library_warnings(quiet), _EpochProgress(quiet or as_json or rank != 0, resume_note) as progress:
             result = run_training(
                 config,
                 opts["out"],
@@ -346,7 +348,7 @@ class _EpochProgress:
             return
         if event == "message" or (event == "resume" and self.resume_note):
             text = payload["text"] if event == "message" else self.resume_note
-            self.err.print(f"[yellow]note:[/] {text}", highlight=False)
+            self.err.print(f"[yellow]note:[/] {markup_safe(text)}", highlight=False)
         elif event == "epoch_start":
             self.total = payload["total"]
             if self.bar is not None:
@@ -375,7 +377,8 @@ class _EpochProgress:
 def _print_summary(model: str, result: dict, elapsed: float) -> None:
 
     out = result["out_dir"]
-    table = Table(title=f"{model} run -> {out} ({elapsed:.1f} s)", show_header=False, title_justify="left")
+    title = Text(printable(f"{model} run -> {out} ({elapsed:.1f} s)"))  # Text: no markup in a path
+    table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
     metrics = result["metrics"]
@@ -460,7 +463,4 @@ def predict(
     if as_json:
         echo_json(summary)
     elif not quiet:
-        stdout_console().print(
-            f"{summary['n_points']:,} points x {summary['n_columns']} logits -> {summary['out_dir']}/logits.npy",
-            highlight=False,
-        )
+        print_line(f"{summary['n_points']:,} points x {summary['n_columns']} logits -> {summary['out_dir']}/logits.npy")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import click
-from l2h_cli._common import echo_json, stderr_console, stdout_console
+from l2h_cli._common import echo_json, print_line, stderr_console
 from l2h_cli._inputs import examples, json_option, quiet_option
 
 
@@ -40,9 +40,7 @@ def warmup(quiet: bool, as_json: bool) -> None:
     if as_json:
         echo_json(summary)
     elif not quiet:
-        stdout_console().print(
+        print_line(
             f"kernels ready for {' and '.join(compiled)} logits in {summary['seconds']:.1f} s; "
-            f"cache: {summary['cache_dir']}",
-            highlight=False,
-            markup=False,
+            f"cache: {summary['cache_dir']}"
         )

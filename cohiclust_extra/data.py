@@ -189,16 +189,18 @@ class FolderSource(Source):
         return len(self.files)
 
     def read(self, i: int) -> np.ndarray:
-        from PIL import Image
+        from l2h._images import ImageTooLarge, open_image
 
         path = self.files[i]
         try:
-            with Image.open(path) as img:
+            with open_image(path) as img:  # the default pixel budget, checked from the header
                 img = img.convert("RGB")
                 side = min(img.size)
                 left, top = (img.width - side) // 2, (img.height - side) // 2
                 img = img.crop((left, top, left + side, top + side)).resize((self.size, self.size))
                 return np.asarray(img).transpose(2, 0, 1).copy()
+        except ImageTooLarge as exc:
+            raise DatasetError(str(exc)) from None
         except OSError as exc:
             raise DatasetError(f"cannot read image {path}: {exc}") from None
 

@@ -24,6 +24,7 @@ run never leaves a half-written ``logits.npy``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -39,6 +40,8 @@ import torch
 
 from cohiclust_extra.data import IMAGE_SUFFIXES, DatasetError
 from cohiclust_extra.device import resolve_device
+from l2h._images import DEFAULT_MAX_PIXELS, ImageTooLarge, open_image
+from l2h.text import printable
 
 __all__ = ["ImageSource", "LoadedModel", "compute_logits", "image_source", "load_model"]
 
@@ -47,6 +50,57 @@ _WEIGHT_FILE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 
 class LogitsError(ValueError):
     """Bad model, weights or images (one-line message for the CLI)."""
+
+
+class DiskFullError(LogitsError):
+    """The output's folder has no room for the logits (one line naming the output)."""
+
+
+#: Largest --resize / --crop side: far above any classifier's input (224-600 px), far below a side
+#: whose one batch would fill the memory (a 100 000 px crop is 120 GB per image).
+MAX_IMAGE_SIDE = 4096
+
+
+def check_image_sides(resize: int | None, crop: int | None) -> None:
+    """Refuse a ``--resize`` or ``--crop`` side outside 1..``MAX_IMAGE_SIDE`` before any work.
+
+    Examples
+    --------
+    >>> check_image_sides(256, 224)
+    >>> check_image_sides(None, 100_000)
+    Traceback (most recent call last):
+        ...
+    cohiclust_extra.pretrained.LogitsError: --crop must be 1 to 4096 pixels; got 100000
+    """
+    for flag, side in (("--resize", resize), ("--crop", crop)):
+        if side is not None and not 1 <= int(side) <= MAX_IMAGE_SIDE:
+            raise LogitsError(f"{flag} must be 1 to {MAX_IMAGE_SIDE} pixels; got {side}")
+
+
+def paths_text(paths: Sequence[str]) -> str:
+    """``paths.txt``: one path per line, each line ending at ``\\n``; it reads back exactly.
+
+    A path with a line break cannot be listed so: :class:`LogitsError` (image sources refuse such
+    names before the model runs).
+
+    Examples
+    --------
+    >>> paths_text(["a.png", "b c.png"])
+    'a.png\\nb c.png\\n'
+    """
+    for path in paths:
+        _check_listable(path)
+    return "".join(f"{path}\n" for path in paths)
+
+
+def _check_listable(path: str) -> None:
+    if "\n" in path or "\r" in path:
+        from l2h.text import printable
+
+        raise LogitsError(
+            f"--images: the file name {printable(path)} holds a line break, which paths.txt (one path per line) "
+            "cannot list; rename the file"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- images
@@ -71,22 +125,25 @@ class ImageSource:
 class ImageFiles(torch.utils.data.Dataset):
     """Images read from files, transformed; item ``i`` is ``(tensor, i, error message or "")``."""
 
-    def __init__(self, paths: Sequence[str], transform: Callable[[Any], torch.Tensor]) -> None:
+    def __init__(
+        self, paths: Sequence[str], transform: Callable[[Any], torch.Tensor], max_pixels: int = DEFAULT_MAX_PIXELS
+    ) -> None:
         self.paths = list(paths)
         self.transform = transform
+        self.max_pixels = max_pixels
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, str]:
-        from PIL import Image
-
         path = self.paths[index]
-        try:
-            with Image.open(path) as img:
+        try:  # the pixel budget is checked from the header, in this (maybe worker) process
+            with open_image(path, self.max_pixels) as img:
                 x = self.transform(img.convert("RGB"))
-        except (OSError, ValueError) as exc:  # a worker's exception would come back as a traceback
-            return torch.zeros(0), index, f"cannot read image {path}: {exc}".splitlines()[0]
+        except ImageTooLarge as exc:
+            return torch.zeros(0), index, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a worker's exception would come back as a traceback
+            return torch.zeros(0), index, f"cannot read image {printable(path)}: {exc}".splitlines()[0]
         return x, index, ""
 
 
@@ -144,9 +201,13 @@ def image_source(
     data_dir: str | os.PathLike[str] | None = None,
     split: str = "all",
     labels_path: str | os.PathLike[str] | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> ImageSource:
     """Resolve ``--images`` (a class-folder tree, a flat folder, a text list of paths or an ``.npy``
-    of images) or ``--dataset`` (any dataset ``l2h train`` reads) into an :class:`ImageSource`."""
+    of images) or ``--dataset`` (any dataset ``l2h train`` reads) into an :class:`ImageSource`.
+
+    Image files are opened with a pixel budget of ``max_pixels`` (checked from each header, see
+    :func:`l2h._images.open_image`); a file name with a line break is refused (paths.txt lists them)."""
     if (images is None) == (dataset is None):
         raise LogitsError("give exactly one of --images and --dataset")
     if dataset is not None:
@@ -167,14 +228,20 @@ def image_source(
                 )
             names = [c for c, _ in per_class]
             files = [f for _, fs in per_class for f in fs]
+            for file in files:
+                _check_listable(str(file))
             labels = np.concatenate([np.full(len(fs), k, dtype=np.int64) for k, (_, fs) in enumerate(per_class)])
             paths = [str(f) for f in files]
-            return ImageSource(paths, lambda t: ImageFiles(paths, t), labels=labels, class_names=names)
+            return ImageSource(
+                paths, lambda t: ImageFiles(paths, t, max_pixels), labels=labels, class_names=names, inputs=list(files)
+            )
         files = _list_images(path)
         if not files:
             raise LogitsError(f"--images {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         paths = [str(f) for f in files]
-        return ImageSource(paths, lambda t: ImageFiles(paths, t))
+        for file_path in paths:
+            _check_listable(file_path)
+        return ImageSource(paths, lambda t: ImageFiles(paths, t, max_pixels), inputs=list(files))
     if path.suffix.lower() == ".npy":
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -188,13 +255,13 @@ def image_source(
         paths = [f"{path}[{i}]" for i in range(array.shape[0])]
         return ImageSource(paths, lambda t: ImageArray(array, t), inputs=[path])
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # "\n" only: U+2028 may be in a file name
     except (OSError, UnicodeDecodeError) as exc:
         raise LogitsError(f"--images {path} cannot be read as a text list of image paths: {exc}") from None
     base = path.parent
     paths = []
     for lineno, line in enumerate(lines, start=1):
-        entry = line.strip()
+        entry = line.removesuffix("\r").strip(" \t")
         if not entry or entry.startswith("#"):
             continue
         file = Path(entry) if Path(entry).is_absolute() else base / entry
@@ -203,7 +270,7 @@ def image_source(
         paths.append(str(file))
     if not paths:
         raise LogitsError(f"--images {path} lists no image paths")
-    return ImageSource(paths, lambda t: ImageFiles(paths, t), inputs=[path])
+    return ImageSource(paths, lambda t: ImageFiles(paths, t, max_pixels), inputs=[path, *map(Path, paths)])
 
 
 def _dataset_source(name: str, data_dir: Any, split: str, labels_path: Any) -> ImageSource:
@@ -524,6 +591,182 @@ def _fingerprint(spec: str, weights: str, source: ImageSource, transform: Any) -
     return digest.hexdigest()
 
 
+@dataclass
+class _Plan:
+    """Where a run writes: the outputs (by label), its inputs, and the partial rows with their state."""
+
+    out: Path
+    files: dict[str, Path]
+    inputs: dict[str, Any]
+    partial: Path
+    state_path: Path
+
+
+def _plan_outputs(out: Path, source: ImageSource, weights: str) -> _Plan:
+    """Every file of the run, checked (folders, clashes with the inputs) before the model is loaded."""
+    from l2h.files import OutputSet
+
+    folder = out.parent if str(out.parent) else Path(".")
+    partial, state_path = _partial_paths(out)
+    files = {"--out": out, "paths": folder / "paths.txt"}
+    if source.labels is not None:
+        files["labels"] = folder / "labels.npy"
+    if source.class_names is not None:
+        files["class names"] = folder / "class_names.txt"
+    for key in source.extra:
+        files[key] = folder / f"{key}.npy"
+    files["model class names"] = folder / "model_class_names.txt"
+    files["--out (rows written so far)"] = state_path
+    inputs: dict[str, Any] = {"--images": source.inputs}
+    if _is_weight_file(weights):
+        inputs["--weights"] = Path(weights)
+    OutputSet(inputs=inputs, outputs={**files, "partial rows": partial})
+    return _Plan(out, files, inputs, partial, state_path)
+
+
+def _resume_point(plan: _Plan, fingerprint: str, n: int, resume: bool, say: Callable[[str], None]) -> tuple[Any, int]:
+    """The partial rows to continue (a memory map) and the first row to compute, or ``(None, 0)``."""
+    partial, state_path = plan.partial, plan.state_path
+    if not (partial.exists() and state_path.exists()):
+        if resume:
+            say("nothing to resume; starting from the first row")
+        return None, 0
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        state = {}
+    if not resume:
+        say(f"starting over: {partial} holds rows of an earlier run (pass --resume to continue it)")
+        return None, 0
+    if state.get("fingerprint") != fingerprint:
+        raise LogitsError(
+            f"the rows in {partial} come from another run (model, weights, preprocessing or images differ); "
+            "delete them or run without --resume"
+        )
+    try:
+        memmap = np.lib.format.open_memmap(partial, mode="r+")
+    except (OSError, ValueError):
+        return None, 0
+    if memmap.shape[0] != n or memmap.dtype != np.float32:
+        return None, 0
+    try:
+        _reserve(partial, memmap.offset + memmap.nbytes, plan.out)
+    except DiskFullError as exc:  # not a DiskFullError: the rows already written are the user's to keep
+        raise LogitsError(f"{exc}; the rows written so far stay in {partial} for --resume") from None
+    start = int(state.get("rows_done", 0))
+    say(f"resuming at row {start:,} of {n:,}")
+    return memmap, start
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _disk_full(out: Path, nbytes: int | None, exc: OSError) -> DiskFullError:
+    folder = out.parent if str(out.parent) else Path(".")
+    need = f" ({nbytes / 1e6:,.1f} MB)" if nbytes else ""
+    return DiskFullError(f"--out {out}: no room for the logits{need} in {folder}: {exc.strerror or exc}")
+
+
+def _reserve(path: Path, nbytes: int, out: Path) -> None:
+    """Allocate ``nbytes`` of ``path`` on disk now (``posix_fallocate``), so that writing the memory
+    map later can neither hit ENOSPC nor die from SIGBUS on a filesystem that fills."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, nbytes)
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise _disk_full(out, nbytes, exc) from None
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+        free = os.statvfs(path)  # no fallocate here: refuse when the free space is already too small
+        if free.f_bavail * free.f_frsize < nbytes - os.fstat(fd).st_blocks * 512:
+            raise _disk_full(out, nbytes, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) from None
+    finally:
+        os.close(fd)
+
+
+def _new_rows(plan: _Plan, n: int, n_columns: int) -> Any:
+    """A new float32 ``.npy`` memory map of ``n`` x ``n_columns`` rows, its space reserved on disk."""
+    try:
+        memmap = np.lib.format.open_memmap(plan.partial, mode="w+", dtype=np.float32, shape=(n, n_columns))
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise _disk_full(plan.out, n * n_columns * 4, exc) from None
+        raise
+    _reserve(plan.partial, memmap.offset + memmap.nbytes, plan.out)
+    return memmap
+
+
+def _drop_partial(plan: _Plan) -> None:
+    for path in (plan.partial, plan.state_path, plan.state_path.with_name(plan.state_path.name + ".tmp")):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _run_batches(
+    model: torch.nn.Module,
+    loader: Any,
+    plan: _Plan,
+    memmap: Any,
+    n: int,
+    spec: str,
+    torch_device: torch.device,
+    save_state: Callable[[int], None],
+    progress: Callable[[str, int, int], None] | None,
+) -> Any:
+    """Run the model batch by batch, each batch's rows straight into the memory map; returns the map."""
+    with torch.inference_mode():
+        for x, index, error in loader:
+            if error:
+                raise LogitsError(error)
+            assert x is not None
+            logits = model(x.to(torch_device, non_blocking=True))
+            if isinstance(logits, (tuple, list)):
+                logits = logits[0]
+            rows = logits.float().cpu().numpy()
+            if rows.ndim != 2:
+                raise LogitsError(f"{spec} returns outputs of shape {tuple(rows.shape)}; expected (batch, classes)")
+            if memmap is None:
+                memmap = _new_rows(plan, n, rows.shape[1])
+            elif memmap.shape[1] != rows.shape[1]:
+                raise LogitsError(f"{spec} returned {rows.shape[1]} columns; the resumed rows have {memmap.shape[1]}")
+            first = int(index[0])
+            if int(index[-1]) - first + 1 != rows.shape[0]:
+                raise RuntimeError("the data loader returned rows out of order")
+            memmap[first : first + rows.shape[0]] = rows
+            done = first + rows.shape[0]
+            memmap.flush()
+            save_state(done)
+            if progress is not None:
+                progress("images", done, n)
+    return memmap
+
+
+def _commit(plan: _Plan, source: ImageSource, model_class_names: list[str] | None) -> list[str]:
+    """Rename the rows into place with paths.txt and the other companions, all together."""
+    from l2h.files import OutputSet
+
+    files, out = plan.files, plan.out
+    written = [out.name, "paths.txt"]
+    with OutputSet(inputs=plan.inputs, outputs=files) as outputs:
+        outputs.write_with(out, lambda tmp: os.replace(plan.partial, tmp))
+        outputs.write_text(files["paths"], paths_text(source.paths))
+        if source.labels is not None:
+            outputs.save_npy(files["labels"], np.asarray(source.labels, dtype=np.int64))
+            written.append("labels.npy")
+        if source.class_names is not None:
+            outputs.write_text(files["class names"], "".join(_one_line(c) + "\n" for c in source.class_names))
+            written.append("class_names.txt")
+        for key, values in source.extra.items():
+            outputs.save_npy(files[key], values)
+            written.append(f"{key}.npy")
+        if model_class_names is not None:
+            outputs.write_text(files["model class names"], "".join(_one_line(c) + "\n" for c in model_class_names))
+            written.append("model_class_names.txt")
+        outputs.remove(plan.state_path)
+    return written
+
+
 def compute_logits(
     spec: str,
     weights: str,
@@ -544,33 +787,20 @@ def compute_logits(
     Writes into ``out``'s folder: ``out`` itself, ``paths.txt`` (the row order), ``labels.npy`` and
     ``class_names.txt`` when the images carry classes (``fine_labels.npy`` for CIFAR-100), and
     ``model_class_names.txt`` when the weights name their outputs.  All are committed together.
+    The rows' disk space is reserved before the first row is written: a disk that fills is one
+    line naming ``out``, and then no partial rows are left behind.
 
     Returns a summary dict (rows, columns, files written, device, resumed rows).
     """
-    from l2h.files import OutputSet
-
     out = Path(out)
-    folder = out.parent if str(out.parent) else Path(".")
     say = note or (lambda text: None)
     if batch_size < 1:
         raise LogitsError(f"--batch-size must be at least 1; got {batch_size}")
     if num_workers < 0:
         raise LogitsError(f"--num-workers must be at least 0; got {num_workers}")
+    check_image_sides(resize, crop)
     torch_device = resolve_device(device)
-    partial, state_path = _partial_paths(out)
-    files = {"--out": out, "paths": folder / "paths.txt"}
-    if source.labels is not None:
-        files["labels"] = folder / "labels.npy"
-    if source.class_names is not None:
-        files["class names"] = folder / "class_names.txt"
-    for key in source.extra:
-        files[key] = folder / f"{key}.npy"
-    files["model class names"] = folder / "model_class_names.txt"
-    files["--out (rows written so far)"] = state_path
-    inputs: dict[str, Any] = {"--images": source.inputs}
-    if _is_weight_file(weights):
-        inputs["--weights"] = Path(weights)
-    OutputSet(inputs=inputs, outputs={**files, "partial rows": partial})  # fail before loading the model
+    plan = _plan_outputs(out, source, weights)  # fail before loading the model
 
     loaded = load_model(spec, weights, resize=resize, crop=crop)
     for text in loaded.notes:
@@ -578,99 +808,37 @@ def compute_logits(
     model = loaded.model.to(torch_device)
     fingerprint = _fingerprint(spec, weights, source, loaded.transform)
     n = len(source)
-    start = 0
-    memmap = None
-    if partial.exists() and state_path.exists():
-        try:
-            state = json.loads(state_path.read_text())
-        except (OSError, ValueError):
-            state = {}
-        if resume and state.get("fingerprint") == fingerprint:
-            try:
-                memmap = np.lib.format.open_memmap(partial, mode="r+")
-            except (OSError, ValueError):
-                memmap = None
-            if memmap is not None and memmap.shape[0] == n and memmap.dtype == np.float32:
-                start = int(state.get("rows_done", 0))
-                say(f"resuming at row {start:,} of {n:,}")
-            else:
-                memmap = None
-        elif resume:
-            raise LogitsError(
-                f"the rows in {partial} come from another run (model, weights, preprocessing or images differ); "
-                "delete them or run without --resume"
-            )
-        else:
-            say(f"starting over: {partial} holds rows of an earlier run (pass --resume to continue it)")
-    elif resume:
-        say("nothing to resume; starting from the first row")
 
     def save_state(rows: int) -> None:
-        tmp = state_path.with_name(state_path.name + ".tmp")
+        tmp = plan.state_path.with_name(plan.state_path.name + ".tmp")
         tmp.write_text(json.dumps({"fingerprint": fingerprint, "rows_done": rows, "n_rows": n}))
-        os.replace(tmp, state_path)
+        os.replace(tmp, plan.state_path)
 
-    dataset = source.make(loaded.transform)
-    if start < n:
-        subset = torch.utils.data.Subset(dataset, range(start, n))
-        loader = torch.utils.data.DataLoader(
-            subset,
-            batch_size=batch_size,
-            shuffle=False,
-            num_workers=num_workers,
-            collate_fn=collate,
-            pin_memory=torch_device.type == "cuda",
-        )
-        done = start
-        with torch.inference_mode():
-            for x, index, error in loader:
-                if error:
-                    raise LogitsError(error)
-                assert x is not None
-                logits = model(x.to(torch_device, non_blocking=True))
-                if isinstance(logits, (tuple, list)):
-                    logits = logits[0]
-                rows = logits.float().cpu().numpy()
-                if rows.ndim != 2:
-                    raise LogitsError(f"{spec} returns outputs of shape {tuple(rows.shape)}; expected (batch, classes)")
-                if memmap is None:
-                    memmap = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=(n, rows.shape[1]))
-                elif memmap.shape[1] != rows.shape[1]:
-                    raise LogitsError(
-                        f"{spec} returned {rows.shape[1]} columns; the resumed rows have {memmap.shape[1]}"
-                    )
-                first = int(index[0])
-                if int(index[-1]) - first + 1 != rows.shape[0]:
-                    raise RuntimeError("the data loader returned rows out of order")
-                memmap[first : first + rows.shape[0]] = rows
-                done = first + rows.shape[0]
-                memmap.flush()
-                save_state(done)
-                if progress is not None:
-                    progress("images", done, n)
+    try:
+        memmap, start = _resume_point(plan, fingerprint, n, resume, say)
+        if start < n:
+            loader = torch.utils.data.DataLoader(
+                torch.utils.data.Subset(source.make(loaded.transform), range(start, n)),
+                batch_size=batch_size,
+                shuffle=False,
+                num_workers=num_workers,
+                collate_fn=collate,
+                pin_memory=torch_device.type == "cuda",
+            )
+            memmap = _run_batches(model, loader, plan, memmap, n, spec, torch_device, save_state, progress)
+    except DiskFullError:
+        _drop_partial(plan)
+        raise
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            _drop_partial(plan)
+            raise _disk_full(out, None, exc) from None
+        raise
     assert memmap is not None
     n_columns = int(memmap.shape[1])
     memmap.flush()
     del memmap
-
     class_names = loaded.class_names if loaded.class_names and len(loaded.class_names) == n_columns else None
-    written = [out.name, "paths.txt"]
-    with OutputSet(inputs=inputs, outputs=files) as outputs:
-        outputs.write_with(out, lambda tmp: os.replace(partial, tmp))
-        outputs.write_text(files["paths"], "".join(_one_line(p) + "\n" for p in source.paths))
-        if source.labels is not None:
-            outputs.save_npy(files["labels"], np.asarray(source.labels, dtype=np.int64))
-            written.append("labels.npy")
-        if source.class_names is not None:
-            outputs.write_text(files["class names"], "".join(_one_line(c) + "\n" for c in source.class_names))
-            written.append("class_names.txt")
-        for key, values in source.extra.items():
-            outputs.save_npy(files[key], values)
-            written.append(f"{key}.npy")
-        if class_names is not None:
-            outputs.write_text(files["model class names"], "".join(_one_line(c) + "\n" for c in class_names))
-            written.append("model_class_names.txt")
-        outputs.remove(state_path)
     return {
         "out": str(out),
         "n_rows": n,
@@ -678,7 +846,7 @@ def compute_logits(
         "resumed_rows": start,
         "model": loaded.description,
         "device": str(torch_device),
-        "files": written,
+        "files": _commit(plan, source, class_names),
     }
 
 

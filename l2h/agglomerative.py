@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from l2h._system import available_memory
 from l2h._validation import check_array, check_finite_rows
-from l2h.arrays import available_memory
 from l2h.hierarchy import Hierarchy
 
 __all__ = ["agglomerative_hierarchy", "hierarchy_from_linkage", "linkage_memory_bytes"]

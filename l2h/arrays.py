@@ -18,7 +18,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from l2h._system import available_memory
 from l2h._validation import InputError, check_array
+from l2h.text import typed_url
 
 __all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names"]
 
@@ -68,6 +70,11 @@ def check_input_file(path: str | os.PathLike[str], name: str = "input") -> os.st
     except FileNotFoundError:
         if os.path.islink(path):
             raise InputError(f"{name} file {path} is a dangling symlink (its target does not exist)") from None
+        url = typed_url(path)
+        if url is not None:
+            raise InputError(
+                f"{name} file not found: {url} (a URL: read it on a Dask cluster with --scheduler or --workers)"
+            ) from None
         raise InputError(f"{name} file not found: {path}") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
@@ -194,21 +201,6 @@ def _load_npz(path: Path, key: str | None, name: str) -> np.ndarray:
 
 #: Share of the available memory one inflated ``.npz`` member may take.
 MEMORY_SHARE = 0.8
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (``MemAvailable`` on Linux), or None when unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def _check_npz_member_size(archive: Any, key: str, path: Path, name: str) -> None:
@@ -490,7 +482,8 @@ def _check_dtype(arr: np.ndarray, path: Path, name: str) -> np.ndarray:
 
 
 def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str]:
-    """Read one name per line (blank trailing lines ignored; surrounding whitespace stripped).
+    """Read one name per line (a line ends at ``\\n`` only; blank trailing lines ignored; spaces and tabs
+    around a name stripped).
 
     Parameters
     ----------
@@ -514,7 +507,8 @@ def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first name
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{name} file {path} cannot be read as UTF-8 text: {exc}") from None
-    lines = [line.strip() for line in text.splitlines()]
+    # A line ends at "\n" (or "\r\n") only: U+2028, U+0085, VT, FF and FS are characters of a name.
+    lines = [line.removesuffix("\r").strip(" \t") for line in text.split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     for i, line in enumerate(lines, start=1):

@@ -9,6 +9,10 @@ left untouched or replaced by a complete new one, and a set of outputs is writte
 
 :func:`write_atomic` and :func:`save_npy_atomic` write one file the same way (temporary file, then an
 atomic rename).
+
+Temporary files and backups carry the writer's process id (``.NAME.PID-XXXX.tmpSUFFIX``,
+``.NAME.PID-XXXX.bak``): a run killed with SIGKILL cannot clean up, so the next run that writes the
+same output removes the ones whose process is gone (:func:`sweep_stale_siblings`).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import secrets
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +39,7 @@ PathLike = str | os.PathLike[str]
 # One output label (e.g. "--out") names a file or, for a folder of outputs, every file it may write.
 PathSpec = PathLike | Iterable[PathLike] | None
 
-__all__ = ["OutputSet", "check_output_path", "npy_bytes", "save_npy_atomic", "write_atomic"]
+__all__ = ["OutputSet", "check_output_path", "npy_bytes", "save_npy_atomic", "sweep_stale_siblings", "write_atomic"]
 
 
 def _folder_of(path: Path) -> Path:
@@ -280,7 +286,9 @@ class OutputSet:
     ----------
     inputs : mapping of str to path, list of paths or None
         The command's input files by option name (``{"--logits": path}``); None values are ignored,
-        and so are paths that do not exist (their readers report them).
+        and so are paths that do not exist (their readers report them).  An input that reads many
+        files (an image folder, a list of image paths) registers each of them, see
+        :func:`l2h.report.image_inputs`.
     outputs : mapping of str to path, list of paths or None
         The files the command may write, by option name.  A folder of outputs registers each file
         it may write (a list).  None values are ignored.
@@ -327,6 +335,7 @@ class OutputSet:
         self._staged: dict[Path, _Staged] = {}  # keyed by destination
         self._created: list[Path] = []
         self._open = False
+        self._started = time.time()
         self.check()
 
     # ------------------------------------------------------------------ checks
@@ -362,9 +371,9 @@ class OutputSet:
                     continue  # missing or unreadable inputs are their reader's to report
                 hit = by_dest.get(Path(os.path.realpath(in_path))) or by_inode.get((st.st_dev, st.st_ino))
                 if hit is not None:
-                    name = in_label if in_label.startswith("-") else f"{in_label}"
+                    what = f"the {in_label} file" if len(in_paths) == 1 else f"one of the {in_label} files"
                     how = _how(hit.path, in_path)
-                    raise InputError(f"{hit.label} {hit.path} is the {name} file{how}; choose another output path")
+                    raise InputError(f"{hit.label} {hit.path} is {what}{how}; choose another output path")
         self._targets = {Path(os.path.abspath(t.path)): t for t in targets}
 
     # ------------------------------------------------------------------ staging
@@ -391,7 +400,9 @@ class OutputSet:
         self._ensure_folder(target)
         name = target.dest.name
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{target.dest.suffix}", dir=target.dest.parent)
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{name}.{os.getpid()}-", suffix=f".tmp{target.dest.suffix}", dir=target.dest.parent
+            )
         except OSError as exc:
             raise InputError(f"cannot write {target.label} {target.path}: {_why(exc)}") from None
         os.close(fd)
@@ -460,6 +471,11 @@ class OutputSet:
     # ------------------------------------------------------------------ commit / abort
     def __enter__(self) -> OutputSet:
         self._open = True
+        swept: set[Path] = set()
+        for target in self._targets.values():
+            if target.dest not in swept:
+                swept.add(target.dest)
+                sweep_stale_siblings(target.dest, self._started)
         return self
 
     def __exit__(
@@ -510,7 +526,7 @@ class OutputSet:
     def _commit_one(self, staged: _Staged) -> None:
         dest = staged.target.dest
         if os.path.lexists(dest):
-            backup = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.bak"
+            backup = dest.parent / f".{dest.name}.{os.getpid()}-{secrets.token_hex(6)}.bak"
             try:
                 os.link(dest, backup)  # the old file stays in place until the atomic rename below
                 staged.backup = backup
@@ -553,6 +569,75 @@ def _how(path: Path, other: Path) -> str:
     if os.path.realpath(path) == os.path.realpath(other):
         return " (through a symlink)"
     return " (a hard link)"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # another user's process, or unknown: keep its files
+    return True
+
+
+def sweep_stale_siblings(dest: PathLike, before: float) -> list[Path]:
+    """Remove what an earlier, killed run left next to the output ``dest``; return what was removed.
+
+    Temporary files are named ``.NAME.PID-XXXX.tmpSUFFIX`` and backups ``.NAME.PID-XXXX.bak``: one
+    is stale when its process ``PID`` is gone and it is older than ``before`` (this run's start).
+    A stale backup whose output is missing holds the only copy of the old output (a run killed
+    between moving it aside and renaming the new file in): it is put back, not deleted.
+
+    Parameters
+    ----------
+    dest : str or os.PathLike
+        The output about to be written.
+    before : float
+        Start of this run (``time.time()``): newer files are left alone.
+
+    Returns
+    -------
+    list of Path
+        The files removed (or put back).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, time
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".t.nwk.999999999-ab12.tmp.nwk").write_text("half")
+    >>> [p.name for p in sweep_stale_siblings(folder / "t.nwk", time.time() + 1)]
+    ['.t.nwk.999999999-ab12.tmp.nwk']
+    """
+    dest = Path(dest)
+    folder = _folder_of(dest)
+    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.(\d+)-[^/]*\.(?:tmp{re.escape(dest.suffix)}|bak)$")
+    removed: list[Path] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.match(name)
+        if match is None:
+            continue
+        path = folder / name
+        pid = int(match.group(1))
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if pid == os.getpid() or st.st_mtime >= before or _process_alive(pid) or not stat.S_ISREG(st.st_mode):
+            continue
+        try:
+            if name.endswith(".bak") and not os.path.lexists(dest):
+                os.rename(path, dest)  # the old output, moved aside by the killed run: restore it
+            else:
+                os.unlink(path)
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["markup_safe", "printable"]
+__all__ = ["markup_safe", "printable", "typed_url"]
 
 # Characters that steer a terminal or reorder text instead of showing a glyph.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -72,3 +72,44 @@ def markup_safe(name: object) -> str:
     from rich.markup import escape
 
     return escape(printable(name))
+
+
+_FOLDED_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):/(?P<rest>[^/].*)?$")
+
+
+def typed_url(path: object) -> str | None:
+    """The URL a user typed, when a path object folded its ``//`` (``http:/host/x``), else None.
+
+    ``pathlib.Path("http://host/x")`` (and click's ``Path`` type) becomes ``http:/host/x``; messages
+    and fsspec need the URL back.  A local path of that shape that exists is not a URL.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The path as parsed.
+
+    Returns
+    -------
+    str or None
+        The URL with its ``//`` back, or None when ``path`` is not a folded URL.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> typed_url(Path("http://127.0.0.1:8000/x.npy"))
+    'http://127.0.0.1:8000/x.npy'
+    >>> typed_url(Path("file:///data/x.npy"))
+    'file:///data/x.npy'
+    >>> typed_url(Path("data/x.npy")) is None
+    True
+    """
+    import os
+
+    text = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+    match = _FOLDED_URL.match(text)
+    if match is None or os.path.lexists(text):
+        return None
+    rest = match.group("rest") or ""
+    if match.group("scheme") == "file":
+        return "file:///" + rest
+    return f"{match.group('scheme')}://{rest}"

@@ -11,7 +11,6 @@ LIMIT = 100
 # Functions still being broken at their seams (issue 20), by name so that moving them to another
 # module does not matter: remove a name once its function is short.
 STILL_LONG = {
-    "compute_logits",  # cohiclust_extra/pretrained.py
     "_visit_range",  # l2h/_kernels.py
     "hard_merges",  # l2h/_kernels.py
 }

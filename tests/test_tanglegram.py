@@ -118,6 +118,13 @@ def test_cli_report_uses_compares_mapping_and_shows_in_chromium(tmp_path):
         assert not [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
         urls = requested_urls(driver)
         assert all(u.startswith(("file:", "data:")) for u in urls), urls
+    # the library function with the points maps the leaves the same way: the same drawing
+    same = build_tanglegram(tree, read_taxonomy(EXAMPLES / "digits_taxonomy.nwk"), assignments=leaf, labels=labels)
+    svg = re.compile(r"<svg.*</svg>", flags=re.S)
+    drop_titles = re.compile(r'<text class="side"[^<]*</text>')
+    assert drop_titles.sub("", svg.search(same).group(0)) == drop_titles.sub("", svg.search(page).group(0))
+    with pytest.raises(ValueError, match="assignments and labels go together"):
+        build_tanglegram(tree, read_taxonomy(EXAMPLES / "digits_taxonomy.nwk"), assignments=leaf)
     # a bad --report path fails before any work, one line, nothing written
     bad = run(*args, "--report", tmp_path / "missing" / "t.html")
     assert bad.exit_code == 1 and "--report" in error_line(bad)

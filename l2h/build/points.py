@@ -51,15 +51,10 @@ _PARALLEL_MIN_SOFT = 1 << 16
 
 
 def _available_memory() -> int:
-    """``MemAvailable`` from /proc/meminfo in bytes (0 where unknown)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
+    """Bytes of memory available (:func:`l2h._system.available_memory`, cgroup-aware); 0 where unknown."""
+    from l2h._system import available_memory
+
+    return available_memory() or 0
 
 
 class Points:

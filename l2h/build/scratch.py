@@ -67,64 +67,11 @@ _MEMORY_FILESYSTEMS = {"tmpfs", "ramfs", "devtmpfs", "hugetlbfs"}
 
 # ---------------------------------------------------------------------------------------------- memory, disk
 def available_memory() -> int:
-    """Bytes of memory this process can still fill: ``MemAvailable``, capped by the memory cgroup's
-    limit minus its non-reclaimable use (cgroup v1 and v2); 0 where unknown."""
-    avail = 0
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    room = _cgroup_room()
-    if room is not None:
-        avail = min(avail, room) if avail else room
-    return max(0, avail)
+    """Bytes of memory this process can still fill (:func:`l2h._system.available_memory`: the host's
+    ``MemAvailable`` capped by every memory cgroup level, v1 and v2); 0 where unknown."""
+    from l2h._system import available_memory as system_available_memory
 
-
-def _cgroup_room() -> int | None:
-    """The memory cgroup's limit minus its anonymous use (page cache counts as reclaimable), or None."""
-    try:
-        with open("/proc/self/cgroup", encoding="ascii") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return None
-    best = None
-    for line in lines:
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        _, controllers, rel = parts
-        if "memory" in controllers.split(","):
-            base = Path("/sys/fs/cgroup/memory") / rel.lstrip("/")
-            limit, stat = base / "memory.limit_in_bytes", base / "memory.stat"
-            usage, cache_key = base / "memory.usage_in_bytes", "total_cache"
-        elif controllers == "":
-            base = Path("/sys/fs/cgroup") / rel.lstrip("/")
-            limit, stat = base / "memory.max", base / "memory.stat"
-            usage, cache_key = base / "memory.current", "file"
-        else:
-            continue
-        try:
-            text = limit.read_text().strip()
-            if text == "max":
-                continue
-            cap = int(text)
-            if cap >= 1 << 60:
-                continue
-            used = int(usage.read_text())
-            cache = 0
-            for row in stat.read_text().splitlines():
-                key, _, value = row.partition(" ")
-                if key == cache_key:
-                    cache = int(value)
-            room = max(0, cap - (used - cache))
-        except (OSError, ValueError):
-            continue
-        best = room if best is None else min(best, room)
-    return best
+    return system_available_memory() or 0
 
 
 def free_bytes(directory: str | os.PathLike[str]) -> int:

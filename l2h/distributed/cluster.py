@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO
 
+from l2h._system import usable_cores, within_deadline
 from l2h._validation import InputError
 from l2h.distributed.shards import INSTALL_HINT
 
-__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "connect", "require_distributed"]
+__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "check_scheduler_address", "connect", "require_distributed"]
 
 CONNECT_TIMEOUT_S = 10.0
 
@@ -32,6 +38,7 @@ def connect(
     *,
     timeout: float | None = None,
     threads_per_worker: int = 1,
+    force_workers: bool = False,
 ) -> tuple[object, Callable[[], None]]:
     """A ``distributed.Client`` and a function that closes it (and the local cluster it started).
 
@@ -47,6 +54,8 @@ def connect(
         Seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 10 s).
     threads_per_worker : int, default 1
         Task threads of each worker of a local cluster (``workers``); unused with ``scheduler``.
+    force_workers : bool, default False
+        Start more local workers than this process has cores (refused otherwise).
 
     Returns
     -------
@@ -70,9 +79,15 @@ def connect(
     if workers is not None:
         if int(workers) < 1:
             raise InputError(f"--workers must be at least 1; got {workers}")
-        cores = os.cpu_count() or 1
+        cores = usable_cores()
+        if int(workers) > cores and not force_workers:
+            raise InputError(
+                f"--workers {workers} is more than the {cores} cores this process may use; "
+                "give --force-workers to start them anyway"
+            )
         numba_threads = max(1, cores // int(workers))
-        with dask.config.set({"distributed.worker.daemon": False}):
+        log = tempfile.TemporaryFile(mode="w+b")  # unnamed: gone when closed, however l2h ends
+        with dask.config.set({"distributed.worker.daemon": False}), _stderr_of_children(log):
             try:
                 cluster = distributed.LocalCluster(
                     n_workers=int(workers),
@@ -84,29 +99,109 @@ def connect(
                 )
                 client = distributed.Client(cluster, timeout=max(timeout, 60.0))
             except Exception as exc:  # noqa: BLE001
-                raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {exc}") from None
-        return client, _closer(client, cluster)
+                why = _last_error_line(log) or str(exc).strip().split("\n")[0] or type(exc).__name__
+                log.close()
+                raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {why}") from None
+        return client, _closer(client, cluster, log)
 
-    address = str(scheduler)
-    with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
-        try:
-            client = distributed.Client(address, timeout=timeout)
-        except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, bad address...
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ClusterError(
-                f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})"
-            ) from None
+    address = check_scheduler_address(str(scheduler))
+
+    def start() -> object:
+        with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
+            return distributed.Client(address, timeout=timeout)
+
+    try:  # the client's own timeout first (nothing listening), then ours (a peer that never replies)
+        client = within_deadline(start, 1.5 * timeout + 1.0)
+    except TimeoutError:
+        raise ClusterError(
+            f"the Dask scheduler at {address} did not answer within {timeout:g} s "
+            "(a scheduler that accepts connections but never replies; raise the wait with --timeout)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, bad address...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})") from None
     return client, _closer(client, None)
 
 
-def _closer(client, cluster) -> Callable[[], None]:
+def check_scheduler_address(address: str) -> str:
+    """``address`` if it names a scheduler that could exist, else :class:`InputError` at once.
+
+    Refused without a connection attempt: a port outside 1..65535, a missing host or port.
+
+    Parameters
+    ----------
+    address : str
+        The ``--scheduler`` value (``tcp://HOST:PORT``).
+
+    Returns
+    -------
+    str
+        ``address``, unchanged.
+
+    Raises
+    ------
+    InputError
+        One line naming the address and what is wrong with it.
+
+    Examples
+    --------
+    >>> check_scheduler_address("tcp://127.0.0.1:8786")
+    'tcp://127.0.0.1:8786'
+    >>> check_scheduler_address("tcp://127.0.0.1:99999")
+    Traceback (most recent call last):
+        ...
+    l2h._validation.InputError: --scheduler tcp://127.0.0.1:99999: the port must be 1 to 65535; got 99999
+    """
+    scheme, sep, rest = address.rpartition("://")
+    if sep and scheme not in ("tcp", "tls", "inproc", "ws", "wss", "ucx"):
+        raise InputError(f"--scheduler {address}: unknown protocol {scheme!r}; expected tcp://HOST:PORT")
+    if scheme == "inproc":
+        return address
+    host, colon, port = rest.rpartition(":")
+    if colon and port.isdigit():
+        if not 1 <= int(port) <= 65535:
+            raise InputError(f"--scheduler {address}: the port must be 1 to 65535; got {port}")
+    elif colon:
+        raise InputError(f"--scheduler {address}: the port must be a number; got {port!r}")
+    if colon and not host.strip("[]"):
+        raise InputError(f"--scheduler {address}: no host; expected tcp://HOST:PORT")
+    return address
+
+
+@contextlib.contextmanager
+def _stderr_of_children(log: IO[bytes]) -> Iterator[None]:
+    """Processes started inside the block write their stderr (tracebacks of workers that fail to
+    start, their logs) into ``log`` instead of the user's terminal; this process keeps its own."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _last_error_line(log: IO[bytes]) -> str:
+    """The last ``SomethingError: message`` line the children wrote (why they failed), or ""."""
+    try:
+        log.seek(0)
+        text = log.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+    lines = [line.strip() for line in text.split("\n") if re.match(r"^[A-Za-z_.]*(Error|Exception):", line.strip())]
+    return lines[-1] if lines else ""
+
+
+def _closer(client, cluster, log: IO[bytes] | None = None) -> Callable[[], None]:
     done: list[bool] = []
 
     def close() -> None:
         if done:
             return
         done.append(True)
-        for thing in (client, cluster):
+        for thing in (client, cluster, log):
             if thing is None:
                 continue
             try:

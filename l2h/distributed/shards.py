@@ -18,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from l2h._system import within_deadline
 from l2h._validation import InputError
 
-__all__ = ["KINDS", "Shard", "open_shards", "split_shards", "total_rows"]
+__all__ = ["KINDS", "NETWORK_TIMEOUT_S", "Shard", "open_shards", "split_shards", "storage_options", "total_rows"]
 
 KINDS = ("npy", "zarr", "array", "delayed")
+#: Seconds a remote (fsspec) read may wait to connect, and then for each piece of data.
+NETWORK_TIMEOUT_S = 10.0
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<num>\d+)\.npy$")
 
 
@@ -46,6 +49,8 @@ class Shard:
         First row of the shard inside ``source``.
     offset : int
         First row of the shard in the whole (concatenated) input.
+    timeout : float
+        Seconds a remote read may wait to connect, then for each piece of data.
     """
 
     source: str
@@ -56,6 +61,7 @@ class Shard:
     start: int = 0
     offset: int = 0
     data: object = field(default=None, repr=False, compare=False)
+    timeout: float = field(default=NETWORK_TIMEOUT_S, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -90,15 +96,17 @@ class Shard:
             (block,) = dask.compute(self.data, scheduler="sync")
             return np.asarray(block)
         if self.kind == "zarr":
-            return np.asarray(_open_zarr(self.source)[self.start : stop])
+            return np.asarray(_open_zarr(self.source, timeout=self.timeout)[self.start : stop])
         if _is_url(self.source):
-            return _read_npy_rows(self.source, self.start, stop)
+            return _read_npy_rows(self.source, self.start, stop, self.timeout)
         local = self.source[len("file://") :] if self.source.startswith("file://") else self.source
         return np.load(local, mmap_mode="r", allow_pickle=False)[self.start : stop]
 
 
 # ---------------------------------------------------------------------------------------------- discovery
-def open_shards(source: object, *, ndim: int = 2, name: str = "logits", key: str | None = None) -> list[Shard]:
+def open_shards(
+    source: object, *, ndim: int = 2, name: str = "logits", key: str | None = None, timeout: float | None = None
+) -> list[Shard]:
     """Find the shards of a sharded input, reading only headers (never the data).
 
     Parameters
@@ -114,6 +122,9 @@ def open_shards(source: object, *, ndim: int = 2, name: str = "logits", key: str
         What the input is, for the error messages.
     key : str, optional
         Array name inside a Zarr group.
+    timeout : float, optional
+        Seconds a remote read (``http(s)://``, ``s3://``) may wait to connect, then for each piece of
+        data, here and on the workers (default ``NETWORK_TIMEOUT_S``, 10 s).
 
     Returns
     -------
@@ -139,6 +150,9 @@ def open_shards(source: object, *, ndim: int = 2, name: str = "logits", key: str
     """
     if ndim not in (1, 2):
         raise ValueError(f"ndim must be 1 or 2; got {ndim}")
+    wait = NETWORK_TIMEOUT_S if timeout is None else float(timeout)
+    if not wait > 0:
+        raise ValueError(f"timeout must be positive; got {timeout}")
     if _is_dask_array(source):
         shards = _dask_shards(source, ndim, name)
     elif isinstance(source, np.ndarray) or hasattr(source, "__array__") and not isinstance(source, (str, Path)):
@@ -152,14 +166,14 @@ def open_shards(source: object, *, ndim: int = 2, name: str = "logits", key: str
         for item in source:
             if not isinstance(item, (str, os.PathLike)):
                 raise TypeError(f"{name}: shards must be paths or URLs; got {type(item).__name__}")
-            shards.extend(_open_path(os.fspath(item), ndim, name, key, in_list=True))
+            shards.extend(_open_path(os.fspath(item), ndim, name, key, in_list=True, timeout=wait))
     elif isinstance(source, (str, os.PathLike)):
-        shards = _open_path(os.fspath(source), ndim, name, key, in_list=False)
+        shards = _open_path(os.fspath(source), ndim, name, key, in_list=False, timeout=wait)
     else:
         raise TypeError(
             f"{name} must be a path, a list of paths, an array or a dask.array; got {type(source).__name__}"
         )
-    return _check_and_place(shards, name)
+    return [replace(shard, timeout=wait) for shard in _check_and_place(shards, name)]
 
 
 def split_shards(shards: Sequence[Shard], max_rows: int) -> list[Shard]:
@@ -232,7 +246,9 @@ def total_rows(shards: Sequence[Shard]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, timeout: float | None = None) -> str:
+    if isinstance(exc, TimeoutError) and timeout is not None:
+        return f"no answer within {timeout:g} s (raise it with --timeout)"
     if isinstance(exc, FileNotFoundError):
         return "no such file"
     if isinstance(exc, PermissionError):
@@ -255,36 +271,79 @@ def _check_ndim(shape: tuple[int, ...], ndim: int, where: str, name: str) -> Non
         raise InputError(f"{name} shard {where} must be {want}; got shape {tuple(shape)}")
 
 
-def _fs(path: str):
+def storage_options(url: str, timeout: float) -> dict[str, Any]:
+    """fsspec options that bound a remote read of ``url``: connect and read timeouts of ``timeout`` s.
+
+    HTTP(S) (aiohttp) and S3 (botocore) get both; other protocols keep their own defaults.
+
+    Parameters
+    ----------
+    url : str
+        The path or URL to read.
+    timeout : float
+        Seconds to wait for a connection, then for each piece of data.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for ``fsspec.open`` / ``url_to_fs`` (empty for local paths).
+
+    Examples
+    --------
+    >>> storage_options("s3://bucket/x.npy", 5.0)["config_kwargs"]
+    {'connect_timeout': 5.0, 'read_timeout': 5.0}
+    >>> storage_options("/local/x.npy", 5.0)
+    {}
+    """
+    protocol = url.split("://", 1)[0].lower() if _is_url(url) else ""
+    if protocol in ("http", "https"):
+        try:
+            import aiohttp
+        except ImportError:  # fsspec says what HTTP needs
+            return {}
+
+        limits = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
+        return {"client_kwargs": {"timeout": limits}}
+    if protocol in ("s3", "s3a"):
+        return {"config_kwargs": {"connect_timeout": timeout, "read_timeout": timeout}}
+    return {}
+
+
+def _fs(path: str, timeout: float = NETWORK_TIMEOUT_S):
     try:
         import fsspec
     except ImportError:
         if _is_url(path):
             raise InputError(f"reading {path} needs fsspec: {INSTALL_HINT}") from None
         return None, path
-    fs, inner = fsspec.core.url_to_fs(path)
+    fs, inner = fsspec.core.url_to_fs(path, **storage_options(path, timeout))
     return fs, inner
 
 
-def _open_path(path: str, ndim: int, name: str, key: str | None, in_list: bool) -> list[Shard]:
-    fs, inner = _fs(path)
-    try:
-        exists = fs.exists(inner) if fs is not None else os.path.exists(inner)
-        is_dir = fs.isdir(inner) if fs is not None else os.path.isdir(inner)
+def _open_path(path: str, ndim: int, name: str, key: str | None, in_list: bool, timeout: float) -> list[Shard]:
+    fs, inner = _fs(path, timeout)
+
+    def probe() -> tuple[bool, bool]:
+        if fs is None:
+            return os.path.exists(inner), os.path.isdir(inner)
+        return fs.exists(inner), fs.isdir(inner)
+
+    try:  # the first contact with a remote server: all of it within one timeout
+        exists, is_dir = within_deadline(probe, timeout) if _is_url(path) else probe()
     except Exception as exc:  # noqa: BLE001 - network or permission errors become one line
-        raise InputError(f"cannot read {name} {path}: {_reason(exc)}") from None
+        raise InputError(f"cannot read {name} {path}: {_reason(exc, timeout)}") from None
     if not exists:
         if os.path.islink(path):
             raise InputError(f"{name} shard {path} is a broken link")
         what = "shard" if in_list else "input"
         raise InputError(f"{name} {what} not found: {path}")
     if _looks_like_zarr(fs, inner, path, is_dir):
-        return [_zarr_shard(path, ndim, name, key)]
+        return [_zarr_shard(path, ndim, name, key, timeout)]
     if is_dir:
         if in_list:
             raise InputError(f"{name} shard {path} is a folder; list .npy files or give the folder alone")
-        return _folder_shards(fs, inner, path, ndim, name)
-    return [_npy_shard(fs, inner, path, ndim, name)]
+        return _folder_shards(fs, inner, path, ndim, name, timeout)
+    return [_npy_shard(fs, inner, path, ndim, name, timeout)]
 
 
 def _looks_like_zarr(fs, inner: str, path: str, is_dir: bool) -> bool:
@@ -299,28 +358,41 @@ def _looks_like_zarr(fs, inner: str, path: str, is_dir: bool) -> bool:
     return False
 
 
-def _folder_shards(fs, inner: str, path: str, ndim: int, name: str) -> list[Shard]:
+def _folder_shards(fs, inner: str, path: str, ndim: int, name: str, timeout: float) -> list[Shard]:
     try:
         if fs is not None:
             entries = [e if isinstance(e, str) else e["name"] for e in fs.ls(inner, detail=False)]
         else:
             entries = [os.path.join(inner, e) for e in os.listdir(inner)]
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"cannot list {name} folder {path}: {_reason(exc)}") from None
+        raise InputError(f"cannot list {name} folder {path}: {_reason(exc, timeout)}") from None
     names = sorted(e.rstrip("/").rsplit("/", 1)[-1] for e in entries)
     npys = [n for n in names if n.endswith(".npy") and not n.startswith(".")]
+    others = [n for n in names if not n.endswith(".npy") and not n.startswith(".")]
     if not npys:
-        raise InputError(f"{name} folder {path} holds no .npy shards")
+        listed = f" (it holds {_some(others)})" if others else ""
+        raise InputError(f"{name} folder {path} holds no .npy shards{listed}")
+    if others:
+        from l2h._validation import warn
+
+        warn(f"{name} folder {path}: {_some(others)} {'is' if len(others) == 1 else 'are'} not .npy, ignored")
     _check_numbering(npys, path, name)
     base = path.rstrip("/")
     shards = []
     for file_name in npys:
         full = base + "/" + file_name
-        f_fs, f_inner = _fs(full)
+        f_fs, f_inner = _fs(full, timeout)
         if not (f_fs.exists(f_inner) if f_fs is not None else os.path.exists(f_inner)):
             raise InputError(f"{name} shard {full} is missing (a broken link?)")
-        shards.append(_npy_shard(f_fs, f_inner, full, ndim, name))
+        shards.append(_npy_shard(f_fs, f_inner, full, ndim, name, timeout))
     return shards
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    from l2h.text import printable
+
+    listed = ", ".join(printable(n) for n in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _check_numbering(npys: list[str], path: str, name: str) -> None:
@@ -342,7 +414,7 @@ def _check_numbering(npys: list[str], path: str, name: str) -> None:
             )
 
 
-def _npy_shard(fs, inner: str, path: str, ndim: int, name: str) -> Shard:
+def _npy_shard(fs, inner: str, path: str, ndim: int, name: str, timeout: float = NETWORK_TIMEOUT_S) -> Shard:
     try:
         if fs is not None:
             with fs.open(inner, "rb") as fh:
@@ -353,7 +425,7 @@ def _npy_shard(fs, inner: str, path: str, ndim: int, name: str) -> Shard:
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"cannot read {name} shard {path}: {_reason(exc)}") from None
+        raise InputError(f"cannot read {name} shard {path}: {_reason(exc, timeout)}") from None
     _check_ndim(shape, ndim, path, name)
     if fortran and _is_url(path) and len(shape) == 2 and shape[0] > 1:
         raise InputError(f"{name} shard {path} is stored in Fortran order; remote shards must be C order")
@@ -376,11 +448,11 @@ def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     return tuple(shape), fortran, dtype, fh.tell()
 
 
-def _read_npy_rows(url: str, start: int, stop: int) -> np.ndarray:
+def _read_npy_rows(url: str, start: int, stop: int, timeout: float = NETWORK_TIMEOUT_S) -> np.ndarray:
     """Rows ``start:stop`` of a C-order remote ``.npy`` (one ranged read)."""
     import fsspec
 
-    with fsspec.open(url, "rb") as fh:
+    with fsspec.open(url, "rb", **storage_options(url, timeout)) as fh:
         shape, fortran, dtype, data_start = _npy_header(fh)
         row_bytes = dtype.itemsize * (int(np.prod(shape[1:])) if len(shape) > 1 else 1)
         fh.seek(data_start + start * row_bytes)
@@ -389,20 +461,21 @@ def _read_npy_rows(url: str, start: int, stop: int) -> np.ndarray:
     return arr
 
 
-def _open_zarr(path: str, key: str | None = None) -> Any:
+def _open_zarr(path: str, key: str | None = None, timeout: float = NETWORK_TIMEOUT_S) -> Any:
     try:
         import zarr
     except ImportError:
         raise InputError(f"reading Zarr input {path} needs zarr: {INSTALL_HINT}") from None
-    node: Any = zarr.open(path, mode="r")
+    options = storage_options(path, timeout)
+    node: Any = zarr.open(path, mode="r", storage_options=options) if options else zarr.open(path, mode="r")
     if key is not None:
         node = node[key]
     return node
 
 
-def _zarr_shard(path: str, ndim: int, name: str, key: str | None) -> Shard:
+def _zarr_shard(path: str, ndim: int, name: str, key: str | None, timeout: float = NETWORK_TIMEOUT_S) -> Shard:
     try:
-        node = _open_zarr(path, key)
+        node = _open_zarr(path, key, timeout)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001

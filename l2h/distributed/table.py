@@ -75,6 +75,7 @@ def plan_pieces(
     kind: str = "logits",
     n_leaves: int,
     key: str | None = None,
+    timeout: float | None = None,
 ) -> list[_Piece]:
     """Open both inputs' shards (headers only) and cut them into pieces of matching rows.
 
@@ -91,6 +92,8 @@ def plan_pieces(
         Number of leaves K of the tree.
     key : str, optional
         Array name inside a Zarr group of logits.
+    timeout : float, optional
+        Seconds a remote read may wait (see :func:`~l2h.distributed.open_shards`).
 
     Returns
     -------
@@ -104,8 +107,8 @@ def plan_pieces(
     """
     if kind not in POINT_KINDS:
         raise ValueError(f"kind must be one of {', '.join(POINT_KINDS)}; got {kind!r}")
-    point_shards = open_shards(points, ndim=2 if kind == "logits" else 1, name=kind, key=key)
-    label_shards = open_shards(labels, ndim=1, name="labels")
+    point_shards = open_shards(points, ndim=2 if kind == "logits" else 1, name=kind, key=key, timeout=timeout)
+    label_shards = open_shards(labels, ndim=1, name="labels", timeout=timeout)
     if kind == "logits" and point_shards[0].cols != n_leaves:
         raise InputError(
             f"the tree has {n_leaves} leaves but the logits shards have {point_shards[0].cols} columns (clusters)"

@@ -37,10 +37,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from l2h._images import DEFAULT_MAX_PIXELS, check_max_pixels, open_image
 from l2h.annotate import LeafStats, NodeCounts, clade_keys, group_colors, one_line
 from l2h.hierarchy import Hierarchy
 
-__all__ = ["IMAGE_SUFFIXES", "ImageSource", "build_report", "load_images", "report_data", "thumbnail_points"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageSource",
+    "build_report",
+    "image_inputs",
+    "load_images",
+    "report_data",
+    "thumbnail_points",
+]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 PILLOW_HINT = 'thumbnails need Pillow; install it with: pip install "l2h[plot]"'
@@ -65,6 +74,7 @@ class ImageSource:
     array: np.ndarray | None = None
     paths: list[Path] | None = None
     scale: float = 1.0
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     def image(self, i: int, size: int = THUMB_SIZE):  # noqa: ANN201 - a PIL image
         """Point ``i`` as a PIL image no larger than ``size`` (small array images are kept as they are)."""
@@ -81,7 +91,7 @@ class ImageSource:
             image = Image.fromarray(pixels)
         else:
             assert self.paths is not None
-            with Image.open(self.paths[i]) as opened:
+            with open_image(self.paths[i], self.max_pixels) as opened:
                 opened.draft("RGB", (size * 2, size * 2))  # JPEG: decode at a reduced scale
                 image = opened.convert("RGB")
         if max(image.size) > size:
@@ -120,7 +130,53 @@ class ImageSource:
         return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
+def _folder_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _listed_images(path: Path, lines: list[str]) -> list[Path]:
+    base = path.parent
+    return [Path(line) if Path(line).is_absolute() else base / line for line in lines]
+
+
+def image_inputs(path: str | os.PathLike[str]) -> list[Path]:
+    """Every file that :func:`load_images` reads from ``path``, for the output guard.
+
+    ``path`` itself and, for a folder, its image files; for a list of paths, the files it names.
+    Best effort: a source that cannot be read gives just ``[path]`` (its reader reports why).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``--images`` value: an ``.npy``, a list of paths or a folder.
+
+    Returns
+    -------
+    list of Path
+        ``path`` first, then the image files it stands for.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = pathlib.Path(tmp, "a.png").write_bytes(b"")
+    ...     [p.name for p in image_inputs(tmp)[1:]]
+    ['a.png']
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            return [path, *_folder_images(path)]
+        if path.is_file() and path.suffix.lower() != ".npy":
+            from l2h.io import read_names
+
+            return [path, *_listed_images(path, read_names(path, name="--images"))]
+    except (OSError, ValueError):
+        pass
+    return [path]
+
+
+def load_images(path: str | os.PathLike[str], n_points: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageSource:
     """The images of ``n_points`` points from ``path``.
 
     ``path`` is an ``.npy`` of images (N x H x W, or N x H x W x C with C = 1, 3 or 4; any numeric
@@ -134,6 +190,8 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
         The ``.npy`` file, list of paths or image folder.
     n_points : int
         Number of points; the source must hold exactly that many images.
+    max_pixels : int, default 64 000 000
+        Largest image file (width x height) decoded; checked from each file's header.
 
     Returns
     -------
@@ -157,14 +215,15 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     """
     from l2h._validation import InputError
 
+    max_pixels = check_max_pixels(max_pixels)
     path = Path(path)
     if not path.exists():
         raise InputError(f"--images {path} not found")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = _folder_images(path)
         if len(files) != n_points:
             raise InputError(f"--images folder {path} holds {len(files)} image files but there are {n_points} points")
-        return ImageSource(n_points, paths=files)
+        return ImageSource(n_points, paths=files, max_pixels=max_pixels)
     if path.suffix.lower() == ".npy":
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -191,9 +250,7 @@ def load_images(path: str | os.PathLike[str], n_points: int) -> ImageSource:
     lines = read_names(path, name="--images")
     if len(lines) != n_points:
         raise InputError(f"--images list {path} names {len(lines)} images but there are {n_points} points")
-    base = path.parent
-    paths = [Path(line) if Path(line).is_absolute() else base / line for line in lines]
-    return ImageSource(n_points, paths=paths)
+    return ImageSource(n_points, paths=_listed_images(path, lines), max_pixels=max_pixels)
 
 
 def thumbnail_points(

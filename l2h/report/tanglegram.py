@@ -27,11 +27,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from l2h.annotate import one_line, palette
 from l2h.hierarchy import Hierarchy
@@ -202,6 +203,9 @@ def build_tanglegram(
     tree: Hierarchy,
     reference: Taxonomy,
     *,
+    assignments: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
+    class_names: Sequence[str] | None = None,
     scores: Mapping[str, Any] | None = None,
     title: str | None = None,
     learned_title: str = "learned tree",
@@ -212,10 +216,16 @@ def build_tanglegram(
     Parameters
     ----------
     tree : Hierarchy
-        The learned tree, its leaves named as reference leaves: pass the tree that
-        :func:`l2h.compare.compare` scores (``l2h compare`` maps cluster ids to classes first).
+        The learned tree.  Without ``assignments``, its leaf names must be reference leaves (as
+        for :func:`l2h.compare.compare`).
     reference : Taxonomy
         The reference taxonomy.
+    assignments, labels : array_like, shape (N,), optional
+        Every point's leaf and class, for a tree over clusters: each leaf then stands under its
+        points' majority class, the pair :func:`l2h.compare.compare_clusters` scores
+        (:func:`l2h.compare.clusters_as_classes`; leaves without points are left out).
+    class_names : sequence of str, optional
+        With integer ``labels``: the reference's name of every class id.
     scores : mapping, optional
         :func:`l2h.compare.compare`'s result, summarised in the header.
     title : str, optional
@@ -228,6 +238,12 @@ def build_tanglegram(
     str
         One self-contained HTML page (no script, no network request).
     """
+    if (assignments is None) != (labels is None):
+        raise ValueError("assignments and labels go together (each leaf stands under its majority class)")
+    if assignments is not None and labels is not None:
+        from l2h.compare import clusters_as_classes
+
+        tree, reference, _ = clusters_as_classes(tree, reference, assignments, labels, class_names=class_names)
     left, right = tanglegram_layout(tree, reference)
     geo = _Geometry.of(left, right, [_label(name) for name in tree.leaf_names])
     parts = _svg_tree(left, geo.lx, geo.ry) + _svg_tree(right, geo.rx, geo.ry, node_names=True)
