@@ -162,10 +162,11 @@ def build(
 
     flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
-    # On a terminal the progress bar would sit frozen while Numba compiles: say why first.  Pipes and
-    # logs get no extra line, so a bad input (NaN rows are found by the first kernel) stays one line.
+    # On a terminal the progress bar would sit frozen while Numba compiles: compile first, under a
+    # live clock.  Pipes and logs get no extra line, so a bad input (NaN rows are found by the first
+    # kernel) stays one line.
     if not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
-        err.print(f"compiling kernels ({flavour}), first run only, about a minute", highlight=False)
+        _compile_under_a_clock(err, flavour)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)
@@ -193,6 +194,33 @@ def build(
         echo_json(summary)
     elif not quiet:
         _print_summary(summary)
+
+
+def _compile_under_a_clock(err, flavour: str) -> None:
+    """Compile the kernels of a small build of ``flavour`` logits (:func:`l2h.build.warmup.compile_small`)
+    under a line that shows the seconds elapsed, then say how long it took."""
+    import threading
+
+    from l2h._numba import COMPILE_NOTICE
+    from l2h.build.warmup import compile_small
+
+    err.print(f"compiling kernels ({flavour}): {COMPILE_NOTICE}", highlight=False, markup=False)
+    started = time.perf_counter()
+    stop = threading.Event()
+    with err.status(f"compiling kernels ({flavour}): 0 s") as status:
+
+        def tick() -> None:
+            while not stop.wait(1.0):
+                status.update(f"compiling kernels ({flavour}): {time.perf_counter() - started:.0f} s")
+
+        clock = threading.Thread(target=tick, daemon=True)
+        clock.start()
+        try:
+            compile_small(flavour)
+        finally:
+            stop.set()
+            clock.join()
+    err.print(f"compiled kernels ({flavour}) in {time.perf_counter() - started:.0f} s", highlight=False)
 
 
 def _scratch_dir(value: str, array, input_kind: str, out: Path) -> Path | None:
