@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -199,7 +200,6 @@ def build(
 def _compile_under_a_clock(err, flavour: str) -> None:
     """Compile the kernels of a small build of ``flavour`` logits (:func:`l2h.build.warmup.compile_small`)
     under a line that shows the seconds elapsed, then say how long it took."""
-    import threading
 
     from l2h._numba import COMPILE_NOTICE
     from l2h.build.warmup import compile_small
