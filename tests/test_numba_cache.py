@@ -91,7 +91,7 @@ def test_build_says_once_that_it_compiles(clean_env, tmp_path):
     (tmp_path / "fresh").mkdir()
     first = run("build", logits, "--out", tmp_path / "a.nwk")
     assert first.exit_code == 0, first.output
-    assert "compiling kernels (float32), first run only" in first.stderr
+    assert "compiling kernels (float32): first run only" in first.stderr
     second = run("build", logits, "--out", tmp_path / "b.nwk")
     assert second.exit_code == 0 and "compiling" not in second.stderr
     clean_env.delenv("FORCE_COLOR")

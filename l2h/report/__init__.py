@@ -168,7 +168,7 @@ def image_inputs(path: str | os.PathLike[str]) -> list[Path]:
         if path.is_dir():
             return [path, *_folder_images(path)]
         if path.is_file() and path.suffix.lower() != ".npy":
-            from l2h.io import read_names
+            from l2h.arrays import read_names
 
             return [path, *_listed_images(path, read_names(path, name="--images"))]
     except (OSError, ValueError):
