@@ -16,8 +16,8 @@ from l2h_cli._inputs import (
     quiet_option,
     tree_argument,
 )
-from l2h_cli._views import max_probability
 
+from l2h.annotate import max_probability
 from l2h.files import OutputSet
 from l2h.io import load_array
 from l2h.report import build_report, image_inputs, load_images

@@ -18,6 +18,7 @@ import numpy as np
 from l2h._numba import mark_kernels_compiled
 from l2h.build.aggregations import AGGREGATIONS
 from l2h.build.api import build_local
+from l2h.build.small import forced
 from l2h.build.strategies import STRATEGIES
 from l2h.hierarchy import Hierarchy
 
@@ -72,6 +73,11 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> dict[str, list[str]]:
         For each flavour, then ``"metrics"``: the names of the kernels Numba compiled for it, sorted
         (empty when every one came from the cache).
     """
+    with forced("numba"):  # these builds are small: without this they would not compile anything
+        return _compile(flavours)
+
+
+def _compile(flavours: Sequence[str]) -> dict[str, list[str]]:
     import warnings
 
     from l2h._validation import L2HWarning
@@ -114,7 +120,8 @@ def compile_small(flavour: str) -> None:
     """
     logits = np.random.default_rng(0).normal(scale=3.0, size=(400, 6)).astype(flavour)
     logits[np.arange(400), np.arange(400) % 6] += 10.0  # every cluster has points: no soft merges
-    build_local(logits)
+    with forced("numba"):  # a small build: without this it would compile nothing
+        build_local(logits)
 
 
 @contextlib.contextmanager
