@@ -96,6 +96,7 @@ def test_digits_example(monkeypatch: pytest.MonkeyPatch) -> None:
         _assert_same(_build(monkeypatch, "numba", arr, **kw), _build(monkeypatch, "python", arr, **kw))
 
 
+@pytest.mark.skipif(not small.host_fuses_multiply_add(), reason="the compiled exp fuses only on FMA CPUs")
 def test_exponential_is_the_compiled_one() -> None:
     from l2h.build import _kernels
 
@@ -113,6 +114,7 @@ def test_exponential_is_the_compiled_one() -> None:
 
 def test_choosing_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("L2H_KERNELS", raising=False)
+    monkeypatch.setattr(small, "host_fuses_multiply_add", lambda: True)
     assert small.use_small((1797, 20))
     assert not small.use_small((100_000, 1000))
     assert not small.use_small((10, 10), out_of_core=True)
@@ -123,6 +125,15 @@ def test_choosing_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("L2H_KERNELS", "gpu")
     with pytest.raises(ValueError, match="L2H_KERNELS must be one of"):
         small.use_small((10, 10))
+
+
+def test_auto_compiles_where_the_cpu_has_no_fused_multiply_add(monkeypatch: pytest.MonkeyPatch) -> None:
+    # without FMA the compiled exponential rounds each product and sum apart, unlike small.fma
+    monkeypatch.delenv("L2H_KERNELS", raising=False)
+    monkeypatch.setattr(small, "host_fuses_multiply_add", lambda: False)
+    assert not small.use_small((1797, 20))
+    monkeypatch.setenv("L2H_KERNELS", "python")
+    assert small.use_small((1797, 20))
 
 
 def test_fma_is_correctly_rounded() -> None:

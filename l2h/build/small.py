@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import math
 import os
+import platform
 import sys
 import types
 from collections.abc import Iterator
@@ -34,7 +36,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNEL_PATHS", "SMALL_ENTRIES", "fma", "forced", "kernel_path", "kernels", "use_small"]
+__all__ = [
+    "KERNEL_PATHS",
+    "SMALL_ENTRIES",
+    "fma",
+    "forced",
+    "host_fuses_multiply_add",
+    "kernel_path",
+    "kernels",
+    "use_small",
+]
 
 #: Logit entries (N × K) up to which ``auto`` builds without compiling (see docs/performance.md).
 SMALL_ENTRIES = 100_000
@@ -96,7 +107,27 @@ def use_small(shape: tuple[int, ...], out_of_core: bool = False) -> bool:
     path = kernel_path()
     if path != "auto":
         return path == "python"
-    return not out_of_core and math.prod(shape) <= SMALL_ENTRIES
+    return not out_of_core and math.prod(shape) <= SMALL_ENTRIES and host_fuses_multiply_add()
+
+
+@functools.cache
+def host_fuses_multiply_add() -> bool:
+    """Whether this CPU has fused multiply-add, so the compiled exponential contracts as :func:`fma`.
+
+    ``auto`` takes this path only where it is known to be bit-identical to the compiled kernels:
+    AArch64 always has FMA; x86-64 has it when ``/proc/cpuinfo`` lists the ``fma`` flag.  Anywhere
+    else (an x86-64 CPU without FMA, or no way to tell) small builds compile, as large ones do.
+    """
+    machine = platform.machine().lower()
+    if machine in ("arm64", "aarch64"):
+        return True
+    if machine not in ("x86_64", "amd64"):
+        return False
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return any(line.startswith("flags") and "fma" in line.split() for line in cpuinfo.splitlines())
 
 
 # ---------------------------------------------------------------------------------------- exact FMA
