@@ -14,9 +14,11 @@ from typing import Any
 
 from rich.console import Console
 
+from l2h import L2HWarning
 from l2h.files import OutputSet
 from l2h.hierarchy import Hierarchy
 from l2h.io import tree_bytes
+from l2h.text import printable
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -37,8 +39,6 @@ def quiet_library_warnings(quiet: bool) -> Iterator[None]:
     if not quiet:
         yield
         return
-    from l2h import L2HWarning
-
     saved = os.environ.get("PYTHONWARNINGS")
     os.environ["PYTHONWARNINGS"] = "ignore"  # DataLoader workers and other children started meanwhile
     try:
@@ -60,8 +60,6 @@ def print_line(text: object, *, err: bool = False) -> None:
     (:func:`l2h.text.printable`), as in error lines, and Rich neither interprets markup (``[/]``,
     ``[link=...]``) nor highlights anything.
     """
-    from l2h.text import printable
-
     console = stderr_console() if err else stdout_console()
     console.print(printable(text), markup=False, highlight=False)
 

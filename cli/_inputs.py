@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
+from l2h._images import DEFAULT_MAX_PIXELS
 from l2h.io import TREE_FORMATS, InputError, load_array, read_names, read_tree, tree_format_for
 from l2h.itol import read_class_groups
 from l2h.metrics import check_assignments, encode_labels
@@ -165,14 +166,17 @@ def labels_option(
 
 def class_names_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--class-names`` (``class_names_path``), old spelling ``--label-names``."""
-    func = deprecated_alias("--label-names", "class_names_path", "--class-names")(func)
-    return click.option(
-        "--class-names",
-        "class_names_path",
-        type=FILE,
-        default=None,
-        help="Text file naming the integer classes: line i names class id i.",
-    )(func)
+    return class_names_described("Text file naming the integer classes: line i names class id i.")(func)
+
+
+def class_names_described(help: str) -> Decorator:
+    """``--class-names`` with a command's own description."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = deprecated_alias("--label-names", "class_names_path", "--class-names")(func)
+        return click.option("--class-names", "class_names_path", type=FILE, default=None, help=help)(func)
+
+    return decorate
 
 
 def groups_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -185,10 +189,10 @@ def groups_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def leaf_names_option(help: str | None = None) -> Decorator:
+def leaf_names_option(help: str | None = None, dest: str = "leaf_names_path") -> Decorator:
     return click.option(
         "--leaf-names",
-        "leaf_names_path",
+        dest,
         type=FILE,
         default=None,
         help=help
@@ -196,21 +200,22 @@ def leaf_names_option(help: str | None = None) -> Decorator:
     )
 
 
-def images_option(required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def images_option(
+    required: bool = False, help: str | None = None, dest: str = "images_path"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option(
         "--images",
-        "images_path",
+        dest,
         type=click.Path(path_type=Path),
         required=required,  # no default=None: click 8.5 takes an explicit None default as a given value
-        help="The points' images: a folder (files sorted by path), a paths.txt (one per line, e.g. from "
+        help=help
+        or "The points' images: a folder (files sorted by path), a paths.txt (one per line, e.g. from "
         "`l2h logits`), or an .npy of images N x H x W [x C]. Needs --logits or --assignments.",
     )
 
 
 def max_pixels_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--max-pixels``: the pixel budget of one image, checked from its header before decoding."""
-    from l2h._images import DEFAULT_MAX_PIXELS
-
     return click.option(
         "--max-pixels",
         type=click.IntRange(min=1),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from l2h_cli._inputs import check_leaf_ids, read_groups, read_labels, read_tree_file
 
 from l2h.files import OutputSet
 from l2h.io import InputError, read_names
@@ -48,7 +49,6 @@ def metrics_on_cluster(
 ) -> tuple[dict[str, Any], bool, float]:
     """Score on the cluster; returns the result (as :func:`l2h.metrics.evaluate`), whether levels are
     scored against coarse labels, and the seconds taken.  Writes ``--class-distances`` if asked."""
-    from l2h_cli._inputs import check_leaf_ids, read_groups, read_labels, read_tree_file
 
     from l2h.distributed import connect, require_distributed
     from l2h.distributed.table import count_labels, plan_pieces

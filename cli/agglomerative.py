@@ -19,6 +19,7 @@ from l2h_cli._inputs import (
     deprecated_alias,
     examples,
     json_option,
+    key_option,
     quiet_option,
 )
 from rich.table import Table
@@ -69,7 +70,7 @@ from l2h.text import markup_safe
     show_default=True,
     help="fastcluster's memory-lean linkage_vector (auto: when installed) or scipy (O(N^2) memory).",
 )
-@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
+@key_option
 @quiet_option("No summary.")
 @json_option("Print a machine-readable summary on stdout.")
 def agglomerative(

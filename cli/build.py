@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 import click
 from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
 from l2h_cli._inputs import (
-    FILE,
     TREE_FORMAT_CHOICES,
     check_input_path,
     deprecated_alias,
     examples,
     json_option,
+    key_option,
+    leaf_names_option,
     quiet_option,
 )
 from rich.table import Table
@@ -65,13 +67,7 @@ from l2h.text import markup_safe
     show_default=True,
     help="Merge the lowest-scored group with its most related one, or the best of all pairs.",
 )
-@click.option(
-    "--leaf-names",
-    "names_file",
-    type=FILE,
-    default=None,
-    help="Text file with K lines, line j naming cluster (leaf) j; written into the tree.",
-)
+@leaf_names_option("Text file with K lines, line j naming cluster (leaf) j; written into the tree.", dest="names_file")
 @deprecated_alias("--names", "names_file", "--leaf-names")
 @click.option(
     "--input",
@@ -92,7 +88,7 @@ from l2h.text import markup_safe
     "larger than the available memory, in $TMPDIR (the system temp folder) or, if that lacks room or is in "
     "memory, in the --out folder; none: never (read the file in place).",
 )
-@click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")
+@key_option
 @quiet_option()
 @json_option("Print a machine-readable summary on stdout.")
 @click.option(
@@ -164,13 +160,16 @@ def build(
     names = read_names(names_file, name="--leaf-names") if names_file else None
     from l2h._numba import kernels_compiled, mark_kernels_compiled
     from l2h.build.inputs import kernel_dtype
+    from l2h.build.small import use_small
 
     flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
-    # On a terminal the progress bar would sit frozen while Numba compiles: say why first.  Pipes and
-    # logs get no extra line, so a bad input (NaN rows are found by the first kernel) stays one line.
-    if not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
-        err.print(f"compiling kernels ({flavour}), first run only, about a minute", highlight=False)
+    # On a terminal the progress bar would sit frozen while Numba compiles: compile first, under a
+    # live clock.  Pipes and logs get no extra line, so a bad input (NaN rows are found by the first
+    # kernel) stays one line.  Small inputs need no compilation (l2h.build.small).
+    compiled = not use_small(getattr(array, "shape", ()))
+    if compiled and not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
+        _compile_under_a_clock(err, flavour)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)
@@ -186,7 +185,8 @@ def build(
                 scratch_dir=scratch_dir,
             )
     elapsed = time.perf_counter() - started
-    mark_kernels_compiled(flavour)
+    if compiled:
+        mark_kernels_compiled(flavour)
     for warning in caught:
         if not quiet:
             stderr_console().print(f"[yellow]warning:[/] {markup_safe(warning.message)}", highlight=False)
@@ -198,6 +198,32 @@ def build(
         echo_json(summary)
     elif not quiet:
         _print_summary(summary)
+
+
+def _compile_under_a_clock(err, flavour: str) -> None:
+    """Compile the kernels of a small build of ``flavour`` logits (:func:`l2h.build.warmup.compile_small`)
+    under a line that shows the seconds elapsed, then say how long it took."""
+
+    from l2h._numba import COMPILE_NOTICE
+    from l2h.build.warmup import compile_small
+
+    err.print(f"compiling kernels ({flavour}): {COMPILE_NOTICE}", highlight=False, markup=False)
+    started = time.perf_counter()
+    stop = threading.Event()
+    with err.status(f"compiling kernels ({flavour}): 0 s") as status:
+
+        def tick() -> None:
+            while not stop.wait(1.0):
+                status.update(f"compiling kernels ({flavour}): {time.perf_counter() - started:.0f} s")
+
+        clock = threading.Thread(target=tick, daemon=True)
+        clock.start()
+        try:
+            compile_small(flavour)
+        finally:
+            stop.set()
+            clock.join()
+    err.print(f"compiled kernels ({flavour}) in {time.perf_counter() - started:.0f} s", highlight=False)
 
 
 def _scratch_dir(value: str, array, input_kind: str, out: Path) -> Path | None:

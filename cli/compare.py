@@ -17,6 +17,7 @@ from l2h_cli._inputs import (
     FILE,
     assignments_option,
     check_leaf_ids,
+    class_names_described,
     examples,
     json_option,
     key_option,
@@ -92,13 +93,7 @@ def _notes(quiet: bool) -> Iterator[None]:
     default=None,
     help="The classes as reference node names, one per line in class-id order (e.g. ImageNet's wnids).",
 )
-@click.option(
-    "--class-names",
-    "class_names_path",
-    type=FILE,
-    default=None,
-    help="Line i names class i: leaf j of TREE is class j (or the names of integer --labels).",
-)
+@class_names_described("Line i names class i: leaf j of TREE is class j (or the names of integer --labels).")
 @leaf_names_option("Line j names cluster (leaf) j of TREE; a Newick's named leaves are matched to these names.")
 @logits_option("Points' logits (N x K): each point's leaf is their argmax, and each leaf takes its majority class.")
 @assignments_option()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from l2h_cli._common import echo_json, print_line, progress_reporter, quiet_library_warnings, stderr_console
-from l2h_cli._inputs import examples, json_option, max_pixels_option, quiet_option
+from l2h_cli._inputs import examples, images_option, json_option, labels_option, max_pixels_option, quiet_option
 
 from cohiclust_extra.data import DATASETS  # declared where dispatched (data.LOADERS); importing it needs no torch
 from l2h.text import markup_safe
@@ -34,11 +34,9 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
     metavar="DEFAULT|TAG|PATH",
     help="Hub weights (DEFAULT, or a tag such as IMAGENET1K_V2), or a local state dict file.",
 )
-@click.option(
-    "--images",
-    type=click.Path(path_type=Path),
-    default=None,
+@images_option(
     help="A folder of class sub-folders (labels from their names), a flat folder, a text list of paths, or an .npy.",
+    dest="images",
 )
 @click.option(
     "--dataset",
@@ -50,13 +48,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 @click.option(
     "--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True, help="Part of --dataset."
 )
-@click.option(
-    "--labels",
-    "labels_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Labels (.npy) for --dataset npy.",
-)
+@labels_option(help="Labels (.npy) for --dataset npy.")
 @click.option(
     "--out",
     "-o",

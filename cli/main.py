@@ -13,9 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import click
-import numpy as np
-
-from l2h import __version__
 
 # verb -> "module:attribute"; a verb whose module is absent is simply not offered.
 COMMANDS: dict[str, str] = {
@@ -51,6 +48,16 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module_name), attr)
         _refuse_special_files(command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``l2h --help`` from the verbs' sources, without importing them (an
+        import would load NumPy and more: ``l2h --help`` stays well under half a second)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(name) for name in names), default=0)
+        rows = [(name, _short_help(COMMANDS[name], limit)) for name in names]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -128,6 +135,8 @@ def _quiet_library_warnings() -> Iterator[None]:
         warnings.filterwarnings("ignore", module=r"matplotlib(\..*)?")
         warnings.filterwarnings("ignore", category=UserWarning, module=r"numpy(\..*)?")
         warnings.showwarning = _show_warning_on_one_line
+        import numpy as np  # here, not at the top: `l2h --help` loads no NumPy
+
         with np.errstate(all="ignore"):
             yield
 
@@ -170,12 +179,36 @@ def _refuse_special_files(command: click.Command) -> None:
         _refuse_special_files(sub)
 
 
+def _short_help(target: str, limit: int) -> str:
+    """What click would show for the command ``target`` in a command list (its ``short_help``, else
+    its docstring shortened), read from the module's source."""
+    import ast
+    import inspect
+
+    module_name, attr = target.split(":")
+    spec = importlib.util.find_spec(module_name)
+    source = spec.origin if spec is not None else None
+    if source is None:
+        return ""
+    with open(source, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == attr:
+            for decorator in node.decorator_list:
+                for keyword in getattr(decorator, "keywords", ()):
+                    if keyword.arg == "short_help" and isinstance(keyword.value, ast.Constant):
+                        return str(keyword.value.value)
+            doc = ast.get_docstring(node, clean=False)
+            return click.Command(attr, help=inspect.cleandoc(doc)).get_short_help_str(limit) if doc else ""
+    return getattr(importlib.import_module(module_name), attr).get_short_help_str(limit)
+
+
 def _module_exists(target: str) -> bool:
     return importlib.util.find_spec(target.split(":")[0]) is not None
 
 
 @click.group(cls=LazyGroup, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="l2h")
+@click.version_option(None, "--version", package_name="l2h", prog_name="l2h")  # read when asked: --help imports no l2h
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:

@@ -9,6 +9,7 @@ from l2h_cli._common import print_line
 from l2h_cli._inputs import (
     examples,
     images_option,
+    k_option,
     leaf_data_options,
     load_tree_and_stats,
     max_pixels_option,
@@ -16,8 +17,8 @@ from l2h_cli._inputs import (
     quiet_option,
     tree_argument,
 )
-from l2h_cli._views import max_probability
 
+from l2h.annotate import max_probability
 from l2h.files import OutputSet
 from l2h.io import load_array
 from l2h.report import build_report, image_inputs, load_images
@@ -26,7 +27,10 @@ from l2h.report import build_report, image_inputs, load_images
 @click.command(
     "report",
     short_help="Write one offline HTML page to explore the tree.",
-    epilog=examples("l2h report tree.nwk --logits logits.npy --labels labels.npy -o report.html"),
+    epilog=examples(
+        "l2h report tree.nwk --logits logits.npy --labels labels.npy -o report.html",
+        "l2h report tree.nwk --logits logits.npy --k 10 -o report.html",
+    ),
 )
 @tree_argument
 @out_option("The HTML file to write.", required=True)
@@ -47,6 +51,7 @@ from l2h.report import build_report, image_inputs, load_images
     help="Most thumbnails in the file (bounds its size: about 1-2 KB each); fewer per leaf when needed.",
 )
 @click.option("--title", default=None, help="Title of the page (default: 'L2H tree: K leaves').")
+@k_option("Open the page with the tree cut into k groups (the page's k box; default: no cut).")
 @quiet_option("No line on where the report was written.")
 @max_pixels_option
 def report(
@@ -63,6 +68,7 @@ def report(
     per_leaf: int,
     max_thumbnails: int,
     title: str | None,
+    k: int | None,
     quiet: bool,
     max_pixels: int,
 ) -> None:
@@ -93,6 +99,8 @@ def report(
             groups_path,
             return_leaf=True,
         )
+        if k is not None and k > tree.n_leaves:
+            raise click.ClickException(f"--k must be at most the number of leaves ({tree.n_leaves}); got {k}")
         confidence = images = None
         if images_path is not None:
             if logits_path is not None:  # the leaves are known: one more pass for the confidence only
@@ -107,6 +115,7 @@ def report(
             images=images,
             per_leaf=per_leaf,
             max_thumbnails=max_thumbnails,
+            k=k,
         )
         outputs.write_text(out, page)
     if quiet:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from l2h_cli._common import echo_json, print_line, quiet_library_warnings, stderr_console, stdout_console
-from l2h_cli._inputs import examples, json_option, quiet_option
+from l2h_cli._inputs import examples, json_option, labels_option, quiet_option
 from rich.table import Table
 from rich.text import Text
 
@@ -62,13 +62,7 @@ def _add_common_options(func: Callable[..., Any], epochs_help: str) -> Callable[
             default=None,
             help="Where the dataset lies (default ./data; for npy: the .npy file).",
         ),
-        click.option(
-            "--labels",
-            "labels_path",
-            type=click.Path(path_type=Path, dir_okay=False),
-            default=None,
-            help="Labels (.npy) for npy features, for metrics.",
-        ),
+        labels_option(help="Labels (.npy) for npy features, for metrics."),
         click.option(
             "--out",
             "-o",
@@ -403,13 +397,7 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--dataset", metavar=_DATASET_METAVAR, default=None, help="Data to score (default: the run's).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Where that dataset lies.")
-@click.option(
-    "--labels",
-    "labels_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Labels (.npy) for npy features.",
-)
+@labels_option(help="Labels (.npy) for npy features.")
 @click.option(
     "--split",
     type=click.Choice(["all", "train", "test"]),

@@ -35,10 +35,6 @@ pictures by :mod:`l2h.plot` (extra ``plot``).
 import importlib as _importlib
 
 from l2h._validation import InputError, L2HWarning
-from l2h.arrays import load_array
-from l2h.hierarchy import Hierarchy, read_tree
-from l2h.io import write_tree
-from l2h.taxonomy import read_taxonomy
 
 #: The package version; pyproject.toml reads it from here (``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
@@ -62,8 +58,24 @@ _SUBMODULES = ("compare", "metrics")
 
 
 def __getattr__(name: str) -> object:
-    # build_hierarchy and L2H pull in numba-backed code, and metrics / compare are large: import them
-    # on first use so `import l2h` stays quick.
+    # The rest is imported on first use, so `import l2h` loads no Numba and none of the tree,
+    # file, metrics or build modules.
+    if name in ("Hierarchy", "read_tree"):
+        from l2h.hierarchy import Hierarchy, read_tree
+
+        return {"Hierarchy": Hierarchy, "read_tree": read_tree}[name]
+    if name == "load_array":
+        from l2h.arrays import load_array
+
+        return load_array
+    if name == "write_tree":
+        from l2h.io import write_tree
+
+        return write_tree
+    if name == "read_taxonomy":
+        from l2h.taxonomy import read_taxonomy
+
+        return read_taxonomy
     if name == "build_hierarchy":
         from l2h.merge import build_hierarchy
 

@@ -12,10 +12,9 @@ The cache goes, in this order, to
 3. ``<tempdir>/l2h-numba-cache-<uid>`` when that folder cannot be created or written (a read-only
    or missing home, e.g. in a container).
 
-The first run compiles the kernels (about 40 s for one dtype on 2 cores: float32 and float64 each
-have their own);
-:func:`kernels_compiled` tells the CLI whether to say so before it starts, and ``l2h warmup``
-compiles everything ahead of time (for Docker images).
+The first run compiles the kernels (:data:`COMPILE_NOTICE`; float32 and float64 logits each have
+their own); :func:`kernels_compiled` tells the CLI whether to say so before it starts, and
+``l2h warmup`` compiles everything ahead of time (for Docker images).
 """
 
 from __future__ import annotations
@@ -29,6 +28,17 @@ from pathlib import Path
 from types import ModuleType
 
 _SUBDIR = ("l2h", "numba")
+
+#: Seconds the first ``l2h build`` of the digits example spends compiling, and seconds of
+#: ``l2h warmup`` (both dtypes, every kernel, the metrics), measured with
+#: ``python benchmarks/bench_compile.py`` on the project's 2-core VM under load (2026-12-07: cold
+#: first build 79.4 s against 3.6 s warm; warmup 563 s); the notices and the docs quote these.
+COMPILE_SECONDS = 75
+WARMUP_SECONDS = 560
+#: What ``l2h build`` says when it compiles.
+COMPILE_NOTICE = f"first run only, about {COMPILE_SECONDS} s per dtype on 2 cores (l2h warmup does it ahead of time)"
+#: What ``l2h warmup`` says when it compiles.
+WARMUP_NOTICE = f"every kernel for float32 and float64 logits and the metrics, about {WARMUP_SECONDS} s on 2 cores"
 
 
 def user_cache_dir() -> Path:

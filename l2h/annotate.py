@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h.hierarchy import Hierarchy
+from l2h.hierarchy import Hierarchy, _dont_need, _read_only_map
 
 __all__ = [
     "GROUP_COLORS",
@@ -43,6 +43,7 @@ __all__ = [
     "leaf_captions",
     "leaf_spans",
     "leaf_stats",
+    "max_probability",
     "palette",
     "one_line",
     "percent",
@@ -643,3 +644,40 @@ class NodeCounts:
         np.divide(table[np.arange(len(best)), best], total, out=share, where=total > 0)
         best[total == 0] = -1
         return best, share
+
+
+def max_probability(logits: ArrayLike, chunk: int = 65536) -> np.ndarray:
+    """The largest softmax probability of every row: how sure the model is of each point.
+
+    Computed in blocks of at most about 16 MB of float64, so a memory map stays a map (and a
+    read-only one drops each block's pages once read).
+
+    Parameters
+    ----------
+    logits : array_like, shape (N, K)
+        The flat model's logits (a :class:`numpy.memmap` is read block by block).
+    chunk : int, default 65536
+        Most rows per block.
+
+    Returns
+    -------
+    ndarray of float64, shape (N,)
+        ``max_k softmax(logits[i])_k`` for every row ``i``.
+
+    Examples
+    --------
+    >>> max_probability(np.log([[0.7, 0.2, 0.1], [0.5, 0.25, 0.25]])).round(3).tolist()
+    [0.7, 0.5]
+    """
+    arr = logits if isinstance(logits, np.ndarray) else np.asarray(logits)
+    out = np.empty(arr.shape[0])
+    step = max(1, min(chunk, (16 << 20) // max(1, 8 * arr.shape[1])))
+    drop = _read_only_map(arr)
+    for lo in range(0, arr.shape[0], step):
+        block = np.asarray(arr[lo : lo + step], dtype=np.float64)
+        block -= block.max(axis=1, keepdims=True)
+        np.exp(block, out=block)
+        out[lo : lo + step] = 1.0 / block.sum(axis=1)
+        if drop is not None:
+            _dont_need(drop)
+    return out

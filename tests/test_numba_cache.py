@@ -22,6 +22,7 @@ PACKAGE_DIR = Path(_numba.__file__).resolve().parent
 def clean_env(monkeypatch):
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("L2H_KERNELS", raising=False)
     return monkeypatch
 
 
@@ -85,11 +86,12 @@ def test_build_says_once_that_it_compiles(clean_env, tmp_path):
     logits = tmp_path / "logits.npy"
     np.save(logits, np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32))
     clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "fresh"))
+    clean_env.setenv("L2H_KERNELS", "numba")  # this input is small: without this it would not compile
     clean_env.setenv("FORCE_COLOR", "1")  # rich: stderr counts as a terminal (the notice is for terminals)
     (tmp_path / "fresh").mkdir()
     first = run("build", logits, "--out", tmp_path / "a.nwk")
     assert first.exit_code == 0, first.output
-    assert "compiling kernels (float32), first run only" in first.stderr
+    assert "compiling kernels (float32): first run only" in first.stderr
     second = run("build", logits, "--out", tmp_path / "b.nwk")
     assert second.exit_code == 0 and "compiling" not in second.stderr
     clean_env.delenv("FORCE_COLOR")
@@ -97,6 +99,18 @@ def test_build_says_once_that_it_compiles(clean_env, tmp_path):
     clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "fresh2"))
     piped = run("build", logits, "--out", tmp_path / "c.nwk")
     assert piped.exit_code == 0 and "compiling" not in piped.stderr  # not a terminal: no extra line
+
+
+def test_small_build_neither_compiles_nor_says_so(clean_env, tmp_path):
+    """A small input takes the interpreted kernels (l2h.build.small): no notice, no compiled marker."""
+    logits = tmp_path / "logits.npy"
+    np.save(logits, np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32))
+    clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "fresh"))
+    clean_env.setenv("FORCE_COLOR", "1")
+    (tmp_path / "fresh").mkdir()
+    result = run("build", logits, "--out", tmp_path / "a.nwk")
+    assert result.exit_code == 0 and "compiling" not in result.stderr, result.output
+    assert not _numba.kernels_compiled("float32")
 
 
 def test_warmup_json(tmp_path):

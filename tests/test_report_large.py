@@ -225,3 +225,35 @@ def test_group_composition_scores_and_points_in_the_data():
         report_data(tree, stats, assignments=leaf[:5])
     nan_scores = Hierarchy.from_merges(tree.merges)
     assert report_data(nan_scores)["score"] == [None] * 39  # unknown scores: null, never NaN in JSON
+
+
+def test_report_opens_cut_into_k_groups(tmp_path):
+    """``l2h report --k`` (``build_report(k=)``): the page opens with the k box set and the tree cut."""
+    from selenium.webdriver.common.by import By
+
+    tree = random_tree(300, np.random.default_rng(3))
+    path = tmp_path / "k.html"
+    path.write_text(build_report(tree, k=12), encoding="utf-8")
+    with chromium() as driver:
+        open_report(driver, path)
+        assert driver.find_element(By.ID, "k").get_attribute("value") == "12"
+        assert driver.find_element(By.ID, "kText").text == "k = 12 groups"
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#zoom circle.cut")) == 12
+        assert not _errors(driver)
+    with pytest.raises(ValueError, match="k must be between 1 and the number of leaves"):
+        build_report(tree, k=301)
+
+
+def test_report_cli_k(tmp_path):
+    from tests._cli import error_line, run
+
+    tree = tmp_path / "t.nwk"
+    tree.write_text(random_tree(20, np.random.default_rng(4)).to_newick(), encoding="utf-8")
+    out = tmp_path / "r.html"
+    ok = run("report", tree, "--k", "5", "-o", out, "-q")
+    assert ok.exit_code == 0, ok.output
+    assert '"k":5' in out.read_text(encoding="utf-8")
+    bad = run("report", tree, "--k", "21", "-o", tmp_path / "bad.html")
+    assert bad.exit_code == 1
+    assert error_line(bad) == "Error: --k must be at most the number of leaves (20); got 21"
+    assert not (tmp_path / "bad.html").exists()

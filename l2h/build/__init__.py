@@ -12,6 +12,8 @@ Modules, each importing only those above it in this list:
 * :mod:`~l2h.build.inputs`: logits, probabilities and log-probabilities into the arrays the kernels
   read (the one kernel-dtype rule);
 * :mod:`~l2h.build._kernels`: the Numba kernels;
+* :mod:`~l2h.build.small`: the same kernels run by the interpreter, for small inputs (no compilation;
+  ``L2H_KERNELS`` forces either path);
 * :mod:`~l2h.build.scratch`: the out-of-core copy of the logits;
 * :mod:`~l2h.build.groups`: group lists, scores and decisions (what the Dask driver needs);
 * :mod:`~l2h.build.points`: the per-point state, the visits and ``rp`` (holds a ``Groups``);

@@ -16,6 +16,7 @@ import numpy as np
 
 from l2h._numba import import_kernels
 from l2h._validation import check_leaf_names, check_logits_array, warn
+from l2h.build import small
 from l2h.build.aggregations import AGGREGATIONS
 from l2h.build.inputs import (
     INPUTS,
@@ -90,8 +91,9 @@ def build_local(
     names = check_leaf_names(leaf_names, n_clusters)
     chunk_rows = default_chunk_rows(n_clusters, arr.dtype.itemsize) if chunk_rows is None else int(chunk_rows)
 
-    kern = kernels()
     copy = _scratch_copy(scratch_dir, arr, input)
+    # small inputs: the kernels' source interpreted, no compilation (same tree; l2h.build.small)
+    kern = small.kernels() if small.use_small(arr.shape, out_of_core=copy is not None) else kernels()
     with copy if copy is not None else contextlib.nullcontext():
         if copy is None:
             work, _keep, n_clipped = INPUTS[input](arr, chunk_rows)

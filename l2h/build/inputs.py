@@ -22,6 +22,7 @@ __all__ = [
     "default_chunk_rows",
     "kernel_array",
     "kernel_dtype",
+    "read_only",
     "warn_if_probabilities",
 ]
 
@@ -58,11 +59,38 @@ def kernel_dtype(dtype: object, input: str = "logits") -> np.dtype:
     return np.dtype(np.float32) if small else np.dtype(np.float64)
 
 
+def read_only(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself when it is read-only, else a read-only view of it.
+
+    The kernels see every logits array read-only, whether it came from a writable array, a
+    read-only memory map (``l2h build``) or a converted copy: Numba compiles a kernel once per
+    argument type, and read-only is a type of its own, so one flavour per dtype keeps one compiled
+    set (``l2h warmup`` then covers every later build).
+
+    Parameters
+    ----------
+    arr : ndarray
+        Any array.
+
+    Examples
+    --------
+    >>> a = np.zeros(3)
+    >>> read_only(a).flags.writeable, a.flags.writeable
+    (False, True)
+    """
+    if not arr.flags.writeable:
+        return arr
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
 def kernel_array(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object]:
     """A C-contiguous float32/float64 version of ``arr`` without copying when it already is one.
 
-    Other dtypes are converted chunk by chunk (:func:`kernel_dtype`), in memory up to 1 GiB and into
-    an anonymous temp file beyond.  Returns the array and an object to keep alive while it is used.
+    Other dtypes (and F-order or strided arrays) are converted chunk by chunk (:func:`kernel_dtype`),
+    in memory up to 1 GiB and into an anonymous temp file beyond.  Returns the array, read-only
+    (:func:`read_only`), and an object to keep alive while it is used.
 
     Parameters
     ----------
@@ -72,7 +100,7 @@ def kernel_array(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object]:
         Rows converted at a time.
     """
     if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
-        return np.asarray(arr), None
+        return read_only(np.asarray(arr)), None
     target = kernel_dtype(arr.dtype)
     keep = None
     if arr.shape[0] * arr.shape[1] * target.itemsize <= _IN_MEMORY_CONVERSION_BYTES:
@@ -82,7 +110,7 @@ def kernel_array(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object]:
         out = np.memmap(keep, dtype=target, mode="w+", shape=arr.shape)
     for start in range(0, arr.shape[0], chunk_rows):
         out[start : start + chunk_rows] = arr[start : start + chunk_rows]
-    return np.asarray(out), (keep, out)
+    return read_only(np.asarray(out)), (keep, out)
 
 
 def _input_logits(arr: np.ndarray, chunk_rows: int) -> tuple[np.ndarray, object, int]:
@@ -183,7 +211,7 @@ def _convert_chunks(arr: np.ndarray, chunk_rows: int, convert: ConvertFn) -> tup
         block, count = convert(np.array(arr[start : start + chunk_rows], dtype=np.float64), start)
         out[start : start + chunk_rows] = block
         n_clipped += count
-    return np.asarray(out), (keep, out), n_clipped
+    return read_only(np.asarray(out)), (keep, out), n_clipped
 
 
 #: What the values of the input are, by name (the valid ``input`` values).

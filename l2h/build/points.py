@@ -23,6 +23,7 @@ import numpy as np
 from l2h._validation import nonfinite_message
 from l2h.build.exact import TIE_RTOL, n_parts
 from l2h.build.groups import Groups
+from l2h.build.inputs import read_only
 
 if TYPE_CHECKING:
     from l2h.build.scratch import ScratchCopy
@@ -101,6 +102,7 @@ class Points:
         self.scratch = scratch
         self.chunk_rows = chunk_rows
         self.n, self.n_clusters = logits.shape
+        self.logits = read_only(logits)
         self.looks_like_probs = False
         counts, conf_hi, conf_lo = self._first_pass(progress)
         self._to_bucket_order()
@@ -130,6 +132,7 @@ class Points:
         prob_rows = np.zeros(256, dtype=np.int64)
 
         def scan(block: np.ndarray, start: int) -> None:
+            block = read_only(block)  # one compiled flavour per dtype (inputs.read_only)
             n_sub = max(1, min(256, block.shape[0] // 64))
             kern.scan_rows(
                 block, start, self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx, bad, n_sub, prob_rows
@@ -145,7 +148,7 @@ class Points:
             # within big chunks, into a scratch copy, and permutes the row arrays the same way; from
             # here on "row x" means row x of the copy (self.logits), which every later reader uses.
             row_arrays = (self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx)
-            self.logits = self.scratch.fill(self.logits, scan, row_arrays, chunk_rows, progress)
+            self.logits = read_only(self.scratch.fill(self.logits, scan, row_arrays, chunk_rows, progress))
         n_bad = int(np.count_nonzero(bad))
         if n_bad:
             raise ValueError(nonfinite_message("logits", n_bad, int(np.argmax(bad))))

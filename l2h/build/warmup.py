@@ -10,13 +10,15 @@ confident rows for the exact recomputations, every aggregation and strategy; the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from l2h._numba import mark_kernels_compiled
 from l2h.build.aggregations import AGGREGATIONS
 from l2h.build.api import build_local
+from l2h.build.small import forced
 from l2h.build.strategies import STRATEGIES
 from l2h.hierarchy import Hierarchy
 
@@ -50,11 +52,12 @@ def warmup_logits(dtype: str = "float32", n_points: int = 6000, n_clusters: int 
     rng = np.random.default_rng(0)
     logits = rng.normal(scale=2.0, size=(n_points, n_clusters))
     logits[: n_points // 4] *= 20.0  # confident rows: 1 - p underflows, exact recomputation runs
-    logits[:, -1] -= 100.0  # never an argmax: an empty cluster, merged by soft membership
+    # never an argmax (5 below the row's maximum): an empty cluster, merged by soft membership
+    logits[:, -1] = logits[:, :-1].max(axis=1) - 5.0
     return np.ascontiguousarray(logits, dtype=dtype)
 
 
-def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
+def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> dict[str, list[str]]:
     """Run every kernel once per dtype in ``flavours`` so that Numba compiles and caches it.
 
     Each later build with logits of those dtypes loads the cached kernels instead of compiling them.
@@ -66,17 +69,23 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
 
     Returns
     -------
-    list of str
-        The flavours compiled.
+    dict
+        For each flavour, then ``"metrics"``: the names of the kernels Numba compiled for it, sorted
+        (empty when every one came from the cache).
     """
+    with forced("numba"):  # these builds are small: without this they would not compile anything
+        return _compile(flavours)
+
+
+def _compile(flavours: Sequence[str]) -> dict[str, list[str]]:
     import warnings
 
     from l2h._validation import L2HWarning
 
-    done = []
+    done: dict[str, list[str]] = {}
     for flavour in flavours:
         logits = warmup_logits(flavour)
-        with warnings.catch_warnings():
+        with _compiled() as names, warnings.catch_warnings():
             warnings.simplefilter("ignore", L2HWarning)  # the empty cluster is on purpose
             for aggregation in AGGREGATIONS:
                 for strategy in STRATEGIES:
@@ -90,11 +99,41 @@ def compile_kernels(flavours: Sequence[str] = FLAVOURS) -> list[str]:
             # one empty cluster
             wide = np.ascontiguousarray(warmup_logits(flavour, n_points=66_000, n_clusters=3))
             build_local(wide)
-        tree.assign(logits, k=3)
+            tree.assign(logits, k=3)
         mark_kernels_compiled(flavour)
-        done.append(flavour)
-    _compile_metrics_kernels(tree, logits)
+        done[flavour] = sorted(names)
+    with _compiled() as names:
+        _compile_metrics_kernels(tree, logits)
+    done["metrics"] = sorted(names)
     return done
+
+
+def compile_small(flavour: str) -> None:
+    """Compile (or load) the kernels that a small build of ``flavour`` logits runs: the first pass
+    and the batched merges, as for the digits example (``l2h build`` does this under a clock before a
+    first build, so that no progress bar sits frozen while Numba compiles).
+
+    Parameters
+    ----------
+    flavour : {"float32", "float64"}
+        The logits dtype.
+    """
+    logits = np.random.default_rng(0).normal(scale=3.0, size=(400, 6)).astype(flavour)
+    logits[np.arange(400), np.arange(400) % 6] += 10.0  # every cluster has points: no soft merges
+    with forced("numba"):  # a small build: without this it would compile nothing
+        build_local(logits)
+
+
+@contextlib.contextmanager
+def _compiled() -> Iterator[set[str]]:
+    """The names of the Numba functions compiled inside the block (Numba's ``numba:compile`` events;
+    a kernel loaded from the cache is none)."""
+    from numba.core import event
+
+    names: set[str] = set()
+    with event.install_recorder("numba:compile") as recorder:
+        yield names
+    names.update(ev.data["dispatcher"].py_func.__name__ for _, ev in recorder.buffer if ev.is_start)
 
 
 def _compile_metrics_kernels(tree: Hierarchy, logits: np.ndarray) -> None:

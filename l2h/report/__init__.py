@@ -513,6 +513,7 @@ def build_report(
     images: ImageSource | None = None,
     per_leaf: int = 16,
     max_thumbnails: int = MAX_THUMBNAILS,
+    k: int | None = None,
 ) -> str:
     """The report page as one HTML string.
 
@@ -534,15 +535,20 @@ def build_report(
         Thumbnails per leaf (default 16), fewer when ``K * per_leaf`` exceeds ``max_thumbnails``.
     max_thumbnails : int
         Most thumbnails in the file (default 4000: at most about 8 MB of images at 48 px).
+    k : int, optional
+        Open the page with the tree cut into ``k`` groups (the page's k box; default: no cut).
 
     Returns
     -------
     str
     """
+    if k is not None and not 1 <= int(k) <= tree.n_leaves:
+        raise ValueError(f"k must be between 1 and the number of leaves ({tree.n_leaves}); got {k}")
     chosen = None
     if images is not None and assignments is not None:
         chosen = thumbnail_points(assignments, tree.n_leaves, confidence, per_leaf, max_thumbnails)
     data = report_data(tree, stats, title=title, thumbnails=chosen, images=images, assignments=assignments)
+    data["k"] = 0 if k is None else int(k)
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     # inside <script>, "</" and "<!--" would end or confuse the block: JSON allows "\u003c" for "<"
     payload = payload.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

@@ -546,6 +546,7 @@
   mini.title = "all " + fmt(K) + " leaves in drawing order; the framed part is in view. Click to go there.";
 
   initialFolds(); kText(); minimapDraw(); draw(); fit(true); legend();
+  if (D.k) setK(D.k);  // l2h report --k: open cut into k groups
   window.l2hReport = { select: select, toggle: toggle, search: search, open: open, K: K, setK: setK, focus: focus,
                        exportText: exportText, view: view, parentOf: function (v) { return parent[v]; },
                        visibleTips: function () { return lastLayout.tips.length; } };
