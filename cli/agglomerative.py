@@ -104,6 +104,11 @@ def agglomerative(
     ) as outputs:
         check_input_path(embeddings, "embeddings")
         array = load_array(embeddings, key=key, name="embeddings")
+        if array.ndim == 2 and not 2 <= n_clusters <= array.shape[0]:
+            raise click.BadParameter(
+                f"must be between 2 and the number of points ({array.shape[0]}); got {n_clusters}",
+                param_hint="--clusters",
+            )
         estimate = linkage_seconds(array.shape[0], array.shape[1] if array.ndim == 2 else 1)
         if estimate >= LONG_RUN_SECONDS and not quiet:
             click.echo(

@@ -352,7 +352,9 @@ def test_agglomerative_bad_input(tmp_path):
     np.save(tmp_path / "flat.npy", np.zeros(10))
     base = ["--out", tmp_path / "t.nwk", "--assignments-out", tmp_path / "a.npy"]
     result = run("agglomerative", tmp_path / "emb.npy", "--clusters", 11, *base)
-    assert result.exit_code == 1 and "k must be between 2 and the number of points (10); got 11" in error_line(result)
+    expected = "Error: Invalid value for --clusters: must be between 2 and the number of points (10); got 11"
+    assert result.exit_code == 1 and error_line(result) == expected
+    assert not (tmp_path / "t.nwk").exists()
     result = run("agglomerative", tmp_path / "flat.npy", "--clusters", 2, *base)
     assert result.exit_code == 1 and "embeddings must be 2-D (n_points, n_dims); got shape (10,)" in error_line(result)
     result = run(
