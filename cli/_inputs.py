@@ -225,6 +225,23 @@ def max_pixels_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--timeout`` and ``--force-workers``: the Dask options that ``build`` and ``metrics`` share."""
+    func = click.option(
+        "--force-workers",
+        is_flag=True,
+        help="Start --workers N even when N is more than the cores this process may use.",
+    )(func)
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        show_default="10",
+        metavar="SECONDS",
+        help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
+    )(func)
+
+
 def key_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--key", default=None, help="Array name inside an .npz (or .pt dict) holding several.")(func)
 

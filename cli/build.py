@@ -13,6 +13,7 @@ from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_con
 from l2h_cli._inputs import (
     TREE_FORMAT_CHOICES,
     check_input_path,
+    cluster_options,
     deprecated_alias,
     examples,
     json_option,
@@ -105,19 +106,7 @@ from l2h.text import markup_safe
     metavar="N",
     help="Run on a local Dask cluster of N worker processes (extra l2h[dask]).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    show_default="10",
-    metavar="SECONDS",
-    help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
-)
-@click.option(
-    "--force-workers",
-    is_flag=True,
-    help="Start --workers N even when N is more than the cores this process may use.",
-)
+@cluster_options
 def build(
     logits: Path,
     out: Path,

@@ -13,6 +13,7 @@ from l2h_cli._inputs import (
     assignments_option,
     check_leaf_ids,
     class_names_option,
+    cluster_options,
     deprecated_alias,
     encode_labels_with_names,
     examples,
@@ -75,19 +76,7 @@ from l2h.text import markup_safe
 @click.option(
     "--workers", type=int, default=None, metavar="N", help="The same on a local Dask cluster of N worker processes."
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    show_default="10",
-    metavar="SECONDS",
-    help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
-)
-@click.option(
-    "--force-workers",
-    is_flag=True,
-    help="Start --workers N even when N is more than the cores this process may use.",
-)
+@cluster_options
 def metrics(
     tree_path: Path,
     logits_path: Path | None,
