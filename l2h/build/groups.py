@@ -188,29 +188,13 @@ class Groups:
         kern = self.kern
         if self.node_count[a] > 0 and self.node_count[b] > 0:
             self.mixed = True
-        kern.merge_groups(
-            a,
-            b,
-            new,
-            self.nxt,
-            self.head,
-            self.tail,
-            self.size,
-            self.grp,
-            self.slot_node,
-            self.node_slot,
-            self.parent,
-            self.node_count,
-            self.node_conf,
-            self.node_cmean,
-        )
+        kern.merge_groups(a, b, new, *self.group_lists())
         score = float(self.score(new))
         self.node_score[new] = score
         kern.seg_merge(self.seg, a, b, new, score)
 
-    def batch_state(self, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The group lists, node statistics and merge records that the batched-merge kernels
-        (``soft_merges``, ``hard_merges``) update, in their argument order."""
+    def group_lists(self) -> tuple[np.ndarray, ...]:
+        """The group lists and node statistics that ``merge_groups`` updates, in its argument order."""
         return (
             self.nxt,
             self.head,
@@ -223,8 +207,9 @@ class Groups:
             self.node_count,
             self.node_conf,
             self.node_cmean,
-            self.node_score,
-            merges,
-            scores,
-            rels,
         )
+
+    def batch_state(self, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> tuple[np.ndarray, ...]:
+        """What the batched-merge kernels (``soft_merges``, ``hard_merges``) update, in their argument
+        order: :meth:`group_lists`, the node scores and the merge records."""
+        return (*self.group_lists(), self.node_score, merges, scores, rels)
