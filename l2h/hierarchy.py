@@ -8,6 +8,7 @@ the merge order: a caterpillar tree 100 000 levels deep is as usable as a balanc
 
 from __future__ import annotations
 
+import importlib
 import mmap
 import os
 from collections.abc import Mapping, Sequence
@@ -490,6 +491,10 @@ class Hierarchy:
         )
 
     # ------------------------------------------------------------------ views (notebooks)
+    # The views (l2h.annotate, l2h.render, l2h.plot, l2h.report) are built on Hierarchy and import it;
+    # these notebook conveniences reach them by name when called, as pandas' ``DataFrame.plot`` reaches
+    # its plotting backend.  So the tree model imports no view: no import circle, and a process that
+    # only builds or reads trees never loads them.
     def _leaf_stats(
         self,
         logits: ArrayLike | None,
@@ -498,11 +503,10 @@ class Hierarchy:
         class_names: Sequence[str] | None,
         class_groups: Sequence[str | None] | None,
     ) -> Any:
-        from l2h.annotate import leaf_stats
-
         if logits is not None and assignments is not None:
             raise ValueError("give the points' logits or their assignments, not both")
         leaf = self.assign(logits) if logits is not None else assignments
+        leaf_stats = _view("l2h.annotate", "leaf_stats")
         return leaf_stats(self, leaf, labels, class_names=class_names, class_groups=class_groups)
 
     def report(
@@ -545,11 +549,9 @@ class Hierarchy:
         >>> page.html.startswith("<!DOCTYPE html>"), page._repr_html_().startswith("<iframe")
         (True, True)
         """
-        from l2h.report import build_report
-        from l2h.report.notebook import ReportPage
-
         stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
-        return ReportPage(build_report(self, stats, title=title))
+        page = _view("l2h.report", "build_report")(self, stats, title=title)
+        return _view("l2h.report.notebook", "ReportPage")(page)
 
     def _repr_html_(self) -> str:
         # A notebook cell shows the interactive report of the tree alone (see :meth:`report`).
@@ -581,10 +583,8 @@ class Hierarchy:
         -------
         matplotlib.figure.Figure
         """
-        from l2h.plot import plot_dendrogram
-
         stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
-        return plot_dendrogram(self, stats, k=k, **kwargs)
+        return _view("l2h.plot", "plot_dendrogram")(self, stats, k=k, **kwargs)
 
     def show(
         self,
@@ -625,12 +625,10 @@ class Hierarchy:
         """
         from rich.console import Console
 
-        from l2h.render import default_max_depth, render_tree
-
         stats = self._leaf_stats(logits, labels, assignments, class_names, class_groups)
-        depth = default_max_depth(self) if max_depth is None else max_depth
+        depth = _view("l2h.render", "default_max_depth")(self) if max_depth is None else max_depth
         console = Console(file=file, highlight=False, soft_wrap=True)
-        console.print(render_tree(self, stats, max_depth=depth, ascii=ascii))
+        console.print(_view("l2h.render", "render_tree")(self, stats, max_depth=depth, ascii=ascii))
 
     def __repr__(self) -> str:
         """One short line at any K: the size and the short scalar provenance (method, aggregation, ...)."""
@@ -640,6 +638,11 @@ class Hierarchy:
             if isinstance(value, str) and len(value) <= 24 and value.isprintable():
                 parts.append(f"{key}={value!r}")
         return f"Hierarchy({', '.join(parts)})"
+
+
+def _view(module: str, name: str) -> Any:
+    """The function ``name`` of the view ``module``, imported at the call (the views import this module)."""
+    return getattr(importlib.import_module(module), name)
 
 
 def read_tree(

@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h._images import DEFAULT_MAX_PIXELS, check_max_pixels, open_image
 from l2h.annotate import LeafStats, NodeCounts, clade_keys, group_colors, one_line
 from l2h.hierarchy import Hierarchy
+from l2h.images import DEFAULT_MAX_PIXELS, check_max_pixels, open_image
 
 __all__ = [
     "IMAGE_SUFFIXES",
