@@ -8,15 +8,24 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from typing import IO
+from concurrent.futures import CancelledError
+from typing import IO, Any, TypeVar
 
-from l2h._system import usable_cores, within_deadline
+from l2h._system import usable_cores, watched_wait, within_deadline
 from l2h._validation import InputError
 from l2h.distributed.shards import INSTALL_HINT
 
-__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "check_scheduler_address", "connect", "require_distributed"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "ClusterError",
+    "SchedulerWaits",
+    "check_scheduler_address",
+    "connect",
+    "require_distributed",
+]
 
 CONNECT_TIMEOUT_S = 10.0
+_T = TypeVar("_T")
 
 
 class ClusterError(RuntimeError):
@@ -120,7 +129,79 @@ def connect(
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, bad address...
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})") from None
-    return client, _closer(client, None)
+    return client, _closer(client, None, wait=min(timeout, CONNECT_TIMEOUT_S))
+
+
+class SchedulerWaits:
+    """Every wait on a Dask cluster after the handshake, each with a deadline that Ctrl-C cuts short.
+
+    A scheduler can accept the connection, answer the handshake and then go silent (stopped,
+    wedged) or die; without a deadline each later call (``scheduler_info``, ``submit().result()``,
+    ``gather``) would wait forever.  A question to the scheduler (:meth:`ask`) gets ``timeout``
+    seconds; a result the workers may rightly take long to compute (:meth:`wait`) is waited for as
+    long as the scheduler still answers, asked every ``timeout`` seconds.  Each failure is a
+    :class:`ClusterError` of one line naming the scheduler's address and what was waited for.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A connected client (:func:`connect`).
+    timeout : float, optional
+        Seconds per question (default ``CONNECT_TIMEOUT_S``, 10 s; the CLI's ``--timeout``).
+    """
+
+    def __init__(self, client: Any, timeout: float | None = None) -> None:
+        self.client = client
+        self.timeout = CONNECT_TIMEOUT_S if timeout is None else float(timeout)
+        scheduler = getattr(client, "scheduler", None)
+        self.address = str(getattr(scheduler, "address", None) or "(unknown address)")
+
+    def silent(self, what: str, seconds: float) -> ClusterError:
+        return ClusterError(
+            f"the Dask scheduler at {self.address} did not answer within {seconds:g} s ({what}); "
+            "raise the wait with --timeout"
+        )
+
+    def lost(self, what: str, exc: BaseException) -> ClusterError:
+        reason = str(exc).strip().split("\n")[0] or type(exc).__name__
+        return ClusterError(f"lost the Dask scheduler at {self.address} ({what}): {reason}")
+
+    def ask(self, what: str, call: Callable[[], _T], seconds: float | None = None) -> _T:
+        """``call()`` within ``seconds`` (default ``timeout``); a silent or lost scheduler is a
+        :class:`ClusterError` naming ``what`` was asked."""
+        limit = self.timeout if seconds is None else float(seconds)
+        try:
+            return within_deadline(call, limit)
+        except TimeoutError:  # ours, or the client's own (also an OSError)
+            raise self.silent(what, limit) from None
+        except (OSError, CancelledError) as exc:  # the connection closed: the scheduler died
+            raise self.lost(what, exc) from None
+
+    def workers(self, what: str = "asking for its workers") -> list[str]:
+        """The addresses of the scheduler's workers (all of them), within the deadline."""
+
+        def identity() -> dict:
+            return self.client.sync(self.client.scheduler.identity)
+
+        info = self.ask(what, identity)
+        return sorted(info.get("workers", {}))
+
+    def wait(self, what: str, call: Callable[[], _T], check: Callable[[list[str]], None] | None = None) -> _T:
+        """``call()``, however long it takes while the scheduler answers :meth:`workers` (asked
+        every ``timeout`` seconds without a result; ``check(workers)`` may then raise to give up).
+        ``call``'s own exceptions pass through, except a cancellation (the client lost the
+        scheduler), which is reported as such."""
+
+        def still_there() -> None:
+            workers = self.workers(what)
+            if check is not None:
+                check(workers)
+
+        try:
+            return watched_wait(call, self.timeout, still_there)
+        except CancelledError as exc:
+            still_there()  # names a silent or lost scheduler when that is why
+            raise self.lost(what, exc) from None
 
 
 def check_scheduler_address(address: str) -> str:
@@ -194,7 +275,9 @@ def _last_error_line(log: IO[bytes]) -> str:
     return lines[-1] if lines else ""
 
 
-def _closer(client, cluster, log: IO[bytes] | None = None) -> Callable[[], None]:
+def _closer(client, cluster, log: IO[bytes] | None = None, wait: float = CONNECT_TIMEOUT_S) -> Callable[[], None]:
+    """``close()``: closes the client, the local cluster and the log, each within ``wait`` seconds
+    (a silent scheduler must not hold the exit), idempotent, never raises."""
     done: list[bool] = []
 
     def close() -> None:
@@ -205,7 +288,7 @@ def _closer(client, cluster, log: IO[bytes] | None = None) -> Callable[[], None]
             if thing is None:
                 continue
             try:
-                thing.close()
+                within_deadline(thing.close, wait)
             except Exception:  # noqa: BLE001, S110 - closing must not mask the real error
                 pass
 
