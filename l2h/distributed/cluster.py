@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 CONNECT_TIMEOUT_S = 10.0
+LOCAL_START_TIMEOUT_S = 60.0  # a local cluster's start (--workers N): its worker processes import l2h
 _T = TypeVar("_T")
 
 
@@ -60,7 +61,8 @@ def connect(
         gets ``threads_per_worker`` task threads and as many Numba threads as its share of the
         machine's cores.
     timeout : float, optional
-        Seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 10 s).
+        Seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 10 s), or for a local
+        cluster to start (default ``LOCAL_START_TIMEOUT_S``, 60 s).
     threads_per_worker : int, default 1
         Task threads of each worker of a local cluster (``workers``); unused with ``scheduler``.
     force_workers : bool, default False
@@ -74,7 +76,8 @@ def connect(
     Raises
     ------
     ClusterError
-        The scheduler cannot be reached within ``timeout`` (one line naming the address).
+        The scheduler cannot be reached within ``timeout`` (one line naming the address), or the
+        local cluster did not start within it (its worker processes are then killed).
     InputError
         Both or neither of ``scheduler`` and ``workers``, a bad worker count, or dask[distributed]
         missing (with the install hint).
@@ -84,7 +87,6 @@ def connect(
     distributed = require_distributed()
     import dask
 
-    timeout = CONNECT_TIMEOUT_S if timeout is None else float(timeout)
     if workers is not None:
         if int(workers) < 1:
             raise InputError(f"--workers must be at least 1; got {workers}")
@@ -94,25 +96,10 @@ def connect(
                 f"--workers {workers} is more than the {cores} cores this process may use; "
                 "give --force-workers to start them anyway"
             )
-        numba_threads = max(1, cores // int(workers))
-        log = tempfile.TemporaryFile(mode="w+b")  # unnamed: gone when closed, however l2h ends
-        with dask.config.set({"distributed.worker.daemon": False}), _stderr_of_children(log):
-            try:
-                cluster = distributed.LocalCluster(
-                    n_workers=int(workers),
-                    threads_per_worker=threads_per_worker,
-                    processes=True,
-                    dashboard_address=None,
-                    env={"NUMBA_NUM_THREADS": str(numba_threads), "OMP_NUM_THREADS": "1"},
-                    silence_logs=50,
-                )
-                client = distributed.Client(cluster, timeout=max(timeout, 60.0))
-            except Exception as exc:  # noqa: BLE001
-                why = _last_error_line(log) or str(exc).strip().split("\n")[0] or type(exc).__name__
-                log.close()
-                raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {why}") from None
-        return client, _closer(client, cluster, log)
+        limit = LOCAL_START_TIMEOUT_S if timeout is None else float(timeout)
+        return _start_local(distributed, dask, int(workers), threads_per_worker, max(1, cores // int(workers)), limit)
 
+    timeout = CONNECT_TIMEOUT_S if timeout is None else float(timeout)
     address = check_scheduler_address(str(scheduler))
 
     def start() -> object:
@@ -130,6 +117,86 @@ def connect(
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})") from None
     return client, _closer(client, None, wait=min(timeout, CONNECT_TIMEOUT_S))
+
+
+def _start_local(
+    distributed: Any, dask: Any, workers: int, threads_per_worker: int, numba_threads: int, limit: float
+) -> tuple[object, Callable[[], None]]:
+    """A local cluster of ``workers`` worker processes and a client on it, started within ``limit``
+    seconds (a worker that cannot start, e.g. under a process limit, could keep the start waiting
+    forever).  On failure or Ctrl-C the cluster is closed and every worker process it started is
+    killed, so none keeps this interpreter from exiting; their tracebacks go to an unnamed log of
+    which the error quotes the last line."""
+    import multiprocessing
+
+    log = tempfile.TemporaryFile(mode="w+b")  # unnamed: gone when closed, however l2h ends
+    before = {child.pid for child in multiprocessing.active_children()}
+    before_clusters = {id(c) for c in getattr(distributed.deploy.spec.SpecCluster, "_instances", ())}
+    made: dict[str, Any] = {}
+
+    def start() -> object:
+        made["cluster"] = distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+            env={"NUMBA_NUM_THREADS": str(numba_threads), "OMP_NUM_THREADS": "1"},
+            silence_logs=50,
+        )
+        made["client"] = distributed.Client(made["cluster"], timeout=max(limit, 60.0))
+        return made["client"]
+
+    with dask.config.set({"distributed.worker.daemon": False}), _stderr_of_children(log):
+        try:
+            client = within_deadline(start, limit)
+        except BaseException as exc:
+            _abandon_local(made, before, before_clusters, distributed)
+            if not isinstance(exc, Exception):  # Ctrl-C: cleaned up, now stop
+                raise
+            if isinstance(exc, TimeoutError):
+                why = _last_error_line(log) or f"its workers did not start within {limit:g} s (raise it with --timeout)"
+            else:
+                why = _last_error_line(log) or str(exc).strip().split("\n")[0] or type(exc).__name__
+            log.close()
+            raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {why}") from None
+    return client, _closer(client, made["cluster"], log)
+
+
+def _abandon_local(made: dict[str, Any], before: set[int | None], before_clusters: set[int], distributed: Any) -> None:
+    """Close what a failed local start made (within a few seconds), then kill the worker processes
+    it started (and theirs) and reap them: a non-daemon child left alive would hold the exit."""
+    import multiprocessing
+
+    for name in ("client", "cluster"):
+        if name in made:
+            with contextlib.suppress(Exception):
+                within_deadline(made[name].close, 5.0)
+    for _ in range(2):  # a nanny may have restarted a worker while we killed the first
+        for child in multiprocessing.active_children():
+            if child.pid in before or child.pid is None:
+                continue
+            _kill_tree(child.pid)
+            child.join(5.0)
+    with contextlib.suppress(Exception):  # distributed's exit hook would wait for it again
+        instances = distributed.deploy.spec.SpecCluster._instances
+        for cluster in [c for c in instances if id(c) not in before_clusters]:
+            instances.discard(cluster)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and its descendants (processes this start made)."""
+    import signal
+
+    try:
+        import psutil  # type: ignore[import-untyped]  # a dependency of distributed
+
+        family = [*psutil.Process(pid).children(recursive=True), psutil.Process(pid)]
+        pids = [proc.pid for proc in family]
+    except Exception:  # noqa: BLE001 - gone already, or no psutil: the process itself
+        pids = [pid]
+    for each in pids:
+        with contextlib.suppress(OSError):
+            os.kill(each, signal.SIGKILL)
 
 
 class SchedulerWaits:
