@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from l2h import treeio
 from l2h._validation import InputError, check_array, check_finite_rows, check_leaf_names, check_logits_array
 
-__all__ = ["Hierarchy", "read_tree"]
+__all__ = ["Hierarchy", "check_k", "read_tree"]
 
 
 def _read_only_map(arr: np.ndarray) -> Any:
@@ -42,6 +42,48 @@ def _dont_need(mm: mmap.mmap) -> None:
             mm.madvise(mmap.MADV_DONTNEED)
         except (OSError, ValueError):
             pass
+
+
+def check_k(k: object, n_leaves: int, name: str = "k") -> int:
+    """``k`` as an int when a tree of ``n_leaves`` leaves can be cut into ``k`` groups (``1..n_leaves``).
+
+    The one check behind every "number of groups" argument: :meth:`Hierarchy.cut`, the views' folds,
+    the report's ``k``, the metrics' levels and the CLI's ``--k``, so they all say the same.
+
+    Parameters
+    ----------
+    k : int
+        The number of groups.
+    n_leaves : int
+        The tree's number of leaves ``K``.
+    name : str, default "k"
+        The argument's name, for the message.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``k`` is not an integer (bool included).
+    ValueError
+        If ``k`` is outside ``1..n_leaves``.
+
+    Examples
+    --------
+    >>> check_k(3, 4)
+    3
+    >>> check_k(5, 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be between 1 and the number of leaves (4); got 5
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {type(k).__name__}")
+    if not 1 <= k <= n_leaves:
+        raise ValueError(f"{name} must be between 1 and the number of leaves ({n_leaves}); got {k}")
+    return int(k)
 
 
 def _as_float_vector(values: object, length: int, name: str) -> np.ndarray:
@@ -309,11 +351,7 @@ class Hierarchy:
         ndarray of int64, shape (k,)
         """
         n = self.n_leaves
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"k must be an integer; got {type(k).__name__}")
-        if not 1 <= k <= n:
-            raise ValueError(f"k must be between 1 and the number of leaves ({n}); got {k}")
-        n_done = n - k
+        n_done = n - check_k(k, n)
         alive = np.ones(n + n_done, dtype=bool)
         alive[self.merges[:n_done].ravel()] = False
         nodes = np.flatnonzero(alive)
