@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import time
@@ -9,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import click
-from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
+from l2h_cli._common import echo_json, print_line, progress_reporter, stage_tree, stderr_console, stdout_console
 from l2h_cli._inputs import (
     TREE_FORMAT_CHOICES,
     check_input_path,
@@ -147,20 +148,26 @@ def build(
     check_input_path(logits, "logits")
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--leaf-names") if names_file else None
-    from l2h._numba import kernels_compiled, mark_kernels_compiled
+    from l2h._numba import announce_compiles, kernels_compiled, mark_kernels_compiled
     from l2h.build.inputs import kernel_dtype
     from l2h.build.small import use_small
 
     flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
     # On a terminal the progress bar would sit frozen while Numba compiles: compile first, under a
-    # live clock.  Pipes and logs get no extra line, so a bad input (NaN rows are found by the first
-    # kernel) stays one line.  Small inputs need no compilation (l2h.build.small).
+    # live clock.  Off a terminal (CI, batch logs) one line says so when a kernel truly compiles.
+    # Small inputs need no compilation (l2h.build.small).
     compiled = not use_small(getattr(array, "shape", ()))
-    if compiled and not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
+    talk = compiled and not (quiet or as_json)
+    if talk and err.is_terminal and not kernels_compiled(flavour):
         _compile_under_a_clock(err, flavour)
+    notice = (
+        announce_compiles(lambda line: print_line(line, err=True), flavour)
+        if talk and not err.is_terminal
+        else contextlib.nullcontext()
+    )
     started = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, notice:
         warnings.simplefilter("always", L2HWarning)
         scratch_dir = _scratch_dir(scratch, array, input_kind, out)
         with progress_reporter(quiet=quiet or as_json) as progress:
