@@ -28,6 +28,7 @@ from l2h import L2HWarning, build_hierarchy
 from l2h.build.scratch import resolve_scratch_dir
 from l2h.files import OutputSet
 from l2h.io import InputError, load_array, read_names, tree_format_for
+from l2h.kernel_cache import COMPILE_NOTICE, announce_compiles, kernels_compiled, mark_kernels_compiled
 from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared where dispatched (no numba import)
 from l2h.text import markup_safe
 
@@ -148,7 +149,6 @@ def build(
     check_input_path(logits, "logits")
     array = load_array(logits, key=key, name="logits")
     names = read_names(names_file, name="--leaf-names") if names_file else None
-    from l2h._numba import announce_compiles, kernels_compiled, mark_kernels_compiled
     from l2h.build.inputs import kernel_dtype
     from l2h.build.small import use_small
 
@@ -200,7 +200,6 @@ def _compile_under_a_clock(err, flavour: str) -> None:
     """Compile the kernels of a small build of ``flavour`` logits (:func:`l2h.build.warmup.compile_small`)
     under a line that shows the seconds elapsed, then say how long it took."""
 
-    from l2h._numba import COMPILE_NOTICE
     from l2h.build.warmup import compile_small
 
     err.print(f"compiling kernels ({flavour}): {COMPILE_NOTICE}", highlight=False, markup=False)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h.hierarchy import Hierarchy, _dont_need, _read_only_map
+from l2h.hierarchy import Hierarchy, _dont_need, _read_only_map, check_k
 
 __all__ = [
     "GROUP_COLORS",
@@ -352,8 +352,7 @@ def folded_nodes(tree: Hierarchy, m: int) -> np.ndarray:
     [4, 5]
     """
     k = tree.n_leaves
-    if not 1 <= m <= k:
-        raise ValueError(f"m must be between 1 and the number of leaves ({k}); got {m}")
+    check_k(m, k, name="m")
     limit = k + (k - m)  # nodes created by the first K - m merges, plus the leaves
     left = tree.merges[:, 0].tolist()
     right = tree.merges[:, 1].tolist()

@@ -183,3 +183,10 @@ def test_registries_load_without_scipy_linalg():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "2.0", "3.0"]
+
+
+def test_the_public_module_is_the_cache_itself():
+    from l2h import kernel_cache
+
+    for name in kernel_cache.__all__:
+        assert getattr(kernel_cache, name) is getattr(_numba, name)

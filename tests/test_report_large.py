@@ -255,5 +255,5 @@ def test_report_cli_k(tmp_path):
     assert '"k":5' in out.read_text(encoding="utf-8")
     bad = run("report", tree, "--k", "21", "-o", tmp_path / "bad.html")
     assert bad.exit_code == 1
-    assert error_line(bad) == "Error: --k must be at most the number of leaves (20); got 21"
+    assert error_line(bad) == "Error: k must be between 1 and the number of leaves (20); got 21"
     assert not (tmp_path / "bad.html").exists()
