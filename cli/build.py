@@ -10,7 +10,15 @@ import warnings
 from pathlib import Path
 
 import click
-from l2h_cli._common import echo_json, print_line, progress_reporter, stage_tree, stderr_console, stdout_console
+from l2h_cli._common import (
+    echo_json,
+    print_line,
+    progress_reporter,
+    stage_tree,
+    stderr_console,
+    stdout_console,
+    summary_table,
+)
 from l2h_cli._inputs import (
     TREE_FORMAT_CHOICES,
     check_input_path,
@@ -22,7 +30,6 @@ from l2h_cli._inputs import (
     leaf_names_option,
     quiet_option,
 )
-from rich.table import Table
 
 from l2h import L2HWarning, build_hierarchy
 from l2h.build.scratch import resolve_scratch_dir
@@ -258,11 +265,7 @@ def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
 
 def _print_summary(s: dict) -> None:
 
-    table = Table(
-        title=f"L2H hierarchy -> {markup_safe(s['out'])} ({s['format']})", show_header=False, title_justify="left"
-    )
-    table.add_column("what", style="bold")
-    table.add_column("value")
+    table = summary_table(f"L2H hierarchy -> {markup_safe(s['out'])} ({s['format']})")
     table.add_row("points (N)", f"{s['n_points']:,}" if s["n_points"] is not None else "?")
     table.add_row("clusters (K)", str(s["n_clusters"]))
     table.add_row("aggregation / strategy", f"{s['aggregation']} / {s['strategy']}")
