@@ -1,8 +1,9 @@
-"""Shared CLI plumbing: consoles, progress reporting, JSON output."""
+"""Shared CLI plumbing: consoles, summary tables, progress reporting, JSON output."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from l2h import L2HWarning
 from l2h.files import OutputSet
@@ -29,6 +32,21 @@ def stdout_console() -> Console:
 
 def stderr_console() -> Console:
     return Console(stderr=True, soft_wrap=True)
+
+
+def summary_table(title: str | Text) -> Table:
+    """The two-column "what / value" table a command prints its result in (rows added by the caller)."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    return table
+
+
+def score_text(value: float | None) -> str:
+    """A score in a table: four decimals, ``n/a`` when there is none (None, NaN or infinite)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.4f}"
 
 
 @contextmanager

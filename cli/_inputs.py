@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
-from l2h._images import DEFAULT_MAX_PIXELS
+from l2h.images import DEFAULT_MAX_PIXELS
 from l2h.io import TREE_FORMATS, InputError, load_array, read_names, read_tree, tree_format_for
 from l2h.itol import read_class_groups
 from l2h.metrics import check_assignments, encode_labels

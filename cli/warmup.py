@@ -8,6 +8,8 @@ import click
 from l2h_cli._common import echo_json, print_line, stderr_console
 from l2h_cli._inputs import examples, json_option, quiet_option
 
+from l2h.kernel_cache import WARMUP_NOTICE, cache_dir, kernels_compiled
+
 
 @click.command(
     "warmup",
@@ -23,7 +25,6 @@ def warmup(quiet: bool, as_json: bool) -> None:
     The cache folder is printed; it is per user (NUMBA_CACHE_DIR overrides it), so run this as the
     user who will run l2h, e.g. as the last step of a Docker image build.
     """
-    from l2h._numba import WARMUP_NOTICE, cache_dir, kernels_compiled
     from l2h.build.warmup import compile_kernels
 
     before = {flavour: kernels_compiled(flavour) for flavour in ("float32", "float64")}

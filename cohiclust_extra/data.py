@@ -189,7 +189,7 @@ class FolderSource(Source):
         return len(self.files)
 
     def read(self, i: int) -> np.ndarray:
-        from l2h._images import ImageTooLarge, open_image
+        from l2h.images import ImageTooLarge, open_image
 
         path = self.files[i]
         try:

@@ -40,7 +40,7 @@ import torch
 
 from cohiclust_extra.data import IMAGE_SUFFIXES, DatasetError
 from cohiclust_extra.device import resolve_device
-from l2h._images import DEFAULT_MAX_PIXELS, ImageTooLarge, open_image
+from l2h.images import DEFAULT_MAX_PIXELS, ImageTooLarge, open_image
 from l2h.text import printable
 
 __all__ = ["ImageSource", "LoadedModel", "compute_logits", "image_source", "load_model"]
@@ -207,7 +207,7 @@ def image_source(
     of images) or ``--dataset`` (any dataset ``l2h train`` reads) into an :class:`ImageSource`.
 
     Image files are opened with a pixel budget of ``max_pixels`` (checked from each header, see
-    :func:`l2h._images.open_image`); a file name with a line break is refused (paths.txt lists them)."""
+    :func:`l2h.images.open_image`); a file name with a line break is refused (paths.txt lists them)."""
     if (images is None) == (dataset is None):
         raise LogitsError("give exactly one of --images and --dataset")
     if dataset is not None:

@@ -2,13 +2,15 @@
 
 Every reader checks the file first (:func:`check_input_file`: it exists, is a regular file, is
 readable), never unpickles anything, and reports a bad file with one :class:`~l2h.InputError` line
-that names it.  Arrays pass :func:`l2h._validation.check_array`'s dtype policy.
+that names it.  Arrays pass :func:`l2h._validation.check_array`'s dtype policy.  A memory-mapped
+array is read in blocks by :func:`row_blocks`, whose pages do not stay resident.
 """
 
 from __future__ import annotations
 
 import errno
 import itertools
+import mmap
 import os
 import re
 import stat
@@ -22,7 +24,7 @@ from l2h._system import available_memory
 from l2h._validation import InputError, check_array
 from l2h.text import typed_url
 
-__all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names"]
+__all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names", "row_blocks"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".txt", ".pt", ".pth")
 
@@ -515,3 +517,57 @@ def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str
         if not line:
             raise InputError(f"{name} file {path}, line {i}: empty name")
     return lines
+
+
+def row_blocks(array: np.ndarray, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """The rows of ``array`` as ``(start, block)`` pairs of at most ``rows`` rows.
+
+    A read-only memory map (``np.load(..., mmap_mode="r")``) drops each block's pages from this
+    process once the next block is asked for (the page cache keeps them), so the resident memory
+    stays about one block whatever the file's size.
+
+    Parameters
+    ----------
+    array : ndarray or numpy.memmap, shape (N, ...)
+        The rows to read.
+    rows : int
+        Most rows per block (at least 1).
+
+    Yields
+    ------
+    start : int
+        Index of the block's first row.
+    block : ndarray, shape (<= rows, ...)
+        ``array[start : start + rows]`` in memory; a view of ``array`` when it is in memory, so
+        read it, do not write to it.
+
+    Examples
+    --------
+    >>> [(start, block.tolist()) for start, block in row_blocks(np.arange(5), 2)]
+    [(0, [0, 1]), (2, [2, 3]), (4, [4])]
+    """
+    rows = max(1, int(rows))
+    drop = _read_only_map(array)
+    for start in range(0, array.shape[0], rows):
+        yield start, np.asarray(array[start : start + rows])
+        if drop is not None:
+            _dont_need(drop)
+
+
+def _read_only_map(array: np.ndarray) -> mmap.mmap | None:
+    """The ``mmap`` under a read-only :class:`numpy.memmap` (None for anything else)."""
+    if isinstance(array, np.memmap) and array.mode == "r":
+        base = array.base
+        while base is not None and not isinstance(base, mmap.mmap):
+            base = getattr(base, "base", None)
+        return base
+    return None
+
+
+def _dont_need(mm: mmap.mmap) -> None:
+    # read-only file pages: dropping them from this process loses nothing (the page cache keeps them)
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            mm.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass

@@ -49,7 +49,7 @@ import numpy as np
 
 from l2h import newick
 from l2h._validation import InputError, L2HWarning
-from l2h.groups import content_lines, parse_groups
+from l2h.class_groups import content_lines, parse_groups
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy

@@ -12,12 +12,8 @@ import pytest
 
 CLI = Path(__file__).resolve().parent.parent / "cli"
 FILES = sorted(CLI.glob("*.py"))
-# Private l2h modules the CLI still imports, each with the teammate who moves it (issue 20).
-PRIVATE_STILL_USED = {
-    ("build.py", "l2h._numba"),  # the build's wing
-    ("warmup.py", "l2h._numba"),  # the build's wing
-    ("_inputs.py", "l2h._images"),  # issue 23's pixel budget
-}
+# Private l2h modules the CLI still imports (none: l2h.kernel_cache and l2h.images are public).
+PRIVATE_STILL_USED: set[tuple[str, str]] = set()
 # Modules whose import a command defers on purpose (numba, torch, dask, matplotlib behind them).
 HEAVY = ("l2h.merge", "l2h.build", "l2h.warmup", "l2h._numba", "l2h.distributed", "l2h_cli._build_dask",
          "l2h_cli._metrics_dask", "cohiclust_extra.training", "cohiclust_extra.pretrained", "torch",

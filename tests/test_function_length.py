@@ -8,13 +8,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 100
 
-# Functions still being broken at their seams (issue 20), by name so that moving them to another
-# module does not matter: remove a name once its function is short.
-STILL_LONG = {
-    "_visit_range",  # l2h/_kernels.py
-    "hard_merges",  # l2h/_kernels.py
-}
-
 
 def body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """Lines from ``def`` to the function's end, without its docstring (decorators not counted)."""
@@ -48,11 +41,4 @@ def test_body_lines_leaves_out_the_docstring() -> None:
 
 def test_no_function_is_over_100_lines() -> None:
     found = long_functions()
-    new = {name: n for name, n in found.items() if name.rpartition("::")[2] not in STILL_LONG}
-    assert not new, f"functions over {LIMIT} lines (docstring aside): {new}"
-
-
-def test_the_allow_list_holds_only_functions_that_are_still_long() -> None:
-    found = long_functions()
-    stale = sorted(STILL_LONG - {name.rpartition("::")[2] for name in found})
-    assert not stale, f"no longer over {LIMIT} lines (or gone): remove from STILL_LONG: {stale}"
+    assert not found, f"functions over {LIMIT} lines (docstring aside): {found}"

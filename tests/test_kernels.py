@@ -12,6 +12,7 @@ import pytest
 from l2h import merge
 from l2h.build import exact, points
 from l2h.build.api import kernels
+from tests._bundles import groups_bundle
 
 K = kernels()
 
@@ -154,20 +155,7 @@ def test_reduce_targets_matches_exact_sums(n):
     )
     for _ in range(2):  # the scratch is reusable: a second call gives the same sums
         rp_hi, rp_lo, touched = np.zeros(k), np.zeros(k), np.zeros(k, dtype=np.int64)
-        m = K.reduce_targets(
-            tgt,
-            val,
-            n,
-            exact.n_parts(n),
-            scratch["part_hi"],
-            scratch["part_lo"],
-            scratch["stamp"],
-            scratch["part_list"],
-            rp_hi,
-            rp_lo,
-            scratch["seen"],
-            touched,
-        )
+        m = K.reduce_targets((tgt, val, *scratch.values()), n, exact.n_parts(n), (rp_hi, rp_lo, touched))
         assert list(touched[:m]) == sorted(set(tgt.tolist()))
         np.testing.assert_array_equal(rp_hi + rp_lo, _fsum_by_target(tgt, val, k))
         assert not scratch["part_hi"].any() and not scratch["part_lo"].any()
@@ -210,21 +198,14 @@ def test_choose_g_dagger_matches_a_dense_pass():
         for v in range(nodes.max() + 1):
             if v not in nodes:
                 parent[v] = v + 1
+        pick = (np.zeros(k), np.zeros(k), np.zeros(k + 1, dtype=np.int64), np.zeros(k, dtype=np.int64))
         best, rel = K.choose_g_dagger(
-            touched,
+            (rp, np.zeros(k), touched),
             touched.size,
-            rp,
-            np.zeros(k),
-            grp,
-            slot_node,
-            size,
-            parent,
+            groups_bundle(grp, slot_node, size, parent),
             g_star,
             exact.TIE_RTOL,
-            np.zeros(k),
-            np.zeros(k),
-            np.zeros(k + 1, dtype=np.int64),
-            np.zeros(k, dtype=np.int64),
+            pick,
         )
         others = nodes[nodes != g_star]
         # correctly rounded means of the exact sums (what the double-double sums and division give)
@@ -298,7 +279,9 @@ def test_soft_pass_matches_libm_and_exact_sums(seed):
     results = []
     for kernel, n_blocks in [(K.visit_soft_serial, 1), (K.visit_soft, 1), (K.visit_soft, 7), (K.visit_soft, 64)]:
         rp_hi, rp_lo = np.zeros(k), np.zeros(k)
-        kernel(*args[:-1], rp_hi, rp_lo, n_blocks)
+        cols, col_of, members, offsets, b_amax, first, rowmax, rest_hi, rest_lo, _ = args
+        soft = (cols, col_of, first, rowmax, rest_hi, rest_lo)
+        kernel(soft, members, offsets, b_amax, rp_hi, rp_lo, n_blocks)
         results.append((rp_hi.copy(), rp_lo.copy()))
         got = rp_hi + rp_lo
         if seed == 2:
@@ -337,10 +320,9 @@ def test_choose_g_dagger_near_ties_and_large_groups():
         alive[nodes] = True
         parent[: nodes.max() + 1][~alive] = np.flatnonzero(~alive) + 1
         acc_hi, acc_lo = np.zeros(k), np.zeros(k)
-        best, rel = K.choose_g_dagger(
-            touched, touched.size, rp, np.zeros(k), grp, slot_node, size, parent, g_star, exact.TIE_RTOL,
-            acc_hi, acc_lo, np.zeros(k + 1, dtype=np.int64), np.zeros(k, dtype=np.int64),
-        )  # fmt: skip
+        pick = (acc_hi, acc_lo, np.zeros(k + 1, dtype=np.int64), np.zeros(k, dtype=np.int64))
+        groups = groups_bundle(grp, slot_node, size, parent)
+        best, rel = K.choose_g_dagger((rp, np.zeros(k), touched), touched.size, groups, g_star, exact.TIE_RTOL, pick)
         assert not acc_hi.any() and not acc_lo.any()  # scratch left zero
         others = nodes[nodes != g_star]
         dense = np.array([float(sum(map(Fraction, rp[node_of == v]), Fraction(0)) / int(size[v])) for v in others])
@@ -354,5 +336,5 @@ def test_choose_g_dagger_near_ties_and_large_groups():
 def test_release_rp_zeroes_the_touched_clusters():
     rp_hi, rp_lo = np.arange(10.0), -np.arange(10.0)
     touched = np.array([1, 4, 7, 0, 0], dtype=np.int64)
-    K.release_rp(touched, 3, rp_hi, rp_lo)
+    K.release_rp((rp_hi, rp_lo, touched), 3)
     assert rp_hi.tolist() == [0, 0, 2, 3, 0, 5, 6, 0, 8, 9] and rp_lo.tolist() == [-v for v in rp_hi.tolist()]

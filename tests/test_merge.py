@@ -15,6 +15,7 @@ from l2h.build.api import kernels
 from l2h.build.groups import Groups
 from l2h.build.points import Points
 from l2h.merge import AGGREGATIONS, STRATEGIES, build_hierarchy
+from tests._bundles import groups_bundle
 from tests._reference import TIE_RTOL, reference_l2h
 
 AGGREGATION_NAMES = list(AGGREGATIONS)
@@ -521,22 +522,9 @@ def test_g_dagger_singletons_kernels_agree_with_the_general_one():
         size = rng.integers(1, 4, size=2 * k).astype(np.int64)
         parent = np.arange(2 * k + 1, dtype=np.int64)
         g_star = int(rng.integers(0, 2 * k))
-        expected = kern.choose_g_dagger(
-            touched,
-            n_t,
-            rp_hi,
-            rp_lo,
-            grp,
-            slot_node,
-            size,
-            parent,
-            g_star,
-            merge.TIE_RTOL,
-            np.zeros(k),
-            np.zeros(k),
-            np.zeros(k + 1, dtype=np.int64),
-            np.zeros(k, dtype=np.int64),
-        )
+        groups = groups_bundle(grp, slot_node, size, parent)
+        pick = (np.zeros(k), np.zeros(k), np.zeros(k + 1, dtype=np.int64), np.zeros(k, dtype=np.int64))
+        expected = kern.choose_g_dagger((rp_hi, rp_lo, touched), n_t, groups, g_star, merge.TIE_RTOL, pick)
         ne_node = slot_node[grp[touched]]
         hi, lo = rp_hi.copy(), rp_lo.copy()
         compact = kern._g_dagger_compact(
@@ -545,9 +533,7 @@ def test_g_dagger_singletons_kernels_agree_with_the_general_one():
         assert compact[:2] == expected
         if compact[2] >= 0:
             assert ne_node[compact[2]] == expected[0]
-        single = kern.choose_g_dagger_singletons(
-            touched, n_t, rp_hi, rp_lo, grp, slot_node, size, parent, g_star, merge.TIE_RTOL
-        )
+        single = kern.choose_g_dagger_singletons((rp_hi, rp_lo, touched), n_t, groups, g_star, merge.TIE_RTOL)
         assert single == expected and not rp_hi.any() and not rp_lo.any()
 
 

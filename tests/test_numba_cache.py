@@ -98,7 +98,51 @@ def test_build_says_once_that_it_compiles(clean_env, tmp_path):
     (tmp_path / "fresh2").mkdir()
     clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "fresh2"))
     piped = run("build", logits, "--out", tmp_path / "c.nwk")
-    assert piped.exit_code == 0 and "compiling" not in piped.stderr  # not a terminal: no extra line
+    # not a terminal: a line only when a kernel truly compiles (loaded in this process already: none)
+    assert piped.exit_code == 0 and "compiling" not in piped.stderr
+
+
+def test_announce_compiles_says_once_and_only_on_a_compile():
+    """The off-terminal notice listens to Numba's compile events: once per block, none for a function
+    that is compiled already (a cache load fires no event either)."""
+    import numba
+
+    lines: list[str] = []
+
+    @numba.njit(cache=False)
+    def twice(x):
+        return 2 * x
+
+    with _numba.announce_compiles(lines.append, "float32"):
+        assert twice(1) == 2 and twice(2.5) == 5.0  # two compiles (int, float), one line
+    assert lines == [f"compiling kernels (float32): {_numba.COMPILE_NOTICE}"]
+    with _numba.announce_compiles(lines.append, "float64"):
+        assert twice(3) == 6  # compiled already
+    assert len(lines) == 1
+
+
+def test_build_off_a_terminal_says_it_compiles_when_it_does(clean_env, monkeypatch, tmp_path):
+    """`l2h build` into a pipe or log: one stderr line when a kernel compiles, none with -q/--json."""
+    import numba
+    from l2h_cli import build as build_cli
+
+    real = build_cli.build_hierarchy
+    logits = tmp_path / "logits.npy"
+    np.save(logits, np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32))
+    clean_env.setenv("L2H_KERNELS", "numba")  # small input: the compiled path all the same
+
+    def compiling_build(*args, **kwargs):
+        numba.njit(cache=False)(lambda x: x + 1)(1)  # a kernel that is never in any cache
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_cli, "build_hierarchy", compiling_build)
+    piped = run("build", logits, "--out", tmp_path / "a.nwk")
+    assert piped.exit_code == 0, piped.output
+    notes = [line for line in piped.stderr.splitlines() if "compiling" in line]
+    assert notes == [f"compiling kernels (float32): {_numba.COMPILE_NOTICE}"]
+    for flag in ("--quiet", "--json"):
+        hushed = run("build", logits, "--out", tmp_path / f"b{flag}.nwk", flag)
+        assert hushed.exit_code == 0 and "compiling" not in hushed.stderr, hushed.output
 
 
 def test_small_build_neither_compiles_nor_says_so(clean_env, tmp_path):
@@ -139,3 +183,10 @@ def test_registries_load_without_scipy_linalg():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "2.0", "3.0"]
+
+
+def test_the_public_module_is_the_cache_itself():
+    from l2h import kernel_cache
+
+    for name in kernel_cache.__all__:
+        assert getattr(kernel_cache, name) is getattr(_numba, name)

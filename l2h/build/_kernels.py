@@ -6,6 +6,26 @@ to float64 before use.  ``e_j(x) = exp(L_j(x) - max_i L_i(x))`` always uses the 
 shift, so the same ``e_j`` is recomputed bit for bit whenever a row is revisited; per-point sums of
 ``e_j`` are kept as double-double (``hi + lo``) so that subtracting terms later cancels exactly.
 
+The merge kernels take their state as a few tuples of arrays (as pynndescent bundles its heaps),
+each built in one place on the Python side:
+
+* ``groups`` (:meth:`l2h.build.groups.Groups.kernel_state`): ``(nxt, head, tail, size, grp,
+  slot_node, node_slot, parent, node_count, node_conf, node_cmean, node_score)``, the group lists,
+  node statistics and scores;
+* ``rp`` (:meth:`~l2h.build.groups.Groups.rp_state`): ``(rp_hi, rp_lo, touched)``, the current
+  merge's sums;
+* ``pick`` (:meth:`~l2h.build.groups.Groups.pick_scratch`): ``(acc_hi, acc_lo, slot_stamp,
+  slots)``, the scratch of the G† choice;
+* ``record`` (:meth:`~l2h.build.groups.Groups.record_state`): ``(seg, merges, scores, rels)``, the
+  segment tree of scores and the merge records;
+* ``points`` (:meth:`l2h.build.points.Points.kernel_state`): ``(rowmax, base, top_idx, ptr, known,
+  out_hi, out_lo)``, the per-point state in bucket order;
+* ``masks`` (:meth:`~l2h.build.points.Points.masks`): ``(pos, keep, pen)``, G*'s per-cluster masks;
+* ``reduction`` (:meth:`~l2h.build.points.Points.reduction_state`): ``(tgt, val, part_hi, part_lo,
+  stamp, part_list, seen)``, the visit's outputs and the reduction's scratch;
+* ``soft`` (:meth:`~l2h.build.points.Points.soft_state`): ``(cols, col_of, first, rowmax, rest_hi,
+  rest_lo)``, the soft-membership passes' inputs in bucket order.
+
 This module is imported only when a build runs (:func:`l2h.build.api.kernels`), so ``import l2h``
 stays fast.  The aggregation codes and the reduction's part count come from :mod:`l2h.build.aggregations`
 and :mod:`l2h.build.exact` (one definition for Python and the kernels).
@@ -414,56 +434,110 @@ def walk_members(nxt, head, size):
 
 
 @numba.njit(cache=True, inline="always")
-def _visit_range(
-    logits,
-    order,
-    pts,
-    lo_i,
-    hi_i,
-    u,
-    u_slot,
-    grp,
-    members,
-    pos,
-    node_head,
-    node_size,
-    keep,
-    pen,
-    rowmax,
-    base,
-    top_idx,
-    ptr,
-    known,
-    out_hi,
-    out_lo,
-    tgt,
-    val,
-):
-    """Visit the points at bucket positions ``pts[lo_i:hi_i]`` of D_u; see :func:`visit_group`."""
-    k = logits.shape[1]
-    t_len = top_idx.shape[1]
-    size_u = members.shape[0]
-    buf = np.empty(k)
-    poly = np.empty(k)
-    bits = np.empty(k, dtype=np.int64)
+def _visit_scratch(k, t_len):
+    """Scratch of one visit loop: ``(buf, poly, bits, lane, lane_lo, top_val, top_pos, lane_max,
+    lane_bad)`` for rows of ``k`` entries and ``t_len`` stored top entries."""
+    return (
+        np.empty(k),
+        np.empty(k),
+        np.empty(k, dtype=np.int64),
+        np.empty(k // 2 + 1),
+        np.empty(k // 2 + 1),
+        np.empty(t_len),
+        np.empty(t_len, dtype=np.int64),
+        np.empty(_TOP_LANES),
+        np.empty(_TOP_LANES),
+    )
+
+
+@numba.njit(cache=True, inline="always")
+def _prefetch_point(logits, order, top_idx, ptr, q, whole_rows):
+    """Fetch ahead of use the row of bucket position ``q`` (rows are scattered over the file): all
+    of it when rows are short (most visits stream the row, for a refill or a gather), else only the
+    line of its stored best entry."""
+    row_ahead = logits[order[q]]
+    if whole_rows:
+        line = max(1, 64 // logits.itemsize)  # entries per 64-byte cache line
+        for j in range(0, logits.shape[1], line):
+            _prefetch(row_ahead, j)
+    else:
+        t_len = top_idx.shape[1]
+        _prefetch(row_ahead, top_idx[q, ptr[q] if ptr[q] < t_len else 0])
+
+
+@numba.njit(cache=True, inline="always")
+def _remove_joined(row, m, members, s0, s1, streamed, x, out_hi, out_lo, work):
+    """Remove from the point's stored outside sum ``out_hi[x] + out_lo[x]`` the ``e_j`` of the
+    clusters that joined its group since its last visit: the members of u outside the contiguous
+    run ``s0 .. s1`` of its last group.  Each cluster is removed once per point over the whole build.
+    ``streamed``: the row was just read whole (no need to stream it into the cache first)."""
+    buf, poly, bits, lane, lane_lo, _top_val, _top_pos, _lane_max, lane_bad = work
     scale = bits.view(np.float64)
-    lane = np.empty(k // 2 + 1)
-    lane_lo = np.empty(k // 2 + 1)
-    top_val = np.empty(t_len)
-    top_pos = np.empty(t_len, dtype=np.int64)
-    lane_max = np.empty(_TOP_LANES)
-    lane_bad = np.empty(_TOP_LANES)
-    line = max(1, 64 // logits.itemsize)  # entries per 64-byte cache line
-    whole_rows = k * logits.itemsize <= _PREFETCH_ROW_BYTES
+    size_u = members.shape[0]
+    if not streamed and size_u - (s1 - s0) > _TOUCH_MIN:
+        # The row is usually not in cache and the columns come in group order, not column
+        # order: stream it in first (one read per cache line) so the gather hits the cache.
+        touch = 0.0
+        for j in range(0, row.shape[0], 8):
+            touch += np.float64(row[j])
+        lane_bad[0] = touch
+    g = 0
+    for q in range(s0):
+        buf[g] = row[members[q]]
+        g += 1
+    for q in range(s1, size_u):
+        buf[g] = row[members[q]]
+        g += 1
+    _row_exp(buf[:g], m, poly, bits)
+    g_hi, g_lo = _dd_sum(poly, scale, g, lane, lane_lo)
+    hi, lo = _dd_plus(out_hi[x], out_lo[x], -g_hi)
+    hi, lo = _dd_plus(hi, 0.0, lo - g_lo)
+    out_hi[x] = hi
+    out_lo[x] = lo
+
+
+@numba.njit(cache=True, inline="always")
+def _point_value(row, m, j, x, keep, base, out_hi, out_lo, work):
+    """``conf(x; u) = e_j / Σ_{i∉u} e_i`` for the point's best outside entry ``j``, from its stored
+    outside sum, which is first recomputed exactly from the row when cancellation left it below
+    ``_REL_FLOOR * base[x]`` (or ``_ABS_FLOOR``)."""
+    _buf, poly, bits, lane, lane_lo, _top_val, _top_pos, _lane_max, _lane_bad = work
+    scale = bits.view(np.float64)
+    outside = out_hi[x] + out_lo[x]
+    if not (outside >= _ABS_FLOOR and outside >= _REL_FLOOR * base[x]):
+        # Cancellation ate too many digits (the group holds nearly all the point's mass besides
+        # its argmax): recompute the masked sum exactly from the row and restart from it.
+        _row_exp(row, m, poly, bits)
+        hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
+        out_hi[x] = hi
+        out_lo[x] = lo
+        base[x] = hi
+        outside = hi + lo
+    best = np.float64(row[j])
+    e_best = _exp(best - m)
+    if outside >= _ABS_FLOOR and e_best >= _ABS_FLOOR:
+        return e_best / outside
+    # far below the row maximum: shift by the best outside value instead
+    _row_exp(row, best, poly, bits)
+    hi2, lo2 = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
+    return 1.0 / (hi2 + lo2)
+
+
+@numba.njit(cache=True, inline="always")
+def _visit_range(logits, order, pts, lo_i, hi_i, u, members, groups, masks, points, out):
+    """Visit the points at bucket positions ``pts[lo_i:hi_i]`` of D_u; see :func:`visit_group`."""
+    head, size, grp, node_slot = groups[1], groups[3], groups[4], groups[6]
+    pos, keep, pen = masks
+    rowmax, base, top_idx, ptr, known, out_hi, out_lo = points
+    tgt, val = out
+    u_slot = node_slot[u]
+    t_len = top_idx.shape[1]
+    work = _visit_scratch(logits.shape[1], t_len)
+    _buf, _poly, _bits, _lane, _lane_lo, top_val, top_pos, lane_max, _lane_bad = work
+    whole_rows = logits.shape[1] * logits.itemsize <= _PREFETCH_ROW_BYTES
     for ii in range(lo_i, hi_i):
-        if ii + _PREFETCH_AHEAD < hi_i:  # rows are scattered over the file: fetch ahead of use
-            nxt = pts[ii + _PREFETCH_AHEAD]
-            row_ahead = logits[order[nxt]]
-            if whole_rows:  # most visits stream the row (refill or gather): fetch all of it
-                for j in range(0, k, line):
-                    _prefetch(row_ahead, j)
-            else:  # long rows: only the line of its stored best entry
-                _prefetch(row_ahead, top_idx[nxt, ptr[nxt] if ptr[nxt] < t_len else 0])
+        if ii + _PREFETCH_AHEAD < hi_i:
+            _prefetch_point(logits, order, top_idx, ptr, pts[ii + _PREFETCH_AHEAD], whole_rows)
         x = pts[ii]  # bucket position: the per-point state of a cluster's points is contiguous
         m = rowmax[x]
         v = known[x]
@@ -477,30 +551,8 @@ def _visit_range(
             # pass, which also brings the row into the cache for the gather below).
             _masked_lane_max(row, pen, lane_max)
         if v != u:
-            # Remove the clusters that joined the point's group since its last visit: u's members
-            # outside v's contiguous run.  Each cluster is removed once per point over the whole build.
-            s0 = pos[node_head[v]]
-            s1 = s0 + node_size[v]
-            if not refill and size_u - (s1 - s0) > _TOUCH_MIN:
-                # The row is usually not in cache and the columns come in group order, not column
-                # order: stream it in first (one read per cache line) so the gather hits the cache.
-                touch = 0.0
-                for j in range(0, k, 8):
-                    touch += np.float64(row[j])
-                lane_bad[0] = touch
-            g = 0
-            for q in range(s0):
-                buf[g] = row[members[q]]
-                g += 1
-            for q in range(s1, size_u):
-                buf[g] = row[members[q]]
-                g += 1
-            _row_exp(buf[:g], m, poly, bits)
-            g_hi, g_lo = _dd_sum(poly, scale, g, lane, lane_lo)
-            hi, lo = _dd_plus(out_hi[x], out_lo[x], -g_hi)
-            hi, lo = _dd_plus(hi, 0.0, lo - g_lo)
-            out_hi[x] = hi
-            out_lo[x] = lo
+            s0 = pos[head[v]]
+            _remove_joined(row, m, members, s0, s0 + size[v], refill, x, out_hi, out_lo, work)
             known[x] = u
         if refill:
             _select_top(row, pen, lane_max, top_val, top_pos)
@@ -509,165 +561,62 @@ def _visit_range(
             p = 0
         ptr[x] = p
         j = top_idx[x, p]
-        outside = out_hi[x] + out_lo[x]
-        if not (outside >= _ABS_FLOOR and outside >= _REL_FLOOR * base[x]):
-            # Cancellation ate too many digits (the group holds nearly all the point's mass besides
-            # its argmax): recompute the masked sum exactly from the row and restart from it.
-            _row_exp(row, m, poly, bits)
-            hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
-            out_hi[x] = hi
-            out_lo[x] = lo
-            base[x] = hi
-            outside = hi + lo
-        best = np.float64(row[j])
-        e_best = _exp(best - m)
-        if outside >= _ABS_FLOOR and e_best >= _ABS_FLOOR:
-            value = e_best / outside
-        else:  # far below the row maximum: shift by the best outside value instead
-            _row_exp(row, best, poly, bits)
-            hi2, lo2 = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
-            value = 1.0 / (hi2 + lo2)
         tgt[ii] = j
-        val[ii] = value
+        val[ii] = _point_value(row, m, j, x, keep, base, out_hi, out_lo, work)
 
 
 @numba.njit(cache=True, parallel=True)
-def visit_group(
-    logits,
-    order,
-    pts,
-    u,
-    u_slot,
-    grp,
-    members,
-    pos,
-    node_head,
-    node_size,
-    keep,
-    pen,
-    rowmax,
-    base,
-    top_idx,
-    ptr,
-    known,
-    out_hi,
-    out_lo,
-    tgt,
-    val,
-    n_blocks,
-):
+def visit_group(logits, order, pts, u, members, groups, masks, points, out, n_blocks):
     """Step 3, per point, for a group ``u`` with non-empty ``D_u``: for the ``ii``-th point of D_u
-    (bucket position ``pts[ii]``), ``tgt[ii] = a(x; u)`` and ``val[ii] = conf(x; u)``; the
-    per-cluster sums ``rp(c)`` are then formed by :func:`reduce_targets`.  ``n_blocks`` contiguous
-    blocks of ``pts`` run in parallel (the block count does not change any value).
+    (bucket position ``pts[ii]``), ``tgt[ii] = a(x; u)`` and ``val[ii] = conf(x; u)`` (``out = (tgt,
+    val)``); the per-cluster sums ``rp(c)`` are then formed by :func:`reduce_targets`.  ``n_blocks``
+    contiguous blocks of ``pts`` run in parallel (the block count does not change any value).
 
-    ``pts`` are the bucket positions of D_u (its points are ``order[pts]``); every per-point array
-    below is indexed by bucket position, so a cluster's points have contiguous state.
-    Per-point state, updated in place: ``known[x]`` is the group whose clusters are already removed
-    from ``out_hi + out_lo = Σ_{j ∉ known[x]} e_j``; ``ptr[x]`` is the first entry of ``top_idx[x]``
-    that may still lie outside the point's group.  ``members`` lists u's clusters so that every earlier
-    group v ⊂ u is the contiguous run starting at ``pos[node_head[v]]``; ``grp[c]`` is the slot of the
-    current group of cluster c (``u_slot`` is u's); ``keep``/``pen`` are 1/0 and 0/-inf for clusters outside/inside u;
-    ``base[x]`` is the magnitude that the stored sum is accurate relative to (its value after the
-    last exact computation): below ``_REL_FLOOR * base[x]`` the sum is recomputed from the row.
+    ``pts`` are the bucket positions of D_u (its points are ``order[pts]``); every per-point array of
+    ``points`` (the bundle of that name, see the module docstring) is indexed by bucket position, so
+    a cluster's points have contiguous state.  Per-point state, updated in place: ``known[x]`` is the
+    group whose clusters are already removed from ``out_hi + out_lo = Σ_{j ∉ known[x]} e_j``;
+    ``ptr[x]`` is the first entry of ``top_idx[x]`` that may still lie outside the point's group;
+    ``base[x]`` is the magnitude that the stored sum is accurate relative to (its value after the last
+    exact computation): below ``_REL_FLOOR * base[x]`` the sum is recomputed from the row.
+    ``members`` lists u's clusters so that every earlier group v ⊂ u is the contiguous run starting
+    at ``pos[head[v]]``; ``grp[c]`` is the slot of the current group of cluster c (``groups``);
+    ``masks = (pos, keep, pen)``: ``keep``/``pen`` are 1/0 and 0/-inf for clusters outside/inside u.
     """
     n = pts.shape[0]
     for b in numba.prange(n_blocks):
         _visit_range(
-            logits,
-            order,
-            pts,
-            b * n // n_blocks,
-            (b + 1) * n // n_blocks,
-            u,
-            u_slot,
-            grp,
-            members,
-            pos,
-            node_head,
-            node_size,
-            keep,
-            pen,
-            rowmax,
-            base,
-            top_idx,
-            ptr,
-            known,
-            out_hi,
-            out_lo,
-            tgt,
-            val,
+            logits, order, pts, b * n // n_blocks, (b + 1) * n // n_blocks, u, members, groups, masks, points, out
         )
 
 
 @numba.njit(cache=True)
-def visit_group_serial(
-    logits,
-    order,
-    pts,
-    u,
-    u_slot,
-    grp,
-    members,
-    pos,
-    node_head,
-    node_size,
-    keep,
-    pen,
-    rowmax,
-    base,
-    top_idx,
-    ptr,
-    known,
-    out_hi,
-    out_lo,
-    tgt,
-    val,
-    n_blocks,
-):
+def visit_group_serial(logits, order, pts, u, members, groups, masks, points, out, n_blocks):
     """:func:`visit_group` on one thread (small groups: no parallel-region overhead)."""
     n = pts.shape[0]
     for b in range(n_blocks):
         _visit_range(
-            logits,
-            order,
-            pts,
-            b * n // n_blocks,
-            (b + 1) * n // n_blocks,
-            u,
-            u_slot,
-            grp,
-            members,
-            pos,
-            node_head,
-            node_size,
-            keep,
-            pen,
-            rowmax,
-            base,
-            top_idx,
-            ptr,
-            known,
-            out_hi,
-            out_lo,
-            tgt,
-            val,
+            logits, order, pts, b * n // n_blocks, (b + 1) * n // n_blocks, u, members, groups, masks, points, out
         )
 
 
 @numba.njit(cache=True)
-def reduce_targets(tgt, val, n, n_parts, part_hi, part_lo, stamp, part_list, rp_hi, rp_lo, seen, touched):
+def reduce_targets(reduction, n, n_parts, rp):
     """The per-merge reduction: ``rp(c) = Σ_{ii < n : tgt[ii] = c} val[ii]`` as double-double.
 
     The ``n`` visited points are cut into ``n_parts`` contiguous parts; each part is summed
     sequentially (:func:`_dd_plus`) and the parts are folded in order with a double-double addition,
     so the bits depend only on the visit order and ``n_parts`` (a function of ``n``, see
-    ``l2h.build.exact.n_parts``), never on threads.  Writes ``rp_hi``/``rp_lo`` at the touched clusters
-    (they must be zero there on entry), lists the touched clusters, ascending, in ``touched`` and
-    returns how many.  Scratch: ``part_hi``/``part_lo`` (per cluster, zero on entry and exit),
-    ``part_list`` (length >= n), and the stamp arrays ``stamp``/``seen`` (int64, one per cluster
-    plus a counter in the last entry; zeros before the first call).
+    ``l2h.build.exact.n_parts``), never on threads.  ``rp = (rp_hi, rp_lo, touched)``: writes
+    ``rp_hi``/``rp_lo`` at the touched clusters (they must be zero there on entry), lists the touched
+    clusters, ascending, in ``touched`` and returns how many.  ``reduction = (tgt, val, part_hi,
+    part_lo, stamp, part_list, seen)``: the visit's outputs and the scratch, ``part_hi``/``part_lo``
+    (per cluster, zero on entry and exit), ``part_list`` (length >= n), and the stamp arrays
+    ``stamp``/``seen`` (int64, one per cluster plus a counter in the last entry; zeros before the
+    first call).
     """
+    tgt, val, part_hi, part_lo, stamp, part_list, seen = reduction
+    rp_hi, rp_lo, touched = rp
     n_touched = 0
     merge_id = seen[seen.shape[0] - 1] + 1
     seen[seen.shape[0] - 1] = merge_id
@@ -787,14 +736,16 @@ def _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, n, w, e_buf
 
 
 @numba.njit(cache=True, inline="always")
-def _soft_block(cols, col_of, members, first, idx, q_start, q_end, rowmax, rest_hi, rest_lo, out_hi, out_lo):
+def _soft_block(soft, members, idx, q_start, q_end, out_hi, out_lo):
     """``rp(c)`` of :func:`visit_soft` for the clusters whose points are the bucket positions
-    ``q_start .. q_end`` (whole clusters; ``first[q]``: q is its cluster's first position), stored at
+    ``q_start .. q_end`` (whole clusters; ``first[q]``: q is its cluster's first position; ``soft``:
+    the bundle of that name, see the module docstring), stored at
     ``out_hi/out_lo[idx[q]]`` for the positions q of c: ``idx = b_amax`` stores by cluster, a rank
     per cluster (``kernels.soft_merges``) stores into a small dense array.  The segmented
     double-double sums are branch-free (a cluster holds one or two points at large K, where a branch
     per cluster mispredicts): the sum restarts at a cluster's first point and is stored at every
     point, the last store wins."""
+    cols, col_of, first, rowmax, rest_hi, rest_lo = soft
     w = np.empty(_SOFT_TILE)
     e_buf = np.empty(_SOFT_TILE)
     poly = np.empty(_SOFT_TILE)
@@ -815,16 +766,17 @@ def _soft_block(cols, col_of, members, first, idx, q_start, q_end, rowmax, rest_
 
 
 @numba.njit(cache=True, parallel=True)
-def visit_soft(cols, col_of, members, offsets, b_amax, first, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
+def visit_soft(soft, members, offsets, b_amax, rp_hi, rp_lo, n_blocks):
     """Step 3 for a group G (``members``, all empty clusters) with empty ``D_G``: every point x,
     weighted by ``w(x) = Σ_{c∈G} p_c(x)``, adds ``w(x) conf(x; G)`` to ``rp(a(x))``.
 
     As no point has its argmax in G, ``a(x; G) = a(x)`` and ``Σ_{j∉G} e_j = 1 + rest - Σ_{c∈G} e_c``
     with no cancellation (the result is at least 1).  Everything is read in bucket order (position q
-    holds point ``order[q]``, whose argmax is ``b_amax[q]``): ``e_c`` from ``cols[col_of[c], q]`` (the
-    transposed empty columns of :func:`extract_columns`), ``rowmax``, ``rest_hi``/``rest_lo`` (the
-    first pass's ``Σ_{j≠a} e_j``), so a pass streams contiguous memory; ``first[q]``: position q is
-    the first of its cluster (``q == offsets[b_amax[q]]``, precomputed).  Each ``rp(c)`` is summed in
+    holds point ``order[q]``, whose argmax is ``b_amax[q]``), from ``soft = (cols, col_of, first,
+    rowmax, rest_hi, rest_lo)``: ``e_c`` from ``cols[col_of[c], q]`` (the transposed empty columns of
+    :func:`extract_columns`), ``rowmax``, ``rest_hi``/``rest_lo`` (the first pass's ``Σ_{j≠a} e_j``),
+    so a pass streams contiguous memory; ``first[q]``: position q is the first of its cluster
+    (``q == offsets[b_amax[q]]``, precomputed).  Each ``rp(c)`` is summed in
     double-double over D_c in bucket order (ascending point index); the ``n_blocks`` blocks of
     positions (cut at cluster boundaries) run in parallel and do not change any value.  Writes
     ``rp_hi[c], rp_lo[c]`` for every cluster with points (the others must hold 0).
@@ -833,14 +785,13 @@ def visit_soft(cols, col_of, members, offsets, b_amax, first, rowmax, rest_hi, r
     for b in numba.prange(n_blocks):
         q_start = 0 if b == 0 else offsets[b_amax[b * n // n_blocks]]
         q_end = n if b == n_blocks - 1 else offsets[b_amax[(b + 1) * n // n_blocks]]
-        _soft_block(cols, col_of, members, first, b_amax, q_start, q_end, rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+        _soft_block(soft, members, b_amax, q_start, q_end, rp_hi, rp_lo)
 
 
 @numba.njit(cache=True)
-def visit_soft_serial(cols, col_of, members, offsets, b_amax, first, rowmax, rest_hi, rest_lo, rp_hi, rp_lo, n_blocks):
+def visit_soft_serial(soft, members, offsets, b_amax, rp_hi, rp_lo, n_blocks):
     """:func:`visit_soft` on one thread (few points: no parallel-region overhead; same values)."""
-    n = b_amax.shape[0]
-    _soft_block(cols, col_of, members, first, b_amax, 0, n, rowmax, rest_hi, rest_lo, rp_hi, rp_lo)
+    _soft_block(soft, members, b_amax, 0, b_amax.shape[0], rp_hi, rp_lo)
 
 
 # ---------------------------------------------------------------------------------------------- decisions
@@ -899,9 +850,7 @@ def first_alive(parent, i):
 
 
 @numba.njit(cache=True)
-def choose_g_dagger(
-    touched, n_touched, rp_hi, rp_lo, grp, slot_node, size, parent, g_star, rtol, acc_hi, acc_lo, slot_stamp, slots
-):
+def choose_g_dagger(rp, n_touched, groups, g_star, rtol, pick):
     """G† = argmax over groups H ≠ G* of ``rel(H) = mean_{c∈H} rp(c)``, first in list order (lowest
     node id) on ties within ``rtol`` (relative); returns ``(G†, rel(G†))``.
 
@@ -911,10 +860,15 @@ def choose_g_dagger(
     tie band of the maximum then get their double-double sums, formed in ascending cluster order (as
     a dense pass over every cluster would: zeros add nothing) and divided with :func:`dd_div`: the
     same values and decision as computing every group exactly.  When no group has ``rel > 0``, every
-    relatedness is 0 and G† is the first alive group other than G* (:func:`first_alive`).  Scratch:
-    ``acc_hi``/``acc_lo`` (per slot, zero on entry and exit), ``slot_stamp`` (int64 per slot plus a
-    counter in the last entry), ``slots`` (int64, length >= n_touched).
+    relatedness is 0 and G† is the first alive group other than G* (:func:`first_alive`).
+    ``rp = (rp_hi, rp_lo, touched)``, ``groups``: the bundles of those names (module docstring).
+    ``pick = (acc_hi, acc_lo, slot_stamp, slots)``, scratch: ``acc_hi``/``acc_lo`` (per slot, zero on
+    entry and exit), ``slot_stamp`` (int64 per slot plus a counter in the last entry), ``slots``
+    (int64, length >= n_touched).
     """
+    rp_hi, rp_lo, touched = rp
+    size, grp, slot_node, parent = groups[3], groups[4], groups[5], groups[7]
+    acc_hi, acc_lo, slot_stamp, slots = pick
     call = slot_stamp[slot_stamp.shape[0] - 1] + 1
     slot_stamp[slot_stamp.shape[0] - 1] = call
     n_slots = 0
@@ -980,7 +934,7 @@ def choose_g_dagger(
 
 
 @numba.njit(cache=True)
-def choose_g_dagger_singletons(touched, n_touched, rp_hi, rp_lo, grp, slot_node, size, parent, g_star, rtol):
+def choose_g_dagger_singletons(rp, n_touched, groups, g_star, rtol):
     """:func:`choose_g_dagger` when every touched cluster is the only touched cluster of its group,
     which holds in the soft-membership phase: the touched clusters are then the non-empty ones, and
     no two groups with points have merged yet (a soft merge joins an empty group to another group).
@@ -991,6 +945,8 @@ def choose_g_dagger_singletons(touched, n_touched, rp_hi, rp_lo, grp, slot_node,
     (and zeroes ``rp_hi``/``rp_lo`` there, :func:`release_rp`'s job), then :func:`_g_dagger_compact`
     decides.  Same decision and value as :func:`choose_g_dagger`.
     """
+    rp_hi, rp_lo, touched = rp
+    size, grp, slot_node, parent = groups[3], groups[4], groups[5], groups[7]
     r_hi = np.empty(n_touched)
     r_lo = np.empty(n_touched)
     ne_node = np.empty(n_touched, dtype=np.int64)
@@ -1009,10 +965,11 @@ def choose_g_dagger_singletons(touched, n_touched, rp_hi, rp_lo, grp, slot_node,
 
 
 @numba.njit(cache=True)
-def upcoming_empty_columns(g, parent, node_count, nxt, head, size, out):
+def upcoming_empty_columns(g, groups, out):
     """The clusters of the alive groups without points from node ``g`` on, in ascending node order
     (the order in which the soft merges take them as G*), member by member, as many whole groups as
     fit in ``out``; returns how many were written."""
+    nxt, head, size, parent, node_count = groups[0], groups[1], groups[3], groups[7], groups[8]
     n = 0
     v = g
     while True:
@@ -1032,9 +989,10 @@ def upcoming_empty_columns(g, parent, node_count, nxt, head, size, out):
 
 
 @numba.njit(cache=True)
-def release_rp(touched, m, rp_hi, rp_lo):
-    """Zero ``rp_hi``/``rp_lo`` at the first ``m`` touched clusters (the state :func:`reduce_targets`
-    and :func:`visit_soft` expect on entry)."""
+def release_rp(rp, m):
+    """Zero ``rp_hi``/``rp_lo`` at the first ``m`` touched clusters of ``rp = (rp_hi, rp_lo, touched)``
+    (the state :func:`reduce_targets` and :func:`visit_soft` expect on entry)."""
+    rp_hi, rp_lo, touched = rp
     for i in range(m):
         c = touched[i]
         rp_hi[c] = 0.0
@@ -1059,15 +1017,16 @@ def _dd_add2(a_hi, a_lo, b_hi, b_lo):
 
 
 @numba.njit(cache=True)
-def merge_groups(
-    a, b, new, nxt, head, tail, size, grp, slot_node, node_slot, parent, node_count, node_conf, node_cmean
-):
+def merge_groups(a, b, new, groups):
     """Record the merge of groups ``a`` then ``b`` into node ``new`` (member list: a's, then b's) and
-    its statistics (point count; double-double sums of conf and of the cluster-wise means).
+    its statistics (point count; double-double sums of conf and of the cluster-wise means) in
+    ``groups`` (the bundle of that name, see the module docstring; the node scores are left alone).
 
     Clusters hold the slot of their group (``grp``); the new group keeps the larger group's slot and
     only the smaller group's clusters are relabelled (O(K log K) over the whole build).
     """
+    nxt, head, tail, size, grp, slot_node, node_slot, parent = groups[:8]
+    node_count, node_conf, node_cmean = groups[8], groups[9], groups[10]
     node_count[new] = node_count[a] + node_count[b]
     node_conf[0, new], node_conf[1, new] = _dd_add2(node_conf[0, a], node_conf[1, a], node_conf[0, b], node_conf[1, b])
     node_cmean[0, new], node_cmean[1, new] = _dd_add2(
@@ -1151,21 +1110,18 @@ def _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g_star, rtol
 
 
 @numba.njit(cache=True, inline="always")
-def _record_merge(
-    t, g, best, rel, agg, seg, merges, scores, rels, nxt, head, tail, size, grp, slot_node, node_slot, parent,
-    node_count, node_conf, node_cmean, node_score_,
-):  # fmt: skip
-    """Merge ``t`` of G* = ``g`` with G† = ``best`` inside a batch: record it, :func:`merge_groups`,
-    the new group's score (:func:`node_score`) into ``node_score_`` and the segment tree (what
-    ``Groups.merge`` does from Python)."""
-    new = grp.shape[0] + t
+def _record_merge(t, g, best, rel, agg, groups, record):
+    """Merge ``t`` of G* = ``g`` with G† = ``best`` inside a batch: record it in ``record = (seg,
+    merges, scores, rels)``, :func:`merge_groups`, the new group's score (:func:`node_score`) into the
+    node scores of ``groups`` and the segment tree ``seg`` (what ``Groups.merge`` does from Python)."""
+    seg, merges, scores, rels = record
+    node_count, node_conf, node_cmean, node_score_ = groups[8], groups[9], groups[10], groups[11]
+    new = groups[4].shape[0] + t  # K + t
     merges[t, 0] = g
     merges[t, 1] = best
     scores[t] = node_score_[g]
     rels[t] = rel
-    merge_groups(
-        g, best, new, nxt, head, tail, size, grp, slot_node, node_slot, parent, node_count, node_conf, node_cmean
-    )
+    merge_groups(g, best, new, groups)
     score = node_score(
         agg, node_count[new], node_conf[0, new], node_conf[1, new], node_cmean[0, new], node_cmean[1, new]
     )
@@ -1174,51 +1130,25 @@ def _record_merge(
 
 
 @numba.njit(cache=True)
-def soft_merges(
-    t,
-    t_end,
-    max_terms,
-    rtol,
-    agg,
-    seg,
-    cols,
-    col_of,
-    first,
-    b_rank,
-    rowmax,
-    rest_hi,
-    rest_lo,
-    r_hi,
-    r_lo,
-    nxt,
-    head,
-    tail,
-    size,
-    grp,
-    slot_node,
-    node_slot,
-    parent,
-    node_count,
-    node_conf,
-    node_cmean,
-    node_score_,
-    merges,
-    scores,
-    rels,
-    ne_node,
-    ne_size,
-    approx,
-):
+def soft_merges(t, t_end, limits, soft, b_rank, dense, groups, record):
     """Merges ``t, t + 1, ...`` (before ``t_end``) of the soft-membership phase in one call, each
     exactly the step of ``l2h.build.strategies._lowest_score`` (G* from the segment tree, its soft pass on one
     thread, G† by :func:`choose_g_dagger_singletons`, :func:`merge_groups`, the new score): the same
     merges, values and ties, without a round trip through Python per merge (about 40 µs, which at
-    K = 50 000 with 42 000 empty clusters was seconds).  Stops before a G* with points or one whose
-    pass has ``max_terms`` exponentials or more (those go through the parallel kernel) or whose
-    columns are not in ``cols`` (``col_of`` -1: the caller refills its window); returns the
-    next merge index.  The caller guarantees that no two groups with points have merged yet, and
-    gives per non-empty cluster (by rank) its group (``ne_node``) and the group's size (``ne_size``),
-    kept up to date here; ``r_hi``/``r_lo``/``approx``: scratch of the same length."""
+    K = 50 000 with 42 000 empty clusters was seconds).  ``limits = (max_terms, rtol, agg)``: stops
+    before a G* with points or one whose pass has ``max_terms`` exponentials or more (those go
+    through the parallel kernel) or whose columns are not in ``cols`` (``col_of`` -1: the caller
+    refills its window); returns the next merge index.  The caller guarantees that no two groups
+    with points have merged yet, and gives per non-empty cluster (by rank; ``b_rank[q]`` is the rank
+    of the cluster of bucket position q) in ``dense = (r_hi, r_lo, ne_node, ne_size, approx)`` its
+    group (``ne_node``) and the group's size (``ne_size``), kept up to date here, and scratch of the
+    same length.  ``soft``, ``groups``, ``record``: the bundles of those names (module docstring)."""
+    max_terms, rtol, agg = limits
+    col_of = soft[1]
+    r_hi, r_lo, ne_node, ne_size, approx = dense
+    nxt, head, size, parent, node_count = groups[0], groups[1], groups[3], groups[7], groups[8]
+    k = groups[4].shape[0]
+    seg = record[0]
     n = b_rank.shape[0]
     while t < t_end:
         g = seg_first_min(seg, rtol)
@@ -1230,77 +1160,48 @@ def soft_merges(
             missing |= col_of[c] < 0
         if missing:  # not in the window of transposed columns: the caller refills it
             break
-        _soft_block(cols, col_of, members, first, b_rank, 0, n, rowmax, rest_hi, rest_lo, r_hi, r_lo)
+        _soft_block(soft, members, b_rank, 0, n, r_hi, r_lo)
         best, rel, best_i = _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g, rtol)
         if best_i >= 0:  # G† holds the non-empty cluster of rank best_i
-            ne_node[best_i] = grp.shape[0] + t
+            ne_node[best_i] = k + t
             ne_size[best_i] = size[g] + size[best]
-        _record_merge(
-            t, g, best, rel, agg, seg, merges, scores, rels, nxt, head, tail, size, grp, slot_node, node_slot, parent,
-            node_count, node_conf, node_cmean, node_score_,
-        )  # fmt: skip
+        _record_merge(t, g, best, rel, agg, groups, record)
         t += 1
     return t
 
 
+@numba.njit(cache=True, inline="always")
+def _mask_group(members, masks, inside):
+    """Mark ``members`` (G*'s clusters) as inside G* in ``masks = (pos, keep, pen)``: their position
+    in the member list, keep 0 and pen -inf; or, with ``inside`` False, outside again (1 and 0)."""
+    pos, keep, pen = masks
+    for i in range(members.shape[0]):
+        c = members[i]
+        if inside:
+            pos[c] = i
+            keep[c] = 0.0
+            pen[c] = -np.inf
+        else:
+            keep[c] = 1.0
+            pen[c] = 0.0
+
+
 @numba.njit(cache=True)
-def hard_merges(
-    t,
-    t_end,
-    max_points,
-    rtol,
-    agg,
-    seg,
-    logits,
-    order,
-    offsets,
-    pos,
-    keep,
-    pen,
-    rowmax,
-    base,
-    top_idx,
-    ptr,
-    known,
-    out_hi,
-    out_lo,
-    tgt,
-    val,
-    part_hi,
-    part_lo,
-    stamp,
-    part_list,
-    rp_hi,
-    rp_lo,
-    seen,
-    touched,
-    acc_hi,
-    acc_lo,
-    slot_stamp,
-    slots,
-    nxt,
-    head,
-    tail,
-    size,
-    grp,
-    slot_node,
-    node_slot,
-    parent,
-    node_count,
-    node_conf,
-    node_cmean,
-    node_score_,
-    merges,
-    scores,
-    rels,
-    mixed,
-):
+def hard_merges(t, t_end, limits, logits, buckets, masks, points, reduction, rp, groups, pick, record):
     """Merges ``t, t + 1, ...`` (before ``t_end``) whose G* has points, fewer than ``max_points`` of
     them, in one call: each exactly the step of ``l2h.build.strategies._lowest_score`` for such a G* (the
     serial visit of its points, :func:`reduce_targets`, :func:`choose_g_dagger`, :func:`merge_groups`,
     the new score), without a round trip through Python per merge (about 100 µs: seconds at
-    K = 21 841).  Stops before a G* without points or with ``max_points`` points or more; returns the
-    next merge index.  ``mixed[0]`` is set to 1 (merges of two groups with points)."""
+    K = 21 841).  ``limits = (max_points, rtol, agg)``; ``buckets = (order, offsets)`` (the CSR
+    order of :func:`bucket_points`); the other arguments are the bundles of their names (module
+    docstring).  Stops before a G* without points or with ``max_points`` points or more; returns
+    ``(next merge index, whether two groups with points merged)``."""
+    max_points, rtol, agg = limits
+    order, offsets = buckets
+    tgt, val = reduction[0], reduction[1]
+    nxt, head, size, node_count = groups[0], groups[1], groups[3], groups[8]
+    seg = record[0]
+    mixed = False
     while t < t_end:
         g = seg_first_min(seg, rtol)
         if node_count[g] == 0:
@@ -1310,48 +1211,14 @@ def hard_merges(
         n = pts.shape[0]
         if n >= max_points:
             break
-        for i in range(members.shape[0]):
-            c = members[i]
-            pos[c] = i
-            keep[c] = 0.0
-            pen[c] = -np.inf
-        visit_group_serial(
-            logits,
-            order,
-            pts,
-            g,
-            node_slot[g],
-            grp,
-            members,
-            pos,
-            head,
-            size,
-            keep,
-            pen,
-            rowmax,
-            base,
-            top_idx,
-            ptr,
-            known,
-            out_hi,
-            out_lo,
-            tgt[:n],
-            val[:n],
-            1,
-        )
-        for c in members:
-            keep[c] = 1.0
-            pen[c] = 0.0
-        m = reduce_targets(tgt, val, n, _n_parts(n), part_hi, part_lo, stamp, part_list, rp_hi, rp_lo, seen, touched)
-        best, rel = choose_g_dagger(
-            touched, m, rp_hi, rp_lo, grp, slot_node, size, parent, g, rtol, acc_hi, acc_lo, slot_stamp, slots
-        )
-        release_rp(touched, m, rp_hi, rp_lo)
+        _mask_group(members, masks, True)
+        visit_group_serial(logits, order, pts, g, members, groups, masks, points, (tgt[:n], val[:n]), 1)
+        _mask_group(members, masks, False)
+        m = reduce_targets(reduction, n, _n_parts(n), rp)
+        best, rel = choose_g_dagger(rp, m, groups, g, rtol, pick)
+        release_rp(rp, m)
         if node_count[best] > 0:
-            mixed[0] = 1
-        _record_merge(
-            t, g, best, rel, agg, seg, merges, scores, rels, nxt, head, tail, size, grp, slot_node, node_slot, parent,
-            node_count, node_conf, node_cmean, node_score_,
-        )  # fmt: skip
+            mixed = True
+        _record_merge(t, g, best, rel, agg, groups, record)
         t += 1
-    return t
+    return t, mixed

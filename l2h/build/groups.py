@@ -147,7 +147,7 @@ class Groups:
         if self._released:  # choose_g_dagger_singletons did it
             self._released = False
             return
-        self.kern.release_rp(self.touched, m, self.rp_hi, self.rp_lo)
+        self.kern.release_rp(self.rp_state(), m)
 
     # ------------------------------------------------------------------------------------------ decisions
     def choose_g_star(self) -> int:
@@ -159,27 +159,11 @@ class Groups:
         """G† and ``rel(G†)`` from the current ``rp`` (``m`` touched clusters), ties to list order
         within ``TIE_RTOL`` (O(m))."""
         if self.soft_touched and not self.mixed:
-            state = (self.grp, self.slot_node, self.size, self.parent)
-            best, rel = self.kern.choose_g_dagger_singletons(
-                self.touched, m, self.rp_hi, self.rp_lo, *state, g_star, TIE_RTOL
-            )
+            best, rel = self.kern.choose_g_dagger_singletons(self.rp_state(), m, self.kernel_state(), g_star, TIE_RTOL)
             self._released = True
             return int(best), float(rel)
         best, rel = self.kern.choose_g_dagger(
-            self.touched,
-            m,
-            self.rp_hi,
-            self.rp_lo,
-            self.grp,
-            self.slot_node,
-            self.size,
-            self.parent,
-            g_star,
-            TIE_RTOL,
-            self.acc_hi,
-            self.acc_lo,
-            self.slot_stamp,
-            self.slots,
+            self.rp_state(), m, self.kernel_state(), g_star, TIE_RTOL, self.pick_scratch()
         )
         return int(best), float(rel)
 
@@ -188,13 +172,16 @@ class Groups:
         kern = self.kern
         if self.node_count[a] > 0 and self.node_count[b] > 0:
             self.mixed = True
-        kern.merge_groups(a, b, new, *self.group_lists())
+        kern.merge_groups(a, b, new, self.kernel_state())
         score = float(self.score(new))
         self.node_score[new] = score
         kern.seg_merge(self.seg, a, b, new, score)
 
-    def group_lists(self) -> tuple[np.ndarray, ...]:
-        """The group lists and node statistics that ``merge_groups`` updates, in its argument order."""
+    # ------------------------------------------------------------------------------------------ kernel bundles
+    def kernel_state(self) -> tuple[np.ndarray, ...]:
+        """The kernels' ``groups`` bundle: ``(nxt, head, tail, size, grp, slot_node, node_slot, parent,
+        node_count, node_conf, node_cmean, node_score)``, the group lists, node statistics and scores
+        (``merge_groups`` updates all but the scores; the batched merges all of them)."""
         return (
             self.nxt,
             self.head,
@@ -207,9 +194,19 @@ class Groups:
             self.node_count,
             self.node_conf,
             self.node_cmean,
+            self.node_score,
         )
 
-    def batch_state(self, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> tuple[np.ndarray, ...]:
-        """What the batched-merge kernels (``soft_merges``, ``hard_merges``) update, in their argument
-        order: :meth:`group_lists`, the node scores and the merge records."""
-        return (*self.group_lists(), self.node_score, merges, scores, rels)
+    def rp_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kernels' ``rp`` bundle: ``(rp_hi, rp_lo, touched)``, the current merge's sums."""
+        return (self.rp_hi, self.rp_lo, self.touched)
+
+    def pick_scratch(self) -> tuple[np.ndarray, ...]:
+        """The kernels' ``pick`` bundle: ``(acc_hi, acc_lo, slot_stamp, slots)``, the scratch of
+        ``choose_g_dagger``."""
+        return (self.acc_hi, self.acc_lo, self.slot_stamp, self.slots)
+
+    def record_state(self, merges: np.ndarray, scores: np.ndarray, rels: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The kernels' ``record`` bundle: ``(seg, merges, scores, rels)``, the segment tree of the
+        alive groups' scores and the merge records that the batched merges write."""
+        return (self.seg, merges, scores, rels)

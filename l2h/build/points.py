@@ -187,6 +187,7 @@ class Points:
         self.pos[members] = np.arange(members.size)
         self.keep[members] = 0.0
         self.pen[members] = -np.inf
+        group_state, masks, point_state = groups.kernel_state(), self.masks(), self.kernel_state()
 
         def visit_range(a: int, b: int) -> None:  # the points pts[a:b] (values do not depend on the cut)
             if b - a >= _PARALLEL_MIN_POINTS:
@@ -198,23 +199,11 @@ class Points:
                 self.order,  # the row read for bucket position q: order[q] (a row of the scratch copy with one)
                 pts[a:b],
                 node,
-                groups.node_slot[node],
-                groups.grp,
                 members,
-                self.pos,
-                groups.head,
-                groups.size,
-                self.keep,
-                self.pen,
-                self.b_rowmax,
-                self.base,
-                self.top_idx,
-                self.ptr,
-                self.known,
-                self.out_hi,
-                self.out_lo,
-                self.tgt[a:b],
-                self.val[a:b],
+                group_state,
+                masks,
+                point_state,
+                (self.tgt[a:b], self.val[a:b]),
                 n_blocks,
             )
 
@@ -232,22 +221,7 @@ class Points:
         clusters, listed ascending in ``groups.touched``."""
         groups = self.groups
         groups.soft_touched = False
-        return int(
-            self.kern.reduce_targets(
-                self.tgt,
-                self.val,
-                n,
-                n_parts(n),
-                self.part_hi,
-                self.part_lo,
-                self.stamp,
-                self.part_list,
-                groups.rp_hi,
-                groups.rp_lo,
-                self.seen,
-                groups.touched,
-            )
-        )
+        return int(self.kern.reduce_targets(self.reduction_state(), n, n_parts(n), groups.rp_state()))
 
     def soft_rp(self, node: int, members: np.ndarray) -> int:
         """``rp`` of a group ``node`` (``members``) with empty ``D_G`` (soft membership) into the
@@ -259,20 +233,7 @@ class Points:
             soft, n_blocks = self.kern.visit_soft, n_parts(self.n)
         else:
             soft, n_blocks = self.kern.visit_soft_serial, 1
-        soft(
-            self._cols,
-            self.col_of,
-            members,
-            self.offsets,
-            self._b_amax,
-            self._b_first,
-            self.b_rowmax,
-            self._b_rest_hi,
-            self._b_rest_lo,
-            groups.rp_hi,
-            groups.rp_lo,
-            n_blocks,
-        )
+        soft(self.soft_state(), members, self.offsets, self._b_amax, groups.rp_hi, groups.rp_lo, n_blocks)
         m = groups.nonempty.size
         groups.touched[:m] = groups.nonempty
         groups.soft_touched = True
@@ -335,12 +296,32 @@ class Points:
             cols = self._cols = np.empty((members.size, self.n), dtype=cols.dtype)
         self.col_of[self._window] = -1
         window = np.empty(cols.shape[0], dtype=np.int64)
-        n = self.kern.upcoming_empty_columns(
-            node, groups.parent, groups.node_count, groups.nxt, groups.head, groups.size, window
-        )
+        n = self.kern.upcoming_empty_columns(node, groups.kernel_state(), window)
         self._window = window[:n]
         self.col_of[self._window] = np.arange(n)
         self.kern.extract_columns(self.logits, self.order, 0, self.n, self._window, cols)
+
+    # ------------------------------------------------------------------------------------------ kernel bundles
+    def kernel_state(self) -> tuple[np.ndarray, ...]:
+        """The kernels' ``points`` bundle: ``(rowmax, base, top_idx, ptr, known, out_hi, out_lo)``,
+        the per-point state in bucket order that a visit reads and updates."""
+        return (self.b_rowmax, self.base, self.top_idx, self.ptr, self.known, self.out_hi, self.out_lo)
+
+    def masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kernels' ``masks`` bundle: ``(pos, keep, pen)``, per cluster its position in G*'s
+        member list and the 0/1 and -inf/0 masks of the clusters inside/outside G*."""
+        return (self.pos, self.keep, self.pen)
+
+    def reduction_state(self) -> tuple[np.ndarray, ...]:
+        """The kernels' ``reduction`` bundle: ``(tgt, val, part_hi, part_lo, stamp, part_list, seen)``,
+        the visit's outputs (per visited point) and the scratch of ``reduce_targets``."""
+        return (self.tgt, self.val, self.part_hi, self.part_lo, self.stamp, self.part_list, self.seen)
+
+    def soft_state(self) -> tuple[np.ndarray, ...]:
+        """The kernels' ``soft`` bundle: ``(cols, col_of, first, rowmax, rest_hi, rest_lo)``, the
+        transposed empty columns and the bucket-order arrays of the soft-membership passes (made at
+        the first one)."""
+        return (self._cols, self.col_of, self._b_first, self.b_rowmax, self._b_rest_hi, self._b_rest_lo)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------------------------------ a build's seams
     def rp(self, node: int) -> int:
@@ -389,27 +370,17 @@ class Points:
             return t
         self._ensure_columns(g_star, groups.members(g_star))
         ne_node = groups.slot_node[groups.grp[groups.nonempty]]  # each non-empty cluster's group (one per group)
+        dense = (np.empty(ne_node.size), np.empty(ne_node.size), ne_node, groups.size[ne_node], np.empty(ne_node.size))
         return int(
             self.kern.soft_merges(
                 t,
                 t_end,
-                _PARALLEL_MIN_SOFT,
-                TIE_RTOL,
-                groups.agg_code,
-                groups.seg,
-                self._cols,
-                self.col_of,
-                self._b_first,
+                (_PARALLEL_MIN_SOFT, TIE_RTOL, groups.agg_code),
+                self.soft_state(),
                 self._b_rank,
-                self.b_rowmax,
-                self._b_rest_hi,
-                self._b_rest_lo,
-                np.empty(ne_node.size),
-                np.empty(ne_node.size),
-                *groups.batch_state(merges, scores, rels),
-                ne_node,
-                groups.size[ne_node],
-                np.empty(ne_node.size),
+                dense,
+                groups.kernel_state(),
+                groups.record_state(merges, scores, rels),
             )
         )
 
@@ -420,46 +391,20 @@ class Points:
         if not self.batch_hard or self.scratch is not None:
             return t  # out of core, the visits read the disk piece by piece (l2h.build.scratch)
         groups = self.groups
-        mixed = np.zeros(1, dtype=np.int64)
-        t_next = int(
-            self.kern.hard_merges(
-                t,
-                t_end,
-                _PARALLEL_MIN_POINTS,
-                TIE_RTOL,
-                groups.agg_code,
-                groups.seg,
-                self.logits,
-                self.order,
-                self.offsets,
-                self.pos,
-                self.keep,
-                self.pen,
-                self.b_rowmax,
-                self.base,
-                self.top_idx,
-                self.ptr,
-                self.known,
-                self.out_hi,
-                self.out_lo,
-                self.tgt,
-                self.val,
-                self.part_hi,
-                self.part_lo,
-                self.stamp,
-                self.part_list,
-                groups.rp_hi,
-                groups.rp_lo,
-                self.seen,
-                groups.touched,
-                groups.acc_hi,
-                groups.acc_lo,
-                groups.slot_stamp,
-                groups.slots,
-                *groups.batch_state(merges, scores, rels),
-                mixed,
-            )
+        t_next, mixed = self.kern.hard_merges(
+            t,
+            t_end,
+            (_PARALLEL_MIN_POINTS, TIE_RTOL, groups.agg_code),
+            self.logits,
+            (self.order, self.offsets),
+            self.masks(),
+            self.kernel_state(),
+            self.reduction_state(),
+            groups.rp_state(),
+            groups.kernel_state(),
+            groups.pick_scratch(),
+            groups.record_state(merges, scores, rels),
         )
-        if mixed[0]:
+        if mixed:
             groups.mixed = True
-        return t_next
+        return int(t_next)

@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h._images import DEFAULT_MAX_PIXELS, check_max_pixels, open_image
 from l2h.annotate import LeafStats, NodeCounts, clade_keys, group_colors, one_line
-from l2h.hierarchy import Hierarchy
+from l2h.hierarchy import Hierarchy, check_k
+from l2h.images import DEFAULT_MAX_PIXELS, check_max_pixels, open_image
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -542,13 +542,13 @@ def build_report(
     -------
     str
     """
-    if k is not None and not 1 <= int(k) <= tree.n_leaves:
-        raise ValueError(f"k must be between 1 and the number of leaves ({tree.n_leaves}); got {k}")
+    if k is not None:
+        k = check_k(k, tree.n_leaves)
     chosen = None
     if images is not None and assignments is not None:
         chosen = thumbnail_points(assignments, tree.n_leaves, confidence, per_leaf, max_thumbnails)
     data = report_data(tree, stats, title=title, thumbnails=chosen, images=images, assignments=assignments)
-    data["k"] = 0 if k is None else int(k)
+    data["k"] = 0 if k is None else k
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     # inside <script>, "</" and "<!--" would end or confuse the block: JSON allows "\u003c" for "<"
     payload = payload.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

@@ -28,6 +28,20 @@ class ImageTooLarge(InputError):
 def check_pixels(path: object, width: int, height: int, max_pixels: int) -> None:
     """Raise :class:`ImageTooLarge` when ``width x height`` exceeds ``max_pixels``.
 
+    Parameters
+    ----------
+    path : object
+        The image, as the message names it.
+    width, height : int
+        The size its header declares.
+    max_pixels : int
+        Largest ``width x height`` accepted.
+
+    Raises
+    ------
+    ImageTooLarge
+        One line naming the file, its size and the budget.
+
     Examples
     --------
     >>> check_pixels("a.png", 640, 480, DEFAULT_MAX_PIXELS)
@@ -88,7 +102,17 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
 
 
 def check_max_pixels(max_pixels: int) -> int:
-    """``max_pixels`` as a positive int, else :class:`ValueError` (for the API's callers)."""
+    """``max_pixels`` as a positive int, else :class:`ValueError` (for the API's callers).
+
+    Parameters
+    ----------
+    max_pixels : int
+        A pixel budget (e.g. the ``max_pixels`` argument of :func:`l2h.report.load_images`).
+
+    Returns
+    -------
+    int
+    """
     value = int(max_pixels)
     if value < 1:
         raise ValueError(f"max_pixels must be positive; got {max_pixels}")
