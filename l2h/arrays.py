@@ -22,7 +22,7 @@ import numpy as np
 
 from l2h._system import available_memory
 from l2h._validation import InputError, check_array
-from l2h.text import typed_url
+from l2h.text import text_lines, typed_url
 
 __all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names", "row_blocks"]
 
@@ -509,8 +509,7 @@ def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first name
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{name} file {path} cannot be read as UTF-8 text: {exc}") from None
-    # A line ends at "\n" (or "\r\n") only: U+2028, U+0085, VT, FF and FS are characters of a name.
-    lines = [line.removesuffix("\r").strip(" \t") for line in text.split("\n")]
+    lines = [line.strip(" \t") for line in text_lines(text)]  # a line ends at "\n" only
     while lines and not lines[-1]:
         lines.pop()
     for i, line in enumerate(lines, start=1):
