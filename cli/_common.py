@@ -71,6 +71,17 @@ def quiet_library_warnings(quiet: bool) -> Iterator[None]:
             os.environ["PYTHONWARNINGS"] = saved
 
 
+def silence_dask_logs() -> None:
+    """Dask's own log lines (a client reconnecting to a lost scheduler logs its tracebacks from a
+    background thread) never reach the user: the CLI reports the failure in one line.  Called by
+    the verbs that start a Dask client; for the rest of the process (a CLI run)."""
+    import logging
+
+    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] == "distributed"]
+    for name in ["distributed", *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def print_line(text: object, *, err: bool = False) -> None:
     """One line for the user (success lines, notes), printed the one safe way.
 
