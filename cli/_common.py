@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sys
@@ -75,8 +76,6 @@ def silence_dask_logs() -> None:
     """Dask's own log lines (a client reconnecting to a lost scheduler logs its tracebacks from a
     background thread) never reach the user: the CLI reports the failure in one line.  Called by
     the verbs that start a Dask client; for the rest of the process (a CLI run)."""
-    import logging
-
     names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] == "distributed"]
     for name in ["distributed", *names]:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)

@@ -22,7 +22,7 @@ import numpy as np
 
 from l2h._system import available_memory
 from l2h._validation import InputError, check_array
-from l2h.text import text_lines, typed_url
+from l2h.text import short_repr, text_lines, typed_url
 
 __all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names", "row_blocks"]
 
@@ -336,12 +336,8 @@ def _is_header(line: str, delimiter: str | None, path: Path, name: str, lineno: 
         return False
     for cell in cells:
         if _is_float(cell):
-            raise InputError(f"{name} file {path}, line {lineno}, column 1: non-numeric cell {_short(first)}")
+            raise InputError(f"{name} file {path}, line {lineno}, column 1: non-numeric cell {short_repr(first)}")
     return True
-
-
-def _short(cell: str) -> str:
-    return repr(cell) if len(cell) <= 40 else repr(cell[:37] + "...")
 
 
 def _raise_precise_error(path: Path, name: str, delimiter: str | None, start: int) -> None:
@@ -357,7 +353,7 @@ def _raise_precise_error(path: Path, name: str, delimiter: str | None, start: in
                 count = column
                 if not _is_float(cell):
                     raise InputError(
-                        f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {_short(cell)}"
+                        f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {short_repr(cell)}"
                     )
             if count == 0:
                 continue

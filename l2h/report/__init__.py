@@ -45,6 +45,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "ImageSource",
     "build_report",
+    "csp_hash",
     "image_inputs",
     "load_images",
     "report_data",
@@ -499,7 +500,24 @@ def report_data(
     return data
 
 
-def _sha256(text: str) -> str:
+def csp_hash(text: str) -> str:
+    """The Content-Security-Policy source that allows one inline script or style: its SHA-256.
+
+    Parameters
+    ----------
+    text : str
+        The element's exact content (UTF-8).
+
+    Returns
+    -------
+    str
+        ``sha256-<base64 digest>``, to be quoted in ``script-src`` / ``style-src``.
+
+    Examples
+    --------
+    >>> csp_hash("")
+    'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='
+    """
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
@@ -555,7 +573,7 @@ def build_report(
     css = _asset("report.css")
     js = _asset("report.js")
     csp = (
-        f"default-src 'none'; script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; img-src data:; "
+        f"default-src 'none'; script-src '{csp_hash(js)}'; style-src '{csp_hash(css)}'; img-src data:; "
         "base-uri 'none'; form-action 'none'"
     )
     from l2h import __version__
