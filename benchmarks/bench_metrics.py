@@ -36,7 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from l2h import Hierarchy, write_tree
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests._trees
+
+from l2h import Hierarchy, write_tree  # noqa: E402
 from l2h.metrics import (
     accuracy,
     ari,
@@ -47,6 +49,7 @@ from l2h.metrics import (
     leaf_purity,
     nmi,
 )
+from tests._trees import random_merges  # noqa: E402
 
 
 def levels_for(k: int) -> tuple[int, ...]:
@@ -54,25 +57,12 @@ def levels_for(k: int) -> tuple[int, ...]:
     return tuple(sorted({max(1, k // 2), max(1, k // 10), max(1, k // 50)}, reverse=True))
 
 
-def random_tree(k: int, rng: np.random.Generator) -> np.ndarray:
-    """Merges of a uniformly random binary tree over k leaves (scipy numbering)."""
-    alive = list(range(k))
-    merges = np.empty((k - 1, 2), dtype=np.int64)
-    for t in range(k - 1):
-        i, j = sorted(rng.choice(len(alive), size=2, replace=False))
-        merges[t] = alive[i], alive[j]
-        alive[j] = alive[-1]
-        alive.pop()
-        alive[i] = k + t
-    return merges
-
-
 def make_inputs(n: int, k: int, c: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, c, n)
     home = rng.permutation(max(k, c))[:c] % k  # each class's preferred leaf
     leaf = np.where(rng.random(n) < 0.6, home[labels], rng.integers(0, k, n))
-    return random_tree(k, rng), leaf, labels
+    return random_merges(k, rng), leaf, labels
 
 
 # ---------------------------------------------------------------------------------------------- l2h

@@ -39,24 +39,12 @@ from l2h import Hierarchy  # noqa: E402
 from l2h.annotate import leaf_stats  # noqa: E402
 from l2h.report import ImageSource, build_report  # noqa: E402
 from tests._browser import chromium, open_report  # noqa: E402
-
-
-def random_tree(k: int, rng: np.random.Generator) -> Hierarchy:
-    alive = np.arange(k)
-    n = k
-    merges = np.empty((k - 1, 2), dtype=np.int64)
-    for t in range(k - 1):
-        i, j = rng.choice(n, size=2, replace=False)
-        merges[t] = alive[i], alive[j]
-        alive[min(i, j)] = k + t
-        alive[max(i, j)] = alive[n - 1]
-        n -= 1
-    return Hierarchy.from_merges(merges)
+from tests._trees import random_merges  # noqa: E402
 
 
 def case(k: int, with_images: bool, folder: Path) -> tuple[Path, float]:
     rng = np.random.default_rng(k)
-    tree = random_tree(k, rng)
+    tree = Hierarchy.from_merges(random_merges(k, rng))
     n, c = 50 * k, min(k, 1000)
     leaf = rng.integers(0, k, size=n)
     labels = (leaf * c // k + (rng.random(n) < 0.2) * rng.integers(0, c, size=n)) % c
@@ -105,7 +93,7 @@ def write_inputs(folder: Path, n: int = 50_000, k: int = 1000, c: int = 100) -> 
     from l2h import write_tree
 
     rng = np.random.default_rng(0)
-    write_tree(random_tree(k, rng), folder / "tree.json")
+    write_tree(Hierarchy.from_merges(random_merges(k, rng)), folder / "tree.json")
     leaf = rng.integers(0, k, size=n)
     logits = rng.normal(size=(n, k)).astype(np.float32)
     logits[np.arange(n), leaf] += 6
@@ -145,7 +133,7 @@ def bench_plot(runs: int) -> None:
 
     rng = np.random.default_rng(0)
     k = 1000
-    tree = random_tree(k, rng)
+    tree = Hierarchy.from_merges(random_merges(k, rng))
     leaf = rng.integers(0, k, size=50_000)
     labels = leaf // 10
     stats = leaf_stats(tree, leaf, labels, class_groups=[f"group {i // 5}" for i in range(100)])

@@ -8,6 +8,9 @@ logits, probabilities and log-probabilities, every aggregation and strategy, and
 process, when the ``dask`` extra is installed).  For each path it prints the seconds taken and the
 number of compilations (Numba's ``numba:compile`` events: a kernel loaded from the cache is no
 event).  After ``l2h warmup`` every count must be 0 (``tests/test_no_recompile.py``).
+
+Run it with ``L2H_KERNELS=numba``: most of these inputs are small, and without it they take the
+interpreted path (``l2h.build.small``), which compiles nothing and so proves nothing.
 """
 
 from __future__ import annotations
@@ -136,21 +139,25 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def main() -> int:
+def count_compiles(run: Callable[[], None]) -> dict[str, object]:
+    """Run ``run()`` once: its wall seconds and the sorted names of the Numba functions it compiled."""
     from numba.core import event
 
+    started = time.perf_counter()
+    with warnings.catch_warnings(), event.install_recorder("numba:compile") as recorder:
+        warnings.simplefilter("ignore")
+        run()
+    compiled = sorted({str(data["data"]["dispatcher"].py_func.__qualname__) for _, data in _starts(recorder)})
+    return {"seconds": round(time.perf_counter() - started, 3), "compiled": compiled}
+
+
+def main() -> int:
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, run in paths(Path(tmp)).items():
-            if only is not None and name != only:
-                continue
-            started = time.perf_counter()
-            with warnings.catch_warnings(), event.install_recorder("numba:compile") as recorder:
-                warnings.simplefilter("ignore")
-                run()
-            compiled = sorted({str(data["data"]["dispatcher"].py_func.__qualname__) for _, data in _starts(recorder)})
-            results[name] = {"seconds": round(time.perf_counter() - started, 3), "compiled": compiled}
+            if only is None or name == only:
+                results[name] = count_compiles(run)
     if "--json" in sys.argv:
         print(json.dumps(results))
     else:

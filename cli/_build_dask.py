@@ -6,7 +6,7 @@ import time
 import warnings
 from pathlib import Path
 
-from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console
+from l2h_cli._common import echo_json, progress_reporter, silence_dask_logs, stage_tree, stderr_console
 
 from l2h import L2HWarning
 from l2h.files import OutputSet
@@ -52,13 +52,20 @@ def build_on_cluster(
         shards = open_shards(source, key=key, timeout=timeout)  # bad shards fail here, before a cluster is touched
         names = read_names(names_file, name="--leaf-names") if names_file else None
         started = time.perf_counter()
+        silence_dask_logs()
         client, close = connect(scheduler=scheduler, workers=workers, timeout=timeout, force_workers=force_workers)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", L2HWarning)
                 with progress_reporter(quiet=quiet or as_json) as progress:
                     tree = build_distributed(
-                        shards, client, aggregation=aggregation, strategy=strategy, leaf_names=names, progress=progress
+                        shards,
+                        client,
+                        aggregation=aggregation,
+                        strategy=strategy,
+                        leaf_names=names,
+                        progress=progress,
+                        timeout=timeout,
                     )
         finally:
             close()

@@ -1,8 +1,10 @@
-"""Shared CLI plumbing: consoles, progress reporting, JSON output."""
+"""Shared CLI plumbing: consoles, summary tables, progress reporting, JSON output."""
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import sys
 import time
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from l2h import L2HWarning
 from l2h.files import OutputSet
@@ -29,6 +33,21 @@ def stdout_console() -> Console:
 
 def stderr_console() -> Console:
     return Console(stderr=True, soft_wrap=True)
+
+
+def summary_table(title: str | Text) -> Table:
+    """The two-column "what / value" table a command prints its result in (rows added by the caller)."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    return table
+
+
+def score_text(value: float | None) -> str:
+    """A score in a table: four decimals, ``n/a`` when there is none (None, NaN or infinite)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.4f}"
 
 
 @contextmanager
@@ -51,6 +70,15 @@ def quiet_library_warnings(quiet: bool) -> Iterator[None]:
             os.environ.pop("PYTHONWARNINGS", None)
         else:
             os.environ["PYTHONWARNINGS"] = saved
+
+
+def silence_dask_logs() -> None:
+    """Dask's own log lines (a client reconnecting to a lost scheduler logs its tracebacks from a
+    background thread) never reach the user: the CLI reports the failure in one line.  Called by
+    the verbs that start a Dask client; for the rest of the process (a CLI run)."""
+    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] == "distributed"]
+    for name in ["distributed", *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def print_line(text: object, *, err: bool = False) -> None:

@@ -236,9 +236,10 @@ def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "--timeout",
         type=click.FloatRange(min=0, min_open=True),
         default=None,
-        show_default="10",
+        show_default="10; 60 for --workers to start",
         metavar="SECONDS",
-        help="With --scheduler or URL inputs: how long to wait for the scheduler's reply and for each remote read.",
+        help="How long to wait for each reply of the --scheduler, for each remote read, and for a --workers "
+        "cluster to start.",
     )(func)
 
 

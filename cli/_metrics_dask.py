@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from l2h_cli._common import silence_dask_logs
 from l2h_cli._inputs import check_leaf_ids, read_groups, read_labels, read_tree_file
 
 from l2h.files import OutputSet
@@ -74,9 +75,12 @@ def metrics_on_cluster(
         require_distributed()  # the install hint before anything else
         pieces = plan_pieces(points, labels, kind=kind, n_leaves=tree.n_leaves, key=key, timeout=timeout)
         names_given = read_names(class_names_path, name="--class-names") if class_names_path else None
+        silence_dask_logs()
         client, close = connect(scheduler=scheduler, workers=workers, timeout=timeout, force_workers=force_workers)
         try:
-            counts = count_labels(points, labels, client, kind=kind, n_leaves=tree.n_leaves, key=key, pieces=pieces)
+            counts = count_labels(
+                points, labels, client, kind=kind, n_leaves=tree.n_leaves, key=key, pieces=pieces, timeout=timeout
+            )
         finally:
             close()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 import numpy as np
-from l2h_cli._common import echo_json, stage_tree, stdout_console
+from l2h_cli._common import echo_json, stage_tree, stdout_console, summary_table
 from l2h_cli._inputs import (
     FILE,
     TREE_FORMAT_CHOICES,
@@ -22,7 +22,6 @@ from l2h_cli._inputs import (
     key_option,
     quiet_option,
 )
-from rich.table import Table
 
 from l2h.agglomerative import BACKENDS, METHODS, agglomerative_hierarchy  # option lists, declared where dispatched
 from l2h.files import OutputSet
@@ -210,14 +209,10 @@ def _worker(sender: Any, func: Callable[..., Any], args: tuple, kwargs: dict) ->
 
 def _print_summary(s: dict) -> None:
 
-    table = Table(
-        title=f"{s['method'].capitalize()} baseline -> {markup_safe(s['out'])} ({s['format']}), "
-        f"{markup_safe(s['assignments'])}",
-        show_header=False,
-        title_justify="left",
+    table = summary_table(
+        f"{s['method'].capitalize()} baseline -> {markup_safe(s['out'])} ({s['format']}), "
+        f"{markup_safe(s['assignments'])}"
     )
-    table.add_column("what", style="bold")
-    table.add_column("value")
     table.add_row("points x dims", f"{s['n_points']:,} x {s['n_dims']}")
     table.add_row("clusters (K)", str(s["n_clusters"]))
     table.add_row("backend", s["backend"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import time
@@ -9,7 +10,15 @@ import warnings
 from pathlib import Path
 
 import click
-from l2h_cli._common import echo_json, progress_reporter, stage_tree, stderr_console, stdout_console
+from l2h_cli._common import (
+    echo_json,
+    print_line,
+    progress_reporter,
+    stage_tree,
+    stderr_console,
+    stdout_console,
+    summary_table,
+)
 from l2h_cli._inputs import (
     TREE_FORMAT_CHOICES,
     check_input_path,
@@ -21,13 +30,12 @@ from l2h_cli._inputs import (
     leaf_names_option,
     quiet_option,
 )
-from rich.table import Table
 
 from l2h import L2HWarning, build_hierarchy
 from l2h.build.scratch import resolve_scratch_dir
 from l2h.files import OutputSet
 from l2h.io import InputError, load_array, read_names, tree_format_for
-from l2h.kernel_cache import COMPILE_NOTICE, kernels_compiled, mark_kernels_compiled
+from l2h.kernel_cache import COMPILE_NOTICE, announce_compiles, kernels_compiled, mark_kernels_compiled
 from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared where dispatched (no numba import)
 from l2h.text import markup_safe
 
@@ -154,13 +162,19 @@ def build(
     flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
     # On a terminal the progress bar would sit frozen while Numba compiles: compile first, under a
-    # live clock.  Pipes and logs get no extra line, so a bad input (NaN rows are found by the first
-    # kernel) stays one line.  Small inputs need no compilation (l2h.build.small).
+    # live clock.  Off a terminal (CI, batch logs) one line says so when a kernel truly compiles.
+    # Small inputs need no compilation (l2h.build.small).
     compiled = not use_small(getattr(array, "shape", ()))
-    if compiled and not (quiet or as_json) and err.is_terminal and not kernels_compiled(flavour):
+    talk = compiled and not (quiet or as_json)
+    if talk and err.is_terminal and not kernels_compiled(flavour):
         _compile_under_a_clock(err, flavour)
+    notice = (
+        announce_compiles(lambda line: print_line(line, err=True), flavour)
+        if talk and not err.is_terminal
+        else contextlib.nullcontext()
+    )
     started = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, notice:
         warnings.simplefilter("always", L2HWarning)
         scratch_dir = _scratch_dir(scratch, array, input_kind, out)
         with progress_reporter(quiet=quiet or as_json) as progress:
@@ -251,11 +265,7 @@ def _summary(tree, logits: Path, out: Path, kind: str, elapsed: float) -> dict:
 
 def _print_summary(s: dict) -> None:
 
-    table = Table(
-        title=f"L2H hierarchy -> {markup_safe(s['out'])} ({s['format']})", show_header=False, title_justify="left"
-    )
-    table.add_column("what", style="bold")
-    table.add_column("value")
+    table = summary_table(f"L2H hierarchy -> {markup_safe(s['out'])} ({s['format']})")
     table.add_row("points (N)", f"{s['n_points']:,}" if s["n_points"] is not None else "?")
     table.add_row("clusters (K)", str(s["n_clusters"]))
     table.add_row("aggregation / strategy", f"{s['aggregation']} / {s['strategy']}")

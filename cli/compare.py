@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 import numpy as np
-from l2h_cli._common import echo_json, stderr_console, stdout_console
+from l2h_cli._common import echo_json, score_text, stderr_console, stdout_console
 from l2h_cli._inputs import (
     FILE,
     assignments_option,
@@ -42,12 +42,6 @@ from l2h.taxonomy import read_taxonomy
 from l2h.text import markup_safe
 
 
-def _safe(text: object) -> str:
-    """A user-supplied name made safe for Rich markup (control characters shown as escapes)."""
-
-    return markup_safe(str(text))
-
-
 @contextmanager
 def _notes(quiet: bool) -> Iterator[None]:
     """Print the library's L2HWarnings (dropped leaves, DAGs) as one 'note:' line each on stderr."""
@@ -60,7 +54,7 @@ def _notes(quiet: bool) -> Iterator[None]:
             if not quiet:
                 for warning in caught:
                     if issubclass(warning.category, L2HWarning):
-                        stderr_console().print(f"[yellow]note:[/] {_safe(warning.message)}", highlight=False)
+                        stderr_console().print(f"[yellow]note:[/] {markup_safe(warning.message)}", highlight=False)
 
 
 @click.command(
@@ -397,24 +391,18 @@ _ROWS = (
 )
 
 
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "n/a"
-    return f"{value:.4f}"
-
-
 def _print_table(
     result: dict, tree_path: Path, reference_path: Path, baseline_path: Path | None, points: bool, elapsed: float
 ) -> None:
 
-    columns: list[tuple[str, dict]] = [(_safe(tree_path.name), result)]
+    columns: list[tuple[str, dict]] = [(markup_safe(tree_path.name), result)]
     if "baseline_tree" in result:
-        columns.append((_safe(baseline_path.name if baseline_path else "baseline"), result["baseline_tree"]))
+        columns.append((markup_safe(baseline_path.name if baseline_path else "baseline"), result["baseline_tree"]))
     if "random_baseline" in result:
         columns.append((f"random (mean of {result['random_baseline']['n_trees']})", result["random_baseline"]))
     unit = "leaves" if points else "classes"
     table = Table(
-        title=f"{_safe(tree_path)} vs reference {_safe(reference_path)} ({result['n_classes']} {unit})",
+        title=f"{markup_safe(tree_path)} vs reference {markup_safe(reference_path)} ({result['n_classes']} {unit})",
         title_justify="left",
         caption=f"computed in {elapsed:.2f} s"
         + ("" if result["triplet_stderr"] == 0 else f"; triplets sampled, stderr {result['triplet_stderr']:.4f}"),
@@ -424,11 +412,11 @@ def _print_table(
     for name, _ in columns:
         table.add_column(name, justify="right")
     for label, key in _ROWS:
-        table.add_row(label, *(_fmt(scores[key]) for _, scores in columns))
+        table.add_row(label, *(score_text(scores[key]) for _, scores in columns))
     if points:
-        table.add_row("leaf purity (majority class)", *(_fmt(scores.get("purity")) for _, scores in columns))
+        table.add_row("leaf purity (majority class)", *(score_text(scores.get("purity")) for _, scores in columns))
     for d, level in result["levels"].items():
         for metric in ("nmi", "ari", "acc"):
-            values = [_fmt(scores["levels"].get(d, {}).get(metric)) for _, scores in columns]
+            values = [score_text(scores["levels"].get(d, {}).get(metric)) for _, scores in columns]
             table.add_row(f"{metric.upper()} depth {d} ({level['n_groups']} groups)", *values)
     stdout_console().print(table)

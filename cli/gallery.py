@@ -21,6 +21,7 @@ from l2h_cli._inputs import (
 from l2h_cli._views import points_and_confidence
 
 from l2h.files import OutputSet
+from l2h.hierarchy import check_k
 from l2h.plot import check_figure_path, figure_bytes, plot_gallery
 from l2h.report import image_inputs, load_images
 
@@ -85,8 +86,8 @@ def gallery(
         tree, stats = load_tree_and_stats(
             tree_path, logits_path, assignments_path, labels_path, class_names_path, leaf_names_path, key, groups_path
         )
-        if k is not None and k > tree.n_leaves:
-            raise click.ClickException(f"--k must be at most the number of leaves ({tree.n_leaves}); got {k}")
+        if k is not None:
+            check_k(k, tree.n_leaves)  # before any image or row is read
         leaf, confidence = points_and_confidence(tree, tree_path, logits_path, assignments_path, key)
         images = load_images(images_path, len(leaf), max_pixels)
         fig = plot_gallery(

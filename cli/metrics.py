@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 import numpy as np
-from l2h_cli._common import echo_json, stdout_console
+from l2h_cli._common import echo_json, score_text, stdout_console
 from l2h_cli._inputs import (
     FILE,
     assignments_option,
@@ -185,10 +185,6 @@ def _write_distances(path: Path, tree, table, names: list[str]) -> None:
         write_class_distances(handle, tree, table, names)
 
 
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.4f}"
-
-
 def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, distances_out: Path | None) -> None:
 
     console = stdout_console()
@@ -212,7 +208,7 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
         ("mean path", "mean_path_length", "edges, same-class pairs in different leaves"),
     ]
     for label, key, meaning in rows:
-        table.add_row(label, _fmt(result[key]), meaning)
+        table.add_row(label, score_text(result[key]), meaning)
     console.print(table)
     if result["levels"]:
         levels = Table(
@@ -221,7 +217,7 @@ def _print_tables(result: dict, tree_path: Path, coarse: bool, elapsed: float, d
         for column in ("k", "NMI", "ARI", "ACC", "LP"):
             levels.add_column(column, justify="right")
         for k, scores in result["levels"].items():
-            levels.add_row(str(k), *(_fmt(scores[m]) for m in ("nmi", "ari", "acc", "lp")))
+            levels.add_row(str(k), *(score_text(scores[m]) for m in ("nmi", "ari", "acc", "lp")))
         console.print(levels)
     if distances_out is not None:
         console.print(f"class distance matrix -> {markup_safe(distances_out)}", highlight=False)

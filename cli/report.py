@@ -20,6 +20,7 @@ from l2h_cli._inputs import (
 
 from l2h.annotate import max_probability
 from l2h.files import OutputSet
+from l2h.hierarchy import check_k
 from l2h.io import load_array
 from l2h.report import build_report, image_inputs, load_images
 
@@ -99,8 +100,8 @@ def report(
             groups_path,
             return_leaf=True,
         )
-        if k is not None and k > tree.n_leaves:
-            raise click.ClickException(f"--k must be at most the number of leaves ({tree.n_leaves}); got {k}")
+        if k is not None:
+            check_k(k, tree.n_leaves)  # before any image or row is read
         confidence = images = None
         if images_path is not None:
             if logits_path is not None:  # the leaves are known: one more pass for the confidence only

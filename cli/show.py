@@ -9,6 +9,7 @@ import click
 from l2h_cli._common import stdout_console
 from l2h_cli._inputs import examples, k_option, leaf_data_options, load_tree_and_stats, quiet_option, tree_argument
 
+from l2h.hierarchy import check_k
 from l2h.render import DEFAULT_FOLD_LEAVES, UNICODE_GUIDES, default_max_depth, render_tree, tree_lines, tree_title
 
 
@@ -84,8 +85,8 @@ def show(
     )
     if k is not None and max_depth is not None:
         raise click.UsageError("give one of --k and --max-depth (both fold the tree)")
-    if k is not None and k > tree.n_leaves:
-        raise click.ClickException(f"--k must be at most the number of leaves ({tree.n_leaves}); got {k}")
+    if k is not None:
+        check_k(k, tree.n_leaves)
     footer = None
     if max_depth == "all" or k is not None:
         depth = None

@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from l2h_cli._common import echo_json, print_line, quiet_library_warnings, stderr_console, stdout_console
+from l2h_cli._common import (
+    echo_json,
+    print_line,
+    quiet_library_warnings,
+    score_text,
+    stderr_console,
+    stdout_console,
+    summary_table,
+)
 from l2h_cli._inputs import examples, json_option, labels_option, quiet_option
-from rich.table import Table
 from rich.text import Text
 
 from cohiclust_extra.backbones import BACKBONES  # declared where dispatched; importing them needs no torch
@@ -378,15 +385,13 @@ def _print_summary(model: str, result: dict, elapsed: float) -> None:
 
     out = result["out_dir"]
     title = Text(printable(f"{model} run -> {out} ({elapsed:.1f} s)"))  # Text: no markup in a path
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("what", style="bold")
-    table.add_column("value")
+    table = summary_table(title)
     metrics = result["metrics"]
     if metrics:
         table.add_row("points / leaves", f"{metrics['n_points']:,} / {metrics['n_leaves']}")
         for key in ("acc", "nmi", "ari", "lp", "dp", "lhd"):
             value = metrics.get(key)
-            table.add_row(key.upper(), "n/a" if value is None else f"{value:.4f}")
+            table.add_row(key.upper(), score_text(value))
     else:
         table.add_row("metrics", "none (the dataset has no labels)")
     table.add_row("files", "logits.npy leaf_probs.npy assignments.npy tree.nwk tree.json history.csv checkpoint.pt")

@@ -19,11 +19,14 @@ their own); :func:`kernels_compiled` tells the CLI whether to say so before it s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import os
 import sys
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -184,3 +187,29 @@ def import_kernels(module: str) -> ModuleType:
     ensure_cache_dir()  # never inside the installed package: see the module docstring
     load_numba_registries()
     return importlib.import_module(module)
+
+
+@contextlib.contextmanager
+def announce_compiles(say: Callable[[str], None], what: str) -> Iterator[None]:
+    """Inside the block, the first kernel that Numba compiles (not one it loads from the cache) calls
+    ``say`` once, with the line ``"compiling kernels (<what>): <COMPILE_NOTICE>"``.
+
+    For output that is not a terminal (CI, SLURM logs): one line says why the build waits, and only
+    when it truly compiles.  Listens to Numba's ``numba:compile`` events, which a cache load does not
+    fire; imports Numba.
+    """
+    from numba.core import event
+
+    said = threading.Event()
+
+    class _FirstCompile(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            if not said.is_set():
+                said.set()
+                say(f"compiling kernels ({what}): {COMPILE_NOTICE}")
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    with event.install_listener("numba:compile", _FirstCompile()):
+        yield

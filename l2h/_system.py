@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["available_memory", "cgroup_memory_room", "usable_cores", "within_deadline"]
+__all__ = ["available_memory", "cgroup_memory_room", "usable_cores", "watched_wait", "within_deadline"]
 
 _T = TypeVar("_T")
 
@@ -204,17 +204,9 @@ def _cpu_quota() -> int | None:
     return None
 
 
-def within_deadline(call: Callable[[], _T], seconds: float) -> _T:
-    """``call()`` in a helper thread; :class:`TimeoutError` if it has not returned after ``seconds``.
-
-    The caller's thread waits in short slices, so Ctrl-C (``KeyboardInterrupt``) stops the wait at
-    once; a call that never returns is left behind in its daemon thread.
-
-    Examples
-    --------
-    >>> within_deadline(lambda: 42, 1.0)
-    42
-    """
+def _in_background(call: Callable[[], Any]) -> tuple[threading.Event, dict[str, Any]]:
+    """Start ``call()`` in a daemon thread; the event is set when it returned (``box["value"]``) or
+    raised (``box["error"]``)."""
     done = threading.Event()
     box: dict[str, Any] = {}
 
@@ -227,10 +219,50 @@ def within_deadline(call: Callable[[], _T], seconds: float) -> _T:
             done.set()
 
     threading.Thread(target=run, name="l2h-deadline", daemon=True).start()
+    return done, box
+
+
+def _outcome(box: dict[str, Any]) -> Any:
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def within_deadline(call: Callable[[], _T], seconds: float) -> _T:
+    """``call()`` in a helper thread; :class:`TimeoutError` if it has not returned after ``seconds``.
+
+    The caller's thread waits in short slices, so Ctrl-C (``KeyboardInterrupt``) stops the wait at
+    once; a call that never returns is left behind in its daemon thread.
+
+    Examples
+    --------
+    >>> within_deadline(lambda: 42, 1.0)
+    42
+    """
+    done, box = _in_background(call)
     deadline = time.monotonic() + seconds
     while not done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
         if time.monotonic() >= deadline:
             raise TimeoutError(f"no answer within {seconds:g} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    return _outcome(box)
+
+
+def watched_wait(call: Callable[[], _T], every: float, check: Callable[[], None]) -> _T:
+    """``call()`` in a helper thread, for as long as it takes while ``check()`` passes.
+
+    For waits that may rightly be long (the workers compute) on a peer that may go silent:
+    ``check()`` runs every ``every`` seconds without an answer and raises to give up (it should
+    itself have a deadline).  Ctrl-C stops the wait at once, as in :func:`within_deadline`.
+
+    Examples
+    --------
+    >>> watched_wait(lambda: 42, 1.0, lambda: None)
+    42
+    """
+    done, box = _in_background(call)
+    next_check = time.monotonic() + every
+    while not done.wait(min(0.1, max(0.0, next_check - time.monotonic()))):
+        if time.monotonic() >= next_check:
+            check()
+            next_check = time.monotonic() + every
+    return _outcome(box)

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h.hierarchy import Hierarchy, _dont_need, _read_only_map
+from l2h.arrays import row_blocks
+from l2h.hierarchy import Hierarchy, check_k
 
 __all__ = [
     "GROUP_COLORS",
@@ -352,8 +353,7 @@ def folded_nodes(tree: Hierarchy, m: int) -> np.ndarray:
     [4, 5]
     """
     k = tree.n_leaves
-    if not 1 <= m <= k:
-        raise ValueError(f"m must be between 1 and the number of leaves ({k}); got {m}")
+    check_k(m, k, name="m")
     limit = k + (k - m)  # nodes created by the first K - m merges, plus the leaves
     left = tree.merges[:, 0].tolist()
     right = tree.merges[:, 1].tolist()
@@ -672,12 +672,8 @@ def max_probability(logits: ArrayLike, chunk: int = 65536) -> np.ndarray:
     arr = logits if isinstance(logits, np.ndarray) else np.asarray(logits)
     out = np.empty(arr.shape[0])
     step = max(1, min(chunk, (16 << 20) // max(1, 8 * arr.shape[1])))
-    drop = _read_only_map(arr)
-    for lo in range(0, arr.shape[0], step):
-        block = np.asarray(arr[lo : lo + step], dtype=np.float64)
-        block -= block.max(axis=1, keepdims=True)
-        np.exp(block, out=block)
-        out[lo : lo + step] = 1.0 / block.sum(axis=1)
-        if drop is not None:
-            _dont_need(drop)
+    for lo, block in row_blocks(arr, step):
+        shifted = np.subtract(block, block.max(axis=1, keepdims=True), dtype=np.float64)  # a new array
+        np.exp(shifted, out=shifted)
+        out[lo : lo + step] = 1.0 / shifted.sum(axis=1)
     return out

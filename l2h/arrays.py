@@ -2,13 +2,15 @@
 
 Every reader checks the file first (:func:`check_input_file`: it exists, is a regular file, is
 readable), never unpickles anything, and reports a bad file with one :class:`~l2h.InputError` line
-that names it.  Arrays pass :func:`l2h._validation.check_array`'s dtype policy.
+that names it.  Arrays pass :func:`l2h._validation.check_array`'s dtype policy.  A memory-mapped
+array is read in blocks by :func:`row_blocks`, whose pages do not stay resident.
 """
 
 from __future__ import annotations
 
 import errno
 import itertools
+import mmap
 import os
 import re
 import stat
@@ -20,9 +22,9 @@ import numpy as np
 
 from l2h._system import available_memory
 from l2h._validation import InputError, check_array
-from l2h.text import typed_url
+from l2h.text import short_repr, text_lines, typed_url
 
-__all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names"]
+__all__ = ["ARRAY_SUFFIXES", "InputError", "check_input_file", "load_array", "read_names", "row_blocks"]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".txt", ".pt", ".pth")
 
@@ -334,12 +336,8 @@ def _is_header(line: str, delimiter: str | None, path: Path, name: str, lineno: 
         return False
     for cell in cells:
         if _is_float(cell):
-            raise InputError(f"{name} file {path}, line {lineno}, column 1: non-numeric cell {_short(first)}")
+            raise InputError(f"{name} file {path}, line {lineno}, column 1: non-numeric cell {short_repr(first)}")
     return True
-
-
-def _short(cell: str) -> str:
-    return repr(cell) if len(cell) <= 40 else repr(cell[:37] + "...")
 
 
 def _raise_precise_error(path: Path, name: str, delimiter: str | None, start: int) -> None:
@@ -355,7 +353,7 @@ def _raise_precise_error(path: Path, name: str, delimiter: str | None, start: in
                 count = column
                 if not _is_float(cell):
                     raise InputError(
-                        f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {_short(cell)}"
+                        f"{name} file {path}, line {lineno}, column {column}: non-numeric cell {short_repr(cell)}"
                     )
             if count == 0:
                 continue
@@ -507,11 +505,64 @@ def read_names(path: str | os.PathLike[str], *, name: str = "names") -> list[str
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first name
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{name} file {path} cannot be read as UTF-8 text: {exc}") from None
-    # A line ends at "\n" (or "\r\n") only: U+2028, U+0085, VT, FF and FS are characters of a name.
-    lines = [line.removesuffix("\r").strip(" \t") for line in text.split("\n")]
+    lines = [line.strip(" \t") for line in text_lines(text)]  # a line ends at "\n" only
     while lines and not lines[-1]:
         lines.pop()
     for i, line in enumerate(lines, start=1):
         if not line:
             raise InputError(f"{name} file {path}, line {i}: empty name")
     return lines
+
+
+def row_blocks(array: np.ndarray, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """The rows of ``array`` as ``(start, block)`` pairs of at most ``rows`` rows.
+
+    A read-only memory map (``np.load(..., mmap_mode="r")``) drops each block's pages from this
+    process once the next block is asked for (the page cache keeps them), so the resident memory
+    stays about one block whatever the file's size.
+
+    Parameters
+    ----------
+    array : ndarray or numpy.memmap, shape (N, ...)
+        The rows to read.
+    rows : int
+        Most rows per block (at least 1).
+
+    Yields
+    ------
+    start : int
+        Index of the block's first row.
+    block : ndarray, shape (<= rows, ...)
+        ``array[start : start + rows]`` in memory; a view of ``array`` when it is in memory, so
+        read it, do not write to it.
+
+    Examples
+    --------
+    >>> [(start, block.tolist()) for start, block in row_blocks(np.arange(5), 2)]
+    [(0, [0, 1]), (2, [2, 3]), (4, [4])]
+    """
+    rows = max(1, int(rows))
+    drop = _read_only_map(array)
+    for start in range(0, array.shape[0], rows):
+        yield start, np.asarray(array[start : start + rows])
+        if drop is not None:
+            _dont_need(drop)
+
+
+def _read_only_map(array: np.ndarray) -> mmap.mmap | None:
+    """The ``mmap`` under a read-only :class:`numpy.memmap` (None for anything else)."""
+    if isinstance(array, np.memmap) and array.mode == "r":
+        base = array.base
+        while base is not None and not isinstance(base, mmap.mmap):
+            base = getattr(base, "base", None)
+        return base
+    return None
+
+
+def _dont_need(mm: mmap.mmap) -> None:
+    # read-only file pages: dropping them from this process loses nothing (the page cache keeps them)
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            mm.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass

@@ -26,7 +26,8 @@ the classes present in both trees, after unary chains are contracted:
     "nmi", "ari", "acc"}}``.
 
 Cost, for C classes: two C x C matrices of LCA depths (one slice assignment per internal node, in
-depth-first leaf order), O(C^2) for the correlations, O(C^3 / 2) comparisons (vectorised) for
+depth-first leaf order) up to 2 048 classes, above that one row of them at a time (O(C log C)
+memory, the same results), O(C^2) for the correlations, O(C^3 / 2) comparisons (vectorised) for
 exact triplets or O(10^6) for sampled ones, O(C) for Robinson-Foulds (clusters are ranges of a
 depth-first order), and for the levels every cut in one pass over the merges with NMI/ARI/ACC from
 the non-zero cells only (a deep reference has hundreds of levels of hundreds of groups).
@@ -90,6 +91,9 @@ LEVEL_KEYS = ("n_groups", "nmi", "ari", "acc")
 EXACT_TRIPLETS_MAX = 300
 #: Triples drawn above :data:`EXACT_TRIPLETS_MAX` classes.
 N_TRIPLET_SAMPLES = 1_000_000
+# Up to this many classes the pair scores use the L x L LCA-depth matrices (about 32 L^2 bytes at
+# their peak: 134 MB here); above, one row at a time in O(L log L) memory, with the same results.
+_DENSE_CLASSES_MAX = 2048
 
 
 # ---------------------------------------------------------------------------------------------- trees
@@ -241,6 +245,117 @@ def lca_depths(tax: Taxonomy) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- scores
+def _adjacent_lca_depths(tax: Taxonomy) -> np.ndarray:
+    """``h[k]``: the depth of the LCA of the leaves at depth-first positions ``k`` and ``k + 1``
+    (int32, shape (L - 1,)).  The LCA of the leaves at positions ``p < q`` is the shallowest of
+    ``h[p:q]`` (their LCA is the first node whose range holds both; each boundary between two
+    children of a node ``v`` has ``h = depth(v)``, the boundaries inside a child lie deeper)."""
+    n = tax.n_leaves
+    _, start, end = tax.layout
+    depth = tax.depth
+    child = np.flatnonzero(tax.parent >= 0)
+    parent = tax.parent[child]
+    inner = end[child] < end[parent]  # every child but its parent's last ends at a boundary
+    h = np.zeros(max(n - 1, 0), dtype=np.int32)
+    h[end[child[inner]] - 1] = depth[parent[inner]]
+    return h
+
+
+class _PairDepths:
+    """The LCA depths of a tree's leaf pairs without the L x L matrix: O(L log L) memory.
+
+    ``row(a)`` is leaf ``a``'s row of :func:`lca_depths` (a running minimum of the adjacent LCA
+    depths in both directions from its depth-first position); ``pairs(i, j)`` answers single pairs
+    ``i != j`` from a sparse table of range minima.  Both give the matrix's values exactly.
+    """
+
+    def __init__(self, tax: Taxonomy) -> None:
+        self.n = tax.n_leaves
+        self.h = _adjacent_lca_depths(tax)
+        self.pos = tax.layout[1][: self.n]  # depth-first position of every leaf
+        self.leaf_depth = tax.depth[: self.n].astype(np.int32)
+        self._table: list[np.ndarray] | None = None
+
+    def row(self, a: int) -> np.ndarray:
+        """LCA depths of leaf ``a`` with every leaf, by depth-first position (int32, shape (L,))."""
+        p = int(self.pos[a])
+        out = np.empty(self.n, dtype=np.int32)
+        out[p] = self.leaf_depth[a]
+        out[p + 1 :] = np.minimum.accumulate(self.h[p:])
+        out[:p] = np.minimum.accumulate(self.h[:p][::-1])[::-1]
+        return out
+
+    def pairs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """LCA depths of the pairs ``(i[t], j[t])``, ``i[t] != j[t]``."""
+        if self._table is None:  # table[k][x] = min(h[x : x + 2^k])
+            table = [self.h]
+            while (1 << len(table)) <= self.h.size:
+                step = 1 << (len(table) - 1)
+                table.append(np.minimum(table[-1][:-step], table[-1][step:]))
+            self._table = table
+        p, q = self.pos[i], self.pos[j]
+        lo, hi = np.minimum(p, q), np.maximum(p, q)
+        level = np.frexp((hi - lo).astype(np.float64))[1].astype(np.int64) - 1  # floor(log2), exact
+        out = np.empty(lo.size, dtype=np.int32)
+        for k in np.unique(level).tolist():
+            at = level == k
+            row = self._table[k]
+            out[at] = np.minimum(row[lo[at]], row[hi[at] - (1 << k)])
+        return out
+
+
+def _pair_scores(ref: Taxonomy, learned: Taxonomy, seed: int, dense: bool | None = None) -> tuple[float, ...]:
+    """``(pearson, spearman, triplet_agreement, triplet_stderr)`` of two trees over the same leaves.
+
+    With at most :data:`_DENSE_CLASSES_MAX` leaves (or ``dense=True``) from the two L x L matrices
+    of :func:`lca_depths`; above that one row at a time (the matrices of 100 000 classes would take
+    2 x 37 GiB): the joint histogram of the pairs' path lengths is the same integers, the sampled
+    triples read the same depths, so the scores are the same bits.
+    """
+    n = ref.n_leaves
+    if dense is None:
+        dense = n <= _DENSE_CLASSES_MAX
+    if dense:
+        ref_lca, lrn_lca = lca_depths(ref), lca_depths(learned)
+        ref_depth = ref.depth[:n].astype(np.int32)
+        lrn_depth = learned.depth[:n].astype(np.int32)
+        ref_path = ref_depth[:, None] + ref_depth[None, :] - 2 * ref_lca
+        lrn_path = lrn_depth[:, None] + lrn_depth[None, :] - 2 * lrn_lca
+        pearson, spearman = _correlations(ref_path, lrn_path)
+        del ref_path, lrn_path
+        return (pearson, spearman, *_triplets(ref_lca, lrn_lca, seed))
+    r, lrn = _PairDepths(ref), _PairDepths(learned)
+    pearson, spearman = _correlations_by_rows(r, lrn)
+    if n <= EXACT_TRIPLETS_MAX:  # all triples: small matrices
+        return (pearson, spearman, *_triplets(lca_depths(ref), lca_depths(learned), seed))
+    return (pearson, spearman, *_sampled_triplets(r.pairs, lrn.pairs, n, seed))
+
+
+def _correlations_by_rows(ref: _PairDepths, learned: _PairDepths) -> tuple[float, float]:
+    """:func:`_correlations` from the joint histogram of the unordered pairs' path lengths, counted
+    one leaf at a time (each pair once: with the leaves after it in the reference's depth-first
+    order)."""
+    n = ref.n
+    order = np.empty(n, dtype=np.int64)
+    order[ref.pos] = np.arange(n)  # the leaf at each of the reference's positions
+    lrn_pos_in_ref_order = learned.pos[order]
+    ref_depth_in_order = ref.leaf_depth[order]
+    lrn_depth_in_order = learned.leaf_depth[order]
+    width = 2 * int(learned.leaf_depth.max()) + 1  # above every learned path length
+    height = 2 * int(ref.leaf_depth.max()) + 1
+    joint = np.zeros(height * width, dtype=np.int64)
+    for p in range(n - 1):
+        a = int(order[p])
+        ref_lca = np.minimum.accumulate(ref.h[p:])  # with the leaves at positions p+1 ..
+        x = ref_depth_in_order[p] + ref_depth_in_order[p + 1 :] - 2 * ref_lca
+        lrn_lca = learned.row(a)[lrn_pos_in_ref_order[p + 1 :]]
+        y = lrn_depth_in_order[p] + lrn_depth_in_order[p + 1 :] - 2 * lrn_lca
+        joint += np.bincount(x.astype(np.int64) * width + y, minlength=joint.size)
+    joint2 = joint.reshape(height, width)
+    rows, cols = np.flatnonzero(joint2.any(axis=1)), np.flatnonzero(joint2.any(axis=0))
+    return _correlations_from_joint(joint2[: rows.max() + 1, : cols.max() + 1].copy())
+
+
 def _correlations(ref_path: np.ndarray, learned_path: np.ndarray) -> tuple[float, float]:
     """Pearson and Spearman correlation over the unordered pairs of two symmetric path-length matrices.
 
@@ -253,7 +368,12 @@ def _correlations(ref_path: np.ndarray, learned_path: np.ndarray) -> tuple[float
     joint = np.bincount(codes, minlength=(int(ref_path.max()) + 1) * width).reshape(-1, width)
     joint[0, 0] -= n  # the diagonal
     joint //= 2  # every unordered pair was counted twice
-    joint = joint.astype(np.float64)
+    return _correlations_from_joint(joint)
+
+
+def _correlations_from_joint(counts: np.ndarray) -> tuple[float, float]:
+    """Pearson and Spearman from ``counts[x, y]``, the number of pairs with path lengths ``x``, ``y``."""
+    joint = counts.astype(np.float64)
     count_x, count_y = joint.sum(axis=1), joint.sum(axis=0)
     values_x, values_y = np.arange(count_x.size, dtype=np.float64), np.arange(count_y.size, dtype=np.float64)
 
@@ -294,6 +414,13 @@ def _triplets(ref: np.ndarray, learned: np.ndarray, seed: int) -> tuple[float, f
         if resolved == 0:
             return math.nan, math.nan
         return agree / resolved, 0.0
+    flat_r, flat_l = ref.ravel(), learned.ravel()
+    return _sampled_triplets(lambda i, j: flat_r[i * n + j], lambda i, j: flat_l[i * n + j], n, seed)
+
+
+def _sampled_triplets(ref_lca: Any, learned_lca: Any, n: int, seed: int) -> tuple[float, float]:
+    """Triplet agreement from :data:`N_TRIPLET_SAMPLES` uniform triples (seeded) and its standard
+    error; ``ref_lca(i, j)`` and ``learned_lca(i, j)`` give the LCA depths of leaf pairs."""
     rng = np.random.default_rng(seed)
     size = N_TRIPLET_SAMPLES
     i = rng.integers(0, n, size)
@@ -303,11 +430,9 @@ def _triplets(ref: np.ndarray, learned: np.ndarray, seed: int) -> tuple[float, f
     lo, hi = np.minimum(i, j), np.maximum(i, j)
     k += k >= lo
     k += k >= hi
-    ij, ik, jk = i * n + j, i * n + k, j * n + k
-    del i, j, k, lo, hi
-    flat_r, flat_l = ref.ravel(), learned.ravel()
-    a, b, c = flat_r[ij], flat_r[ik], flat_r[jk]
-    la, lb, lc = flat_l[ij], flat_l[ik], flat_l[jk]
+    del lo, hi
+    a, b, c = ref_lca(i, j), ref_lca(i, k), ref_lca(j, k)
+    la, lb, lc = learned_lca(i, j), learned_lca(i, k), learned_lca(j, k)
     # In a tree the two shallower of a triple's three LCAs are the same node: a > b means (i, j) is the
     # deepest pair (and b == c), and so on; all three equal means the triple is unresolved.
     agree = ((a > b) & (la > lb)) | ((b > a) & (lb > la)) | ((c > a) & (lc > la))
@@ -482,15 +607,7 @@ def tree_scores(tree: Hierarchy, reference: Taxonomy, *, seed: int = 0) -> dict[
         raise ValueError("tree_scores needs the reference's leaves in the tree's leaf order")
     n = tree.n_leaves
     learned = Taxonomy.from_hierarchy(tree)
-    ref_lca = lca_depths(reference)
-    lrn_lca = lca_depths(learned)
-    ref_depth = reference.depth[:n].astype(np.int32)
-    lrn_depth = learned.depth[:n].astype(np.int32)
-    ref_path = ref_depth[:, None] + ref_depth[None, :] - 2 * ref_lca
-    lrn_path = lrn_depth[:, None] + lrn_depth[None, :] - 2 * lrn_lca
-    pearson, spearman = _correlations(ref_path, lrn_path)
-    del ref_path, lrn_path
-    triplet, stderr = _triplets(ref_lca, lrn_lca, seed)
+    pearson, spearman, triplet, stderr = _pair_scores(reference, learned, seed)
     rf_learned, rf_reference = _rf(learned, reference)
     levels: dict[int, dict[str, float]] = {}
     partitions = reference.levels()

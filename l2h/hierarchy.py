@@ -9,7 +9,6 @@ the merge order: a caterpillar tree 100 000 levels deep is as usable as a balanc
 from __future__ import annotations
 
 import importlib
-import mmap
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,27 +20,51 @@ from numpy.typing import ArrayLike
 
 from l2h import treeio
 from l2h._validation import InputError, check_array, check_finite_rows, check_leaf_names, check_logits_array
+from l2h.arrays import row_blocks
 
-__all__ = ["Hierarchy", "read_tree"]
-
-
-def _read_only_map(arr: np.ndarray) -> Any:
-    """The ``mmap`` under a read-only :class:`numpy.memmap` (None for anything else)."""
-    if isinstance(arr, np.memmap) and arr.mode == "r":
-        base = arr.base
-        while base is not None and not isinstance(base, mmap.mmap):
-            base = getattr(base, "base", None)
-        return base
-    return None
+__all__ = ["Hierarchy", "check_k", "read_tree"]
 
 
-def _dont_need(mm: mmap.mmap) -> None:
-    # read-only file pages: dropping them from this process loses nothing (the page cache keeps them)
-    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        try:
-            mm.madvise(mmap.MADV_DONTNEED)
-        except (OSError, ValueError):
-            pass
+def check_k(k: object, n_leaves: int, name: str = "k") -> int:
+    """``k`` as an int when a tree of ``n_leaves`` leaves can be cut into ``k`` groups (``1..n_leaves``).
+
+    The one check behind every "number of groups" argument: :meth:`Hierarchy.cut`, the views' folds,
+    the report's ``k``, the metrics' levels and the CLI's ``--k``, so they all say the same.
+
+    Parameters
+    ----------
+    k : int
+        The number of groups.
+    n_leaves : int
+        The tree's number of leaves ``K``.
+    name : str, default "k"
+        The argument's name, for the message.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``k`` is not an integer (bool included).
+    ValueError
+        If ``k`` is outside ``1..n_leaves``.
+
+    Examples
+    --------
+    >>> check_k(3, 4)
+    3
+    >>> check_k(5, 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be between 1 and the number of leaves (4); got 5
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {type(k).__name__}")
+    if not 1 <= k <= n_leaves:
+        raise ValueError(f"{name} must be between 1 and the number of leaves ({n_leaves}); got {k}")
+    return int(k)
 
 
 def _as_float_vector(values: object, length: int, name: str) -> np.ndarray:
@@ -309,11 +332,7 @@ class Hierarchy:
         ndarray of int64, shape (k,)
         """
         n = self.n_leaves
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"k must be an integer; got {type(k).__name__}")
-        if not 1 <= k <= n:
-            raise ValueError(f"k must be between 1 and the number of leaves ({n}); got {k}")
-        n_done = n - k
+        n_done = n - check_k(k, n)
         alive = np.ones(n + n_done, dtype=bool)
         alive[self.merges[:n_done].ravel()] = False
         nodes = np.flatnonzero(alive)
@@ -363,17 +382,11 @@ class Hierarchy:
             raise ValueError(f"logits have {arr.shape[1]} columns but the hierarchy has {self.n_leaves} leaves")
         groups = None if k is None else self.cut(k)  # a bad k fails before the data is read
         leaf = np.empty(arr.shape[0], dtype=np.int64)
-        # blocks of at most ~32 MB; a read-only memory map drops each block's pages once read, so
-        # the resident memory stays about one block whatever the file's size
-        step = max(1, min(chunk_rows, (32 << 20) // max(1, arr.shape[1] * arr.itemsize)))
-        drop = _read_only_map(arr)
-        for start in range(0, arr.shape[0], step):
-            block = np.asarray(arr[start : start + step])
+        step = max(1, min(chunk_rows, (32 << 20) // max(1, arr.shape[1] * arr.itemsize)))  # blocks of ~32 MB
+        for start, block in row_blocks(arr, step):
             if not np.isfinite(block).all():
                 check_finite_rows(arr, "logits", chunk_rows)  # names the first bad row and the count
             leaf[start : start + block.shape[0]] = block.argmax(axis=1)
-            if drop is not None:
-                _dont_need(drop)
         return leaf if groups is None else groups[leaf]
 
     # ------------------------------------------------------------------ comparison and export

@@ -63,8 +63,8 @@ from l2h.annotate import (  # clade_keys, uniform_clades: part of this module's 
     one_line,
     uniform_clades,
 )
+from l2h.class_groups import parse_groups
 from l2h.files import OutputSet
-from l2h.groups import parse_groups
 from l2h.hierarchy import Hierarchy
 
 __all__ = [
@@ -480,7 +480,7 @@ def read_class_groups(
 ) -> tuple[str | None, ...]:
     """Read a class -> group map (e.g. CIFAR-100's 20 superclasses).
 
-    The layouts are :mod:`l2h.groups`'s; a class is named as shown (from ``--label-names`` or the
+    The layouts are :mod:`l2h.class_groups`'s; a class is named as shown (from ``--label-names`` or the
     text labels) or by its integer id.
 
     Parameters

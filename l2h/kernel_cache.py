@@ -9,7 +9,9 @@ written; never the installed package (:mod:`l2h._numba`, which loads the kernels
 * :func:`kernels_compiled` / :func:`mark_kernels_compiled`: whether a dtype's kernels are cached (a
   marker file that an upgrade or an edit of the kernels invalidates, as it invalidates the cache);
 * :data:`COMPILE_NOTICE`, :data:`WARMUP_NOTICE`: what ``l2h build`` and ``l2h warmup`` say while
-  they compile (with the measured :data:`COMPILE_SECONDS` and :data:`WARMUP_SECONDS`).
+  they compile (with the measured :data:`COMPILE_SECONDS` and :data:`WARMUP_SECONDS`);
+* :func:`announce_compiles`: one line, through a callback, when a kernel truly compiles (for output
+  that is not a terminal).
 
 ``l2h warmup`` (:func:`l2h.build.warmup.compile_kernels`) fills the cache ahead of time.
 """
@@ -21,6 +23,7 @@ from l2h._numba import (
     COMPILE_SECONDS,
     WARMUP_NOTICE,
     WARMUP_SECONDS,
+    announce_compiles,
     cache_dir,
     kernels_compiled,
     mark_kernels_compiled,
@@ -31,6 +34,7 @@ __all__ = [
     "COMPILE_SECONDS",
     "WARMUP_NOTICE",
     "WARMUP_SECONDS",
+    "announce_compiles",
     "cache_dir",
     "kernels_compiled",
     "mark_kernels_compiled",

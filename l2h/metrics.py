@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from l2h._validation import check_array
-from l2h.hierarchy import Hierarchy
+from l2h.hierarchy import Hierarchy, check_k
 
 __all__ = [
     "accuracy",
@@ -951,12 +951,9 @@ def _csv_cell(text: str) -> str:
 def _check_levels(tree: Hierarchy, levels: Iterable[int]) -> list[int]:
     out: list[int] = []
     for level in levels:
-        if isinstance(level, bool) or not isinstance(level, (int, np.integer)):
-            raise TypeError(f"levels must be integers; got {level!r}")
-        if not 1 <= level <= tree.n_leaves:
-            raise ValueError(f"level {level} is outside 1..{tree.n_leaves} (the number of leaves)")
-        if int(level) not in out:
-            out.append(int(level))
+        k = check_k(level, tree.n_leaves)  # each level is a number of groups k (the CLI's --k)
+        if k not in out:
+            out.append(k)
     return out
 
 

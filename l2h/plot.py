@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from l2h.annotate import LeafStats, NodeCounts, clade_keys, folded_nodes, group_colors, one_line, percent
-from l2h.hierarchy import Hierarchy
+from l2h.hierarchy import Hierarchy, check_k
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -816,8 +816,8 @@ def plot_gallery(
     matplotlib.figure.Figure
     """
     _, Figure = _matplotlib()
-    if level is not None and not 1 <= level <= tree.n_leaves:
-        raise ValueError(f"level must be between 1 and the number of leaves ({tree.n_leaves}); got {level}")
+    if level is not None:
+        check_k(level, tree.n_leaves, name="level")
     rows = gallery_rows(tree, assignments, confidence, level=level, per_row=per_row)
     dropped = 0
     if len(rows) > max_rows:

@@ -39,7 +39,7 @@ from l2h.annotate import (  # LeafStats & co.: part of this module's API too
     percent,
     purity_level,
 )
-from l2h.hierarchy import Hierarchy
+from l2h.hierarchy import Hierarchy, check_k
 
 if TYPE_CHECKING:  # rich is a core dependency, but imported only when rendering
     from rich.console import RenderableType
@@ -272,10 +272,7 @@ def fold_cut(tree: Hierarchy, k: int | None) -> int:
     """
     if k is None:
         return 0
-    n = tree.n_leaves
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be between 1 and the number of leaves ({n}); got {k}")
-    return 2 * n - k
+    return 2 * tree.n_leaves - check_k(k, tree.n_leaves)
 
 
 def count_rows(tree: Hierarchy, max_depth: int | None, min_chain: int = 3, cap: int | None = None) -> int:

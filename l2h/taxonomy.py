@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -49,7 +50,8 @@ import numpy as np
 
 from l2h import newick
 from l2h._validation import InputError, L2HWarning
-from l2h.groups import content_lines, parse_groups
+from l2h.class_groups import content_lines, parse_groups
+from l2h.text import text_lines
 
 if TYPE_CHECKING:
     from l2h.hierarchy import Hierarchy
@@ -458,16 +460,24 @@ def taxonomy_format_for(
     lines = content_lines(text)
     if suffix == ".tsv" or any("\t" in line for _, line in lines):
         return "groups"
-    if lines and all(len(line.split()) == 2 for _, line in lines):
-        parents = {line.split()[0] for _, line in lines}
-        children = {line.split()[1] for _, line in lines}
+    if lines and all(len(_edge_cells(line)) == 2 for _, line in lines):
+        parents = {_edge_cells(line)[0] for _, line in lines}
+        children = {_edge_cells(line)[1] for _, line in lines}
         if parents & children:
             return "edges"
     return "groups"
 
 
+def _edge_cells(line: str) -> list[str]:
+    """The cells of an edge-list line: split at tabs when it has one, else at runs of spaces (never
+    at other whitespace such as U+2028, which may be part of a name)."""
+    if "\t" in line:
+        return [cell.strip(" ") for cell in line.split("\t")]
+    return re.split(r" +", line.strip(" "))
+
+
 def _strip_comments(text: str) -> str:
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    return "\n".join(line for line in text_lines(text) if not line.lstrip(" \t").startswith("#"))
 
 
 def read_taxonomy(
@@ -581,8 +591,7 @@ def _edge_parents(text: str, source: str) -> tuple[list[int], list[str], list[in
 
     seen_edges: set[tuple[int, int]] = set()
     for lineno, line in content_lines(text):
-        cells = line.split("\t") if "\t" in line else line.split()
-        cells = [c.strip() for c in cells]
+        cells = _edge_cells(line)
         if len(cells) != 2 or not cells[0] or not cells[1]:
             raise InputError(f"{source}, line {lineno}: expected 'parent child'; got {line.strip()!r}")
         p, c = node(cells[0]), node(cells[1])

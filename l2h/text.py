@@ -4,13 +4,14 @@ Leaf and class names come from user files.  Printed raw, an ESC sequence in one 
 retitle the window or plant an OSC-8 hyperlink, and a name like ``[/]`` is Rich markup.
 :func:`printable` turns every control or bidirectional-override character into a visible escape
 (``\\x1b``, ``\\u202e``); :func:`markup_safe` also escapes Rich markup, for text printed through Rich.
+:func:`short_repr` quotes a bad value in an error message, cut to a readable length.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["markup_safe", "printable", "typed_url"]
+__all__ = ["markup_safe", "printable", "short_repr", "text_lines", "typed_url"]
 
 # Characters that steer a terminal or reorder text instead of showing a glyph.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -48,6 +49,65 @@ def printable(name: object) -> str:
     'Straße'
     """
     return _UNSAFE.sub(_escape, str(name))
+
+
+def text_lines(text: str) -> list[str]:
+    r"""The lines of a names, groups or paths file: a line ends at ``\n`` only (a ``\r`` before it is
+    dropped), so U+2028, U+0085, VT, FF and FS to RS stay characters of a name.
+
+    Every line reader of l2h uses this one rule (``str.splitlines`` also breaks at those characters,
+    which would split a name in two).  A final line end adds no empty line.
+
+    Parameters
+    ----------
+    text : str
+        The file's content.
+
+    Returns
+    -------
+    list of str
+        The lines, without their line ends.
+
+    Examples
+    --------
+    >>> text_lines("cat\r\nsea\u2028lion\n\ndog")
+    ['cat', 'sea\u2028lion', '', 'dog']
+    >>> text_lines("a\n")
+    ['a']
+    """
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    if lines and not lines[-1] and text.endswith("\n"):
+        lines.pop()
+    return lines if text else []
+
+
+def short_repr(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (ending ``...``): a bad value quoted in an error message.
+
+    A long string is cut before ``repr`` sees it, so a megabyte-long CSV cell costs nothing.
+
+    Parameters
+    ----------
+    value : object
+        What the message quotes.
+    limit : int, default 40
+        Most characters shown.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> short_repr("abc")
+    "'abc'"
+    >>> short_repr("x" * 100, limit=10)
+    "'xxxxxx..."
+    """
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def markup_safe(name: object) -> str:

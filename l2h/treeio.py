@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike
 
 from l2h import newick
 from l2h._validation import InputError, check_array
+from l2h.text import short_repr
 
 __all__ = [
     "JSON_FORMAT",
@@ -329,14 +330,14 @@ def _json_node_ids(values: Any) -> np.ndarray:
     out = np.empty((len(values), 2), dtype=np.int64)
     for t, pair in enumerate(values):
         if not isinstance(pair, list) or len(pair) != 2:
-            raise InputError(f"hierarchy JSON merge {t} must be a pair [node_a, node_b]; got {_short(pair)}")
+            raise InputError(f"hierarchy JSON merge {t} must be a pair [node_a, node_b]; got {short_repr(pair)}")
         for j, node in enumerate(pair):
             ok = (isinstance(node, int) and not isinstance(node, bool)) or (
                 isinstance(node, float) and math.isfinite(node) and node == int(node)
             )
             if not ok or not 0 <= node <= limit:
                 raise InputError(
-                    f"hierarchy JSON merge {t} has the node id {_short(node)}; "
+                    f"hierarchy JSON merge {t} has the node id {short_repr(node)}; "
                     f"expected an integer in 0..{limit} (K = {len(values) + 1} leaves)"
                 )
             out[t, j] = int(node)
@@ -357,13 +358,8 @@ def _json_floats(doc: Mapping[str, Any], key: str, n: int) -> np.ndarray | None:
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             out[i] = float(v)
         else:
-            raise InputError(f'hierarchy JSON "{key}"[{i}] must be a number or null; got {_short(v)}')
+            raise InputError(f'hierarchy JSON "{key}"[{i}] must be a number or null; got {short_repr(v)}')
     return out
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def parse_json(text: str) -> TreeData:
@@ -394,7 +390,7 @@ def parse_json(text: str) -> TreeData:
         raise InputError(f'not an l2h hierarchy JSON (missing "format": "{JSON_FORMAT}")')
     version = doc.get("version")
     if version != JSON_VERSION:
-        raise InputError(f"unsupported l2h hierarchy JSON version {_short(version)}; this l2h reads {JSON_VERSION}")
+        raise InputError(f"unsupported l2h hierarchy JSON version {short_repr(version)}; this l2h reads {JSON_VERSION}")
     if "merges" not in doc:
         raise InputError("hierarchy JSON lacks the key 'merges'")
     merges = _json_node_ids(doc["merges"])
@@ -404,7 +400,7 @@ def parse_json(text: str) -> TreeData:
         raise InputError('hierarchy JSON "leaf_names" must be a list of strings')
     n_leaves = doc.get("n_leaves")
     if n_leaves is not None and n_leaves != n + 1:
-        raise InputError(f"hierarchy JSON says n_leaves={_short(n_leaves)} but has {n + 1} leaves")
+        raise InputError(f"hierarchy JSON says n_leaves={short_repr(n_leaves)} but has {n + 1} leaves")
     info = doc.get("info") or {}
     if not isinstance(info, dict):
         raise InputError('hierarchy JSON "info" must be an object')

@@ -155,3 +155,16 @@ def test_npz_zip_bomb_is_refused_before_inflating(tmp_path, monkeypatch):
         load_array(path)
     monkeypatch.setattr(arrays, "available_memory", lambda: 1 << 34)
     assert load_array(path).shape == (n,)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 7, 100])
+def test_row_blocks_cover_every_row_once_in_order(tmp_path, rows):
+    from l2h.arrays import row_blocks
+
+    array = np.arange(40, dtype=np.float32).reshape(20, 2)
+    np.save(tmp_path / "a.npy", array)
+    for source in (array, np.load(tmp_path / "a.npy", mmap_mode="r")):
+        blocks = list(row_blocks(source, rows))
+        assert [start for start, _ in blocks] == list(range(0, 20, rows))
+        assert all(len(block) <= rows and not isinstance(block, np.memmap) for _, block in blocks)
+        assert np.array_equal(np.concatenate([block for _, block in blocks]), array)

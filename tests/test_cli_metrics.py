@@ -191,7 +191,7 @@ def test_levels_outside_range(case, levels):
     _, _, _, p, _ = case
     result = run("metrics", p["tree"], "--logits", p["logits"], "--labels", p["labels"], "--k", levels)
     assert result.exit_code == 1
-    assert f"is outside 1..{K} (the number of leaves)" in error_line(result)
+    assert f"k must be between 1 and the number of leaves ({K}); got " in error_line(result)
 
 
 def test_levels_not_integers_is_a_usage_error(case):

@@ -12,7 +12,7 @@ from l2h_cli._inputs import DEPRECATED, VOCABULARY
 from l2h_cli.main import cli
 
 from l2h import Hierarchy, write_tree
-from tests._cli import run
+from tests._cli import error_line, run
 from tests._trees import random_merges
 
 # Parameter names (click's ``dest``) and flag spellings that mean each concept.  A parameter is
@@ -320,3 +320,27 @@ def test_show_folds_at_k_groups(files):
         leaves = [r for r in rows if re.search(r"-- \d+$", r) or re.fullmatch(r"\d+", r.strip())]
         assert len(folded) + len(leaves) == k, (k, result.stdout)
     assert run("show", files / "t.json", "--k", 2, "--max-depth", 1).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cut"],
+        ["show"],
+        ["report", "-o", "r.html"],
+        ["metrics", "--logits", "logits.npy", "--labels", "labels.npy"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_a_k_above_the_leaves_says_what_the_library_says(files, args):
+    """One check (l2h.hierarchy.check_k) behind every --k that cuts (plot's --k only caps the leaves drawn):
+    the CLI's line is the API's message; gallery's is in test_gallery.py."""
+    from l2h.hierarchy import check_k
+
+    with pytest.raises(ValueError) as expected:
+        check_k(6, 5)
+    name, *rest = args
+    rest = [files / a if a.endswith((".npy", ".html")) else a for a in rest]
+    result = run(name, files / "t.json", "--k", 6, *rest)
+    assert result.exit_code == 1 and error_line(result) == f"Error: {expected.value}", result.output
+    assert not (files / "r.html").exists()

@@ -74,7 +74,10 @@ def test_cli_writes_the_digits_gallery_and_refuses_bad_input(tmp_path):
     for extra, message in (
         (["--out", tmp_path / "g.gif", *data], "cannot tell the picture format"),
         (["--out", tmp_path / "h.png"], "gallery needs the points' leaves"),
-        (["--out", tmp_path / "h.png", *data, "--k", "21"], "--k must be at most the number of leaves (20)"),
+        (
+            ["--out", tmp_path / "h.png", *data, "--k", "21"],
+            "k must be between 1 and the number of leaves (20); got 21",
+        ),
         (["--out", tmp_path / "link.png", *data], "TREE"),  # through the link, the output is the input tree
     ):
         result = run("gallery", tmp_path / "t.json", *images, *extra)

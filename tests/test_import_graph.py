@@ -1,5 +1,6 @@
 """The import graph between a package's modules has no circles (imports inside functions count too), and
-nothing in ``l2h`` imports upward: no module imports the package facade ``l2h`` (its ``__init__``, which
+nothing in ``l2h`` imports upward: the README's layer map holds (each module imports only from its own
+layer and the layers below), no module imports the package facade ``l2h`` (its ``__init__``, which
 imports the modules), the build's wing ``l2h.build`` imports nothing above it (``l2h.merge``, which
 routes a Dask client, and ``l2h.distributed``, built on the wing), and the tree model ``l2h.hierarchy``
 imports no view (its notebook methods reach the views by name, checked below)."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -25,9 +27,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph(package: str) -> dict[str, set[str]]:
-    """Module -> the modules of the folder ``package`` it imports (``from pkg import mod`` names the module)."""
-    modules = {module_name(p): p for p in sorted((ROOT / package).rglob("*.py"))}
+def import_graph(*packages: str) -> dict[str, set[str]]:
+    """Module -> the modules of the folders ``packages`` it imports (``from pkg import mod`` names the module)."""
+    modules = {module_name(p): p for package in packages for p in sorted((ROOT / package).rglob("*.py"))}
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         is_package = path.name == "__init__.py"
@@ -151,3 +153,48 @@ def test_the_tree_model_imports_no_view_and_reaches_each_by_name() -> None:
     assert {module for module, _ in pairs} == views
     for module, name in pairs:
         assert callable(getattr(importlib.import_module(module), name)), (module, name)
+
+
+def readme_layers() -> list[list[str]]:
+    """The README's layer map, top to bottom: the names in the first column of each line."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- layer-map -->")[1].split("<!-- /layer-map -->")[0]
+    lines = [line for line in block.strip().splitlines() if not line.startswith("```")]
+    return [[n for n in re.split(r"\s{2,}", line.strip())[0].split() if not n.startswith("(")] for line in lines]
+
+
+def layer_of(module: str, layers: list[list[str]]) -> int:
+    """The line of the map that holds ``module`` (``x/`` holds a package and its modules)."""
+    homes = {"cli/": "l2h_cli", "cohiclust_extra/": "cohiclust_extra"}
+    found = []
+    for index, names in enumerate(layers):
+        for name in names:
+            home = homes.get(name) or "l2h." + name.removesuffix("/")
+            if module == home or (name.endswith("/") and module.startswith(home + ".")):
+                found.append(index)
+    assert len(found) == 1, f"{module} is on {len(found)} lines of the README's layer map"
+    return found[0]
+
+
+def test_the_readmes_layer_map_holds() -> None:
+    """Every module of l2h, l2h_cli and cohiclust_extra is on one line of the map, and imports only from
+    its line and the lines below.  (The facade ``l2h`` re-exports on first use and is left out.)"""
+    layers = readme_layers()
+    assert len(layers) > 8
+    graph = import_graph("l2h", "cli", "cohiclust_extra")
+    upward = [
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        if name != "l2h"
+        for target in targets
+        if target != "l2h" and layer_of(target, layers) < layer_of(name, layers)
+    ]
+    assert not upward, f"imports that point up the README's layer map: {upward}"
+
+
+def test_the_layer_check_sees_an_upward_import() -> None:
+    layers = [["merge"], ["hierarchy"]]
+    assert layer_of("l2h.merge", layers) < layer_of("l2h.hierarchy", layers)
+    assert layer_of("l2h.build.api", [["build/"]]) == 0
+    with pytest.raises(AssertionError, match="on 0 lines"):
+        layer_of("l2h.plot", layers)

@@ -283,8 +283,16 @@ def test_encode_labels():
         ({"labels": [0, 1], "assignments": [0, 4]}, ValueError, r"assignments must be leaf ids in 0..2 .*found 4"),
         ({"labels": [0, 1], "assignments": [-1, 0]}, ValueError, "found -1"),
         ({"labels": [0, 1]}, ValueError, "exactly one of assignments"),
-        ({"labels": [0, 1], "assignments": [0, 1], "levels": [4]}, ValueError, r"level 4 is outside 1..3"),
-        ({"labels": [0, 1], "assignments": [0, 1], "levels": [0]}, ValueError, r"level 0 is outside 1..3"),
+        (
+            {"labels": [0, 1], "assignments": [0, 1], "levels": [4]},
+            ValueError,
+            r"k must be between 1 and the number of leaves \(3\); got 4",
+        ),
+        (
+            {"labels": [0, 1], "assignments": [0, 1], "levels": [0]},
+            ValueError,
+            r"k must be between 1 and the number of leaves \(3\); got 0",
+        ),
         ({"labels": [0, 1], "assignments": [0, 1], "coarse_labels": [0]}, ValueError, "coarse labels has 1"),
         ({"labels": [[0, 1]], "assignments": [0, 1]}, ValueError, "labels must be 1-D"),
         ({"labels": [0, 1], "logits": np.zeros((2, 5))}, ValueError, "5 columns but the hierarchy has 3 leaves"),

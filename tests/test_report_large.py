@@ -15,21 +15,13 @@ from l2h import Hierarchy
 from l2h.annotate import leaf_stats
 from l2h.report import build_report
 from tests._browser import chromium, open_report
+from tests._trees import random_merges
 
 
 def random_tree(k: int, rng: np.random.Generator) -> Hierarchy:
-    """A uniformly random binary tree over k leaves in O(k), with random scores and relatedness."""
-    alive = np.arange(k)
-    n = k
-    merges = np.empty((k - 1, 2), dtype=np.int64)
-    for t in range(k - 1):
-        i, j = rng.choice(n, size=2, replace=False)
-        merges[t] = alive[i], alive[j]
-        alive[min(i, j)] = k + t
-        alive[max(i, j)] = alive[n - 1]
-        n -= 1
+    """A uniformly random binary tree over k leaves, with random scores and relatedness."""
     return Hierarchy.from_merges(
-        merges,
+        random_merges(k, rng),
         scores=rng.random(k - 1),
         relatedness=rng.random(k - 1),
         leaf_names=[f"leaf {i}" for i in range(k)],
@@ -255,5 +247,5 @@ def test_report_cli_k(tmp_path):
     assert '"k":5' in out.read_text(encoding="utf-8")
     bad = run("report", tree, "--k", "21", "-o", tmp_path / "bad.html")
     assert bad.exit_code == 1
-    assert error_line(bad) == "Error: --k must be at most the number of leaves (20); got 21"
+    assert error_line(bad) == "Error: k must be between 1 and the number of leaves (20); got 21"
     assert not (tmp_path / "bad.html").exists()

@@ -7,7 +7,12 @@ the start printed some 80-130 lines of child tracebacks before the error.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,16 +49,46 @@ def test_more_workers_than_cores_is_refused_unless_forced(logits, tmp_path, comm
     )
 
 
-@pytest.mark.skip(
-    reason="hangs intermittently: under a pids limit the local cluster can wait for its workers forever "
-    "(LocalCluster's start has no deadline yet, issue 23); it then costs the 300 s timeout"
-)
 def test_a_cluster_that_cannot_start_is_one_line(logits, tmp_path):
     with pids_cgroup(14) as procs:  # the workers cannot start their threads
         args = ["build", str(logits), "--out", str(tmp_path / "t.nwk"), "--workers", "2", "--force-workers"]
-        done = run_in_cgroup(procs, [*ENTRY, *args], timeout=300)
+        started = time.monotonic()
+        done = run_in_cgroup(procs, [*ENTRY, *args, "--timeout", "15"], timeout=120)
+        took = time.monotonic() - started
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert done.returncode == 1, done.stderr[-3000:]
     assert len(lines) == 1, done.stderr[-3000:]
     assert lines[0].startswith("Error: could not start a local Dask cluster of 2 workers: ")
+    assert took < 45.0  # within the start's deadline (15 s), exit not held by a worker process
     assert not (tmp_path / "t.nwk").exists()
+
+
+def test_a_cluster_whose_workers_never_start_fails_within_the_timeout(logits, tmp_path):
+    """A worker that never joins (here: a preload that sleeps) kept the start waiting forever."""
+    pids = tmp_path / "pids.txt"
+    env = {
+        **os.environ,
+        "DASK_DISTRIBUTED__WORKER__PRELOAD": json.dumps([str(Path(__file__).with_name("_hang_worker.py"))]),
+        "L2H_HANG_PIDS": str(pids),
+    }
+    args = ["build", logits, "--out", tmp_path / "t.nwk", "--workers", "1", "--timeout", "8"]
+    started = time.monotonic()
+    done = subprocess.run([*ENTRY, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
+    took = time.monotonic() - started
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert lines == [
+        "Error: could not start a local Dask cluster of 1 workers: its workers did not start within 8 s "
+        "(raise it with --timeout)"
+    ]
+    assert took < 8 + 25.0
+    assert not (tmp_path / "t.nwk").exists()
+    for pid in map(int, pids.read_text().split()):  # the worker process was killed, not left behind
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid), pid
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
+    except (OSError, IndexError):
+        return "zombie"

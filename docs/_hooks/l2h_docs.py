@@ -4,6 +4,8 @@
   name has no part starting with ``_``), rendered by mkdocstrings from its numpydoc docstrings.
 * ``cli/<command>.md``: one page per ``l2h`` command, holding its ``--help`` exactly as the terminal
   shows it (sub-commands included).
+* The Development page's module map (every module with the first line of its docstring) and layer
+  map (copied from the README, its one home).
 * Files outside ``docs/`` that pages link to (the example pictures and data of ``examples/``): the
   pages link to them as ``../examples/NAME`` so the same links work on GitHub; the hook copies them
   into the site under ``examples/`` and rewrites those links.
@@ -281,11 +283,20 @@ def module_map() -> str:
     return "| file | module | what it holds |\n|---|---|---|\n" + "\n".join(rows) + "\n"
 
 
+def layer_map() -> str:
+    """The README's layer map (the code block between its ``layer-map`` markers): one home for it,
+    checked against the imports by ``tests/test_import_graph.py``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return text.split("<!-- layer-map -->")[1].split("<!-- /layer-map -->")[0].strip() + "\n"
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """Fill in the module map; links that leave ``docs/`` for a mounted folder point at the mounted
-    copy."""
+    """Fill in the module and layer maps; links that leave ``docs/`` for a mounted folder point at the
+    mounted copy."""
     if "<!-- module-map -->" in markdown:
         markdown = markdown.replace("<!-- module-map -->", module_map())
+    if "<!-- layer-map -->" in markdown:
+        markdown = markdown.replace("<!-- layer-map -->", layer_map())
     page_dir = posixpath.dirname(page.file.src_uri)
 
     def rewrite(match: re.Match[str]) -> str:

@@ -8,15 +8,25 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from typing import IO
+from concurrent.futures import CancelledError
+from typing import IO, Any, TypeVar
 
-from l2h._system import usable_cores, within_deadline
+from l2h._system import usable_cores, watched_wait, within_deadline
 from l2h._validation import InputError
 from l2h.distributed.shards import INSTALL_HINT
 
-__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "check_scheduler_address", "connect", "require_distributed"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "ClusterError",
+    "SchedulerWaits",
+    "check_scheduler_address",
+    "connect",
+    "require_distributed",
+]
 
 CONNECT_TIMEOUT_S = 10.0
+LOCAL_START_TIMEOUT_S = 60.0  # a local cluster's start (--workers N): its worker processes import l2h
+_T = TypeVar("_T")
 
 
 class ClusterError(RuntimeError):
@@ -51,7 +61,8 @@ def connect(
         gets ``threads_per_worker`` task threads and as many Numba threads as its share of the
         machine's cores.
     timeout : float, optional
-        Seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 10 s).
+        Seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 10 s), or for a local
+        cluster to start (default ``LOCAL_START_TIMEOUT_S``, 60 s).
     threads_per_worker : int, default 1
         Task threads of each worker of a local cluster (``workers``); unused with ``scheduler``.
     force_workers : bool, default False
@@ -65,7 +76,8 @@ def connect(
     Raises
     ------
     ClusterError
-        The scheduler cannot be reached within ``timeout`` (one line naming the address).
+        The scheduler cannot be reached within ``timeout`` (one line naming the address), or the
+        local cluster did not start within it (its worker processes are then killed).
     InputError
         Both or neither of ``scheduler`` and ``workers``, a bad worker count, or dask[distributed]
         missing (with the install hint).
@@ -75,7 +87,6 @@ def connect(
     distributed = require_distributed()
     import dask
 
-    timeout = CONNECT_TIMEOUT_S if timeout is None else float(timeout)
     if workers is not None:
         if int(workers) < 1:
             raise InputError(f"--workers must be at least 1; got {workers}")
@@ -85,25 +96,10 @@ def connect(
                 f"--workers {workers} is more than the {cores} cores this process may use; "
                 "give --force-workers to start them anyway"
             )
-        numba_threads = max(1, cores // int(workers))
-        log = tempfile.TemporaryFile(mode="w+b")  # unnamed: gone when closed, however l2h ends
-        with dask.config.set({"distributed.worker.daemon": False}), _stderr_of_children(log):
-            try:
-                cluster = distributed.LocalCluster(
-                    n_workers=int(workers),
-                    threads_per_worker=threads_per_worker,
-                    processes=True,
-                    dashboard_address=None,
-                    env={"NUMBA_NUM_THREADS": str(numba_threads), "OMP_NUM_THREADS": "1"},
-                    silence_logs=50,
-                )
-                client = distributed.Client(cluster, timeout=max(timeout, 60.0))
-            except Exception as exc:  # noqa: BLE001
-                why = _last_error_line(log) or str(exc).strip().split("\n")[0] or type(exc).__name__
-                log.close()
-                raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {why}") from None
-        return client, _closer(client, cluster, log)
+        limit = LOCAL_START_TIMEOUT_S if timeout is None else float(timeout)
+        return _start_local(distributed, dask, int(workers), threads_per_worker, max(1, cores // int(workers)), limit)
 
+    timeout = CONNECT_TIMEOUT_S if timeout is None else float(timeout)
     address = check_scheduler_address(str(scheduler))
 
     def start() -> object:
@@ -120,7 +116,159 @@ def connect(
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, bad address...
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})") from None
-    return client, _closer(client, None)
+    return client, _closer(client, None, wait=min(timeout, CONNECT_TIMEOUT_S))
+
+
+def _start_local(
+    distributed: Any, dask: Any, workers: int, threads_per_worker: int, numba_threads: int, limit: float
+) -> tuple[object, Callable[[], None]]:
+    """A local cluster of ``workers`` worker processes and a client on it, started within ``limit``
+    seconds (a worker that cannot start, e.g. under a process limit, could keep the start waiting
+    forever).  On failure or Ctrl-C the cluster is closed and every worker process it started is
+    killed, so none keeps this interpreter from exiting; their tracebacks go to an unnamed log of
+    which the error quotes the last line."""
+    import multiprocessing
+
+    log = tempfile.TemporaryFile(mode="w+b")  # unnamed: gone when closed, however l2h ends
+    before = {child.pid for child in multiprocessing.active_children()}
+    before_clusters = {id(c) for c in getattr(distributed.deploy.spec.SpecCluster, "_instances", ())}
+    made: dict[str, Any] = {}
+
+    def start() -> object:
+        made["cluster"] = distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+            env={"NUMBA_NUM_THREADS": str(numba_threads), "OMP_NUM_THREADS": "1"},
+            silence_logs=50,
+        )
+        made["client"] = distributed.Client(made["cluster"], timeout=max(limit, 60.0))
+        return made["client"]
+
+    with dask.config.set({"distributed.worker.daemon": False}), _stderr_of_children(log):
+        try:
+            client = within_deadline(start, limit)
+        except BaseException as exc:
+            _abandon_local(made, before, before_clusters, distributed)
+            if not isinstance(exc, Exception):  # Ctrl-C: cleaned up, now stop
+                raise
+            if isinstance(exc, TimeoutError):
+                why = _last_error_line(log) or f"its workers did not start within {limit:g} s (raise it with --timeout)"
+            else:
+                why = _last_error_line(log) or str(exc).strip().split("\n")[0] or type(exc).__name__
+            log.close()
+            raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {why}") from None
+    return client, _closer(client, made["cluster"], log)
+
+
+def _abandon_local(made: dict[str, Any], before: set[int | None], before_clusters: set[int], distributed: Any) -> None:
+    """Close what a failed local start made (within a few seconds), then kill the worker processes
+    it started (and theirs) and reap them: a non-daemon child left alive would hold the exit."""
+    import multiprocessing
+
+    for name in ("client", "cluster"):
+        if name in made:
+            with contextlib.suppress(Exception):
+                within_deadline(made[name].close, 5.0)
+    for _ in range(2):  # a nanny may have restarted a worker while we killed the first
+        for child in multiprocessing.active_children():
+            if child.pid in before or child.pid is None:
+                continue
+            _kill_tree(child.pid)
+            child.join(5.0)
+    with contextlib.suppress(Exception):  # distributed's exit hook would wait for it again
+        instances = distributed.deploy.spec.SpecCluster._instances
+        for cluster in [c for c in instances if id(c) not in before_clusters]:
+            instances.discard(cluster)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and its descendants (processes this start made)."""
+    import signal
+
+    try:
+        import psutil  # type: ignore[import-untyped]  # a dependency of distributed
+
+        family = [*psutil.Process(pid).children(recursive=True), psutil.Process(pid)]
+        pids = [proc.pid for proc in family]
+    except Exception:  # noqa: BLE001 - gone already, or no psutil: the process itself
+        pids = [pid]
+    for each in pids:
+        with contextlib.suppress(OSError):
+            os.kill(each, signal.SIGKILL)
+
+
+class SchedulerWaits:
+    """Every wait on a Dask cluster after the handshake, each with a deadline that Ctrl-C cuts short.
+
+    A scheduler can accept the connection, answer the handshake and then go silent (stopped,
+    wedged) or die; without a deadline each later call (``scheduler_info``, ``submit().result()``,
+    ``gather``) would wait forever.  A question to the scheduler (:meth:`ask`) gets ``timeout``
+    seconds; a result the workers may rightly take long to compute (:meth:`wait`) is waited for as
+    long as the scheduler still answers, asked every ``timeout`` seconds.  Each failure is a
+    :class:`ClusterError` of one line naming the scheduler's address and what was waited for.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A connected client (:func:`connect`).
+    timeout : float, optional
+        Seconds per question (default ``CONNECT_TIMEOUT_S``, 10 s; the CLI's ``--timeout``).
+    """
+
+    def __init__(self, client: Any, timeout: float | None = None) -> None:
+        self.client = client
+        self.timeout = CONNECT_TIMEOUT_S if timeout is None else float(timeout)
+        scheduler = getattr(client, "scheduler", None)
+        self.address = str(getattr(scheduler, "address", None) or "(unknown address)")
+
+    def silent(self, what: str, seconds: float) -> ClusterError:
+        return ClusterError(
+            f"the Dask scheduler at {self.address} did not answer within {seconds:g} s ({what}); "
+            "raise the wait with --timeout"
+        )
+
+    def lost(self, what: str, exc: BaseException) -> ClusterError:
+        reason = str(exc).strip().split("\n")[0] or type(exc).__name__
+        return ClusterError(f"lost the Dask scheduler at {self.address} ({what}): {reason}")
+
+    def ask(self, what: str, call: Callable[[], _T], seconds: float | None = None) -> _T:
+        """``call()`` within ``seconds`` (default ``timeout``); a silent or lost scheduler is a
+        :class:`ClusterError` naming ``what`` was asked."""
+        limit = self.timeout if seconds is None else float(seconds)
+        try:
+            return within_deadline(call, limit)
+        except TimeoutError:  # ours, or the client's own (also an OSError)
+            raise self.silent(what, limit) from None
+        except (OSError, CancelledError) as exc:  # the connection closed: the scheduler died
+            raise self.lost(what, exc) from None
+
+    def workers(self, what: str = "asking for its workers") -> list[str]:
+        """The addresses of the scheduler's workers (all of them), within the deadline."""
+
+        def identity() -> dict:
+            return self.client.sync(self.client.scheduler.identity)
+
+        info = self.ask(what, identity)
+        return sorted(info.get("workers", {}))
+
+    def wait(self, what: str, call: Callable[[], _T], check: Callable[[list[str]], None] | None = None) -> _T:
+        """``call()``, however long it takes while the scheduler answers :meth:`workers` (asked
+        every ``timeout`` seconds without a result; ``check(workers)`` may then raise to give up).
+        ``call``'s own exceptions pass through, except a cancellation (the client lost the
+        scheduler), which is reported as such."""
+
+        def still_there() -> None:
+            workers = self.workers(what)
+            if check is not None:
+                check(workers)
+
+        try:
+            return watched_wait(call, self.timeout, still_there)
+        except CancelledError as exc:
+            still_there()  # names a silent or lost scheduler when that is why
+            raise self.lost(what, exc) from None
 
 
 def check_scheduler_address(address: str) -> str:
@@ -194,7 +342,9 @@ def _last_error_line(log: IO[bytes]) -> str:
     return lines[-1] if lines else ""
 
 
-def _closer(client, cluster, log: IO[bytes] | None = None) -> Callable[[], None]:
+def _closer(client, cluster, log: IO[bytes] | None = None, wait: float = CONNECT_TIMEOUT_S) -> Callable[[], None]:
+    """``close()``: closes the client, the local cluster and the log, each within ``wait`` seconds
+    (a silent scheduler must not hold the exit), idempotent, never raises."""
     done: list[bool] = []
 
     def close() -> None:
@@ -205,7 +355,7 @@ def _closer(client, cluster, log: IO[bytes] | None = None) -> Callable[[], None]
             if thing is None:
                 continue
             try:
-                thing.close()
+                within_deadline(thing.close, wait)
             except Exception:  # noqa: BLE001, S110 - closing must not mask the real error
                 pass
 

@@ -41,13 +41,14 @@ from typing import Any
 
 import numpy as np
 
+from l2h._system import within_deadline
 from l2h._validation import InputError, check_leaf_names, check_logits_array, nonfinite_message
 from l2h.build.api import check_options, decide, kernels
 from l2h.build.exact import dd_add
 from l2h.build.groups import Groups
 from l2h.build.inputs import INPUTS, clip_log_zeros, default_chunk_rows, warn_if_probabilities
 from l2h.build.points import Points
-from l2h.distributed.cluster import ClusterError, require_distributed
+from l2h.distributed.cluster import ClusterError, SchedulerWaits, require_distributed
 from l2h.distributed.shards import Shard, open_shards, split_shards
 from l2h.hierarchy import Hierarchy
 
@@ -313,8 +314,13 @@ class _InProcessBackend:
 
 
 class _DaskBackend:
-    def __init__(self, client, worker_wait: float):
+    """Hosts as Dask actors, one per worker.  Every wait has a deadline (:class:`SchedulerWaits`):
+    questions to the scheduler get ``timeout`` seconds; a step's result is waited for as long as
+    the scheduler answers and still lists the host's worker."""
+
+    def __init__(self, client, worker_wait: float, timeout: float | None = None):
         self.client = client
+        self.waits = SchedulerWaits(client, timeout)
         self.worker_wait = worker_wait
         self.actors: dict[int, object] = {}
         self.address: dict[int, str] = {}
@@ -322,12 +328,7 @@ class _DaskBackend:
         self.futures: list[Any] = []
 
     def _workers(self) -> list[str]:
-        info = (
-            self.client.scheduler_info(n_workers=-1)
-            if _accepts_n_workers(self.client)
-            else self.client.scheduler_info()
-        )
-        return sorted(a for a in info.get("workers", {}) if a not in self.dead_addresses)
+        return [a for a in self.waits.workers() if a not in self.dead_addresses]
 
     def n_workers(self) -> int:
         return len(self._wait_for_workers())
@@ -342,7 +343,11 @@ class _DaskBackend:
 
     def _new_actor(self, address: str) -> int:
         future = self.client.submit(Host, actor=True, workers=[address], allow_other_workers=False, pure=False)
-        actor = future.result(timeout=max(self.worker_wait, 30.0))
+        cap = max(self.worker_wait, 30.0, self.waits.timeout)  # a live scheduler that never places it
+        try:
+            actor = self.waits.wait(f"starting the build on worker {address}", lambda: future.result(timeout=cap))
+        except TimeoutError:
+            raise _Lost(f"worker {address} did not start the build within {cap:g} s") from None
         host = len(self.address)
         self.futures.append(future)
         self.actors[host] = actor
@@ -353,11 +358,14 @@ class _DaskBackend:
         workers = self._wait_for_workers()
         if not workers:
             raise ClusterError(f"the Dask cluster has no worker (waited {self.worker_wait:g} s)")
-        return [self._new_actor(address) for address in workers]
+        try:
+            return [self._new_actor(address) for address in workers]
+        except _Lost as exc:
+            raise ClusterError(f"could not start the build on the Dask cluster: {exc}") from None
 
     def call(self, host: int, method: str, *args):
         try:
-            return getattr(self.actors[host], method)(*args)
+            return (host, getattr(self.actors[host], method)(*args))
         except Exception as exc:  # noqa: BLE001
             return _Failed(exc)
 
@@ -365,9 +373,16 @@ class _DaskBackend:
         if isinstance(call, _Failed):
             exc = call.exc
         else:
+            host, future = call
+            address = self.address.get(host, "?")
+
+            def worker_listed(workers: list[str]) -> None:
+                if address not in workers:  # the scheduler gave it up (no heartbeat): lost
+                    raise _Lost(f"worker {address} left the cluster")
+
             try:
-                return call.result()
-            except (InputError, ValueError, TypeError, ClusterError):
+                return self.waits.wait(f"waiting for worker {address}", future.result, worker_listed)
+            except (InputError, ValueError, TypeError, ClusterError, _Lost):
                 raise
             except Exception as exc2:  # noqa: BLE001 - comm errors, cancelled actors, lost workers
                 exc = exc2
@@ -389,6 +404,8 @@ class _DaskBackend:
         for address in workers:
             try:
                 return self._new_actor(address)
+            except ClusterError:
+                raise
             except Exception:  # noqa: BLE001 - that worker is gone too: try the next
                 self.dead_addresses.add(address)
         raise ClusterError(
@@ -401,8 +418,8 @@ class _DaskBackend:
 
     def close(self) -> None:
         for future in self.futures:
-            try:
-                future.release()
+            try:  # a silent scheduler must not hold the exit
+                within_deadline(future.release, 1.0)
             except Exception:  # noqa: BLE001, S110
                 pass
         self.actors.clear()
@@ -411,15 +428,6 @@ class _DaskBackend:
 class _Failed:
     def __init__(self, exc: BaseException):
         self.exc = exc
-
-
-def _accepts_n_workers(client) -> bool:
-    import inspect
-
-    try:
-        return "n_workers" in inspect.signature(client.scheduler_info).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -685,6 +693,7 @@ def build_distributed(
     max_shard_rows: int | None = None,
     key: str | None = None,
     worker_wait: float | None = None,
+    timeout: float | None = None,
     stats: dict | None = None,
 ) -> Hierarchy:
     """The L2H build of :func:`l2h.build_hierarchy` on a Dask cluster; the same tree, bit for bit.
@@ -706,6 +715,10 @@ def build_distributed(
     worker_wait : float, optional
         Seconds to wait for a worker when none is left (a nanny may be restarting one) before
         failing with :class:`~l2h.distributed.ClusterError` (default ``WORKER_WAIT_S``, 10 s).
+    timeout : float, optional
+        Seconds each question to the scheduler may take (default 10 s); a step the workers compute
+        is waited for as long as the scheduler answers within this.  See
+        :class:`~l2h.distributed.cluster.SchedulerWaits`.
     stats : dict, optional
         Filled with ``step_seconds`` (driver time per round trip, transfers included),
         ``work_seconds`` (per round trip, the slowest host's compute time), ``lost_hosts``,
@@ -725,7 +738,8 @@ def build_distributed(
         Bad shards (see :func:`~l2h.distributed.open_shards`), a shard a worker cannot read, NaN/inf
         rows (the first is named by its row in the concatenated input), bad options.
     ClusterError
-        No worker left to hold the shards of a lost one.
+        No worker left to hold the shards of a lost one; the scheduler went silent (no answer within
+        ``timeout``) or was lost.
 
     Examples
     --------
@@ -744,7 +758,7 @@ def build_distributed(
     # the single-machine checks and messages, on a zero-byte stand-in of the concatenated array
     check_logits_array(np.lib.stride_tricks.as_strided(np.zeros(1, np.dtype(shards[0].dtype)), (n, n_clusters), (0, 0)))
     names = check_leaf_names(leaf_names, n_clusters)
-    backend = _backend(client, worker_wait)
+    backend = _backend(client, worker_wait, timeout)
     try:
         n_workers = max(1, backend.n_workers())
         if max_shard_rows is None:
@@ -784,12 +798,12 @@ def _shards(source: object, key: str | None) -> list[Shard]:
     return open_shards(source, key=key)
 
 
-def _backend(client: object, worker_wait: float | None) -> Any:
+def _backend(client: object, worker_wait: float | None, timeout: float | None = None) -> Any:
     """The hosts behind ``client``: in-process for an :class:`InProcessCluster`, Dask actors otherwise."""
     if isinstance(client, InProcessCluster):
         return _InProcessBackend(client)
     require_distributed()
-    return _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait))
+    return _DaskBackend(client, WORKER_WAIT_S if worker_wait is None else float(worker_wait), timeout)
 
 
 def _check_finite(shards: list[Shard], summaries: dict[int, dict]) -> None:

@@ -13,6 +13,7 @@ shard boundaries, so every task reads matching rows of the two.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -316,6 +317,8 @@ def count_labels(
     n_leaves: int,
     key: str | None = None,
     pieces: Sequence[_Piece] | None = None,
+    timeout: float | None = None,
+    worker_wait: float | None = None,
 ) -> LabelCounts:
     """Count the (leaf, label) pairs of sharded points and labels on a Dask cluster.
 
@@ -327,11 +330,23 @@ def count_labels(
         The cluster (see :func:`l2h.distributed.connect`).
     pieces : list, optional
         :func:`plan_pieces`'s result for these inputs, when the caller has it already.
+    timeout : float, optional
+        Seconds each question to the scheduler may take (default 10 s); the counting itself is
+        waited for as long as the scheduler answers within this (see
+        :class:`~l2h.distributed.cluster.SchedulerWaits`).
+    worker_wait : float, optional
+        Seconds to wait for a first worker (default 10 s).
 
     Returns
     -------
     LabelCounts
         Exactly the counts of the concatenated points and labels on one machine.
+
+    Raises
+    ------
+    ClusterError
+        No worker within ``worker_wait``; the scheduler went silent (no answer within ``timeout``)
+        or was lost.
 
     Examples
     --------
@@ -343,8 +358,17 @@ def count_labels(
     """
     if pieces is None:
         pieces = plan_pieces(points, labels, kind=kind, n_leaves=n_leaves, key=key)
-    workers = max(1, len(client.nthreads()))  # type: ignore[attr-defined]
+    from l2h.distributed.cluster import CONNECT_TIMEOUT_S, ClusterError, SchedulerWaits
+
+    waits = SchedulerWaits(client, timeout)
+    wait = CONNECT_TIMEOUT_S if worker_wait is None else float(worker_wait)
+    deadline = time.monotonic() + wait
+    while not (workers := len(waits.workers())):  # without a worker the counting would never start
+        if time.monotonic() > deadline:
+            raise ClusterError(f"the Dask cluster at {waits.address} has no worker (waited {wait:g} s)")
+        time.sleep(0.2)
     # about four pieces per worker, so that one big file spreads over the cluster
     pieces = split_pieces(pieces, max(_CHUNK_ROWS, math.ceil(sum(p.rows for p in pieces) / (4 * workers))))
     futures = client.map(count_piece, pieces, kind=kind, n_leaves=n_leaves, pure=False)  # type: ignore[attr-defined]
-    return merge_counts(client.gather(futures))  # type: ignore[attr-defined]
+    parts = waits.wait("counting the (leaf, label) pairs", lambda: client.gather(futures))  # type: ignore[attr-defined]
+    return merge_counts(parts)

@@ -38,13 +38,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from l2h.annotate import LeafStats, NodeCounts, clade_keys, group_colors, one_line
-from l2h.hierarchy import Hierarchy
+from l2h.hierarchy import Hierarchy, check_k
 from l2h.images import DEFAULT_MAX_PIXELS, check_max_pixels, open_image
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "ImageSource",
     "build_report",
+    "csp_hash",
     "image_inputs",
     "load_images",
     "report_data",
@@ -499,7 +500,24 @@ def report_data(
     return data
 
 
-def _sha256(text: str) -> str:
+def csp_hash(text: str) -> str:
+    """The Content-Security-Policy source that allows one inline script or style: its SHA-256.
+
+    Parameters
+    ----------
+    text : str
+        The element's exact content (UTF-8).
+
+    Returns
+    -------
+    str
+        ``sha256-<base64 digest>``, to be quoted in ``script-src`` / ``style-src``.
+
+    Examples
+    --------
+    >>> csp_hash("")
+    'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='
+    """
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
@@ -542,20 +560,20 @@ def build_report(
     -------
     str
     """
-    if k is not None and not 1 <= int(k) <= tree.n_leaves:
-        raise ValueError(f"k must be between 1 and the number of leaves ({tree.n_leaves}); got {k}")
+    if k is not None:
+        k = check_k(k, tree.n_leaves)
     chosen = None
     if images is not None and assignments is not None:
         chosen = thumbnail_points(assignments, tree.n_leaves, confidence, per_leaf, max_thumbnails)
     data = report_data(tree, stats, title=title, thumbnails=chosen, images=images, assignments=assignments)
-    data["k"] = 0 if k is None else int(k)
+    data["k"] = 0 if k is None else k
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     # inside <script>, "</" and "<!--" would end or confuse the block: JSON allows "\u003c" for "<"
     payload = payload.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     css = _asset("report.css")
     js = _asset("report.js")
     csp = (
-        f"default-src 'none'; script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; img-src data:; "
+        f"default-src 'none'; script-src '{csp_hash(js)}'; style-src '{csp_hash(css)}'; img-src data:; "
         "base-uri 'none'; form-action 'none'"
     )
     from l2h import __version__

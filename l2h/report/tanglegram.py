@@ -24,8 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from numpy.typing import ArrayLike
 
 from l2h.annotate import one_line, palette
 from l2h.hierarchy import Hierarchy
+from l2h.report import csp_hash
 from l2h.taxonomy import Taxonomy
 
 __all__ = ["build_tanglegram", "tanglegram_layout"]
@@ -187,10 +186,6 @@ def tanglegram_layout(tree: Hierarchy, reference: Taxonomy, rounds: int = 4) -> 
 def _label(text: str) -> str:
     text = one_line(text)
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "\u2026"
-
-
-def _sha256(text: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
 def _fmt(value: object) -> str:
@@ -385,7 +380,7 @@ def _page(title: str, summary: list[str], svg: str) -> str:
     """The HTML document: CSS by hash, no script, nothing to load."""
     from l2h import __version__
 
-    csp = f"default-src 'none'; style-src '{_sha256(_CSS)}'; base-uri 'none'; form-action 'none'"
+    csp = f"default-src 'none'; style-src '{csp_hash(_CSS)}'; base-uri 'none'; form-action 'none'"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'

@@ -1,4 +1,4 @@
-"""The one groups-file reader (l2h.groups) behind the views' --groups and the groups taxonomies."""
+"""The one groups-file reader (l2h.class_groups) behind the views' --groups and the groups taxonomies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from l2h._validation import InputError
-from l2h.groups import parse_groups
+from l2h.class_groups import parse_groups
 from l2h.itol import read_class_groups
 from l2h.taxonomy import read_taxonomy
 

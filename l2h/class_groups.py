@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from l2h._validation import InputError
+from l2h.text import text_lines
 
 __all__ = ["ClassGroups", "content_lines", "parse_groups"]
 
@@ -64,8 +65,8 @@ def content_lines(text: str) -> list[tuple[int, str]]:
     >>> content_lines("# header\\ncat\\n\\ndog\\n")
     [(2, 'cat'), (4, 'dog')]
     """
-    rows = [(n, line.rstrip("\r\n")) for n, line in enumerate(text.splitlines(), start=1)]
-    return [(n, line) for n, line in rows if line.strip() and not line.lstrip().startswith("#")]
+    rows = list(enumerate(text_lines(text), start=1))  # a line ends at "\n" only
+    return [(n, line) for n, line in rows if line.strip(" \t") and not line.lstrip(" \t").startswith("#")]
 
 
 def parse_groups(text: str, source: str, class_names: Sequence[str] | None = None) -> ClassGroups:
@@ -105,7 +106,7 @@ def parse_groups(text: str, source: str, class_names: Sequence[str] | None = Non
             f"{source} has {len(rows)} lines but there are {len(class_names)} classes "
             "(one group per class id, or 'class<TAB>group' lines)"
         )
-    groups = tuple(line.strip() for _, line in rows)
+    groups = tuple(line.strip(" \t") for _, line in rows)
     if class_names is None:
         return ClassGroups(names=tuple(str(i) for i in range(len(rows))), groups=groups, ids=None)
     return ClassGroups(names=tuple(class_names), groups=groups, ids=tuple(range(len(rows))))
@@ -118,7 +119,7 @@ def _two_columns(rows: list[tuple[int, str]], source: str, class_names: Sequence
     ids: list[int] = []
     seen: set[str | int] = set()
     for lineno, line in rows:
-        cells = [cell.strip() for cell in line.split("\t")]
+        cells = [cell.strip(" ") for cell in line.split("\t")]
         if len(cells) != 2 or not cells[0] or not cells[1]:
             raise InputError(f"{source}, line {lineno}: expected 'class<TAB>group'; got {line.strip()!r}")
         name = cells[0]
