@@ -215,8 +215,8 @@ class Host:
         one row ``(node, shard, nnz)`` per answered request and shard, in order), and the
         concatenated clusters (int32), ``hi`` and ``lo`` (float64) of their sparse sums; then this
         host's compute time in seconds (for the benchmark).  :func:`_unpack` splits it.  One frame per
-        array instead of three per (group, shard): a round trip that answers 64 groups costs about
-        what an empty call costs (``benchmarks/bench_distributed.py``)."""
+        array instead of three per (group, shard): 128 answers took 7 ms packed against 26-30 ms as
+        tuples of arrays, an empty call 3.5-3.9 ms (2 local workers; see docs/dask.md)."""
         started = time.perf_counter()
         self._extend(first, delta)
         meta: list[tuple[int, int, int]] = []
