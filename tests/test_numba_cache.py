@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -190,3 +191,21 @@ def test_the_public_module_is_the_cache_itself():
 
     for name in kernel_cache.__all__:
         assert getattr(kernel_cache, name) is getattr(_numba, name)
+
+
+def test_docs_and_notices_quote_one_measured_figure():
+    """README, the docs and the notices quote the same measured compile times (the constants of
+    l2h._numba, from benchmarks/bench_compile.py); no page says "about a minute" of its own."""
+    root = PACKAGE_DIR.parent
+    figures = {f"about {_numba.COMPILE_SECONDS} s", f"about {_numba.WARMUP_SECONDS} s"}
+    assert f"about {_numba.COMPILE_SECONDS} s" in _numba.COMPILE_NOTICE
+    assert f"about {_numba.WARMUP_SECONDS} s" in _numba.WARMUP_NOTICE
+    for page in ("README.md", "docs/build.md", "docs/performance.md", "docs/install.md"):
+        text = " ".join((root / page).read_text(encoding="utf-8").split())
+        sentences = [s for s in re.split(r"(?<=[.;:])\s", text) if "compil" in s.lower()]
+        quoted = {m.group(0) for s in sentences for m in re.finditer(r"about [\d ]+ s\b", s)}
+        assert quoted <= figures, f"{page} quotes {sorted(quoted - figures)} for compiling; use {sorted(figures)}"
+        vague = [s for s in sentences if re.search(r"about a minute|a few minutes|about \d+ min", s)]
+        assert not vague, f"{page}: {vague[0]}"
+    readme = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    assert all(figure in readme for figure in figures), "the README quotes the measured compile figures"

@@ -26,6 +26,10 @@ each built in one place on the Python side:
 * ``soft`` (:meth:`~l2h.build.points.Points.soft_state`): ``(cols, col_of, first, rowmax, rest_hi,
   rest_lo)``, the soft-membership passes' inputs in bucket order.
 
+Constants passed to another kernel are typed ``np.int64(0)``, not ``0``: Numba compiles a separate
+version of the callee for each literal argument (``Literal[int](0)``), besides the one that calls
+from Python use.
+
 This module is imported only when a build runs (:func:`l2h.build.api.kernels`), so ``import l2h``
 stays fast.  The aggregation codes and the reduction's part count come from :mod:`l2h.build.aggregations`
 and :mod:`l2h.build.exact` (one definition for Python and the kernels).
@@ -153,7 +157,7 @@ def _row_exp(row, shift, poly, bits):
         bits[j] = (bits[j] - _MAGIC_BITS + 1023) << 52
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _masked_dd_sum(poly, scale, keep, tmp_hi, tmp_lo):
     """Σ_j keep[j] poly[j] scale[j] in double-double (:func:`_dd_sum` after zeroing the masked
     entries of ``poly``, which is scratch here; keep is 0 or 1, so the products are exact)."""
@@ -210,7 +214,7 @@ def _dd_sum(poly, scale, n, tmp_hi, tmp_lo):
     return _dd_plus(tmp_hi[0], 0.0, tmp_lo[0])
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _lane_max(row, pen, lane_max, lane_bad):
     """Maxima of ``row[j] + pen[j]`` over the strided lanes ``j ≡ q (mod 64)`` (vectorised), the row
     maximum, and whether the row is finite (``v - v`` is NaN exactly for NaN and ±inf)."""
@@ -236,7 +240,7 @@ def _lane_max(row, pen, lane_max, lane_bad):
     return best, bad == 0.0
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _masked_lane_max(row, pen, lane_max):
     """:func:`_lane_max` without the finiteness test (rows are known to be finite after the scan).
 
@@ -269,7 +273,7 @@ def _insert_top(top_val, top_pos, v, j):
     top_pos[t] = j
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _select_top(row, pen, lane_max, top_val, top_pos):
     """The ``T = len(top_val)`` largest finite ``row[j] + pen[j]`` (pen in {0, -inf}) in (value desc,
     index asc) order, after :func:`_lane_max` filled ``lane_max``; unfilled slots keep value -inf and
@@ -311,9 +315,57 @@ def _select_top(row, pen, lane_max, top_val, top_pos):
                     _insert_top(top_val, top_pos, v, j)
 
 
+@numba.njit(cache=True)
+def scan_range(block, row0, lo_i, hi_i, amax, rowmax, rest_hi, rest_lo, top_idx, bad):
+    """:func:`scan_rows` for the rows ``lo_i .. hi_i`` of ``block`` on one thread; returns how many of
+    them look like probabilities.  Small blocks call it directly: the same values, and no parallel
+    kernel to compile for a small build."""
+    k = block.shape[1]
+    t_len = top_idx.shape[1]
+    top_val = np.empty(t_len)
+    top_pos = np.empty(t_len, dtype=np.int64)
+    poly = np.empty(k)
+    bits = np.empty(k, dtype=np.int64)
+    scale = bits.view(np.float64)
+    pen = np.zeros(k)
+    lane = np.empty(k // 2 + 1)
+    lane_lo = np.empty(k // 2 + 1)
+    lane_max = np.empty(_TOP_LANES)
+    lane_bad = np.empty(_TOP_LANES)
+    n_probs = 0
+    for i in range(lo_i, hi_i):
+        x = row0 + i
+        row = block[i]
+        m, finite = _lane_max(row, pen, lane_max, lane_bad)
+        if not finite:
+            bad[x] = 1
+            continue
+        if 0.0 <= m <= 1.0:
+            low = m
+            total = 0.0
+            for j in range(k):
+                v = np.float64(row[j])
+                low = v if v < low else low
+                total += v
+            if low >= 0.0 and abs(total - 1.0) <= 1e-3:
+                n_probs += 1
+        _select_top(row, pen, lane_max, top_val, top_pos)
+        a = top_pos[0]
+        _row_exp(row, m, poly, bits)
+        poly[a] = 0.0  # Σ over j ≠ a only, so that confident rows keep full relative precision
+        hi, lo = _dd_sum(poly, scale, k, lane, lane_lo)
+        amax[x] = a
+        rowmax[x] = m
+        rest_hi[x] = hi
+        rest_lo[x] = lo
+        for t in range(t_len):
+            top_idx[x, t] = top_pos[t]
+    return n_probs
+
+
 @numba.njit(cache=True, parallel=True)
 def scan_rows(block, row0, amax, rowmax, rest_hi, rest_lo, top_idx, bad, n_sub, prob_rows):
-    """First pass over rows ``row0 .. row0 + len(block)``.
+    """First pass over rows ``row0 .. row0 + len(block)``, its ``n_sub`` sub-blocks in parallel.
 
     Fills, per row x: ``amax`` (argmax, lowest index on ties), ``rowmax`` (max logit),
     ``rest_hi + rest_lo`` (Σ_{j ≠ a(x)} e_j as double-double), ``top_idx`` (the T largest entries in
@@ -322,46 +374,11 @@ def scan_rows(block, row0, amax, rowmax, rest_hi, rest_lo, top_idx, bad, n_sub, 
     every value in [0, 1] and a sum within 1e-3 of 1 (tested only when the row maximum is in [0, 1],
     so ordinary logits cost nothing).
     """
-    n, k = block.shape
-    t_len = top_idx.shape[1]
+    n = block.shape[0]
     for b in numba.prange(n_sub):
-        top_val = np.empty(t_len)
-        top_pos = np.empty(t_len, dtype=np.int64)
-        poly = np.empty(k)
-        bits = np.empty(k, dtype=np.int64)
-        scale = bits.view(np.float64)
-        pen = np.zeros(k)
-        lane = np.empty(k // 2 + 1)
-        lane_lo = np.empty(k // 2 + 1)
-        lane_max = np.empty(_TOP_LANES)
-        lane_bad = np.empty(_TOP_LANES)
-        for i in range(b * n // n_sub, (b + 1) * n // n_sub):
-            x = row0 + i
-            row = block[i]
-            m, finite = _lane_max(row, pen, lane_max, lane_bad)
-            if not finite:
-                bad[x] = 1
-                continue
-            if 0.0 <= m <= 1.0:
-                low = m
-                total = 0.0
-                for j in range(k):
-                    v = np.float64(row[j])
-                    low = v if v < low else low
-                    total += v
-                if low >= 0.0 and abs(total - 1.0) <= 1e-3:
-                    prob_rows[b] += 1
-            _select_top(row, pen, lane_max, top_val, top_pos)
-            a = top_pos[0]
-            _row_exp(row, m, poly, bits)
-            poly[a] = 0.0  # Σ over j ≠ a only, so that confident rows keep full relative precision
-            hi, lo = _dd_sum(poly, scale, k, lane, lane_lo)
-            amax[x] = a
-            rowmax[x] = m
-            rest_hi[x] = hi
-            rest_lo[x] = lo
-            for t in range(t_len):
-                top_idx[x, t] = top_pos[t]
+        lo_i = b * n // n_sub
+        hi_i = (b + 1) * n // n_sub
+        prob_rows[b] += scan_range(block, row0, lo_i, hi_i, amax, rowmax, rest_hi, rest_lo, top_idx, bad)
 
 
 @numba.njit(cache=True)
@@ -434,30 +451,12 @@ def walk_members(nxt, head, size):
 
 
 @numba.njit(cache=True, inline="always")
-def _visit_scratch(k, t_len):
-    """Scratch of one visit loop: ``(buf, poly, bits, lane, lane_lo, top_val, top_pos, lane_max,
-    lane_bad)`` for rows of ``k`` entries and ``t_len`` stored top entries."""
-    return (
-        np.empty(k),
-        np.empty(k),
-        np.empty(k, dtype=np.int64),
-        np.empty(k // 2 + 1),
-        np.empty(k // 2 + 1),
-        np.empty(t_len),
-        np.empty(t_len, dtype=np.int64),
-        np.empty(_TOP_LANES),
-        np.empty(_TOP_LANES),
-    )
-
-
-@numba.njit(cache=True, inline="always")
-def _prefetch_point(logits, order, top_idx, ptr, q, whole_rows):
+def _prefetch_point(logits, order, top_idx, ptr, q, line):
     """Fetch ahead of use the row of bucket position ``q`` (rows are scattered over the file): all
-    of it when rows are short (most visits stream the row, for a refill or a gather), else only the
-    line of its stored best entry."""
+    of it, one cache line of ``line`` entries at a time, when rows are short (most visits stream the
+    row, for a refill or a gather), else (``line`` 0) only the line of its stored best entry."""
     row_ahead = logits[order[q]]
-    if whole_rows:
-        line = max(1, 64 // logits.itemsize)  # entries per 64-byte cache line
+    if line > 0:
         for j in range(0, logits.shape[1], line):
             _prefetch(row_ahead, j)
     else:
@@ -466,78 +465,85 @@ def _prefetch_point(logits, order, top_idx, ptr, q, whole_rows):
 
 
 @numba.njit(cache=True, inline="always")
-def _remove_joined(row, m, members, s0, s1, streamed, x, out_hi, out_lo, work):
-    """Remove from the point's stored outside sum ``out_hi[x] + out_lo[x]`` the ``e_j`` of the
-    clusters that joined its group since its last visit: the members of u outside the contiguous
-    run ``s0 .. s1`` of its last group.  Each cluster is removed once per point over the whole build.
-    ``streamed``: the row was just read whole (no need to stream it into the cache first)."""
-    buf, poly, bits, lane, lane_lo, _top_val, _top_pos, _lane_max, lane_bad = work
-    scale = bits.view(np.float64)
-    size_u = members.shape[0]
-    if not streamed and size_u - (s1 - s0) > _TOUCH_MIN:
-        # The row is usually not in cache and the columns come in group order, not column
-        # order: stream it in first (one read per cache line) so the gather hits the cache.
-        touch = 0.0
-        for j in range(0, row.shape[0], 8):
-            touch += np.float64(row[j])
-        lane_bad[0] = touch
+def _stream_row(row):
+    """Read one entry per cache line of ``row`` (the caller stores the sum somewhere, so that the
+    reads stay): the row is usually not in cache and a gather reads its columns in group order, not
+    column order, so streaming it in first makes the gather hit the cache."""
+    touch = 0.0
+    for j in range(0, row.shape[0], 8):
+        touch += np.float64(row[j])
+    return touch
+
+
+@numba.njit(cache=True, inline="always")
+def _joined_sum(row, m, members, s0, s1, buf, poly, bits, scale, lane, lane_lo):
+    """Double-double ``Σ e_j`` over the clusters that joined a point's group since its last visit:
+    the members of u outside the contiguous run ``s0 .. s1`` of its last group (scratch: ``buf``,
+    ``poly``, ``bits`` and its float64 view ``scale``, ``lane``, ``lane_lo``)."""
     g = 0
     for q in range(s0):
         buf[g] = row[members[q]]
         g += 1
-    for q in range(s1, size_u):
+    for q in range(s1, members.shape[0]):
         buf[g] = row[members[q]]
         g += 1
     _row_exp(buf[:g], m, poly, bits)
-    g_hi, g_lo = _dd_sum(poly, scale, g, lane, lane_lo)
-    hi, lo = _dd_plus(out_hi[x], out_lo[x], -g_hi)
-    hi, lo = _dd_plus(hi, 0.0, lo - g_lo)
-    out_hi[x] = hi
-    out_lo[x] = lo
+    return _dd_sum(poly, scale, g, lane, lane_lo)
 
 
 @numba.njit(cache=True, inline="always")
-def _point_value(row, m, j, x, keep, base, out_hi, out_lo, work):
-    """``conf(x; u) = e_j / Σ_{i∉u} e_i`` for the point's best outside entry ``j``, from its stored
-    outside sum, which is first recomputed exactly from the row when cancellation left it below
-    ``_REL_FLOOR * base[x]`` (or ``_ABS_FLOOR``)."""
-    _buf, poly, bits, lane, lane_lo, _top_val, _top_pos, _lane_max, _lane_bad = work
-    scale = bits.view(np.float64)
-    outside = out_hi[x] + out_lo[x]
-    if not (outside >= _ABS_FLOOR and outside >= _REL_FLOOR * base[x]):
-        # Cancellation ate too many digits (the group holds nearly all the point's mass besides
-        # its argmax): recompute the masked sum exactly from the row and restart from it.
-        _row_exp(row, m, poly, bits)
-        hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
-        out_hi[x] = hi
-        out_lo[x] = lo
-        base[x] = hi
-        outside = hi + lo
+def _exact_outside(row, m, x, keep, base, out_hi, out_lo, poly, bits, scale, lane, lane_lo):
+    """Recompute the point's outside sum ``Σ_{j∉u} e_j`` exactly from the row (cancellation left the
+    stored one below ``_REL_FLOOR * base[x]`` or ``_ABS_FLOOR``: the group holds nearly all the
+    point's mass besides its argmax), store it as the new accurate base and return it."""
+    _row_exp(row, m, poly, bits)
+    hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
+    out_hi[x] = hi
+    out_lo[x] = lo
+    base[x] = hi
+    return hi + lo
+
+
+@numba.njit(cache=True, inline="always")
+def _point_value(row, m, j, outside, keep, poly, bits, scale, lane, lane_lo):
+    """``conf(x; u) = e_j / Σ_{i∉u} e_i`` for the point's best outside entry ``j`` and its outside
+    sum; far below the row maximum the sum is formed again, shifted by ``row[j]``."""
     best = np.float64(row[j])
     e_best = _exp(best - m)
     if outside >= _ABS_FLOOR and e_best >= _ABS_FLOOR:
         return e_best / outside
-    # far below the row maximum: shift by the best outside value instead
     _row_exp(row, best, poly, bits)
     hi2, lo2 = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
     return 1.0 / (hi2 + lo2)
 
 
-@numba.njit(cache=True, inline="always")
-def _visit_range(logits, order, pts, lo_i, hi_i, u, members, groups, masks, points, out):
-    """Visit the points at bucket positions ``pts[lo_i:hi_i]`` of D_u; see :func:`visit_group`."""
+@numba.njit(cache=True)
+def visit_range(logits, order, pts, lo_i, hi_i, u, members, groups, masks, points, out):
+    """Visit the points at bucket positions ``pts[lo_i:hi_i]`` of D_u on one thread; see
+    :func:`visit_group` (small groups call it directly: no parallel-region overhead)."""
     head, size, grp, node_slot = groups[1], groups[3], groups[4], groups[6]
     pos, keep, pen = masks
     rowmax, base, top_idx, ptr, known, out_hi, out_lo = points
     tgt, val = out
     u_slot = node_slot[u]
+    k = logits.shape[1]
     t_len = top_idx.shape[1]
-    work = _visit_scratch(logits.shape[1], t_len)
-    _buf, _poly, _bits, _lane, _lane_lo, top_val, top_pos, lane_max, _lane_bad = work
-    whole_rows = logits.shape[1] * logits.itemsize <= _PREFETCH_ROW_BYTES
+    # Scratch (tuples of it stay out of the per-point loop: each unpacking there costs reference counts)
+    buf = np.empty(k)
+    poly = np.empty(k)
+    bits = np.empty(k, dtype=np.int64)
+    scale = bits.view(np.float64)
+    lane = np.empty(k // 2 + 1)
+    lane_lo = np.empty(k // 2 + 1)
+    top_val = np.empty(t_len)
+    top_pos = np.empty(t_len, dtype=np.int64)
+    lane_max = np.empty(_TOP_LANES)
+    sink = np.empty(1)
+    # entries per 64-byte cache line where whole rows are prefetched, else 0
+    line = max(1, 64 // logits.itemsize) if k * logits.itemsize <= _PREFETCH_ROW_BYTES else 0
     for ii in range(lo_i, hi_i):
         if ii + _PREFETCH_AHEAD < hi_i:
-            _prefetch_point(logits, order, top_idx, ptr, pts[ii + _PREFETCH_AHEAD], whole_rows)
+            _prefetch_point(logits, order, top_idx, ptr, pts[ii + _PREFETCH_AHEAD], line)
         x = pts[ii]  # bucket position: the per-point state of a cluster's points is contiguous
         m = rowmax[x]
         v = known[x]
@@ -551,8 +557,17 @@ def _visit_range(logits, order, pts, lo_i, hi_i, u, members, groups, masks, poin
             # pass, which also brings the row into the cache for the gather below).
             _masked_lane_max(row, pen, lane_max)
         if v != u:
+            # Remove the clusters that joined the point's group since its last visit (each cluster
+            # is removed once per point over the whole build).
             s0 = pos[head[v]]
-            _remove_joined(row, m, members, s0, s0 + size[v], refill, x, out_hi, out_lo, work)
+            s1 = s0 + size[v]
+            if not refill and members.shape[0] - (s1 - s0) > _TOUCH_MIN:
+                sink[0] = _stream_row(row)
+            g_hi, g_lo = _joined_sum(row, m, members, s0, s1, buf, poly, bits, scale, lane, lane_lo)
+            hi, lo = _dd_plus(out_hi[x], out_lo[x], -g_hi)
+            hi, lo = _dd_plus(hi, 0.0, lo - g_lo)
+            out_hi[x] = hi
+            out_lo[x] = lo
             known[x] = u
         if refill:
             _select_top(row, pen, lane_max, top_val, top_pos)
@@ -562,7 +577,10 @@ def _visit_range(logits, order, pts, lo_i, hi_i, u, members, groups, masks, poin
         ptr[x] = p
         j = top_idx[x, p]
         tgt[ii] = j
-        val[ii] = _point_value(row, m, j, x, keep, base, out_hi, out_lo, work)
+        outside = out_hi[x] + out_lo[x]
+        if not (outside >= _ABS_FLOOR and outside >= _REL_FLOOR * base[x]):
+            outside = _exact_outside(row, m, x, keep, base, out_hi, out_lo, poly, bits, scale, lane, lane_lo)
+        val[ii] = _point_value(row, m, j, outside, keep, poly, bits, scale, lane, lane_lo)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -585,17 +603,7 @@ def visit_group(logits, order, pts, u, members, groups, masks, points, out, n_bl
     """
     n = pts.shape[0]
     for b in numba.prange(n_blocks):
-        _visit_range(
-            logits, order, pts, b * n // n_blocks, (b + 1) * n // n_blocks, u, members, groups, masks, points, out
-        )
-
-
-@numba.njit(cache=True)
-def visit_group_serial(logits, order, pts, u, members, groups, masks, points, out, n_blocks):
-    """:func:`visit_group` on one thread (small groups: no parallel-region overhead)."""
-    n = pts.shape[0]
-    for b in range(n_blocks):
-        _visit_range(
+        visit_range(
             logits, order, pts, b * n // n_blocks, (b + 1) * n // n_blocks, u, members, groups, masks, points, out
         )
 
@@ -617,7 +625,7 @@ def reduce_targets(reduction, n, n_parts, rp):
     """
     tgt, val, part_hi, part_lo, stamp, part_list, seen = reduction
     rp_hi, rp_lo, touched = rp
-    n_touched = 0
+    n_touched = np.int64(0)  # typed: a literal 0 would compile _sort_ids twice
     merge_id = seen[seen.shape[0] - 1] + 1
     seen[seen.shape[0] - 1] = merge_id
     counter = stamp[stamp.shape[0] - 1]
@@ -646,8 +654,47 @@ def reduce_targets(reduction, n, n_parts, rp):
             part_hi[j] = 0.0
             part_lo[j] = 0.0
     stamp[stamp.shape[0] - 1] = counter
-    touched[:n_touched] = np.sort(touched[:n_touched])
+    _sort_ids(touched, n_touched, part_list)  # part_list is free again (n_touched <= n)
     return n_touched
+
+
+@numba.njit(cache=True)
+def _sort_ids(a, n, tmp):
+    """Sort ``a[:n]`` ascending in place (``tmp``: scratch, length >= n): insertion sort of runs of
+    16, then bottom-up merges.  A few plain loops instead of ``np.sort``, whose quicksort machinery
+    took about 3 s of a first build's compilation, and as fast at a thousand keys; the keys sorted
+    here are distinct cluster ids, so every sort gives the same order."""
+    run = 16
+    for lo in range(0, n, run):
+        hi = min(lo + run, n)
+        for i in range(lo + 1, hi):
+            v = a[i]
+            j = i - 1
+            while j >= lo and a[j] > v:
+                a[j + 1] = a[j]
+                j -= 1
+            a[j + 1] = v
+    src, dst = a, tmp
+    in_tmp = False
+    width = run
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j = lo, mid
+            for q in range(lo, hi):
+                if j >= hi or (i < mid and src[i] <= src[j]):
+                    dst[q] = src[i]
+                    i += 1
+                else:
+                    dst[q] = src[j]
+                    j += 1
+        src, dst = dst, src
+        in_tmp = not in_tmp
+        width *= 2
+    if in_tmp:
+        for q in range(n):
+            a[q] = tmp[q]
 
 
 _SOFT_TILE = 512  # bucket positions whose soft-membership terms are formed together (vectorised)
@@ -691,7 +738,7 @@ def extract_columns_rows(block, row0, inv, columns, out):
                     out[e, q] = block[i, columns[e]]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, n, w, e_buf, poly, bits):
     """``w[j] = in_g / (total · outside)`` for the points at bucket positions ``q0 + j``, j < n:
     ``in_g = Σ_{c∈G} e_c`` (summed in member order), ``total = 1 + rest`` and ``outside = total - in_g``
@@ -735,8 +782,8 @@ def _soft_terms(cols, col_of, members, rowmax, rest_hi, rest_lo, q0, n, w, e_buf
         w[j] = in_g / (total * outside)  # one division (divisions dominate this loop)
 
 
-@numba.njit(cache=True, inline="always")
-def _soft_block(soft, members, idx, q_start, q_end, out_hi, out_lo):
+@numba.njit(cache=True)
+def soft_block(soft, members, idx, q_start, q_end, out_hi, out_lo):
     """``rp(c)`` of :func:`visit_soft` for the clusters whose points are the bucket positions
     ``q_start .. q_end`` (whole clusters; ``first[q]``: q is its cluster's first position; ``soft``:
     the bundle of that name, see the module docstring), stored at
@@ -785,13 +832,7 @@ def visit_soft(soft, members, offsets, b_amax, rp_hi, rp_lo, n_blocks):
     for b in numba.prange(n_blocks):
         q_start = 0 if b == 0 else offsets[b_amax[b * n // n_blocks]]
         q_end = n if b == n_blocks - 1 else offsets[b_amax[(b + 1) * n // n_blocks]]
-        _soft_block(soft, members, b_amax, q_start, q_end, rp_hi, rp_lo)
-
-
-@numba.njit(cache=True)
-def visit_soft_serial(soft, members, offsets, b_amax, rp_hi, rp_lo, n_blocks):
-    """:func:`visit_soft` on one thread (few points: no parallel-region overhead; same values)."""
-    _soft_block(soft, members, b_amax, 0, b_amax.shape[0], rp_hi, rp_lo)
+        soft_block(soft, members, b_amax, q_start, q_end, rp_hi, rp_lo)
 
 
 # ---------------------------------------------------------------------------------------------- decisions
@@ -927,7 +968,7 @@ def choose_g_dagger(rp, n_touched, groups, g_star, rtol, pick):
                 best = v
                 best_rel = rel
     if best < 0:  # every relatedness is 0: list order
-        best = first_alive(parent, 0)
+        best = first_alive(parent, np.int64(0))
         if best == g_star:
             best = first_alive(parent, g_star + 1)
     return best, best_rel
@@ -1100,7 +1141,7 @@ def _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g_star, rtol
                 best_rel = rel
                 best_i = i
     if best < 0:  # every relatedness is 0: list order
-        best = first_alive(parent, 0)
+        best = first_alive(parent, np.int64(0))
         if best == g_star:
             best = first_alive(parent, g_star + 1)
         for i in range(n):
@@ -1109,7 +1150,7 @@ def _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g_star, rtol
     return best, best_rel, best_i
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _record_merge(t, g, best, rel, agg, groups, record):
     """Merge ``t`` of G* = ``g`` with G† = ``best`` inside a batch: record it in ``record = (seg,
     merges, scores, rels)``, :func:`merge_groups`, the new group's score (:func:`node_score`) into the
@@ -1160,7 +1201,7 @@ def soft_merges(t, t_end, limits, soft, b_rank, dense, groups, record):
             missing |= col_of[c] < 0
         if missing:  # not in the window of transposed columns: the caller refills it
             break
-        _soft_block(soft, members, b_rank, 0, n, r_hi, r_lo)
+        soft_block(soft, members, b_rank, np.int64(0), n, r_hi, r_lo)
         best, rel, best_i = _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g, rtol)
         if best_i >= 0:  # G† holds the non-empty cluster of rank best_i
             ne_node[best_i] = k + t
@@ -1170,20 +1211,25 @@ def soft_merges(t, t_end, limits, soft, b_rank, dense, groups, record):
     return t
 
 
-@numba.njit(cache=True, inline="always")
-def _mask_group(members, masks, inside):
+@numba.njit(cache=True)
+def _mask_inside(members, masks):
     """Mark ``members`` (G*'s clusters) as inside G* in ``masks = (pos, keep, pen)``: their position
-    in the member list, keep 0 and pen -inf; or, with ``inside`` False, outside again (1 and 0)."""
+    in the member list, keep 0 and pen -inf (``Points.visit_points`` does the same from Python)."""
     pos, keep, pen = masks
     for i in range(members.shape[0]):
         c = members[i]
-        if inside:
-            pos[c] = i
-            keep[c] = 0.0
-            pen[c] = -np.inf
-        else:
-            keep[c] = 1.0
-            pen[c] = 0.0
+        pos[c] = i
+        keep[c] = 0.0
+        pen[c] = -np.inf
+
+
+@numba.njit(cache=True)
+def _mask_outside(members, masks):
+    """Mark ``members`` as outside G* again in ``masks``: keep 1 and pen 0."""
+    _pos, keep, pen = masks
+    for c in members:
+        keep[c] = 1.0
+        pen[c] = 0.0
 
 
 @numba.njit(cache=True)
@@ -1211,9 +1257,9 @@ def hard_merges(t, t_end, limits, logits, buckets, masks, points, reduction, rp,
         n = pts.shape[0]
         if n >= max_points:
             break
-        _mask_group(members, masks, True)
-        visit_group_serial(logits, order, pts, g, members, groups, masks, points, (tgt[:n], val[:n]), 1)
-        _mask_group(members, masks, False)
+        _mask_inside(members, masks)
+        visit_range(logits, order, pts, np.int64(0), n, g, members, groups, masks, points, (tgt[:n], val[:n]))
+        _mask_outside(members, masks)
         m = reduce_targets(reduction, n, _n_parts(n), rp)
         best, rel = choose_g_dagger(rp, m, groups, g, rtol, pick)
         release_rp(rp, m)

@@ -46,6 +46,9 @@ _COLUMN_WINDOW_BYTES = 256 << 20
 # than it saves, and stalls badly when another process holds a core.  At ImageNet scale (1.28 M x
 # 1000) the merges above it carry 93% of the visit work.
 _PARALLEL_MIN_POINTS = 4096
+# First-pass chunks below this many logit entries run on one thread (kernels.scan_range, the same
+# values): a small build then compiles no parallel kernel at all (the parallel first pass took ~5 s).
+_PARALLEL_MIN_SCAN = 1 << 17  # l2h warmup's 66 000 x 3 build reaches the parallel kernel
 # Soft-membership passes (one exponential per point and member of G) below this many exponentials
 # run on one thread, for the same reason.
 _PARALLEL_MIN_SOFT = 1 << 16
@@ -133,10 +136,11 @@ class Points:
 
         def scan(block: np.ndarray, start: int) -> None:
             block = read_only(block)  # one compiled flavour per dtype (inputs.read_only)
-            n_sub = max(1, min(256, block.shape[0] // 64))
-            kern.scan_rows(
-                block, start, self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx, bad, n_sub, prob_rows
-            )
+            rows = (self.amax, self.rowmax, self.rest_hi, self.rest_lo, self.top_idx, bad)
+            if block.size < _PARALLEL_MIN_SCAN:
+                prob_rows[0] += kern.scan_range(block, start, 0, block.shape[0], *rows)
+            else:
+                kern.scan_rows(block, start, *rows, max(1, min(256, block.shape[0] // 64)), prob_rows)
 
         if self.scratch is None:
             for start in range(0, n, chunk_rows):
@@ -190,22 +194,13 @@ class Points:
         group_state, masks, point_state = groups.kernel_state(), self.masks(), self.kernel_state()
 
         def visit_range(a: int, b: int) -> None:  # the points pts[a:b] (values do not depend on the cut)
+            # the row read for bucket position q: order[q] (a row of the scratch copy with one)
+            inputs = (self.logits, self.order, pts[a:b])
+            state = (members, group_state, masks, point_state, (self.tgt[a:b], self.val[a:b]))
             if b - a >= _PARALLEL_MIN_POINTS:
-                visit, n_blocks = kern.visit_group, n_parts(b - a)
+                kern.visit_group(*inputs, node, *state, n_parts(b - a))
             else:
-                visit, n_blocks = kern.visit_group_serial, 1
-            visit(
-                self.logits,
-                self.order,  # the row read for bucket position q: order[q] (a row of the scratch copy with one)
-                pts[a:b],
-                node,
-                members,
-                group_state,
-                masks,
-                point_state,
-                (self.tgt[a:b], self.val[a:b]),
-                n_blocks,
-            )
+                kern.visit_range(*inputs, 0, b - a, node, *state)
 
         if self.scratch is None:
             visit_range(0, pts.size)
@@ -229,11 +224,11 @@ class Points:
         number."""
         groups = self.groups
         self._ensure_columns(node, members)
+        soft = self.soft_state()
         if self.n * members.size >= _PARALLEL_MIN_SOFT:
-            soft, n_blocks = self.kern.visit_soft, n_parts(self.n)
+            self.kern.visit_soft(soft, members, self.offsets, self._b_amax, groups.rp_hi, groups.rp_lo, n_parts(self.n))
         else:
-            soft, n_blocks = self.kern.visit_soft_serial, 1
-        soft(self.soft_state(), members, self.offsets, self._b_amax, groups.rp_hi, groups.rp_lo, n_blocks)
+            self.kern.soft_block(soft, members, self._b_amax, 0, self.n, groups.rp_hi, groups.rp_lo)
         m = groups.nonempty.size
         groups.touched[:m] = groups.nonempty
         groups.soft_touched = True

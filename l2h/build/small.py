@@ -202,7 +202,7 @@ def _exp_values(x: np.ndarray) -> np.ndarray:
 class _Helpers:
     """NumPy versions of the kernels' inner helpers (same operations, same results).
 
-    The exponentials of a build are formed once per block of rows (:meth:`scan_rows`, before the
+    The exponentials of a build are formed once per block of rows (:meth:`scan_range`, before the
     interpreted first pass) and remembered by argument, so that the per-row calls of the
     interpreted kernels are dictionary look-ups.
     """
@@ -232,17 +232,17 @@ class _Helpers:
         self.bits.update(zip(keys, bits.tolist(), strict=True))
         self.value.update(zip(keys, value.tolist(), strict=True))
 
-    def scan_rows(self, scan_rows: Any) -> Any:
-        """The interpreted ``scan_rows``, after remembering the exponentials of its block."""
+    def scan_range(self, scan_range: Any) -> Any:
+        """The interpreted ``scan_range``, after remembering the exponentials of its rows."""
 
-        def scan(block: np.ndarray, row0: int, *args: Any) -> None:
-            if row0 == 0:  # a new build: forget the last one's exponentials
+        def scan(block: np.ndarray, row0: int, lo_i: int, hi_i: int, *args: Any) -> int:
+            if row0 + lo_i == 0:  # a new build: forget the last one's exponentials
                 self.forget()
-            rows = np.asarray(block, dtype=np.float64)
+            rows = np.asarray(block[lo_i:hi_i], dtype=np.float64)
             if rows.size:
                 with np.errstate(invalid="ignore"):
                     self.remember((rows - rows.max(axis=1, keepdims=True)).ravel())
-            scan_rows(block, row0, *args)
+            return scan_range(block, row0, lo_i, hi_i, *args)
 
         return scan
 
@@ -394,7 +394,7 @@ def kernels() -> types.ModuleType:
     helpers = _Helpers()
     module.__dict__.update(
         _exp_poly=_exp_poly,
-        scan_rows=helpers.scan_rows(module.__dict__["scan_rows"]),
+        scan_range=helpers.scan_range(module.__dict__["scan_range"]),
         _exp=helpers.exp,
         _row_exp=helpers.row_exp,
         _dd_plus=_dd_plus,

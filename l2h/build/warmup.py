@@ -95,8 +95,8 @@ def _compile(flavours: Sequence[str]) -> dict[str, list[str]]:
                         aggregation=aggregation,
                         strategy=strategy,
                     )
-            # soft passes over >= 65 536 points run on every thread (kernels.visit_soft): 66 000 x 3,
-            # one empty cluster
+            # soft passes over >= 65 536 points run on every thread (kernels.visit_soft), and so does
+            # the first pass over >= 131 072 entries (kernels.scan_rows): 66 000 x 3, one empty cluster
             wide = np.ascontiguousarray(warmup_logits(flavour, n_points=66_000, n_clusters=3))
             build_local(wide)
             tree.assign(logits, k=3)
