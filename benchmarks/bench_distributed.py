@@ -231,6 +231,10 @@ def main() -> None:
         "one_merge_per_round_trip_overhead_ms_median": round(1e3 * float(np.median(over_plain)), 3),
         "one_merge_per_round_trip_overhead_ms_amortised": round(1e3 * float(over_plain.sum()) / max(1, k - 1), 3),
         "driver_wait_per_merge_ms_median": round(1e3 * float(np.median(best["step_seconds"])), 3),
+        # the driver's own time between round trips (decisions, bookkeeping), per merge
+        "driver_decisions_ms_per_merge": round(
+            1e3 * (best["wall"] - best["load"] - float(np.sum(best["step_seconds"]))) / max(1, k - 1), 3
+        ),
         "overhead_in_process_ms_amortised": round(1e3 * local_amortised, 3),
         "shards": best["n_shards"],
         "visits_per_point": round(visits / n, 3),

@@ -451,13 +451,12 @@ def walk_members(nxt, head, size):
 
 
 @numba.njit(cache=True, inline="always")
-def _prefetch_point(logits, order, top_idx, ptr, q, whole_rows):
+def _prefetch_point(logits, order, top_idx, ptr, q, line):
     """Fetch ahead of use the row of bucket position ``q`` (rows are scattered over the file): all
-    of it when rows are short (most visits stream the row, for a refill or a gather), else only the
-    line of its stored best entry."""
+    of it, one cache line of ``line`` entries at a time, when rows are short (most visits stream the
+    row, for a refill or a gather), else (``line`` 0) only the line of its stored best entry."""
     row_ahead = logits[order[q]]
-    if whole_rows:
-        line = max(1, 64 // logits.itemsize)  # entries per 64-byte cache line
+    if line > 0:
         for j in range(0, logits.shape[1], line):
             _prefetch(row_ahead, j)
     else:
@@ -477,10 +476,10 @@ def _stream_row(row):
 
 
 @numba.njit(cache=True, inline="always")
-def _joined_sum(row, m, members, s0, s1, buf, poly, bits, lane, lane_lo):
+def _joined_sum(row, m, members, s0, s1, buf, poly, bits, scale, lane, lane_lo):
     """Double-double ``Σ e_j`` over the clusters that joined a point's group since its last visit:
     the members of u outside the contiguous run ``s0 .. s1`` of its last group (scratch: ``buf``,
-    ``poly``, ``bits``, ``lane``, ``lane_lo``)."""
+    ``poly``, ``bits`` and its float64 view ``scale``, ``lane``, ``lane_lo``)."""
     g = 0
     for q in range(s0):
         buf[g] = row[members[q]]
@@ -489,30 +488,30 @@ def _joined_sum(row, m, members, s0, s1, buf, poly, bits, lane, lane_lo):
         buf[g] = row[members[q]]
         g += 1
     _row_exp(buf[:g], m, poly, bits)
-    return _dd_sum(poly, bits.view(np.float64), g, lane, lane_lo)
+    return _dd_sum(poly, scale, g, lane, lane_lo)
 
 
 @numba.njit(cache=True, inline="always")
-def _point_value(row, m, j, x, keep, base, out_hi, out_lo, poly, bits, lane, lane_lo):
-    """``conf(x; u) = e_j / Σ_{i∉u} e_i`` for the point's best outside entry ``j``, from its stored
-    outside sum, which is first recomputed exactly from the row when cancellation left it below
-    ``_REL_FLOOR * base[x]`` (or ``_ABS_FLOOR``)."""
-    scale = bits.view(np.float64)
-    outside = out_hi[x] + out_lo[x]
-    if not (outside >= _ABS_FLOOR and outside >= _REL_FLOOR * base[x]):
-        # Cancellation ate too many digits (the group holds nearly all the point's mass besides
-        # its argmax): recompute the masked sum exactly from the row and restart from it.
-        _row_exp(row, m, poly, bits)
-        hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
-        out_hi[x] = hi
-        out_lo[x] = lo
-        base[x] = hi
-        outside = hi + lo
+def _exact_outside(row, m, x, keep, base, out_hi, out_lo, poly, bits, scale, lane, lane_lo):
+    """Recompute the point's outside sum ``Σ_{j∉u} e_j`` exactly from the row (cancellation left the
+    stored one below ``_REL_FLOOR * base[x]`` or ``_ABS_FLOOR``: the group holds nearly all the
+    point's mass besides its argmax), store it as the new accurate base and return it."""
+    _row_exp(row, m, poly, bits)
+    hi, lo = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
+    out_hi[x] = hi
+    out_lo[x] = lo
+    base[x] = hi
+    return hi + lo
+
+
+@numba.njit(cache=True, inline="always")
+def _point_value(row, m, j, outside, keep, poly, bits, scale, lane, lane_lo):
+    """``conf(x; u) = e_j / Σ_{i∉u} e_i`` for the point's best outside entry ``j`` and its outside
+    sum; far below the row maximum the sum is formed again, shifted by ``row[j]``."""
     best = np.float64(row[j])
     e_best = _exp(best - m)
     if outside >= _ABS_FLOOR and e_best >= _ABS_FLOOR:
         return e_best / outside
-    # far below the row maximum: shift by the best outside value instead
     _row_exp(row, best, poly, bits)
     hi2, lo2 = _masked_dd_sum(poly, scale, keep, lane, lane_lo)
     return 1.0 / (hi2 + lo2)
@@ -533,16 +532,18 @@ def visit_range(logits, order, pts, lo_i, hi_i, u, members, groups, masks, point
     buf = np.empty(k)
     poly = np.empty(k)
     bits = np.empty(k, dtype=np.int64)
+    scale = bits.view(np.float64)
     lane = np.empty(k // 2 + 1)
     lane_lo = np.empty(k // 2 + 1)
     top_val = np.empty(t_len)
     top_pos = np.empty(t_len, dtype=np.int64)
     lane_max = np.empty(_TOP_LANES)
     sink = np.empty(1)
-    whole_rows = k * logits.itemsize <= _PREFETCH_ROW_BYTES
+    # entries per 64-byte cache line where whole rows are prefetched, else 0
+    line = max(1, 64 // logits.itemsize) if k * logits.itemsize <= _PREFETCH_ROW_BYTES else 0
     for ii in range(lo_i, hi_i):
         if ii + _PREFETCH_AHEAD < hi_i:
-            _prefetch_point(logits, order, top_idx, ptr, pts[ii + _PREFETCH_AHEAD], whole_rows)
+            _prefetch_point(logits, order, top_idx, ptr, pts[ii + _PREFETCH_AHEAD], line)
         x = pts[ii]  # bucket position: the per-point state of a cluster's points is contiguous
         m = rowmax[x]
         v = known[x]
@@ -562,7 +563,7 @@ def visit_range(logits, order, pts, lo_i, hi_i, u, members, groups, masks, point
             s1 = s0 + size[v]
             if not refill and members.shape[0] - (s1 - s0) > _TOUCH_MIN:
                 sink[0] = _stream_row(row)
-            g_hi, g_lo = _joined_sum(row, m, members, s0, s1, buf, poly, bits, lane, lane_lo)
+            g_hi, g_lo = _joined_sum(row, m, members, s0, s1, buf, poly, bits, scale, lane, lane_lo)
             hi, lo = _dd_plus(out_hi[x], out_lo[x], -g_hi)
             hi, lo = _dd_plus(hi, 0.0, lo - g_lo)
             out_hi[x] = hi
@@ -576,7 +577,10 @@ def visit_range(logits, order, pts, lo_i, hi_i, u, members, groups, masks, point
         ptr[x] = p
         j = top_idx[x, p]
         tgt[ii] = j
-        val[ii] = _point_value(row, m, j, x, keep, base, out_hi, out_lo, poly, bits, lane, lane_lo)
+        outside = out_hi[x] + out_lo[x]
+        if not (outside >= _ABS_FLOOR and outside >= _REL_FLOOR * base[x]):
+            outside = _exact_outside(row, m, x, keep, base, out_hi, out_lo, poly, bits, scale, lane, lane_lo)
+        val[ii] = _point_value(row, m, j, outside, keep, poly, bits, scale, lane, lane_lo)
 
 
 @numba.njit(cache=True, parallel=True)
