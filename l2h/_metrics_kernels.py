@@ -5,6 +5,19 @@ where they are large.  The tree arrives as its ``(K-1, 2)`` int64 merges (scipy 
 class count table as its non-zero entries sorted by class, then by the leaf's position in the
 left-to-right leaf order (``entry_ptr[c]:entry_ptr[c+1]`` are the entries of class ``c``).
 
+:func:`class_pair_sums` takes its inputs as a few tuples of arrays (as :mod:`l2h.build._kernels`
+does, issue 20), each built in one place in :mod:`l2h.metrics`:
+
+* ``entries`` (``_Layout.class_entries``): ``(entry_ptr, entry_pos, entry_count, entry_cumsum)``,
+  the table's non-zeros in class-then-position order with their running counts;
+* ``layout`` (``_Layout.kernel_state``): ``(merges, leaves, start, depth, gap_node, gap_depth, rmq,
+  leaf_at)``, the tree as flat arrays, the range-minimum table over ``gap_depth`` and the leaf at
+  each position;
+* ``weights`` (``_Layout.pair_weights``): ``(node_points, log_of)``, the points under each node and
+  ``ln d`` for every possible path length ``d``;
+* ``out`` (``_pair_sum_outputs``): ``(dp_sum, log_sum, len_sum, scratch)``, the per-class outputs
+  and the per-entry scratch.
+
 This module is imported only from inside :mod:`l2h.metrics` functions, so ``import l2h`` stays fast.
 """
 
@@ -78,24 +91,10 @@ def _range_argmin(values: np.ndarray, table: np.ndarray, lo: int, hi: int) -> in
 
 @numba.njit(cache=True, parallel=True)
 def class_pair_sums(
-    entry_ptr: np.ndarray,
-    entry_pos: np.ndarray,
-    entry_count: np.ndarray,
-    entry_cumsum: np.ndarray,
-    merges: np.ndarray,
-    leaves: np.ndarray,
-    start: np.ndarray,
-    depth: np.ndarray,
-    gap_node: np.ndarray,
-    gap_depth: np.ndarray,
-    rmq: np.ndarray,
-    leaf_at: np.ndarray,
-    node_points: np.ndarray,
-    log_of: np.ndarray,
-    dp_sum: np.ndarray,
-    log_sum: np.ndarray,
-    len_sum: np.ndarray,
-    scratch: np.ndarray,
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    layout: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    weights: tuple[np.ndarray, np.ndarray],
+    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
     """Per class: the DP numerator, and the sums of ``ln d`` and ``d`` over its pairs of distinct leaves.
 
@@ -110,47 +109,69 @@ def class_pair_sums(
 
     ``entry_cumsum`` has ``entry_cumsum[i] = sum(entry_count[:i])``; ``scratch`` (one slot per entry)
     keeps the consecutive-gap depths.  Outputs ``dp_sum``, ``log_sum`` and ``len_sum`` are per class.
+    The arguments are the ``entries``, ``layout``, ``weights`` and ``out`` bundles of the module
+    docstring.
     """
-    n_classes = entry_ptr.shape[0] - 1
+    for c in numba.prange(entries[0].shape[0] - 1):
+        _class_pair_sum(c, entries, layout, weights, out)
+
+
+@numba.njit(cache=True)
+def _class_pair_sum(
+    c: int,
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    layout: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    weights: tuple[np.ndarray, np.ndarray],
+    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Class ``c``'s share of :func:`class_pair_sums`, a serial function of its own.
+
+    The bundles are unpacked here, not in the parallel kernel: Numba 0.68's parfors write to copies of
+    arrays unpacked from a tuple outside the ``prange`` loop (the outputs stay zero), while a serial
+    callee writes through as usual (as :func:`l2h.build._kernels.visit_group` calls ``visit_range``).
+    """
+    entry_ptr, entry_pos, entry_count, entry_cumsum = entries
+    merges, leaves, start, depth, gap_node, gap_depth, rmq, leaf_at = layout
+    node_points, log_of = weights
+    dp_sum, log_sum, len_sum, scratch = out
     k = leaf_at.shape[0]
-    for c in numba.prange(n_classes):
-        s = entry_ptr[c]
-        e = entry_ptr[c + 1]
-        dp = 0.0
-        for i in range(s, e):
-            w = entry_count[i]
-            leaf = leaf_at[entry_pos[i]]
-            dp += (w * (w - 1) / 2) * (w / node_points[leaf])
-        positions = entry_pos[s:e]
-        for i in range(s, e - 1):
-            g = _range_argmin(gap_depth, rmq, entry_pos[i], entry_pos[i + 1] - 1)
-            scratch[i] = gap_depth[g]
-            v = gap_node[g]
-            lo = start[v]
-            mid = lo + leaves[merges[v - k, 0]]
-            hi = lo + leaves[v]
-            i_lo = s + np.searchsorted(positions, lo)
-            i_mid = s + np.searchsorted(positions, mid)
-            i_hi = s + np.searchsorted(positions, hi)
-            n_a = float(entry_cumsum[i_mid] - entry_cumsum[i_lo])
-            n_b = float(entry_cumsum[i_hi] - entry_cumsum[i_mid])
-            dp += n_a * n_b * ((n_a + n_b) / node_points[v])
-        total_log = 0.0
-        total_len = 0
-        for i in range(s, e - 1):
-            depth_i = depth[leaf_at[entry_pos[i]]]
-            w_i = entry_count[i]
-            lca_depth = scratch[i]
-            for j in range(i + 1, e):
-                if scratch[j - 1] < lca_depth:
-                    lca_depth = scratch[j - 1]
-                d = depth_i + depth[leaf_at[entry_pos[j]]] - 2 * lca_depth
-                w = w_i * entry_count[j]
-                total_log += w * log_of[d]
-                total_len += w * d
-        dp_sum[c] = dp
-        log_sum[c] = total_log
-        len_sum[c] = total_len
+    s = entry_ptr[c]
+    e = entry_ptr[c + 1]
+    dp = 0.0
+    for i in range(s, e):
+        w = entry_count[i]
+        leaf = leaf_at[entry_pos[i]]
+        dp += (w * (w - 1) / 2) * (w / node_points[leaf])
+    positions = entry_pos[s:e]
+    for i in range(s, e - 1):
+        g = _range_argmin(gap_depth, rmq, entry_pos[i], entry_pos[i + 1] - 1)
+        scratch[i] = gap_depth[g]
+        v = gap_node[g]
+        lo = start[v]
+        mid = lo + leaves[merges[v - k, 0]]
+        hi = lo + leaves[v]
+        i_lo = s + np.searchsorted(positions, lo)
+        i_mid = s + np.searchsorted(positions, mid)
+        i_hi = s + np.searchsorted(positions, hi)
+        n_a = float(entry_cumsum[i_mid] - entry_cumsum[i_lo])
+        n_b = float(entry_cumsum[i_hi] - entry_cumsum[i_mid])
+        dp += n_a * n_b * ((n_a + n_b) / node_points[v])
+    total_log = 0.0
+    total_len = 0
+    for i in range(s, e - 1):
+        depth_i = depth[leaf_at[entry_pos[i]]]
+        w_i = entry_count[i]
+        lca_depth = scratch[i]
+        for j in range(i + 1, e):
+            if scratch[j - 1] < lca_depth:
+                lca_depth = scratch[j - 1]
+            d = depth_i + depth[leaf_at[entry_pos[j]]] - 2 * lca_depth
+            w = w_i * entry_count[j]
+            total_log += w * log_of[d]
+            total_len += w * d
+    dp_sum[c] = dp
+    log_sum[c] = total_log
+    len_sum[c] = total_len
 
 
 @numba.njit(cache=True, parallel=True)

@@ -591,6 +591,35 @@ class _Layout:
         leaves, start, depth, gap_node, gap_depth = _kernels().tree_layout(merges, tree.n_leaves)
         return cls(tree.n_leaves, merges, leaves, start, depth, gap_node, gap_depth)
 
+    def kernel_state(self) -> tuple[np.ndarray, ...]:
+        """The ``layout`` bundle of :func:`l2h._metrics_kernels.class_pair_sums`: ``(merges, leaves,
+        start, depth, gap_node, gap_depth, rmq, leaf_at)``."""
+        k = self.k
+        rmq = _kernels().argmin_table(self.gap_depth)
+        leaf_at = np.empty(k, dtype=np.int64)
+        leaf_at[self.start[:k]] = np.arange(k)
+        return (self.merges, self.leaves, self.start, self.depth, self.gap_node, self.gap_depth, rmq, leaf_at)
+
+    def class_entries(self, t: _Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The ``entries`` bundle: ``t``'s non-zeros sorted by class, then by leaf position, as
+        ``(entry_ptr, entry_pos, entry_count, entry_cumsum)`` (int64)."""
+        pos = self.start[t.rows]
+        order = np.lexsort((pos, t.cols))
+        entry_pos = np.ascontiguousarray(pos[order])
+        entry_count = np.ascontiguousarray(t.counts[order])
+        entry_ptr = np.concatenate([[0], np.cumsum(np.bincount(t.cols, minlength=t.n_cols))]).astype(np.int64)
+        entry_cumsum = np.concatenate([[0], np.cumsum(entry_count)]).astype(np.int64)
+        return entry_ptr, entry_pos, entry_count, entry_cumsum
+
+    def pair_weights(self, t: _Table) -> tuple[np.ndarray, np.ndarray]:
+        """The ``weights`` bundle: ``(node_points, log_of)``, the points of ``t`` under every node and
+        ``log_of[d] = ln d`` for every path length ``d`` the tree has (``log_of[0] = 0``)."""
+        node_points = self.node_sums(t.row_sums())
+        max_distance = 2 * int(self.depth.max())
+        log_of = np.zeros(max_distance + 1)
+        np.log(np.arange(1, max_distance + 1, dtype=np.float64), out=log_of[1:])
+        return node_points, log_of
+
     def node_sums(self, leaf_values: np.ndarray) -> np.ndarray:
         """``leaf_values`` summed under every node (int64, shape (2K-1,))."""
         k = self.k
@@ -610,48 +639,23 @@ class _PairSums:
     split_pairs: int  # |P~|
 
 
+def _pair_sum_outputs(n_classes: int, n_entries: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ``out`` bundle of :func:`l2h._metrics_kernels.class_pair_sums`: ``(dp_sum, log_sum,
+    len_sum, scratch)``, zeroed."""
+    return (
+        np.zeros(n_classes),
+        np.zeros(n_classes),
+        np.zeros(n_classes, dtype=np.int64),
+        np.zeros(n_entries, dtype=np.int64),
+    )
+
+
 def _pair_sums(tree: Hierarchy, t: _Table, layout: _Layout | None = None) -> _PairSums:
     """The sums behind DP, LHD and the mean path length, in one pass over the class-sorted non-zeros."""
     layout = layout or _Layout.of(tree)
-    kernels = _kernels()
-    k, n_classes = tree.n_leaves, t.n_cols
-    node_points = layout.node_sums(t.row_sums())
-    pos = layout.start[t.rows]
-    order = np.lexsort((pos, t.cols))
-    entry_pos = np.ascontiguousarray(pos[order])
-    entry_count = np.ascontiguousarray(t.counts[order])
-    entry_ptr = np.concatenate([[0], np.cumsum(np.bincount(t.cols, minlength=n_classes))]).astype(np.int64)
-    entry_cumsum = np.concatenate([[0], np.cumsum(entry_count)]).astype(np.int64)
-    leaf_at = np.empty(k, dtype=np.int64)
-    leaf_at[layout.start[:k]] = np.arange(k)
-    max_distance = 2 * int(layout.depth.max())
-    log_of = np.zeros(max_distance + 1)
-    np.log(np.arange(1, max_distance + 1, dtype=np.float64), out=log_of[1:])
-    rmq = kernels.argmin_table(layout.gap_depth)
-    dp_sum = np.zeros(n_classes)
-    log_sum = np.zeros(n_classes)
-    len_sum = np.zeros(n_classes, dtype=np.int64)
-    scratch = np.zeros(entry_count.size, dtype=np.int64)
-    kernels.class_pair_sums(
-        entry_ptr,
-        entry_pos,
-        entry_count,
-        entry_cumsum,
-        layout.merges,
-        layout.leaves,
-        layout.start,
-        layout.depth,
-        layout.gap_node,
-        layout.gap_depth,
-        rmq,
-        leaf_at,
-        node_points,
-        log_of,
-        dp_sum,
-        log_sum,
-        len_sum,
-        scratch,
-    )
+    out = _pair_sum_outputs(t.n_cols, t.counts.size)
+    _kernels().class_pair_sums(layout.class_entries(t), layout.kernel_state(), layout.pair_weights(t), out)
+    dp_sum, log_sum, len_sum, _ = out
     same_class = _pair_total(t.col_sums())
     return _PairSums(
         dp_numerator=math.fsum(dp_sum.tolist()),
