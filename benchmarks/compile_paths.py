@@ -4,8 +4,9 @@
 ``l2h build`` on .npy (float32 and float64), .npz, CSV and .pt (when torch is installed) inputs,
 ``l2h metrics``, ``l2h compare``, ``l2h agglomerative``, and ``l2h.build_hierarchy`` on writable,
 read-only, memory-mapped (read-only and copy-on-write), F-order and strided arrays, float16 and int8
-logits, probabilities and log-probabilities, every aggregation and strategy, and a Dask build (in
-process, when the ``dask`` extra is installed).  For each path it prints the seconds taken and the
+logits, probabilities and log-probabilities, every aggregation and strategy, out of core (a scratch
+copy; the window of empty clusters' columns), and a Dask build (in process, when the ``dask`` extra
+is installed).  For each path it prints the seconds taken and the
 number of compilations (Numba's ``numba:compile`` events: a kernel loaded from the cache is no
 event).  After ``l2h warmup`` every count must be 0 (``tests/test_no_recompile.py``).
 
@@ -61,6 +62,10 @@ def _api(make: Callable[[], np.ndarray], **options: object) -> Callable[[], None
 def paths(folder: Path) -> dict[str, Callable[[], None]]:
     """The path matrix, with its input files written into ``folder``."""
     x32, x64 = _logits(), _logits(dtype=np.float64, seed=1)
+    e32 = x32.copy()  # a cluster that is never an argmax: soft merges, the empty clusters' columns
+    e32[:, -1] = e32[:, :-1].max(axis=1) - 5.0
+    e64 = e32.astype(np.float64)
+    np.save(folder / "e32.npy", e32)
     np.save(folder / "x32.npy", x32)
     np.save(folder / "x64.npy", x64)
     np.savez(folder / "x.npz", logits=x32)
@@ -69,6 +74,7 @@ def paths(folder: Path) -> dict[str, Callable[[], None]]:
     np.save(folder / "labels.npy", labels)
     emb = np.random.default_rng(2).normal(size=(400, 6)).astype(np.float32)
     np.save(folder / "emb.npy", emb)
+    (folder / "scratch").mkdir(exist_ok=True)
     tree = folder / "t.nwk"  # a caterpillar over the 12 clusters (no kernel runs to make it)
     k = x32.shape[1]
     merges = [[0, 1]] + [[k + t, t + 2] for t in range(k - 2)]
@@ -102,6 +108,12 @@ def paths(folder: Path) -> dict[str, Callable[[], None]]:
         "api sum": _api(lambda: x32, aggregation="sum"),
         "api mean all-pairs": _api(lambda: x64[:600], aggregation="mean", strategy="all-pairs"),
         "api large soft pass": _api(lambda: _logits(70_000, 3, seed=3)),
+        "cli build --scratch float32": _cli(
+            "build", folder / "e32.npy", "--out", folder / "ts.nwk", "--scratch", folder / "scratch", "--quiet"
+        ),
+        "api scratch_dir float64": _api(lambda: e64, scratch_dir=folder / "scratch"),
+        "api column window float32": _window(lambda: e32),
+        "api column window float64": _window(lambda: e64),
     }
     try:
         import torch
@@ -124,6 +136,24 @@ def _dask(x: np.ndarray) -> Callable[[], None]:
         from l2h.distributed.engine import InProcessCluster, build_distributed
 
         build_distributed(x, InProcessCluster(n_hosts=2), max_shard_rows=2000)
+
+    return run
+
+
+def _window(make: Callable[[], np.ndarray]) -> Callable[[], None]:
+    """A build whose empty clusters' columns do not fit the in-memory window (above 256 MB of them at
+    scale: K = 21 841 with thousands of empty clusters), here by shrinking the window."""
+
+    def run() -> None:
+        import l2h
+        from l2h.build import points
+
+        saved = points._COLUMN_WINDOW_BYTES
+        points._COLUMN_WINDOW_BYTES = 1
+        try:
+            l2h.build_hierarchy(make())
+        finally:
+            points._COLUMN_WINDOW_BYTES = saved
 
     return run
 

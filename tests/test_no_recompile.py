@@ -1,8 +1,8 @@
 """After ``l2h warmup`` nothing compiles again (issue 19): in a fresh process with a fresh kernel cache,
 ``l2h warmup``, then every path of ``benchmarks/compile_paths.py`` (CLI and API; .npy, .npz, CSV and
 .pt; writable, read-only, memory-mapped, F-order and strided arrays; float16 to float64; every
-aggregation and strategy; metrics, compare, agglomerative; Dask workers), counting Numba's compile
-events.
+aggregation and strategy; out of core; metrics, compare, agglomerative; Dask workers), counting
+Numba's compile events.
 
 The warmup compiles every kernel, minutes on 2 cores, so the end-to-end test runs only with
 ``L2H_TEST_WARMUP=1``; ``.ci/run`` runs it in a step of its own.
@@ -64,7 +64,12 @@ def test_nothing_compiles_after_warmup(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout)
     expected = {"cli build .npy float32", "cli build .csv", "cli metrics", "api F-order", "api memmap r"}
-    expected |= {"api mean all-pairs", "api large soft pass"}
+    expected |= {
+        "api mean all-pairs",
+        "api large soft pass",
+        "cli build --scratch float32",
+        "api column window float64",
+    }
     expected |= {"cli build .pt"} if importlib.util.find_spec("torch") else set()
     expected |= {"dask workers (in process)"} if importlib.util.find_spec("distributed") else set()
     assert expected <= set(results), sorted(results)

@@ -4,8 +4,8 @@ Numba compiles a kernel for each argument type the first time it runs, then cach
 code (see :mod:`l2h._numba` for where).  :func:`compile_kernels` runs small builds that reach every
 kernel with float32 and with float64 logits: enough points for the parallel merge visits, an empty
 cluster for the soft-membership passes (batched, and over enough points for the parallel pass),
-confident rows for the exact recomputations, every aggregation and strategy; then every metric once
-(the metrics' kernels).
+confident rows for the exact recomputations, every aggregation and strategy, an out-of-core copy and
+a window of empty clusters' columns; then every metric once (the metrics' kernels).
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def _compile(flavours: Sequence[str]) -> dict[str, list[str]]:
             # the first pass over >= 131 072 entries (kernels.scan_rows): 66 000 x 3, one empty cluster
             wide = np.ascontiguousarray(warmup_logits(flavour, n_points=66_000, n_clusters=3))
             build_local(wide)
+            _compile_out_of_core(logits[:600])
             tree.assign(logits, k=3)
         mark_kernels_compiled(flavour)
         done[flavour] = sorted(names)
@@ -106,6 +107,25 @@ def _compile(flavours: Sequence[str]) -> dict[str, list[str]]:
         _compile_metrics_kernels(tree, logits)
     done["metrics"] = sorted(names)
     return done
+
+
+def _compile_out_of_core(logits: np.ndarray) -> None:
+    """The soft merges' column kernels of the two large-input paths, on a few hundred rows with an
+    empty cluster: a build from an out-of-core copy (rows read in file order,
+    ``kernels.extract_columns_rows``) and one whose empty clusters' columns exceed the in-memory
+    window (``kernels.upcoming_empty_columns``; above 256 MB at scale, here a window of one byte)."""
+    import tempfile
+
+    from l2h.build import points
+
+    with tempfile.TemporaryDirectory(prefix="l2h-warmup-") as folder:
+        build_local(logits, scratch_dir=folder)
+    window = points._COLUMN_WINDOW_BYTES
+    points._COLUMN_WINDOW_BYTES = 1
+    try:
+        build_local(logits, scratch_dir=None)
+    finally:
+        points._COLUMN_WINDOW_BYTES = window
 
 
 def compile_small(flavour: str) -> None:
