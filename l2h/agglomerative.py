@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from l2h._system import available_memory
+from l2h import _system
 from l2h._validation import check_array, check_finite_rows
 from l2h.hierarchy import Hierarchy
 
@@ -74,11 +74,6 @@ def linkage_memory_bytes(n_points: int, n_dims: int, backend: str) -> int:
     raise ValueError(f"backend must be one of {', '.join(BACKENDS[1:])}; got {backend!r}")
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available now, or None when unknown (tests replace this function)."""
-    return available_memory()
-
-
 def _gib(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:.1f} GiB"
 
@@ -95,7 +90,7 @@ def _choose_backend(n: int, d: int, backend: str) -> str:
     """The backend to run, or ``ValueError``/``MemoryError`` with a one-line reason."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    available = _available_memory()
+    available = _system.available_memory()
     budget = None if available is None else _MEMORY_SHARE * available
     have_fastcluster = _import_fastcluster() is not None
     if backend == "fastcluster" and not have_fastcluster:

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from l2h._system import available_memory
+from l2h import _system
 from l2h._validation import InputError, check_array
 from l2h.text import short_repr, text_lines, typed_url
 
@@ -224,7 +224,7 @@ def _check_npz_member_size(archive: Any, key: str, path: Path, name: str) -> Non
     for n in shape:
         count *= int(n)
     need = max(declared, count * dtype.itemsize)
-    available = available_memory()
+    available = _system.available_memory()
     if available is not None and need > MEMORY_SHARE * available:
         raise InputError(
             f"{name} file {path}: array {key!r} inflates to {need / 2**30:.1f} GiB but only "

@@ -7,6 +7,7 @@ import pytest
 from scipy.cluster import hierarchy as sch
 
 import l2h.agglomerative as agg
+from l2h import _system
 from l2h.agglomerative import agglomerative_hierarchy, hierarchy_from_linkage, linkage_memory_bytes
 
 
@@ -72,7 +73,7 @@ def test_auto_prefers_fastcluster_and_falls_back_to_scipy(monkeypatch):
 
 
 def test_refuses_sizes_that_do_not_fit(monkeypatch):
-    monkeypatch.setattr(agg, "_available_memory", lambda: 2**30)  # 1 GiB
+    monkeypatch.setattr(_system, "available_memory", lambda: 2**30)  # 1 GiB
     monkeypatch.setattr(agg, "_import_fastcluster", lambda: None)
     # The estimate is checked before any work, so a cheap array of the right shape is enough.
     big = np.broadcast_to(np.zeros(2, np.float32), (100_000, 2))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import l2h.arrays as arrays
-from l2h import InputError, L2HWarning, load_array, read_tree
+from l2h import InputError, L2HWarning, _system, load_array, read_tree
 from l2h.arrays import read_names
 from tests._cli import error_line, run
 
@@ -150,10 +150,10 @@ def test_npz_zip_bomb_is_refused_before_inflating(tmp_path, monkeypatch):
         zf.write(header, "logits.npy")
     header.unlink()
     assert path.stat().st_size < 1 << 20
-    monkeypatch.setattr(arrays, "available_memory", lambda: 32 << 20)
+    monkeypatch.setattr(_system, "available_memory", lambda: 32 << 20)
     with pytest.raises(InputError, match=r"bomb.npz: array 'logits' inflates to 0.1 GiB but only 0.0 GiB"):
         load_array(path)
-    monkeypatch.setattr(arrays, "available_memory", lambda: 1 << 34)
+    monkeypatch.setattr(_system, "available_memory", lambda: 1 << 34)
     assert load_array(path).shape == (n,)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from l2h import Hierarchy, read_tree, write_tree
+from l2h import Hierarchy, _system, read_tree, write_tree
 from l2h.metrics import RESULT_KEYS, class_distance_matrix, contingency_table, evaluate, scores_to_json
 from tests._cli import error_line, run
 from tests._trees import random_merges
@@ -553,7 +553,7 @@ def test_agglomerative_refuses_sizes_that_do_not_fit(tmp_path, monkeypatch):
     import l2h.agglomerative as agg
 
     np.save(tmp_path / "emb.npy", np.zeros((3000, 2), dtype=np.float32))
-    monkeypatch.setattr(agg, "_available_memory", lambda: 2**20)  # 1 MiB: not even scipy's 72 MB of distances
+    monkeypatch.setattr(_system, "available_memory", lambda: 2**20)  # 1 MiB: not even scipy's 72 MB of distances
     monkeypatch.setattr(agg, "_import_fastcluster", lambda: None)
     out, assign = tmp_path / "t.nwk", tmp_path / "a.npy"
     result = run("agglomerative", tmp_path / "emb.npy", "--clusters", 5, "--out", out, "--assignments-out", assign)

@@ -7,15 +7,19 @@ refused.  The test runs ``l2h build`` in a real memory cgroup (root only).
 
 from __future__ import annotations
 
+import ast
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from l2h import _system
 from tests._system_fixtures import memory_cgroup, run_in_cgroup
 
 LIMIT = 512 << 20
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _zeros_npz(path, rows: int, cols: int) -> None:
@@ -55,12 +59,20 @@ def test_available_memory_sees_the_cgroup_limit(tmp_path):
 
 
 def test_every_guard_asks_the_one_function(monkeypatch):
-    import l2h.agglomerative
-    import l2h.arrays
-    from l2h.build import points, scratch
+    # One home: no other module of l2h defines an available-memory function of its own, and none binds
+    # the home's name at import (``from l2h._system import available_memory``): every guard calls
+    # ``_system.available_memory()`` at run time, so patching the home reaches them all.
+    for path in sorted((ROOT / "l2h").rglob("*.py")):
+        if path.name == "_system.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and "available_memory" in n.name]
+        imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported = [a.name for n in imports for a in n.names if a.name == "available_memory"]
+        assert not defined and not imported, f"{path.relative_to(ROOT)}: {defined + imported}"
+    import l2h.agglomerative as agg
 
-    assert l2h.arrays.available_memory is _system.available_memory  # the .npz inflation check
-    assert l2h.agglomerative.available_memory is _system.available_memory  # the backend choice
     monkeypatch.setattr(_system, "available_memory", lambda: 12345)
-    assert scratch.available_memory() == 12345  # the out-of-core choice and chunk sizes
-    assert points._available_memory() == 12345  # the in-memory column conversion of the build
+    monkeypatch.setattr(agg, "_import_fastcluster", lambda: None)
+    with pytest.raises(MemoryError, match="only 0.0 GiB"):  # the backend choice sees the patched home
+        agg._choose_backend(3000, 2, "auto")

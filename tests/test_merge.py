@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.cluster import hierarchy as sch
 
-from l2h import merge
+from l2h import _system, merge
 from l2h._validation import L2HWarning
 from l2h.build import exact, inputs, points
 from l2h.build.api import kernels
@@ -425,7 +425,7 @@ def test_many_empty_clusters_at_large_k(seed, monkeypatch):
     logits, empty = _many_empty(seed, 1200, 450, 300)
     if seed == 1:  # the transposed empty columns go to a temp file instead of memory
         monkeypatch.setattr(points, "_IN_MEMORY_COLUMNS_BYTES", 0)
-        monkeypatch.setattr(points, "_available_memory", lambda: 0)
+        monkeypatch.setattr(_system, "available_memory", lambda: None)
     tree = build_quiet(logits.astype(np.float32))
     assert set(empty.tolist()) <= set(tree.info["empty_clusters"])
     np.testing.assert_array_equal(tree.merges, reference_l2h_large(logits.astype(np.float32)))

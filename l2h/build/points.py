@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from l2h import _system
 from l2h._validation import nonfinite_message
 from l2h.build.exact import TIE_RTOL, n_parts
 from l2h.build.groups import Groups
@@ -52,13 +53,6 @@ _PARALLEL_MIN_SCAN = 1 << 17  # l2h warmup's 66 000 x 3 build reaches the parall
 # Soft-membership passes (one exponential per point and member of G) below this many exponentials
 # run on one thread, for the same reason.
 _PARALLEL_MIN_SOFT = 1 << 16
-
-
-def _available_memory() -> int:
-    """Bytes of memory available (:func:`l2h._system.available_memory`, cgroup-aware); 0 where unknown."""
-    from l2h._system import available_memory
-
-    return available_memory() or 0
 
 
 class Points:
@@ -267,7 +261,8 @@ class Points:
             self._refill_window(node, members)
             return
         shape = (empty.size, self.n)
-        if empty.size * self.n * dtype.itemsize <= max(_IN_MEMORY_COLUMNS_BYTES, _available_memory() // 4):
+        room = (_system.available_memory() or 0) // 4
+        if empty.size * self.n * dtype.itemsize <= max(_IN_MEMORY_COLUMNS_BYTES, room):
             cols = np.empty(shape, dtype=dtype)
         else:
             self._cols_keep = tempfile.TemporaryFile()

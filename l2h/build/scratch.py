@@ -41,13 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
+from l2h import _system
 from l2h._validation import L2HWarning
 from l2h.build.inputs import kernel_dtype
 
 __all__ = [
     "ScratchCopy",
     "auto_scratch_dir",
-    "available_memory",
     "copy_bytes",
     "filesystem_type",
     "free_bytes",
@@ -66,14 +66,6 @@ _MEMORY_FILESYSTEMS = {"tmpfs", "ramfs", "devtmpfs", "hugetlbfs"}
 
 
 # ---------------------------------------------------------------------------------------------- memory, disk
-def available_memory() -> int:
-    """Bytes of memory this process can still fill (:func:`l2h._system.available_memory`: the host's
-    ``MemAvailable`` capped by every memory cgroup level, v1 and v2); 0 where unknown."""
-    from l2h._system import available_memory as system_available_memory
-
-    return system_available_memory() or 0
-
-
 def free_bytes(directory: str | os.PathLike[str]) -> int:
     """Bytes an unprivileged writer can still use in ``directory``'s filesystem.
 
@@ -156,7 +148,7 @@ def auto_scratch_dir(
         The folder and, when it is None although a copy was needed, the reason in one line.
     """
     need = copy_bytes(shape, dtype, input)
-    avail = available_memory()
+    avail = _system.available_memory() or 0  # 0: unknown, no copy
     if avail == 0 or need <= avail:
         return None, ""
     folders = [Path(c) for c in candidates] or [Path(tempfile.gettempdir())]
@@ -341,7 +333,7 @@ class ScratchCopy:
         row_bytes = k * dtype.itemsize
         nbytes = n * row_bytes
         fd = self._open(nbytes)
-        budget = self.chunk_bytes or min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, available_memory() // 16))
+        budget = self.chunk_bytes or min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, (_system.available_memory() or 0) // 16))
         big = max(chunk_rows, (budget // max(1, row_bytes * chunk_rows)) * chunk_rows)
         bounds = list(range(0, n, big)) + [n]
         self.bounds = np.asarray(bounds, dtype=np.int64)
