@@ -34,11 +34,11 @@ _SUBDIR = ("l2h", "numba")
 
 #: Seconds the first compiled ``l2h build`` of the digits example spends compiling, and seconds of
 #: ``l2h warmup`` (both dtypes, every kernel, the metrics), measured with
-#: ``python benchmarks/bench_compile.py`` on the project's 2-core VM, load average about 2
-#: (2026-12-08 at a389776: cold first build with L2H_KERNELS=numba 21.3 s against 1.3 s warm;
-#: warmup 84.9 s); the notices and the docs quote these.
-COMPILE_SECONDS = 20
-WARMUP_SECONDS = 85
+#: ``python benchmarks/bench_compile.py`` on the project's 2-core VM, load average about 1
+#: (2026-12-08 at ecfe8a9: cold first build with L2H_KERNELS=numba 13.96 s against 0.86 s warm;
+#: warmup 46.7 s); the notices and the docs quote these.
+COMPILE_SECONDS = 13
+WARMUP_SECONDS = 47
 #: What ``l2h build`` says when it compiles.
 COMPILE_NOTICE = f"first run only, about {COMPILE_SECONDS} s per dtype on 2 cores (l2h warmup does it ahead of time)"
 #: What ``l2h warmup`` says when it compiles.
