@@ -35,7 +35,13 @@ from l2h import L2HWarning, build_hierarchy
 from l2h.build.scratch import resolve_scratch_dir
 from l2h.files import OutputSet
 from l2h.io import InputError, load_array, read_names, tree_format_for
-from l2h.kernel_cache import COMPILE_NOTICE, announce_compiles, kernels_compiled, mark_kernels_compiled
+from l2h.kernel_cache import (
+    COMPILE_NOTICE,
+    announce_compiles,
+    kernels_compiled,
+    mark_kernels_compiled,
+    watch_compiles,
+)
 from l2h.merge import AGGREGATIONS, INPUTS, STRATEGIES  # option lists, declared where dispatched (no numba import)
 from l2h.text import markup_safe
 
@@ -162,7 +168,8 @@ def build(
     flavour = kernel_dtype(array.dtype, input_kind).name
     err = stderr_console()
     # On a terminal the progress bar would sit frozen while Numba compiles: compile first, under a
-    # live clock.  Off a terminal (CI, batch logs) one line says so when a kernel truly compiles.
+    # live clock, and show any later compile as a progress line of its own.  Off a terminal (CI,
+    # batch logs) one line says so when a kernel truly compiles.
     # Small inputs need no compilation (l2h.build.small).
     compiled = not use_small(getattr(array, "shape", ()))
     talk = compiled and not (quiet or as_json)
@@ -178,15 +185,17 @@ def build(
         warnings.simplefilter("always", L2HWarning)
         scratch_dir = _scratch_dir(scratch, array, input_kind, out)
         with progress_reporter(quiet=quiet or as_json) as progress:
-            tree = build_hierarchy(
-                array,
-                aggregation=aggregation,
-                strategy=strategy,
-                leaf_names=names,
-                progress=progress,
-                input=input_kind,
-                scratch_dir=scratch_dir,
-            )
+            clock = _compile_clock(progress, flavour) if talk and err.is_terminal else contextlib.nullcontext()
+            with clock:
+                tree = build_hierarchy(
+                    array,
+                    aggregation=aggregation,
+                    strategy=strategy,
+                    leaf_names=names,
+                    progress=progress,
+                    input=input_kind,
+                    scratch_dir=scratch_dir,
+                )
     elapsed = time.perf_counter() - started
     if compiled:
         mark_kernels_compiled(flavour)
@@ -201,6 +210,15 @@ def build(
         echo_json(summary)
     elif not quiet:
         _print_summary(summary)
+
+
+def _compile_clock(progress, flavour: str):
+    """While the block runs, a kernel that Numba compiles shows as the progress line ``compiling
+    kernels (<flavour>)``, with no total and a running clock, until it is compiled: the parallel
+    kernels of a large input, say, which the small build of :func:`_compile_under_a_clock` does not
+    reach.  No finished bar sits frozen meanwhile."""
+    phase = f"compiling kernels ({flavour})"
+    return watch_compiles(lambda: progress(phase, 0, None), lambda: progress(phase, 1, 1))
 
 
 def _compile_under_a_clock(err, flavour: str) -> None:

@@ -191,26 +191,48 @@ def import_kernels(module: str) -> ModuleType:
 
 
 @contextlib.contextmanager
+def watch_compiles(started: Callable[[], None], finished: Callable[[], None]) -> Iterator[None]:
+    """Inside the block, ``started()`` when Numba begins compiling a kernel (not when it loads one
+    from the cache) and ``finished()`` when that compilation ends; a kernel compiled as part of
+    another counts once (Numba's nested ``numba:compile`` events).  Imports Numba."""
+    from numba.core import event
+
+    depth = [0]
+    lock = threading.Lock()
+
+    class _Compiles(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            with lock:
+                depth[0] += 1
+                first = depth[0] == 1
+            if first:
+                started()
+
+        def on_end(self, ev: event.Event) -> None:
+            with lock:
+                depth[0] -= 1
+                last = depth[0] == 0
+            if last:
+                finished()
+
+    with event.install_listener("numba:compile", _Compiles()):
+        yield
+
+
+@contextlib.contextmanager
 def announce_compiles(say: Callable[[str], None], what: str) -> Iterator[None]:
     """Inside the block, the first kernel that Numba compiles (not one it loads from the cache) calls
     ``say`` once, with the line ``"compiling kernels (<what>): <COMPILE_NOTICE>"``.
 
     For output that is not a terminal (CI, SLURM logs): one line says why the build waits, and only
-    when it truly compiles.  Listens to Numba's ``numba:compile`` events, which a cache load does not
-    fire; imports Numba.
+    when it truly compiles (:func:`watch_compiles`).
     """
-    from numba.core import event
-
     said = threading.Event()
 
-    class _FirstCompile(event.Listener):
-        def on_start(self, ev: event.Event) -> None:
-            if not said.is_set():
-                said.set()
-                say(f"compiling kernels ({what}): {COMPILE_NOTICE}")
+    def first() -> None:
+        if not said.is_set():
+            said.set()
+            say(f"compiling kernels ({what}): {COMPILE_NOTICE}")
 
-        def on_end(self, ev: event.Event) -> None:
-            pass
-
-    with event.install_listener("numba:compile", _FirstCompile()):
+    with watch_compiles(first, lambda: None):
         yield

@@ -11,7 +11,8 @@ written; never the installed package (:mod:`l2h._numba`, which loads the kernels
 * :data:`COMPILE_NOTICE`, :data:`WARMUP_NOTICE`: what ``l2h build`` and ``l2h warmup`` say while
   they compile (with the measured :data:`COMPILE_SECONDS` and :data:`WARMUP_SECONDS`);
 * :func:`announce_compiles`: one line, through a callback, when a kernel truly compiles (for output
-  that is not a terminal).
+  that is not a terminal); :func:`watch_compiles`: a callback when compiling starts and one when it
+  ends (for a live clock on a terminal).
 
 ``l2h warmup`` (:func:`l2h.build.warmup.compile_kernels`) fills the cache ahead of time.
 """
@@ -27,6 +28,7 @@ from l2h._numba import (
     cache_dir,
     kernels_compiled,
     mark_kernels_compiled,
+    watch_compiles,
 )
 
 __all__ = [
@@ -38,4 +40,5 @@ __all__ = [
     "cache_dir",
     "kernels_compiled",
     "mark_kernels_compiled",
+    "watch_compiles",
 ]

@@ -146,6 +146,61 @@ def test_build_off_a_terminal_says_it_compiles_when_it_does(clean_env, monkeypat
         assert hushed.exit_code == 0 and "compiling" not in hushed.stderr, hushed.output
 
 
+def test_watch_compiles_counts_a_nested_compile_once():
+    import numba
+
+    calls: list[str] = []
+
+    @numba.njit(cache=False)
+    def inner(x):
+        return x + 1
+
+    @numba.njit(cache=False)
+    def outer(x):
+        return inner(x) * 2  # compiling outer compiles inner inside it
+
+    with _numba.watch_compiles(lambda: calls.append("start"), lambda: calls.append("end")):
+        assert outer(1) == 4
+        assert outer(2) == 6  # compiled already: no event
+    assert calls == ["start", "end"]
+
+
+def test_build_on_a_terminal_shows_a_compile_as_a_progress_line(clean_env, monkeypatch, tmp_path):
+    """On a terminal, a kernel that compiles during the build (after the clock of the small build)
+    gets a progress line of its own, opened with no total and completed when it is compiled."""
+    import contextlib
+
+    import numba
+    from l2h_cli import build as build_cli
+
+    real = build_cli.build_hierarchy
+    logits = tmp_path / "logits.npy"
+    np.save(logits, np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32))
+    clean_env.setenv("L2H_KERNELS", "numba")
+    clean_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    clean_env.setenv("FORCE_COLOR", "1")  # rich: stderr counts as a terminal
+    (tmp_path / "cache").mkdir()
+    _numba.mark_kernels_compiled("float32")  # no clock before the build: only the one inside it
+    real(np.load(logits))  # the build's own kernels compiled (or loaded) before: only the new one compiles
+    seen: list[tuple] = []
+
+    @contextlib.contextmanager
+    def recording(quiet=False):
+        yield lambda phase, done, total: seen.append((phase, done, total))
+
+    def compiling_build(*args, **kwargs):
+        numba.njit(cache=False)(lambda x: x - 1)(1)  # a kernel that is never in any cache
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_cli, "progress_reporter", recording)
+    monkeypatch.setattr(build_cli, "build_hierarchy", compiling_build)
+    result = run("build", logits, "--out", tmp_path / "a.nwk")
+    assert result.exit_code == 0, result.output
+    compiling = [call for call in seen if call[0] == "compiling kernels (float32)"]
+    assert compiling == [("compiling kernels (float32)", 0, None), ("compiling kernels (float32)", 1, 1)]
+    assert seen.index(compiling[-1]) < len(seen) - 1  # the build's own phases follow
+
+
 def test_small_build_neither_compiles_nor_says_so(clean_env, tmp_path):
     """A small input takes the interpreted kernels (l2h.build.small): no notice, no compiled marker."""
     logits = tmp_path / "logits.npy"
