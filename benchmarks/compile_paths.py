@@ -148,12 +148,8 @@ def _window(make: Callable[[], np.ndarray]) -> Callable[[], None]:
         import l2h
         from l2h.build import points
 
-        saved = points._COLUMN_WINDOW_BYTES
-        points._COLUMN_WINDOW_BYTES = 1
-        try:
+        with points.column_window(1):
             l2h.build_hierarchy(make())
-        finally:
-            points._COLUMN_WINDOW_BYTES = saved
 
     return run
 

@@ -13,8 +13,9 @@ merge at a time.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ from l2h.build.inputs import read_only
 if TYPE_CHECKING:
     from l2h.build.scratch import ScratchCopy
 
-__all__ = ["Points"]
+__all__ = ["Points", "column_window"]
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -53,6 +54,20 @@ _PARALLEL_MIN_SCAN = 1 << 17  # l2h warmup's 66 000 x 3 build reaches the parall
 # Soft-membership passes (one exponential per point and member of G) below this many exponentials
 # run on one thread, for the same reason.
 _PARALLEL_MIN_SOFT = 1 << 16
+
+
+@contextlib.contextmanager
+def column_window(n_bytes: int) -> Iterator[None]:
+    """Within the block, builds transpose the empty clusters' columns into a window of ``n_bytes``
+    (256 MB otherwise): a tiny one takes the refilled-window path on small inputs, as ``l2h warmup``
+    and ``benchmarks/compile_paths.py`` need."""
+    global _COLUMN_WINDOW_BYTES
+    saved = _COLUMN_WINDOW_BYTES
+    _COLUMN_WINDOW_BYTES = n_bytes
+    try:
+        yield
+    finally:
+        _COLUMN_WINDOW_BYTES = saved
 
 
 class Points:

@@ -120,12 +120,8 @@ def _compile_out_of_core(logits: np.ndarray) -> None:
 
     with tempfile.TemporaryDirectory(prefix="l2h-warmup-") as folder:
         build_local(logits, scratch_dir=folder)
-    window = points._COLUMN_WINDOW_BYTES
-    points._COLUMN_WINDOW_BYTES = 1
-    try:
+    with points.column_window(1):
         build_local(logits, scratch_dir=None)
-    finally:
-        points._COLUMN_WINDOW_BYTES = window
 
 
 def compile_small(flavour: str) -> None:
