@@ -167,13 +167,13 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def count_compiles(run: Callable[[], None]) -> dict[str, object]:
     """Run ``run()`` once: its wall seconds and the sorted names of the Numba functions it compiled."""
-    from numba.core import event
+    from l2h.kernel_cache import compiled_functions
 
     started = time.perf_counter()
-    with warnings.catch_warnings(), event.install_recorder("numba:compile") as recorder:
+    with warnings.catch_warnings(), compiled_functions() as functions:
         warnings.simplefilter("ignore")
         run()
-    compiled = sorted({str(data["data"]["dispatcher"].py_func.__qualname__) for _, data in _starts(recorder)})
+    compiled = sorted({function.__qualname__ for function in functions})
     return {"seconds": round(time.perf_counter() - started, 3), "compiled": compiled}
 
 
@@ -191,10 +191,6 @@ def main() -> int:
             what = ", ".join(result["compiled"]) or "nothing"
             print(f"{name:28s} {result['seconds']:8.2f} s  compiled: {what}")
     return 0
-
-
-def _starts(recorder: object) -> list:
-    return [(ts, {"data": ev.data}) for ts, ev in recorder.buffer if ev.is_start]  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

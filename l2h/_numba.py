@@ -191,6 +191,19 @@ def import_kernels(module: str) -> ModuleType:
 
 
 @contextlib.contextmanager
+def compiled_functions() -> Iterator[list[Callable[..., object]]]:
+    """The Python functions whose kernels Numba compiled inside the block, in order, filled in when
+    it ends (Numba's ``numba:compile`` events: a kernel loaded from the cache is none).  Imports
+    Numba."""
+    from numba.core import event
+
+    functions: list[Callable[..., object]] = []
+    with event.install_recorder("numba:compile") as recorder:
+        yield functions
+    functions.extend(ev.data["dispatcher"].py_func for _, ev in recorder.buffer if ev.is_start)
+
+
+@contextlib.contextmanager
 def watch_compiles(started: Callable[[], None], finished: Callable[[], None]) -> Iterator[None]:
     """Inside the block, ``started()`` when Numba begins compiling a kernel (not when it loads one
     from the cache) and ``finished()`` when that compilation ends; a kernel compiled as part of

@@ -12,7 +12,8 @@ written; never the installed package (:mod:`l2h._numba`, which loads the kernels
   they compile (with the measured :data:`COMPILE_SECONDS` and :data:`WARMUP_SECONDS`);
 * :func:`announce_compiles`: one line, through a callback, when a kernel truly compiles (for output
   that is not a terminal); :func:`watch_compiles`: a callback when compiling starts and one when it
-  ends (for a live clock on a terminal).
+  ends (for a live clock on a terminal); :func:`compiled_functions`: which functions compiled in a
+  block (``l2h warmup``'s report, ``benchmarks/compile_paths.py``).
 
 ``l2h warmup`` (:func:`l2h.build.warmup.compile_kernels`) fills the cache ahead of time.
 """
@@ -26,6 +27,7 @@ from l2h._numba import (
     WARMUP_SECONDS,
     announce_compiles,
     cache_dir,
+    compiled_functions,
     kernels_compiled,
     mark_kernels_compiled,
     watch_compiles,
@@ -38,6 +40,7 @@ __all__ = [
     "WARMUP_SECONDS",
     "announce_compiles",
     "cache_dir",
+    "compiled_functions",
     "kernels_compiled",
     "mark_kernels_compiled",
     "watch_compiles",

@@ -10,12 +10,11 @@ a window of empty clusters' columns; then every metric once (the metrics' kernel
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from l2h._numba import mark_kernels_compiled
+from l2h._numba import compiled_functions, mark_kernels_compiled
 from l2h.build.aggregations import AGGREGATIONS
 from l2h.build.api import build_local
 from l2h.build.small import forced
@@ -85,7 +84,7 @@ def _compile(flavours: Sequence[str]) -> dict[str, list[str]]:
     done: dict[str, list[str]] = {}
     for flavour in flavours:
         logits = warmup_logits(flavour)
-        with _compiled() as names, warnings.catch_warnings():
+        with compiled_functions() as compiled, warnings.catch_warnings():
             warnings.simplefilter("ignore", L2HWarning)  # the empty cluster is on purpose
             for aggregation in AGGREGATIONS:
                 for strategy in STRATEGIES:
@@ -102,10 +101,10 @@ def _compile(flavours: Sequence[str]) -> dict[str, list[str]]:
             _compile_out_of_core(logits[:600])
             tree.assign(logits, k=3)
         mark_kernels_compiled(flavour)
-        done[flavour] = sorted(names)
-    with _compiled() as names:
+        done[flavour] = _names(compiled)
+    with compiled_functions() as compiled:
         _compile_metrics_kernels(tree, logits)
-    done["metrics"] = sorted(names)
+    done["metrics"] = _names(compiled)
     return done
 
 
@@ -140,16 +139,8 @@ def compile_small(flavour: str) -> None:
         build_local(logits)
 
 
-@contextlib.contextmanager
-def _compiled() -> Iterator[set[str]]:
-    """The names of the Numba functions compiled inside the block (Numba's ``numba:compile`` events;
-    a kernel loaded from the cache is none)."""
-    from numba.core import event
-
-    names: set[str] = set()
-    with event.install_recorder("numba:compile") as recorder:
-        yield names
-    names.update(ev.data["dispatcher"].py_func.__name__ for _, ev in recorder.buffer if ev.is_start)
+def _names(functions: list) -> list[str]:
+    return sorted({function.__name__ for function in functions})
 
 
 def _compile_metrics_kernels(tree: Hierarchy, logits: np.ndarray) -> None:
