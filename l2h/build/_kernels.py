@@ -891,6 +891,15 @@ def first_alive(parent, i):
 
 
 @numba.njit(cache=True)
+def first_other_alive(parent, g):
+    """The first alive node in list order other than ``g``: G† when every relatedness is 0."""
+    best = first_alive(parent, np.int64(0))
+    if best == g:
+        best = first_alive(parent, g + 1)
+    return best
+
+
+@numba.njit(cache=True)
 def choose_g_dagger(rp, n_touched, groups, g_star, rtol, pick):
     """G† = argmax over groups H ≠ G* of ``rel(H) = mean_{c∈H} rp(c)``, first in list order (lowest
     node id) on ties within ``rtol`` (relative); returns ``(G†, rel(G†))``.
@@ -901,7 +910,7 @@ def choose_g_dagger(rp, n_touched, groups, g_star, rtol, pick):
     tie band of the maximum then get their double-double sums, formed in ascending cluster order (as
     a dense pass over every cluster would: zeros add nothing) and divided with :func:`dd_div`: the
     same values and decision as computing every group exactly.  When no group has ``rel > 0``, every
-    relatedness is 0 and G† is the first alive group other than G* (:func:`first_alive`).
+    relatedness is 0 and G† is the first alive group other than G* (:func:`first_other_alive`).
     ``rp = (rp_hi, rp_lo, touched)``, ``groups``: the bundles of those names (module docstring).
     ``pick = (acc_hi, acc_lo, slot_stamp, slots)``, scratch: ``acc_hi``/``acc_lo`` (per slot, zero on
     entry and exit), ``slot_stamp`` (int64 per slot plus a counter in the last entry), ``slots``
@@ -968,9 +977,7 @@ def choose_g_dagger(rp, n_touched, groups, g_star, rtol, pick):
                 best = v
                 best_rel = rel
     if best < 0:  # every relatedness is 0: list order
-        best = first_alive(parent, np.int64(0))
-        if best == g_star:
-            best = first_alive(parent, g_star + 1)
+        best = first_other_alive(parent, g_star)
     return best, best_rel
 
 
@@ -1141,9 +1148,7 @@ def _g_dagger_compact(r_hi, r_lo, ne_node, ne_size, approx, parent, g_star, rtol
                 best_rel = rel
                 best_i = i
     if best < 0:  # every relatedness is 0: list order
-        best = first_alive(parent, np.int64(0))
-        if best == g_star:
-            best = first_alive(parent, g_star + 1)
+        best = first_other_alive(parent, g_star)
         for i in range(n):
             if ne_node[i] == best:
                 best_i = i
