@@ -37,15 +37,19 @@ def _meminfo_available() -> int | None:
         return None
 
 
+def _proc_lines(path: str) -> list[str]:
+    """The lines of a /proc file (split at ``\n`` only); none when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().split("\n")
+    except OSError:
+        return []
+
+
 def _memory_mounts() -> list[tuple[str, str, str]]:
     """``(version, root, mount point)`` of the memory cgroup hierarchies ("v1" or "v2")."""
     mounts: list[tuple[str, str, str]] = []
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().split("\n")
-    except OSError:
-        return mounts
-    for line in lines:
+    for line in _proc_lines("/proc/self/mountinfo"):
         left, sep, right = line.partition(" - ")
         if not sep:
             continue
@@ -62,12 +66,7 @@ def _memory_mounts() -> list[tuple[str, str, str]]:
 def _own_cgroups() -> dict[str, str]:
     """This process's cgroup path per hierarchy: ``{"v1": path, "v2": path}``."""
     paths: dict[str, str] = {}
-    try:
-        with open("/proc/self/cgroup", encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().split("\n")
-    except OSError:
-        return paths
-    for line in lines:
+    for line in _proc_lines("/proc/self/cgroup"):
         parts = line.split(":", 2)
         if len(parts) != 3:
             continue
