@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -162,3 +163,13 @@ def silent_server() -> Iterator[SilentServer]:
         for conn in held:
             conn.close()
         server.close()
+
+
+def cluster_case(folder: Path) -> Path:
+    """Small inputs for the Dask commands' deadline tests: ``lg.npy`` (40 x 4 logits), ``lb.npy``
+    (labels) and ``t.nwk`` (a tree over the 4 clusters), written into ``folder``."""
+    rng = np.random.default_rng(1)
+    np.save(folder / "lg.npy", rng.normal(size=(40, 4)).astype(np.float32))
+    np.save(folder / "lb.npy", rng.integers(0, 3, size=40))
+    (folder / "t.nwk").write_text("((0,1),(2,3));\n")
+    return folder

@@ -12,10 +12,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
-from tests._system_fixtures import silent_server
+from tests._system_fixtures import cluster_case, silent_server
 
 pytest.importorskip("distributed")
 ENTRY = [sys.executable, "-c", "from l2h_cli.main import main; main()"]
@@ -24,11 +23,7 @@ SLACK = 20.0  # interpreter start and imports on a loaded machine
 
 @pytest.fixture
 def case(tmp_path):
-    rng = np.random.default_rng(1)
-    np.save(tmp_path / "lg.npy", rng.normal(size=(40, 4)).astype(np.float32))
-    np.save(tmp_path / "lb.npy", rng.integers(0, 3, size=40))
-    (tmp_path / "t.nwk").write_text("((0,1),(2,3));\n")
-    return tmp_path
+    return cluster_case(tmp_path)
 
 
 def _l2h(*args: object, limit: float = 120.0) -> tuple[subprocess.CompletedProcess, float]:

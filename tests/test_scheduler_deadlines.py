@@ -19,8 +19,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from tests._system_fixtures import cluster_case
 
 pytest.importorskip("distributed")
 ENTRY = [sys.executable, "-c", "from l2h_cli.main import main; main()"]
@@ -85,11 +86,7 @@ def scheduler(tmp_path: Path, freeze_on: str, how: str = "stop", worker: bool = 
 
 @pytest.fixture
 def case(tmp_path):
-    rng = np.random.default_rng(1)
-    np.save(tmp_path / "lg.npy", rng.normal(size=(40, 4)).astype(np.float32))
-    np.save(tmp_path / "lb.npy", rng.integers(0, 3, size=40))
-    (tmp_path / "t.nwk").write_text("((0,1),(2,3));\n")
-    return tmp_path
+    return cluster_case(tmp_path)
 
 
 def _args(case: Path, command: str) -> list[object]:
