@@ -175,18 +175,12 @@ def build(
     talk = compiled and not (quiet or as_json)
     if talk and err.is_terminal and not kernels_compiled(flavour):
         _compile_under_a_clock(err, flavour)
-    notice = (
-        announce_compiles(lambda line: print_line(line, err=True), flavour)
-        if talk and not err.is_terminal
-        else contextlib.nullcontext()
-    )
     started = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught, notice:
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", L2HWarning)
         scratch_dir = _scratch_dir(scratch, array, input_kind, out)
         with progress_reporter(quiet=quiet or as_json) as progress:
-            clock = _compile_clock(progress, flavour) if talk and err.is_terminal else contextlib.nullcontext()
-            with clock:
+            with _compile_notice(talk, err, progress, flavour):
                 tree = build_hierarchy(
                     array,
                     aggregation=aggregation,
@@ -212,13 +206,19 @@ def build(
         _print_summary(summary)
 
 
-def _compile_clock(progress, flavour: str):
-    """While the block runs, a kernel that Numba compiles shows as the progress line ``compiling
-    kernels (<flavour>)``, with no total and a running clock, until it is compiled: the parallel
-    kernels of a large input, say, which the small build of :func:`_compile_under_a_clock` does not
-    reach.  No finished bar sits frozen meanwhile."""
-    phase = f"compiling kernels ({flavour})"
-    return watch_compiles(lambda: progress(phase, 0, None), lambda: progress(phase, 1, 1))
+def _compile_notice(talk: bool, err, progress, flavour: str):
+    """What the build says while a kernel compiles inside the block (nothing unless ``talk``).
+
+    On a terminal: the progress line ``compiling kernels (<flavour>)``, with no total and a running
+    clock, until it is compiled (the parallel kernels of a large input, say, which the small build
+    of :func:`_compile_under_a_clock` does not reach), so no finished bar sits frozen meanwhile.
+    Off a terminal: one stderr line, at the first compile."""
+    if not talk:
+        return contextlib.nullcontext()
+    if err.is_terminal:
+        phase = f"compiling kernels ({flavour})"
+        return watch_compiles(lambda: progress(phase, 0, None), lambda: progress(phase, 1, 1))
+    return announce_compiles(lambda line: print_line(line, err=True), flavour)
 
 
 def _compile_under_a_clock(err, flavour: str) -> None:
