@@ -60,7 +60,13 @@ _PARALLEL_MIN_SOFT = 1 << 16
 def column_window(n_bytes: int) -> Iterator[None]:
     """Within the block, builds transpose the empty clusters' columns into a window of ``n_bytes``
     (256 MB otherwise): a tiny one takes the refilled-window path on small inputs, as ``l2h warmup``
-    and ``benchmarks/compile_paths.py`` need."""
+    and ``benchmarks/compile_paths.py`` need.
+
+    Parameters
+    ----------
+    n_bytes : int
+        The window's size in bytes.
+    """
     global _COLUMN_WINDOW_BYTES
     saved = _COLUMN_WINDOW_BYTES
     _COLUMN_WINDOW_BYTES = n_bytes
